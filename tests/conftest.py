@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+REAL_MODELS = FIXTURES / "real-device" / "g_tflite_models"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private workspace so tests never touch ./edgebench-work (harness builds are shared, see below)."""
+    ws = tmp_path / "ws"
+    monkeypatch.setenv("EDGEBENCH_WORKSPACE", str(ws))
+    return ws
+
+
+@pytest.fixture(scope="session")
+def harness_cache() -> Path:
+    """Harness builds cached across the test session (keyed by source hash, so always current)."""
+    path = Path(os.environ.get("EDGEBENCH_TEST_BUILD_CACHE", REPO / ".pytest_cache" / "harness-builds"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,82 @@
+import sqlite3
+
+import pytest
+
+from edgebench.errors import StoreError
+from edgebench.records import Check, LatencyStats, Provenance, RunConfig, RunRecord
+from edgebench.store import DeviceSample, LatencySample, ResultsStore
+
+
+def _record(run_id="r1", key="k1", status="ok", session="s1", error=None):
+    return RunRecord(
+        run_id=run_id, run_key=key, session=session, model="m.tflite", model_sha256="a" * 64,
+        model_size_bytes=10, target="local", device_id="host:x", config=RunConfig(1, "cpu"),
+        protocol="smoke", repeat=0, status=status,
+        checks=(Check("schema", "pass"), Check("shortened", "fail", "runs 10 below 50", advisory=True)),
+        provenance=Provenance("local"),
+        latency=LatencyStats(3, 1.0, 1.0, 2.0, 3.0, 3.0, 3.0, 2.0, 1.0) if status != "failed" else None,
+        init_ms=1.5, started_at_utc="2026-01-01T00:00:00", error=error)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = ResultsStore(tmp_path / "results.sqlite")
+    s.add_session("s1", started_at_utc="2026-01-01T00:00:00", command="test", host="h", version="0")
+    s.upsert_device("host:x", "local", {"model": "cpu"})
+    s.upsert_variant("a" * 64, "m.tflite", 10, {})
+    yield s
+    s.close()
+
+
+def test_run_round_trips_with_checks_summary_and_samples(store):
+    samples = [LatencySample("timed", i, float(i + 1), 1000 * i) for i in range(3)]
+    store.save_run(_record(), {"preset": "smoke"}, samples, [DeviceSample(5, "/sys/x", "42")])
+    (back,) = store.runs("s1")
+    assert back.latency.median_us == 2.0 and back.init_ms == 1.5
+    assert {c.name: c.outcome for c in back.checks} == {"schema": "pass", "shortened": "fail"}
+    assert [c.advisory for c in back.checks if c.name == "shortened"] == [True]
+    assert [s.latency_us for s in store.latency_samples("r1")] == [1.0, 2.0, 3.0]
+    assert store.stored_run_statuses("s1") == {"k1": "ok"}
+    assert back.to_json()["simulated"] is False
+
+
+def test_failed_write_leaves_no_half_run(store):
+    bad_sample = [DeviceSample(5, None, "42")]  # NOT NULL violation after the run row was inserted
+    with pytest.raises(Exception):
+        store.save_run(_record(), {}, [LatencySample("timed", 0, 1.0, 0)], bad_sample)
+    assert store.runs("s1") == []
+    assert list(store.table_rows("latency_samples")) == []
+    assert list(store.table_rows("checks")) == []
+
+
+def test_resumed_failed_run_is_replaced_and_the_attempt_kept(store):
+    store.save_run(_record(status="failed", error="device vanished"), {})
+    store.save_run(_record(run_id="r1", status="ok"), {})
+    (back,) = store.runs("s1")
+    assert back.status == "ok"
+    (attempt,) = store.table_rows("run_attempts")
+    assert attempt["error"] == "device vanished"
+
+
+def test_finished_run_is_never_overwritten(store):
+    store.save_run(_record(), {})
+    with pytest.raises(StoreError, match="already stored"):
+        store.save_run(_record(run_id="r2"), {})
+
+
+def test_other_schema_version_is_refused_and_file_untouched(tmp_path):
+    path = tmp_path / "old.sqlite"
+    ResultsStore(path).close()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value='999' WHERE key='schema_version'")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="schema version 999"):
+        ResultsStore(path)
+    assert path.read_bytes() == before
+
+
+def test_latest_session(store):
+    store.add_session("s2", started_at_utc="2026-02-01T00:00:00", command="t", host="h", version="0")
+    assert store.latest_session() == "s2"

@@ -1,0 +1,62 @@
+"""The public Python API for notebooks and scripts. Every function returns typed records."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+from edgebench.bench.plan import PlannedRun
+from edgebench.bench.session import PushAndRun, SessionResult
+from edgebench.protocols import resolve
+from edgebench.records import RunRecord
+from edgebench.store import ResultsStore
+from edgebench.targets import resolve_targets
+from edgebench.workspace import Workspace
+
+__all__ = ["push_and_run", "open_store", "inspect_file"]
+
+
+def open_store(workspace: str | os.PathLike[str] | None = None, *, url: str | None = None) -> ResultsStore:
+    """The results store of a workspace (or any SQLAlchemy URL)."""
+    return ResultsStore(url or Workspace.resolve(workspace).results_db)
+
+
+def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str = "local", protocol: str = "standard",
+                 threads: Sequence[int] = (1,), accelerators: Sequence[str] = ("cpu",),
+                 cpu_mask: str | None = None, runs: int | None = None, warmup: int | None = None,
+                 min_seconds: float | None = None, repeats: int | None = None, cooldown: str | None = None,
+                 resume: str | None = None, keep: bool = False,
+                 workspace: str | os.PathLike[str] | None = None,
+                 on_stage: Callable[[PlannedRun, str, str], None] | None = None,
+                 on_record: Callable[[RunRecord], None] | None = None) -> SessionResult:
+    """Measure models on targets and store the results.
+
+    Args:
+        models: .tflite paths. Unreadable paths are reported in `SessionResult.model_problems`;
+            bad models that exist are run and recorded as failed with the runner's reason.
+        target: "local", an adb serial, a comma-separated list, or "all".
+        protocol: "smoke", "standard" or "mlperf"; the other numeric arguments override it.
+        resume: a session id, or "latest", to continue a session and skip its stored runs.
+
+    Returns:
+        SessionResult with every run record of the session and per-config summaries.
+    """
+    ws = Workspace.resolve(workspace)
+    resolved = resolve(protocol, runs=runs, warmup=warmup, min_seconds=min_seconds, repeats=repeats,
+                       cooldown=cooldown)
+    store = ResultsStore(ws.results_db)
+    try:
+        session = PushAndRun(workspace=ws, store=store, targets=resolve_targets(target, ws),
+                             on_stage=on_stage, on_record=on_record, keep=keep)
+        return session.run([Path(m) for m in models], protocol=resolved, threads=threads,
+                           accelerators=accelerators, cpu_mask=cpu_mask, resume=resume,
+                           command="push_and_run(api)")
+    finally:
+        store.close()
+
+
+def inspect_file(path: str | os.PathLike[str], as_format: str | None = None):  # type: ignore[no-untyped-def]
+    """Read a .tflite model or a captured text output; returns an InspectResult."""
+    from edgebench import inspect as _inspect
+
+    return _inspect.inspect_file(Path(path), as_format=as_format)

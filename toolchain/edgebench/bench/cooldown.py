@@ -1,0 +1,34 @@
+"""Cool-down between runs: fixed seconds, or `auto` (bounded wait until temperatures are back near baseline)."""
+from __future__ import annotations
+
+import time
+from typing import Callable, Mapping
+
+from edgebench.protocols import Protocol
+
+# "Back near baseline": every zone within this many degrees of where it was before the session.
+BASELINE_MARGIN_C = 2.0
+POLL_SECONDS = 2.0
+
+
+def cool_down(protocol: Protocol, read_temperatures_c: Callable[[], Mapping[str, float]],
+              baseline_c: Mapping[str, float], *, sleep: Callable[[float], None] = time.sleep,
+              clock: Callable[[], float] = time.monotonic) -> float:
+    """Wait as the protocol says; returns the seconds waited."""
+    if protocol.cooldown == "none":
+        return 0.0
+    if protocol.cooldown != "auto":
+        seconds = float(protocol.cooldown)
+        sleep(seconds)
+        return seconds
+    start = clock()
+    if protocol.cooldown_min_seconds > 0:
+        sleep(protocol.cooldown_min_seconds)
+    while clock() - start < protocol.cooldown_max_seconds:
+        now = read_temperatures_c()
+        hot = [zone for zone, temp in now.items()
+               if zone in baseline_c and temp > baseline_c[zone] + BASELINE_MARGIN_C]
+        if not hot:  # also true when the target has no sensors: nothing to wait for
+            break
+        sleep(POLL_SECONDS)
+    return clock() - start

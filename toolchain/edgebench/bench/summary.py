@@ -1,0 +1,55 @@
+"""Summaries across repeats: one row per target × model × config, for the comparison table."""
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import median
+from typing import Iterable
+
+from edgebench.protocols import PRESETS
+from edgebench.records import ConfigSummary, RunRecord
+from edgebench.stats import median_ci95, relative_spread
+
+# MLPerf's replicability bar: repeat medians within 5% of each other.
+REPLICABILITY_SPREAD = 0.05
+
+
+def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
+    groups: dict[tuple, list[RunRecord]] = defaultdict(list)
+    for r in records:
+        groups[(r.target, r.model_sha256, r.model, r.config, r.protocol)].append(r)
+    out = []
+    for (target, _sha, model, config, protocol), runs in groups.items():
+        ok = [r for r in runs if r.status == "ok" and r.latency is not None]
+        medians = [r.latency.median_us for r in ok]  # type: ignore[union-attr]
+        spread = relative_spread(medians)
+        shortened = any(c.name == "shortened" and c.outcome == "fail" for r in runs for c in r.checks)
+        notes = []
+        failed = [r for r in runs if r.status == "failed"]
+        invalid = [r for r in runs if r.status == "invalid"]
+        if failed:
+            notes.append(f"{len(failed)} failed: {failed[0].error}")
+        if invalid:
+            reasons = sorted({c.reason or c.name for r in invalid for c in r.checks
+                              if c.outcome == "fail" and not c.advisory})
+            notes.append(f"{len(invalid)} invalid: {'; '.join(reasons)}")
+        if shortened:
+            notes.append("shortened: no verdicts")
+        if spread is not None and spread > REPLICABILITY_SPREAD:
+            notes.append(f"repeat medians spread {spread:.1%} > {REPLICABILITY_SPREAD:.0%}")
+        preset = PRESETS.get(protocol)
+        out.append(ConfigSummary(
+            model=model, target=target, config=config, protocol=protocol, repeats_ok=len(ok),
+            repeats_total=len(runs),
+            median_us=median(medians) if medians else None,
+            median_ci95_us=median_ci95(medians),
+            p90_us=median([r.latency.p90_us for r in ok]) if ok else None,  # type: ignore[union-attr]
+            p99_us=median([r.latency.p99_us for r in ok]) if ok else None,  # type: ignore[union-attr]
+            init_ms=median([r.init_ms for r in ok if r.init_ms is not None]) if ok else None,
+            peak_rss_kb=max((r.peak_rss_kb for r in ok if r.peak_rss_kb is not None), default=None),
+            model_size_bytes=runs[0].model_size_bytes,
+            replicable=None if spread is None else spread <= REPLICABILITY_SPREAD,
+            verdict_allowed=bool(preset and preset.verdicts) and not shortened,
+            simulated=any(r.provenance.simulated for r in runs),
+            notes=tuple(notes)))
+    out.sort(key=lambda s: (s.target, s.model, s.config.accelerator, s.config.threads))
+    return out

@@ -1,0 +1,75 @@
+"""The `edgebench` command: one entry point, subcommands registered by name and imported lazily.
+
+Each subcommand module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
+Heavy libraries (TensorFlow, pandas) are imported inside `run`, never at module import, so
+`edgebench --help` and `edgebench devices` start fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# name -> (module, one-line help). Help lives here so `--help` imports no subcommand module.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "push-and-run": ("edgebench.cli.push_and_run", "Deploy models to targets, run the harness, store and print results."),
+    "inspect": ("edgebench.cli.inspect_cmd", "Read a .tflite model, harness output or captured device/tool output."),
+    "results": ("edgebench.cli.results_cmd", "Query and export stored results."),
+    "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
+    "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edgebench",
+        description="Measure what a model costs on the device: latency and battery, with provenance.",
+    )
+    parser.add_argument("--workspace", metavar="DIR", default=None,
+                        help="folder for results, builds and run folders (default: $EDGEBENCH_WORKSPACE or ./edgebench-work)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def _command_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
+    module_name, help_text = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f"edgebench {name}", description=help_text)
+    module.add_arguments(parser)  # type: ignore[attr-defined]
+    return parser, module
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from edgebench.errors import EdgebenchError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    top = build_parser()
+    # Split global options from the subcommand and its own arguments.
+    top_args, rest = top.parse_known_args(argv)
+    if top_args.command is None:
+        top.print_help()
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    index = rest.index(top_args.command) if top_args.command in rest else None
+    sub_argv = rest[index + 1:] if index is not None else rest
+    parser, module = _command_parser(top_args.command)
+    args = parser.parse_args(sub_argv)
+    args.workspace = top_args.workspace
+    args.debug = top_args.debug
+    try:
+        return int(module.run(args))  # type: ignore[attr-defined]
+    except EdgebenchError as exc:
+        if top_args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""`edgebench push-and-run`: models in, measured numbers out."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from edgebench.protocols import PRESETS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("models", nargs="+", metavar="MODEL", help=".tflite files to measure")
+    parser.add_argument("--target", default="local",
+                        help="local, an adb serial, a comma-separated list, or all (default: local)")
+    parser.add_argument("--protocol", default="standard", choices=list(PRESETS),
+                        help="measurement preset (default: standard); flags below override its values")
+    parser.add_argument("--threads", default="1", help="comma-separated thread counts, e.g. 1,2,4 (default: 1)")
+    parser.add_argument("--accel", default="cpu", help="comma-separated accelerators: cpu,gpu,npu (default: cpu)")
+    parser.add_argument("--cpu-mask", default=None, metavar="MASK", help="hex CPU mask for taskset, e.g. f0")
+    parser.add_argument("--runs", type=int, default=None, help="timed runs per repeat (lower bound)")
+    parser.add_argument("--warmup", type=int, default=None, help="warm-up runs per repeat")
+    parser.add_argument("--min-seconds", type=float, default=None, help="minimum timed seconds per repeat")
+    parser.add_argument("--repeats", type=int, default=None, help="process-level repeats per model and config")
+    parser.add_argument("--cooldown", default=None, metavar="S|auto", help="pause between runs: seconds or auto")
+    parser.add_argument("--resume", nargs="?", const="latest", default=None, metavar="SESSION",
+                        help="continue a session (default: the latest), skipping runs already stored")
+    parser.add_argument("--keep", action="store_true", help="keep run folders on the target")
+    parser.add_argument("--json", action="store_true", help="print one JSON array of run records")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from edgebench.api import push_and_run
+    from edgebench.bench.plan import parse_accelerators, parse_int_list
+    from edgebench.bench.table import comparison_table
+    from edgebench.cli.progress import SessionProgress
+    from edgebench.cli.validate import validate_cpu_mask
+
+    threads = parse_int_list(args.threads, "--threads")
+    accelerators = parse_accelerators(args.accel)
+    cpu_mask = validate_cpu_mask(args.cpu_mask)
+    # With --json, stdout carries only the JSON; progress and the table go to stderr.
+    console = Console(stderr=True) if args.json else Console()
+    with SessionProgress(console) as progress:
+        result = push_and_run(
+            args.models, target=args.target, protocol=args.protocol, threads=threads, accelerators=accelerators,
+            cpu_mask=cpu_mask, runs=args.runs, warmup=args.warmup, min_seconds=args.min_seconds,
+            repeats=args.repeats, cooldown=args.cooldown, resume=args.resume, keep=args.keep,
+            workspace=args.workspace, on_stage=progress.stage, on_record=progress.finished)
+    for problem in result.model_problems:
+        console.print(f"[red]error:[/] {problem.message}")
+    if args.json:
+        json.dump([r.to_json() for r in result.records], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        console.print(comparison_table(result.summaries, title=f"session {result.session}"))
+    failed = [r for r in result.records if r.status == "failed"]
+    for r in failed:
+        console.print(f"[red]failed[/] {r.model} · {r.config.label()} · {r.target} · repeat {r.repeat}: {r.error}")
+    if result.skipped_resumed:
+        console.print(f"resumed session {result.session}: {result.skipped_resumed} runs already stored were skipped")
+    if not result.ok:
+        console.print(f"some runs failed; re-run the failed ones with: edgebench push-and-run ... --resume {result.session}")
+    return 0 if result.ok else 1

@@ -1,0 +1,160 @@
+"""Read and validate the runner's JSON-lines output (android_harness/PROTOCOL.md, schema 1).
+
+Validation happens on pull, before anything is stored: a line of an unknown type, a missing field,
+a wrong type or an impossible order is a ParseError naming the line.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from edgebench.errors import ParseError
+
+SCHEMA_VERSION = 1
+
+# type -> required fields and their JSON types. Extra fields are allowed (forward compatible within v1).
+_NUM = (int, float)
+_REQUIRED: dict[str, dict[str, Any]] = {
+    "start": {"runner_version": str, "boottime_ns": int},
+    "runtime": {"library_path": str, "library_sha256": str, "api_generation": str},
+    "setup": {"inputs": list, "outputs": list, "threads": int, "accelerator_requested": str,
+              "accelerator_used": str},
+    "init": {"stages_us": dict, "total_us": _NUM},
+    "warmup": {"index": int, "latency_us": _NUM, "start_ns": int},
+    "run": {"index": int, "latency_us": _NUM, "start_ns": int},
+    "output": {"checksum": str},
+    "summary": {"count": int, "min_us": _NUM, "median_us": _NUM, "max_us": _NUM},
+    "profile": {"ops": list},
+    "resources": {"peak_rss_kb": (int, type(None)), "threads_observed": (int, type(None))},
+    "error": {"stage": str, "code": str, "message": str},
+    "end": {"status": str, "exit_code": int},
+}
+
+
+@dataclass(frozen=True)
+class TimedSample:
+    index: int
+    latency_us: float
+    start_ns: int
+
+
+@dataclass(frozen=True)
+class RunnerError:
+    stage: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class HarnessOutput:
+    """Everything one runner invocation reported."""
+
+    runner_version: str | None
+    library_path: str | None
+    library_sha256: str | None
+    api_generation: str | None
+    setup: Mapping[str, Any] | None
+    init_total_us: float | None
+    init_stages_us: Mapping[str, float] | None
+    warmup: tuple[TimedSample, ...]
+    timed: tuple[TimedSample, ...]
+    output_checksum: str | None
+    runner_summary: Mapping[str, Any] | None
+    profile: Mapping[str, Any] | None
+    peak_rss_kb: int | None
+    threads_observed: int | None
+    error: RunnerError | None
+    end_status: str | None
+    exit_code: int | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.end_status == "ok"
+
+    @property
+    def first_inference_us(self) -> float | None:
+        first = self.warmup[0] if self.warmup else (self.timed[0] if self.timed else None)
+        return first.latency_us if first else None
+
+    @property
+    def accelerator_used(self) -> str | None:
+        return self.setup.get("accelerator_used") if self.setup else None
+
+    @property
+    def fallback_reason(self) -> str | None:
+        return self.setup.get("fallback_reason") if self.setup else None
+
+
+def parse_harness_output(text: str, *, source: str = "runner.jsonl") -> HarnessOutput:
+    """Parse and validate runner output. Raises ParseError on anything outside the contract."""
+    if not text.strip():
+        raise ParseError("runner output is empty: the runner did not start or was killed before writing",
+                         source=source)
+    seen: dict[str, dict[str, Any]] = {}
+    warmup: list[TimedSample] = []
+    timed: list[TimedSample] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"not a JSON line ({exc.msg})", source=source, line_number=number, line=line) from None
+        if not isinstance(obj, dict):
+            raise ParseError("expected a JSON object", source=source, line_number=number, line=line)
+        if obj.get("schema") != SCHEMA_VERSION:
+            raise ParseError(f"schema {obj.get('schema')!r}, expected {SCHEMA_VERSION}: runner and host "
+                             "versions differ; rebuild the harness (edgebench harness build)",
+                             source=source, line_number=number, line=line)
+        kind = obj.get("type")
+        if kind not in _REQUIRED:
+            raise ParseError(f"unknown line type {kind!r}", source=source, line_number=number, line=line)
+        for name, types in _REQUIRED[kind].items():
+            if name not in obj:
+                raise ParseError(f"{kind} line lacks field {name!r}", source=source, line_number=number, line=line)
+            value = obj[name]
+            # bool is an int subclass in Python; no field here is a bool.
+            if isinstance(value, bool) or not isinstance(value, types):
+                raise ParseError(f"{kind}.{name} has the wrong type ({type(value).__name__})",
+                                 source=source, line_number=number, line=line)
+        if kind in ("warmup", "run"):
+            bucket = warmup if kind == "warmup" else timed
+            if obj["index"] != len(bucket):
+                raise ParseError(f"{kind} index {obj['index']} out of order (expected {len(bucket)})",
+                                 source=source, line_number=number, line=line)
+            if obj["latency_us"] < 0:
+                raise ParseError("negative latency", source=source, line_number=number, line=line)
+            bucket.append(TimedSample(obj["index"], float(obj["latency_us"]), obj["start_ns"]))
+            continue
+        if kind in seen:
+            raise ParseError(f"second {kind} line", source=source, line_number=number, line=line)
+        seen[kind] = obj
+
+    if "start" not in seen:
+        raise ParseError("no start line: not runner output", source=source)
+    if "end" not in seen:
+        raise ParseError("no end line: the runner was killed or crashed before finishing", source=source)
+    summary = seen.get("summary")
+    if summary is not None and summary["count"] != len(timed):
+        raise ParseError(f"summary count {summary['count']} but {len(timed)} run lines", source=source)
+    err = seen.get("error")
+    end = seen["end"]
+    if end["status"] == "ok" and (err is not None or summary is None):
+        raise ParseError("end says ok but the output has an error line or no summary", source=source)
+    runtime = seen.get("runtime", {})
+    init = seen.get("init")
+    resources = seen.get("resources", {})
+    return HarnessOutput(
+        runner_version=seen["start"]["runner_version"],
+        library_path=runtime.get("library_path"), library_sha256=runtime.get("library_sha256"),
+        api_generation=runtime.get("api_generation"), setup=seen.get("setup"),
+        init_total_us=float(init["total_us"]) if init else None,
+        init_stages_us=init["stages_us"] if init else None,
+        warmup=tuple(warmup), timed=tuple(timed),
+        output_checksum=seen["output"]["checksum"] if "output" in seen else None,
+        runner_summary=summary, profile=seen.get("profile"),
+        peak_rss_kb=resources.get("peak_rss_kb"), threads_observed=resources.get("threads_observed"),
+        error=RunnerError(err["stage"], err["code"], err["message"]) if err else None,
+        end_status=end["status"], exit_code=end["exit_code"],
+    )

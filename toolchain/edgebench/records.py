@@ -1,0 +1,169 @@
+"""Typed, immutable result records. Units are in field names; pandas only at the edge.
+
+These are what push-and-run returns, what the store holds and what `--json` prints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+CheckOutcome = Literal["pass", "fail", "not_checked"]
+RunStatus = Literal["ok", "failed", "invalid"]
+DeviceKind = Literal["phone", "emulator", "virtual", "local", "board"]
+LatencySource = Literal["measured", "predicted"]
+EnergySource = Literal["measured", "simulated", "predicted", "none"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How the model is run: what a user sweeps over in one session."""
+
+    threads: int
+    accelerator: str  # cpu | gpu | npu
+    cpu_mask: str | None = None  # hex mask as given to taskset, or None for no pinning
+
+    def label(self) -> str:
+        mask = f"@{self.cpu_mask}" if self.cpu_mask else ""
+        return f"{self.accelerator}/{self.threads}t{mask}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"threads": self.threads, "accelerator": self.accelerator, "cpu_mask": self.cpu_mask}
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Distribution of per-inference latency within one run (µs)."""
+
+    count: int
+    min_us: float
+    p10_us: float
+    median_us: float
+    p90_us: float
+    p99_us: float
+    max_us: float
+    mean_us: float
+    std_us: float | None  # None for a single inference: undefined, not zero
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "median": self.median_us, "p90": self.p90_us,
+                "p99": self.p99_us, "min": self.min_us, "max": self.max_us,
+                "p10": self.p10_us, "mean": self.mean_us, "std": self.std_us}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validity check of a run. `advisory` checks are recorded but never invalidate a run."""
+
+    name: str
+    outcome: CheckOutcome
+    reason: str | None = None
+    advisory: bool = False
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where every number of a run came from (DESIGN.md, Provenance)."""
+
+    device_kind: DeviceKind
+    latency_source: LatencySource = "measured"
+    energy_source: EnergySource = "none"
+
+    @property
+    def simulated(self) -> bool:
+        # Any figure that is not a real device's measurement makes the record simulated.
+        return (self.device_kind == "virtual" or self.latency_source != "measured"
+                or self.energy_source in ("simulated", "predicted"))
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One execution of one model with one config, one repeat, on one target."""
+
+    run_id: str
+    run_key: str
+    session: str
+    model: str
+    model_sha256: str
+    model_size_bytes: int
+    target: str
+    device_id: str
+    config: RunConfig
+    protocol: str
+    repeat: int
+    status: RunStatus
+    checks: tuple[Check, ...]
+    provenance: Provenance
+    latency: LatencyStats | None = None
+    init_ms: float | None = None
+    first_inference_us: float | None = None
+    peak_rss_kb: int | None = None
+    threads_observed: int | None = None
+    accelerator_used: str | None = None
+    fallback_reason: str | None = None
+    output_checksum: str | None = None
+    harness_build_id: str | None = None
+    runtime_sha256: str | None = None
+    runtime_api_generation: str | None = None
+    started_at_utc: str | None = None
+    wall_seconds: float | None = None
+    error: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented `--json` shape of a run record."""
+        return {
+            "run_id": self.run_id,
+            "session": self.session,
+            "model": self.model,
+            "model_sha256": self.model_sha256,
+            "model_size_bytes": self.model_size_bytes,
+            "target": self.target,
+            "device_id": self.device_id,
+            "config": self.config.to_json(),
+            "protocol": self.protocol,
+            "repeat": self.repeat,
+            "status": self.status,
+            "checks": {c.name: c.outcome for c in self.checks},
+            "check_reasons": {c.name: c.reason for c in self.checks if c.reason},
+            "latency_us": self.latency.to_json() if self.latency else None,
+            "init_ms": self.init_ms,
+            "first_inference_us": self.first_inference_us,
+            "peak_rss_kb": self.peak_rss_kb,
+            "threads_observed": self.threads_observed,
+            "accelerator_used": self.accelerator_used,
+            "fallback_reason": self.fallback_reason,
+            "output_checksum": self.output_checksum,
+            "device_kind": self.provenance.device_kind,
+            "latency_source": self.provenance.latency_source,
+            "energy_source": self.provenance.energy_source,
+            "simulated": self.provenance.simulated,
+            "harness_build_id": self.harness_build_id,
+            "runtime_sha256": self.runtime_sha256,
+            "runtime_api_generation": self.runtime_api_generation,
+            "started_at_utc": self.started_at_utc,
+            "wall_seconds": self.wall_seconds,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class ConfigSummary:
+    """One model × config on one target, summarized across its repeats (for the comparison table)."""
+
+    model: str
+    target: str
+    config: RunConfig
+    protocol: str
+    repeats_ok: int
+    repeats_total: int
+    median_us: float | None  # median of the per-repeat medians
+    median_ci95_us: tuple[float, float] | None  # CI of that median across repeats (None below 2 repeats)
+    p90_us: float | None
+    p99_us: float | None
+    init_ms: float | None
+    peak_rss_kb: int | None
+    model_size_bytes: int
+    replicable: bool | None  # repeat medians within 5% (MLPerf's bar); None with fewer than 2
+    verdict_allowed: bool  # False for smoke or shortened runs: no comparison verdicts on them
+    simulated: bool
+    notes: tuple[str, ...] = ()

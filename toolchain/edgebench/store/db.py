@@ -1,0 +1,235 @@
+"""The results store: open (creating or checking the schema), write a run in one transaction, read back.
+
+SQLite file in the workspace by default; any SQLAlchemy URL (PostgreSQL for a lab) through the
+same code. A crash mid-write leaves no half run: every run and its samples go in one transaction.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import Engine, create_engine, delete, event, insert, select
+
+from edgebench.errors import StoreError
+from edgebench.records import Check, LatencyStats, Provenance, RunConfig, RunRecord
+from edgebench.store import schema as t
+
+
+@dataclass(frozen=True)
+class LatencySample:
+    phase: str  # warmup | timed
+    index: int
+    latency_us: float
+    start_ns: int | None
+
+
+@dataclass(frozen=True)
+class DeviceSample:
+    t_ns: int
+    channel: str
+    value_text: str | None
+
+
+def _url_for(location: str | Path) -> str:
+    text = str(location)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).resolve()}"
+
+
+class ResultsStore:
+    """All reads and writes of results. Thread-safe for one process (one engine, short transactions)."""
+
+    def __init__(self, location: str | Path) -> None:
+        self.url = _url_for(location)
+        if self.url.startswith("sqlite:///"):
+            Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(self.url, future=True)
+        except Exception as exc:  # bad URL, missing driver
+            raise StoreError(f"cannot open results store {self.url!r}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._ensure_schema()
+
+    # -- schema -------------------------------------------------------------------------------
+    def _ensure_schema(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                t.metadata.create_all(conn)
+                row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).first()
+                if row is None:
+                    conn.execute(insert(t.meta).values(key="schema_version", value=str(t.SCHEMA_VERSION)))
+                elif row[0] != str(t.SCHEMA_VERSION):
+                    raise StoreError(
+                        f"results store {self.url} has schema version {row[0]}; this edgebench reads "
+                        f"version {t.SCHEMA_VERSION}. Use a new workspace (--workspace DIR) or the "
+                        "edgebench version that wrote it; the file was not changed.")
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot open results store {self.url}: {exc}") from exc
+
+    # -- sessions -----------------------------------------------------------------------------
+    def add_session(self, session: str, *, started_at_utc: str, command: str, host: str,
+                    version: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.sessions).values(session=session, started_at_utc=started_at_utc,
+                                                   command=command, host=host, edgebench_version=version))
+
+    def has_session(self, session: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.sessions.c.session).where(t.sessions.c.session == session)).first() is not None
+
+    def latest_session(self) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.sessions.c.session)
+                               .order_by(t.sessions.c.started_at_utc.desc(), t.sessions.c.session.desc())).first()
+        return row[0] if row else None
+
+    def stored_run_statuses(self, session: str) -> dict[str, str]:
+        """run_key -> status of every run stored for the session."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.runs.c.run_key, t.runs.c.status).where(t.runs.c.session == session))
+            return {key: status for key, status in rows}
+
+    # -- writes -------------------------------------------------------------------------------
+    def upsert_device(self, device_id: str, device_kind: str, info: Mapping[str, Any]) -> None:
+        values = dict(device_id=device_id, device_kind=device_kind,
+                      manufacturer=info.get("manufacturer"), model=info.get("model"), soc=info.get("soc"),
+                      abi=info.get("abi"), os_version=info.get("os_version"),
+                      info_json=json.dumps(info, sort_keys=True, default=str))
+        with self.engine.begin() as conn:
+            exists = conn.execute(select(t.devices.c.device_id).where(t.devices.c.device_id == device_id)).first()
+            if exists:
+                conn.execute(t.devices.update().where(t.devices.c.device_id == device_id).values(**values))
+            else:
+                conn.execute(insert(t.devices).values(**values))
+
+    def upsert_variant(self, model_sha256: str, name: str, size_bytes: int, info: Mapping[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            exists = conn.execute(select(t.variants.c.model_sha256)
+                                  .where(t.variants.c.model_sha256 == model_sha256)).first()
+            if not exists:
+                conn.execute(insert(t.variants).values(model_sha256=model_sha256, name=name, size_bytes=size_bytes,
+                                                       info_json=json.dumps(info, sort_keys=True, default=str)))
+
+    def save_run(self, record: RunRecord, protocol_json: Mapping[str, Any],
+                 latency_samples: Sequence[LatencySample] = (),
+                 device_samples: Sequence[DeviceSample] = ()) -> None:
+        """Store one run with its checks, summary and raw samples atomically.
+
+        A stored *failed* attempt with the same key (a resumed session re-doing it) is moved to
+        run_attempts in the same transaction; an ok or invalid one is never overwritten.
+        """
+        with self.engine.begin() as conn:
+            previous = conn.execute(select(t.runs.c.run_id, t.runs.c.status, t.runs.c.error,
+                                           t.runs.c.started_at_utc)
+                                    .where(t.runs.c.run_key == record.run_key)).first()
+            if previous is not None:
+                if previous.status != "failed":
+                    raise StoreError(f"run {record.run_key[:12]} is already stored as {previous.status}; "
+                                     "not overwriting a finished run")
+                conn.execute(insert(t.run_attempts).values(
+                    run_key=record.run_key, run_id=previous.run_id, session=record.session,
+                    status=previous.status, error=previous.error, started_at_utc=previous.started_at_utc))
+                for table in (t.checks, t.summaries, t.latency_samples, t.device_samples):
+                    conn.execute(delete(table).where(table.c.run_id == previous.run_id))
+                conn.execute(delete(t.runs).where(t.runs.c.run_id == previous.run_id))
+            conn.execute(insert(t.runs).values(**_run_row(record, protocol_json)))
+            if record.checks:
+                conn.execute(insert(t.checks), [
+                    dict(run_id=record.run_id, name=c.name, outcome=c.outcome, reason=c.reason, advisory=c.advisory)
+                    for c in record.checks])
+            if record.latency is not None:
+                conn.execute(insert(t.summaries).values(run_id=record.run_id, **_stats_row(record.latency)))
+            if latency_samples:
+                conn.execute(insert(t.latency_samples), [
+                    dict(run_id=record.run_id, phase=s.phase, idx=s.index, latency_us=s.latency_us,
+                         start_ns=s.start_ns) for s in latency_samples])
+            if device_samples:
+                conn.execute(insert(t.device_samples), [
+                    dict(run_id=record.run_id, t_ns=s.t_ns, channel=s.channel, value_text=s.value_text)
+                    for s in device_samples])
+
+    # -- reads --------------------------------------------------------------------------------
+    def runs(self, session: str | None = None) -> list[RunRecord]:
+        query = select(t.runs, *[c for c in t.summaries.c if c.name != "run_id"]).select_from(
+            t.runs.outerjoin(t.summaries, t.runs.c.run_id == t.summaries.c.run_id))
+        if session is not None:
+            query = query.where(t.runs.c.session == session)
+        query = query.order_by(t.runs.c.started_at_utc, t.runs.c.run_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+            check_rows = conn.execute(select(t.checks)).mappings().all()
+        checks_by_run: dict[str, list[Check]] = {}
+        for c in check_rows:
+            checks_by_run.setdefault(c["run_id"], []).append(
+                Check(name=c["name"], outcome=c["outcome"], reason=c["reason"], advisory=c["advisory"]))
+        return [_record_from_row(r, tuple(checks_by_run.get(r["run_id"], ()))) for r in rows]
+
+    def latency_samples(self, run_id: str) -> list[LatencySample]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.latency_samples).where(t.latency_samples.c.run_id == run_id)
+                                .order_by(t.latency_samples.c.phase, t.latency_samples.c.idx)).mappings()
+            return [LatencySample(r["phase"], r["idx"], r["latency_us"], r["start_ns"]) for r in rows]
+
+    def table_rows(self, table_name: str) -> Iterable[dict[str, Any]]:
+        table = t.metadata.tables[table_name]
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(table)).mappings()]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL: readers (results export) never block the writer; synchronous=FULL keeps committed runs on a crash.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _stats_row(stats: LatencyStats) -> dict[str, Any]:
+    return dict(count=stats.count, min_us=stats.min_us, p10_us=stats.p10_us, median_us=stats.median_us,
+                p90_us=stats.p90_us, p99_us=stats.p99_us, max_us=stats.max_us, mean_us=stats.mean_us,
+                std_us=stats.std_us)
+
+
+def _run_row(r: RunRecord, protocol_json: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(
+        run_id=r.run_id, run_key=r.run_key, session=r.session, model_sha256=r.model_sha256, model=r.model,
+        device_id=r.device_id, target=r.target, threads=r.config.threads, accelerator=r.config.accelerator,
+        cpu_mask=r.config.cpu_mask, protocol=r.protocol, protocol_json=json.dumps(protocol_json, sort_keys=True),
+        repeat=r.repeat, status=r.status, error=r.error, device_kind=r.provenance.device_kind,
+        latency_source=r.provenance.latency_source, energy_source=r.provenance.energy_source,
+        simulated=r.provenance.simulated, harness_build_id=r.harness_build_id, runtime_sha256=r.runtime_sha256,
+        runtime_api_generation=r.runtime_api_generation, accelerator_used=r.accelerator_used,
+        fallback_reason=r.fallback_reason, output_checksum=r.output_checksum, init_ms=r.init_ms,
+        first_inference_us=r.first_inference_us, peak_rss_kb=r.peak_rss_kb, threads_observed=r.threads_observed,
+        model_size_bytes=r.model_size_bytes, started_at_utc=r.started_at_utc, wall_seconds=r.wall_seconds)
+
+
+def _record_from_row(r: Mapping[str, Any], checks: tuple[Check, ...]) -> RunRecord:
+    latency = None
+    if r["count"] is not None:
+        latency = LatencyStats(count=r["count"], min_us=r["min_us"], p10_us=r["p10_us"], median_us=r["median_us"],
+                               p90_us=r["p90_us"], p99_us=r["p99_us"], max_us=r["max_us"], mean_us=r["mean_us"],
+                               std_us=r["std_us"])
+    return RunRecord(
+        run_id=r["run_id"], run_key=r["run_key"], session=r["session"], model=r["model"],
+        model_sha256=r["model_sha256"], model_size_bytes=r["model_size_bytes"], target=r["target"],
+        device_id=r["device_id"], config=RunConfig(r["threads"], r["accelerator"], r["cpu_mask"]),
+        protocol=r["protocol"], repeat=r["repeat"], status=r["status"], checks=checks,
+        provenance=Provenance(r["device_kind"], r["latency_source"], r["energy_source"]),
+        latency=latency, init_ms=r["init_ms"], first_inference_us=r["first_inference_us"],
+        peak_rss_kb=r["peak_rss_kb"], threads_observed=r["threads_observed"],
+        accelerator_used=r["accelerator_used"], fallback_reason=r["fallback_reason"],
+        output_checksum=r["output_checksum"], harness_build_id=r["harness_build_id"],
+        runtime_sha256=r["runtime_sha256"], runtime_api_generation=r["runtime_api_generation"],
+        started_at_utc=r["started_at_utc"], wall_seconds=r["wall_seconds"], error=r["error"])

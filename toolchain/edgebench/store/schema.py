@@ -1,0 +1,138 @@
+"""The results store's tables (SQLAlchemy Core). Tidy: one row per thing, raw samples kept.
+
+Bump SCHEMA_VERSION whenever a table changes; the store refuses to open a file of another version.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table,
+                        Text, UniqueConstraint, BigInteger)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+meta = Table(
+    "meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("session", String(64), primary_key=True),
+    Column("started_at_utc", String(32), nullable=False),
+    Column("command", Text, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("edgebench_version", String(32), nullable=False),
+)
+
+devices = Table(
+    "devices", metadata,
+    Column("device_id", String(128), primary_key=True),  # ro.serialno+fingerprint hash or machine id
+    Column("device_kind", String(16), nullable=False),
+    Column("manufacturer", String(128)),
+    Column("model", String(128)),
+    Column("soc", String(128)),
+    Column("abi", String(64)),
+    Column("os_version", String(128)),
+    Column("info_json", Text, nullable=False),
+)
+
+variants = Table(
+    "variants", metadata,
+    Column("model_sha256", String(64), primary_key=True),  # content address of the .tflite
+    Column("name", String(255), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("info_json", Text, nullable=False),
+)
+
+runs = Table(
+    "runs", metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("run_key", String(64), nullable=False),
+    Column("session", String(64), ForeignKey("sessions.session"), nullable=False),
+    Column("model_sha256", String(64), ForeignKey("variants.model_sha256"), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("device_id", String(128), ForeignKey("devices.device_id"), nullable=False),
+    Column("target", String(255), nullable=False),
+    Column("threads", Integer, nullable=False),
+    Column("accelerator", String(16), nullable=False),
+    Column("cpu_mask", String(32)),
+    Column("protocol", String(32), nullable=False),
+    Column("protocol_json", Text, nullable=False),
+    Column("repeat", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("device_kind", String(16), nullable=False),
+    Column("latency_source", String(16), nullable=False),
+    Column("energy_source", String(16), nullable=False),
+    Column("simulated", Boolean, nullable=False),
+    Column("harness_build_id", String(64)),
+    Column("runtime_sha256", String(64)),
+    Column("runtime_api_generation", String(16)),
+    Column("accelerator_used", String(16)),
+    Column("fallback_reason", Text),
+    Column("output_checksum", String(32)),
+    Column("init_ms", Float),
+    Column("first_inference_us", Float),
+    Column("peak_rss_kb", Integer),
+    Column("threads_observed", Integer),
+    Column("model_size_bytes", BigInteger, nullable=False),
+    Column("started_at_utc", String(32)),
+    Column("wall_seconds", Float),
+    UniqueConstraint("run_key", name="uq_runs_run_key"),
+)
+
+summaries = Table(
+    "summaries", metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("min_us", Float, nullable=False),
+    Column("p10_us", Float, nullable=False),
+    Column("median_us", Float, nullable=False),
+    Column("p90_us", Float, nullable=False),
+    Column("p99_us", Float, nullable=False),
+    Column("max_us", Float, nullable=False),
+    Column("mean_us", Float, nullable=False),
+    Column("std_us", Float),
+)
+
+checks = Table(
+    "checks", metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text),
+    Column("advisory", Boolean, nullable=False),
+    UniqueConstraint("run_id", "name", name="uq_checks_run_name"),
+)
+
+latency_samples = Table(
+    "latency_samples", metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("phase", String(8), nullable=False),  # warmup | timed
+    Column("idx", Integer, nullable=False),
+    Column("latency_us", Float, nullable=False),
+    Column("start_ns", BigInteger),  # CLOCK_BOOTTIME on the device
+    Index("ix_latency_samples_run", "run_id"),
+)
+
+device_samples = Table(
+    "device_samples", metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("t_ns", BigInteger, nullable=False),  # CLOCK_BOOTTIME on the device
+    Column("channel", String(255), nullable=False),  # the sysfs/procfs node read
+    Column("value_text", Text),  # raw text as read: units and sign are decided at analysis time
+    Index("ix_device_samples_run", "run_id"),
+)
+
+# Failed attempts that a resume replaced: kept so nothing stored is lost.
+run_attempts = Table(
+    "run_attempts", metadata,
+    Column("run_key", String(64), nullable=False),
+    Column("run_id", String(32), nullable=False),
+    Column("session", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("started_at_utc", String(32)),
+)

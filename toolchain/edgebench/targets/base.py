@@ -1,0 +1,86 @@
+"""One interface for every place a model can run (DESIGN.md "Targets").
+
+A target stages files (skipping those already there unchanged), runs the harness driver in a run
+folder, and brings that folder's `out/` back to the host. Implementations: `local` (this host) and
+`adb` (phones, emulators, the virtual device, boards with adbd).
+
+Threading: one target object is used by one worker thread at a time.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from edgebench.records import DeviceKind
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What is known about a target, for the devices table and run identity."""
+
+    target: str  # "local", or the adb serial as `adb devices` shows it
+    device_id: str  # stable identity: machine id, or ro.serialno + build fingerprint (never the adb serial)
+    device_kind: DeviceKind
+    abi: str
+    manufacturer: str | None = None
+    model: str | None = None
+    soc: str | None = None
+    os_version: str | None = None
+    cpu_count: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "device_id": self.device_id, "device_kind": self.device_kind,
+                "abi": self.abi, "manufacturer": self.manufacturer, "model": self.model, "soc": self.soc,
+                "os_version": self.os_version, "cpu_count": self.cpu_count, **dict(self.extra)}
+
+
+@dataclass(frozen=True)
+class DriverResult:
+    exit_code: int
+    out_dir: Path  # on the host, after collection
+    wall_seconds: float
+    stderr_tail: str
+
+
+class Target(ABC):
+    """A place to run the harness. Errors raised are EdgebenchError subclasses naming the target."""
+
+    name: str
+
+    @abstractmethod
+    def describe(self) -> DeviceInfo:
+        """Identity and hardware facts (cheap after the first call)."""
+
+    @property
+    @abstractmethod
+    def harness_abi(self) -> str:
+        """The harness build this target runs (e.g. "host", "arm64-v8a")."""
+
+    @property
+    @abstractmethod
+    def sysroot(self) -> str:
+        """Prefix the driver puts before every /sys and /proc path ("" on a real device)."""
+
+    @abstractmethod
+    def device_path(self, relative: str) -> str:
+        """The absolute path on the target of a path relative to its edgebench root."""
+
+    @abstractmethod
+    def stage(self, files: Mapping[str, Path]) -> None:
+        """Copy host files to device paths (relative to the target's root), skipping unchanged ones."""
+
+    @abstractmethod
+    def run_driver(self, run_name: str, runner_args: Sequence[str], env: Mapping[str, str],
+                   timeout_s: float, results_dir: Path) -> DriverResult:
+        """Run the driver in a fresh run folder; bring its out/ to `results_dir` on the host."""
+
+    @abstractmethod
+    def remove_run(self, run_name: str) -> None:
+        """Delete a run folder on the target (after collection, unless the user asked to keep it)."""
+
+    def read_temperatures_c(self) -> dict[str, float]:
+        """Thermal zone temperatures (°C) now, for cool-down; empty when the target has none."""
+        return {}

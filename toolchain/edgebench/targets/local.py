@@ -1,0 +1,158 @@
+"""The `local` target: this host, running the same driver and runner as a phone, in a run folder.
+
+The workspace's `local-device/` folder plays the part of a phone's /data/local/tmp/edgebench.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from edgebench.errors import HarnessError
+from edgebench.targets.base import DeviceInfo, DriverResult, Target
+from edgebench.targets.staging import file_sha256
+
+MANIFEST_NAME = ".edgebench-staged.json"
+
+
+def host_machine_id() -> str:
+    """A stable identity for this host: /etc/machine-id when present, else the hostname."""
+    for candidate in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            text = Path(candidate).read_text().strip()
+        except OSError:
+            continue
+        if text:
+            return f"host:{text}"
+    return f"host:{socket.gethostname()}"
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.lower().startswith("model name") and ":" in line:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+class LocalTarget(Target):
+    name = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._info: DeviceInfo | None = None
+
+    def describe(self) -> DeviceInfo:
+        if self._info is None:
+            self._info = DeviceInfo(
+                target="local", device_id=host_machine_id(), device_kind="local", abi=self.harness_abi,
+                manufacturer=None, model=_cpu_model(), soc=platform.machine(),
+                os_version=f"{platform.system()} {platform.release()}", cpu_count=os.cpu_count(),
+                extra={"hostname": socket.gethostname()})
+        return self._info
+
+    @property
+    def harness_abi(self) -> str:
+        return "host"
+
+    @property
+    def sysroot(self) -> str:
+        return ""
+
+    def device_path(self, relative: str) -> str:
+        return str(self.root / relative)
+
+    # -- staging ------------------------------------------------------------------------------
+    def _manifest(self) -> dict[str, dict[str, object]]:
+        try:
+            return json.loads((self.root / MANIFEST_NAME).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def stage(self, files: Mapping[str, Path]) -> None:
+        manifest = self._manifest()
+        changed = False
+        for relative, source in files.items():
+            digest = file_sha256(source)
+            dest = self.root / relative
+            entry = manifest.get(relative)
+            if (entry and entry.get("sha256") == digest and dest.exists()
+                    and dest.stat().st_size == entry.get("size") and dest.stat().st_mtime_ns == entry.get("mtime_ns")):
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(dest.name + ".partial")
+            shutil.copyfile(source, tmp)
+            os.chmod(tmp, 0o755 if os.access(source, os.X_OK) else 0o644)
+            os.replace(tmp, dest)  # atomic: a killed copy never leaves a half file under the real name
+            st = dest.stat()
+            manifest[relative] = {"sha256": digest, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+            changed = True
+        if changed:
+            tmp = self.root / (MANIFEST_NAME + ".partial")
+            tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+            os.replace(tmp, self.root / MANIFEST_NAME)
+
+    # -- running ------------------------------------------------------------------------------
+    def run_dir(self, run_name: str) -> Path:
+        return self.root / "runs" / run_name
+
+    def run_driver(self, run_name: str, runner_args: Sequence[str], env: Mapping[str, str],
+                   timeout_s: float, results_dir: Path) -> DriverResult:
+        driver = self.root / "driver.sh"
+        if not driver.exists():
+            raise HarnessError(f"<local> the driver is not staged at {driver}; stage the harness first")
+        run_dir = self.run_dir(run_name)
+        if run_dir.exists():
+            shutil.rmtree(run_dir)  # a leftover of a killed attempt: its results were never stored
+        run_dir.mkdir(parents=True)
+        command = ["/bin/sh", str(driver), str(run_dir), "--", *runner_args]
+        started = time.monotonic()
+        proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            _stdout, stderr = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _stdout, stderr = proc.communicate()
+            raise HarnessError(f"<local> the harness did not finish within {timeout_s:.0f} s and was killed"
+                               f"\n  command: {' '.join(command)}") from None
+        except BaseException:
+            # Ctrl-C or any other interruption: never leave a runner burning CPU behind us.
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        wall = time.monotonic() - started
+        out = run_dir / "out"
+        if results_dir.exists():
+            shutil.rmtree(results_dir)
+        results_dir.parent.mkdir(parents=True, exist_ok=True)
+        if out.is_dir():
+            shutil.copytree(out, results_dir)
+        else:
+            results_dir.mkdir(parents=True)
+        return DriverResult(exit_code=proc.returncode, out_dir=results_dir, wall_seconds=wall,
+                            stderr_tail=stderr.decode(errors="replace")[-2000:])
+
+    def remove_run(self, run_name: str) -> None:
+        shutil.rmtree(self.run_dir(run_name), ignore_errors=True)
+
+    def read_temperatures_c(self) -> dict[str, float]:
+        temps: dict[str, float] = {}
+        for zone in sorted(Path("/sys/class/thermal").glob("thermal_zone*")):
+            try:
+                kind = (zone / "type").read_text().strip()
+                millideg = int((zone / "temp").read_text().strip())
+            except (OSError, ValueError):
+                continue
+            temps[f"{zone.name}:{kind}"] = millideg / 1000.0
+        return temps

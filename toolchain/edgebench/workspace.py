@@ -1,0 +1,41 @@
+"""The workspace folder: generated artifacts (results DB, harness builds, run folders), never the source tree."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_WORKSPACE = "edgebench-work"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def resolve(cls, explicit: str | os.PathLike[str] | None = None) -> "Workspace":
+        chosen = explicit or os.environ.get("EDGEBENCH_WORKSPACE") or DEFAULT_WORKSPACE
+        root = Path(chosen).expanduser().resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(root)
+
+    @property
+    def results_db(self) -> Path:
+        return self.root / "results.sqlite"
+
+    @property
+    def harness_builds(self) -> Path:
+        return self.root / "harness"
+
+    @property
+    def local_device_root(self) -> Path:
+        """The local target's stand-in for a device's /data/local/tmp/edgebench."""
+        return self.root / "local-device"
+
+    def session_dir(self, session: str) -> Path:
+        """Where pulled results of one session are kept on the host."""
+        return self.root / "sessions" / session
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
