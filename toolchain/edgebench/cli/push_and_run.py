@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", nargs="?", const="latest", default=None, metavar="SESSION",
                         help="continue a session (default: the latest), skipping runs already stored")
     parser.add_argument("--keep", action="store_true", help="keep run folders on the target")
+    parser.add_argument("--report", default=None, metavar="FILE.html", help="also write an HTML report")
     parser.add_argument("--json", action="store_true", help="print one JSON array of run records")
 
 
@@ -55,6 +56,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         console.print(comparison_table(result.summaries, title=f"session {result.session}"))
+    if args.report:
+        from pathlib import Path
+
+        from edgebench.report.html import write_session_report
+
+        console.print(f"report written to {write_session_report(result, Path(args.report))}")
     failed = [r for r in result.records if r.status == "failed"]
     for r in failed:
         console.print(f"[red]failed[/] {r.model} · {r.config.label()} · {r.target} · repeat {r.repeat}: {r.error}")
