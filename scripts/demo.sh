@@ -9,7 +9,7 @@ export EDGEBENCH_WORKSPACE="${EDGEBENCH_WORKSPACE:-$PWD/edgebench-work}"
 models=fixtures/real-device/g_tflite_models
 .venv/bin/edgebench push-and-run \
   "$models/tfls_mobilenet_v1_0.25_224_float.tflite" \
-  "$models/tflm_person_detect_int8.tflite" \
+  "$models/tflm_hello_world_int8.tflite" \
   "$models/tflm_mnist_lstm_int8.tflite" \
   --target local --protocol smoke --threads 1,2 \
   --report "$EDGEBENCH_WORKSPACE/reports/demo.html"

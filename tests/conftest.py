@@ -10,17 +10,18 @@ FIXTURES = REPO / "fixtures"
 REAL_MODELS = FIXTURES / "real-device" / "g_tflite_models"
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private workspace so tests never touch ./edgebench-work (harness builds are shared, see below)."""
-    ws = tmp_path / "ws"
-    monkeypatch.setenv("EDGEBENCH_WORKSPACE", str(ws))
-    return ws
-
-
 @pytest.fixture(scope="session")
 def harness_cache() -> Path:
-    """Harness builds cached across the test session (keyed by source hash, so always current)."""
+    """Harness builds shared by the tests (keyed by source hash, so always current)."""
     path = Path(os.environ.get("EDGEBENCH_TEST_BUILD_CACHE", REPO / ".pytest_cache" / "harness-builds"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, harness_cache: Path) -> Path:
+    """A private workspace so tests never touch ./edgebench-work; harness builds come from the shared cache."""
+    ws = tmp_path / "ws"
+    monkeypatch.setenv("EDGEBENCH_WORKSPACE", str(ws))
+    monkeypatch.setenv("EDGEBENCH_HARNESS_CACHE", str(harness_cache))
+    return ws

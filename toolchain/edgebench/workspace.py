@@ -25,7 +25,9 @@ class Workspace:
 
     @property
     def harness_builds(self) -> Path:
-        return self.root / "harness"
+        # Builds are keyed by source hash, so several workspaces may share one cache folder.
+        shared = os.environ.get("EDGEBENCH_HARNESS_CACHE")
+        return Path(shared) if shared else self.root / "harness"
 
     @property
     def local_device_root(self) -> Path:

@@ -62,7 +62,7 @@ class _Deployment:
     target: Target
     harness_build_id: str
     runtime_sha256: str
-    runner: str
+    bin_dir: str  # where the driver finds edgebench_runner and edgebench_sampler
     library: str
 
 
@@ -99,7 +99,7 @@ def _model_device_path(model: ModelFile) -> str:
 
 def _runner_args(dep: _Deployment, model: ModelFile, config: RunConfig, protocol: ResolvedProtocol) -> list[str]:
     eff = protocol.effective
-    return [dep.runner, "--model", dep.target.device_path(_model_device_path(model)), "--lib", dep.library,
+    return ["--model", dep.target.device_path(_model_device_path(model)), "--lib", dep.library,
             "--threads", str(config.threads), "--accelerator", config.accelerator,
             "--warmup-runs", str(eff.warmup_runs), "--warmup-seconds", f"{eff.warmup_seconds:g}",
             "--runs", str(eff.runs), "--min-seconds", f"{eff.min_seconds:g}",
@@ -191,7 +191,7 @@ class PushAndRun:
         wall = None
         try:
             self.on_stage(run, target.name, "run")
-            env = {"EDGEBENCH_SYSROOT": target.sysroot}
+            env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir}
             if run.config.cpu_mask:
                 env["EDGEBENCH_CPU_MASK"] = run.config.cpu_mask
             result = target.run_driver(f"{session}/{run_id}", _runner_args(dep, run.model, run.config, protocol),
@@ -245,7 +245,8 @@ class PushAndRun:
 
 def deploy_harness_factory(workspace: Workspace) -> Callable[[Target, Sequence[ModelFile]], _Deployment]:
     """Build (cached) the harness for the target's ABI and stage it, the runtime and the models."""
-    from edgebench.harness.build import build_harness, find_litert_library
+    from edgebench.harness.build import build_harness
+    from edgebench.harness.litert_lib import find_litert_library
 
     def deploy(target: Target, models: Sequence[ModelFile]) -> _Deployment:
         build = build_harness(target.harness_abi, out_root=workspace.harness_builds)
@@ -256,7 +257,7 @@ def deploy_harness_factory(workspace: Workspace) -> Callable[[Target, Sequence[M
         files.update({_model_device_path(m): m.path for m in models})
         target.stage(files)
         return _Deployment(target=target, harness_build_id=build.build_id, runtime_sha256=file_sha256(library),
-                           runner=target.device_path("bin/edgebench_runner"),
+                           bin_dir=target.device_path("bin"),
                            library=target.device_path("lib/libLiteRt.so"))
 
     return deploy

@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     cpu_mask = validate_cpu_mask(args.cpu_mask)
     # With --json, stdout carries only the JSON; progress and the table go to stderr.
     console = Console(stderr=True) if args.json else Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 180)  # logs and CI: no folding of model names
     with SessionProgress(console) as progress:
         result = push_and_run(
             args.models, target=args.target, protocol=args.protocol, threads=threads, accelerators=accelerators,

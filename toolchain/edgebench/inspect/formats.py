@@ -1,6 +1,14 @@
 """Every text format `inspect` knows, in one list. Parser modules add their TextFormat here."""
 from __future__ import annotations
 
+from edgebench.inspect import benchmark_model as _benchmark_model
 from edgebench.inspect.registry import TextFormat
 
-TEXT_FORMATS: list[TextFormat] = []
+TEXT_FORMATS: list[TextFormat] = [
+    TextFormat("benchmark_model",
+               "TFLite/LiteRT benchmark_model output (all generations, failed runs, op profiles)",
+               _benchmark_model.sniff, _benchmark_model.parse_benchmark_model),
+]
+
+from edgebench.parsers.formats import DEVICE_FORMATS as _DEVICE_FORMATS  # noqa: E402
+TEXT_FORMATS.extend(_DEVICE_FORMATS)

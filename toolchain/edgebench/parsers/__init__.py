@@ -1,0 +1,37 @@
+"""Pure parsers for text captured from devices: each takes `str`, returns a frozen dataclass
+with units in its field names, and raises only `edgebench.errors.ParseError`.
+
+`edgebench.parsers.formats.DEVICE_FORMATS` registers them with `edgebench inspect`.
+"""
+from __future__ import annotations
+
+from edgebench.parsers.adb_devices import AdbDevice, AdbDevicesResult, parse_adb_devices
+from edgebench.parsers.battery import DumpsysBattery, parse_dumpsys_battery
+from edgebench.parsers.cpufreq import (AvailableFrequencies, CpuCapacity, CpuFreqValue,
+                                       FreqResidency, TimeInState, parse_available_frequencies,
+                                       parse_cpu_capacity, parse_cpufreq_value,
+                                       parse_time_in_state)
+from edgebench.parsers.cpuinfo import CpuCore, CpuInfo, parse_cpuinfo
+from edgebench.parsers.getprop import GetpropResult, parse_getprop
+from edgebench.parsers.healthd import HealthdLog, HealthdSample, parse_healthd_log
+from edgebench.parsers.power_supply import (InferredCurrent, PowerSupplyUevent,
+                                            parse_power_supply_uevent)
+from edgebench.parsers.thermal_zones import ThermalZone, ThermalZones, parse_thermal_zones
+from edgebench.parsers.thermalservice import (CoolingDevice, TemperatureThreshold,
+                                              ThermalServiceDump, ThermalTemperature,
+                                              parse_dumpsys_thermalservice)
+
+__all__ = [
+    "AdbDevice", "AdbDevicesResult", "parse_adb_devices",
+    "DumpsysBattery", "parse_dumpsys_battery",
+    "AvailableFrequencies", "CpuCapacity", "CpuFreqValue", "FreqResidency", "TimeInState",
+    "parse_available_frequencies", "parse_cpu_capacity", "parse_cpufreq_value",
+    "parse_time_in_state",
+    "CpuCore", "CpuInfo", "parse_cpuinfo",
+    "GetpropResult", "parse_getprop",
+    "HealthdLog", "HealthdSample", "parse_healthd_log",
+    "InferredCurrent", "PowerSupplyUevent", "parse_power_supply_uevent",
+    "ThermalZone", "ThermalZones", "parse_thermal_zones",
+    "CoolingDevice", "TemperatureThreshold", "ThermalServiceDump", "ThermalTemperature",
+    "parse_dumpsys_thermalservice",
+]

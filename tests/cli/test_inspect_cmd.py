@@ -1,0 +1,60 @@
+"""`edgebench inspect` through the real entry point."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from edgebench.cli.main import main
+
+REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real-device"
+IMX = str(REAL / "a_benchmark_model" / "imx8mp_linux_mobilenet_v1_quant_cpu_opprofiling.txt")
+XIAOMI = str(REAL / "a_benchmark_model" / "xiaomi_mi11_sd888_nnapi_qti_default_yolov5s_int8_FAILED.txt")
+MODEL = str(REAL / "g_tflite_models" / "tflm_hello_world_int8.tflite")
+
+
+def test_json_one_file(capsys) -> None:
+    assert main(["inspect", IMX, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"format", "data"}
+    assert out["format"] == "benchmark_model"
+    assert out["data"]["init_us"] == 2409 and out["data"]["peak_memory_mb"] == 10.332
+    assert out["data"]["op_profiles"][1]["by_node_type"][0]["node_type"] == "CONV_2D"
+
+
+def test_json_several_files_keeps_going_after_a_failure(capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"")
+    assert main(["inspect", MODEL, str(bad), XIAOMI, "--json"]) == 1
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert [o["format"] for o in out] == ["tflite", None, "benchmark_model"]
+    assert out[0]["data"]["quantization"] == "full_int8"
+    assert "empty file" in out[1]["error"] and out[1]["file"] == str(bad)
+    assert out[2]["data"]["failed"] is True
+    assert "empty file" in captured.err
+
+
+def test_human_summary(capsys) -> None:
+    assert main(["inspect", IMX, MODEL]) == 0
+    out = capsys.readouterr().out
+    assert "162.980 ms" in out and "over 50 runs" in out
+    assert "CONV_2D" in out and "143.812" in out
+    assert "full_int8" in out and "FULLY_CONNECTED" in out
+
+
+def test_human_failed_run_and_missing_file(capsys) -> None:
+    assert main(["inspect", XIAOMI, "/no/such/file.txt"]) == 2
+    captured = capsys.readouterr()
+    assert "FAILED" in captured.out and "Failed to apply NNAPI delegate." in captured.out
+    assert "file not found: /no/such/file.txt" in captured.err
+
+
+def test_as_forces_the_format(capsys) -> None:
+    assert main(["inspect", "--as", "tflite", IMX]) == 1
+    assert "TFL3" in capsys.readouterr().err
+
+
+def test_unknown_as_is_a_usage_error(capsys) -> None:
+    assert main(["inspect", "--as", "nope", IMX]) == 2
+    err = capsys.readouterr().err
+    assert "unknown format 'nope'" in err and "benchmark_model" in err

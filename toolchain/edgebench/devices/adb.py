@@ -1,0 +1,207 @@
+"""The ONLY module that talks to adb (on adbutils). Everything device-facing goes through here.
+
+Errors name the serial and the command. edgebench never starts, kills or restarts an adb server:
+a lab's server holds every phone, and a client of another version would restart it.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from edgebench.errors import DeviceError, EdgebenchError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5037
+SHELL_TIMEOUT_S = 60.0
+
+
+class AdbServerError(EdgebenchError):
+    """No adb server answers where edgebench was told to look."""
+
+
+@dataclass(frozen=True)
+class AdbServerAddress:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def resolve(cls, explicit: str | None = None) -> "AdbServerAddress":
+        """--adb HOST:PORT, else ADB_SERVER_SOCKET (tcp:HOST:PORT), else ANDROID_ADB_SERVER_*, else 5037."""
+        text = explicit or os.environ.get("ADB_SERVER_SOCKET")
+        if text:
+            spec = text[4:] if text.startswith("tcp:") else text
+            host, _, port = spec.rpartition(":")
+            if not port.isdigit():
+                source = "--adb" if explicit else "ADB_SERVER_SOCKET"
+                raise AdbServerError(f"{source} must look like HOST:PORT or tcp:HOST:PORT. Received: {text!r}.")
+            return cls(host or DEFAULT_HOST, int(port))
+        port_text = os.environ.get("ANDROID_ADB_SERVER_PORT", str(DEFAULT_PORT))
+        if not port_text.isdigit():
+            raise AdbServerError(f"ANDROID_ADB_SERVER_PORT must be a port number. Received: {port_text!r}.")
+        return cls(os.environ.get("ANDROID_ADB_SERVER_HOST", DEFAULT_HOST), int(port_text))
+
+
+def quote(arg: str) -> str:
+    """Quote one argument for the device shell (mksh/toybox sh are POSIX here)."""
+    return shlex.quote(arg)
+
+
+def command_line(args: Sequence[str]) -> str:
+    return " ".join(quote(a) for a in args)
+
+
+@dataclass(frozen=True)
+class ShellResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True)
+class AdbDeviceEntry:
+    """One line of `adb devices -l`, as the server reports it."""
+
+    serial: str
+    state: str  # device | offline | unauthorized | recovery | ...
+    product: str | None = None
+    model: str | None = None
+    device: str | None = None
+    transport_id: int | None = None
+
+
+class AdbServer:
+    """A connection to one adb server that already answers."""
+
+    def __init__(self, address: AdbServerAddress | None = None) -> None:
+        self.address = address or AdbServerAddress.resolve()
+        if not server_answers(self.address):
+            raise AdbServerError(
+                f"no adb server answers at {self.address}. Start one with `adb start-server` (or point "
+                "edgebench at yours with --adb HOST:PORT or ADB_SERVER_SOCKET=tcp:HOST:PORT). "
+                "edgebench does not start adb servers itself: a lab's server holds every phone.")
+        import adbutils
+
+        self._client = adbutils.AdbClient(host=self.address.host, port=self.address.port, socket_timeout=30)
+
+    def devices(self) -> list[AdbDeviceEntry]:
+        from adbutils.errors import AdbError
+
+        try:
+            with self._client.make_connection() as conn:
+                conn.send_command("host:devices-l")
+                conn.check_okay()
+                text = conn.read_string_block()
+        except AdbError as exc:
+            raise AdbServerError(f"adb server {self.address}: `devices -l` failed: {exc}") from exc
+        entries = []
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) < 2:
+                continue
+            fields = dict(p.split(":", 1) for p in parts[2:] if ":" in p)
+            tid = fields.get("transport_id")
+            entries.append(AdbDeviceEntry(parts[0], parts[1], fields.get("product"), fields.get("model"),
+                                          fields.get("device"), int(tid) if tid and tid.isdigit() else None))
+        return entries
+
+    def connect(self, address: str) -> str:
+        from adbutils.errors import AdbError
+
+        try:
+            return self._client.connect(address, timeout=10)
+        except AdbError as exc:
+            raise DeviceError(address, f"adb connect failed: {exc}", command=f"adb connect {address}") from exc
+
+    def disconnect(self, address: str) -> None:
+        from adbutils.errors import AdbError
+
+        try:
+            self._client.disconnect(address)
+        except AdbError:
+            pass  # already gone: the goal state
+
+    def device(self, serial: str) -> "AdbDevice":
+        return AdbDevice(self, serial)
+
+
+class AdbDevice:
+    """One device on a server. Every method raises DeviceError naming the serial and the command."""
+
+    def __init__(self, server: AdbServer, serial: str) -> None:
+        self.server = server
+        self.serial = serial
+        self._device = server._client.device(serial)
+        self._features: set[str] | None = None
+
+    def features(self) -> set[str]:
+        if self._features is None:
+            self._features = set(self._call("get-features", self._device.get_features).split(","))
+        return self._features
+
+    def _call(self, command: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from adbutils.errors import AdbError
+
+        try:
+            return fn(*args, **kwargs)
+        except AdbError as exc:
+            raise DeviceError(self.serial, _explain(str(exc)), command=command) from exc
+        except OSError as exc:
+            raise DeviceError(self.serial, f"connection to the adb server lost: {exc}", command=command) from exc
+
+    def shell(self, args: Sequence[str] | str, *, timeout: float = SHELL_TIMEOUT_S) -> ShellResult:
+        """Run a command (argument list, quoted here; or a ready shell string) and return its exit code."""
+        cmd = args if isinstance(args, str) else command_line(args)
+        v2 = "shell_v2" in self.features()
+        result = self._call(f"adb -s {self.serial} shell {cmd}", self._device.shell2, cmd, timeout=timeout, v2=v2)
+        return ShellResult(result.returncode, result.stdout if v2 else result.output, result.stderr or "")
+
+    def check_shell(self, args: Sequence[str] | str, *, timeout: float = SHELL_TIMEOUT_S) -> str:
+        result = self.shell(args, timeout=timeout)
+        if result.exit_code != 0:
+            cmd = args if isinstance(args, str) else command_line(args)
+            raise DeviceError(self.serial, f"command exited {result.exit_code}: "
+                              f"{(result.stderr or result.stdout).strip()[:500]}", command=f"adb shell {cmd}")
+        return result.stdout
+
+    def push(self, local: Path, remote: str, mode: int = 0o644) -> None:
+        self._call(f"adb -s {self.serial} push {local} {remote}", self._device.sync.push, str(local), remote, mode)
+
+    def pull(self, remote: str, local: Path) -> None:
+        local.parent.mkdir(parents=True, exist_ok=True)
+        self._call(f"adb -s {self.serial} pull {remote} {local}", self._device.sync.pull, remote, str(local))
+
+    def read_text(self, remote: str) -> str:
+        return self._call(f"adb -s {self.serial} pull {remote}", self._device.sync.read_text, remote)
+
+    def getprop(self) -> str:
+        """Raw `getprop` output; parse with edgebench.parsers."""
+        return self.check_shell(["getprop"])
+
+
+def _explain(message: str) -> str:
+    lowered = message.lower()
+    if "unauthorized" in lowered:
+        return (f"{message}: the device has not authorized this computer. Unlock it and accept the "
+                "'Allow USB debugging' prompt, then retry.")
+    if "offline" in lowered:
+        return f"{message}: the device is offline. Replug the cable or run `adb reconnect`, then retry."
+    if "not found" in lowered:
+        return f"{message}: no such device on this adb server. `edgebench devices` lists what is attached."
+    return message
+
+
+def server_answers(address: AdbServerAddress, timeout_s: float = 2.0) -> bool:
+    """True when something speaking the adb host protocol answers `host:version` there."""
+    try:
+        with socket.create_connection((address.host, address.port), timeout=timeout_s) as sock:
+            sock.sendall(b"000chost:version")
+            return sock.recv(4) == b"OKAY"
+    except OSError:
+        return False

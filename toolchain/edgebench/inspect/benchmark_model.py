@@ -1,0 +1,175 @@
+"""Parse the text output of TFLite/LiteRT's official `benchmark_model` tool.
+
+Three generations of the result line are read (see fixtures/real-device/a_benchmark_model):
+
+* TF 1.13-1.14: `Average inference timings in us: Warmup: W, Init: I, no stats: N`
+  (later 1.x / the Android app: `..., Inference: N`, sometimes followed by `Overall max resident
+  set size = X MB, ...`; full TensorFlow's tool adds `with stats: S`). No first-inference figure:
+  it is taken from the warm-up statistics line's `first=`, which is what newer tools print.
+* TF 2.x (2020+): `Inference timings in us: Init: I, First inference: F, Warmup (avg): W,
+  Inference (avg): N` and `Peak memory footprint (MB): init=A overall=B`.
+* Newest TF/LiteRT: the same result line, every line prefixed `INFO:`/`WARNING:`/`ERROR:`/`VERBOSE:`,
+  and `Memory footprint delta from the start of the tool (MB): init=A overall=B` (the figure is
+  a delta, not a peak: `memory_metric` keeps which wording it was), optionally `Overall peak
+  memory footprint (MB) via periodic monitoring: P`.
+
+Logcat (`I/tflite ( 123): `, threadtime) and glog prefixes are stripped, CRLF and trailing blanks
+are ignored. Lines the tool is known to print are read or recognised; any other line (vendor
+driver chatter, shell noise) is kept verbatim in `unrecognized_lines`, never dropped unseen. A
+line that looks like a timing or memory figure but does not parse raises ParseError, and so does
+text with neither a result line nor a failure message (e.g. a capture cut short). No figure ever
+defaults to 0: absent is None.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from edgebench.errors import ParseError
+from edgebench.inspect.benchmark_profile import ProfileSection
+from edgebench.inspect.benchmark_stats import RunStats
+from edgebench.inspect.benchmark_lines import Delegation, LineReader, RunPlan
+
+
+@dataclass(frozen=True)
+class BenchmarkModelRun:
+    summary_format: str | None  # "inference_timings" (TF 2.x+) | "average_inference_timings" (1.x)
+    init_us: float | None
+    first_inference_us: float | None
+    warmup_avg_us: float | None
+    inference_avg_us: float | None
+    inference_with_stats_avg_us: float | None  # full TensorFlow's tool only
+    inference_count: int | None
+    warmup_count: int | None
+    # "peak_memory_footprint" | "footprint_delta_from_start" | "max_resident_set_size"
+    memory_metric: str | None
+    init_memory_mb: float | None
+    peak_memory_mb: float | None  # the "overall=" figure of `memory_metric`
+    periodic_peak_memory_mb: float | None
+    end_vm_rss_mb: float | None
+    failed: bool
+    failure_reason: str | None
+    tensorflow_version: str | None
+    threads: int | None
+    graph_path: str | None
+    model_size_mb: float | None
+    session_init_ms: float | None
+    requested_delegates: tuple[str, ...]  # from "Use nnapi: [1]"-style parameters
+    nnapi_accelerator: str | None
+    delegations: tuple[Delegation, ...]
+    nodes_delegated: int | None
+    nodes_total: int | None
+    fully_delegated: bool | None
+    warmup_plan: RunPlan | None
+    timed_plan: RunPlan | None
+    warmup: RunStats | None
+    timed: RunStats | None
+    op_profiles: tuple[ProfileSection, ...]
+    params: dict[str, str]
+    warnings: tuple[str, ...]
+    errors: tuple[str, ...]
+    unrecognized_lines: tuple[str, ...]  # "line N: text"
+
+    def op_profile(self) -> ProfileSection | None:
+        """The primary graph's profile of the regular (timed) runs, when op profiling was on."""
+        for kind in ("regular_runs", "unlabelled"):
+            for section in self.op_profiles:
+                if section.kind == kind and section.graph == "primary":
+                    return section
+        return None
+
+
+def parse_benchmark_model(text: str, source: str | None = None) -> BenchmarkModelRun:
+    """Parse one benchmark_model run's output (stdout + stderr, in any of the known formats)."""
+    reader = LineReader(source)
+    for n, line in enumerate(text.splitlines(), 1):
+        reader.feed(n, line)
+    return _build(reader, source)
+
+
+def _build(r: LineReader, source: str | None) -> BenchmarkModelRun:
+    failed = r.benchmarking_failed or (r.summary is None and bool(r.failure_evidence))
+    if r.summary is None and not failed:
+        if not r.recognized_lines:
+            raise ParseError("this is not benchmark_model output: none of its lines ('STARTING!', "
+                             "'Graph: [...]', 'Inference timings in us: ...') was found; pick the "
+                             "format with --as", source=source)
+        raise ParseError(
+            "benchmark_model output without a result: expected an 'Inference timings in us: ...' or "
+            "'Average inference timings in us: ...' line, or a failure such as 'Benchmarking "
+            f"failed.', but the text ends at line {r.last_line} ({r.progress()}). The capture was "
+            "probably cut short: run the benchmark again and capture its whole output.",
+            source=source)
+    s = r.summary or {}
+    warmup = r.loop_stats(0)
+    timed = r.loop_stats(1)
+    first = s.get("first_inference_us")
+    if first is None and warmup is not None and r.summary is not None:
+        first = warmup.first_us  # old formats: the same quantity, printed on the warm-up line
+    delegated = [d.nodes_delegated for d in r.delegations]
+    totals = [d.nodes_total for d in r.delegations if d.nodes_total is not None]
+    fully = r.fully_delegated
+    if fully is None and delegated and totals:
+        fully = sum(delegated) == totals[0]
+    params = r.params
+    threads = _int_param(params, ("Num threads", "#threads used for CPU inference"), source)
+    return BenchmarkModelRun(
+        summary_format=r.summary_format,
+        init_us=s.get("init_us"), first_inference_us=first,
+        warmup_avg_us=s.get("warmup_avg_us"), inference_avg_us=s.get("inference_avg_us"),
+        inference_with_stats_avg_us=s.get("inference_with_stats_avg_us"),
+        inference_count=timed.count if timed else None,
+        warmup_count=warmup.count if warmup else None,
+        memory_metric=r.memory_metric, init_memory_mb=r.init_memory_mb,
+        peak_memory_mb=r.peak_memory_mb, periodic_peak_memory_mb=r.periodic_peak_memory_mb,
+        end_vm_rss_mb=r.end_vm_rss_mb,
+        failed=failed, failure_reason=r.failure_reason() if failed else None,
+        tensorflow_version=r.tensorflow_version, threads=threads,
+        graph_path=_param(params, "Graph"), model_size_mb=r.model_size_mb,
+        session_init_ms=r.session_init_ms,
+        requested_delegates=tuple(
+            m.group(1).lower() for k, v in params.items()
+            if (m := re.fullmatch(r"Use (\w+)", k, re.IGNORECASE)) and v.lower() in ("1", "true")),
+        nnapi_accelerator=_param(params, "NNAPI accelerator name") or None,
+        delegations=tuple(r.delegations),
+        nodes_delegated=sum(delegated) if delegated else None,
+        nodes_total=totals[0] if totals else None, fully_delegated=fully,
+        warmup_plan=r.loop_plan(0), timed_plan=r.loop_plan(1), warmup=warmup, timed=timed,
+        op_profiles=r.profile.sections(), params=dict(params), warnings=tuple(r.warnings),
+        errors=tuple(r.errors), unrecognized_lines=tuple(r.unrecognized))
+
+
+def _param(params: dict[str, str], key: str) -> str | None:
+    for k, v in params.items():
+        if k.lower() == key.lower():
+            return v
+    return None
+
+
+def _int_param(params: dict[str, str], keys: tuple[str, ...], source: str | None) -> int | None:
+    for key in keys:
+        value = _param(params, key)
+        if value is None:
+            continue
+        if not re.fullmatch(r"-?\d+", value.strip()):
+            raise ParseError(f"parameter {key!r} is {value!r}, expected a whole number",
+                             source=source)
+        return int(value)
+    return None
+
+
+def sniff(text: str, file_name: str = "") -> int:
+    """How sure we are that `text` is benchmark_model output (0..100)."""
+    head = text[:200_000]
+    if "Inference timings in us:" in head or "Average inference timings in us:" in head:
+        return 100
+    if "Benchmarking failed." in head and ("STARTING!" in head or "Loaded model" in head
+                                           or "Graph: [" in head):
+        return 95
+    if "Running benchmark for" in head and "count=" in head:
+        return 85
+    if "STARTING!" in head and "Graph: [" in head:
+        return 80
+    if "Operator-wise Profiling Info for Regular Benchmark Runs" in head:
+        return 80
+    return 0
