@@ -28,7 +28,8 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str = "loc
                  resume: str | None = None, keep: bool = False,
                  workspace: str | os.PathLike[str] | None = None,
                  on_stage: Callable[[PlannedRun, str, str], None] | None = None,
-                 on_record: Callable[[RunRecord], None] | None = None) -> SessionResult:
+                 on_record: Callable[[RunRecord], None] | None = None,
+                 on_plan: Callable[[int], None] | None = None, profile_ops: bool = False) -> SessionResult:
     """Measure models on targets and store the results.
 
     Args:
@@ -37,6 +38,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str = "loc
         target: "local", an adb serial, a comma-separated list, or "all".
         protocol: "smoke", "standard" or "mlperf"; the other numeric arguments override it.
         resume: a session id, or "latest", to continue a session and skip its stored runs.
+        profile_ops: also time each op (after the timed loop); kept in the pulled runner.jsonl.
 
     Returns:
         SessionResult with every run record of the session and per-config summaries.
@@ -47,7 +49,8 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str = "loc
     store = ResultsStore(ws.results_db)
     try:
         session = PushAndRun(workspace=ws, store=store, targets=resolve_targets(target, ws),
-                             on_stage=on_stage, on_record=on_record, keep=keep)
+                             on_stage=on_stage, on_record=on_record, on_plan=on_plan, keep=keep,
+                             profile_ops=profile_ops)
         return session.run([Path(m) for m in models], protocol=resolved, threads=threads,
                            accelerators=accelerators, cpu_mask=cpu_mask, resume=resume,
                            command="push_and_run(api)")

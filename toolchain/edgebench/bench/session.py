@@ -112,14 +112,17 @@ class PushAndRun:
     def __init__(self, *, workspace: Workspace, store: ResultsStore, targets: Sequence[Target],
                  deploy: Callable[[Target, Sequence[ModelFile]], _Deployment] | None = None,
                  on_stage: StageCallback | None = None, on_record: Callable[[RunRecord], None] | None = None,
-                 keep: bool = False) -> None:
+                 on_plan: Callable[[int], None] | None = None, keep: bool = False,
+                 profile_ops: bool = False) -> None:
         self.workspace = workspace
         self.store = store
         self.targets = list(targets)
         self._deploy = deploy or deploy_harness_factory(workspace)
         self.on_stage = on_stage or (lambda run, target, stage: None)
         self.on_record = on_record or (lambda record: None)
+        self.on_plan = on_plan or (lambda total: None)
         self.keep = keep
+        self.profile_ops = profile_ops
 
     def run(self, model_paths: Sequence[str | os.PathLike[str]], *, protocol: ResolvedProtocol,
             threads: Sequence[int] = (1,), accelerators: Sequence[str] = ("cpu",), cpu_mask: str | None = None,
@@ -132,6 +135,7 @@ class PushAndRun:
         planned = plan_runs(models, configs(threads, accelerators, cpu_mask), protocol.effective.repeats)
         records: list[RunRecord] = []
         skipped = 0
+        self.on_plan(len(planned) * len(self.targets))
         for target in self.targets:
             info = target.describe()
             self.store.upsert_device(info.device_id, info.device_kind, info.to_json())
@@ -148,6 +152,7 @@ class PushAndRun:
                               protocol=protocol, repeat=run.repeat)
                 if done.get(key) in ("ok", "invalid"):
                     skipped += 1
+                    self.on_stage(run, target.name, "already stored")
                     continue
                 if previous_finished:
                     self.on_stage(run, target.name, "cool-down")
@@ -194,8 +199,10 @@ class PushAndRun:
             env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir}
             if run.config.cpu_mask:
                 env["EDGEBENCH_CPU_MASK"] = run.config.cpu_mask
-            result = target.run_driver(f"{session}/{run_id}", _runner_args(dep, run.model, run.config, protocol),
-                                       env, timeout, results_dir)
+            runner_args = _runner_args(dep, run.model, run.config, protocol)
+            if self.profile_ops:
+                runner_args.append("--profile-ops")
+            result = target.run_driver(f"{session}/{run_id}", runner_args, env, timeout, results_dir)
             wall = result.wall_seconds
             self.on_stage(run, target.name, "validate")
             runner_file = result.out_dir / "runner.jsonl"
@@ -221,6 +228,7 @@ class PushAndRun:
             self._store(record, protocol, output, samples)
             return record
 
+        self.on_stage(run, target.name, "store")
         checks = run_checks.evaluate(output, protocol, run.config, telemetry_from(samples))
         record = RunRecord(
             **base, status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,

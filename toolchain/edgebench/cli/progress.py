@@ -22,7 +22,12 @@ class SessionProgress:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
+    def plan(self, total: int) -> None:
+        self.progress.update(self.task, total=total)
+
     def stage(self, run: PlannedRun, target: str, stage: str) -> None:
+        if stage == "already stored":
+            self.progress.advance(self.task)
         self.progress.update(self.task, description=f"{run.model.name} · {run.config.label()} · {target} · "
                                                     f"repeat {run.repeat + 1}: {stage}")
 

@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", nargs="?", const="latest", default=None, metavar="SESSION",
                         help="continue a session (default: the latest), skipping runs already stored")
     parser.add_argument("--keep", action="store_true", help="keep run folders on the target")
+    parser.add_argument("--profile-ops", action="store_true",
+                        help="also time every op after the timed loop (kept with the pulled run folder)")
     parser.add_argument("--report", default=None, metavar="FILE.html", help="also write an HTML report")
     parser.add_argument("--json", action="store_true", help="print one JSON array of run records")
 
@@ -50,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
             args.models, target=args.target, protocol=args.protocol, threads=threads, accelerators=accelerators,
             cpu_mask=cpu_mask, runs=args.runs, warmup=args.warmup, min_seconds=args.min_seconds,
             repeats=args.repeats, cooldown=args.cooldown, resume=args.resume, keep=args.keep,
-            workspace=args.workspace, on_stage=progress.stage, on_record=progress.finished)
+            workspace=args.workspace, on_stage=progress.stage, on_record=progress.finished,
+            on_plan=progress.plan, profile_ops=args.profile_ops)
     for problem in result.model_problems:
         console.print(f"[red]error:[/] {problem.message}")
     if args.json:
