@@ -10,7 +10,7 @@ from edgebench.bench.session import PushAndRun, SessionResult
 from edgebench.protocols import resolve
 from edgebench.records import RunRecord
 from edgebench.store import ResultsStore
-from edgebench.targets import resolve_targets
+from edgebench.targets import default_target, resolve_targets
 from edgebench.workspace import Workspace
 
 __all__ = ["push_and_run", "open_store", "inspect_file"]
@@ -21,7 +21,7 @@ def open_store(workspace: str | os.PathLike[str] | None = None, *, url: str | No
     return ResultsStore(url or Workspace.resolve(workspace).results_db)
 
 
-def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str = "local", protocol: str = "standard",
+def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None = None, protocol: str = "standard",
                  threads: Sequence[int] = (1,), accelerators: Sequence[str] = ("cpu",),
                  cpu_mask: str | None = None, runs: int | None = None, warmup: int | None = None,
                  min_seconds: float | None = None, repeats: int | None = None, cooldown: str | None = None,
@@ -29,13 +29,15 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str = "loc
                  workspace: str | os.PathLike[str] | None = None,
                  on_stage: Callable[[PlannedRun, str, str], None] | None = None,
                  on_record: Callable[[RunRecord], None] | None = None,
-                 on_plan: Callable[[int], None] | None = None, profile_ops: bool = False) -> SessionResult:
+                 on_plan: Callable[[int], None] | None = None, profile_ops: bool = False,
+                 adb: str | None = None) -> SessionResult:
     """Measure models on targets and store the results.
 
     Args:
         models: .tflite paths. Unreadable paths are reported in `SessionResult.model_problems`;
             bad models that exist are run and recorded as failed with the runner's reason.
-        target: "local", an adb serial, a comma-separated list, or "all".
+        target: "local", an adb serial, a comma-separated list, or "all" (default: $ANDROID_SERIAL, else local).
+        adb: the adb server as HOST:PORT (default: $ADB_SERVER_SOCKET, else 127.0.0.1:5037).
         protocol: "smoke", "standard" or "mlperf"; the other numeric arguments override it.
         resume: a session id, or "latest", to continue a session and skip its stored runs.
         profile_ops: also time each op (after the timed loop); kept in the pulled runner.jsonl.
@@ -48,7 +50,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str = "loc
                        cooldown=cooldown)
     store = ResultsStore(ws.results_db)
     try:
-        session = PushAndRun(workspace=ws, store=store, targets=resolve_targets(target, ws),
+        session = PushAndRun(workspace=ws, store=store, targets=resolve_targets(target or default_target(), ws, adb=adb),
                              on_stage=on_stage, on_record=on_record, on_plan=on_plan, keep=keep,
                              profile_ops=profile_ops)
         return session.run([Path(m) for m in models], protocol=resolved, threads=threads,

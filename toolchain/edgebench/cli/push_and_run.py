@@ -10,8 +10,11 @@ from edgebench.protocols import PRESETS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="+", metavar="MODEL", help=".tflite files to measure")
-    parser.add_argument("--target", default="local",
-                        help="local, an adb serial, a comma-separated list, or all (default: local)")
+    parser.add_argument("--target", default=None,
+                        help="local, an adb serial, a comma-separated list, or all "
+                             "(default: $ANDROID_SERIAL, else local)")
+    parser.add_argument("--adb", default=None, metavar="HOST:PORT",
+                        help="adb server to use (default: $ADB_SERVER_SOCKET, else 127.0.0.1:5037)")
     parser.add_argument("--protocol", default="standard", choices=list(PRESETS),
                         help="measurement preset (default: standard); flags below override its values")
     parser.add_argument("--threads", default="1", help="comma-separated thread counts, e.g. 1,2,4 (default: 1)")
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             cpu_mask=cpu_mask, runs=args.runs, warmup=args.warmup, min_seconds=args.min_seconds,
             repeats=args.repeats, cooldown=args.cooldown, resume=args.resume, keep=args.keep,
             workspace=args.workspace, on_stage=progress.stage, on_record=progress.finished,
-            on_plan=progress.plan, profile_ops=args.profile_ops)
+            on_plan=progress.plan, profile_ops=args.profile_ops, adb=args.adb)
     for problem in result.model_problems:
         console.print(f"[red]error:[/] {problem.message}")
     if args.json:
