@@ -20,6 +20,7 @@ from edgebench.bench import checks as run_checks
 from edgebench.bench.cooldown import cool_down
 from edgebench.bench.plan import ModelFile, PlannedRun, configs, plan_runs, run_key
 from edgebench.bench.summary import summarize
+from edgebench.devices.cpu_topology import clusters_of, named_masks, resolve_cpu_mask
 from edgebench.errors import EdgebenchError, ParseError, UsageError
 from edgebench.harness.output import HarnessOutput, parse_harness_output
 from edgebench.harness.samples import read_samples, telemetry_from
@@ -132,12 +133,14 @@ class PushAndRun:
             raise UsageError("no model could be read:\n  " + "\n  ".join(p.message for p in problems))
         session = self._open_session(resume, command)
         done = self.store.stored_run_statuses(session)
-        planned = plan_runs(models, configs(threads, accelerators, cpu_mask), protocol.effective.repeats)
         records: list[RunRecord] = []
         skipped = 0
-        self.on_plan(len(planned) * len(self.targets))
+        self.on_plan(len(models) * len(threads) * len(accelerators) * protocol.effective.repeats * len(self.targets))
         for target in self.targets:
             info = target.describe()
+            # Named masks (little, big, ...) mean different CPUs on different devices.
+            mask = resolve_cpu_mask(cpu_mask, named_masks(clusters_of(target.cpu_facts())), device=target.name)
+            planned = plan_runs(models, configs(threads, accelerators, mask), protocol.effective.repeats)
             self.store.upsert_device(info.device_id, info.device_kind, info.to_json())
             for model in models:
                 self.store.upsert_variant(model.sha256, model.name, model.size_bytes, {"path": str(model.path)})

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from edgebench.devices.adb import AdbDevice, command_line, quote
+from edgebench.devices.cpu_topology import CpuFacts
 from edgebench.errors import DeviceError, ParseError
 from edgebench.parsers import GetpropResult, parse_getprop
 from edgebench.targets.base import DeviceInfo, DriverResult, Target
@@ -192,3 +193,15 @@ class AdbTarget(Target):
             except ValueError:
                 continue
         return temps
+
+    def cpu_facts(self) -> list[CpuFacts]:
+        script = ("for c in /sys/devices/system/cpu/cpu[0-9]*; do "
+                  "echo \"${c##*/cpu} $(cat $c/cpu_capacity 2>/dev/null || echo -) "
+                  "$(cat $c/cpufreq/cpuinfo_max_freq 2>/dev/null || echo -)\"; done; true")
+        facts = []
+        for line in self.device.shell(script).stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0].isdigit():
+                facts.append(CpuFacts(int(parts[0]), int(parts[1]) if parts[1].isdigit() else None,
+                                      int(parts[2]) if parts[2].isdigit() else None))
+        return sorted(facts, key=lambda f: f.cpu)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from edgebench.devices.cpu_topology import CpuFacts
 from edgebench.records import DeviceKind
 
 
@@ -80,6 +81,10 @@ class Target(ABC):
     @abstractmethod
     def remove_run(self, run_name: str) -> None:
         """Delete a run folder on the target (after collection, unless the user asked to keep it)."""
+
+    def cpu_facts(self) -> list[CpuFacts]:
+        """Per-CPU capacity and max frequency, for named CPU masks; empty when unreadable."""
+        return []
 
     def read_temperatures_c(self) -> dict[str, float]:
         """Thermal zone temperatures (°C) now, for cool-down; empty when the target has none."""

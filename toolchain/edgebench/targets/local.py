@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from edgebench.devices.cpu_topology import CpuFacts
 from edgebench.errors import HarnessError
 from edgebench.targets.base import DeviceInfo, DriverResult, Target
 from edgebench.targets.staging import file_sha256
@@ -156,3 +157,17 @@ class LocalTarget(Target):
                 continue
             temps[f"{zone.name}:{kind}"] = millideg / 1000.0
         return temps
+
+    def cpu_facts(self) -> list[CpuFacts]:
+        facts = []
+        for cpu_dir in sorted(Path("/sys/devices/system/cpu").glob("cpu[0-9]*"), key=lambda p: int(p.name[3:])):
+            facts.append(CpuFacts(int(cpu_dir.name[3:]), _read_int(cpu_dir / "cpu_capacity"),
+                                  _read_int(cpu_dir / "cpufreq" / "cpuinfo_max_freq")))
+        return facts
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
