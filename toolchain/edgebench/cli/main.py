@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "results": ("edgebench.cli.results_cmd", "Query and export stored results."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
+    "doctor": ("edgebench.cli.doctor_cmd", "Check a target up front: state, run folder, space, harness, runtime."),
 }
 
 
