@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "results": ("edgebench.cli.results_cmd", "Query and export stored results."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
+    "virtual-device": ("edgebench.cli.virtual_device_cmd",
+                       "Start, stop and list virtual adb devices (sandboxed, profile-driven phones on this host)."),
     "doctor": ("edgebench.cli.doctor_cmd", "Check a target up front: state, run folder, space, harness, runtime."),
 }
 

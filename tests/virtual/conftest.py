@@ -1,0 +1,38 @@
+"""Fixtures for virtual-device tests (helpers live in tests/virtual/helpers.py)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from edgebench.virtual import registry
+from tests.virtual.helpers import ADB_BINARIES, PrivateAdb, free_port
+
+
+@pytest.fixture(scope="session")
+def sandbox_available() -> None:
+    from edgebench.virtual.sandbox import probe
+
+    reason = probe()
+    if reason is not None:
+        pytest.skip(f"virtual devices cannot run here: {reason}")
+    if os.geteuid() != 0:
+        # Without host root the device shell is uid 0 inside the device; these tests check a phone's 2000.
+        pytest.skip("virtual-device tests expect host root (rootless devices run the shell as uid 0 inside)")
+
+
+@pytest.fixture(scope="module", params=sorted(ADB_BINARIES))
+def private_adb(request: pytest.FixtureRequest) -> Iterator[PrivateAdb]:
+    server = PrivateAdb(ADB_BINARIES[request.param], free_port())
+    server.check("start-server")
+    try:
+        yield server
+    finally:
+        server.run("kill-server")
+
+
+@pytest.fixture(scope="module")
+def virtual_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ws") / registry.REGISTRY_DIR

@@ -1,0 +1,277 @@
+"""The device side of the adb transport protocol (packets, CNXN handshake, streams), asyncio only.
+
+Written from AOSP's protocol.txt: every message is a 24-byte little-endian header (command, arg0,
+arg1, data_length, data_check, magic = command ^ 0xffffffff) plus up to max_payload bytes. The adb
+server opens streams with OPEN("service:args"); we answer OKAY(local, remote) or CLSE(0, remote).
+Data flows in WRTE packets and each WRTE must be acknowledged with OKAY before the next one is sent
+on that stream (one WRTE in flight per stream, both directions). No AUTH: a TCP device that answers
+CNXN directly is accepted by `adb connect`.
+
+What runs behind a stream is decided by a `ServiceHost` (the virtual device): it maps a service
+name to a coroutine that talks through a `Stream`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Protocol
+
+log = logging.getLogger(__name__)
+
+A_SYNC = 0x434E5953
+A_CNXN = 0x4E584E43
+A_AUTH = 0x48545541
+A_OPEN = 0x4E45504F
+A_OKAY = 0x59414B4F
+A_CLSE = 0x45534C43
+A_WRTE = 0x45545257
+A_STLS = 0x534C5453
+COMMAND_NAMES = {A_SYNC: "SYNC", A_CNXN: "CNXN", A_AUTH: "AUTH", A_OPEN: "OPEN", A_OKAY: "OKAY",
+                 A_CLSE: "CLSE", A_WRTE: "WRTE", A_STLS: "STLS"}
+
+A_VERSION_MIN = 0x01000000
+A_VERSION_SKIP_CHECKSUM = 0x01000001  # from this version on data_check may be 0 and is not checked
+A_VERSION = A_VERSION_SKIP_CHECKSUM
+MAX_PAYLOAD = 1024 * 1024
+MAX_PAYLOAD_V1 = 4 * 1024  # what a pre-2016 peer may announce; we never go above what the peer says
+
+HEADER = struct.Struct("<6I")
+# Features we implement; anything else (sendrecv_v2, cmd, abb, delayed_ack...) stays unadvertised.
+FEATURES = ("shell_v2", "stat_v2", "ls_v2", "fixed_push_mkdir")
+
+
+class ProtocolError(Exception):
+    """The peer sent something that is not an adb packet; the connection is dropped."""
+
+
+@dataclass(frozen=True)
+class Packet:
+    command: int
+    arg0: int
+    arg1: int
+    payload: bytes = b""
+
+    @property
+    def name(self) -> str:
+        return COMMAND_NAMES.get(self.command, f"{self.command:#010x}")
+
+
+def checksum(payload: bytes) -> int:
+    return sum(payload) & 0xFFFFFFFF
+
+
+def encode(packet: Packet, *, with_checksum: bool = True) -> bytes:
+    check = checksum(packet.payload) if with_checksum else 0
+    return HEADER.pack(packet.command, packet.arg0, packet.arg1, len(packet.payload), check,
+                       packet.command ^ 0xFFFFFFFF) + packet.payload
+
+
+async def read_packet(reader: asyncio.StreamReader, *, max_payload: int, verify_checksum: bool) -> Packet:
+    header = await reader.readexactly(HEADER.size)
+    command, arg0, arg1, length, check, magic = HEADER.unpack(header)
+    if magic != command ^ 0xFFFFFFFF:
+        raise ProtocolError(f"bad magic {magic:#x} for command {command:#x}: not an adb peer")
+    if length > max(max_payload, MAX_PAYLOAD):
+        raise ProtocolError(f"{COMMAND_NAMES.get(command, hex(command))} carries {length} bytes, "
+                            f"more than the {max_payload} agreed")
+    payload = await reader.readexactly(length) if length else b""
+    if verify_checksum and check and checksum(payload) != check:
+        raise ProtocolError(f"checksum mismatch on {COMMAND_NAMES.get(command, hex(command))}")
+    return Packet(command, arg0, arg1, payload)
+
+
+def banner(props: dict[str, str], features: tuple[str, ...] = FEATURES) -> bytes:
+    """CNXN identity: 'device::ro.product.name=..;ro.product.model=..;ro.product.device=..;features=..'."""
+    parts = [f"{key}={props.get(key, '')}" for key in ("ro.product.name", "ro.product.model", "ro.product.device")]
+    parts.append("features=" + ",".join(features))
+    return ("device::" + ";".join(parts)).encode()
+
+
+class StreamClosed(Exception):
+    """The other end closed the stream (or the connection went away)."""
+
+
+class Stream:
+    """One adb stream as seen by a service: read what the host writes, write back, close."""
+
+    def __init__(self, transport: "AdbTransport", local_id: int, remote_id: int, service: str) -> None:
+        self.transport = transport
+        self.local_id = local_id
+        self.remote_id = remote_id
+        self.service = service
+        self._incoming: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._acked = asyncio.Event()
+        self._acked.set()
+        self._write_lock = asyncio.Lock()
+        self.closed = False  # by either side
+
+    @property
+    def max_payload(self) -> int:
+        return self.transport.max_payload
+
+    async def read(self) -> bytes | None:
+        """Next chunk the host wrote, or None once the host closed the stream."""
+        if self.closed and self._incoming.empty():
+            return None
+        data = await self._incoming.get()
+        if data is None:
+            return None
+        # Acknowledge only once the data is consumed: that is the protocol's back-pressure.
+        if not self.closed:
+            self.transport.send(Packet(A_OKAY, self.local_id, self.remote_id))
+        return data
+
+    async def write(self, data: bytes) -> None:
+        """Send `data` in WRTE packets of at most max_payload bytes, one unacknowledged at a time."""
+        async with self._write_lock:
+            view = memoryview(data)
+            while view:
+                if self.closed:
+                    raise StreamClosed(self.service)
+                await self._acked.wait()
+                if self.closed:
+                    raise StreamClosed(self.service)
+                chunk, view = view[: self.max_payload], view[self.max_payload:]
+                self._acked.clear()
+                self.transport.send(Packet(A_WRTE, self.local_id, self.remote_id, bytes(chunk)))
+            await self._acked.wait()  # return only when the host has taken all of it
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.transport.send(Packet(A_CLSE, self.local_id, self.remote_id))
+            self._release()
+        self.transport.forget(self)
+
+    # Called by the transport.
+    def _on_write(self, payload: bytes) -> None:
+        if not self.closed:
+            self._incoming.put_nowait(payload)
+
+    def _on_okay(self) -> None:
+        self._acked.set()
+
+    def _on_close(self) -> None:
+        self.closed = True
+        self._release()
+
+    def _release(self) -> None:
+        self._acked.set()
+        self._incoming.put_nowait(None)
+
+
+ServiceHandler = Callable[[Stream], Awaitable[None]]
+
+
+class ServiceHost(Protocol):
+    def banner(self) -> bytes: ...
+    def open_service(self, name: str) -> ServiceHandler | None: ...
+
+
+class AdbTransport:
+    """One connection from an adb server: handshake, then multiplex streams until EOF."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: ServiceHost) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.host = host
+        self.version = A_VERSION
+        self.max_payload = MAX_PAYLOAD_V1
+        self.streams: dict[int, Stream] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._next_id = 1
+        self.connected = False
+
+    def send(self, packet: Packet) -> None:
+        if self.writer.is_closing():
+            return
+        self.writer.write(encode(packet, with_checksum=self.version < A_VERSION_SKIP_CHECKSUM))
+
+    def forget(self, stream: Stream) -> None:
+        self.streams.pop(stream.local_id, None)
+
+    async def run(self) -> None:
+        peer = self.writer.get_extra_info("peername")
+        try:
+            while True:
+                packet = await read_packet(self.reader, max_payload=self.max_payload,
+                                           verify_checksum=self.version < A_VERSION_SKIP_CHECKSUM)
+                self._dispatch(packet)
+                await self.writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            log.info("adb peer %s disconnected", peer)
+        except ProtocolError as exc:
+            log.warning("dropping adb peer %s: %s", peer, exc)
+        finally:
+            self._teardown()
+            self.writer.close()
+
+    def _teardown(self) -> None:
+        for stream in list(self.streams.values()):
+            stream._on_close()
+        self.streams.clear()
+        for task in list(self.tasks):
+            task.cancel()
+
+    def _dispatch(self, packet: Packet) -> None:
+        if packet.command == A_CNXN:
+            self._teardown()  # a new CNXN restarts the session
+            self.version = min(packet.arg0, A_VERSION)
+            if self.version < A_VERSION_MIN:
+                raise ProtocolError(f"peer speaks adb protocol version {packet.arg0:#x}, older than {A_VERSION_MIN:#x}")
+            self.max_payload = max(MAX_PAYLOAD_V1, min(packet.arg1, MAX_PAYLOAD))
+            self.send(Packet(A_CNXN, self.version, self.max_payload, self.host.banner()))
+            self.connected = True
+            return
+        if not self.connected:
+            log.debug("ignoring %s before CNXN", packet.name)
+            return
+        if packet.command == A_OPEN:
+            self._open(packet)
+        elif packet.command == A_WRTE:
+            stream = self.streams.get(packet.arg1)
+            if stream is None:  # late data for a stream we closed: tell the peer again
+                self.send(Packet(A_CLSE, 0, packet.arg0))
+            else:
+                stream._on_write(packet.payload)
+        elif packet.command == A_OKAY:
+            stream = self.streams.get(packet.arg1)
+            if stream is not None:
+                stream._on_okay()
+        elif packet.command == A_CLSE:
+            stream = self.streams.pop(packet.arg1, None)
+            if stream is not None:
+                stream._on_close()
+        else:
+            log.debug("ignoring %s", packet.name)
+
+    def _open(self, packet: Packet) -> None:
+        remote_id = packet.arg0
+        name = packet.payload.rstrip(b"\0").decode("utf-8", "replace")
+        handler = self.host.open_service(name)
+        if handler is None:
+            log.info("refusing service %r", name)
+            self.send(Packet(A_CLSE, 0, remote_id))
+            return
+        local_id = self._next_id
+        self._next_id = (self._next_id % 0x7FFFFFFF) + 1
+        stream = Stream(self, local_id, remote_id, name)
+        self.streams[local_id] = stream
+        self.send(Packet(A_OKAY, local_id, remote_id))
+        task = asyncio.get_running_loop().create_task(self._serve(stream, handler))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _serve(self, stream: Stream, handler: ServiceHandler) -> None:
+        try:
+            await handler(stream)
+        except StreamClosed:
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a broken service must not take the device down
+            log.exception("service %r failed", stream.service)
+        finally:
+            await stream.close()

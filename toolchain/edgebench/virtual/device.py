@@ -1,0 +1,199 @@
+"""One virtual device: its folder, identity, sandbox and the adb services it answers.
+
+A device folder (`<workspace>/virtual-devices/<ro.serialno>/`) holds:
+  device.json   identity and settings (serial, profile, ABI, port) - kept across restarts
+  root/         the device's `/` (data/, storage/ and tmp/ persist; system/, vendor/, sys/ are rebuilt)
+  overlay/      host-only files bound over the device's /proc (cpuinfo)
+  server.pid    pid of the running device process (absent when stopped)
+  status.json   written once the device listens: pid, port, init_pid
+  server.log    the device process's log
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from edgebench.errors import UsageError
+from edgebench.virtual.adb_protocol import AdbTransport, ServiceHandler, Stream, banner
+from edgebench.virtual.device_fs import DeviceFS
+from edgebench.virtual.image import build_image, identity_properties, reset_boot_state, set_runtime_property
+from edgebench.virtual.profiles import ABIS, Profile, load_profile
+from edgebench.virtual.sandbox import QEMU_AARCH64, Sandbox
+from edgebench.virtual.shell_service import parse_shell_service, run_shell
+from edgebench.virtual.sync_service import run_sync
+
+log = logging.getLogger(__name__)
+CONFIG_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    serial: str  # ro.serialno: the identity, stable across restarts and ports
+    profile: str  # profile name, or path to a profile JSON
+    abi: str
+    port: int
+    cpuinfo: str = "profile"  # "profile": the profile's /proc/cpuinfo; "host": this machine's
+    created_utc: str = ""
+    version: int = CONFIG_VERSION
+
+    @staticmethod
+    def new(profile: str, abi: str, port: int, cpuinfo: str = "profile") -> "DeviceConfig":
+        if abi not in ABIS:
+            raise UsageError(f"--abi must be one of {', '.join(ABIS)}. Received: {abi!r}.")
+        if cpuinfo not in ("profile", "host"):
+            raise UsageError(f"cpuinfo must be 'profile' or 'host'. Received: {cpuinfo!r}.")
+        serial = "EBV" + secrets.token_hex(5).upper()  # 13 characters, like a phone's serial
+        return DeviceConfig(serial, profile, abi, port, cpuinfo,
+                            datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def with_port(self, port: int) -> "DeviceConfig":
+        return DeviceConfig(self.serial, self.profile, self.abi, port, self.cpuinfo, self.created_utc, self.version)
+
+    @property
+    def adb_serial(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@dataclass(frozen=True)
+class DeviceLayout:
+    folder: Path
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "device.json"
+
+    @property
+    def root(self) -> Path:
+        return self.folder / "root"
+
+    @property
+    def overlay(self) -> Path:
+        return self.folder / "overlay"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.folder / "server.pid"
+
+    @property
+    def status_file(self) -> Path:
+        return self.folder / "status.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.folder / "server.log"
+
+    def load_config(self) -> DeviceConfig:
+        try:
+            data = json.loads(self.config.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UsageError(f"{self.config}: not a readable virtual-device config ({exc})") from exc
+        if data.get("version") != CONFIG_VERSION:
+            raise UsageError(f"{self.config}: config version {data.get('version')!r}, expected {CONFIG_VERSION}")
+        return DeviceConfig(**data)
+
+    def save_config(self, config: DeviceConfig) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.config.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(config), indent=1) + "\n")
+        tmp.replace(self.config)
+
+
+class VirtualDevice:
+    """Serves the adb protocol on 127.0.0.1:port for one device folder."""
+
+    def __init__(self, layout: DeviceLayout, config: DeviceConfig, profile: Profile | None = None) -> None:
+        self.layout = layout
+        self.config = config
+        self.profile = profile or load_profile(config.profile)
+        self.props = identity_properties(self.profile, serial=config.serial, abi=config.abi, port=config.port)
+        self.sandbox = Sandbox(layout.root, layout.overlay, abi=config.abi)
+        self.fs: DeviceFS | None = None
+        self.server: asyncio.base_events.Server | None = None
+        self.transports: set[AdbTransport] = set()
+        self._background: set[asyncio.Task[None]] = set()
+
+    # ServiceHost
+    def banner(self) -> bytes:
+        return banner(self.props)
+
+    def open_service(self, name: str) -> ServiceHandler | None:
+        request = parse_shell_service(name)
+        if request is not None:
+            return lambda stream: run_shell(stream, request, self.sandbox)
+        if name.startswith("sync:"):
+            return self._sync
+        if name.startswith("reboot:"):
+            return self._reboot
+        if name in ("root:", "unroot:"):
+            return self._no_root
+        return None
+
+    async def _sync(self, stream: Stream) -> None:
+        assert self.fs is not None
+        await run_sync(stream, self.fs)
+
+    async def _no_root(self, stream: Stream) -> None:
+        await stream.write(b"adbd cannot run as root in production builds\n")
+
+    async def _reboot(self, stream: Stream) -> None:
+        # A reboot ends every device process and what a boot forgets; the adb server sees the
+        # connection drop and reconnects (as with a phone rebooting over Wi-Fi adb).
+        await stream.close()
+        task = asyncio.get_running_loop().create_task(self.reboot())
+        self._background.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._background.discard)
+
+    async def reboot(self) -> None:
+        for transport in list(self.transports):
+            transport.writer.close()
+        await self._stop_sandbox()
+        reset_boot_state(self.layout.root)
+        await self._start_sandbox()
+
+    async def _start_sandbox(self) -> None:
+        await self.sandbox.start()
+        self.fs = DeviceFS(self.sandbox.root_dir_path(), as_shell=True)
+        if self.sandbox.aarch64 == "exec-prefix":
+            # No binfmt_misc for qemu here: aarch64 programs must be started through qemu. Say so
+            # where a harness driver can see it (also exported as $EDGEBENCH_EXEC_PREFIX).
+            log.warning("device %s: aarch64 programs need the prefix %s (no binfmt_misc for qemu)",
+                        self.config.serial, QEMU_AARCH64)
+            set_runtime_property(self.layout.root, "ro.edgebench.exec_prefix", QEMU_AARCH64)
+
+    async def _stop_sandbox(self) -> None:
+        if self.fs is not None:
+            self.fs.close()
+            self.fs = None
+        await self.sandbox.stop()
+
+    async def start(self) -> None:
+        build_image(self.layout.root, self.layout.overlay, self.profile, serial=self.config.serial,
+                    abi=self.config.abi, port=self.config.port, cpuinfo=self.config.cpuinfo)
+        await self._start_sandbox()
+        try:
+            self.server = await asyncio.start_server(self._connection, "127.0.0.1", self.config.port)
+        except OSError:
+            await self._stop_sandbox()
+            raise
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        transport = AdbTransport(reader, writer, self)
+        self.transports.add(transport)
+        try:
+            await transport.run()
+        finally:
+            self.transports.discard(transport)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            for transport in list(self.transports):
+                transport.writer.close()
+            await self.server.wait_closed()
+            self.server = None
+        await self._stop_sandbox()
