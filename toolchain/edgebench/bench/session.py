@@ -114,11 +114,11 @@ class PushAndRun:
                  deploy: Callable[[Target, Sequence[ModelFile]], _Deployment] | None = None,
                  on_stage: StageCallback | None = None, on_record: Callable[[RunRecord], None] | None = None,
                  on_plan: Callable[[int], None] | None = None, keep: bool = False,
-                 profile_ops: bool = False) -> None:
+                 profile_ops: bool = False, runtime_dir: Path | None = None) -> None:
         self.workspace = workspace
         self.store = store
         self.targets = list(targets)
-        self._deploy = deploy or deploy_harness_factory(workspace)
+        self._deploy = deploy or deploy_harness_factory(workspace, runtime_dir)
         self.on_stage = on_stage or (lambda run, target, stage: None)
         self.on_record = on_record or (lambda record: None)
         self.on_plan = on_plan or (lambda total: None)
@@ -254,21 +254,33 @@ class PushAndRun:
                             latency, samples)
 
 
-def deploy_harness_factory(workspace: Workspace) -> Callable[[Target, Sequence[ModelFile]], _Deployment]:
-    """Build (cached) the harness for the target's ABI and stage it, the runtime and the models."""
+def deploy_harness_factory(workspace: Workspace, runtime_dir: Path | None = None
+                           ) -> Callable[[Target, Sequence[ModelFile]], _Deployment]:
+    """Build (cached) the harness for the target's ABI and stage it, the runtime and the models.
+
+    `runtime_dir`: a folder with the device's libLiteRt.so and its accelerator libraries (every .so
+    in it is staged); default: the runtime edgebench knows for the target's ABI.
+    """
     from edgebench.harness.build import build_harness
     from edgebench.harness.litert_lib import find_litert_library
 
     def deploy(target: Target, models: Sequence[ModelFile]) -> _Deployment:
         build = build_harness(target.harness_abi, out_root=workspace.harness_builds)
-        library = find_litert_library(target.harness_abi)
+        if runtime_dir is not None:
+            library = runtime_dir / "libLiteRt.so"
+            if not library.is_file():
+                raise UsageError(f"--runtime {runtime_dir}: expected libLiteRt.so in that folder. Received: "
+                                 f"{sorted(p.name for p in runtime_dir.glob('*')) or 'an empty folder'}.")
+            libraries = {f"lib/{p.name}": p for p in sorted(runtime_dir.glob("*.so"))}
+        else:
+            library = find_litert_library(target.harness_abi)
+            libraries = {"lib/libLiteRt.so": library}
         driver = Path(__file__).resolve().parents[3] / "android_harness" / "driver" / "driver.sh"
         files = {"bin/edgebench_runner": build.runner_path, "bin/edgebench_sampler": build.sampler_path,
-                 "lib/libLiteRt.so": library, "driver.sh": driver}
+                 "driver.sh": driver, **libraries}
         files.update({_model_device_path(m): m.path for m in models})
         target.stage(files)
         return _Deployment(target=target, harness_build_id=build.build_id, runtime_sha256=file_sha256(library),
-                           bin_dir=target.device_path("bin"),
-                           library=target.device_path("lib/libLiteRt.so"))
+                           bin_dir=target.device_path("bin"), library=target.device_path("lib/libLiteRt.so"))
 
     return deploy

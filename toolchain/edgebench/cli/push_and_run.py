@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cooldown", default=None, metavar="S|auto", help="pause between runs: seconds or auto")
     parser.add_argument("--resume", nargs="?", const="latest", default=None, metavar="SESSION",
                         help="continue a session (default: the latest), skipping runs already stored")
+    parser.add_argument("--runtime", default=None, metavar="DIR",
+                        help="folder with the device's libLiteRt.so and accelerator libraries (default: the "
+                             "runtime edgebench knows for the device's ABI)")
     parser.add_argument("--keep", action="store_true", help="keep run folders on the target")
     parser.add_argument("--profile-ops", action="store_true",
                         help="also time every op after the timed loop (kept with the pulled run folder)")
@@ -55,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
             cpu_mask=cpu_mask, runs=args.runs, warmup=args.warmup, min_seconds=args.min_seconds,
             repeats=args.repeats, cooldown=args.cooldown, resume=args.resume, keep=args.keep,
             workspace=args.workspace, on_stage=progress.stage, on_record=progress.finished,
-            on_plan=progress.plan, profile_ops=args.profile_ops, adb=args.adb)
+            on_plan=progress.plan, profile_ops=args.profile_ops, adb=args.adb,
+            runtime=args.runtime)
     for problem in result.model_problems:
         console.print(f"[red]error:[/] {problem.message}")
     if args.json:

@@ -24,7 +24,9 @@ _REQUIRED: dict[str, dict[str, Any]] = {
     "warmup": {"index": int, "latency_us": _NUM, "start_ns": int},
     "run": {"index": int, "latency_us": _NUM, "start_ns": int},
     "output": {"checksum": str},
-    "summary": {"count": int, "min_us": _NUM, "median_us": _NUM, "max_us": _NUM},
+    # Statistics are null when nothing was timed (count 0): absent, never zero.
+    "summary": {"count": int, "min_us": (int, float, type(None)), "median_us": (int, float, type(None)),
+                "max_us": (int, float, type(None))},
     "profile": {"ops": list},
     "resources": {"peak_rss_kb": (int, type(None)), "threads_observed": (int, type(None))},
     "error": {"stage": str, "code": str, "message": str},

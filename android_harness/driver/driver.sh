@@ -1,0 +1,317 @@
+# edgebench device driver (POSIX sh: Android mksh + toybox, dash, bash).
+#
+#   sh driver.sh RUN_DIR -- RUNNER_ARGS...
+#
+# Records the device state, starts the sampler, runs the runner (pinned with
+# taskset when EDGEBENCH_CPU_MASK is set), stops the sampler and writes
+# RUN_DIR/out/manifest.json. Exit code: the runner's (2 for the driver's own
+# usage errors). Contract and file formats: android_harness/PROTOCOL.md.
+#
+# Environment:
+#   EDGEBENCH_SYSROOT    prefix for every /sys and /proc read (default empty)
+#   EDGEBENCH_CPU_MASK   hex CPU mask for taskset (optional, e.g. f0 or 0xf0)
+#   EDGEBENCH_SAMPLE_MS  sampler interval in ms (default 1000)
+#   EDGEBENCH_BIN_DIR    where edgebench_runner/edgebench_sampler are (default RUN_DIR/bin)
+#
+# Only builtins run per node (read < file); external commands run a fixed,
+# small number of times per run (mkdir, date, taskset).
+
+DRIVER_VERSION=1.0.0
+STATE_FORMAT=1
+
+die_usage() {
+  echo "driver.sh: $1" >&2
+  echo "usage: sh driver.sh RUN_DIR -- RUNNER_ARGS..." >&2
+  exit 2
+}
+
+[ $# -ge 2 ] || die_usage "expected RUN_DIR, then --, then the runner's arguments"
+RUN_DIR=$1
+shift
+[ "$1" = "--" ] || die_usage "expected -- after RUN_DIR, got '$1'"
+shift
+for a in "$@"; do
+  case $a in
+    --out|--out=*) die_usage "do not pass --out: the driver writes RUN_DIR/out/runner.jsonl" ;;
+  esac
+done
+
+SYSROOT=${EDGEBENCH_SYSROOT:-}
+MASK=${EDGEBENCH_CPU_MASK:-}
+SAMPLE_MS=${EDGEBENCH_SAMPLE_MS:-1000}
+BIN=${EDGEBENCH_BIN_DIR:-$RUN_DIR/bin}
+OUT=$RUN_DIR/out
+
+case $SAMPLE_MS in
+  ''|*[!0-9]*) die_usage "EDGEBENCH_SAMPLE_MS must be a whole number of ms, got '$SAMPLE_MS'" ;;
+esac
+MASK_NUM=
+MASK_HEX=
+if [ -n "$MASK" ]; then
+  MASK_HEX=${MASK#0x}
+  MASK_HEX=${MASK_HEX#0X}
+  case $MASK_HEX in
+    ''|*[!0-9a-fA-F]*) die_usage "EDGEBENCH_CPU_MASK must be a hex mask like f0, got '$MASK'" ;;
+  esac
+  MASK_NUM=$((0x$MASK_HEX))
+  [ "$MASK_NUM" -gt 0 ] || die_usage "EDGEBENCH_CPU_MASK selects no CPU: '$MASK'"
+fi
+
+mkdir -p "$OUT" || { echo "driver.sh: cannot create $OUT" >&2; exit 2; }
+
+# ---------- reading nodes (builtins only) ----------
+
+# read_node DEVICE_PATH -> NODE_STATUS (ok|err|missing), NODE_VALUE (first line)
+read_node() {
+  NODE_VALUE=
+  if [ ! -e "$SYSROOT$1" ]; then
+    NODE_STATUS=missing
+    return
+  fi
+  if IFS= read -r NODE_VALUE 2>/dev/null <"$SYSROOT$1"; then
+    NODE_STATUS=ok
+  elif [ -n "$NODE_VALUE" ]; then
+    NODE_STATUS=ok # last line without a newline
+  else
+    NODE_STATUS=err # unreadable, or nothing in it
+  fi
+}
+
+# state_node DEVICE_PATH: one "STATUS<TAB>PATH<TAB>VALUE" line on stdout
+state_node() {
+  read_node "$1"
+  printf '%s\t%s\t%s\n' "$NODE_STATUS" "$1" "$NODE_VALUE"
+}
+
+state_meta() {
+  printf 'meta\t%s\t%s\n' "$1" "$2"
+}
+
+# Selected CPUs: the mask's CPUs, or every cpuN when no mask.
+CPUS=
+for d in "$SYSROOT"/sys/devices/system/cpu/cpu[0-9]*; do
+  [ -d "$d" ] || continue
+  n=${d##*/cpu}
+  case $n in ''|*[!0-9]*) continue ;; esac
+  if [ -n "$MASK_NUM" ] && [ $(((MASK_NUM >> n) & 1)) -eq 0 ]; then
+    continue
+  fi
+  CPUS="$CPUS $n"
+done
+
+SUPPLY_ATTRS="type status online present health capacity voltage_now current_now current_avg power_now temp charge_counter charge_full energy_now cycle_count technology"
+CPU_ATTRS="scaling_cur_freq scaling_min_freq scaling_max_freq scaling_governor cpuinfo_min_freq cpuinfo_max_freq"
+
+# write_state PHASE FILE
+write_state() {
+  {
+    state_meta format "$STATE_FORMAT"
+    state_meta phase "$1"
+    state_meta driver_version "$DRIVER_VERSION"
+    state_meta sysroot "$SYSROOT"
+    state_meta cpu_mask "$MASK"
+    state_meta cpus_selected "${CPUS# }"
+    state_node /proc/uptime
+    state_node /proc/loadavg
+    for d in "$SYSROOT"/sys/class/power_supply/*; do
+      [ -d "$d" ] || continue
+      name=${d##*/}
+      for a in $SUPPLY_ATTRS; do
+        [ -e "$d/$a" ] && state_node "/sys/class/power_supply/$name/$a"
+      done
+    done
+    for d in "$SYSROOT"/sys/class/thermal/thermal_zone*; do
+      [ -d "$d" ] || continue
+      name=${d##*/}
+      state_node "/sys/class/thermal/$name/type"
+      state_node "/sys/class/thermal/$name/temp"
+    done
+    for d in "$SYSROOT"/sys/class/thermal/cooling_device*; do
+      [ -d "$d" ] || continue
+      name=${d##*/}
+      for a in type cur_state max_state; do
+        [ -e "$d/$a" ] && state_node "/sys/class/thermal/$name/$a"
+      done
+    done
+    for n in $CPUS; do
+      c=/sys/devices/system/cpu/cpu$n
+      [ -e "$SYSROOT$c/online" ] && state_node "$c/online"
+      for a in $CPU_ATTRS; do
+        # scaling_cur_freq is always listed (missing says "no cpufreq here")
+        if [ "$a" = scaling_cur_freq ] || [ -e "$SYSROOT$c/cpufreq/$a" ]; then
+          state_node "$c/cpufreq/$a"
+        fi
+      done
+    done
+  } >"$2"
+}
+
+# Nodes the sampler reads every interval (device paths, one per line).
+write_sampled_nodes() {
+  {
+    for d in "$SYSROOT"/sys/class/power_supply/*; do
+      [ -d "$d" ] || continue
+      name=${d##*/}
+      read_node "/sys/class/power_supply/$name/type"
+      if [ "$NODE_VALUE" = Battery ]; then
+        for a in status capacity voltage_now current_now current_avg power_now temp; do
+          [ -e "$d/$a" ] && echo "/sys/class/power_supply/$name/$a"
+        done
+      elif [ -e "$d/online" ]; then
+        echo "/sys/class/power_supply/$name/online"
+      fi
+    done
+    for d in "$SYSROOT"/sys/class/thermal/thermal_zone*; do
+      [ -e "$d/temp" ] && echo "/sys/class/thermal/${d##*/}/temp"
+    done
+    for d in "$SYSROOT"/sys/class/thermal/cooling_device*; do
+      [ -e "$d/cur_state" ] && echo "/sys/class/thermal/${d##*/}/cur_state"
+    done
+    for n in $CPUS; do
+      f=/sys/devices/system/cpu/cpu$n/cpufreq/scaling_cur_freq
+      [ -e "$SYSROOT$f" ] && echo "$f"
+    done
+  } >"$1"
+}
+
+# uptime_s -> UPTIME (first field of /proc/uptime: CLOCK_BOOTTIME seconds)
+uptime_s() {
+  read_node /proc/uptime
+  UPTIME=${NODE_VALUE%% *}
+  case $UPTIME in ''|*[!0-9.]*) UPTIME=null ;; esac
+}
+
+epoch_s() {
+  EPOCH=$(date +%s 2>/dev/null)
+  case $EPOCH in ''|*[!0-9]*) EPOCH=null ;; esac
+}
+
+# json_str VALUE -> JSON (quoted, with \ and " escaped)
+json_str() {
+  s=$1
+  r=
+  while :; do
+    case $s in
+      *[\\\"]*) ;;
+      *) break ;;
+    esac
+    pre=${s%%[\\\"]*}
+    rest=${s#"$pre"}
+    ch=${rest%"${rest#?}"}
+    r="$r$pre\\$ch"
+    s=${rest#?}
+  done
+  JSON="\"$r$s\""
+}
+
+# ---------- the run ----------
+
+uptime_s
+START_UPTIME=$UPTIME
+epoch_s
+START_EPOCH=$EPOCH
+
+write_state before "$OUT/state_before.txt"
+write_sampled_nodes "$OUT/sampled_nodes.txt"
+
+if [ -d "$RUN_DIR/lib" ]; then
+  LD_LIBRARY_PATH=$RUN_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  export LD_LIBRARY_PATH
+fi
+
+SAMPLER_PID=
+SAMPLER_STARTED=false
+# Interrupted (host timeout, adb session closed): never leave the sampler running.
+trap '[ -n "$SAMPLER_PID" ] && kill -TERM "$SAMPLER_PID" 2>/dev/null; exit 130' INT TERM HUP
+if [ -x "$BIN/edgebench_sampler" ]; then
+  "$BIN/edgebench_sampler" --interval-ms "$SAMPLE_MS" --out "$OUT/samples.jsonl" \
+    --root "$SYSROOT" --files-from "$OUT/sampled_nodes.txt" \
+    2>"$OUT/sampler.stderr" &
+  SAMPLER_PID=$!
+  SAMPLER_STARTED=true
+  # The sampler writes its header only after installing its SIGTERM handler:
+  # wait for it (<= ~2 s) so a very short run cannot kill it before it is ready.
+  i=0
+  while [ ! -s "$OUT/samples.jsonl" ] && [ $i -lt 200 ] && kill -0 "$SAMPLER_PID" 2>/dev/null; do
+    sleep 0.01 2>/dev/null || sleep 1
+    i=$((i + 1))
+  done
+else
+  echo "driver.sh: no sampler at $BIN/edgebench_sampler; running without samples" >&2
+fi
+
+TASKSET_USED=false
+DRIVER_ERROR=
+RUNNER_RC=
+if [ -n "$MASK" ]; then
+  if command -v taskset >/dev/null 2>&1; then
+    TASKSET_USED=true
+    taskset "$MASK_HEX" "$BIN/edgebench_runner" "$@" --out "$OUT/runner.jsonl" \
+      >"$OUT/runner.stdout" 2>"$OUT/runner.stderr"
+    RUNNER_RC=$?
+  else
+    DRIVER_ERROR="EDGEBENCH_CPU_MASK is set but no taskset command exists on this device"
+  fi
+else
+  "$BIN/edgebench_runner" "$@" --out "$OUT/runner.jsonl" \
+    >"$OUT/runner.stdout" 2>"$OUT/runner.stderr"
+  RUNNER_RC=$?
+fi
+
+SAMPLER_RC=null
+if [ -n "$SAMPLER_PID" ]; then
+  kill -TERM "$SAMPLER_PID" 2>/dev/null
+  wait "$SAMPLER_PID"
+  SAMPLER_RC=$?
+  SAMPLER_PID=
+fi
+trap - INT TERM HUP
+
+write_state after "$OUT/state_after.txt"
+uptime_s
+END_UPTIME=$UPTIME
+epoch_s
+END_EPOCH=$EPOCH
+
+if [ -n "$KSH_VERSION" ]; then SHELL_HINT=ksh; elif [ -n "$BASH_VERSION" ]; then SHELL_HINT=bash; else SHELL_HINT=sh; fi
+
+# ---------- manifest ----------
+{
+  echo "{"
+  echo "  \"schema\": 1,"
+  echo "  \"type\": \"manifest\","
+  echo "  \"driver_version\": \"$DRIVER_VERSION\","
+  json_str "$RUN_DIR"; echo "  \"run_dir\": $JSON,"
+  json_str "$SYSROOT"; echo "  \"sysroot\": $JSON,"
+  json_str "$MASK"; echo "  \"cpu_mask\": $JSON,"
+  echo "  \"taskset_used\": $TASKSET_USED,"
+  echo "  \"sample_ms\": $SAMPLE_MS,"
+  json_str "$SHELL_HINT"; echo "  \"shell\": $JSON,"
+  echo "  \"start_uptime_s\": $START_UPTIME,"
+  echo "  \"end_uptime_s\": $END_UPTIME,"
+  echo "  \"start_epoch_s\": $START_EPOCH,"
+  echo "  \"end_epoch_s\": $END_EPOCH,"
+  echo "  \"runner_exit_code\": ${RUNNER_RC:-null},"
+  echo "  \"sampler_started\": $SAMPLER_STARTED,"
+  echo "  \"sampler_exit_code\": $SAMPLER_RC,"
+  if [ -n "$DRIVER_ERROR" ]; then json_str "$DRIVER_ERROR"; else JSON=null; fi
+  echo "  \"driver_error\": $JSON,"
+  echo "  \"files\": {"
+  sep=
+  for f in runner.jsonl runner.stdout runner.stderr samples.jsonl sampler.stderr sampled_nodes.txt state_before.txt state_after.txt; do
+    if [ -f "$OUT/$f" ]; then e=true; else e=false; fi
+    if [ -s "$OUT/$f" ]; then ne=true; else ne=false; fi
+    printf '%s    "%s": {"exists": %s, "nonempty": %s}' "$sep" "$f" "$e" "$ne"
+    sep=",
+"
+  done
+  echo ""
+  echo "  }"
+  echo "}"
+} >"$OUT/manifest.json.tmp" && mv "$OUT/manifest.json.tmp" "$OUT/manifest.json"
+
+if [ -n "$DRIVER_ERROR" ]; then
+  echo "driver.sh: $DRIVER_ERROR" >&2
+  exit 2
+fi
+exit "$RUNNER_RC"

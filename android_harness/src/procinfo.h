@@ -1,0 +1,27 @@
+/* Process facts read from /proc/self, and capture of what the LiteRT library
+ * prints on stderr during a call (so an error line can quote it). */
+#ifndef EDGEBENCH_PROCINFO_H_
+#define EDGEBENCH_PROCINFO_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* CLOCK_BOOTTIME in ns (the clock the sampler and the driver share). */
+uint64_t now_boottime_ns(void);
+
+/* Reads "Key:  <number>" from /proc/self/status; -1 when absent. */
+long long proc_status_value(const char *key);
+
+typedef struct {
+  int saved_fd;
+  int read_fd;
+} stderr_capture;
+
+/* Redirects fd 2 into a non-blocking pipe until stderr_capture_end. A library
+ * that writes more than the pipe holds loses the excess (never blocks). */
+void stderr_capture_begin(stderr_capture *cap);
+/* Restores fd 2, copies everything captured to the real stderr, and keeps the
+ * last `tail_len - 1` bytes (trimmed) in `tail`. */
+void stderr_capture_end(stderr_capture *cap, char *tail, size_t tail_len);
+
+#endif /* EDGEBENCH_PROCINFO_H_ */

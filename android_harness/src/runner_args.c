@@ -1,0 +1,172 @@
+#include "runner_args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+
+static const char kUsage[] =
+    "usage: edgebench_runner --model PATH --lib PATH/libLiteRt.so [options]\n"
+    "  --threads N            CPU threads (default 1)\n"
+    "  --accelerator K        cpu|gpu|npu (default cpu; unusable gpu/npu falls back to cpu, recorded)\n"
+    "  --warmup-runs N        (default 1)      --warmup-seconds S  (default 0)\n"
+    "  --runs N               (default 50)     --min-seconds S     (default 1.0)\n"
+    "  --max-seconds S        (default 150)    --run-delay-ms MS   (default 0)\n"
+    "  --input-seed N         seeded inputs (default 1)\n"
+    "  --input-file PATH      raw bytes for one input; repeat once per input, in order\n"
+    "  --input-shape I:D0,D1  shape of dynamic input I (unset -1 dims become 1)\n"
+    "  --profile-ops          per-op profile after the timed loop\n"
+    "  --profile-runs N       runs of the profile pass (default 20)\n"
+    "  --out PATH             JSON lines file (default stdout)\n"
+    "Output and exit codes: android_harness/PROTOCOL.md\n";
+
+static int parse_size(const char *s, size_t *out) {
+  char *end = NULL;
+  errno = 0;
+  if (s[0] == '-') return -1;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *end) return -1;
+  *out = (size_t)v;
+  return 0;
+}
+
+static int parse_seconds(const char *s, double *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !(v >= 0) || isinf(v)) return -1;
+  *out = v;
+  return 0;
+}
+
+static int parse_shape(const char *s, input_shape *shape) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long idx = strtoul(s, &end, 10);
+  if (errno || end == s || *end != ':' || s[0] == '-') return -1;
+  shape->index = idx;
+  shape->rank = 0;
+  const char *p = end + 1;
+  if (*p == '\0') return 0; /* scalar */
+  for (;;) {
+    if (shape->rank >= 8) return -1;
+    long d = strtol(p, &end, 10);
+    if (end == p || d <= 0 || d > 0x7fffffff) return -1;
+    shape->dims[shape->rank++] = (int)d;
+    if (*end == '\0') return 0;
+    if (*end != ',') return -1;
+    p = end + 1;
+  }
+}
+
+int runner_args_parse(int argc, char **argv, runner_args *a, char *err, size_t err_len) {
+  memset(a, 0, sizeof(*a));
+  a->threads = 1;
+  a->warmup_runs = 1;
+  a->runs = 50;
+  a->min_seconds = 1.0;
+  a->max_seconds = 150.0;
+  a->input_seed = 1;
+  a->profile_runs = 20;
+  err[0] = '\0';
+  for (int i = 1; i < argc; ++i) {
+    const char *opt = argv[i];
+    char name[64];
+    const char *value = NULL;
+    const char *eq = strchr(opt, '=');
+    if (strncmp(opt, "--", 2) == 0 && eq && (size_t)(eq - opt) < sizeof(name)) {
+      memcpy(name, opt, (size_t)(eq - opt));
+      name[eq - opt] = '\0';
+      value = eq + 1;
+    } else {
+      snprintf(name, sizeof(name), "%s", opt);
+    }
+    if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+      fputs(kUsage, stdout);
+      return 1;
+    }
+    if (!strcmp(name, "--version")) {
+      printf("edgebench_runner %s (JSON lines schema %d)\n", RUNNER_VERSION, JSONL_SCHEMA);
+      return 1;
+    }
+    if (!strcmp(name, "--profile-ops")) {
+      if (value) goto bad_flag;
+      a->profile_ops = 1;
+      continue;
+    }
+    static const char *const kValued[] = {
+        "--model", "--lib", "--out", "--threads", "--accelerator", "--warmup-runs",
+        "--warmup-seconds", "--runs", "--min-seconds", "--max-seconds", "--run-delay-ms",
+        "--input-seed", "--input-file", "--input-shape", "--profile-runs"};
+    int known = 0;
+    for (size_t k = 0; k < sizeof(kValued) / sizeof(kValued[0]); ++k) {
+      if (!strcmp(name, kValued[k])) known = 1;
+    }
+    if (!known) {
+      snprintf(err, err_len, "unknown option '%s'; run edgebench_runner --help for the list", opt);
+      return -1;
+    }
+    if (value == NULL) {
+      if (i + 1 >= argc) {
+        snprintf(err, err_len, "option %s needs a value", name);
+        return -1;
+      }
+      value = argv[++i];
+    }
+    int bad = 0;
+    size_t n = 0;
+    if (!strcmp(name, "--model")) a->model_path = value;
+    else if (!strcmp(name, "--lib")) a->lib_path = value;
+    else if (!strcmp(name, "--out")) a->out_path = value;
+    else if (!strcmp(name, "--threads")) {
+      bad = parse_size(value, &n) || n < 1 || n > 1024;
+      a->threads = (int)n;
+    } else if (!strcmp(name, "--accelerator")) {
+      if (!strcmp(value, "cpu")) a->accelerator = ACCEL_CPU;
+      else if (!strcmp(value, "gpu")) a->accelerator = ACCEL_GPU;
+      else if (!strcmp(value, "npu")) a->accelerator = ACCEL_NPU;
+      else bad = 1;
+    } else if (!strcmp(name, "--warmup-runs")) bad = parse_size(value, &a->warmup_runs);
+    else if (!strcmp(name, "--warmup-seconds")) bad = parse_seconds(value, &a->warmup_seconds);
+    else if (!strcmp(name, "--runs")) bad = parse_size(value, &a->runs);
+    else if (!strcmp(name, "--min-seconds")) bad = parse_seconds(value, &a->min_seconds);
+    else if (!strcmp(name, "--max-seconds")) bad = parse_seconds(value, &a->max_seconds);
+    else if (!strcmp(name, "--run-delay-ms")) bad = parse_seconds(value, &a->run_delay_ms);
+    else if (!strcmp(name, "--profile-runs")) bad = parse_size(value, &a->profile_runs) || a->profile_runs < 1;
+    else if (!strcmp(name, "--input-seed")) {
+      char *end = NULL;
+      errno = 0;
+      a->input_seed = strtoull(value, &end, 10);
+      bad = errno || end == value || *end || value[0] == '-';
+    } else if (!strcmp(name, "--input-file")) {
+      if (a->n_files >= RUNNER_MAX_INPUTS) bad = 1;
+      else a->files[a->n_files++] = value;
+    } else if (!strcmp(name, "--input-shape")) {
+      if (a->n_shapes >= RUNNER_MAX_INPUTS) bad = 1;
+      else bad = parse_shape(value, &a->shapes[a->n_shapes++]);
+    }
+    if (bad) {
+      snprintf(err, err_len,
+               "bad value '%s' for %s (expected %s)", value, name,
+               !strcmp(name, "--accelerator") ? "cpu, gpu or npu"
+               : !strcmp(name, "--input-shape") ? "INDEX:D0,D1,... with positive dims, at most 8"
+               : !strcmp(name, "--threads") ? "an integer from 1 to 1024"
+               : !strcmp(name, "--input-file") ? "at most 64 files"
+               : strstr(name, "seconds") || strstr(name, "-ms") ? "a number >= 0"
+                                                                : "an integer >= 0");
+      return -1;
+    }
+  }
+  if (a->model_path == NULL || a->lib_path == NULL) {
+    snprintf(err, err_len, "--model and --lib are required (got%s%s); run --help for usage",
+             a->model_path ? "" : " no --model", a->lib_path ? "" : " no --lib");
+    return -1;
+  }
+  return 0;
+bad_flag:
+  snprintf(err, err_len, "--profile-ops takes no value");
+  return -1;
+}
