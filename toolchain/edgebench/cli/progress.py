@@ -1,5 +1,7 @@
-"""One rich progress display for a session: a bar with the model, config, target and stage."""
+"""One rich progress display for a session: a line per device with the model, config and stage."""
 from __future__ import annotations
+
+import threading
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -13,7 +15,9 @@ class SessionProgress:
         self.console = console
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
-        self.task = self.progress.add_task("starting", total=None)
+        self._tasks: dict[str, int] = {}
+        self._per_target: int | None = None
+        self._lock = threading.Lock()  # workers report from their own threads
 
     def __enter__(self) -> "SessionProgress":
         self.progress.start()
@@ -23,18 +27,26 @@ class SessionProgress:
         self.progress.stop()
 
     def plan(self, total: int) -> None:
-        self.progress.update(self.task, total=total)
+        self._total = total
+
+    def _task(self, target: str) -> int:
+        with self._lock:
+            if target not in self._tasks:
+                self._tasks[target] = self.progress.add_task(target, total=None)
+            return self._tasks[target]
 
     def stage(self, run: PlannedRun, target: str, stage: str) -> None:
+        task = self._task(target)
         if stage == "already stored":
-            self.progress.advance(self.task)
-        self.progress.update(self.task, description=f"{run.model.name} · {run.config.label()} · {target} · "
-                                                    f"repeat {run.repeat + 1}: {stage}")
+            self.progress.advance(task)
+        self.progress.update(task, description=f"{target} · {run.model.name} · {run.config.label()} · "
+                                               f"repeat {run.repeat + 1}: {stage}")
 
     def finished(self, record: RunRecord) -> None:
-        self.progress.advance(self.task)
+        self.progress.advance(self._task(record.target))
         median = f"{record.latency.median_us:.1f} µs" if record.latency else "—"
         colour = {"ok": "green", "invalid": "yellow", "failed": "red"}[record.status]
-        # One greppable line per finished run, printed above the bar.
+        # One greppable line per finished run, printed above the bars.
         self.console.print(f"[{colour}]{record.status:7}[/] {record.model} · {record.config.label()} · "
-                           f"{record.target} · repeat {record.repeat} · median {median} · run {record.run_id}")
+                           f"{record.target} · repeat {record.repeat} · median {median} · run {record.run_id}"
+                           + (f" · {record.error}" if record.error else ""))

@@ -35,10 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile-ops", action="store_true",
                         help="also time every op after the timed loop (kept with the pulled run folder)")
     parser.add_argument("--report", default=None, metavar="FILE.html", help="also write an HTML report")
+    parser.add_argument("--reconnect-timeout", type=float, default=120.0, metavar="S",
+                        help="how long to wait for a device that dropped before giving up on it (default 120)")
     parser.add_argument("--json", action="store_true", help="print one JSON array of run records")
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
+    import signal
+
     from rich.console import Console
 
     from edgebench.api import push_and_run
@@ -48,20 +56,30 @@ def run(args: argparse.Namespace) -> int:
 
     threads = parse_int_list(args.threads, "--threads")
     accelerators = parse_accelerators(args.accel)
-    cpu_mask = args.cpu_mask    # With --json, stdout carries only the JSON; progress and the table go to stderr.
+    # With --json, stdout carries only the JSON; progress and the table go to stderr.
     console = Console(stderr=True) if args.json else Console()
     if not console.is_terminal:
         console.width = max(console.width, 180)  # logs and CI: no folding of model names
-    with SessionProgress(console) as progress:
-        result = push_and_run(
-            args.models, target=args.target, protocol=args.protocol, threads=threads, accelerators=accelerators,
-            cpu_mask=cpu_mask, runs=args.runs, warmup=args.warmup, min_seconds=args.min_seconds,
-            repeats=args.repeats, cooldown=args.cooldown, resume=args.resume, keep=args.keep,
-            workspace=args.workspace, on_stage=progress.stage, on_record=progress.finished,
-            on_plan=progress.plan, profile_ops=args.profile_ops, adb=args.adb,
-            runtime=args.runtime)
+    # SIGTERM (a CI timeout, `kill`) stops as cleanly as Ctrl-C: harnesses killed, session resumable.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        with SessionProgress(console) as progress:
+            result = push_and_run(
+                args.models, target=args.target, protocol=args.protocol, threads=threads,
+                accelerators=accelerators, cpu_mask=args.cpu_mask, runs=args.runs, warmup=args.warmup,
+                min_seconds=args.min_seconds, repeats=args.repeats, cooldown=args.cooldown, resume=args.resume,
+                keep=args.keep, workspace=args.workspace, on_stage=progress.stage, on_record=progress.finished,
+                on_plan=progress.plan, profile_ops=args.profile_ops, adb=args.adb, runtime=args.runtime,
+                reconnect_timeout_s=args.reconnect_timeout)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     for problem in result.model_problems:
         console.print(f"[red]error:[/] {problem.message}")
+    for target, why in result.device_problems:
+        console.print(f"[red]device {target}:[/] {why}")
+    if result.not_run:
+        console.print(f"{result.not_run} run(s) were not done because their device was gone; "
+                      f"do them later with --resume {result.session}")
     if args.json:
         json.dump([r.to_json() for r in result.records], sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -73,11 +91,12 @@ def run(args: argparse.Namespace) -> int:
         from edgebench.report.html import write_session_report
 
         console.print(f"report written to {write_session_report(result, Path(args.report))}")
-    failed = [r for r in result.records if r.status == "failed"]
-    for r in failed:
-        console.print(f"[red]failed[/] {r.model} · {r.config.label()} · {r.target} · repeat {r.repeat}: {r.error}")
+    for r in result.records:
+        if r.status == "failed":
+            console.print(f"[red]failed[/] {r.model} · {r.config.label()} · {r.target} · repeat {r.repeat}: {r.error}")
     if result.skipped_resumed:
         console.print(f"resumed session {result.session}: {result.skipped_resumed} runs already stored were skipped")
     if not result.ok:
-        console.print(f"some runs failed; re-run the failed ones with: edgebench push-and-run ... --resume {result.session}")
+        console.print(f"some runs failed or were not done; re-run them with: edgebench push-and-run ... "
+                      f"--resume {result.session}")
     return 0 if result.ok else 1

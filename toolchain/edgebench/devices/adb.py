@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shlex
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -21,6 +22,16 @@ SHELL_TIMEOUT_S = 60.0
 
 class AdbServerError(EdgebenchError):
     """No adb server answers where edgebench was told to look."""
+
+
+class DeviceConnectionError(DeviceError):
+    """The transport to the device broke (unplugged, rebooting, offline): worth waiting for it."""
+
+
+# Words adb and adbutils use when the device, not the command, is the problem.
+_CONNECTION_WORDS = ("not found", "offline", "closed", "connection reset", "broken pipe", "eof",
+                     "no devices", "device still connecting", "timeout", "timed out", "connection refused")
+RETRY_DELAYS_S = (0.5, 1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -140,26 +151,50 @@ class AdbDevice:
         self._device = server._client.device(serial)
         self._features: set[str] | None = None
 
+    def state(self) -> str | None:
+        """The device's state on the server now (device, offline, ...), or None when not listed."""
+        entry = next((e for e in self.server.devices() if e.serial == self.serial), None)
+        return entry.state if entry else None
+
     def features(self) -> set[str]:
         if self._features is None:
             self._features = set(self._call("get-features", self._device.get_features).split(","))
         return self._features
 
-    def _call(self, command: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _call(self, command: str, fn, *args, retry: bool = True, **kwargs):  # type: ignore[no-untyped-def]
+        """Call adbutils; transport failures of idempotent calls are retried with backoff."""
+        delays = RETRY_DELAYS_S if retry else ()
+        for attempt in range(len(delays) + 1):
+            try:
+                return self._call_once(command, fn, *args, **kwargs)
+            except DeviceConnectionError:
+                if attempt == len(delays):
+                    raise
+                time.sleep(delays[attempt])
+        raise AssertionError("unreachable")
+
+    def _call_once(self, command: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         from adbutils.errors import AdbError
 
         try:
             return fn(*args, **kwargs)
         except AdbError as exc:
-            raise DeviceError(self.serial, _explain(str(exc)), command=command) from exc
-        except OSError as exc:
-            raise DeviceError(self.serial, f"connection to the adb server lost: {exc}", command=command) from exc
+            text = str(exc)
+            kind = DeviceConnectionError if any(w in text.lower() for w in _CONNECTION_WORDS) else DeviceError
+            raise kind(self.serial, _explain(text), command=command) from exc
+        except (OSError, EOFError) as exc:
+            raise DeviceConnectionError(self.serial, f"connection lost: {exc}", command=command) from exc
 
-    def shell(self, args: Sequence[str] | str, *, timeout: float = SHELL_TIMEOUT_S) -> ShellResult:
-        """Run a command (argument list, quoted here; or a ready shell string) and return its exit code."""
+    def shell(self, args: Sequence[str] | str, *, timeout: float = SHELL_TIMEOUT_S,
+              retry: bool = True) -> ShellResult:
+        """Run a command (argument list, quoted here; or a ready shell string) and return its exit code.
+
+        `retry=False` for commands that must not run twice (the harness driver).
+        """
         cmd = args if isinstance(args, str) else command_line(args)
         v2 = "shell_v2" in self.features()
-        result = self._call(f"adb -s {self.serial} shell {cmd}", self._device.shell2, cmd, timeout=timeout, v2=v2)
+        result = self._call(f"adb -s {self.serial} shell {cmd}", self._device.shell2, cmd, timeout=timeout, v2=v2,
+                            retry=retry)
         return ShellResult(result.returncode, result.stdout if v2 else result.output, result.stderr or "")
 
     def check_shell(self, args: Sequence[str] | str, *, timeout: float = SHELL_TIMEOUT_S) -> str:

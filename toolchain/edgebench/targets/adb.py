@@ -22,6 +22,7 @@ from edgebench.targets.staging import file_sha256
 
 DEVICE_ROOT = "/data/local/tmp/edgebench"
 MANIFEST = f"{DEVICE_ROOT}/.edgebench-staged.json"
+LOCK_DIR = f"{DEVICE_ROOT}/.lock"
 EXECUTABLE_PREFIXES = ("bin/",)
 # Results the driver writes; anything else in out/ is pulled too, but these must exist.
 PULL_TIMEOUT_S = 120.0
@@ -159,7 +160,7 @@ class AdbTarget(Target):
                    f"{env_words} sh {quote(self.device_path('driver.sh'))} {quote(run_dir)} -- "
                    f"{command_line(runner_args)}")
         started = time.monotonic()
-        result = self.device.shell(command, timeout=timeout_s)
+        result = self.device.shell(command, timeout=timeout_s, retry=False)
         wall = time.monotonic() - started
         self._pull_out(run_dir + "/out", results_dir)
         return DriverResult(exit_code=result.exit_code, out_dir=results_dir, wall_seconds=wall,
@@ -205,3 +206,80 @@ class AdbTarget(Target):
                 facts.append(CpuFacts(int(parts[0]), int(parts[1]) if parts[1].isdigit() else None,
                                       int(parts[2]) if parts[2].isdigit() else None))
         return sorted(facts, key=lambda f: f.cpu)
+
+    # -- lab robustness -------------------------------------------------------------------------
+    def acquire_device_lock(self, owner: Mapping[str, object]) -> None:
+        from edgebench.bench.locks import STALE_AFTER_S, DeviceBusyError, describe_owner, pid_alive
+
+        payload = json.dumps(owner)
+        for _attempt in range(2):
+            # mkdir is atomic on every filesystem Android uses: exactly one host wins.
+            result = self.device.shell(f"mkdir -p {quote(DEVICE_ROOT)} && mkdir {quote(LOCK_DIR)} 2>/dev/null && "
+                                       f"printf %s {quote(payload)} > {quote(LOCK_DIR + '/owner.json')}")
+            if result.exit_code == 0:
+                self._lock_owned = True
+                return
+            info = self.device.shell(f"cat {quote(LOCK_DIR + '/owner.json')} 2>/dev/null; echo; "
+                                     f"echo $(( $(date +%s) - $(stat -c %Y {quote(LOCK_DIR)}) ))")
+            text, _, age_text = info.stdout.rstrip().rpartition("\n")
+            try:
+                holder = json.loads(text) if text.strip() else {}
+            except ValueError:
+                holder = {}
+            age = int(age_text) if age_text.strip().lstrip("-").isdigit() else 0
+            import socket
+
+            same_host_dead = (holder.get("host") == socket.gethostname() and isinstance(holder.get("pid"), int)
+                              and not pid_alive(holder["pid"]))
+            if same_host_dead or age > STALE_AFTER_S or not holder:
+                # Stale: its holder died (same host) or stopped heartbeating; take it over.
+                self.device.shell(["rm", "-rf", LOCK_DIR])
+                continue
+            raise DeviceBusyError(self.name, f"device is being measured by {describe_owner(holder)} "
+                                  f"(lock refreshed {age} s ago). Wait for that run, or, if its holder is gone, "
+                                  f"the lock turns stale after {STALE_AFTER_S // 60} min.", command="lock")
+        raise DeviceBusyError(self.name, "could not take the device lock", command="lock")
+
+    def refresh_device_lock(self) -> None:
+        if getattr(self, "_lock_owned", False):
+            self.device.shell(["touch", LOCK_DIR])
+
+    def release_device_lock(self) -> None:
+        if getattr(self, "_lock_owned", False):
+            self.device.shell(["rm", "-rf", LOCK_DIR])
+            self._lock_owned = False
+
+    def cancel_run(self, run_name: str) -> None:
+        run_dir = self.device_path(f"runs/{run_name}")
+        # Every process of the run has the run folder in its arguments (driver, runner --out, sampler).
+        self.device.shell(f"pkill -9 -f {quote(run_dir)}; true", retry=False, timeout=10)
+
+    def reconnect(self) -> bool:
+        host, _, port = self.name.rpartition(":")
+        if host and port.isdigit():
+            # A network device (Wi-Fi adb, emulator, virtual device): ask the server to dial it again.
+            try:
+                self.device.server.connect(self.name)
+            except DeviceError:
+                return False
+        try:
+            if self.device.state() != "device":
+                return False
+            return self.device.shell(["echo", "ok"], retry=False, timeout=10).stdout.strip() == "ok"
+        except DeviceError:
+            return False
+
+    def log_marker(self) -> str | None:
+        result = self.device.shell(["date", "+%s"])
+        text = result.stdout.strip()
+        return text if result.exit_code == 0 and text.isdigit() else None
+
+    def save_log(self, marker: str | None, path: Path) -> bool:
+        if marker is None:
+            return False
+        result = self.device.shell(["logcat", "-d", "-v", "threadtime", "-T", f"{marker}.000"], timeout=60)
+        if result.exit_code != 0:
+            return False  # no logcat (a board, the virtual device): nothing to keep
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(result.stdout)
+        return True

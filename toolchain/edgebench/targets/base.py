@@ -82,6 +82,31 @@ class Target(ABC):
     def remove_run(self, run_name: str) -> None:
         """Delete a run folder on the target (after collection, unless the user asked to keep it)."""
 
+    # -- lab robustness: the defaults suit a target that cannot vanish (this host) -----------------
+    def acquire_device_lock(self, owner: Mapping[str, Any]) -> None:
+        """Claim the device against other hosts; raise DeviceBusyError naming the holder."""
+
+    def refresh_device_lock(self) -> None:
+        """Heartbeat, so other hosts can tell a live holder from a stale lock."""
+
+    def release_device_lock(self) -> None:
+        """Give the device back (only our own lock)."""
+
+    def cancel_run(self, run_name: str) -> None:
+        """Kill a harness that is running in `run_name` (Ctrl-C, SIGTERM). Best effort."""
+
+    def reconnect(self) -> bool:
+        """Try once to get the device back after a lost connection; True when it answers again."""
+        return False
+
+    def log_marker(self) -> str | None:
+        """A token marking now in the device log, for `save_log`; None when the target has no log."""
+        return None
+
+    def save_log(self, marker: str | None, path: Path) -> bool:
+        """Save the device log since `marker` to `path`; False when there is none."""
+        return False
+
     def cpu_facts(self) -> list[CpuFacts]:
         """Per-CPU capacity and max frequency, for named CPU masks; empty when unreadable."""
         return []

@@ -52,6 +52,7 @@ class LocalTarget(Target):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self._info: DeviceInfo | None = None
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
 
     def describe(self) -> DeviceInfo:
         if self._info is None:
@@ -120,6 +121,7 @@ class LocalTarget(Target):
         started = time.monotonic()
         proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
+        self._running[run_name] = proc
         try:
             _stdout, stderr = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -132,6 +134,8 @@ class LocalTarget(Target):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             raise
+        finally:
+            self._running.pop(run_name, None)
         wall = time.monotonic() - started
         out = run_dir / "out"
         if results_dir.exists():
@@ -143,6 +147,14 @@ class LocalTarget(Target):
             results_dir.mkdir(parents=True)
         return DriverResult(exit_code=proc.returncode, out_dir=results_dir, wall_seconds=wall,
                             stderr_tail=stderr.decode(errors="replace")[-2000:])
+
+    def cancel_run(self, run_name: str) -> None:
+        proc = self._running.get(run_name)
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # driver, runner and sampler share the group
+            except ProcessLookupError:
+                pass
 
     def remove_run(self, run_name: str) -> None:
         shutil.rmtree(self.run_dir(run_name), ignore_errors=True)

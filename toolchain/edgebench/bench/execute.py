@@ -1,0 +1,171 @@
+"""One run on a deployed target: drive the harness, collect, validate, and build its record.
+
+Nothing here writes to the store: the worker decides whether a run's outcome is stored (a run cut
+short by a lost connection is redone, not stored as failed).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from edgebench.bench import checks as run_checks
+from edgebench.bench.plan import ModelFile, PlannedRun
+from edgebench.devices.adb import DeviceConnectionError
+from edgebench.errors import EdgebenchError, ParseError, UsageError
+from edgebench.harness.output import HarnessOutput, parse_harness_output
+from edgebench.harness.samples import read_samples, telemetry_from
+from edgebench.protocols import ResolvedProtocol
+from edgebench.records import Provenance, RunConfig, RunRecord
+from edgebench.stats import latency_stats
+from edgebench.store import DeviceSample, LatencySample
+from edgebench.targets.base import Target
+from edgebench.targets.staging import file_sha256
+from edgebench.workspace import Workspace
+
+# Seconds allowed beyond the protocol's own bounds for library load, init and collection.
+RUN_TIMEOUT_MARGIN_S = 180.0
+INPUT_SEED = 1
+
+
+@dataclass
+class Deployment:
+    target: Target
+    harness_build_id: str
+    runtime_sha256: str
+    bin_dir: str  # where the driver finds edgebench_runner and edgebench_sampler
+    library: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    record: RunRecord
+    latency_samples: tuple[LatencySample, ...]
+    device_samples: tuple[DeviceSample, ...]
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def model_device_path(model: ModelFile) -> str:
+    # The device never sees the user's file name: hostile names cannot reach a shell.
+    return f"models/{model.sha256[:16]}.tflite"
+
+
+def runner_args(dep: Deployment, model: ModelFile, config: RunConfig, protocol: ResolvedProtocol,
+                profile_ops: bool) -> list[str]:
+    eff = protocol.effective
+    args = ["--model", dep.target.device_path(model_device_path(model)), "--lib", dep.library,
+            "--threads", str(config.threads), "--accelerator", config.accelerator,
+            "--warmup-runs", str(eff.warmup_runs), "--warmup-seconds", f"{eff.warmup_seconds:g}",
+            "--runs", str(eff.runs), "--min-seconds", f"{eff.min_seconds:g}",
+            "--max-seconds", f"{eff.max_seconds:g}", "--input-seed", str(INPUT_SEED)]
+    return args + (["--profile-ops"] if profile_ops else [])
+
+
+def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, protocol: ResolvedProtocol,
+                results_dir: Path, keep: bool, profile_ops: bool,
+                on_stage: Callable[[str], None]) -> RunOutcome:
+    """Run once and return the outcome (ok, invalid or failed). DeviceConnectionError propagates."""
+    target = dep.target
+    info = target.describe()
+    run_id = key[:16]
+    run_name = f"{session}/{run_id}"
+    eff = protocol.effective
+    timeout = eff.warmup_seconds + eff.max_seconds * 1.5 + RUN_TIMEOUT_MARGIN_S
+    base = dict(run_id=run_id, run_key=key, session=session, model=run.model.name,
+                model_sha256=run.model.sha256, model_size_bytes=run.model.size_bytes, target=target.name,
+                device_id=info.device_id, config=run.config, protocol=protocol.name, repeat=run.repeat,
+                provenance=Provenance(info.device_kind), harness_build_id=dep.harness_build_id,
+                runtime_sha256=dep.runtime_sha256, started_at_utc=utc_now())
+    output: HarnessOutput | None = None
+    samples: list[DeviceSample] = []
+    wall = None
+    try:
+        on_stage("run")
+        env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir}
+        if run.config.cpu_mask:
+            env["EDGEBENCH_CPU_MASK"] = run.config.cpu_mask
+        marker = target.log_marker()
+        result = target.run_driver(run_name, runner_args(dep, run.model, run.config, protocol, profile_ops),
+                                   env, timeout, results_dir)
+        wall = result.wall_seconds
+        target.save_log(marker, results_dir / "logcat.txt")
+        on_stage("validate")
+        runner_file = result.out_dir / "runner.jsonl"
+        if not runner_file.exists():
+            raise ParseError(f"the driver produced no runner.jsonl (exit {result.exit_code}); "
+                             f"stderr: {result.stderr_tail.strip()[-500:] or '(empty)'}")
+        output = parse_harness_output(runner_file.read_text(errors="replace"), source=str(runner_file))
+        samples = read_samples(result.out_dir / "samples.jsonl", sysroot=target.sysroot)
+    except DeviceConnectionError:
+        raise
+    except EdgebenchError as exc:
+        return _outcome(RunRecord(**base, status="failed", checks=(), error=str(exc), wall_seconds=wall),
+                        output, samples)
+    finally:
+        if not keep:
+            try:
+                target.remove_run(run_name)
+            except DeviceConnectionError:
+                pass  # the device is gone; its run folder goes with the next deploy's cleanup
+
+    if not output.ok:
+        reason = (f"{output.error.code} at {output.error.stage}: {output.error.message}" if output.error
+                  else f"runner ended with status {output.end_status}")
+        return _outcome(RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall,
+                                  accelerator_used=output.accelerator_used, fallback_reason=output.fallback_reason,
+                                  runtime_api_generation=output.api_generation), output, samples)
+    checks = run_checks.evaluate(output, protocol, run.config, telemetry_from(samples))
+    timed = [s.latency_us for s in output.timed]
+    record = RunRecord(
+        **base, status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
+        latency=latency_stats(timed) if timed else None,
+        init_ms=output.init_total_us / 1000.0 if output.init_total_us is not None else None,
+        first_inference_us=output.first_inference_us, peak_rss_kb=output.peak_rss_kb,
+        threads_observed=output.threads_observed, accelerator_used=output.accelerator_used,
+        fallback_reason=output.fallback_reason, output_checksum=output.output_checksum,
+        runtime_api_generation=output.api_generation, wall_seconds=wall)
+    return _outcome(record, output, samples)
+
+
+def _outcome(record: RunRecord, output: HarnessOutput | None, samples: list[DeviceSample]) -> RunOutcome:
+    latency: list[LatencySample] = []
+    if output is not None:
+        latency = [LatencySample("warmup", s.index, s.latency_us, s.start_ns) for s in output.warmup]
+        latency += [LatencySample("timed", s.index, s.latency_us, s.start_ns) for s in output.timed]
+    return RunOutcome(record, tuple(latency), tuple(samples))
+
+
+def deploy_harness_factory(workspace: Workspace, runtime_dir: Path | None = None
+                           ) -> Callable[[Target, Sequence[ModelFile]], Deployment]:
+    """Build (cached) the harness for the target's ABI and stage it, the runtime and the models.
+
+    `runtime_dir`: a folder with the device's libLiteRt.so and its accelerator libraries (every .so
+    in it is staged); default: the runtime edgebench knows for the target's ABI.
+    """
+    from edgebench.harness.build import build_harness
+    from edgebench.harness.litert_lib import find_litert_library
+
+    def deploy(target: Target, models: Sequence[ModelFile]) -> Deployment:
+        build = build_harness(target.harness_abi, out_root=workspace.harness_builds)
+        if runtime_dir is not None:
+            library = runtime_dir / "libLiteRt.so"
+            if not library.is_file():
+                raise UsageError(f"--runtime {runtime_dir}: expected libLiteRt.so in that folder. Received: "
+                                 f"{sorted(p.name for p in runtime_dir.glob('*')) or 'an empty folder'}.")
+            libraries = {f"lib/{p.name}": p for p in sorted(runtime_dir.glob("*.so"))}
+        else:
+            library = find_litert_library(target.harness_abi)
+            libraries = {"lib/libLiteRt.so": library}
+        driver = Path(__file__).resolve().parents[3] / "android_harness" / "driver" / "driver.sh"
+        files = {"bin/edgebench_runner": build.runner_path, "bin/edgebench_sampler": build.sampler_path,
+                 "driver.sh": driver, **libraries}
+        files.update({model_device_path(m): m.path for m in models})
+        target.stage(files)
+        return Deployment(target=target, harness_build_id=build.build_id, runtime_sha256=file_sha256(library),
+                          bin_dir=target.device_path("bin"), library=target.device_path("lib/libLiteRt.so"))
+
+    return deploy

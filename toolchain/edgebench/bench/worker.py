@@ -1,0 +1,202 @@
+"""One worker per device: lock it, deploy, run its plan in order, survive a dropped connection.
+
+A device that drops mid-run is waited for (bounded by the reconnect timeout); the interrupted run
+is redone after a fresh deploy, finished runs are kept. A device that stays gone gets its
+interrupted run stored as failed and its remaining runs reported as not run (a resume does them).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from edgebench.bench.cooldown import cool_down
+from edgebench.bench.execute import Deployment, RunOutcome, execute_run, utc_now
+from edgebench.bench.locks import HostLock, owner_record
+from edgebench.bench.plan import ModelFile, PlannedRun, configs, plan_runs, run_key
+from edgebench.devices.adb import DeviceConnectionError
+from edgebench.devices.cpu_topology import clusters_of, named_masks, resolve_cpu_mask
+from edgebench.errors import EdgebenchError
+from edgebench.protocols import ResolvedProtocol
+from edgebench.records import Provenance, RunRecord
+from edgebench.store import ResultsStore
+from edgebench.targets.base import Target
+from edgebench.workspace import Workspace
+
+RECONNECT_POLL_S = 2.0
+MAX_REDO_ATTEMPTS = 3
+
+
+@dataclass
+class SessionPlan:
+    """What every worker of a session shares."""
+
+    session: str
+    protocol: ResolvedProtocol
+    models: Sequence[ModelFile]
+    threads: Sequence[int]
+    accelerators: Sequence[str]
+    cpu_mask: str | None
+    done: dict[str, str]  # run_key -> stored status
+    keep: bool = False
+    profile_ops: bool = False
+    reconnect_timeout_s: float = 120.0
+
+
+@dataclass
+class WorkerReport:
+    target: str
+    records: list[RunRecord] = field(default_factory=list)
+    skipped: int = 0
+    not_run: int = 0
+    problem: str | None = None  # why this device stopped early
+
+
+class Interrupted(Exception):
+    """The session was asked to stop (Ctrl-C, SIGTERM)."""
+
+
+class DeviceWorker:
+    def __init__(self, target: Target, plan: SessionPlan, *, store: ResultsStore, workspace: Workspace,
+                 deploy: Callable[[Target, Sequence[ModelFile]], Deployment], stop: threading.Event,
+                 on_stage: Callable[[PlannedRun, str, str], None], on_record: Callable[[RunRecord], None]) -> None:
+        self.target = target
+        self.plan = plan
+        self.store = store
+        self.workspace = workspace
+        self.deploy = deploy
+        self.stop = stop
+        self.on_stage = on_stage
+        self.on_record = on_record
+        self.report = WorkerReport(target.name)
+        self._in_flight: str | None = None
+
+    # -- called from the main thread --------------------------------------------------------------
+    def cancel(self) -> None:
+        """Kill the harness of the run in flight (the session is stopping)."""
+        run_name = self._in_flight
+        if run_name is not None:
+            try:
+                self.target.cancel_run(run_name)
+            except EdgebenchError:
+                pass
+
+    # -- the worker thread ------------------------------------------------------------------------
+    def run(self) -> WorkerReport:
+        target, plan = self.target, self.plan
+        try:
+            info = target.describe()
+        except EdgebenchError as exc:
+            self.report.problem = str(exc)
+            return self.report
+        host_lock = HostLock(info.device_id, target.name)
+        host_lock.acquire(plan.session)
+        try:
+            target.acquire_device_lock(owner_record(plan.session))
+            try:
+                self._run_plan(info)
+            finally:
+                try:
+                    target.release_device_lock()
+                except EdgebenchError:
+                    pass  # gone: the lock turns stale and is taken over later
+        finally:
+            host_lock.release()
+        return self.report
+
+    def _run_plan(self, info) -> None:  # type: ignore[no-untyped-def]
+        target, plan = self.target, self.plan
+        self.store.upsert_device(info.device_id, info.device_kind, info.to_json())
+        # Named masks (little, big, ...) mean different CPUs on different devices.
+        mask = resolve_cpu_mask(plan.cpu_mask, named_masks(clusters_of(target.cpu_facts())), device=target.name)
+        planned = plan_runs(plan.models, configs(plan.threads, plan.accelerators, mask), plan.protocol.effective.repeats)
+        if not planned:
+            return
+        self.on_stage(planned[0], target.name, "deploy")
+        dep = self.deploy(target, plan.models)
+        baseline = target.read_temperatures_c()
+        ran_one = False
+        for index, run in enumerate(planned):
+            if self.stop.is_set():
+                raise Interrupted()
+            key = run_key(session=plan.session, model_sha256=run.model.sha256,
+                          harness_build_id=dep.harness_build_id, runtime_sha256=dep.runtime_sha256,
+                          device_id=info.device_id, config=run.config, protocol=plan.protocol, repeat=run.repeat)
+            if plan.done.get(key) in ("ok", "invalid"):
+                self.report.skipped += 1
+                self.on_stage(run, target.name, "already stored")
+                continue
+            if ran_one:
+                self.on_stage(run, target.name, "cool-down")
+                cool_down(plan.protocol.effective, target.read_temperatures_c, baseline, sleep=self._sleep)
+            target.refresh_device_lock()
+            outcome, dep, gone = self._run_with_redo(dep, run, key)
+            if self.stop.is_set():
+                raise Interrupted()  # cut short by the stop: never stored, a resume redoes it
+            ran_one = True
+            self._store(outcome)
+            if gone:
+                self.report.not_run = len(planned) - index - 1
+                return
+
+    def _run_with_redo(self, dep: Deployment, run: PlannedRun, key: str) -> tuple[RunOutcome, Deployment, bool]:
+        """The run's outcome, the (maybe renewed) deployment, and whether the device stayed gone."""
+        target, plan = self.target, self.plan
+        results_dir = self.workspace.session_dir(plan.session) / key[:16]
+        for _attempt in range(MAX_REDO_ATTEMPTS + 1):
+            self._in_flight = f"{plan.session}/{key[:16]}"
+            try:
+                outcome = execute_run(dep, run, key=key, session=plan.session, protocol=plan.protocol,
+                                      results_dir=results_dir, keep=plan.keep, profile_ops=plan.profile_ops,
+                                      on_stage=lambda stage: self.on_stage(run, target.name, stage))
+                return outcome, dep, False
+            except DeviceConnectionError as exc:
+                if self.stop.is_set():
+                    raise Interrupted() from exc
+                self.on_stage(run, target.name, f"waiting for device (up to {plan.reconnect_timeout_s:.0f} s)")
+                if not self._wait_for_device():
+                    reason = (f"device disconnected ({exc}) and did not come back within "
+                              f"{plan.reconnect_timeout_s:.0f} s")
+                    self.report.problem = reason
+                    return self._failed(dep, run, key, reason), dep, True
+                self.on_stage(run, target.name, "redeploy")
+                dep = self.deploy(target, plan.models)  # a reboot may have wiped the staged files
+            finally:
+                self._in_flight = None
+        reason = f"the connection dropped {MAX_REDO_ATTEMPTS + 1} times during this run"
+        return self._failed(dep, run, key, reason), dep, False
+
+    def _wait_for_device(self) -> bool:
+        deadline = time.monotonic() + self.plan.reconnect_timeout_s
+        while time.monotonic() < deadline:
+            if self.stop.is_set():
+                raise Interrupted()
+            if self.target.reconnect():
+                return True
+            self._sleep(RECONNECT_POLL_S)
+        return False
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stop.wait(seconds):
+            raise Interrupted()
+
+    def _store(self, outcome: RunOutcome) -> None:
+        self.store.save_run(outcome.record, _protocol_json(self.plan.protocol), outcome.latency_samples,
+                            outcome.device_samples)
+        self.report.records.append(outcome.record)
+        self.on_record(outcome.record)
+
+    def _failed(self, dep: Deployment, run: PlannedRun, key: str, reason: str) -> RunOutcome:
+        info = self.target.describe()
+        record = RunRecord(run_id=key[:16], run_key=key, session=self.plan.session, model=run.model.name,
+                           model_sha256=run.model.sha256, model_size_bytes=run.model.size_bytes,
+                           target=self.target.name, device_id=info.device_id, config=run.config,
+                           protocol=self.plan.protocol.name, repeat=run.repeat, status="failed", checks=(),
+                           provenance=Provenance(info.device_kind), harness_build_id=dep.harness_build_id,
+                           runtime_sha256=dep.runtime_sha256, started_at_utc=utc_now(), error=reason)
+        return RunOutcome(record, (), ())
+
+
+def _protocol_json(protocol: ResolvedProtocol) -> dict[str, object]:
+    return {"preset": protocol.preset.to_json(), "effective": protocol.effective.to_json()}
