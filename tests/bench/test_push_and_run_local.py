@@ -151,3 +151,13 @@ def test_resume_of_unknown_session_is_a_clear_error(workspace, capsys):
     code = main(["push-and-run", str(ADD), "--resume", "nope"])
     assert code == 2
     assert "no stored session 'nope'" in capsys.readouterr().err
+
+
+def test_identical_bytes_under_two_names_are_measured_once(workspace, tmp_path, capsys):
+    twin = tmp_path / "copy of add.tflite"
+    twin.write_bytes(ADD.read_bytes())
+    code = main(["push-and-run", str(ADD), str(twin), "--protocol", "smoke", "--runs", "10", "--json"])
+    captured = capsys.readouterr()
+    records = json.loads(captured.out)
+    assert [r["model"] for r in records] == [ADD.name]
+    assert "same bytes" in captured.err and code == 1  # reported, so nobody thinks both were measured

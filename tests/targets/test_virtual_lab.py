@@ -87,3 +87,20 @@ def test_unknown_serial_is_a_clear_error(lab, capsys):
     assert lab.cli("push-and-run", str(MODELS[0]), "--target", "nosuchphone") != 0
     err = capsys.readouterr().err
     assert "<nosuchphone>" in err and "no such device" in err
+
+
+def test_hostile_model_names_run_as_models_only_on_a_device(lab, tmp_path, capsys):
+    from edgebench.devices.adb import AdbServer
+
+    from ..bench.test_hostile_names import HOSTILE, hostile_copies, pwned_files
+
+    models = hostile_copies(tmp_path / "models")
+    serial = lab.serials[0]
+    code = lab.cli("push-and-run", *map(str, models), "--target", serial, "--protocol", "smoke", "--runs", "10",
+                   "--keep", "--json")
+    records = json.loads(capsys.readouterr().out)
+    assert code == 0 and sorted(r["model"] for r in records) == sorted(HOSTILE)
+    assert all(r["status"] == "ok" for r in records)
+    device = AdbServer().device(serial)
+    assert device.shell("find / -name 'pwned*' 2>/dev/null").stdout.strip() == ""
+    assert pwned_files(tmp_path, lab.workspace) == []

@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ class HostLock:
 
     device_id: str
     serial: str
-    lock_dir: Path = Path(os.environ.get("EDGEBENCH_LOCK_DIR", DEFAULT_LOCK_DIR))
+    lock_dir: Path = field(default_factory=lambda: Path(os.environ.get("EDGEBENCH_LOCK_DIR", DEFAULT_LOCK_DIR)))
     _fd: int | None = None
 
     @property

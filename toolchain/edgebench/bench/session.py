@@ -78,10 +78,18 @@ def load_models(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ModelFile
             problems.append(ModelProblem(str(raw), f"model file {str(raw)!r} {what}. Expected a .tflite file."))
             continue
         try:
-            models.append(ModelFile(path=path.resolve(), name=path.name, sha256=file_sha256(path),
-                                    size_bytes=path.stat().st_size))
+            model = ModelFile(path=path.resolve(), name=path.name, sha256=file_sha256(path),
+                              size_bytes=path.stat().st_size)
         except OSError as exc:
             problems.append(ModelProblem(str(raw), f"cannot read model file {str(raw)!r}: {exc.strerror}"))
+            continue
+        twin = next((m for m in models if m.sha256 == model.sha256), None)
+        if twin is not None:
+            # Runs are identified by model bytes: the same bytes under two names are one model.
+            problems.append(ModelProblem(str(raw), f"model file {str(raw)!r} has the same bytes as "
+                                                   f"{str(twin.path)!r}; it is measured once, as {twin.name!r}"))
+            continue
+        models.append(model)
     return models, problems
 
 
