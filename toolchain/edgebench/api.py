@@ -31,7 +31,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                  on_record: Callable[[RunRecord], None] | None = None,
                  on_plan: Callable[[int], None] | None = None, profile_ops: bool = False,
                  adb: str | None = None, runtime: str | os.PathLike[str] | None = None,
-                 reconnect_timeout_s: float = 120.0) -> SessionResult:
+                 reconnect_timeout_s: float = 120.0, verify: bool = False) -> SessionResult:
     """Measure models on targets and store the results.
 
     Args:
@@ -39,6 +39,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
             bad models that exist are run and recorded as failed with the runner's reason.
         target: "local", an adb serial, a comma-separated list, or "all" (default: $ANDROID_SERIAL, else local).
         runtime: a folder with the device's libLiteRt.so (and accelerator libraries) to push.
+        verify: re-hash staged files on the device instead of trusting the manifest of pushes.
         reconnect_timeout_s: how long to wait for a device that dropped before giving up on it.
         adb: the adb server as HOST:PORT (default: $ADB_SERVER_SOCKET, else 127.0.0.1:5037).
         protocol: "smoke", "standard" or "mlperf"; the other numeric arguments override it.
@@ -56,7 +57,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
         session = PushAndRun(workspace=ws, store=store, targets=resolve_targets(target or default_target(), ws, adb=adb),
                              on_stage=on_stage, on_record=on_record, on_plan=on_plan, keep=keep,
                              profile_ops=profile_ops, runtime_dir=Path(runtime) if runtime else None,
-                             reconnect_timeout_s=reconnect_timeout_s)
+                             reconnect_timeout_s=reconnect_timeout_s, verify=verify)
         return session.run([Path(m) for m in models], protocol=resolved, threads=threads,
                            accelerators=accelerators, cpu_mask=cpu_mask, resume=resume,
                            command="push_and_run(api)")

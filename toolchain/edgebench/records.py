@@ -71,7 +71,7 @@ class Provenance:
     @property
     def simulated(self) -> bool:
         # Any figure that is not a real device's measurement makes the record simulated.
-        return (self.device_kind == "virtual" or self.latency_source != "measured"
+        return (self.device_kind in ("virtual", "emulator") or self.latency_source != "measured"
                 or self.energy_source in ("simulated", "predicted"))
 
 

@@ -139,12 +139,13 @@ def _outcome(record: RunRecord, output: HarnessOutput | None, samples: list[Devi
     return RunOutcome(record, tuple(latency), tuple(samples))
 
 
-def deploy_harness_factory(workspace: Workspace, runtime_dir: Path | None = None
+def deploy_harness_factory(workspace: Workspace, runtime_dir: Path | None = None, *, verify: bool = False
                            ) -> Callable[[Target, Sequence[ModelFile]], Deployment]:
     """Build (cached) the harness for the target's ABI and stage it, the runtime and the models.
 
     `runtime_dir`: a folder with the device's libLiteRt.so and its accelerator libraries (every .so
-    in it is staged); default: the runtime edgebench knows for the target's ABI.
+    in it is staged); default: the runtime edgebench knows for the target's ABI. `verify`: re-hash
+    files on the device instead of trusting the manifest of what was pushed.
     """
     from edgebench.harness.build import build_harness
     from edgebench.harness.litert_lib import find_litert_library
@@ -164,7 +165,7 @@ def deploy_harness_factory(workspace: Workspace, runtime_dir: Path | None = None
         files = {"bin/edgebench_runner": build.runner_path, "bin/edgebench_sampler": build.sampler_path,
                  "driver.sh": driver, **libraries}
         files.update({model_device_path(m): m.path for m in models})
-        target.stage(files)
+        target.stage(files, verify=verify)
         return Deployment(target=target, harness_build_id=build.build_id, runtime_sha256=file_sha256(library),
                           bin_dir=target.device_path("bin"), library=target.device_path("lib/libLiteRt.so"))
 

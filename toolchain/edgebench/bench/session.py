@@ -101,11 +101,11 @@ class PushAndRun:
                  on_stage: StageCallback | None = None, on_record: Callable[[RunRecord], None] | None = None,
                  on_plan: Callable[[int], None] | None = None, keep: bool = False,
                  profile_ops: bool = False, runtime_dir: Path | None = None,
-                 reconnect_timeout_s: float = 120.0) -> None:
+                 reconnect_timeout_s: float = 120.0, verify: bool = False) -> None:
         self.workspace = workspace
         self.store = store
         self.targets = list(targets)
-        self._deploy = deploy or deploy_harness_factory(workspace, runtime_dir)
+        self._deploy = deploy or deploy_harness_factory(workspace, runtime_dir, verify=verify)
         self.on_stage = on_stage or (lambda run, target, stage: None)
         self.on_record = on_record or (lambda record: None)
         self.on_plan = on_plan or (lambda total: None)

@@ -70,8 +70,11 @@ class Target(ABC):
         """The absolute path on the target of a path relative to its edgebench root."""
 
     @abstractmethod
-    def stage(self, files: Mapping[str, Path]) -> None:
-        """Copy host files to device paths (relative to the target's root), skipping unchanged ones."""
+    def stage(self, files: Mapping[str, Path], *, verify: bool = False) -> None:
+        """Copy host files to device paths (relative to the target's root), skipping unchanged ones.
+
+        `verify`: re-hash what is on the device rather than trust the manifest of what was pushed.
+        """
 
     @abstractmethod
     def run_driver(self, run_name: str, runner_args: Sequence[str], env: Mapping[str, str],

@@ -81,7 +81,7 @@ class LocalTarget(Target):
         except (OSError, ValueError):
             return {}
 
-    def stage(self, files: Mapping[str, Path]) -> None:
+    def stage(self, files: Mapping[str, Path], *, verify: bool = False) -> None:
         manifest = self._manifest()
         changed = False
         for relative, source in files.items():
@@ -89,7 +89,8 @@ class LocalTarget(Target):
             dest = self.root / relative
             entry = manifest.get(relative)
             if (entry and entry.get("sha256") == digest and dest.exists()
-                    and dest.stat().st_size == entry.get("size") and dest.stat().st_mtime_ns == entry.get("mtime_ns")):
+                    and dest.stat().st_size == entry.get("size") and dest.stat().st_mtime_ns == entry.get("mtime_ns")
+                    and (not verify or file_sha256(dest) == digest)):
                 continue
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_name(dest.name + ".partial")

@@ -1,0 +1,140 @@
+"""The device contract: what edgebench relies on from any adb device.
+
+Runs against a virtual device always, and against attached phones with `pytest -m device`
+(the default adb server, ANDROID_SERIAL or every attached device).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from edgebench.cli.main import main
+from edgebench.devices.adb import AdbServer, AdbServerAddress, server_answers
+from edgebench.targets.adb import AdbTarget
+from tests.virtual.helpers import ADB_BINARIES, PrivateAdb, free_port
+
+from ..conftest import REAL_MODELS
+
+ADD = REAL_MODELS / "tflm_simple_add_model.tflite"
+
+
+class DeviceContract:
+    """Subclasses provide a `target` fixture (an AdbTarget) and a `workspace` path."""
+
+    def test_identity_is_stable_and_not_the_adb_serial(self, target: AdbTarget):
+        again = AdbTarget(AdbServer().device(target.name))
+        info = target.describe()
+        assert info.device_id == again.describe().device_id
+        assert target.name not in info.device_id
+        assert info.device_kind in ("phone", "emulator", "virtual", "board") and info.abi
+
+    def test_shell_reports_exit_codes_and_quotes_arguments(self, target: AdbTarget):
+        assert target.device.shell("exit 3").exit_code == 3
+        hostile = "a b; echo pwned $(id) `id` 'q'"
+        assert target.device.check_shell(["echo", hostile]).rstrip("\r\n") == hostile
+
+    def test_push_pull_round_trip(self, target: AdbTarget, tmp_path: Path):
+        blob = os.urandom(1 << 20)
+        src, back = tmp_path / "blob.bin", tmp_path / "back.bin"
+        src.write_bytes(blob)
+        target.device.push(src, "/data/local/tmp/edgebench-contract.bin")
+        target.device.pull("/data/local/tmp/edgebench-contract.bin", back)
+        target.device.shell(["rm", "-f", "/data/local/tmp/edgebench-contract.bin"])
+        assert hashlib.sha256(back.read_bytes()).digest() == hashlib.sha256(blob).digest()
+
+    def test_staging_skips_unchanged_and_verify_repairs_a_changed_file(self, target: AdbTarget, tmp_path: Path):
+        src = tmp_path / "payload.bin"
+        src.write_bytes(b"edgebench contract payload\n" * 100)
+        target.stage({"contract/payload.bin": src})
+        remote = target.device_path("contract/payload.bin")
+        stamp = target.device.check_shell(["ls", "-l", "--full-time", remote])
+        target.stage({"contract/payload.bin": src})
+        assert target.device.check_shell(["ls", "-l", "--full-time", remote]) == stamp  # not pushed again
+        # Same size, other bytes, pushed behind edgebench's back: only --verify notices.
+        tampered = tmp_path / "tampered.bin"
+        tampered.write_bytes(b"X" + src.read_bytes()[1:])
+        target.device.push(tampered, remote)
+        target.stage({"contract/payload.bin": src}, verify=True)
+        sha = target.device.check_shell(["sha256sum", remote]).split()[0]
+        assert sha == hashlib.sha256(src.read_bytes()).hexdigest()
+
+    def test_run_folder_is_executable(self, target: AdbTarget, workspace: Path):
+        from edgebench.devices.doctor import diagnose
+
+        findings = {f.check: f for f in diagnose(target, harness_root=workspace / "harness")}
+        assert findings["run_folder"].ok, findings["run_folder"].detail
+        assert findings["free_space"].ok, findings["free_space"].detail
+
+    def test_cpu_topology_is_readable(self, target: AdbTarget):
+        facts = target.cpu_facts()
+        assert facts and all(f.capacity or f.max_freq_khz for f in facts)
+
+    def test_push_and_run_smoke(self, target: AdbTarget, workspace: Path, capsys):
+        code = main(["--workspace", str(workspace), "push-and-run", str(ADD), "--target", target.name,
+                     "--protocol", "smoke", "--json"])
+        (record,) = json.loads(capsys.readouterr().out)
+        assert code == 0 and record["status"] in ("ok", "invalid"), record
+        assert record["latency_us"]["count"] >= 50
+        assert record["simulated"] is (record["device_kind"] in ("virtual", "emulator"))
+
+
+@pytest.fixture(scope="module")
+def _virtual(tmp_path_factory: pytest.TempPathFactory, harness_cache: Path) -> Iterator[tuple[AdbTarget, Path]]:
+    from edgebench.virtual.sandbox import probe
+
+    if probe() is not None:
+        pytest.skip(f"virtual devices cannot run here: {probe()}")
+    adb = PrivateAdb(ADB_BINARIES[sorted(ADB_BINARIES)[0]], free_port())
+    adb.check("start-server")
+    workspace = tmp_path_factory.mktemp("contract")
+    env = {"ADB_SERVER_SOCKET": f"tcp:127.0.0.1:{adb.port}", "EDGEBENCH_HARNESS_CACHE": str(harness_cache)}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        assert main(["--workspace", str(workspace), "virtual-device", "start"]) == 0
+        serial = next(line.split()[0] for line in adb.check("devices").splitlines()[1:] if line.strip())
+        yield AdbTarget(AdbServer().device(serial)), workspace
+    finally:
+        main(["--workspace", str(workspace), "virtual-device", "stop", "--all"])
+        adb.run("kill-server")
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+class TestVirtualDevice(DeviceContract):
+    @pytest.fixture
+    def target(self, _virtual):
+        return _virtual[0]
+
+    @pytest.fixture
+    def workspace(self, _virtual):
+        return _virtual[1]
+
+
+def _attached_serials() -> list[str]:
+    if os.environ.get("ANDROID_SERIAL"):
+        return [os.environ["ANDROID_SERIAL"]]
+    address = AdbServerAddress.resolve()
+    if not server_answers(address):
+        return []
+    return [e.serial for e in AdbServer(address).devices() if e.state == "device"]
+
+
+@pytest.mark.device
+class TestAttachedPhone(DeviceContract):
+    """`pytest -m device`: every attached device (or ANDROID_SERIAL) must keep the same contract."""
+
+    @pytest.fixture(params=_attached_serials() or [None])
+    def target(self, request):
+        if request.param is None:
+            pytest.skip("no device attached (or no adb server answers)")
+        return AdbTarget(AdbServer().device(request.param))
+
+    @pytest.fixture
+    def workspace(self, tmp_path):
+        return tmp_path
