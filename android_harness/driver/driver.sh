@@ -12,6 +12,8 @@
 #   EDGEBENCH_CPU_MASK   hex CPU mask for taskset (optional, e.g. f0 or 0xf0)
 #   EDGEBENCH_SAMPLE_MS  sampler interval in ms (default 1000)
 #   EDGEBENCH_BIN_DIR    where edgebench_runner/edgebench_sampler are (default RUN_DIR/bin)
+#   EDGEBENCH_ENGINE     runner (default) or benchmark_model ($BIN/benchmark_model, output in
+#                        RUN_DIR/out/benchmark_model.txt)
 #
 # Only builtins run per node (read < file); external commands run a fixed,
 # small number of times per run (mkdir, date, taskset).
@@ -36,11 +38,17 @@ for a in "$@"; do
   esac
 done
 
+ENGINE=${EDGEBENCH_ENGINE:-runner}
 SYSROOT=${EDGEBENCH_SYSROOT:-}
 MASK=${EDGEBENCH_CPU_MASK:-}
 SAMPLE_MS=${EDGEBENCH_SAMPLE_MS:-1000}
 BIN=${EDGEBENCH_BIN_DIR:-$RUN_DIR/bin}
 OUT=$RUN_DIR/out
+case $ENGINE in
+  runner) PROGRAM=$BIN/edgebench_runner ;;
+  benchmark_model) PROGRAM=$BIN/benchmark_model ;;
+  *) die_usage "EDGEBENCH_ENGINE must be runner or benchmark_model, got '$ENGINE'" ;;
+esac
 
 case $SAMPLE_MS in
   ''|*[!0-9]*) die_usage "EDGEBENCH_SAMPLE_MS must be a whole number of ms, got '$SAMPLE_MS'" ;;
@@ -240,21 +248,29 @@ else
   echo "driver.sh: no sampler at $BIN/edgebench_sampler; running without samples" >&2
 fi
 
+# The engine: edgebench's runner (default), or the official benchmark_model binary, whose text
+# output (stdout and stderr together, as a user would capture it) the host parses.
+run_engine() {
+  if [ "$ENGINE" = benchmark_model ]; then
+    "$@" >"$OUT/benchmark_model.txt" 2>&1
+  else
+    "$@" --out "$OUT/runner.jsonl" >"$OUT/runner.stdout" 2>"$OUT/runner.stderr"
+  fi
+}
+
 TASKSET_USED=false
 DRIVER_ERROR=
 RUNNER_RC=
 if [ -n "$MASK" ]; then
   if command -v taskset >/dev/null 2>&1; then
     TASKSET_USED=true
-    taskset "$MASK_HEX" "$BIN/edgebench_runner" "$@" --out "$OUT/runner.jsonl" \
-      >"$OUT/runner.stdout" 2>"$OUT/runner.stderr"
+    run_engine taskset "$MASK_HEX" "$PROGRAM" "$@"
     RUNNER_RC=$?
   else
     DRIVER_ERROR="EDGEBENCH_CPU_MASK is set but no taskset command exists on this device"
   fi
 else
-  "$BIN/edgebench_runner" "$@" --out "$OUT/runner.jsonl" \
-    >"$OUT/runner.stdout" 2>"$OUT/runner.stderr"
+  run_engine "$PROGRAM" "$@"
   RUNNER_RC=$?
 fi
 
@@ -281,6 +297,7 @@ if [ -n "$KSH_VERSION" ]; then SHELL_HINT=ksh; elif [ -n "$BASH_VERSION" ]; then
   echo "  \"schema\": 1,"
   echo "  \"type\": \"manifest\","
   echo "  \"driver_version\": \"$DRIVER_VERSION\","
+  echo "  \"engine\": \"$ENGINE\","
   json_str "$RUN_DIR"; echo "  \"run_dir\": $JSON,"
   json_str "$SYSROOT"; echo "  \"sysroot\": $JSON,"
   json_str "$MASK"; echo "  \"cpu_mask\": $JSON,"
@@ -298,7 +315,9 @@ if [ -n "$KSH_VERSION" ]; then SHELL_HINT=ksh; elif [ -n "$BASH_VERSION" ]; then
   echo "  \"driver_error\": $JSON,"
   echo "  \"files\": {"
   sep=
-  for f in runner.jsonl runner.stdout runner.stderr samples.jsonl sampler.stderr sampled_nodes.txt state_before.txt state_after.txt; do
+  if [ "$ENGINE" = benchmark_model ]; then ENGINE_FILES=benchmark_model.txt
+  else ENGINE_FILES="runner.jsonl runner.stdout runner.stderr"; fi
+  for f in $ENGINE_FILES samples.jsonl sampler.stderr sampled_nodes.txt state_before.txt state_after.txt; do
     if [ -f "$OUT/$f" ]; then e=true; else e=false; fi
     if [ -s "$OUT/$f" ]; then ne=true; else ne=false; fi
     printf '%s    "%s": {"exists": %s, "nonempty": %s}' "$sep" "$f" "$e" "$ne"

@@ -31,7 +31,8 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                  on_record: Callable[[RunRecord], None] | None = None,
                  on_plan: Callable[[int], None] | None = None, profile_ops: bool = False,
                  adb: str | None = None, runtime: str | os.PathLike[str] | None = None,
-                 reconnect_timeout_s: float = 120.0, verify: bool = False) -> SessionResult:
+                 reconnect_timeout_s: float = 120.0, verify: bool = False, engine: str = "runner",
+                 engine_binary: str | os.PathLike[str] | None = None) -> SessionResult:
     """Measure models on targets and store the results.
 
     Args:
@@ -39,6 +40,8 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
             bad models that exist are run and recorded as failed with the runner's reason.
         target: "local", an adb serial, a comma-separated list, or "all" (default: $ANDROID_SERIAL, else local).
         runtime: a folder with the device's libLiteRt.so (and accelerator libraries) to push.
+        engine: "runner" (edgebench's harness) or "benchmark_model" (the official binary at
+            `engine_binary`, built for the device; parsed into the same records, without percentiles).
         verify: re-hash staged files on the device instead of trusting the manifest of pushes.
         reconnect_timeout_s: how long to wait for a device that dropped before giving up on it.
         adb: the adb server as HOST:PORT (default: $ADB_SERVER_SOCKET, else 127.0.0.1:5037).
@@ -50,6 +53,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
         SessionResult with every run record of the session and per-config summaries.
     """
     ws = Workspace.resolve(workspace)
+    binary = _engine_binary(engine, engine_binary)
     resolved = resolve(protocol, runs=runs, warmup=warmup, min_seconds=min_seconds, repeats=repeats,
                        cooldown=cooldown)
     store = ResultsStore(ws.results_db)
@@ -57,12 +61,30 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
         session = PushAndRun(workspace=ws, store=store, targets=resolve_targets(target or default_target(), ws, adb=adb),
                              on_stage=on_stage, on_record=on_record, on_plan=on_plan, keep=keep,
                              profile_ops=profile_ops, runtime_dir=Path(runtime) if runtime else None,
-                             reconnect_timeout_s=reconnect_timeout_s, verify=verify)
+                             reconnect_timeout_s=reconnect_timeout_s, verify=verify, engine_binary=binary)
         return session.run([Path(m) for m in models], protocol=resolved, threads=threads,
                            accelerators=accelerators, cpu_mask=cpu_mask, resume=resume,
                            command="push_and_run(api)")
     finally:
         store.close()
+
+
+def _engine_binary(engine: str, engine_binary: str | os.PathLike[str] | None) -> Path | None:
+    from edgebench.errors import UsageError
+
+    if engine == "runner":
+        if engine_binary is not None:
+            raise UsageError("--engine-binary goes with --engine benchmark_model")
+        return None
+    if engine != "benchmark_model":
+        raise UsageError(f"--engine takes runner or benchmark_model. Received: {engine!r}.")
+    if engine_binary is None:
+        raise UsageError("--engine benchmark_model needs --engine-binary PATH: the benchmark_model binary "
+                         "built for the device (LiteRT's releases or your own bazel build).")
+    path = Path(engine_binary)
+    if not path.is_file():
+        raise UsageError(f"--engine-binary {str(path)!r} does not exist. Expected the benchmark_model binary.")
+    return path
 
 
 def inspect_file(path: str | os.PathLike[str], as_format: str | None = None):  # type: ignore[no-untyped-def]

@@ -36,10 +36,10 @@ class LatencyStats:
 
     count: int
     min_us: float
-    p10_us: float
-    median_us: float
-    p90_us: float
-    p99_us: float
+    p10_us: float | None  # percentiles are None when the engine printed none (benchmark_model)
+    median_us: float | None
+    p90_us: float | None
+    p99_us: float | None
     max_us: float
     mean_us: float
     std_us: float | None  # None for a single inference: undefined, not zero
@@ -107,6 +107,7 @@ class RunRecord:
     started_at_utc: str | None = None
     wall_seconds: float | None = None
     error: str | None = None
+    engine: str = "edgebench_runner"  # or "benchmark_model"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -137,6 +138,7 @@ class RunRecord:
             "latency_source": self.provenance.latency_source,
             "energy_source": self.provenance.energy_source,
             "simulated": self.provenance.simulated,
+            "engine": self.engine,
             "harness_build_id": self.harness_build_id,
             "runtime_sha256": self.runtime_sha256,
             "runtime_api_generation": self.runtime_api_generation,

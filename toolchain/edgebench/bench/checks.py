@@ -84,10 +84,13 @@ def evaluate(output: HarnessOutput, protocol: ResolvedProtocol, config: RunConfi
         checks.append(Check("fully_accelerated", "pass" if fully else "fail",
                             None if fully else "some ops ran outside the accelerator"))
 
-    checks.append(_thermal_check(telemetry))
-    checks.append(_frequency_check(telemetry))
-    checks.append(_battery_check(telemetry))
+    checks.extend(telemetry_checks(telemetry))
     return tuple(checks)
+
+
+def telemetry_checks(telemetry: Telemetry) -> list[Check]:
+    """The checks that come from the sampler, whatever engine ran."""
+    return [_thermal_check(telemetry), _frequency_check(telemetry), _battery_check(telemetry)]
 
 
 def _thermal_check(t: Telemetry) -> Check:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from edgebench.bench import benchmark_model_engine as bm
 from edgebench.bench import checks as run_checks
 from edgebench.bench.plan import ModelFile, PlannedRun
 from edgebench.devices.adb import DeviceConnectionError
@@ -67,8 +68,12 @@ def runner_args(dep: Deployment, model: ModelFile, config: RunConfig, protocol: 
 
 def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, protocol: ResolvedProtocol,
                 results_dir: Path, keep: bool, profile_ops: bool,
-                on_stage: Callable[[str], None]) -> RunOutcome:
-    """Run once and return the outcome (ok, invalid or failed). DeviceConnectionError propagates."""
+                on_stage: Callable[[str], None], engine: str = "runner") -> RunOutcome:
+    """Run once and return the outcome (ok, invalid or failed). DeviceConnectionError propagates.
+
+    `engine`: "runner" (edgebench's harness) or "benchmark_model" (the official binary, staged as
+    bin/benchmark_model; its text output is parsed like `edgebench inspect` does).
+    """
     target = dep.target
     info = target.describe()
     run_id = key[:16]
@@ -85,15 +90,21 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
     wall = None
     try:
         on_stage("run")
-        env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir}
+        env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir, "EDGEBENCH_ENGINE": engine}
         if run.config.cpu_mask:
             env["EDGEBENCH_CPU_MASK"] = run.config.cpu_mask
+        if engine == "benchmark_model":
+            args = bm.benchmark_model_args(target.device_path(model_device_path(run.model)), run.config, protocol,
+                                           profile_ops)
+        else:
+            args = runner_args(dep, run.model, run.config, protocol, profile_ops)
         marker = target.log_marker()
-        result = target.run_driver(run_name, runner_args(dep, run.model, run.config, protocol, profile_ops),
-                                   env, timeout, results_dir)
+        result = target.run_driver(run_name, args, env, timeout, results_dir)
         wall = result.wall_seconds
         target.save_log(marker, results_dir / "logcat.txt")
         on_stage("validate")
+        if engine == "benchmark_model":
+            return _benchmark_model_outcome(base, result, protocol, run.config, target, wall)
         runner_file = result.out_dir / "runner.jsonl"
         if not runner_file.exists():
             raise ParseError(f"the driver produced no runner.jsonl (exit {result.exit_code}); "
@@ -131,6 +142,29 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
     return _outcome(record, output, samples)
 
 
+def _benchmark_model_outcome(base: dict, result, protocol: ResolvedProtocol, config: RunConfig,  # type: ignore[no-untyped-def]
+                             target: Target, wall: float | None) -> RunOutcome:
+    from edgebench.inspect.benchmark_model import parse_benchmark_model
+
+    text_file = result.out_dir / "benchmark_model.txt"
+    if not text_file.exists():
+        raise ParseError(f"the driver produced no benchmark_model.txt (exit {result.exit_code}); "
+                         f"{result.stderr_tail.strip()[-300:] or 'is bin/benchmark_model executable there?'}")
+    parsed = parse_benchmark_model(text_file.read_text(errors="replace"), source=str(text_file))
+    samples = read_samples(result.out_dir / "samples.jsonl", sysroot=target.sysroot)
+    fields = bm.record_fields(parsed)
+    if parsed.failed or result.exit_code != 0:
+        reason = parsed.failure_reason or f"benchmark_model exited {result.exit_code}"
+        record = RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall, **fields)
+        return RunOutcome(record, (), tuple(samples))
+    checks = bm.checks_for(parsed, protocol, config, telemetry_from(samples))
+    record = RunRecord(**base, status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
+                       latency=bm.latency_from(parsed), wall_seconds=wall,
+                       accelerator_used=config.accelerator if parsed.delegations or config.accelerator == "cpu"
+                       else "cpu", **fields)
+    return RunOutcome(record, (), tuple(samples))
+
+
 def _outcome(record: RunRecord, output: HarnessOutput | None, samples: list[DeviceSample]) -> RunOutcome:
     latency: list[LatencySample] = []
     if output is not None:
@@ -139,7 +173,8 @@ def _outcome(record: RunRecord, output: HarnessOutput | None, samples: list[Devi
     return RunOutcome(record, tuple(latency), tuple(samples))
 
 
-def deploy_harness_factory(workspace: Workspace, runtime_dir: Path | None = None, *, verify: bool = False
+def deploy_harness_factory(workspace: Workspace, runtime_dir: Path | None = None, *, verify: bool = False,
+                           engine_binary: Path | None = None
                            ) -> Callable[[Target, Sequence[ModelFile]], Deployment]:
     """Build (cached) the harness for the target's ABI and stage it, the runtime and the models.
 
@@ -165,6 +200,8 @@ def deploy_harness_factory(workspace: Workspace, runtime_dir: Path | None = None
         files = {"bin/edgebench_runner": build.runner_path, "bin/edgebench_sampler": build.sampler_path,
                  "driver.sh": driver, **libraries}
         files.update({model_device_path(m): m.path for m in models})
+        if engine_binary is not None:
+            files["bin/benchmark_model"] = engine_binary
         target.stage(files, verify=verify)
         return Deployment(target=target, harness_build_id=build.build_id, runtime_sha256=file_sha256(library),
                           bin_dir=target.device_path("bin"), library=target.device_path("lib/libLiteRt.so"))

@@ -101,11 +101,14 @@ class PushAndRun:
                  on_stage: StageCallback | None = None, on_record: Callable[[RunRecord], None] | None = None,
                  on_plan: Callable[[int], None] | None = None, keep: bool = False,
                  profile_ops: bool = False, runtime_dir: Path | None = None,
-                 reconnect_timeout_s: float = 120.0, verify: bool = False) -> None:
+                 reconnect_timeout_s: float = 120.0, verify: bool = False,
+                 engine_binary: Path | None = None) -> None:
         self.workspace = workspace
         self.store = store
         self.targets = list(targets)
-        self._deploy = deploy or deploy_harness_factory(workspace, runtime_dir, verify=verify)
+        self._deploy = deploy or deploy_harness_factory(workspace, runtime_dir, verify=verify,
+                                                        engine_binary=engine_binary)
+        self.engine = "benchmark_model" if engine_binary is not None else "runner"
         self.on_stage = on_stage or (lambda run, target, stage: None)
         self.on_record = on_record or (lambda record: None)
         self.on_plan = on_plan or (lambda total: None)
@@ -126,7 +129,8 @@ class PushAndRun:
         plan = SessionPlan(session=session, protocol=protocol, models=models, threads=threads,
                            accelerators=accelerators, cpu_mask=cpu_mask,
                            done=self.store.stored_run_statuses(session), keep=self.keep,
-                           profile_ops=self.profile_ops, reconnect_timeout_s=self.reconnect_timeout_s)
+                           profile_ops=self.profile_ops, reconnect_timeout_s=self.reconnect_timeout_s,
+                           engine=self.engine)
         self.on_plan(len(models) * len(threads) * len(accelerators) * protocol.effective.repeats * len(self.targets))
         workers = [DeviceWorker(t, plan, store=self.store, workspace=self.workspace, deploy=self._deploy,
                                 stop=self.stop, on_stage=self.on_stage, on_record=self.on_record)

@@ -20,7 +20,7 @@ def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
     out = []
     for (target, _sha, model, config, protocol), runs in groups.items():
         ok = [r for r in runs if r.status == "ok" and r.latency is not None]
-        medians = [r.latency.median_us for r in ok]  # type: ignore[union-attr]
+        medians = [r.latency.median_us for r in ok if r.latency.median_us is not None]  # type: ignore[union-attr]
         spread = relative_spread(medians)
         shortened = any(c.name == "shortened" and c.outcome == "fail" for r in runs for c in r.checks)
         notes = []
@@ -34,6 +34,8 @@ def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
             notes.append(f"{len(invalid)} invalid: {'; '.join(reasons)}")
         if shortened:
             notes.append("shortened: no verdicts")
+        if any(r.engine == "benchmark_model" for r in runs):
+            notes.append("benchmark_model engine: no per-run times, so no percentiles")
         if spread is not None and spread > REPLICABILITY_SPREAD:
             notes.append(f"repeat medians spread {spread:.1%} > {REPLICABILITY_SPREAD:.0%}")
         preset = PRESETS.get(protocol)
@@ -42,8 +44,8 @@ def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
             repeats_total=len(runs),
             median_us=median(medians) if medians else None,
             median_ci95_us=median_ci95(medians),
-            p90_us=median([r.latency.p90_us for r in ok]) if ok else None,  # type: ignore[union-attr]
-            p99_us=median([r.latency.p99_us for r in ok]) if ok else None,  # type: ignore[union-attr]
+            p90_us=_median_of([r.latency.p90_us for r in ok]),  # type: ignore[union-attr]
+            p99_us=_median_of([r.latency.p99_us for r in ok]),  # type: ignore[union-attr]
             init_ms=median([r.init_ms for r in ok if r.init_ms is not None]) if ok else None,
             peak_rss_kb=max((r.peak_rss_kb for r in ok if r.peak_rss_kb is not None), default=None),
             model_size_bytes=runs[0].model_size_bytes,
@@ -53,3 +55,8 @@ def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
             notes=tuple(notes)))
     out.sort(key=lambda s: (s.target, s.model, s.config.accelerator, s.config.threads))
     return out
+
+
+def _median_of(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return median(known) if known else None

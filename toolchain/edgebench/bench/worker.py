@@ -42,6 +42,7 @@ class SessionPlan:
     keep: bool = False
     profile_ops: bool = False
     reconnect_timeout_s: float = 120.0
+    engine: str = "runner"
 
 
 @dataclass
@@ -149,7 +150,8 @@ class DeviceWorker:
             try:
                 outcome = execute_run(dep, run, key=key, session=plan.session, protocol=plan.protocol,
                                       results_dir=results_dir, keep=plan.keep, profile_ops=plan.profile_ops,
-                                      on_stage=lambda stage: self.on_stage(run, target.name, stage))
+                                      on_stage=lambda stage: self.on_stage(run, target.name, stage),
+                                      engine=plan.engine)
                 return outcome, dep, False
             except DeviceConnectionError as exc:
                 if self.stop.is_set():

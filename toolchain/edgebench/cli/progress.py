@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from edgebench.bench.plan import PlannedRun
+from edgebench.bench.table import fmt_us
 from edgebench.records import RunRecord
 
 
@@ -44,7 +45,7 @@ class SessionProgress:
 
     def finished(self, record: RunRecord) -> None:
         self.progress.advance(self._task(record.target))
-        median = f"{record.latency.median_us:.1f} µs" if record.latency else "—"
+        median = fmt_us(record.latency.median_us if record.latency else None)
         colour = {"ok": "green", "invalid": "yellow", "failed": "red"}[record.status]
         # One greppable line per finished run, printed above the bars.
         self.console.print(f"[{colour}]{record.status:7}[/] {record.model} · {record.config.label()} · "

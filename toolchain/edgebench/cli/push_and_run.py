@@ -31,6 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runtime", default=None, metavar="DIR",
                         help="folder with the device's libLiteRt.so and accelerator libraries (default: the "
                              "runtime edgebench knows for the device's ABI)")
+    parser.add_argument("--engine", choices=("runner", "benchmark_model"), default="runner",
+                        help="runner: edgebench's harness (default); benchmark_model: the official binary")
+    parser.add_argument("--engine-binary", default=None, metavar="PATH",
+                        help="the benchmark_model binary built for the device (with --engine benchmark_model)")
     parser.add_argument("--verify", action="store_true",
                         help="re-hash files already on the device instead of trusting what edgebench pushed")
     parser.add_argument("--keep", action="store_true", help="keep run folders on the target")
@@ -72,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
                 min_seconds=args.min_seconds, repeats=args.repeats, cooldown=args.cooldown, resume=args.resume,
                 keep=args.keep, workspace=args.workspace, on_stage=progress.stage, on_record=progress.finished,
                 on_plan=progress.plan, profile_ops=args.profile_ops, adb=args.adb, runtime=args.runtime,
-                reconnect_timeout_s=args.reconnect_timeout, verify=args.verify)
+                reconnect_timeout_s=args.reconnect_timeout, verify=args.verify, engine=args.engine,
+                engine_binary=args.engine_binary)
     finally:
         signal.signal(signal.SIGTERM, previous)
     for problem in result.model_problems:

@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from edgebench.api import open_store
+    from edgebench.bench.table import fmt_us
     from edgebench.errors import UsageError
 
     store = open_store(args.workspace)
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
                 sys.stdout.write("\n")
             else:
                 for r in records:
-                    median = f"{r.latency.median_us:.1f} µs" if r.latency else "—"
+                    median = fmt_us(r.latency.median_us if r.latency else None)
                     print(f"{r.session}  {r.run_id}  {r.status:7}  {r.model}  {r.config.label()}  {r.target}  "
                           f"repeat {r.repeat}  median {median}" + (f"  error: {r.error}" if r.error else ""))
             return 0

@@ -208,7 +208,8 @@ def _run_row(r: RunRecord, protocol_json: Mapping[str, Any]) -> dict[str, Any]:
         cpu_mask=r.config.cpu_mask, protocol=r.protocol, protocol_json=json.dumps(protocol_json, sort_keys=True),
         repeat=r.repeat, status=r.status, error=r.error, device_kind=r.provenance.device_kind,
         latency_source=r.provenance.latency_source, energy_source=r.provenance.energy_source,
-        simulated=r.provenance.simulated, harness_build_id=r.harness_build_id, runtime_sha256=r.runtime_sha256,
+        simulated=r.provenance.simulated, engine=r.engine, harness_build_id=r.harness_build_id,
+        runtime_sha256=r.runtime_sha256,
         runtime_api_generation=r.runtime_api_generation, accelerator_used=r.accelerator_used,
         fallback_reason=r.fallback_reason, output_checksum=r.output_checksum, init_ms=r.init_ms,
         first_inference_us=r.first_inference_us, peak_rss_kb=r.peak_rss_kb, threads_observed=r.threads_observed,
@@ -232,4 +233,4 @@ def _record_from_row(r: Mapping[str, Any], checks: tuple[Check, ...]) -> RunReco
         accelerator_used=r["accelerator_used"], fallback_reason=r["fallback_reason"],
         output_checksum=r["output_checksum"], harness_build_id=r["harness_build_id"],
         runtime_sha256=r["runtime_sha256"], runtime_api_generation=r["runtime_api_generation"],
-        started_at_utc=r["started_at_utc"], wall_seconds=r["wall_seconds"], error=r["error"])
+        started_at_utc=r["started_at_utc"], wall_seconds=r["wall_seconds"], error=r["error"], engine=r["engine"])
