@@ -7,6 +7,13 @@ from __future__ import annotations
 
 from edgebench.parsers.adb_devices import AdbDevice, AdbDevicesResult, parse_adb_devices
 from edgebench.parsers.battery import DumpsysBattery, parse_dumpsys_battery
+from edgebench.parsers.batterystats import BatteryStatsDump, parse_dumpsys_batterystats
+from edgebench.parsers.batterystats_checkin import (BatteryStatsCheckin, CheckinPeriod,
+                                                    CheckinPowerItem, CheckinRow,
+                                                    parse_batterystats_checkin)
+from edgebench.parsers.batterystats_history import BatteryHistorySummary
+from edgebench.parsers.batterystats_period import RawBlock, StatsPeriod
+from edgebench.parsers.batterystats_power import PowerUseEntry, PowerUseSummary
 from edgebench.parsers.cpufreq import (AvailableFrequencies, CpuCapacity, CpuFreqValue,
                                        FreqResidency, TimeInState, parse_available_frequencies,
                                        parse_cpu_capacity, parse_cpufreq_value,
@@ -24,6 +31,10 @@ from edgebench.parsers.thermalservice import (CoolingDevice, TemperatureThreshol
 __all__ = [
     "AdbDevice", "AdbDevicesResult", "parse_adb_devices",
     "DumpsysBattery", "parse_dumpsys_battery",
+    "BatteryStatsDump", "RawBlock", "StatsPeriod", "parse_dumpsys_batterystats",
+    "BatteryHistorySummary", "PowerUseEntry", "PowerUseSummary",
+    "BatteryStatsCheckin", "CheckinPeriod", "CheckinPowerItem", "CheckinRow",
+    "parse_batterystats_checkin",
     "AvailableFrequencies", "CpuCapacity", "CpuFreqValue", "FreqResidency", "TimeInState",
     "parse_available_frequencies", "parse_cpu_capacity", "parse_cpufreq_value",
     "parse_time_in_state",

@@ -7,8 +7,9 @@ name inside the file's name decides, scoring at most 40 on the name alone.
 from __future__ import annotations
 
 from edgebench.inspect.registry import TextFormat
-from edgebench.parsers import (adb_devices, battery, cpufreq, cpuinfo, getprop, healthd,
-                               power_supply, thermal_zones, thermalservice)
+from edgebench.parsers import (adb_devices, battery, batterystats, batterystats_checkin, cpufreq,
+                               cpuinfo, getprop, healthd, power_supply, thermal_zones,
+                               thermalservice)
 
 DEVICE_FORMATS: list[TextFormat] = [
     TextFormat("getprop", "Android system properties (`adb shell getprop`)",
@@ -36,4 +37,11 @@ DEVICE_FORMATS: list[TextFormat] = [
                healthd.sniff_healthd_log, healthd.parse_healthd_log),
     TextFormat("thermal_zone_types", "thermal zone index -> type listing (transcript or grep)",
                thermal_zones.sniff_thermal_zones, thermal_zones.parse_thermal_zones),
+    TextFormat("dumpsys_batterystats",
+               "Android battery statistics (`dumpsys batterystats`, human text, Android 2-15)",
+               batterystats.sniff_dumpsys_batterystats, batterystats.parse_dumpsys_batterystats),
+    TextFormat("dumpsys_batterystats_checkin",
+               "Android battery statistics CSV (`dumpsys batterystats --checkin`)",
+               batterystats_checkin.sniff_batterystats_checkin,
+               batterystats_checkin.parse_batterystats_checkin),
 ]
