@@ -85,14 +85,23 @@ read_node() {
   fi
 }
 
+# line TEXT: TEXT and a newline on stdout, raw. mksh (Android's sh) has no printf builtin: an
+# external printf per sysfs node costs a fork+exec each, most of a run's fixed cost on a phone.
+if [ -n "${KSH_VERSION:-}" ]; then
+  line() { print -r -- "$1"; }
+else
+  line() { printf '%s\n' "$1"; }
+fi
+TAB='	'
+
 # state_node DEVICE_PATH: one "STATUS<TAB>PATH<TAB>VALUE" line on stdout
 state_node() {
   read_node "$1"
-  printf '%s\t%s\t%s\n' "$NODE_STATUS" "$1" "$NODE_VALUE"
+  line "$NODE_STATUS$TAB$1$TAB$NODE_VALUE"
 }
 
 state_meta() {
-  printf 'meta\t%s\t%s\n' "$1" "$2"
+  line "meta$TAB$1$TAB$2"
 }
 
 # Selected CPUs: the mask's CPUs, or every cpuN when no mask.
@@ -293,40 +302,40 @@ if [ -n "$KSH_VERSION" ]; then SHELL_HINT=ksh; elif [ -n "$BASH_VERSION" ]; then
 
 # ---------- manifest ----------
 {
-  echo "{"
-  echo "  \"schema\": 1,"
-  echo "  \"type\": \"manifest\","
-  echo "  \"driver_version\": \"$DRIVER_VERSION\","
-  echo "  \"engine\": \"$ENGINE\","
-  json_str "$RUN_DIR"; echo "  \"run_dir\": $JSON,"
-  json_str "$SYSROOT"; echo "  \"sysroot\": $JSON,"
-  json_str "$MASK"; echo "  \"cpu_mask\": $JSON,"
-  echo "  \"taskset_used\": $TASKSET_USED,"
-  echo "  \"sample_ms\": $SAMPLE_MS,"
-  json_str "$SHELL_HINT"; echo "  \"shell\": $JSON,"
-  echo "  \"start_uptime_s\": $START_UPTIME,"
-  echo "  \"end_uptime_s\": $END_UPTIME,"
-  echo "  \"start_epoch_s\": $START_EPOCH,"
-  echo "  \"end_epoch_s\": $END_EPOCH,"
-  echo "  \"runner_exit_code\": ${RUNNER_RC:-null},"
-  echo "  \"sampler_started\": $SAMPLER_STARTED,"
-  echo "  \"sampler_exit_code\": $SAMPLER_RC,"
+  line "{"
+  line "  \"schema\": 1,"
+  line "  \"type\": \"manifest\","
+  line "  \"driver_version\": \"$DRIVER_VERSION\","
+  line "  \"engine\": \"$ENGINE\","
+  json_str "$RUN_DIR"; line "  \"run_dir\": $JSON,"
+  json_str "$SYSROOT"; line "  \"sysroot\": $JSON,"
+  json_str "$MASK"; line "  \"cpu_mask\": $JSON,"
+  line "  \"taskset_used\": $TASKSET_USED,"
+  line "  \"sample_ms\": $SAMPLE_MS,"
+  json_str "$SHELL_HINT"; line "  \"shell\": $JSON,"
+  line "  \"start_uptime_s\": $START_UPTIME,"
+  line "  \"end_uptime_s\": $END_UPTIME,"
+  line "  \"start_epoch_s\": $START_EPOCH,"
+  line "  \"end_epoch_s\": $END_EPOCH,"
+  line "  \"runner_exit_code\": ${RUNNER_RC:-null},"
+  line "  \"sampler_started\": $SAMPLER_STARTED,"
+  line "  \"sampler_exit_code\": $SAMPLER_RC,"
   if [ -n "$DRIVER_ERROR" ]; then json_str "$DRIVER_ERROR"; else JSON=null; fi
-  echo "  \"driver_error\": $JSON,"
-  echo "  \"files\": {"
-  sep=
+  line "  \"driver_error\": $JSON,"
+  line "  \"files\": {"
   if [ "$ENGINE" = benchmark_model ]; then ENGINE_FILES=benchmark_model.txt
   else ENGINE_FILES="runner.jsonl runner.stdout runner.stderr"; fi
+  entries=
   for f in $ENGINE_FILES samples.jsonl sampler.stderr sampled_nodes.txt state_before.txt state_after.txt; do
     if [ -f "$OUT/$f" ]; then e=true; else e=false; fi
     if [ -s "$OUT/$f" ]; then ne=true; else ne=false; fi
-    printf '%s    "%s": {"exists": %s, "nonempty": %s}' "$sep" "$f" "$e" "$ne"
-    sep=",
-"
+    entry="    \"$f\": {\"exists\": $e, \"nonempty\": $ne}"
+    if [ -n "$entries" ]; then entries="$entries,
+$entry"; else entries=$entry; fi
   done
-  echo ""
-  echo "  }"
-  echo "}"
+  line "$entries"
+  line "  }"
+  line "}"
 } >"$OUT/manifest.json.tmp" && mv "$OUT/manifest.json.tmp" "$OUT/manifest.json"
 
 if [ -n "$DRIVER_ERROR" ]; then

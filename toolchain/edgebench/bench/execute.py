@@ -88,6 +88,7 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
     output: HarnessOutput | None = None
     samples: list[DeviceSample] = []
     wall = None
+    marker = None
     try:
         on_stage("run")
         env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir, "EDGEBENCH_ENGINE": engine}
@@ -98,10 +99,9 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
                                            profile_ops)
         else:
             args = runner_args(dep, run.model, run.config, protocol, profile_ops)
-        marker = target.log_marker()
         result = target.run_driver(run_name, args, env, timeout, results_dir)
         wall = result.wall_seconds
-        target.save_log(marker, results_dir / "logcat.txt")
+        marker = result.log_marker
         on_stage("validate")
         if engine == "benchmark_model":
             return _benchmark_model_outcome(base, result, protocol, run.config, target, wall)
@@ -117,11 +117,10 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
         return _outcome(RunRecord(**base, status="failed", checks=(), error=str(exc), wall_seconds=wall),
                         output, samples)
     finally:
-        if not keep:
-            try:
-                target.remove_run(run_name)
-            except DeviceConnectionError:
-                pass  # the device is gone; its run folder goes with the next deploy's cleanup
+        try:
+            target.finish_run(run_name, keep=keep, log_marker=marker, log_path=results_dir / "logcat.txt")
+        except DeviceConnectionError:
+            pass  # the device is gone; its run folder is removed by a later cleanup
 
     if not output.ok:
         reason = (f"{output.error.code} at {output.error.stage}: {output.error.message}" if output.error

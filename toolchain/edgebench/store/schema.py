@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table,
                         Text, UniqueConstraint, BigInteger)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: runs.engine; percentiles nullable (benchmark_model engine)
 
 metadata = MetaData()
 

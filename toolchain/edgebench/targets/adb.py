@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 
 from edgebench.devices.adb import AdbDevice, command_line, quote
 from edgebench.devices.cpu_topology import CpuFacts
+from edgebench.devices.adb import DeviceConnectionError
 from edgebench.errors import DeviceError, ParseError
 from edgebench.parsers import GetpropResult, parse_getprop
 from edgebench.targets.base import DeviceInfo, DriverResult, Target
@@ -154,24 +155,54 @@ class AdbTarget(Target):
     # -- running ------------------------------------------------------------------------------
     def run_driver(self, run_name: str, runner_args: Sequence[str], env: Mapping[str, str],
                    timeout_s: float, results_dir: Path) -> DriverResult:
+        """One shell round trip runs the driver and packs out/ into a tar; one pull brings it back.
+
+        Per-run round trips are the orchestration's fixed cost on a phone (each ~20-30 ms), so the
+        log marker, the lock heartbeat and the packing ride along with the driver command.
+        """
         run_dir = self.device_path(f"runs/{run_name}")
+        archive = run_dir + ".tar"
         env_words = " ".join(f"{k}={quote(v)}" for k, v in env.items())
-        command = (f"rm -rf {quote(run_dir)} && mkdir -p {quote(run_dir)} && "
+        heartbeat = f"touch {quote(LOCK_DIR)} 2>/dev/null; " if getattr(self, "_lock_owned", False) else ""
+        command = (f"echo EDGEBENCH_T0=$(date +%s); {heartbeat}"
+                   f"rm -rf {quote(run_dir)} {quote(archive)} && mkdir -p {quote(run_dir)} && "
                    f"{env_words} sh {quote(self.device_path('driver.sh'))} {quote(run_dir)} -- "
-                   f"{command_line(runner_args)}")
+                   f"{command_line(runner_args)}; rc=$?; "
+                   f"(cd {quote(run_dir + '/out')} && tar cf {quote(archive)} .) 2>/dev/null || rm -f {quote(archive)}; "
+                   f"exit $rc")
         started = time.monotonic()
         result = self.device.shell(command, timeout=timeout_s, retry=False)
         wall = time.monotonic() - started
-        self._pull_out(run_dir + "/out", results_dir)
+        marker = None
+        first, _, rest = result.stdout.partition("\n")
+        if first.startswith("EDGEBENCH_T0="):
+            marker = first[len("EDGEBENCH_T0="):].strip() or None
+        if marker is not None and not marker.isdigit():
+            marker = None
+        self._collect(run_dir + "/out", archive, results_dir)
         return DriverResult(exit_code=result.exit_code, out_dir=results_dir, wall_seconds=wall,
-                            stderr_tail=(result.stderr or result.stdout)[-2000:])
+                            stderr_tail=(result.stderr or rest)[-2000:], log_marker=marker)
 
-    def _pull_out(self, remote_out: str, results_dir: Path) -> None:
+    def _collect(self, remote_out: str, archive: str, results_dir: Path) -> None:
         import shutil
+        import tarfile
+        import tempfile
 
         if results_dir.exists():
             shutil.rmtree(results_dir)
         results_dir.mkdir(parents=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / "out.tar"
+            try:
+                self.device.pull(archive, local)
+            except DeviceConnectionError:
+                raise
+            except DeviceError:
+                local = None  # no tar on this device (or no out/): fall back to file by file
+            if local is not None:
+                with tarfile.open(local) as tar:
+                    tar.extractall(results_dir, filter="data")  # refuses absolute paths, .., links out
+                return
         listing = self.device.shell(["ls", "-1", remote_out])
         if listing.exit_code != 0:
             return  # the driver made no out/ folder: the caller reports the missing runner.jsonl
@@ -180,8 +211,19 @@ class AdbTarget(Target):
                 continue
             self.device.pull(f"{remote_out}/{name}", results_dir / name)
 
-    def remove_run(self, run_name: str) -> None:
-        self.device.shell(["rm", "-rf", self.device_path(f"runs/{run_name}")])
+    def finish_run(self, run_name: str, *, keep: bool, log_marker: str | None = None,
+                   log_path: Path | None = None) -> None:
+        run_dir = self.device_path(f"runs/{run_name}")
+        parts = []
+        if log_marker is not None and log_path is not None:
+            parts.append(f"logcat -d -v threadtime -T {quote(log_marker + '.000')} 2>/dev/null")
+        parts.append(f"rm -f {quote(run_dir + '.tar')}")
+        if not keep:
+            parts.append(f"rm -rf {quote(run_dir)}")
+        result = self.device.shell("; ".join(parts) + "; true", timeout=60)
+        if log_path is not None and log_marker is not None and result.stdout.strip():
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_path.write_text(result.stdout)
 
     def read_temperatures_c(self) -> dict[str, float]:
         script = ("for z in /sys/class/thermal/thermal_zone*; do "
@@ -241,8 +283,7 @@ class AdbTarget(Target):
         raise DeviceBusyError(self.name, "could not take the device lock", command="lock")
 
     def refresh_device_lock(self) -> None:
-        if getattr(self, "_lock_owned", False):
-            self.device.shell(["touch", LOCK_DIR])
+        pass  # the heartbeat rides along with every run_driver command
 
     def release_device_lock(self) -> None:
         if getattr(self, "_lock_owned", False):
@@ -268,18 +309,3 @@ class AdbTarget(Target):
             return self.device.shell(["echo", "ok"], retry=False, timeout=10).stdout.strip() == "ok"
         except DeviceError:
             return False
-
-    def log_marker(self) -> str | None:
-        result = self.device.shell(["date", "+%s"])
-        text = result.stdout.strip()
-        return text if result.exit_code == 0 and text.isdigit() else None
-
-    def save_log(self, marker: str | None, path: Path) -> bool:
-        if marker is None:
-            return False
-        result = self.device.shell(["logcat", "-d", "-v", "threadtime", "-T", f"{marker}.000"], timeout=60)
-        if result.exit_code != 0:
-            return False  # no logcat (a board, the virtual device): nothing to keep
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(result.stdout)
-        return True

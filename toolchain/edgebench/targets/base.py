@@ -44,6 +44,7 @@ class DriverResult:
     out_dir: Path  # on the host, after collection
     wall_seconds: float
     stderr_tail: str
+    log_marker: str | None = None  # device time at the start, for the run's log window
 
 
 class Target(ABC):
@@ -82,8 +83,10 @@ class Target(ABC):
         """Run the driver in a fresh run folder; bring its out/ to `results_dir` on the host."""
 
     @abstractmethod
-    def remove_run(self, run_name: str) -> None:
-        """Delete a run folder on the target (after collection, unless the user asked to keep it)."""
+    def finish_run(self, run_name: str, *, keep: bool, log_marker: str | None = None,
+                   log_path: Path | None = None) -> None:
+        """After collection: save the device log since `log_marker` to `log_path` (when the target
+        has a log) and delete the run folder unless `keep`. One round trip on a device."""
 
     # -- lab robustness: the defaults suit a target that cannot vanish (this host) -----------------
     def acquire_device_lock(self, owner: Mapping[str, Any]) -> None:
@@ -100,14 +103,6 @@ class Target(ABC):
 
     def reconnect(self) -> bool:
         """Try once to get the device back after a lost connection; True when it answers again."""
-        return False
-
-    def log_marker(self) -> str | None:
-        """A token marking now in the device log, for `save_log`; None when the target has no log."""
-        return None
-
-    def save_log(self, marker: str | None, path: Path) -> bool:
-        """Save the device log since `marker` to `path`; False when there is none."""
         return False
 
     def cpu_facts(self) -> list[CpuFacts]:

@@ -157,8 +157,10 @@ class LocalTarget(Target):
             except ProcessLookupError:
                 pass
 
-    def remove_run(self, run_name: str) -> None:
-        shutil.rmtree(self.run_dir(run_name), ignore_errors=True)
+    def finish_run(self, run_name: str, *, keep: bool, log_marker: str | None = None,
+                   log_path: Path | None = None) -> None:
+        if not keep:  # this host has no device log to keep
+            shutil.rmtree(self.run_dir(run_name), ignore_errors=True)
 
     def read_temperatures_c(self) -> dict[str, float]:
         temps: dict[str, float] = {}
