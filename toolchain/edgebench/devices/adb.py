@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shlex
 import socket
+import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ class DeviceConnectionError(DeviceError):
 _CONNECTION_WORDS = ("not found", "offline", "closed", "connection reset", "broken pipe", "eof",
                      "no devices", "device still connecting", "timeout", "timed out", "connection refused")
 RETRY_DELAYS_S = (0.5, 1.0, 2.0)
+SYNC_DATA_MAX = 64 * 1024  # the sync protocol's largest DATA payload
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,32 @@ class AdbDevice:
         return result.stdout
 
     def push(self, local: Path, remote: str, mode: int = 0o644) -> None:
-        self._call(f"adb -s {self.serial} push {local} {remote}", self._device.sync.push, str(local), remote, mode)
+        """Sync SEND with full 64 KiB DATA chunks (adbutils sends 4 KiB: a quarter of adb's speed)."""
+        self._call(f"adb -s {self.serial} push {local} {remote}", self._send_file, local, remote, mode)
+
+    def _send_file(self, local: Path, remote: str, mode: int) -> None:
+        from adbutils.errors import AdbError
+
+        target = f"{remote},{0o100000 | mode}".encode()
+        with self._device.open_transport(timeout=None) as conn, local.open("rb") as src:
+            conn.send_command("sync:")
+            conn.check_okay()
+            sock = conn.conn
+            sock.sendall(b"SEND" + struct.pack("<I", len(target)) + target)
+            # Header and payload in one buffer, filled in place: no per-chunk allocation or copy.
+            buffer = bytearray(8 + SYNC_DATA_MAX)
+            view = memoryview(buffer)
+            buffer[:4] = b"DATA"
+            while n := src.readinto(view[8:]):
+                struct.pack_into("<I", buffer, 4, n)
+                sock.sendall(view[:8 + n])
+            sock.sendall(b"DONE" + struct.pack("<I", int(local.stat().st_mtime)))
+            status = conn.read(4)
+            if status == b"FAIL":
+                length = struct.unpack("<I", conn.read(4))[0]
+                raise AdbError(conn.read(length).decode(errors="replace"))
+            if status != b"OKAY":
+                raise AdbError(f"sync SEND: unexpected reply {status!r}")
 
     def pull(self, remote: str, local: Path) -> None:
         local.parent.mkdir(parents=True, exist_ok=True)

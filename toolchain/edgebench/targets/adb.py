@@ -24,6 +24,8 @@ from edgebench.targets.staging import file_sha256
 DEVICE_ROOT = "/data/local/tmp/edgebench"
 MANIFEST = f"{DEVICE_ROOT}/.edgebench-staged.json"
 LOCK_DIR = f"{DEVICE_ROOT}/.lock"
+_SEPARATOR = "--edgebench-sizes--"
+MANIFEST_INLINE_MAX = 2048  # bytes of manifest sent inside a shell command (adbd's old 4 kB line limit)
 EXECUTABLE_PREFIXES = ("bin/",)
 # Results the driver writes; anything else in out/ is pulled too, but these must exist.
 PULL_TIMEOUT_S = 120.0
@@ -96,20 +98,36 @@ class AdbTarget(Target):
         return posixpath.join(DEVICE_ROOT, relative)
 
     # -- staging ------------------------------------------------------------------------------
-    def _read_manifest(self) -> dict[str, dict[str, object]]:
-        result = self.device.shell(["cat", MANIFEST])
-        if result.exit_code != 0:
-            return {}
+    def _remote_state(self, relatives: Sequence[str]) -> tuple[dict[str, dict[str, object]], dict[str, int]]:
+        """The manifest of what edgebench pushed and the sizes of those files now, and every parent
+        folder made: one round trip."""
+        paths = " ".join(quote(self.device_path(r)) for r in relatives)
+        folders = " ".join(sorted({quote(posixpath.dirname(self.device_path(r))) for r in relatives}))
+        script = (f"mkdir -p {folders} 2>/dev/null; cat {quote(MANIFEST)} 2>/dev/null; echo; echo {_SEPARATOR}; "
+                  f"for f in {paths}; do [ -f \"$f\" ] && echo \"$(wc -c < \"$f\") $f\"; done; true")
+        out = self.device.shell(script).stdout
+        manifest_text, _, size_text = out.partition(_SEPARATOR)
         try:
-            data = json.loads(result.stdout)
+            manifest = json.loads(manifest_text) if manifest_text.strip() else {}
         except ValueError:
-            return {}  # a damaged manifest only costs a re-push
-        return data if isinstance(data, dict) else {}
+            manifest = {}  # a damaged manifest only costs a re-push
+        if not isinstance(manifest, dict):
+            manifest = {}
+        sizes: dict[str, int] = {}
+        prefix = DEVICE_ROOT + "/"
+        for line in size_text.splitlines():
+            size, _, path = line.strip().partition(" ")
+            if size.isdigit() and path.startswith(prefix):
+                sizes[path[len(prefix):]] = int(size)
+        return manifest, sizes
 
     def stage(self, files: Mapping[str, Path], *, verify: bool = False) -> None:
-        manifest = self._read_manifest()
-        sizes = self._remote_sizes(list(files))
-        changed = False
+        """Push what changed under temporary names, then rename all of it in one round trip.
+
+        Each rename is atomic, so a dropped push never leaves a half file under a real name.
+        """
+        manifest, sizes = self._remote_state(list(files))
+        renames: list[str] = []
         for relative, source in files.items():
             digest = file_sha256(source)
             entry = manifest.get(relative)
@@ -117,36 +135,25 @@ class AdbTarget(Target):
             if entry and entry.get("sha256") == digest and sizes.get(relative) == source.stat().st_size:
                 if not verify or self._remote_sha256(remote) == digest:
                     continue
-            tmp = remote + ".partial"
-            self.device.check_shell(["mkdir", "-p", posixpath.dirname(remote)])
             mode = 0o755 if relative.startswith(EXECUTABLE_PREFIXES) or relative.endswith(".sh") else 0o644
-            self.device.push(source, tmp, mode)
-            # mv is atomic: a dropped push never leaves a half file under the real name.
-            self.device.check_shell(f"chmod {mode:o} {quote(tmp)} && mv -f {quote(tmp)} {quote(remote)}")
+            self.device.push(source, remote + ".partial", mode)
+            renames.append(f"chmod {mode:o} {quote(remote + '.partial')} && mv -f {quote(remote + '.partial')} "
+                           f"{quote(remote)}")
             manifest[relative] = {"sha256": digest, "size": source.stat().st_size}
-            changed = True
-        if changed:
-            # Pushed as a file: old adbd limits a shell command line to 4 kB.
+        if not renames:
+            return
+        payload = json.dumps(manifest, sort_keys=True)
+        if len(payload) < MANIFEST_INLINE_MAX:
+            renames.append(f"printf '%s\\n' {quote(payload)} > {quote(MANIFEST + '.partial')}")
+        else:  # old adbd limits a shell command line to 4 kB: push a large manifest as a file
             import tempfile
 
             with tempfile.TemporaryDirectory() as tmpdir:
                 local = Path(tmpdir) / "manifest.json"
-                local.write_text(json.dumps(manifest, sort_keys=True))
+                local.write_text(payload)
                 self.device.push(local, MANIFEST + ".partial")
-            self.device.check_shell(f"mv -f {quote(MANIFEST + '.partial')} {quote(MANIFEST)}")
-
-    def _remote_sizes(self, relatives: Sequence[str]) -> dict[str, int]:
-        if not relatives:
-            return {}
-        paths = " ".join(quote(self.device_path(r)) for r in relatives)
-        out = self.device.shell(f"for f in {paths}; do [ -f \"$f\" ] && echo \"$(wc -c < \"$f\") $f\"; done; true")
-        sizes: dict[str, int] = {}
-        prefix = DEVICE_ROOT + "/"
-        for line in out.stdout.splitlines():
-            size, _, path = line.strip().partition(" ")
-            if size.isdigit() and path.startswith(prefix):
-                sizes[path[len(prefix):]] = int(size)
-        return sizes
+        renames.append(f"mv -f {quote(MANIFEST + '.partial')} {quote(MANIFEST)}")
+        self.device.check_shell(" && ".join(renames))
 
     def _remote_sha256(self, remote: str) -> str | None:
         result = self.device.shell(["sha256sum", remote])

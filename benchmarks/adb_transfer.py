@@ -1,0 +1,67 @@
+"""edgebench's push (staging) vs the `adb push` command, 50 MB to a virtual device; and the cost of
+re-staging a file that is already there unchanged (the manifest, not re-hashing or re-sending).
+
+Targets: throughput ratio edgebench / adb >= 0.9; unchanged re-push <= 50 ms.
+Run:  .venv/bin/python benchmarks/adb_transfer.py [--mb 50] [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _lab import ADB, virtual_lab  # noqa: E402
+
+from edgebench.devices.adb import AdbServer  # noqa: E402
+from edgebench.targets.adb import AdbTarget  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mb", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, virtual_lab(1) as (_ws, (serial,), port):
+        blob = Path(tmp) / "blob.bin"
+        blob.write_bytes(os.urandom(args.mb << 20))
+        target = AdbTarget(AdbServer().device(serial))
+        env = dict(os.environ, ADB_SERVER_SOCKET=f"tcp:localhost:{port}")
+        adb_s, edge_s, raw_s = [], [], []
+        for i in range(args.rounds):  # interleaved, so drift hits both alike
+            t = time.perf_counter()
+            subprocess.run([ADB, "-s", serial, "push", str(blob), f"/data/local/tmp/adb_blob_{i}.bin"],
+                           env=env, check=True, capture_output=True)
+            adb_s.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            target.stage({f"bench/blob_{i}.bin": blob})  # a new name: really pushed
+            edge_s.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            target.device.push(blob, f"/data/local/tmp/raw_blob_{i}.bin")  # the transfer alone
+            raw_s.append(time.perf_counter() - t)
+            print(f"round {i + 1}: adb push {adb_s[-1]:.2f} s, edgebench stage {edge_s[-1]:.2f} s, "
+                  f"edgebench raw push {raw_s[-1]:.2f} s", flush=True)
+        again = []
+        for _ in range(5):
+            t = time.perf_counter()
+            target.stage({"bench/blob_0.bin": blob})
+            again.append(time.perf_counter() - t)
+        target.device.shell("rm -rf /data/local/tmp/adb_blob_* /data/local/tmp/raw_blob_* "
+                            "/data/local/tmp/edgebench/bench")
+    a, e = statistics.median(adb_s), statistics.median(edge_s)
+    print()
+    print(f"{args.mb} MB to a virtual device, median of {args.rounds}: adb push {a:.2f} s ({args.mb / a:.0f} MB/s), "
+          f"edgebench {e:.2f} s ({args.mb / e:.0f} MB/s)")
+    r = statistics.median(raw_s)
+    print(f"throughput ratio edgebench stage (manifest, temp name, rename) / adb push: {a / e:.2f}   (target >= 0.9)")
+    print(f"throughput ratio edgebench raw sync push / adb push: {a / r:.2f}")
+    print(f"re-push of the unchanged file, median of 5: {statistics.median(again) * 1000:.1f} ms   (target <= 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
