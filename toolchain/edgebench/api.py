@@ -25,6 +25,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                  threads: Sequence[int] = (1,), accelerators: Sequence[str] = ("cpu",),
                  cpu_mask: str | None = None, runs: int | None = None, warmup: int | None = None,
                  min_seconds: float | None = None, repeats: int | None = None, cooldown: str | None = None,
+                 run_delay_ms: float | None = None,
                  resume: str | None = None, keep: bool = False,
                  workspace: str | os.PathLike[str] | None = None,
                  on_stage: Callable[[PlannedRun, str, str], None] | None = None,
@@ -55,7 +56,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
     ws = Workspace.resolve(workspace)
     binary = _engine_binary(engine, engine_binary)
     resolved = resolve(protocol, runs=runs, warmup=warmup, min_seconds=min_seconds, repeats=repeats,
-                       cooldown=cooldown)
+                       cooldown=cooldown, run_delay_ms=run_delay_ms)
     store = ResultsStore(ws.results_db)
     try:
         session = PushAndRun(workspace=ws, store=store, targets=resolve_targets(target or default_target(), ws, adb=adb),

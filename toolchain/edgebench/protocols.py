@@ -24,6 +24,7 @@ class Protocol:
     cooldown_min_seconds: float  # auto: always wait at least this long
     cooldown_max_seconds: float  # auto: never wait longer than this
     verdicts: bool  # may `compare` draw conclusions from runs of this preset?
+    run_delay_ms: float = 0.0  # pause between timed runs (a rate-limited workload); 0 = back to back
 
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -57,7 +58,7 @@ class ResolvedProtocol:
 
 def resolve(name: str, *, runs: int | None = None, warmup: int | None = None,
             min_seconds: float | None = None, repeats: int | None = None,
-            cooldown: str | None = None) -> ResolvedProtocol:
+            cooldown: str | None = None, run_delay_ms: float | None = None) -> ResolvedProtocol:
     """Apply flag overrides to a preset, validating each value."""
     if name not in PRESETS:
         raise UsageError(f"unknown protocol {name!r}. Expected one of: {', '.join(PRESETS)}.")
@@ -78,6 +79,10 @@ def resolve(name: str, *, runs: int | None = None, warmup: int | None = None,
         changes["max_seconds"] = max(preset.max_seconds, min_seconds)
     if cooldown is not None:
         changes["cooldown"] = _parse_cooldown(cooldown)
+    if run_delay_ms is not None:
+        if run_delay_ms < 0:
+            raise UsageError(f"--run-delay-ms must be >= 0. Received: {run_delay_ms}.")
+        changes["run_delay_ms"] = run_delay_ms
     effective = replace(preset, **changes)
 
     shortened = []

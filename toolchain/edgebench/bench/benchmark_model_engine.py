@@ -22,6 +22,8 @@ def benchmark_model_args(model_path: str, config: RunConfig, protocol: ResolvedP
             f"--warmup_runs={eff.warmup_runs}", f"--warmup_min_secs={eff.warmup_seconds:g}",
             f"--num_runs={eff.runs}", f"--min_secs={eff.min_seconds:g}", f"--max_secs={eff.max_seconds:g}",
             "--verbose=true"]
+    if eff.run_delay_ms:
+        args.append(f"--run_delay={eff.run_delay_ms / 1000:g}")  # benchmark_model takes seconds
     if config.accelerator == "gpu":
         args.append("--use_gpu=true")
     elif config.accelerator == "npu":

@@ -63,6 +63,8 @@ def runner_args(dep: Deployment, model: ModelFile, config: RunConfig, protocol: 
             "--warmup-runs", str(eff.warmup_runs), "--warmup-seconds", f"{eff.warmup_seconds:g}",
             "--runs", str(eff.runs), "--min-seconds", f"{eff.min_seconds:g}",
             "--max-seconds", f"{eff.max_seconds:g}", "--input-seed", str(INPUT_SEED)]
+    if eff.run_delay_ms:
+        args += ["--run-delay-ms", f"{eff.run_delay_ms:g}"]
     return args + (["--profile-ops"] if profile_ops else [])
 
 

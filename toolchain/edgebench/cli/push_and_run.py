@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=None, help="warm-up runs per repeat")
     parser.add_argument("--min-seconds", type=float, default=None, help="minimum timed seconds per repeat")
     parser.add_argument("--repeats", type=int, default=None, help="process-level repeats per model and config")
+    parser.add_argument("--run-delay-ms", type=float, default=None, metavar="MS",
+                        help="pause between timed runs, for a rate-limited workload (default 0: back to back)")
     parser.add_argument("--cooldown", default=None, metavar="S|auto", help="pause between runs: seconds or auto")
     parser.add_argument("--resume", nargs="?", const="latest", default=None, metavar="SESSION",
                         help="continue a session (default: the latest), skipping runs already stored")
@@ -73,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
             result = push_and_run(
                 args.models, target=args.target, protocol=args.protocol, threads=threads,
                 accelerators=accelerators, cpu_mask=args.cpu_mask, runs=args.runs, warmup=args.warmup,
-                min_seconds=args.min_seconds, repeats=args.repeats, cooldown=args.cooldown, resume=args.resume,
+                min_seconds=args.min_seconds, repeats=args.repeats, cooldown=args.cooldown,
+                run_delay_ms=args.run_delay_ms, resume=args.resume,
                 keep=args.keep, workspace=args.workspace, on_stage=progress.stage, on_record=progress.finished,
                 on_plan=progress.plan, profile_ops=args.profile_ops, adb=args.adb, runtime=args.runtime,
                 reconnect_timeout_s=args.reconnect_timeout, verify=args.verify, engine=args.engine,

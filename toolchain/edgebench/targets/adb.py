@@ -31,6 +31,15 @@ EXECUTABLE_PREFIXES = ("bin/",)
 PULL_TIMEOUT_S = 120.0
 
 
+def _start_epoch(manifest: Path) -> str | None:
+    """The device's clock (epoch seconds) when the driver started: the start of the run's log window."""
+    try:
+        value = json.loads(manifest.read_text()).get("start_epoch_s")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(value) if isinstance(value, int) else None
+
+
 def device_kind_of(props: GetpropResult) -> str:
     if props.is_virtual:
         return "virtual"
@@ -171,8 +180,8 @@ class AdbTarget(Target):
         archive = run_dir + ".tar"
         env_words = " ".join(f"{k}={quote(v)}" for k, v in env.items())
         heartbeat = f"touch {quote(LOCK_DIR)} 2>/dev/null; " if getattr(self, "_lock_owned", False) else ""
-        command = (f"echo EDGEBENCH_T0=$(date +%s); {heartbeat}"
-                   f"rm -rf {quote(run_dir)} {quote(archive)} && mkdir -p {quote(run_dir)} && "
+        # The driver makes the folder; rm only clears what a killed earlier attempt left.
+        command = (f"{heartbeat}rm -rf {quote(run_dir)} {quote(archive)}; "
                    f"{env_words} sh {quote(self.device_path('driver.sh'))} {quote(run_dir)} -- "
                    f"{command_line(runner_args)}; rc=$?; "
                    f"(cd {quote(run_dir + '/out')} && tar cf {quote(archive)} .) 2>/dev/null || rm -f {quote(archive)}; "
@@ -180,15 +189,10 @@ class AdbTarget(Target):
         started = time.monotonic()
         result = self.device.shell(command, timeout=timeout_s, retry=False)
         wall = time.monotonic() - started
-        marker = None
-        first, _, rest = result.stdout.partition("\n")
-        if first.startswith("EDGEBENCH_T0="):
-            marker = first[len("EDGEBENCH_T0="):].strip() or None
-        if marker is not None and not marker.isdigit():
-            marker = None
         self._collect(run_dir + "/out", archive, results_dir)
         return DriverResult(exit_code=result.exit_code, out_dir=results_dir, wall_seconds=wall,
-                            stderr_tail=(result.stderr or rest)[-2000:], log_marker=marker)
+                            stderr_tail=(result.stderr or result.stdout)[-2000:],
+                            log_marker=_start_epoch(results_dir / "manifest.json"))
 
     def _collect(self, remote_out: str, archive: str, results_dir: Path) -> None:
         import shutil
