@@ -12,6 +12,10 @@
 #   EDGEBENCH_CPU_MASK   hex CPU mask for taskset (optional, e.g. f0 or 0xf0)
 #   EDGEBENCH_SAMPLE_MS  sampler interval in ms (default 1000)
 #   EDGEBENCH_BIN_DIR    where edgebench_runner/edgebench_sampler are (default RUN_DIR/bin)
+#   EDGEBENCH_IDLE_S     battery profiling: idle seconds before and after the workload (default 0),
+#                        phase marks in RUN_DIR/out/phases.txt
+#   EDGEBENCH_WINDOW_PROP, EDGEBENCH_RUN_ID  a property set to "RUN_ID start" / "RUN_ID end N" around
+#                        the workload (the virtual device's energy books; phones ignore it)
 #   EDGEBENCH_ENGINE     runner (default) or benchmark_model ($BIN/benchmark_model, output in
 #                        RUN_DIR/out/benchmark_model.txt)
 #
@@ -39,6 +43,9 @@ for a in "$@"; do
 done
 
 ENGINE=${EDGEBENCH_ENGINE:-runner}
+IDLE_S=${EDGEBENCH_IDLE_S:-0}
+WINDOW_PROP=${EDGEBENCH_WINDOW_PROP:-}
+RUN_ID=${EDGEBENCH_RUN_ID:-run}
 SYSROOT=${EDGEBENCH_SYSROOT:-}
 MASK=${EDGEBENCH_CPU_MASK:-}
 SAMPLE_MS=${EDGEBENCH_SAMPLE_MS:-1000}
@@ -52,6 +59,9 @@ esac
 
 case $SAMPLE_MS in
   ''|*[!0-9]*) die_usage "EDGEBENCH_SAMPLE_MS must be a whole number of ms, got '$SAMPLE_MS'" ;;
+esac
+case $IDLE_S in
+  ''|*[!0-9]*) die_usage "EDGEBENCH_IDLE_S must be a whole number of seconds, got '$IDLE_S'" ;;
 esac
 MASK_NUM=
 MASK_HEX=
@@ -171,7 +181,7 @@ write_sampled_nodes() {
       name=${d##*/}
       read_node "/sys/class/power_supply/$name/type"
       if [ "$NODE_VALUE" = Battery ]; then
-        for a in status capacity voltage_now current_now current_avg power_now temp; do
+        for a in status capacity voltage_now current_now current_avg power_now charge_counter temp; do
           [ -e "$d/$a" ] && echo "/sys/class/power_supply/$name/$a"
         done
       elif [ -e "$d/online" ]; then
@@ -257,6 +267,23 @@ else
   echo "driver.sh: no sampler at $BIN/edgebench_sampler; running without samples" >&2
 fi
 
+# Battery profiling: idle windows before and after the workload, with the sampler running, and
+# phase marks (CLOCK_BOOTTIME seconds from /proc/uptime, the sampler's clock) in phases.txt.
+phase() {
+  uptime_s
+  line "$1 $UPTIME" >>"$OUT/phases.txt"
+}
+idle() {
+  [ "$IDLE_S" = 0 ] && return
+  sleep "$IDLE_S"
+}
+# A device that keeps energy books per window (the virtual device) is told where the workload
+# starts and ends; a phone ignores the debug property.
+window_mark() {
+  [ -n "$WINDOW_PROP" ] && setprop "$WINDOW_PROP" "$1" 2>/dev/null
+  return 0
+}
+
 # The engine: edgebench's runner (default), or the official benchmark_model binary, whose text
 # output (stdout and stderr together, as a user would capture it) the host parses.
 run_engine() {
@@ -270,6 +297,12 @@ run_engine() {
 TASKSET_USED=false
 DRIVER_ERROR=
 RUNNER_RC=
+if [ "$IDLE_S" != 0 ]; then
+  phase idle_pre_start
+  idle
+fi
+phase workload_start
+window_mark "$RUN_ID start"
 if [ -n "$MASK" ]; then
   if command -v taskset >/dev/null 2>&1; then
     TASKSET_USED=true
@@ -281,6 +314,16 @@ if [ -n "$MASK" ]; then
 else
   run_engine "$PROGRAM" "$@"
   RUNNER_RC=$?
+fi
+
+phase workload_end
+if [ -n "$WINDOW_PROP" ]; then
+  INFERENCES=$(grep -cE '"type":"(run|warmup)"' "$OUT/runner.jsonl" 2>/dev/null)
+  window_mark "$RUN_ID end ${INFERENCES:-0}"
+fi
+if [ "$IDLE_S" != 0 ]; then
+  idle
+  phase idle_post_end
 fi
 
 SAMPLER_RC=null
@@ -326,7 +369,7 @@ if [ -n "$KSH_VERSION" ]; then SHELL_HINT=ksh; elif [ -n "$BASH_VERSION" ]; then
   if [ "$ENGINE" = benchmark_model ]; then ENGINE_FILES=benchmark_model.txt
   else ENGINE_FILES="runner.jsonl runner.stdout runner.stderr"; fi
   entries=
-  for f in $ENGINE_FILES samples.jsonl sampler.stderr sampled_nodes.txt state_before.txt state_after.txt; do
+  for f in $ENGINE_FILES phases.txt samples.jsonl sampler.stderr sampled_nodes.txt state_before.txt state_after.txt; do
     if [ -f "$OUT/$f" ]; then e=true; else e=false; fi
     if [ -s "$OUT/$f" ]; then ne=true; else ne=false; fi
     entry="    \"$f\": {\"exists\": $e, \"nonempty\": $ne}"
