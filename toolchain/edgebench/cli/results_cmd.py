@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXPORT_TABLES = ("runs", "summaries", "checks", "latency_samples", "device_samples", "devices", "variants",
+EXPORT_TABLES = ("runs", "summaries", "checks", "energy", "latency_samples", "device_samples", "devices", "variants",
                  "sessions", "run_attempts")
 
 

@@ -118,7 +118,7 @@ class ResultsStore:
 
     def save_run(self, record: RunRecord, protocol_json: Mapping[str, Any],
                  latency_samples: Sequence[LatencySample] = (),
-                 device_samples: Sequence[DeviceSample] = ()) -> None:
+                 device_samples: Sequence[DeviceSample] = (), energy: Mapping[str, Any] | None = None) -> None:
         """Store one run with its checks, summary and raw samples atomically.
 
         A stored *failed* attempt with the same key (a resumed session re-doing it) is moved to
@@ -135,7 +135,7 @@ class ResultsStore:
                 conn.execute(insert(t.run_attempts).values(
                     run_key=record.run_key, run_id=previous.run_id, session=record.session,
                     status=previous.status, error=previous.error, started_at_utc=previous.started_at_utc))
-                for table in (t.checks, t.summaries, t.latency_samples, t.device_samples):
+                for table in (t.checks, t.summaries, t.latency_samples, t.device_samples, t.energy):
                     conn.execute(delete(table).where(table.c.run_id == previous.run_id))
                 conn.execute(delete(t.runs).where(t.runs.c.run_id == previous.run_id))
             conn.execute(insert(t.runs).values(**_run_row(record, protocol_json)))
@@ -153,6 +153,8 @@ class ResultsStore:
                 conn.execute(insert(t.device_samples), [
                     dict(run_id=record.run_id, t_ns=s.t_ns, channel=s.channel, value_text=s.value_text)
                     for s in device_samples])
+            if energy is not None:
+                conn.execute(insert(t.energy).values(run_id=record.run_id, **energy))
 
     # -- reads --------------------------------------------------------------------------------
     def runs(self, session: str | None = None) -> list[RunRecord]:
@@ -169,6 +171,17 @@ class ResultsStore:
             checks_by_run.setdefault(c["run_id"], []).append(
                 Check(name=c["name"], outcome=c["outcome"], reason=c["reason"], advisory=c["advisory"]))
         return [_record_from_row(r, tuple(checks_by_run.get(r["run_id"], ()))) for r in rows]
+
+    def energy_rows(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.energy).where(t.energy.c.run_id.in_(list(run_ids)))).mappings()
+            return {r["run_id"]: dict(r) for r in rows}
+
+    def device_samples(self, run_id: str) -> list[DeviceSample]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.device_samples).where(t.device_samples.c.run_id == run_id)
+                                .order_by(t.device_samples.c.t_ns)).mappings()
+            return [DeviceSample(r["t_ns"], r["channel"], r["value_text"]) for r in rows]
 
     def latency_samples(self, run_id: str) -> list[LatencySample]:
         with self.engine.connect() as conn:

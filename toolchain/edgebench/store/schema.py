@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table,
                         Text, UniqueConstraint, BigInteger)
 
-SCHEMA_VERSION = 2  # 2: runs.engine; percentiles nullable (benchmark_model engine)
+SCHEMA_VERSION = 3  # 2: runs.engine, nullable percentiles; 3: energy table (battery profiling)
 
 metadata = MetaData()
 
@@ -125,6 +125,20 @@ device_samples = Table(
     Column("channel", String(255), nullable=False),  # the sysfs/procfs node read
     Column("value_text", Text),  # raw text as read: units and sign are decided at analysis time
     Index("ix_device_samples_run", "run_id"),
+)
+
+# One battery profiling run's energy figures (research/measurement-methodology.md §1.7).
+energy = Table(
+    "energy", metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("energy_source", String(16), nullable=False),  # measured | simulated
+    Column("idle_pre_power_mw", Float), Column("idle_post_power_mw", Float), Column("idle_power_mw", Float),
+    Column("active_power_mw", Float), Column("measured_seconds", Float), Column("inferences", Integer),
+    Column("energy_per_inference_mj", Float), Column("gross_energy_per_inference_mj", Float),
+    Column("charge_counter_energy_mj", Float), Column("current_integral_energy_mj", Float),
+    Column("calibration_json", Text, nullable=False),
+    Column("power_path", Text, nullable=False),
+    Column("device_changes_json", Text, nullable=False),
 )
 
 # Failed attempts that a resume replaced: kept so nothing stored is lost.

@@ -1,0 +1,84 @@
+"""Keep the charger out of a battery measurement, and prove it (§4.1 precondition 4).
+
+`dumpsys battery unplug` alone is never taken as "not charging": it only changes what the framework
+reports. Input is suspended with `setprop power.battery_input.suspended true` (AndroidX's way) or,
+on debuggable builds, `dumpsys battery suspend_input`; otherwise the user cuts VBUS (switchable hub)
+or uses Wi-Fi adb without a cable. Whatever the path, `status` must read Discharging for the whole
+verification window.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from edgebench.errors import DeviceError
+from edgebench.profiling.device_state import SUSPEND_PROP, DeviceStateGuard
+
+POWER_PATHS = ("auto", "suspend-input", "wifi-adb", "cable-cut")
+VERIFY_POLL_S = 1.0
+
+HOW_TO_CUT_POWER = (
+    "Keep the charger out another way: (1) Wi-Fi adb — `adb tcpip 5555` or Android 11+ wireless debugging, "
+    "`adb connect PHONE_IP:PORT`, unplug the cable, then --target PHONE_IP:PORT --power-path wifi-adb; or "
+    "(2) a switchable USB hub with VBUS cut, then --power-path cable-cut.")
+
+
+@dataclass(frozen=True)
+class PowerPath:
+    mode: str  # suspend-input | wifi-adb | cable-cut
+    how: str  # what was done, for the record
+    input_suspended: bool
+
+
+def find_battery_dir(target) -> str:  # type: ignore[no-untyped-def]
+    """The power_supply folder whose type is Battery ("battery" first: vendors add others)."""
+    script = ("for d in /sys/class/power_supply/*; do t=$(cat \"$d/type\" 2>/dev/null); "
+              "[ \"$t\" = Battery ] && echo \"$d\"; done; true")
+    found = [line.strip() for line in target.device.shell(script).stdout.splitlines() if line.strip()]
+    if not found:
+        raise DeviceError(target.name, "no /sys/class/power_supply/*/type reads Battery: this device exposes no "
+                          "fuel gauge to the shell, so battery energy cannot be measured here",
+                          command="cat /sys/class/power_supply/*/type")
+    preferred = [d for d in found if d.rsplit("/", 1)[-1] == "battery"]
+    return (preferred or found)[0]
+
+
+def read_status(target, battery_dir: str) -> str:  # type: ignore[no-untyped-def]
+    return target.device.shell(["cat", f"{battery_dir}/status"]).stdout.strip() or "Unknown"
+
+
+def establish(guard: DeviceStateGuard, requested: str, battery_dir: str, *, verify_s: float = 30.0,
+              sleep: Callable[[float], None] = time.sleep) -> PowerPath:
+    """Suspend charging as asked (auto: only if needed), then verify Discharging for `verify_s`."""
+    target = guard.target
+    if requested not in POWER_PATHS:
+        raise DeviceError(target.name, f"--power-path must be one of {', '.join(POWER_PATHS)}; got {requested!r}")
+    if requested == "wifi-adb" and ":" not in target.name:
+        raise DeviceError(target.name, "--power-path wifi-adb needs a device connected over the network "
+                          "(serial HOST:PORT); this one is on USB. " + HOW_TO_CUT_POWER)
+    status = read_status(target, battery_dir)
+    path: PowerPath
+    if requested in ("wifi-adb", "cable-cut") or (requested == "auto" and status == "Discharging"):
+        mode = requested if requested != "auto" else ("wifi-adb" if ":" in target.name else "cable-cut")
+        path = PowerPath(mode, f"{mode}: no charger change by edgebench (status {status} at start)", False)
+    else:
+        if guard.setprop(SUSPEND_PROP, "true"):
+            how = f"setprop {SUSPEND_PROP} true"
+        elif guard.battery_command("suspend_input"):
+            how = "dumpsys battery suspend_input"
+        else:
+            raise DeviceError(target.name, "cannot suspend charging: this build refuses "
+                              f"`setprop {SUSPEND_PROP} true` and `dumpsys battery suspend_input` (userdebug "
+                              "only). " + HOW_TO_CUT_POWER, command=f"setprop {SUSPEND_PROP} true")
+        path = PowerPath("suspend-input", how, True)
+    deadline = time.monotonic() + verify_s
+    while True:
+        status = read_status(target, battery_dir)
+        if status != "Discharging":
+            raise DeviceError(target.name, f"the battery reads {status!r}, not Discharging, after {path.how}: "
+                              "current still flows in from the charger (the Health HAL may ignore the request). "
+                              + HOW_TO_CUT_POWER, command=f"cat {battery_dir}/status")
+        if time.monotonic() >= deadline:
+            return path
+        sleep(VERIFY_POLL_S)
