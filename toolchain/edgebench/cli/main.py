@@ -14,6 +14,8 @@ from typing import Sequence
 # name -> (module, one-line help). Help lives here so `--help` imports no subcommand module.
 COMMANDS: dict[str, tuple[str, str]] = {
     "push-and-run": ("edgebench.cli.push_and_run", "Deploy models to targets, run the harness, store and print results."),
+    "profile-battery": ("edgebench.cli.profile_battery_cmd",
+                        "Energy per inference from a device's fuel gauge (battery protocol, 95% CI)."),
     "inspect": ("edgebench.cli.inspect_cmd", "Read a .tflite model, harness output or captured device/tool output."),
     "results": ("edgebench.cli.results_cmd", "Query and export stored results."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),

@@ -1,0 +1,73 @@
+"""`edgebench profile-battery`: energy per inference from the device's fuel gauge, with a 95% CI."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("models", nargs="+", metavar="MODEL", help=".tflite files to profile")
+    parser.add_argument("--target", required=True, help="the device's adb serial (phones, virtual devices)")
+    parser.add_argument("--adb", default=None, metavar="HOST:PORT", help="adb server (default: $ADB_SERVER_SOCKET)")
+    parser.add_argument("--protocol", default="battery", choices=("battery",), help="the battery preset (§4.1)")
+    parser.add_argument("--duration", type=float, default=None, metavar="S", help="measured seconds (preset 300)")
+    parser.add_argument("--idle", type=float, default=None, metavar="S", help="idle baseline before and after (120)")
+    parser.add_argument("--warmup", type=float, default=None, metavar="S", help="warm-up seconds (30)")
+    parser.add_argument("--repeats", type=int, default=None, metavar="K", help="runs per model (5)")
+    parser.add_argument("--cooldown", default=None, metavar="S|auto|none", help="between runs (auto, >= 300 s)")
+    parser.add_argument("--rate", type=float, default=None, metavar="HZ", help="sampling rate of the gauge (10)")
+    parser.add_argument("--inference-rate", type=float, default=None, metavar="HZ",
+                        help="run inferences at this rate instead of back to back")
+    parser.add_argument("--power-path", default="auto", choices=("auto", "suspend-input", "wifi-adb", "cable-cut"),
+                        help="how the charger is kept out (auto: suspend input unless already discharging)")
+    parser.add_argument("--verify-seconds", type=float, default=None, metavar="S",
+                        help="how long Discharging must hold before measuring (30)")
+    parser.add_argument("--keep", action="store_true", help="keep run folders on the device")
+    parser.add_argument("--json", action="store_true", help="print one JSON record per model")
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import sys
+
+    from rich.console import Console
+
+    from edgebench.api import open_store
+    from edgebench.errors import UsageError
+    from edgebench.profiling.protocol import resolve
+    from edgebench.profiling.session import BatterySession
+    from edgebench.targets import resolve_targets
+    from edgebench.targets.adb import AdbTarget
+    from edgebench.workspace import Workspace
+
+    protocol, shortened = resolve(duration=args.duration, idle=args.idle, warmup=args.warmup, repeats=args.repeats,
+                                  cooldown=args.cooldown, sample_hz=args.rate, rate_hz=args.inference_rate,
+                                  verify_discharging_s=args.verify_seconds)
+    ws = Workspace.resolve(args.workspace)
+    (target,) = resolve_targets(args.target, ws, adb=args.adb)[:1]
+    if not isinstance(target, AdbTarget):
+        raise UsageError("profile-battery measures a device's fuel gauge: give a phone's or virtual device's "
+                         f"adb serial with --target (this host has no battery to read). Received: {args.target!r}.")
+    console = Console(stderr=True)
+    store = open_store(args.workspace)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        with console.status(f"{target.name}: starting") as status:
+            session = BatterySession(ws, store, target, protocol, shortened, power_path=args.power_path,
+                                     keep=args.keep,
+                                     on_stage=lambda stage: status.update(f"{target.name}: {stage}"))
+            session_id, results = session.run(args.models, command=" ".join(sys.argv))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        store.close()
+    if args.json:
+        print(json.dumps([r.to_json() for r in results], indent=1))
+    else:
+        from edgebench.profiling.table import battery_table
+
+        console.print(battery_table(results, title=f"session {session_id}"), soft_wrap=False)
+    return 0 if all(r.valid for r in results) else 1

@@ -1,0 +1,418 @@
+"""`edgebench profile-battery`: energy per inference on a device's own fuel gauge (§4.1, §1.7).
+
+Per model and repeat (repeats outermost, so configurations interleave): idle baseline, warm-up,
+measured window, idle baseline, all sampled on the device and pulled afterwards; then calibration
+(reused from the device's profile, or made from this run's own trace), the estimate and every
+invalid-run check. Everything changed on the device is journaled there first and restored on every
+exit path.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from edgebench.bench.execute import deploy_harness_factory, model_device_path, utc_now
+from edgebench.bench.locks import HostLock, owner_record
+from edgebench.bench.plan import ModelFile, run_key
+from edgebench.bench.session import load_models, new_session_id
+from edgebench.errors import DeviceError, EdgebenchError, ParseError, UsageError
+from edgebench.harness.output import HarnessOutput, parse_harness_output
+from edgebench.harness.samples import read_samples, telemetry_from
+from edgebench.profiling.device_state import DeviceStateGuard, restore_pending
+from edgebench.profiling.power_path import establish, find_battery_dir
+from edgebench.profiling.protocol import BatteryProtocol
+from edgebench.protocols import PRESETS, ResolvedProtocol
+from edgebench.records import Check, Provenance, RunConfig, RunRecord
+from edgebench.stats import latency_stats
+from edgebench.store import LatencySample, ResultsStore
+from edgebench.targets.adb import AdbTarget
+from edgebench.workspace import Workspace
+
+WINDOW_PROP = "debug.edgebench.window"  # the virtual device keeps its energy books by this property
+RUN_MARGIN_S = 180.0
+BATTERY_LEVEL_WINDOW = (50.0, 90.0)  # §4.1 precondition 2
+
+
+@dataclass(frozen=True)
+class BatteryModelResult:
+    model: str
+    target: str
+    run_ids: tuple[str, ...]
+    energy_per_inference_mj: float | None
+    ci_low_mj: float | None
+    ci_high_mj: float | None
+    idle_power_mw: float | None
+    active_power_mw: float | None
+    inferences: int
+    valid: bool
+    checks: dict[str, str]
+    check_reasons: dict[str, str]
+    device_kind: str
+    energy_source: str
+    trace_plots: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def simulated(self) -> bool:
+        return self.energy_source != "measured" or self.device_kind in ("virtual", "emulator")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "target": self.target, "run_ids": list(self.run_ids),
+                "energy_per_inference_mj": {"value": self.energy_per_inference_mj, "ci_low": self.ci_low_mj,
+                                            "ci_high": self.ci_high_mj},
+                "idle_power_mw": self.idle_power_mw, "active_power_mw": self.active_power_mw,
+                "inferences": self.inferences, "valid": self.valid, "checks": self.checks,
+                "check_reasons": self.check_reasons, "device_kind": self.device_kind,
+                "energy_source": self.energy_source, "simulated": self.simulated,
+                "trace_plots": list(self.trace_plots), "notes": list(self.notes)}
+
+
+@dataclass
+class _RunResult:
+    run_id: str
+    record: RunRecord
+    energy: Any | None  # battery.RunEnergy
+    plot: str | None
+
+
+@dataclass
+class BatterySession:
+    workspace: Workspace
+    store: ResultsStore
+    target: AdbTarget
+    protocol: BatteryProtocol
+    shortened: tuple[str, ...]
+    power_path: str = "auto"
+    keep: bool = False
+    on_stage: Callable[[str], None] = field(default=lambda stage: None)
+
+    def run(self, model_paths: Sequence[str], *, command: str = "") -> tuple[str, list[BatteryModelResult]]:
+        models, problems = load_models(model_paths)
+        if problems:
+            raise UsageError("\n".join(p.message for p in problems))
+        target = self.target
+        info = target.describe()
+        session = new_session_id()
+        self.store.add_session(session, started_at_utc=utc_now(), command=command or "profile-battery",
+                               host=__import__("socket").gethostname(), version=__import__("edgebench").__version__)
+        self.store.upsert_device(info.device_id, info.device_kind, info.to_json())
+        for m in models:
+            self.store.upsert_variant(m.sha256, m.name, m.size_bytes, {"path": str(m.path)})
+        host_lock = HostLock(info.device_id, target.name)
+        host_lock.acquire(session)
+        results: dict[str, list[_RunResult]] = {m.sha256: [] for m in models}
+        try:
+            target.acquire_device_lock(owner_record(session))
+            try:
+                undone = restore_pending(target)
+                if undone:
+                    self.on_stage(f"restored what an interrupted run left: {'; '.join(undone)}")
+                guard = DeviceStateGuard(target)
+                try:
+                    self._run_all(session, models, guard, results)
+                finally:
+                    self.on_stage("restoring the device")
+                    guard.restore()
+            finally:
+                target.release_device_lock()
+        finally:
+            host_lock.release()
+        return session, [self._summarize(m, results[m.sha256], session) for m in models]
+
+    # -- the measurement ----------------------------------------------------------------------------
+    def _run_all(self, session: str, models: list[ModelFile], guard: DeviceStateGuard,
+                 results: dict[str, list[_RunResult]]) -> None:
+        target, protocol = self.target, self.protocol
+        battery_dir = find_battery_dir(target)
+        self._check_preconditions(battery_dir)
+        self.state_before = self._observe_state()
+        airplane_set = self._airplane_on(guard)
+        self.on_stage("establishing the power path (charger out) and verifying discharging")
+        path = establish(guard, self.power_path, battery_dir, verify_s=protocol.verify_discharging_s)
+        self.path = path
+        self.airplane_set = airplane_set
+        self.on_stage("deploying the harness")
+        dep = deploy_harness_factory(self.workspace)(target, models)
+        baseline_temp = self._battery_temp_c(battery_dir)
+        first = True
+        for repeat in range(protocol.repeats):
+            for model in models:
+                if not first:
+                    self._cool_down(baseline_temp, battery_dir)
+                first = False
+                self.on_stage(f"{model.name} · repeat {repeat + 1}/{protocol.repeats}: idle, warm-up, measured, idle")
+                results[model.sha256].append(self._one_run(session, dep, model, repeat, battery_dir))
+
+    def _one_run(self, session: str, dep, model: ModelFile, repeat: int, battery_dir: str) -> _RunResult:  # type: ignore[no-untyped-def]
+        from edgebench import battery as eb
+
+        target, p = self.target, self.protocol
+        info = target.describe()
+        config = RunConfig(threads=1, accelerator="cpu")
+        resolved = _as_resolved(p)
+        key = run_key(session=session, model_sha256=model.sha256, harness_build_id=dep.harness_build_id,
+                      runtime_sha256=dep.runtime_sha256, device_id=info.device_id, config=config,
+                      protocol=resolved, repeat=repeat)
+        run_id = key[:16]
+        results_dir = self.workspace.session_dir(session) / run_id
+        energy_source = "simulated" if info.device_kind in ("virtual", "emulator") else "measured"
+        base = dict(run_id=run_id, run_key=key, session=session, model=model.name, model_sha256=model.sha256,
+                    model_size_bytes=model.size_bytes, target=target.name, device_id=info.device_id, config=config,
+                    protocol="battery", repeat=repeat,
+                    provenance=Provenance(info.device_kind, energy_source=energy_source),  # type: ignore[arg-type]
+                    harness_build_id=dep.harness_build_id, runtime_sha256=dep.runtime_sha256,
+                    started_at_utc=utc_now())
+        args = ["--model", target.device_path(model_device_path(model)), "--lib", dep.library, "--threads", "1",
+                "--warmup-runs", "0", "--warmup-seconds", f"{p.warmup_s:g}", "--runs", "1",
+                "--min-seconds", f"{p.duration_s:g}", "--max-seconds", f"{p.duration_s:g}", "--input-seed", "1"]
+        if p.rate_hz:
+            args += ["--run-delay-ms", f"{1000.0 / p.rate_hz:g}"]
+        env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir,
+               "EDGEBENCH_IDLE_S": str(int(round(p.idle_s))),
+               "EDGEBENCH_SAMPLE_MS": str(max(1, int(round(1000.0 / p.sample_hz)))),
+               "EDGEBENCH_RUN_ID": run_id, "EDGEBENCH_WINDOW_PROP": WINDOW_PROP}
+        timeout = 2 * p.idle_s + p.warmup_s + p.duration_s * 1.5 + RUN_MARGIN_S
+        output: HarnessOutput | None = None
+        try:
+            result = target.run_driver(f"{session}/{run_id}", args, env, timeout, results_dir)
+            runner_file = result.out_dir / "runner.jsonl"
+            if not runner_file.exists():
+                raise ParseError(f"the driver produced no runner.jsonl (exit {result.exit_code}): "
+                                 f"{result.stderr_tail.strip()[-300:]}")
+            output = parse_harness_output(runner_file.read_text(errors="replace"), source=str(runner_file))
+            samples = read_samples(result.out_dir / "samples.jsonl", sysroot=target.sysroot)
+            phases = _read_phases(result.out_dir / "phases.txt")
+        except EdgebenchError as exc:
+            record = RunRecord(**base, status="failed", checks=(), error=str(exc))
+            self.store.save_run(record, {"battery": p.to_json()})
+            return _RunResult(run_id, record, None, None)
+        finally:
+            target.finish_run(f"{session}/{run_id}", keep=self.keep)
+        if not output.ok or not output.timed:
+            reason = (f"{output.error.code} at {output.error.stage}: {output.error.message}" if output.error
+                      else "the runner timed no inference")
+            record = RunRecord(**base, status="failed", checks=(), error=reason)
+            self.store.save_run(record, {"battery": p.to_json()})
+            return _RunResult(run_id, record, None, None)
+
+        series = eb.GaugeSeries.from_samples([(s.t_ns, s.channel, s.value_text) for s in samples], battery_dir)
+        first_timed_s = output.timed[0].start_ns / 1e9
+        last = output.timed[-1]
+        windows = eb.Windows(idle_pre=(phases.get("idle_pre_start", phases["workload_start"]), phases["workload_start"]),
+                             warmup=(phases["workload_start"], first_timed_s),
+                             measured=(first_timed_s, last.start_ns / 1e9 + last.latency_us / 1e6),
+                             idle_post=(phases["workload_end"], phases.get("idle_post_end", phases["workload_end"])))
+        calibration, calibration_check = self._calibration(series, run_id, info.device_id)
+        state_after = self._observe_state()
+        telemetry = telemetry_from(samples)
+        energy = eb.estimate_run(
+            series, calibration, windows, len(output.timed),
+            inference_times_s=__import__("numpy").array([s.start_ns / 1e9 for s in output.timed]),
+            sample_period_s=1.0 / p.sample_hz, input_suspended=self.path.input_suspended,
+            updates_stopped=state_after.get("updates_stopped", False),
+            thermal_status_max=_max_known(self.state_before.get("thermal_status"), state_after.get("thermal_status")),
+            cooling_max_state=max((s for _, s in telemetry.cooling_states), default=None),
+            screen_changed=_changed(self.state_before.get("wakefulness"), state_after.get("wakefulness")),
+            airplane_changed=_changed(self.state_before.get("airplane") if not self.airplane_set else "1",
+                                      state_after.get("airplane")),
+            expected_duration_s=p.duration_s,
+            shortened_reason="; ".join(self.shortened) + " (allowed; the run stays valid)" if self.shortened else None)
+        checks = tuple(energy.checks) + ((calibration_check,) if calibration_check else ())
+        invalid = any(c.outcome == "fail" and not c.advisory for c in checks)
+        plot = None
+        try:
+            plot = str(eb.plot_trace(series, calibration, windows,
+                                     __import__("numpy").array([s.start_ns / 1e9 for s in output.timed]),
+                                     results_dir / "trace.png"))
+        except Exception as exc:  # noqa: BLE001 - a plot never loses a measurement
+            plot = None
+            checks = checks + (Check("trace_plot", "not_checked", f"plot failed: {exc}", advisory=True),)
+        timed = [s.latency_us for s in output.timed]
+        record = RunRecord(**base, status="invalid" if invalid else "ok", checks=checks,
+                           latency=latency_stats(timed),
+                           init_ms=output.init_total_us / 1000 if output.init_total_us is not None else None,
+                           first_inference_us=output.first_inference_us, peak_rss_kb=output.peak_rss_kb,
+                           threads_observed=output.threads_observed, accelerator_used=output.accelerator_used,
+                           output_checksum=output.output_checksum, runtime_api_generation=output.api_generation,
+                           wall_seconds=None)
+        latency_rows = [LatencySample("timed", s.index, s.latency_us, s.start_ns) for s in output.timed]
+        self.store.save_run(record, {"battery": p.to_json()}, latency_rows, samples, energy={
+            "energy_source": record.provenance.energy_source,
+            "idle_pre_power_mw": energy.idle_pre_power_mw, "idle_post_power_mw": energy.idle_post_power_mw,
+            "idle_power_mw": energy.idle_power_mw, "active_power_mw": energy.active_power_mw,
+            "measured_seconds": energy.measured_seconds, "inferences": energy.inferences,
+            "energy_per_inference_mj": energy.energy_per_inference_mj,
+            "gross_energy_per_inference_mj": energy.gross_energy_per_inference_mj,
+            "charge_counter_energy_mj": energy.charge_counter_energy_mj,
+            "current_integral_energy_mj": energy.current_integral_energy_mj,
+            "calibration_json": json.dumps(calibration.to_json()), "power_path": self.path.how,
+            "device_changes_json": json.dumps({"airplane_set": self.airplane_set})})
+        return _RunResult(run_id, record, energy, plot)
+
+    # -- calibration: reused from the device profile, or made from this run -------------------------
+    def _profile_file(self, device_id: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", device_id)
+        return self.workspace.root / "device-profiles" / f"{safe}.json"
+
+    def _calibration(self, series, run_id: str, device_id: str):  # type: ignore[no-untyped-def]
+        from edgebench import battery as eb
+
+        path = self._profile_file(device_id)
+        if path.exists():
+            data = json.loads(path.read_text())
+            if "calibration" in data:
+                return eb.Calibration.from_json(data["calibration"]), Check(
+                    "calibration", "pass", f"reused from {path.name}", advisory=True)
+        try:
+            calibration = eb.calibrate(series, source=f"calibrated from run {run_id}'s own trace")
+        except eb.CalibrationError as exc:
+            # Units and sign cannot be trusted: still estimate with the kernel ABI's convention, marked invalid.
+            fallback = eb.Calibration(scale_to_ua=1.0, discharge_sign=-1, update_period_s=None,
+                                      charge_quantum_uah=None, agreement=float("nan"),
+                                      source="kernel ABI default (µA, negative = discharging): calibration failed")
+            return fallback, Check("calibration", "fail", str(exc))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"device_id": device_id, "calibration": calibration.to_json()}, indent=1))
+        return calibration, Check("calibration", "pass", calibration.source, advisory=True)
+
+    # -- device state -------------------------------------------------------------------------------
+    def _check_preconditions(self, battery_dir: str) -> None:
+        level = self.target.device.shell(["cat", f"{battery_dir}/capacity"]).stdout.strip()
+        low, high = BATTERY_LEVEL_WINDOW
+        if level.isdigit() and not (low <= int(level) <= high):
+            raise DeviceError(self.target.name, f"battery at {level}%: a battery run starts between {low:g}% and "
+                              f"{high:g}% (§4.1). Charge or discharge the device first.", command="capacity")
+        state = self._observe_state()
+        if state.get("thermal_status") not in (None, 0):
+            raise DeviceError(self.target.name, f"thermal status is {state['thermal_status']}, not 0: let the "
+                              "device cool down first.", command="dumpsys thermalservice")
+
+    def _observe_state(self) -> dict[str, Any]:
+        from edgebench.parsers import parse_dumpsys_battery, parse_dumpsys_thermalservice
+
+        device = self.target.device
+        state: dict[str, Any] = {}
+        try:
+            thermal = parse_dumpsys_thermalservice(device.check_shell(["dumpsys", "thermalservice"]))
+            state["thermal_status"] = thermal.thermal_status
+        except EdgebenchError:
+            state["thermal_status"] = None
+        try:
+            battery = parse_dumpsys_battery(device.check_shell(["dumpsys", "battery"]))
+            state["updates_stopped"] = battery.updates_stopped
+        except EdgebenchError:
+            state["updates_stopped"] = False
+        power = device.shell("dumpsys power 2>/dev/null | grep -m1 mWakefulness=")
+        match = re.search(r"mWakefulness=(\w+)", power.stdout)
+        state["wakefulness"] = match.group(1) if match else None
+        airplane = device.shell(["settings", "get", "global", "airplane_mode_on"])
+        state["airplane"] = airplane.stdout.strip() if airplane.exit_code == 0 else None
+        doze = device.shell(["dumpsys", "deviceidle", "get", "deep"])
+        state["doze"] = doze.stdout.strip() if doze.exit_code == 0 else None
+        return state
+
+    def _airplane_on(self, guard: DeviceStateGuard) -> bool:
+        if self.power_path == "wifi-adb" or ":" in self.target.name and self.power_path == "auto":
+            return False  # airplane mode would cut the Wi-Fi adb link itself
+        if not guard.put_setting("global", "airplane_mode_on", "1"):
+            return False
+        self.target.device.shell(["cmd", "connectivity", "airplane-mode", "enable"])
+        return True
+
+    def _battery_temp_c(self, battery_dir: str) -> float | None:
+        text = self.target.device.shell(["cat", f"{battery_dir}/temp"]).stdout.strip()
+        return int(text) / 10.0 if text.lstrip("-").isdigit() else None
+
+    def _cool_down(self, baseline_temp: float | None, battery_dir: str) -> None:
+        p = self.protocol
+        if p.cooldown == "none":
+            return
+        if p.cooldown != "auto":
+            self.on_stage(f"cool-down {float(p.cooldown):g} s")
+            time.sleep(float(p.cooldown))
+            return
+        self.on_stage(f"cool-down (at least {p.cooldown_min_s:g} s, until thermal status 0 and battery within 1 °C)")
+        start = time.monotonic()
+        time.sleep(p.cooldown_min_s)
+        while time.monotonic() - start < p.cooldown_max_s:
+            temp = self._battery_temp_c(battery_dir)
+            status = self._observe_state().get("thermal_status")
+            if status in (None, 0) and (baseline_temp is None or temp is None or temp <= baseline_temp + 1.0):
+                return
+            time.sleep(5.0)
+
+    # -- per model ----------------------------------------------------------------------------------
+    def _summarize(self, model: ModelFile, runs: list[_RunResult], session: str) -> BatteryModelResult:
+        from edgebench import battery as eb
+
+        info = self.target.describe()
+        energies = [r.energy for r in runs if r.energy is not None and r.record.status == "ok"]
+        checks: dict[str, str] = {}
+        reasons: dict[str, str] = {}
+        rank = {"fail": 2, "not_checked": 1, "pass": 0}
+        for r in runs:
+            for c in r.record.checks:
+                if c.name not in checks or rank[c.outcome] > rank[checks[c.name]]:
+                    checks[c.name] = c.outcome
+                    if c.reason:
+                        reasons[c.name] = c.reason
+            if r.record.status == "failed":
+                checks["run"] = "fail"
+                reasons["run"] = r.record.error or "failed"
+        summary = eb.summarize_repeats(energies) if energies else None
+        notes = []
+        if summary is not None and getattr(summary, "cv_flag", False):
+            notes.append("CV of energy per inference across repeats > 10%: more repeats advised")
+        mean = (lambda xs: sum(xs) / len(xs) if xs else None)
+        return BatteryModelResult(
+            model=model.name, target=self.target.name, run_ids=tuple(r.run_id for r in runs),
+            energy_per_inference_mj=summary.value if summary else None,
+            ci_low_mj=summary.ci_low if summary else None, ci_high_mj=summary.ci_high if summary else None,
+            idle_power_mw=mean([e.idle_power_mw for e in energies]),
+            active_power_mw=mean([e.active_power_mw for e in energies]),
+            inferences=sum(e.inferences for e in energies),
+            valid=bool(energies) and all(r.record.status == "ok" for r in runs),
+            checks=checks, check_reasons=reasons, device_kind=info.device_kind,
+            energy_source="simulated" if info.device_kind in ("virtual", "emulator") else "measured",
+            trace_plots=tuple(r.plot for r in runs if r.plot), notes=tuple(notes))
+
+
+def _read_phases(path: Path) -> dict[str, float]:
+    phases: dict[str, float] = {}
+    if not path.exists():
+        raise ParseError("the driver wrote no phases.txt: the battery run's windows are unknown", source=str(path))
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        parts = line.split()
+        try:
+            phases[parts[0]] = float(parts[1])
+        except (IndexError, ValueError):
+            raise ParseError("expected 'PHASE SECONDS'", source=str(path), line_number=number, line=line) from None
+    for needed in ("workload_start", "workload_end"):
+        if needed not in phases:
+            raise ParseError(f"no {needed} mark", source=str(path))
+    return phases
+
+
+def _as_resolved(p: BatteryProtocol) -> ResolvedProtocol:
+    """Battery runs are keyed like latency runs; the battery preset's values stand in the effective protocol."""
+    from dataclasses import replace
+
+    base = replace(PRESETS["standard"], name="battery", warmup_runs=0, warmup_seconds=p.warmup_s, runs=1,
+                   min_seconds=p.duration_s, max_seconds=p.duration_s, repeats=p.repeats, cooldown=p.cooldown,
+                   run_delay_ms=1000.0 / p.rate_hz if p.rate_hz else 0.0)
+    return ResolvedProtocol(preset=base, effective=base, shortened=())
+
+
+def _changed(before: Any, after: Any) -> bool | None:
+    if before is None or after is None:
+        return None
+    return before != after
+
+
+def _max_known(*values: Any) -> int | None:
+    known = [v for v in values if isinstance(v, int)]
+    return max(known) if known else None
