@@ -254,6 +254,12 @@ def _explain(message: str) -> str:
                 "'Allow USB debugging' prompt, then retry.")
     if "offline" in lowered:
         return f"{message}: the device is offline. Replug the cable or run `adb reconnect`, then retry."
+    if "no space left" in lowered or "enospc" in lowered:
+        return (f"{message}: the device's storage is full. Free space in /data/local/tmp (old run folders: "
+                "rm -rf /data/local/tmp/edgebench/runs) or on the device, then retry; `edgebench doctor` shows it.")
+    if "permission denied" in lowered:
+        return (f"{message}: the shell user may not write or execute there. edgebench runs from "
+                "/data/local/tmp, which the shell user owns on every Android version; check `edgebench doctor`.")
     if "not found" in lowered:
         return f"{message}: no such device on this adb server. `edgebench devices` lists what is attached."
     return message
