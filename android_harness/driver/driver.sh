@@ -114,6 +114,9 @@ state_meta() {
   line "meta$TAB$1$TAB$2"
 }
 
+HAVE_DUMPSYS=
+command -v dumpsys >/dev/null 2>&1 && HAVE_DUMPSYS=1
+
 # Selected CPUs: the mask's CPUs, or every cpuN when no mask.
 CPUS=
 for d in "$SYSROOT"/sys/devices/system/cpu/cpu[0-9]*; do
@@ -138,6 +141,11 @@ write_state() {
     state_meta sysroot "$SYSROOT"
     state_meta cpu_mask "$MASK"
     state_meta cpus_selected "${CPUS# }"
+    # Android's framework thermal status (0 = none ... 6 = shutdown), where dumpsys exists.
+    if [ -n "$HAVE_DUMPSYS" ]; then
+      TS=$(dumpsys thermalservice 2>/dev/null | grep -m1 'Thermal Status:')
+      state_meta thermal_status "${TS##*: }"
+    fi
     state_node /proc/uptime
     state_node /proc/loadavg
     for d in "$SYSROOT"/sys/class/power_supply/*; do

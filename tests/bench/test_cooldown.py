@@ -33,3 +33,11 @@ def test_mlperf_waits_its_minimum_even_without_sensors():
 
 def test_smoke_does_not_wait():
     assert cool_down(PRESETS["smoke"], dict, {}) == 0.0
+
+
+def test_auto_also_waits_for_thermal_status_zero():
+    clock = FakeClock()
+    statuses = iter([2, 1, 0])
+    waited = cool_down(PRESETS["standard"], lambda: {"cpu": 40.0}, {"cpu": 40.0}, sleep=clock.sleep, clock=clock,
+                       read_thermal_status=lambda: next(statuses))
+    assert waited == 4.0

@@ -13,8 +13,13 @@ POLL_SECONDS = 2.0
 
 def cool_down(protocol: Protocol, read_temperatures_c: Callable[[], Mapping[str, float]],
               baseline_c: Mapping[str, float], *, sleep: Callable[[float], None] = time.sleep,
-              clock: Callable[[], float] = time.monotonic) -> float:
-    """Wait as the protocol says; returns the seconds waited."""
+              clock: Callable[[], float] = time.monotonic,
+              read_thermal_status: Callable[[], int | None] = lambda: None) -> float:
+    """Wait as the protocol says; returns the seconds waited.
+
+    `auto`: at least the preset's minimum, then until the framework thermal status is 0 (where the
+    target has one) and every zone is back within BASELINE_MARGIN_C of the session's start, bounded.
+    """
     if protocol.cooldown == "none":
         return 0.0
     if protocol.cooldown != "auto":
@@ -28,7 +33,8 @@ def cool_down(protocol: Protocol, read_temperatures_c: Callable[[], Mapping[str,
         now = read_temperatures_c()
         hot = [zone for zone, temp in now.items()
                if zone in baseline_c and temp > baseline_c[zone] + BASELINE_MARGIN_C]
-        if not hot:  # also true when the target has no sensors: nothing to wait for
+        status = read_thermal_status()
+        if not hot and status in (None, 0):  # also true without sensors: nothing to wait for
             break
         sleep(POLL_SECONDS)
     return clock() - start

@@ -130,7 +130,7 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
         return _outcome(RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall,
                                   accelerator_used=output.accelerator_used, fallback_reason=output.fallback_reason,
                                   runtime_api_generation=output.api_generation), output, samples)
-    checks = run_checks.evaluate(output, protocol, run.config, telemetry_from(samples))
+    checks = run_checks.evaluate(output, protocol, run.config, _telemetry(samples, results_dir))
     timed = [s.latency_us for s in output.timed]
     record = RunRecord(
         **base, status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
@@ -158,12 +158,24 @@ def _benchmark_model_outcome(base: dict, result, protocol: ResolvedProtocol, con
         reason = parsed.failure_reason or f"benchmark_model exited {result.exit_code}"
         record = RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall, **fields)
         return RunOutcome(record, (), tuple(samples))
-    checks = bm.checks_for(parsed, protocol, config, telemetry_from(samples))
+    checks = bm.checks_for(parsed, protocol, config, _telemetry(samples, result.out_dir))
     record = RunRecord(**base, status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
                        latency=bm.latency_from(parsed), wall_seconds=wall,
                        accelerator_used=config.accelerator if parsed.delegations or config.accelerator == "cpu"
                        else "cpu", **fields)
     return RunOutcome(record, (), tuple(samples))
+
+
+def _telemetry(samples: list[DeviceSample], out_dir: Path) -> run_checks.Telemetry:
+    """Sampler telemetry plus the framework thermal status the driver read before and after."""
+    from dataclasses import replace
+
+    from edgebench.harness.state import read_state
+
+    statuses = [s.thermal_status for s in (read_state(out_dir / "state_before.txt"),
+                                           read_state(out_dir / "state_after.txt")) if s is not None]
+    known = [v for v in statuses if v is not None]
+    return replace(telemetry_from(samples), thermal_status_max=max(known) if known else None)
 
 
 def _outcome(record: RunRecord, output: HarnessOutput | None, samples: list[DeviceSample]) -> RunOutcome:

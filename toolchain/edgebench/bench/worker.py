@@ -144,7 +144,8 @@ class DeviceWorker:
                 continue
             if ran_one:
                 self.on_stage(run, target.name, "cool-down")
-                cool_down(plan.protocol.effective, target.read_temperatures_c, baseline, sleep=self._sleep)
+                cool_down(plan.protocol.effective, target.read_temperatures_c, baseline, sleep=self._sleep,
+                          read_thermal_status=target.read_thermal_status)
             target.refresh_device_lock()
             outcome, dep, gone = self._run_with_redo(dep, run, key)
             if self.stop.is_set():

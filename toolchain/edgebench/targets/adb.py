@@ -236,6 +236,17 @@ class AdbTarget(Target):
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log_path.write_text(result.stdout)
 
+    def read_thermal_status(self) -> int | None:
+        from edgebench.parsers import parse_dumpsys_thermalservice
+
+        result = self.device.shell(["dumpsys", "thermalservice"])
+        if result.exit_code != 0:
+            return None
+        try:
+            return parse_dumpsys_thermalservice(result.stdout).thermal_status
+        except ParseError:
+            return None
+
     def read_temperatures_c(self) -> dict[str, float]:
         script = ("for z in /sys/class/thermal/thermal_zone*; do "
                   "[ -r \"$z/temp\" ] && echo \"${z##*/}:$(cat \"$z/type\" 2>/dev/null) $(cat \"$z/temp\")\"; done; true")

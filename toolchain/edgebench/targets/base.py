@@ -112,3 +112,7 @@ class Target(ABC):
     def read_temperatures_c(self) -> dict[str, float]:
         """Thermal zone temperatures (°C) now, for cool-down; empty when the target has none."""
         return {}
+
+    def read_thermal_status(self) -> int | None:
+        """The framework's thermal status (Android: 0 none .. 6 shutdown); None when there is none."""
+        return None
