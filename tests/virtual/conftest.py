@@ -33,6 +33,19 @@ def private_adb(request: pytest.FixtureRequest) -> Iterator[PrivateAdb]:
         server.run("kill-server")
 
 
+@pytest.fixture(scope="session")
+def shared_adb() -> Iterator[PrivateAdb]:
+    """One private adb server (adb 36 if present) for the modules that need just one version."""
+    if not ADB_BINARIES:
+        pytest.skip("no adb binary (adbutils wheel or Debian adb) to test with")
+    server = PrivateAdb(ADB_BINARIES.get("adb36-adbutils") or next(iter(ADB_BINARIES.values())), free_port())
+    server.check("start-server")
+    try:
+        yield server
+    finally:
+        server.run("kill-server")
+
+
 @pytest.fixture(scope="module")
 def virtual_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("ws") / registry.REGISTRY_DIR

@@ -48,3 +48,35 @@ def test_profile_with_another_schema_is_refused(tmp_path: Path) -> None:
     bad.write_text(json.dumps(data))
     with pytest.raises(UsageError, match="schema_version 99"):
         load_profile(str(bad))
+
+
+def test_mate_20_profile_comes_from_its_captures_and_prints_inverted_milliamps() -> None:
+    mate = load_profile("huawei-mate-20-like")
+    assert mate.proc_cpuinfo == (F / "huawei_mate20_kirin980_proc_cpuinfo.txt").read_text()
+    assert [c.cpus for c in mate.clusters] == [(0, 1, 2, 3), (4, 5), (6, 7)]
+    for cluster in mate.clusters:
+        cpu = cluster.cpus[0]
+        assert cluster.cpufreq["cpuinfo_max_freq_khz"] == int((F / f"huawei_mate20_cpu{cpu}_cpuinfo_max_freq.txt").read_text())
+    healthd = (REAL / "d_power_supply" / "sony_xperia_2018_dmesg_healthd_battery_lines.txt").read_text().splitlines()[-1]
+    battery = mate.power_supply["battery"]
+    assert f"l={battery['capacity']} v={battery['voltage_now'] // 1000} " in healthd
+    assert (mate.battery.current_unit, mate.battery.sign) == ("mA", "discharging_positive")
+
+
+def test_every_profile_has_a_fuel_gauge_model() -> None:
+    units = set()
+    for name in list_profiles():
+        spec = load_profile(name).battery
+        units.add((spec.current_unit, spec.sign))
+        assert spec.update_period_ms > 0 and spec.charge_counter_quantum_uah > 0
+        assert len(spec.cpu_mw_per_busy_core) == len(load_profile(name).clusters)
+    assert {("uA", "charging_positive"), ("mA", "discharging_positive")} <= units
+
+
+def test_a_profile_without_a_battery_model_is_refused(tmp_path: Path) -> None:
+    data = json.loads(Path(load_profile("pixel-8-like").path).read_text())
+    del data["battery_model"]
+    bad = tmp_path / "no_gauge.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match="battery_model"):
+        load_profile(str(bad))

@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
     "virtual-device": ("edgebench.cli.virtual_device_cmd",
-                       "Start, stop and list virtual adb devices (sandboxed, profile-driven phones on this host)."),
+                       "Start, stop, list virtual adb devices (sandboxed phones on this host); inject faults; read energy truth."),
     "doctor": ("edgebench.cli.doctor_cmd", "Check a target up front: state, run folder, space, harness, runtime."),
 }
 

@@ -1,8 +1,10 @@
-"""`edgebench virtual-device start|stop|list`: adb-speaking virtual phones that run on this host.
+"""`edgebench virtual-device start|stop|list|fault|energy-truth`: adb-speaking virtual phones on this host.
 
 Each device is a detached process listening on 127.0.0.1:PORT with its own sandboxed root folder
 in the workspace (`virtual-devices/<serial>/`), connected to your current adb server with
 `adb connect`. Results measured on one are marked virtual/simulated (ro.edgebench.virtual=1).
+`fault` injects lab faults and power conditions (edgebench/virtual/faults.py); `energy-truth`
+prints the host-only true energy of the measured windows (edgebench/virtual/energy_truth.py).
 """
 from __future__ import annotations
 
@@ -11,6 +13,56 @@ import argparse
 from edgebench.errors import UsageError
 
 HELP = "Start, stop and list virtual adb devices (sandboxed, profile-driven phones on this host)."
+
+
+def add_fault_flags(parser: argparse.ArgumentParser, *, one_shot: bool) -> None:
+    """Fault and power-condition flags (shared by `start` and `fault`)."""
+    g = parser.add_argument_group("faults (see edgebench/virtual/faults.py)")
+    g.add_argument("--drop-after-bytes", type=int, metavar="N",
+                   help="cut every adb connection once N more bytes crossed the link (0 = now)")
+    g.add_argument("--drop-after-seconds", type=float, metavar="S", help="cut every adb connection S seconds from now")
+    g.add_argument("--come-back-after", type=float, metavar="T",
+                   help="after a drop (or --reboot) keep the port closed T seconds, then listen again (default 0)")
+    space = g.add_mutually_exclusive_group()
+    space.add_argument("--no-space", dest="no_space", action="store_const", const=True, default=None,
+                       help="/data/local and /storage/emulated are full: pushes and shell writes fail with ENOSPC")
+    space.add_argument("--space", dest="no_space", action="store_const", const=False, help="undo --no-space")
+    g.add_argument("--slow-link", type=float, metavar="KBPS", dest="slow_link_kbps",
+                   help="limit the adb link to KBPS kilobytes (1000 bytes) per second each way (0 = full speed)")
+    g.add_argument("--state", choices=("device", "unauthorized", "offline"),
+                   help="how the adb server sees the device: unauthorized (AUTH refused), offline (CNXN unanswered)")
+    stale = g.add_mutually_exclusive_group()
+    stale.add_argument("--stale-gauge", dest="stale_gauge", action="store_const", const=True, default=None,
+                       help="the fuel gauge's sysfs values stop updating")
+    stale.add_argument("--live-gauge", dest="stale_gauge", action="store_const", const=False, help="undo --stale-gauge")
+    g.add_argument("--throttle", type=int, metavar="LEVEL",
+                   help="thermal throttling at status LEVEL 1..6 (raised zone temps, cooling devices, lower "
+                        "scaling_cur_freq, dumpsys thermalservice status); 0 = none")
+    g.add_argument("--usb-power", choices=("on", "off"),
+                   help="VBUS on or cut (a switchable hub): off stops charging for real, unlike `dumpsys battery unplug`")
+    g.add_argument("--battery-level", type=float, metavar="PCT", help="set the battery's charge to PCT percent")
+    if one_shot:
+        g.add_argument("--kill-harness", action="store_true",
+                       help="SIGKILL the device's edgebench_runner and edgebench_sampler processes")
+        g.add_argument("--reboot", action="store_true",
+                       help="reboot the device AND wipe /data/local/tmp (adb reboot keeps it)")
+        g.add_argument("--clear", action="store_true", help="undo every fault and power condition")
+
+
+def fault_request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The FaultRequest the flags ask for, or None when no fault flag was given."""
+    from edgebench.virtual.faults import FaultRequest
+
+    request = FaultRequest(
+        clear=getattr(args, "clear", False), drop_after_bytes=args.drop_after_bytes,
+        drop_after_seconds=args.drop_after_seconds, come_back_after=args.come_back_after,
+        no_space=args.no_space, slow_link_kbps=args.slow_link_kbps, state=args.state,
+        kill_harness=getattr(args, "kill_harness", False), reboot=getattr(args, "reboot", False),
+        stale_gauge=args.stale_gauge, throttle=args.throttle,
+        usb_power=None if args.usb_power is None else args.usb_power == "on",
+        battery_level=args.battery_level)
+    request.validate()
+    return request if request.to_json() else None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     start.add_argument("--no-connect", action="store_true", help="do not `adb connect` the devices")
     start.add_argument("--start-adb-server", action="store_true",
                        help="if no adb server answers, start one (never touches a server that answers)")
+    add_fault_flags(start, one_shot=False)
 
     stop = sub.add_parser("stop", help="stop virtual devices (their folders and identities are kept)")
     stop.add_argument("serials", nargs="*", metavar="SERIAL",
@@ -42,6 +95,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stop.add_argument("--adb", default=None, help=adb_help)
 
     sub.add_parser("list", help="list the workspace's virtual devices")
+
+    fault = sub.add_parser("fault", help="inject faults into a running virtual device (no flag: show its faults)")
+    fault.add_argument("serial", metavar="SERIAL", help="ro.serialno, adb serial (127.0.0.1:PORT) or port")
+    fault.add_argument("--json", action="store_true", help="print the device's fault state as JSON")
+    add_fault_flags(fault, one_shot=True)
+
+    truth = sub.add_parser("energy-truth", help="the host-only true energy per inference of each measured window")
+    truth.add_argument("serial", metavar="SERIAL", help="ro.serialno, adb serial (127.0.0.1:PORT) or port")
+    truth.add_argument("--run-id", default=None, help="only this run_id")
+    truth.add_argument("--json", action="store_true", help="print a JSON list of records")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +116,53 @@ def run(args: argparse.Namespace) -> int:
         return _start(args, root)
     if args.action == "stop":
         return _stop(args, root)
+    if args.action == "fault":
+        return _fault(args, root)
+    if args.action == "energy-truth":
+        return _energy_truth(args, root)
     return _list(root)
+
+
+def _print_status(status: dict, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        print(json.dumps(status, indent=1, sort_keys=True))
+        return
+    for key in sorted(status):
+        print(f"{key}: {json.dumps(status[key]) if isinstance(status[key], dict) else status[key]}")
+
+
+def _fault(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-def]
+    from edgebench.virtual import control, registry
+
+    state = registry.find_device(root, args.serial)
+    request = fault_request(args)
+    message = {"op": "status"} if request is None else {"op": "fault", "request": request.to_json()}
+    _print_status(control.request(state.layout.folder, message), args.json)
+    return 0
+
+
+def _energy_truth(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-def]
+    import json
+
+    from edgebench.virtual import registry
+    from edgebench.virtual.energy_truth import read_truth
+
+    state = registry.find_device(root, args.serial)
+    records = [r for r in read_truth(state.layout.folder) if args.run_id in (None, r.get("run_id"))]
+    if args.json:
+        print(json.dumps(records, indent=1, sort_keys=True))
+        return 0
+    if not records:
+        print(f"no measured windows recorded for {state.config.serial} (markers: setprop debug.edgebench.window)")
+        return 0
+    print("RUN_ID                          STATUS         INFERENCES  WINDOW_S   ENERGY/INF_MJ")
+    for r in records:
+        per = r.get("energy_per_inference_mj")
+        print(f"{r['run_id']:<31} {r['status']:<14} {str(r.get('inferences')):>10}  "
+              f"{str(r.get('window_s')):>8}   {'-' if per is None else f'{per:.6f}'}")
+    return 0
 
 
 def _start(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-def]
@@ -64,6 +173,7 @@ def _start(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-de
 
     if args.count < 1:
         raise UsageError(f"--count must be at least 1. Received: {args.count}.")
+    faults = fault_request(args)  # refuse bad fault flags before starting anything
     address = None
     if not args.no_connect:
         address = adb_link.resolve(args.adb)
@@ -114,10 +224,20 @@ def _start(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-de
             continue
         config = state.config
         line = f"{config.serial}  {config.adb_serial}  {config.profile}  {config.abi}  {layout.folder}"
+        if faults is not None:
+            from edgebench.virtual import control
+
+            control.request(layout.folder, {"op": "fault", "request": faults.to_json()})
+            line += f"  (faults: {', '.join(sorted(faults.to_json()))})"
         if address is not None:
             try:
-                adb_link.connect(address, config.adb_serial)
-                line += "  (connected)"
+                answer = adb_link.connect(address, config.adb_serial)
+                if answer.startswith("connected") or answer.startswith("already connected"):
+                    line += "  (connected)"
+                else:  # e.g. "failed to authenticate to ..." when started --state unauthorized
+                    line += f"  (adb connect: {answer.strip()})"
+                    if faults is None or faults.state in (None, "device"):  # not what was asked for
+                        failures += 1
             except Exception as exc:  # the device runs; say why adb did not take it
                 line += f"  (adb connect failed: {exc})"
                 failures += 1

@@ -28,6 +28,60 @@ device does not have: use static, musl or glibc builds.
 
 `registry.py` keeps devices in `<workspace>/virtual-devices/<serial>/` and runs each as a detached
 `python -m edgebench.virtual.serve FOLDER`; `edgebench virtual-device start|stop|list` drives it.
+A device stopped and started again on its port keeps its folder, identity and battery charge.
 Without host root the sandbox still works but the shell is uid 0 *inside* the device (unprivileged
 on the host); with no user namespaces at all a device refuses to start and says why.
+
+Faults (`faults.py`, `fault_control.py`, `nospace.py`; control socket `control.py`):
+    edgebench virtual-device fault SERIAL [--drop-after-bytes N | --drop-after-seconds S]
+        [--come-back-after T] [--no-space | --space] [--slow-link KBPS] [--state unauthorized|offline|device]
+        [--kill-harness] [--reboot] [--stale-gauge | --live-gauge] [--throttle 0..6] [--usb-power on|off]
+        [--battery-level PCT] [--clear] [--json]          (no flag: print the fault state)
+The same flags (but --kill-harness/--reboot/--clear) are accepted by `virtual-device start`.
+unauthorized/offline are made in the adb handshake (AUTH tokens refused / CNXN unanswered), so the
+real adb server shows them; a drop cuts the TCP connections and closes the port T seconds (adb 36
+reconnects by itself within ~3 s after that, adb 29 after ~10 s; `adb disconnect` + `adb connect`
+is immediate). --reboot also wipes /data/local/tmp (`adb reboot` does not).
+
+Battery (`power_profile.py`: the profile's battery_model; `gauge.py`: battery and fuel gauge;
+`power_host.py`: a host thread per device; `cpu_account.py`: device CPU time). Every gauge period
+(e.g. 175.8 ms) the host rewrites /sys/class/power_supply/battery/{current_now, current_avg,
+voltage_now, charge_counter, capacity, status, temp, uevent} (rename over: never half a value) in
+the profile's unit (uA | mA) and sign (charging_positive | discharging_positive), with the counter
+floored to its quantum (e.g. 500 uAh), gain/offset error, drift and read noise. System power =
+idle floor + screen (while Awake) + radio (unless airplane mode) + CPU power of the device's
+processes (their CPU time x the profile's per-core mW of the CPUs they may use). USB charges
+unless `setprop power.battery_input.suspended true` (or `dumpsys battery suspend_input`, debuggable
+builds only; `dumpsys battery reset` ends that one) or `--usb-power off`; `dumpsys battery unplug`
+only freezes what dumpsys prints, the real charging goes on (methodology §1.5). Device-side state:
+`input keyevent POWER|SLEEP|WAKEUP` and `svc power stayon` -> `dumpsys power` (mWakefulness);
+`settings get|put global airplane_mode_on`, `cmd connectivity airplane-mode [enable|disable]`;
+`dumpsys deviceidle [force-idle|unforce|step|get deep|light|...]` (Doze, kept, reported only).
+ODPM rails (profiles with power_rails): `dumpsys powerstats` lists the channels as AndroidX expects,
+/sys/bus/iio/devices/iio:device0/energy_value holds `t=<ms>` and `CH<i>(T=<ms>)[<rail>], <uWs>`.
+Thermal (`thermal.py`): --throttle N raises zone temps, sets cooling_device*/cur_state > 0,
+lowers scaling_max_freq and the scaling_cur_freq of busy clusters, `dumpsys thermalservice` says
+`Thermal Status: N`. --stale-gauge freezes every battery value (the truth keeps counting).
+
+True energy (`energy_truth.py`), for checking a battery-profiling estimator. The orchestrator marks
+its measured window from the device shell:
+    setprop debug.edgebench.window "<run_id> start"
+    setprop debug.edgebench.window "<run_id> end <inferences>"
+(run_id: 1-64 of [A-Za-z0-9._:-]; setprop stamps each with CLOCK_BOOTTIME into
+/data/vendor/edgebench/window_events). At each end the host appends one record to
+<device folder>/energy_truth.jsonl - OUTSIDE the device's `/`, never readable through adb:
+run_id, status (ok | no_inferences | no_start), start/end_boottime_s, window_s, inferences,
+workload_energy_mj (CPU energy of every device process but edgebench_sampler: the workload's part,
+idle floor, screen, radio and gauge errors excluded), workload_cpu_s, mean_workload_power_mw,
+energy_per_inference_mj (= workload_energy_mj / inferences), device_energy_mj (all the battery gave).
+    edgebench virtual-device energy-truth SERIAL [--run-id ID] --json
+Compare it with (P_active - P_idle) x T / N from the gauge. Markers set before the device process
+started are ignored.
+
+CPUs: profiles claim 8-9 CPUs; the host may have 2. The device's `taskset` maps a device mask onto
+the host CPUs the device may use (sched_getaffinity, /vendor/etc/edgebench/cpu_map): device CPU d
+runs on host CPU host[d mod len(host)], so `taskset f0 prog` works; bits beyond the profile's CPUs
+are ignored and a mask with none of its CPUs fails as on a phone ("Invalid argument"). The device
+mask is exported to the program as EDGEBENCH_DEVICE_CPU_MASK (`taskset -p` prints it back, the
+power model charges that cluster's power); /proc/PID/status Cpus_allowed_list shows host CPUs.
 """

@@ -4,8 +4,13 @@ Written from AOSP's protocol.txt: every message is a 24-byte little-endian heade
 arg1, data_length, data_check, magic = command ^ 0xffffffff) plus up to max_payload bytes. The adb
 server opens streams with OPEN("service:args"); we answer OKAY(local, remote) or CLSE(0, remote).
 Data flows in WRTE packets and each WRTE must be acknowledged with OKAY before the next one is sent
-on that stream (one WRTE in flight per stream, both directions). No AUTH: a TCP device that answers
-CNXN directly is accepted by `adb connect`.
+on that stream (one WRTE in flight per stream, both directions). No AUTH by default: a TCP device
+that answers CNXN directly is accepted by `adb connect`.
+
+A `LinkPolicy` (faults.LinkFaults) may change how the link behaves: `handshake()` says whether a
+CNXN is answered with CNXN ("device"), with AUTH TOKEN and refused signatures ("unauthorized": the
+server offers its keys, sends its public key and waits for the user, showing the device as
+unauthorized) or not at all ("offline"); `count()` sees every byte; `pace()` slows transfers.
 
 What runs behind a stream is decided by a `ServiceHost` (the virtual device): it maps a service
 name to a coroutine that talks through a `Stream`.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import struct
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Protocol
@@ -30,6 +36,9 @@ A_WRTE = 0x45545257
 A_STLS = 0x534C5453
 COMMAND_NAMES = {A_SYNC: "SYNC", A_CNXN: "CNXN", A_AUTH: "AUTH", A_OPEN: "OPEN", A_OKAY: "OKAY",
                  A_CLSE: "CLSE", A_WRTE: "WRTE", A_STLS: "STLS"}
+
+ADB_AUTH_TOKEN, ADB_AUTH_SIGNATURE, ADB_AUTH_RSAPUBLICKEY = 1, 2, 3
+TOKEN_SIZE = 20
 
 A_VERSION_MIN = 0x01000000
 A_VERSION_SKIP_CHECKSUM = 0x01000001  # from this version on data_check may be 0 and is not checked
@@ -134,6 +143,9 @@ class Stream:
                 if self.closed:
                     raise StreamClosed(self.service)
                 chunk, view = view[: self.max_payload], view[self.max_payload:]
+                await self.transport.pace(len(chunk))
+                if self.closed:
+                    raise StreamClosed(self.service)
                 self._acked.clear()
                 self.transport.send(Packet(A_WRTE, self.local_id, self.remote_id, bytes(chunk)))
             await self._acked.wait()  # return only when the host has taken all of it
@@ -170,13 +182,22 @@ class ServiceHost(Protocol):
     def open_service(self, name: str) -> ServiceHandler | None: ...
 
 
+class LinkPolicy(Protocol):
+    def handshake(self) -> str: ...  # device | unauthorized | offline
+    def count(self, n: int) -> None: ...
+    async def pace(self, direction: str, n: int) -> None: ...
+
+
 class AdbTransport:
     """One connection from an adb server: handshake, then multiplex streams until EOF."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: ServiceHost) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: ServiceHost,
+                 link: LinkPolicy | None = None) -> None:
         self.reader = reader
         self.writer = writer
         self.host = host
+        self.link = link
+        self.pending_cnxn = False  # a CNXN we have not answered yet (unauthorized/offline)
         self.version = A_VERSION
         self.max_payload = MAX_PAYLOAD_V1
         self.streams: dict[int, Stream] = {}
@@ -187,7 +208,21 @@ class AdbTransport:
     def send(self, packet: Packet) -> None:
         if self.writer.is_closing():
             return
-        self.writer.write(encode(packet, with_checksum=self.version < A_VERSION_SKIP_CHECKSUM))
+        data = encode(packet, with_checksum=self.version < A_VERSION_SKIP_CHECKSUM)
+        self.writer.write(data)
+        if self.link is not None:
+            self.link.count(len(data))
+
+    async def pace(self, n: int) -> None:
+        if self.link is not None:
+            await self.link.pace("out", n)
+
+    def complete_handshake(self) -> None:
+        """Answer a CNXN held back while the device was unauthorized or offline."""
+        if self.pending_cnxn and not self.writer.is_closing():
+            self.pending_cnxn = False
+            self.send(Packet(A_CNXN, self.version, self.max_payload, self.host.banner()))
+            self.connected = True
 
     def forget(self, stream: Stream) -> None:
         self.streams.pop(stream.local_id, None)
@@ -198,6 +233,9 @@ class AdbTransport:
             while True:
                 packet = await read_packet(self.reader, max_payload=self.max_payload,
                                            verify_checksum=self.version < A_VERSION_SKIP_CHECKSUM)
+                if self.link is not None:
+                    self.link.count(HEADER.size + len(packet.payload))
+                    await self.link.pace("in", HEADER.size + len(packet.payload))
                 self._dispatch(packet)
                 await self.writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -222,8 +260,21 @@ class AdbTransport:
             if self.version < A_VERSION_MIN:
                 raise ProtocolError(f"peer speaks adb protocol version {packet.arg0:#x}, older than {A_VERSION_MIN:#x}")
             self.max_payload = max(MAX_PAYLOAD_V1, min(packet.arg1, MAX_PAYLOAD))
-            self.send(Packet(A_CNXN, self.version, self.max_payload, self.host.banner()))
-            self.connected = True
+            self.connected = False
+            self.pending_cnxn = True
+            mode = self.link.handshake() if self.link is not None else "device"
+            if mode == "device":
+                self.complete_handshake()
+            elif mode == "unauthorized":
+                self._send_auth_token()
+            return  # offline: the CNXN stays unanswered
+        if packet.command == A_AUTH and not self.connected:
+            mode = self.link.handshake() if self.link is not None else "device"
+            if mode == "device":
+                self.complete_handshake()  # the key is accepted
+            elif packet.arg0 == ADB_AUTH_SIGNATURE:
+                self._send_auth_token()  # signature refused: ask for the next key
+            # ADB_AUTH_RSAPUBLICKEY: the "Allow USB debugging?" dialog waits for a user who never comes
             return
         if not self.connected:
             log.debug("ignoring %s before CNXN", packet.name)
@@ -246,6 +297,9 @@ class AdbTransport:
                 stream._on_close()
         else:
             log.debug("ignoring %s", packet.name)
+
+    def _send_auth_token(self) -> None:
+        self.send(Packet(A_AUTH, ADB_AUTH_TOKEN, 0, secrets.token_bytes(TOKEN_SIZE)))
 
     def _open(self, packet: Packet) -> None:
         remote_id = packet.arg0

@@ -7,6 +7,10 @@ A device folder (`<workspace>/virtual-devices/<ro.serialno>/`) holds:
   server.pid    pid of the running device process (absent when stopped)
   status.json   written once the device listens: pid, port, init_pid
   server.log    the device process's log
+  control.sock  the lab's control socket (faults, throttling, USB power; control.py)
+  battery_state.json   the battery model's charge, kept across restarts (power_host.py)
+  energy_truth.jsonl   host-only true energy per measured window (energy_truth.py)
+  nospace/, .host-staging/   scratch of the no-space fault and of atomic sysfs writes
 """
 from __future__ import annotations
 
@@ -14,15 +18,21 @@ import asyncio
 import json
 import logging
 import secrets
+import shutil
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from edgebench.errors import UsageError
 from edgebench.virtual.adb_protocol import AdbTransport, ServiceHandler, Stream, banner
+from edgebench.virtual.control import serve as serve_control
 from edgebench.virtual.device_fs import DeviceFS
+from edgebench.virtual.device_procs import kill_by_name
+from edgebench.virtual.fault_control import FaultController
+from edgebench.virtual.faults import HARNESS_COMMS, FaultRequest, LinkFaults
 from edgebench.virtual.image import build_image, identity_properties, reset_boot_state, set_runtime_property
 from edgebench.virtual.profiles import ABIS, Profile, load_profile
+from edgebench.virtual.power_host import Controls, PowerHost
 from edgebench.virtual.sandbox import QEMU_AARCH64, Sandbox
 from edgebench.virtual.shell_service import parse_shell_service, run_shell
 from edgebench.virtual.sync_service import run_sync
@@ -114,8 +124,13 @@ class VirtualDevice:
         self.sandbox = Sandbox(layout.root, layout.overlay, abi=config.abi)
         self.fs: DeviceFS | None = None
         self.server: asyncio.base_events.Server | None = None
+        self.control_server: asyncio.base_events.Server | None = None
         self.transports: set[AdbTransport] = set()
         self._background: set[asyncio.Task[None]] = set()
+        self.controls = Controls()
+        self.faults = FaultController(self)
+        self.link = LinkFaults(on_drop=self.faults.drop_now)
+        self.power: PowerHost | None = None
 
     # ServiceHost
     def banner(self) -> bytes:
@@ -148,12 +163,85 @@ class VirtualDevice:
         self._background.add(task)  # keep a reference until it is done
         task.add_done_callback(self._background.discard)
 
-    async def reboot(self) -> None:
-        for transport in list(self.transports):
-            transport.writer.close()
+    async def reboot(self, *, wipe_tmp: bool = False, down_s: float = 0.0) -> None:
+        """A reboot: every device process ends, boot state is forgotten. `wipe_tmp` (the reboot
+        fault only) also empties /data/local/tmp; `down_s` keeps the port closed that long."""
+        if down_s > 0:
+            await self.unlisten()
+        self.drop_connections()
         await self._stop_sandbox()
         reset_boot_state(self.layout.root)
+        if wipe_tmp:
+            tmp = self.layout.root / "data/local/tmp"
+            for entry in list(tmp.iterdir()) if tmp.is_dir() else []:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
         await self._start_sandbox()
+        if self.power is not None:
+            self.power.rebooted()
+        await self.faults.reapply_after_boot()
+        if down_s > 0:
+            task = asyncio.get_running_loop().create_task(self._listen_later(down_s))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    # Link faults.
+    @property
+    def listening(self) -> bool:
+        return self.server is not None
+
+    async def listen(self) -> None:
+        if self.server is None:
+            self.server = await asyncio.start_server(self._connection, "127.0.0.1", self.config.port)
+
+    async def unlisten(self) -> None:
+        if self.server is not None:
+            server, self.server = self.server, None
+            server.close()
+            await server.wait_closed()
+
+    def drop_connections(self) -> None:
+        for transport in list(self.transports):
+            sock = transport.writer.transport
+            sock.abort()  # a cut link: no orderly close
+
+    async def _listen_later(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        await self.listen()
+
+    async def go_down(self, down_s: float) -> None:
+        """The link drops: connections are cut and the port stays closed for `down_s` seconds."""
+        await self.unlisten()
+        self.drop_connections()
+        if down_s > 0:
+            await asyncio.sleep(down_s)
+        await self.listen()
+
+    def set_link_state(self, state: str) -> None:
+        previous, self.link.state = self.link.state, state
+        if state == "device":
+            for transport in list(self.transports):
+                transport.complete_handshake()  # the user accepted / the device woke up
+        elif previous == "device":
+            for transport in list(self.transports):
+                if transport.connected:  # the server must handshake again to notice
+                    transport.writer.transport.abort()
+
+    def kill_processes(self, names: tuple[str, ...] = HARNESS_COMMS) -> list[int]:
+        """SIGKILL the device processes whose command name is one of `names`; their device pids."""
+        init = self.sandbox.init_pid
+        return [] if init is None else kill_by_name(init, names)
+
+    async def _control(self, message: dict) -> dict:
+        op = message.get("op")
+        if op == "status":
+            return {"ok": True, "status": self.faults.status()}
+        if op == "fault":
+            request = FaultRequest.from_json(message.get("request") or {})
+            return {"ok": True, "status": await self.faults.apply(request)}
+        raise UsageError(f"unknown control op {op!r}; expected 'fault' or 'status'")
 
     async def _start_sandbox(self) -> None:
         await self.sandbox.start()
@@ -176,13 +264,17 @@ class VirtualDevice:
                     abi=self.config.abi, port=self.config.port, cpuinfo=self.config.cpuinfo)
         await self._start_sandbox()
         try:
-            self.server = await asyncio.start_server(self._connection, "127.0.0.1", self.config.port)
+            await self.listen()
         except OSError:
             await self._stop_sandbox()
             raise
+        self.power = PowerHost(self.layout.folder, self.layout.root, self.profile, self.config.serial,
+                               lambda: self.sandbox.init_pid, self.controls)
+        self.power.start()
+        self.control_server = await serve_control(self.layout.folder, self._control)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        transport = AdbTransport(reader, writer, self)
+        transport = AdbTransport(reader, writer, self, self.link)
         self.transports.add(transport)
         try:
             await transport.run()
@@ -190,10 +282,18 @@ class VirtualDevice:
             self.transports.discard(transport)
 
     async def stop(self) -> None:
+        if self.control_server is not None:
+            self.control_server.close()
+            self.control_server = None
+            (self.layout.folder / "control.sock").unlink(missing_ok=True)
         if self.server is not None:
             self.server.close()
             for transport in list(self.transports):
                 transport.writer.close()
             await self.server.wait_closed()
             self.server = None
+        if self.power is not None:
+            self.power.stop()
+            await asyncio.get_running_loop().run_in_executor(None, self.power.join, 5.0)
+            self.power = None
         await self._stop_sandbox()

@@ -2,8 +2,8 @@
 
 The "partitions" a phone cannot change (`/system`, `/vendor`, `/sys`, fake `/proc` files) are
 rewritten on every start; `/data`, `/storage` and `/tmp` persist, like a phone's user data. Inside the
-sandbox `/system`, `/vendor` and `/sys` are read-only; the host (a later battery/thermal model) may
-still update `/sys` files in place and the device sees the new values at once.
+sandbox `/system`, `/vendor` and `/sys` are read-only; the host's battery/thermal model
+(power_host.py) replaces `/sys` and `/vendor/etc/edgebench` files and the device sees them at once.
 """
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from importlib import resources
 from pathlib import Path
 
 from edgebench.virtual.profiles import Profile
+from edgebench.virtual.thermal import write_static as write_thermal_static
 
 SHELL_UID = 2000  # AID_SHELL: what `adb shell` runs as on a user build
 SDCARD_RW_GID = 1015
-SCRIPTS = ("getprop", "setprop", "dumpsys")
+SCRIPTS = ("getprop", "setprop", "dumpsys", "taskset", "settings", "cmd", "input", "svc")
 # Regenerated on every start; everything else under root/ persists.
 VOLATILE = ("system", "vendor", "sys")
 # Host folders bound read-only into the device so Debian's mksh/toybox and their libraries run.
@@ -143,11 +144,35 @@ def _power_supply_sysfs(sys_root: Path, profile: Profile) -> None:
             continue
         sdir = sys_root / "class/power_supply" / name
         attrs = {"type": kind, **values}
+        if name == "battery" and "current_now" in values:
+            attrs["current_avg"] = values["current_now"]  # the gauge model keeps both live
         uevent = [f"POWER_SUPPLY_NAME={name}"]
         for attr, value in attrs.items():
             _write(sdir / attr, f"{value}\n")
             uevent.append(f"POWER_SUPPLY_{attr.upper()}={value}")
         _write(sdir / "uevent", "\n".join(uevent) + "\n")
+
+
+def host_cpus() -> list[int]:
+    """The host CPUs this process (and so the device) may run on."""
+    return sorted(os.sched_getaffinity(0))
+
+
+def _cpu_map(profile: Profile) -> str:
+    """For the device's taskset: device CPU d runs on host CPU host[d mod len(host)]."""
+    ncpus = max(c for cluster in profile.clusters for c in cluster.cpus) + 1
+    return f"ncpus {ncpus}\nhost {' '.join(str(c) for c in host_cpus())}\n"
+
+
+def _power_rails(root: Path, profile: Profile) -> None:
+    rails = profile.battery.rails
+    if not rails:
+        return
+    _write(root / "vendor/etc/edgebench/power_rails",
+           "".join(f"{i} {r.name} {r.subsystem}\n" for i, r in enumerate(rails)))
+    iio = root / "sys/bus/iio/devices/iio:device0"
+    _write(iio / "name", f"{profile.battery.rails_iio_name}\n")
+    _write(iio / "energy_value", "t=0\n" + "".join(f"CH{i}(T=0)[{r.name}], 0\n" for i, r in enumerate(rails)))
 
 
 def _battery_conf(profile: Profile) -> tuple[str, str]:
@@ -181,6 +206,7 @@ def _system(root: Path, props: dict[str, str], abi: str) -> None:
                           "sdcard_r:x:1028:\ninet:x:3003:\nshell:x:2000:\n")
     _write(etc / "hosts", "127.0.0.1       localhost\n::1             ip6-localhost\n")
     _write(etc / "mkshrc", (scripts / "mkshrc").read_text())
+    _write(etc / "edgebench/kv.sh", (scripts / "kv.sh").read_text())
     _write(root / "system/build.prop", "".join(f"{k}={v}\n" for k, v in sorted(props.items())))
 
 
@@ -215,6 +241,9 @@ def build_image(root: Path, overlay: Path, profile: Profile, *, serial: str, abi
     _cpu_sysfs(sys_root, profile)
     _write(root / "vendor/etc/edgebench/thermal_hal", _thermal_sysfs(sys_root, profile))
     _power_supply_sysfs(sys_root, profile)
+    write_thermal_static(root, profile)
+    _power_rails(root, profile)
+    _write(root / "vendor/etc/edgebench/cpu_map", _cpu_map(profile))
     cpuinfo_text = Path("/proc/cpuinfo").read_text() if cpuinfo == "host" else profile.proc_cpuinfo
     _write(overlay / "proc/cpuinfo", cpuinfo_text, 0o444)
 
@@ -249,13 +278,15 @@ def build_image(root: Path, overlay: Path, profile: Profile, *, serial: str, abi
 
 
 def reset_boot_state(root: Path) -> None:
-    """What a reboot forgets: properties set at run time (except persist.*) and dumpsys battery overrides."""
+    """What a reboot forgets: properties set at run time (except persist.*), dumpsys battery
+    overrides, screen and Doze state (settings, like airplane mode, persist)."""
     state = root / STATE_DIR
     props = state / "props"
     if props.exists():
         kept = [line for line in props.read_text().splitlines(keepends=True) if line.startswith("persist.")]
         props.write_text("".join(kept))
-    (state / "battery").unlink(missing_ok=True)
+    for name in ("battery", "power", "deviceidle"):
+        (state / name).unlink(missing_ok=True)
 
 
 def set_runtime_property(root: Path, key: str, value: str) -> None:

@@ -1,5 +1,8 @@
 """Device profiles: what a virtual device claims to be (getprop, /proc/cpuinfo, cpufreq, thermal, battery).
 
+`battery_model` (power_profile.py) says how the device's fuel gauge reports (units, sign, update
+period, resolution, drift) and what draws power; the live model is gauge.py + power_host.py.
+
 Profiles are JSON files in `fixtures/profiles/` (derived from real captures by
 `fixtures/profiles/derive_profiles.py`; each says where every section came from). A profile is named
 by its file stem (`pixel-8-like`) or given as a path to a `.json` file.
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebench.errors import UsageError
+from edgebench.virtual.power_profile import BatteryModelSpec, parse_battery_model
 
 SCHEMA_VERSION = 1
 DEFAULT_PROFILE = "pixel-8-like"
@@ -55,6 +59,7 @@ class Profile:
     clusters: tuple[Cluster, ...]
     thermal_zones: tuple[ThermalZone, ...]
     power_supply: dict[str, Any]
+    battery: BatteryModelSpec  # how the fuel gauge reports and what draws power (power_profile.py)
     provenance: dict[str, str]
     path: Path
 
@@ -109,6 +114,7 @@ def load_profile(name_or_path: str | os.PathLike[str] | None = None) -> Profile:
         clusters=clusters,
         thermal_zones=zones,
         power_supply=_require(data, "power_supply", dict, where),
+        battery=parse_battery_model(data.get("battery_model"), where, len(clusters)),
         provenance=dict(data.get("provenance", {})),
         path=path,
     )

@@ -91,7 +91,10 @@ def find_device(root: Path, ref: str) -> DeviceState:
 
 
 def port_is_free(port: int) -> bool:
+    """True if a device could listen on the port. SO_REUSEADDR as the device's own listening
+    socket has it: connections the device closed linger in TIME_WAIT and must not block a restart."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

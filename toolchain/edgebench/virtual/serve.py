@@ -32,7 +32,8 @@ async def serve(layout: DeviceLayout) -> int:
         return 1
     status = {"pid": os.getpid(), "port": config.port, "init_pid": device.sandbox.init_pid,
               "serial": config.serial, "adb_serial": config.adb_serial, "profile": device.profile.name,
-              "abi": config.abi, "shell_uid": device.sandbox.shell_uid, "aarch64": device.sandbox.aarch64}
+              "abi": config.abi, "shell_uid": device.sandbox.shell_uid, "aarch64": device.sandbox.aarch64,
+              "control_socket": str(layout.folder / "control.sock")}
     tmp = layout.status_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(status) + "\n")
     tmp.replace(layout.status_file)

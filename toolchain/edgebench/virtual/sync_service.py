@@ -8,6 +8,7 @@ fixed_push_mkdir), RECV, QUIT. Failures answer FAIL + message; unknown requests 
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import stat as stat_mod
 import struct
@@ -170,6 +171,15 @@ async def _drain_until_done(requests: _Requests) -> None:
             return
 
 
+def _remove_partial(fs: DeviceFS, path: str, fd: int | None) -> None:
+    """The link broke mid-push: adbd's `fail:` path unlinks the half-written file."""
+    if fd is not None:
+        try:
+            fs.unlink(path)
+        except OSError:
+            pass
+
+
 async def _send(requests: _Requests, out: _Output, fs: DeviceFS, spec: str) -> bool:
     """Receive one file; False when the session must end (after a FAIL, as adbd does)."""
     path, comma, mode_text = spec.rpartition(",")
@@ -205,6 +215,7 @@ async def _send(requests: _Requests, out: _Output, fs: DeviceFS, spec: str) -> b
         while True:
             header = await requests.read(REQUEST.size)
             if header is None:
+                _remove_partial(fs, path, fd)
                 return False
             chunk_id, length = REQUEST.unpack(header)
             if chunk_id == b"DONE":
@@ -216,6 +227,7 @@ async def _send(requests: _Requests, out: _Output, fs: DeviceFS, spec: str) -> b
                 return await fail("oversize data message", remove=fd is not None)
             data = await requests.read(length)
             if data is None:
+                _remove_partial(fs, path, fd)
                 return False
             if is_link:
                 link_target += data
@@ -235,6 +247,9 @@ async def _send(requests: _Requests, out: _Output, fs: DeviceFS, spec: str) -> b
             except OSError as exc:
                 await out.add(_fail(f"symlink failed: {exc.strerror}"))
                 return False
+    except asyncio.CancelledError:  # the connection went away mid-push
+        _remove_partial(fs, path, fd)
+        raise
     finally:
         if fd is not None:
             os.close(fd)

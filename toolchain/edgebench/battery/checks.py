@@ -1,0 +1,251 @@
+"""The invalid-run checks of one battery profiling run (methodology §4.1).
+
+Each function returns one `Check`. A failing non-advisory check makes the run invalid (kept with its
+reason, never dropped); an input that was not available gives `not_checked` with the reason, never
+`pass`. Thresholds are the methodology's; the ones it marks **Rec.** are edgebench's choices.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from edgebench.battery.gauge import longest_hold_s
+from edgebench.records import Check
+
+DISCHARGING = "Discharging"
+# Readings within 5 mA of zero in the charging direction are gauge noise and offset, not charging:
+# a charger pushes hundreds of mA, and a phone awake at idle draws tens of mA.
+CHARGING_TOLERANCE_UA = 5_000.0
+SAMPLE_COVERAGE_MIN = 0.90  # fewer than 90 % of the expected samples
+GAP_FACTOR = 3.0  # any gap > 3 × the sampling period
+STALE_FACTOR = 10.0  # current unchanged for > 10 × the measured gauge period
+BASELINE_DRIFT_MAX = 0.10  # pre and post idle differ by > 10 %
+CROSSCHECK_RELATIVE = 0.05  # current integral vs ΔQ: the gauge quantum plus 5 %
+SUSPEND_GAP_FACTOR = 5.0  # an inference gap > 5 × the median interval...
+SUSPEND_GAP_MIN_S = 1.0  # ...and > 1 s: the device (or the process) stopped running
+BATTERY_LOW_PCT = 20.0  # **Rec.**
+TEMP_RISE_MAX_DECIC = 50.0  # 5 °C, **Rec.**
+
+
+def is_valid(checks: Sequence[Check]) -> bool:
+    """A run is valid when no non-advisory check failed (as bench.checks.is_invalid, negated)."""
+    return not any(c.outcome == "fail" and not c.advisory for c in checks)
+
+
+def status(statuses: Sequence[str | None]) -> Check:
+    """Every sample's status must read Discharging (§4.1); unreadable samples are counted, not judged."""
+    known = [s for s in statuses if s is not None]
+    if not known:
+        return Check("discharging", "not_checked", "status node unreadable in every sample of the run")
+    bad = [s for s in known if s != DISCHARGING]
+    # Rows without a status are usually rows of the faster current channel, not failed reads.
+    note = f" (status present in {len(known)} of {len(statuses)} sample rows)" if len(known) < len(statuses) else ""
+    if bad:
+        kinds = ", ".join(f"{k!r} ×{bad.count(k)}" for k in sorted(set(bad)))
+        return Check("discharging", "fail", f"status was not Discharging in {len(bad)} of {len(known)} samples "
+                     f"({kinds}){note}: the battery was not the only power source")
+    return Check("discharging", "pass", f"status Discharging in all {len(known)} readings{note}")
+
+
+def current_direction(t_s: np.ndarray, discharge_ua: np.ndarray) -> Check:
+    """No calibrated current in the charging direction (beyond gauge noise) anywhere in the run."""
+    ok = np.isfinite(discharge_ua)
+    if not ok.any():
+        return Check("current_direction", "not_checked", "current_now unreadable in every sample of the run")
+    charging = ok & (discharge_ua < -CHARGING_TOLERANCE_UA)
+    if charging.any():
+        first = float(t_s[np.argmax(charging)])
+        worst = float(-np.nanmin(discharge_ua)) / 1000.0
+        return Check("current_direction", "fail",
+                     f"{int(charging.sum())} samples show current INTO the battery (up to {worst:.0f} mA, first at "
+                     f"t={first:.1f} s): the device was charging; cut USB power or suspend charge input")
+    return Check("current_direction", "pass")
+
+
+def updates_stopped(stopped: bool | None, input_suspended: bool | None) -> Check:
+    """'(UPDATES STOPPED' without a real input suspend means `dumpsys battery unplug` was used (§1.5)."""
+    if stopped is None or input_suspended is None:
+        return Check("updates_stopped", "not_checked", "dumpsys battery state or input-suspend state not recorded")
+    if stopped and not input_suspended:
+        return Check("updates_stopped", "fail", "dumpsys battery showed UPDATES STOPPED while charge input was not "
+                     "suspended: `unplug` only freezes the framework's view, the hardware may still charge")
+    return Check("updates_stopped", "pass")
+
+
+def thermal(thermal_status_max: int | None) -> Check:
+    if thermal_status_max is None:
+        return Check("thermal", "not_checked", "no thermal status recorded for the measured window")
+    if thermal_status_max >= 1:
+        return Check("thermal", "fail", f"thermal status reached {thermal_status_max} (≥ 1 = throttling) "
+                     "during the measured window; cool down longer before the next run")
+    return Check("thermal", "pass")
+
+
+def cooling(cooling_max_state: int | None) -> Check:
+    if cooling_max_state is None:
+        return Check("cooling", "not_checked", "no cooling device cur_state recorded for the measured window")
+    if cooling_max_state > 0:
+        return Check("cooling", "fail", f"a cooling device reached cur_state {cooling_max_state} (> 0 = mitigation "
+                     "active) during the measured window")
+    return Check("cooling", "pass")
+
+
+def sample_coverage(n_samples: int, expected_duration_s: float, sample_period_s: float) -> Check:
+    expected = expected_duration_s / sample_period_s
+    share = n_samples / expected
+    text = f"{n_samples} readable current samples of {expected:.0f} expected ({share:.0%})"
+    if share < SAMPLE_COVERAGE_MIN:
+        return Check("sample_coverage", "fail", f"{text} < {SAMPLE_COVERAGE_MIN:.0%}: the sampler fell behind or "
+                     "stopped")
+    return Check("sample_coverage", "pass", text)
+
+
+def sample_gaps(t_s: np.ndarray, span: tuple[float, float], sample_period_s: float) -> Check:
+    """Largest gap between readable samples, counting the run's start and end markers as edges."""
+    edges = np.concatenate(([span[0]], t_s, [span[1]]))
+    gaps = np.diff(edges)
+    i = int(np.argmax(gaps))
+    limit = GAP_FACTOR * sample_period_s
+    if gaps[i] > limit:
+        return Check("sample_gaps", "fail", f"no readable current sample for {gaps[i]:.2f} s from t={edges[i]:.1f} s "
+                     f"(> {GAP_FACTOR:g} × the {sample_period_s:g} s sampling period): the device may have suspended")
+    return Check("sample_gaps", "pass", f"largest gap {gaps[i]:.2f} s")
+
+
+def stale_gauge(t_s: np.ndarray, current_raw: np.ndarray, update_period_s: float | None) -> Check:
+    if update_period_s is None:
+        return Check("stale_gauge", "not_checked", "the calibration has no measured gauge update period")
+    hold = longest_hold_s(t_s, current_raw)
+    if hold is None:
+        return Check("stale_gauge", "not_checked", "fewer than 2 readable current samples")
+    duration, start = hold
+    limit = STALE_FACTOR * update_period_s
+    if duration > limit:
+        return Check("stale_gauge", "fail", f"current_now held one value for {duration:.1f} s from t={start:.1f} s "
+                     f"(> {STALE_FACTOR:g} × the {update_period_s * 1000:.1f} ms gauge period): the gauge stopped "
+                     "updating or the node is cached")
+    return Check("stale_gauge", "pass", f"longest hold {duration:.2f} s")
+
+
+def baseline_drift(pre_mw: float, post_mw: float) -> Check:
+    if not (math.isfinite(pre_mw) and math.isfinite(post_mw)):
+        return Check("baseline_drift", "not_checked", f"idle power not measurable (pre {pre_mw} mW, post "
+                     f"{post_mw} mW): too few samples in an idle window")
+    mean = (pre_mw + post_mw) / 2.0
+    drift = abs(pre_mw - post_mw) / abs(mean) if mean else math.inf
+    text = f"idle {pre_mw:.0f} mW before, {post_mw:.0f} mW after ({drift:.1%})"
+    if drift > BASELINE_DRIFT_MAX:
+        return Check("baseline_drift", "fail", f"{text} > {BASELINE_DRIFT_MAX:.0%}: the idle baseline moved")
+    return Check("baseline_drift", "pass", text)
+
+
+def charge_counter_crosscheck(counter_mj: float | None, integral_mj: float, tolerance_quantum_mj: float | None
+                              ) -> Check:
+    """V̄·ΔQ must match ∫V·I dt within one counter quantum plus 5 % (§4.1, §1.7 step 5)."""
+    if not math.isfinite(integral_mj):
+        return Check("charge_counter_crosscheck", "not_checked",
+                     "current integral not measurable (too few current or voltage samples)")
+    if counter_mj is None:
+        return Check("charge_counter_crosscheck", "not_checked", "charge_counter missing over the measured window")
+    quantum = tolerance_quantum_mj or 0.0
+    limit = quantum + CROSSCHECK_RELATIVE * abs(integral_mj)
+    diff = counter_mj - integral_mj
+    text = (f"charge counter {counter_mj / 1000:.2f} J vs current integral {integral_mj / 1000:.2f} J "
+            f"(difference {diff / 1000:+.2f} J, allowed ±{limit / 1000:.2f} J)")
+    if abs(diff) > limit:
+        return Check("charge_counter_crosscheck", "fail", f"{text}: the gauge's current and counter disagree")
+    return Check("charge_counter_crosscheck", "pass", text)
+
+
+def state_change(name: str, changed: bool | None, what: str) -> Check:
+    if changed is None:
+        return Check(name, "not_checked", f"{what} not recorded before and after the run")
+    if changed:
+        return Check(name, "fail", f"{what} changed during the run")
+    return Check(name, "pass")
+
+
+def suspend_gap(inference_times_s: np.ndarray | None, measured: tuple[float, float]) -> Check:
+    """A gap in the inference timeline means the device or the process stopped (suspend, freeze)."""
+    if inference_times_s is None:
+        return Check("suspend_gap", "not_checked", "no per-inference timestamps")
+    t = np.sort(np.asarray(inference_times_s, dtype=np.float64))
+    t = t[(t >= measured[0]) & (t <= measured[1])]
+    if t.size < 2:
+        return Check("suspend_gap", "not_checked", f"{t.size} inference timestamp(s) in the measured window")
+    limit = max(SUSPEND_GAP_FACTOR * float(np.median(np.diff(t))), SUSPEND_GAP_MIN_S)
+    edges = np.concatenate(([measured[0]], t, [measured[1]]))
+    gaps = np.diff(edges)
+    i = int(np.argmax(gaps))
+    if gaps[i] > limit:
+        return Check("suspend_gap", "fail", f"no inference for {gaps[i]:.2f} s from t={edges[i]:.1f} s (limit "
+                     f"{limit:.2f} s): the device suspended or the harness stalled")
+    return Check("suspend_gap", "pass", f"largest inference gap {gaps[i]:.3f} s")
+
+
+def inference_count(inferences: int, inference_times_s: np.ndarray | None, measured: tuple[float, float]) -> Check:
+    if inferences <= 0:
+        return Check("inferences", "fail", f"{inferences} inferences in the measured window: nothing to divide by")
+    if inference_times_s is None:
+        return Check("inferences", "pass", f"{inferences} inferences (no timestamps to cross-check)")
+    t = np.asarray(inference_times_s, dtype=np.float64)
+    seen = int(((t >= measured[0]) & (t <= measured[1])).sum())
+    if abs(seen - inferences) > 1:  # ±1: an inference straddling a window edge
+        return Check("inferences", "fail", f"{inferences} inferences reported but {seen} timestamps fall in the "
+                     "measured window")
+    return Check("inferences", "pass", f"{inferences} inferences")
+
+
+def battery_low(capacity_pct: np.ndarray) -> Check:
+    ok = capacity_pct[np.isfinite(capacity_pct)]
+    if ok.size == 0:
+        return Check("battery_low", "not_checked", "capacity unreadable")
+    low = float(ok.min())
+    if low < BATTERY_LOW_PCT:
+        return Check("battery_low", "fail", f"battery at {low:.0f} % (< {BATTERY_LOW_PCT:.0f} %): devices "
+                     "change performance and gauges lose accuracy near empty; recharge before the next run")
+    return Check("battery_low", "pass", f"lowest {low:.0f} %")
+
+
+def battery_temp_rise(temp_decic: np.ndarray) -> Check:
+    ok = temp_decic[np.isfinite(temp_decic)]
+    if ok.size == 0:
+        return Check("battery_temp_rise", "not_checked", "battery temperature unreadable")
+    rise = float(ok.max() - ok[0])
+    if rise > TEMP_RISE_MAX_DECIC:
+        return Check("battery_temp_rise", "fail", f"battery temperature rose {rise / 10:.1f} °C (> "
+                     f"{TEMP_RISE_MAX_DECIC / 10:g} °C) from {ok[0] / 10:.1f} °C")
+    return Check("battery_temp_rise", "pass", f"rise {rise / 10:.1f} °C")
+
+
+def energy_measurable(powers_mw: dict[str, float], voltage_samples: int, n_samples: int) -> Check:
+    """The energy needs V·I in the measured and both idle windows; say which one was missing."""
+    if voltage_samples == 0:
+        return Check("energy_measurable", "fail", f"voltage_now unreadable in all {n_samples} samples of the run: "
+                     "no power without it")
+    missing = [name for name, p in powers_mw.items() if not math.isfinite(p)]
+    if missing:
+        return Check("energy_measurable", "fail", f"fewer than 2 readable current samples in the {', '.join(missing)} "
+                     "window(s): no power figure there")
+    return Check("energy_measurable", "pass")
+
+
+def net_energy_positive(net_mj: float) -> Check:
+    """Advisory: a net energy ≤ 0 means the workload is not resolvable above idle on this gauge.
+
+    Advisory, not invalidating: dropping low values would bias the mean upwards.
+    """
+    if not math.isfinite(net_mj):
+        return Check("net_energy_positive", "not_checked", "net energy not measurable", advisory=True)
+    if net_mj <= 0:
+        return Check("net_energy_positive", "fail", f"net energy per inference {net_mj:.3g} mJ ≤ 0: the workload "
+                     "is not resolvable above idle on this gauge", advisory=True)
+    return Check("net_energy_positive", "pass", advisory=True)
+
+
+def shortened(reason: str | None) -> Check:
+    if reason:
+        return Check("shortened", "fail", f"{reason} (allowed; no comparison verdicts on this run)", advisory=True)
+    return Check("shortened", "pass", advisory=True)

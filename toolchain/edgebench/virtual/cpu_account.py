@@ -1,0 +1,155 @@
+"""CPU time (and so CPU energy) of a virtual device's processes, read from the device's own /proc.
+
+Each gauge period the host reads `/proc/<device init>/root/proc/<pid>/stat` for every process of
+the device's PID namespace: utime + stime (own) and cutime + cstime (reaped children). The CPU
+time spent since the last period is the growth of own + children time of the processes seen both
+times, plus the whole time of new processes, minus what reaped children had already been counted
+for (a child's time moves into its parent's cutime when the parent waits for it). Processes whose
+parent is outside the device (commands started by adbd's stand-in through nsenter) lose at most
+their last period's time when they exit.
+
+Energy: a process's CPU seconds cost the mean `cpu_mw_per_busy_core` of the device CPUs it may
+run on. Which device CPUs: `EDGEBENCH_DEVICE_CPU_MASK` in its environment (set by the device's
+`taskset`, see device_scripts/taskset; children inherit it), else all CPUs. The energy is split
+by cluster for the ODPM rails.
+
+`SAMPLER_COMMS`: the harness sampler's time is counted for the gauge (a phone's gauge sees it)
+but kept out of the workload's energy (the battery protocol measures it in the idle baselines too).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+# /proc/PID/comm keeps 15 characters: edgebench_sampler -> edgebench_sampl
+SAMPLER_COMMS = ("edgebench_sampl",)
+MASK_ENV = b"EDGEBENCH_DEVICE_CPU_MASK="
+
+
+@dataclass(frozen=True)
+class _Proc:
+    start: int
+    own: int  # clock ticks
+    child: int
+    ppid: int
+    sampler: bool
+    weights: tuple[float, ...]  # per cluster: mW of one busy core here, split by cluster
+
+
+@dataclass
+class CpuTick:
+    """CPU time and energy of one period."""
+
+    cpu_s: float = 0.0
+    energy_mj: float = 0.0
+    workload_cpu_s: float = 0.0  # everything but the sampler
+    workload_energy_mj: float = 0.0
+    cluster_energy_mj: list[float] = field(default_factory=list)
+
+
+def _parse_stat(text: str) -> tuple[str, int, int, int, int] | None:
+    """(comm, ppid, own ticks, child ticks, starttime) from /proc/PID/stat."""
+    open_paren, close_paren = text.find("("), text.rfind(")")
+    if open_paren < 0 or close_paren < 0:
+        return None
+    fields = text[close_paren + 2:].split()
+    try:
+        return (text[open_paren + 1:close_paren], int(fields[1]), int(fields[11]) + int(fields[12]),
+                int(fields[13]) + int(fields[14]), int(fields[19]))
+    except (IndexError, ValueError):
+        return None
+
+
+class CpuAccountant:
+    def __init__(self, cluster_of_cpu: list[int], cluster_mw: tuple[float, ...]) -> None:
+        self.cluster_of_cpu = cluster_of_cpu  # device CPU number -> cluster index
+        self.cluster_mw = cluster_mw
+        self.procs: dict[int, _Proc] = {}
+        self.all_weights = self._weights(range(len(cluster_of_cpu)))
+
+    def reset(self) -> None:
+        """The device rebooted: every process is new."""
+        self.procs = {}
+
+    def _weights(self, cpus: object) -> tuple[float, ...]:
+        chosen = [c for c in cpus if 0 <= c < len(self.cluster_of_cpu)]  # type: ignore[attr-defined]
+        if not chosen:
+            return self.all_weights
+        per_cluster = [0.0] * len(self.cluster_mw)
+        for cpu in chosen:
+            cluster = self.cluster_of_cpu[cpu]
+            per_cluster[cluster] += self.cluster_mw[cluster] / len(chosen)
+        return tuple(per_cluster)
+
+    def _weights_of(self, proc_dir: str, pid: int) -> tuple[float, ...]:
+        try:
+            with open(f"{proc_dir}/{pid}/environ", "rb") as f:
+                environ = f.read(1 << 16)
+        except OSError:
+            return self.all_weights
+        for item in environ.split(b"\0"):
+            if item.startswith(MASK_ENV):
+                try:
+                    mask = int(item[len(MASK_ENV):].decode().removeprefix("0x"), 16)
+                except ValueError:
+                    return self.all_weights
+                return self._weights(c for c in range(len(self.cluster_of_cpu)) if mask >> c & 1)
+        return self.all_weights
+
+    def sample(self, proc_dir: str) -> CpuTick:
+        """Read every process of the device; return the CPU time and energy since the last call."""
+        current: dict[int, _Proc] = {}
+        try:
+            names = os.listdir(proc_dir)
+        except OSError:
+            return CpuTick(cluster_energy_mj=[0.0] * len(self.cluster_mw))
+        for name in names:
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            try:
+                with open(f"{proc_dir}/{pid}/stat") as f:
+                    parsed = _parse_stat(f.read())
+            except OSError:
+                continue
+            if parsed is None:
+                continue
+            comm, ppid, own, child, start = parsed
+            old = self.procs.get(pid)
+            if old is not None and old.start == start:
+                weights, sampler = old.weights, old.sampler
+            else:
+                weights, sampler = self._weights_of(proc_dir, pid), comm.startswith(SAMPLER_COMMS)
+            current[pid] = _Proc(start, own, child, ppid, sampler, weights)
+        tick = CpuTick(cluster_energy_mj=[0.0] * len(self.cluster_mw))
+        # Children that vanished since the last read: their parent's cutime now holds their time.
+        counted_by_parent: dict[int, int] = {}
+        for pid, old in self.procs.items():
+            now = current.get(pid)
+            if now is not None and now.start == old.start:
+                continue
+            parent = current.get(old.ppid)
+            if parent is not None and self.procs.get(old.ppid, parent).start == parent.start:
+                counted_by_parent[old.ppid] = counted_by_parent.get(old.ppid, 0) + old.own + old.child
+        for pid, now in current.items():
+            old = self.procs.get(pid)
+            if old is not None and old.start == now.start:
+                ticks = (now.own - old.own) + (now.child - old.child) - counted_by_parent.get(pid, 0)
+            else:
+                ticks = now.own + now.child
+            if ticks > 0:
+                self._add(tick, ticks / CLK_TCK, now)
+        self.procs = current
+        return tick
+
+    @staticmethod
+    def _add(tick: CpuTick, seconds: float, proc: _Proc) -> None:
+        tick.cpu_s += seconds
+        for cluster, mw in enumerate(proc.weights):
+            tick.cluster_energy_mj[cluster] += seconds * mw
+        energy = seconds * sum(proc.weights)
+        tick.energy_mj += energy
+        if not proc.sampler:
+            tick.workload_cpu_s += seconds
+            tick.workload_energy_mj += energy
