@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how the charger is kept out (auto: suspend input unless already discharging)")
     parser.add_argument("--verify-seconds", type=float, default=None, metavar="S",
                         help="how long Discharging must hold before measuring (30)")
+    parser.add_argument("--calibrate-seconds", type=float, default=None, metavar="S",
+                        help="idle recording that calibrates the gauge's unit and sign when the device has no "
+                             "stored calibration (600; once per device)")
     parser.add_argument("--keep", action="store_true", help="keep run folders on the device")
     parser.add_argument("--json", action="store_true", help="print one JSON record per model")
 
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     protocol, shortened = resolve(duration=args.duration, idle=args.idle, warmup=args.warmup, repeats=args.repeats,
                                   cooldown=args.cooldown, sample_hz=args.rate, rate_hz=args.inference_rate,
-                                  verify_discharging_s=args.verify_seconds)
+                                  verify_discharging_s=args.verify_seconds, calibrate_s=args.calibrate_seconds)
     ws = Workspace.resolve(args.workspace)
     (target,) = resolve_targets(args.target, ws, adb=args.adb)[:1]
     if not isinstance(target, AdbTarget):

@@ -17,6 +17,7 @@ from edgebench.profiling.device_state import SUSPEND_PROP, DeviceStateGuard
 
 POWER_PATHS = ("auto", "suspend-input", "wifi-adb", "cable-cut")
 VERIFY_POLL_S = 1.0
+SETTLE_S = 10.0  # how long a suspended input may take to show as Discharging
 
 HOW_TO_CUT_POWER = (
     "Keep the charger out another way: (1) Wi-Fi adb — `adb tcpip 5555` or Android 11+ wireless debugging, "
@@ -72,6 +73,10 @@ def establish(guard: DeviceStateGuard, requested: str, battery_dir: str, *, veri
                               f"`setprop {SUSPEND_PROP} true` and `dumpsys battery suspend_input` (userdebug "
                               "only). " + HOW_TO_CUT_POWER, command=f"setprop {SUSPEND_PROP} true")
         path = PowerPath("suspend-input", how, True)
+    # The gauge and the Health HAL report on their own period: give the change time to show.
+    settle_until = time.monotonic() + SETTLE_S
+    while read_status(target, battery_dir) != "Discharging" and time.monotonic() < settle_until:
+        sleep(VERIFY_POLL_S / 4)
     deadline = time.monotonic() + verify_s
     while True:
         status = read_status(target, battery_dir)

@@ -19,6 +19,7 @@ class BatteryProtocol:
     sample_hz: float = 10.0  # sampler rate (current, voltage, counter, temperature)
     rate_hz: float | None = None  # inference rate; None = back to back
     verify_discharging_s: float = 30.0
+    calibrate_s: float = 600.0  # idle recording for unit/sign calibration when the device has none (§1.3)
 
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -29,15 +30,16 @@ PRESET = BatteryProtocol()
 
 def resolve(*, duration: float | None = None, idle: float | None = None, warmup: float | None = None,
             repeats: int | None = None, cooldown: str | None = None, sample_hz: float | None = None,
-            rate_hz: float | None = None, verify_discharging_s: float | None = None
-            ) -> tuple[BatteryProtocol, tuple[str, ...]]:
+            rate_hz: float | None = None, verify_discharging_s: float | None = None,
+            calibrate_s: float | None = None) -> tuple[BatteryProtocol, tuple[str, ...]]:
     """The preset with overrides, and why it is `shortened` (allowed, recorded; the run stays valid)."""
     changes: dict[str, Any] = {}
     for flag, value, name, floor in (("--duration", duration, "duration_s", 1), ("--idle", idle, "idle_s", 0),
                                      ("--warmup", warmup, "warmup_s", 0), ("--repeats", repeats, "repeats", 1),
                                      ("--rate", sample_hz, "sample_hz", 0.1),
                                      ("--inference-rate", rate_hz, "rate_hz", 0.001),
-                                     ("--verify-seconds", verify_discharging_s, "verify_discharging_s", 0)):
+                                     ("--verify-seconds", verify_discharging_s, "verify_discharging_s", 0),
+                                     ("--calibrate-seconds", calibrate_s, "calibrate_s", 60)):
         if value is None:
             continue
         if value < floor:

@@ -137,6 +137,9 @@ class BatterySession:
         self.airplane_set = airplane_set
         self.on_stage("deploying the harness")
         dep = deploy_harness_factory(self.workspace)(target, models)
+        self.calibration = self._stored_calibration(target.describe().device_id)
+        if self.calibration is None:
+            self.calibration = self._calibrate(dep, battery_dir, session)
         baseline_temp = self._battery_temp_c(battery_dir)
         first = True
         for repeat in range(protocol.repeats):
@@ -206,7 +209,8 @@ class BatterySession:
                              warmup=(phases["workload_start"], first_timed_s),
                              measured=(first_timed_s, last.start_ns / 1e9 + last.latency_us / 1e6),
                              idle_post=(phases["workload_end"], phases.get("idle_post_end", phases["workload_end"])))
-        calibration, calibration_check = self._calibration(series, run_id, info.device_id)
+        calibration = self.calibration
+        calibration_check = Check("calibration", "pass", calibration.source, advisory=True)
         state_after = self._observe_state()
         telemetry = telemetry_from(samples)
         energy = eb.estimate_run(
@@ -220,7 +224,7 @@ class BatterySession:
             airplane_changed=_changed(self.state_before.get("airplane") if not self.airplane_set else "1",
                                       state_after.get("airplane")),
             expected_duration_s=p.duration_s,
-            shortened_reason="; ".join(self.shortened) + " (allowed; the run stays valid)" if self.shortened else None)
+            shortened_reason="; ".join(self.shortened) if self.shortened else None)
         checks = tuple(energy.checks) + ((calibration_check,) if calibration_check else ())
         invalid = any(c.outcome == "fail" and not c.advisory for c in checks)
         plot = None
@@ -258,26 +262,50 @@ class BatterySession:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", device_id)
         return self.workspace.root / "device-profiles" / f"{safe}.json"
 
-    def _calibration(self, series, run_id: str, device_id: str):  # type: ignore[no-untyped-def]
+    def _stored_calibration(self, device_id: str):  # type: ignore[no-untyped-def]
         from edgebench import battery as eb
 
         path = self._profile_file(device_id)
-        if path.exists():
-            data = json.loads(path.read_text())
-            if "calibration" in data:
-                return eb.Calibration.from_json(data["calibration"]), Check(
-                    "calibration", "pass", f"reused from {path.name}", advisory=True)
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text())
+        if "calibration" not in data:
+            return None
+        return eb.Calibration.from_json(data["calibration"], source=f"reused from device profile {path}")
+
+    def _calibrate(self, dep, battery_dir: str, session: str):  # type: ignore[no-untyped-def]
+        """Record the idle, discharging gauge (sampler only) and fit current_now's unit and sign (§1.3).
+
+        Kept with the device's profile and reused by later sessions: once per device and OS build.
+        """
+        from edgebench import battery as eb
+        from edgebench.devices.adb import quote
+
+        p = self.protocol
+        self.on_stage(f"calibrating the fuel gauge: {p.calibrate_s:g} s idle and discharging (once per device)")
+        folder = self.target.device_path(f"runs/{session}/calibration")
+        nodes = " ".join(f"{battery_dir}/{n}" for n in ("current_now", "voltage_now", "charge_counter", "status",
+                                                        "temp", "capacity"))
+        interval = max(1, int(round(1000.0 / p.sample_hz)))
+        self.target.device.check_shell(
+            f"mkdir -p {quote(folder)} && ({quote(dep.bin_dir + '/edgebench_sampler')} --interval-ms {interval} "
+            f"--out {quote(folder + '/samples.jsonl')} {nodes} & pid=$!; sleep {int(round(p.calibrate_s))}; "
+            f"kill -TERM $pid; wait $pid) 2>&1", timeout=p.calibrate_s + RUN_MARGIN_S)
+        local = self.workspace.session_dir(session) / "calibration" / "samples.jsonl"
+        self.target.device.pull(folder + "/samples.jsonl", local)
+        self.target.device.shell(["rm", "-rf", folder])
+        samples = read_samples(local)
+        series = eb.GaugeSeries.from_samples([(s.t_ns, s.channel, s.value_text) for s in samples], battery_dir)
         try:
-            calibration = eb.calibrate(series, source=f"calibrated from run {run_id}'s own trace")
+            calibration = eb.calibrate(series, source=f"calibrated from {p.calibrate_s:g} s idle in session {session}")
         except eb.CalibrationError as exc:
-            # Units and sign cannot be trusted: still estimate with the kernel ABI's convention, marked invalid.
-            fallback = eb.Calibration(scale_to_ua=1.0, discharge_sign=-1, update_period_s=None,
-                                      charge_quantum_uah=None, agreement=float("nan"),
-                                      source="kernel ABI default (µA, negative = discharging): calibration failed")
-            return fallback, Check("calibration", "fail", str(exc))
+            raise DeviceError(self.target.name, f"the fuel gauge could not be calibrated, so energy cannot be "
+                              f"measured on this device: {exc}", command="edgebench_sampler (calibration)") from exc
+        path = self._profile_file(self.target.describe().device_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"device_id": device_id, "calibration": calibration.to_json()}, indent=1))
-        return calibration, Check("calibration", "pass", calibration.source, advisory=True)
+        path.write_text(json.dumps({"device_id": self.target.describe().device_id,
+                                    "calibration": calibration.to_json()}, indent=1))
+        return calibration
 
     # -- device state -------------------------------------------------------------------------------
     def _check_preconditions(self, battery_dir: str) -> None:
@@ -365,13 +393,15 @@ class BatterySession:
                 reasons["run"] = r.record.error or "failed"
         summary = eb.summarize_repeats(energies) if energies else None
         notes = []
-        if summary is not None and getattr(summary, "cv_flag", False):
+        if summary is not None and summary.high_cv:
             notes.append("CV of energy per inference across repeats > 10%: more repeats advised")
+        if summary is not None and summary.note:
+            notes.append(summary.note)
         mean = (lambda xs: sum(xs) / len(xs) if xs else None)
         return BatteryModelResult(
             model=model.name, target=self.target.name, run_ids=tuple(r.run_id for r in runs),
-            energy_per_inference_mj=summary.value if summary else None,
-            ci_low_mj=summary.ci_low if summary else None, ci_high_mj=summary.ci_high if summary else None,
+            energy_per_inference_mj=summary.value_mj if summary else None,
+            ci_low_mj=summary.ci_low_mj if summary else None, ci_high_mj=summary.ci_high_mj if summary else None,
             idle_power_mw=mean([e.idle_power_mw for e in energies]),
             active_power_mw=mean([e.active_power_mw for e in energies]),
             inferences=sum(e.inferences for e in energies),
