@@ -91,8 +91,11 @@ def restore_changes(target: AdbTarget, changes: DeviceChanges) -> list[str]:
     done = []
     device = target.device
     for name, previous in changes.props.items():
-        # An unset property cannot be unset from the shell: the empty string is the closest.
-        device.shell(["setprop", name, previous if previous else "false" if name == SUSPEND_PROP else ""])
+        # A property cannot be deleted from the shell: an unset one goes back to the empty string, or,
+        # where the property service refuses an empty value, to "false" for the charging switch.
+        device.shell(["setprop", name, previous])
+        if device.shell(["getprop", name]).stdout.strip() != previous and name == SUSPEND_PROP:
+            device.shell(["setprop", name, "false"])
         done.append(f"setprop {name} {previous or '(unset)'}")
     for full, previous in changes.settings.items():
         namespace, key = full.split("/", 1)

@@ -1,0 +1,121 @@
+"""profile-battery on a virtual phone whose gauge is in mA with the inverted sign: the estimate must
+find its own units and land within 10% of the energy truth the device logs on the host."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from ..conftest import REAL_MODELS
+
+MOBILENET = REAL_MODELS / "tfls_mobilenet_v1_0.25_224_float.tflite"
+SHORT = ["--duration", "20", "--idle", "8", "--warmup", "2", "--cooldown", "none", "--verify-seconds", "2",
+         "--calibrate-seconds", "75"]
+
+pytestmark = pytest.mark.slow
+
+
+def _device_state(phone) -> dict[str, str]:
+    return {"suspended": phone.shell("getprop power.battery_input.suspended").strip(),
+            "airplane": phone.shell("settings get global airplane_mode_on").strip(),
+            "battery": "\n".join(l for l in phone.shell("dumpsys battery").splitlines()
+                                 if l.strip().split(":")[0] in ("AC powered", "USB powered", "status")),
+            "marker": phone.shell("ls /data/local/tmp/edgebench/.restore.json 2>/dev/null; true").strip()}
+
+
+def test_energy_per_inference_within_10_percent_of_truth_and_device_restored(phone, capsys):
+    before = _device_state(phone)
+    code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "2", *SHORT, "--json")
+    (result,) = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["valid"], result["check_reasons"]
+    assert result["device_kind"] == "virtual" and result["energy_source"] == "simulated" and result["simulated"]
+    assert len(result["run_ids"]) == 2 and result["inferences"] > 0
+    energy = result["energy_per_inference_mj"]
+    assert energy["ci_low"] <= energy["value"] <= energy["ci_high"]
+    assert result["checks"]["shortened"] == "fail"  # recorded, run still valid
+    assert phone.cli("virtual-device", "energy-truth", phone.serial, "--json") == 0
+    truth = {t["run_id"]: t["energy_per_inference_mj"] for t in json.loads(capsys.readouterr().out)}
+    true_mean = sum(truth[r] for r in result["run_ids"]) / 2
+    assert abs(energy["value"] - true_mean) / true_mean < 0.10, (energy, true_mean)
+    # The calibration found the gauge's units (mA) and sign (discharging positive) by itself.
+    profiles = list((phone.workspace / "device-profiles").glob("*.json"))
+    calibration = json.loads(profiles[0].read_text())["calibration"]
+    assert calibration["scale_to_ua"] == 1000 and calibration["discharge_sign"] == 1
+    assert all((phone.workspace / "sessions").rglob("trace.png"))
+    assert _device_state(phone) == before
+
+
+def _act(phone, action: str) -> None:
+    """A device shell command, or `fault ...`: the virtual-device CLI in its own process (its output
+    must not mix with the JSON the test reads)."""
+    if action.startswith("fault "):
+        subprocess.run([sys.executable, "-m", "edgebench.cli.main", *action.split()[1:]], env=phone.env(),
+                       check=True, capture_output=True)
+    else:
+        phone.shell(action)
+
+
+def _inject_during_measured_window(phone, run_index: int, inject: str, clear: str) -> threading.Thread:
+    """Watch the window markers; once run `run_index` has run 6 s, inject; clear at its end."""
+    def body() -> None:
+        seen = 0
+        last = ""
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            mark = phone.shell("getprop debug.edgebench.window").strip()
+            if mark != last and mark.endswith(" start"):
+                seen += 1
+                if seen == run_index + 1:
+                    time.sleep(6)
+                    _act(phone, inject)
+                    while not phone.shell("getprop debug.edgebench.window").strip().startswith(
+                            mark.split()[0] + " end"):
+                        time.sleep(0.5)
+                    _act(phone, clear)
+                    return
+            last = mark
+            time.sleep(0.3)
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("inject, clear, check", [
+    ("setprop power.battery_input.suspended false", "setprop power.battery_input.suspended true", "current_direction"),
+    ("fault virtual-device fault SERIAL --throttle 2", "fault virtual-device fault SERIAL --throttle 0", "cooling"),
+    ("fault virtual-device fault SERIAL --stale-gauge", "fault virtual-device fault SERIAL --live-gauge", "stale_gauge"),
+])
+def test_injected_faults_invalidate_the_run_with_a_reason(phone, capsys, inject, clear, check):
+    inject, clear = inject.replace("SERIAL", phone.serial), clear.replace("SERIAL", phone.serial)
+    thread = _inject_during_measured_window(phone, 0, inject, clear)
+    code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "1", *SHORT, "--json")
+    thread.join(timeout=60)
+    (result,) = json.loads(capsys.readouterr().out)
+    assert code == 1 and not result["valid"]
+    assert result["checks"][check] == "fail", result["checks"]
+    assert result["check_reasons"][check]
+
+
+def test_a_crashed_host_leaves_a_marker_that_the_next_connect_undoes(phone, capsys):
+    before = _device_state(phone)
+    proc = subprocess.Popen([sys.executable, "-m", "edgebench.cli.main", "profile-battery", str(MOBILENET),
+                             "--target", phone.serial, "--repeats", "1", *SHORT], env=phone.env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while phone.shell("getprop power.battery_input.suspended").strip() != "true":
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)  # no finally, no restore: like a host crash
+    proc.wait()
+    crashed = _device_state(phone)
+    assert crashed["suspended"] == "true" and crashed["marker"]
+    # The next edgebench that connects (here a push-and-run) finds the marker and undoes it.
+    assert phone.cli("push-and-run", str(REAL_MODELS / "tflm_simple_add_model.tflite"), "--target", phone.serial,
+                     "--protocol", "smoke", "--runs", "10") == 0
+    capsys.readouterr()
+    assert _device_state(phone) == before
