@@ -39,5 +39,10 @@ class Workspace:
         return self.root / "sessions" / session
 
     @property
+    def artifacts(self) -> Path:
+        """Trained, transformed and converted models, content-addressed."""
+        return self.root / "artifacts"
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"

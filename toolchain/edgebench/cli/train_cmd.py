@@ -1,0 +1,74 @@
+"""`edgebench train SPEC [--budget full|smoke] [--set NAME=VALUE]...`: train one model of a study spec.
+
+Trains the spec's default hyperparameters (each --set must lie in the spec's search space) and
+stores a content-addressed artifact under <workspace>/artifacts/trained/. The same spec,
+hyperparameters, seed and data give the same id: a stored model is reused unless --retrain.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help="study spec (TOML), e.g. models/cnn_image.toml")
+    parser.add_argument("--budget", default="full",
+                        help="which [budget.X] of the spec to apply: smoke (minutes on 2 cores) or full (default)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                        help="hyperparameter value instead of the spec's default (repeatable)")
+    parser.add_argument("--seed", type=int, default=None, help="training seed (default: the spec's)")
+    parser.add_argument("--data-dir", default=None, metavar="DIR",
+                        help="where dataset paths point (default: $EDGEBENCH_DATA or <workspace>/datasets)")
+    parser.add_argument("--retrain", action="store_true", help="train even if this exact model is stored")
+    parser.add_argument("--json", action="store_true", help="print the artifact record as JSON")
+
+
+def parse_overrides(spec, items: list[str]) -> dict:
+    """NAME=VALUE pairs typed by the hyperparameter's own type."""
+    from edgebench.errors import UsageError
+
+    out = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set filters=24")
+        try:
+            hdef = spec.arch.hyperparameter(name)
+        except KeyError:
+            names = ", ".join(d.name for d in spec.arch.hyperparameters)
+            raise UsageError(f"--set {item!r}: unknown hyperparameter {name!r} for {spec.architecture}; "
+                             f"allowed: {names}") from None
+        try:
+            out[name] = hdef.value_type(text.strip()) if hdef.value_type is not int else int(text.strip())
+        except ValueError:
+            raise UsageError(f"--set {item!r}: {name} takes {hdef.value_type.__name__} values "
+                             f"({hdef.describe_domain()}), got {text!r}") from None
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from edgebench.datasets import load_dataset
+    from edgebench.datasets.loaders import data_root
+    from edgebench.study import load_spec
+    from edgebench.train import ArtifactStore, train_model
+    from edgebench.train.report import describe_trained, dump_json, epoch_printer
+    from edgebench.train.trainer import check_dataset, trained_id
+    from edgebench.workspace import Workspace
+
+    spec = load_spec(args.spec, args.budget)
+    hparams = spec.resolve_hyperparameters(parse_overrides(spec, args.overrides))
+    ws = Workspace.resolve(args.workspace)
+    store = ArtifactStore.for_workspace(ws)
+    data_dir = data_root(args.data_dir, ws.root)
+    dataset = load_dataset(spec.dataset, data_dir, where=f"{spec.source}: dataset")
+    check_dataset(spec.arch, dataset, f"{spec.source}: dataset")
+    seed = spec.seed if args.seed is None else args.seed
+    reused = not args.retrain and store.exists("trained", trained_id(spec, hparams, seed, dataset.data_hash))
+    if not reused and not args.json:
+        print(f"training {spec.name} ({spec.budget}) on {dataset.info().loader}: "
+              f"{len(dataset.x_train)} examples, {hparams['epochs']} epoch(s)", file=sys.stderr, flush=True)
+    record = train_model(spec, hparams, store=store, seed=seed, dataset=dataset, reuse=not args.retrain,
+                         on_epoch_end=None if args.json else epoch_printer(int(hparams["epochs"]), sys.stderr))
+    print(dump_json([record]) if args.json else describe_trained(record, reused))
+    return 0

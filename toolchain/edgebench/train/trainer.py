@@ -1,0 +1,153 @@
+"""Train one zoo model from a spec: a pure function from (spec, hyperparameters, seed, data) to a record.
+
+`train_model` is what `edgebench train` runs once and what a tuner calls per trial: pass the
+loaded `Dataset` to skip reloading, and `on_epoch_end(epoch, logs)` to report or prune (an
+exception raised there stops training and nothing is written).
+"""
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from edgebench.datasets.base import Dataset, DatasetError
+from edgebench.datasets.loaders import load_dataset
+from edgebench.errors import UsageError
+from edgebench.study.spec import StudySpec
+from edgebench.train.artifacts import ArtifactStore, TrainedModel, key, utc_now
+from edgebench.zoo._tf import load_tf
+from edgebench.zoo.registry import Architecture
+
+TRAIN_FORMAT = 1  # bump when training code changes what a given key would produce
+
+EpochCallback = Callable[[int, Mapping[str, float]], None]
+
+
+def versions() -> dict[str, str]:
+    import edgebench
+
+    tf = load_tf()
+    out = {"edgebench": edgebench.__version__, "tensorflow": tf.__version__}
+    try:
+        import tf_keras
+        out["tf_keras"] = tf_keras.__version__
+    except (ImportError, AttributeError):  # pragma: no cover
+        pass
+    try:
+        import tensorflow_model_optimization as tfmot
+        out["tfmot"] = tfmot.__version__
+    except (ImportError, AttributeError):  # pragma: no cover
+        pass
+    return out
+
+
+def check_dataset(arch: Architecture, dataset: Dataset, where: str) -> None:
+    """The dataset fits the architecture's input; a DatasetError naming both otherwise."""
+    shape = dataset.input_shape
+    if dataset.task != arch.task:
+        raise DatasetError(f"{where}: dataset {dataset.spec.loader!r} gives {dataset.task} data of shape {list(shape)}, "
+                           f"but {arch.name} takes {arch.task} data; pick a {arch.task} loader")
+    if arch.task == "image" and (len(shape) != 3 or shape[-1] not in (1, 3)):
+        raise DatasetError(f"{where}: {arch.name} takes images [H, W, 1 or 3]; dataset {dataset.spec.loader!r} "
+                           f"gives {list(shape)}")
+    if arch.task == "text" and (len(shape) != 1 or not dataset.vocab_size):
+        raise DatasetError(f"{where}: {arch.name} takes token sequences [T] with a vocabulary; dataset "
+                           f"{dataset.spec.loader!r} gives {list(shape)} (vocabulary {dataset.vocab_size})")
+
+
+def trained_id(spec: StudySpec, hyperparameters: Mapping[str, Any], seed: int, data_hash: str) -> str:
+    return key({"kind": "trained", "format": TRAIN_FORMAT, "architecture": spec.architecture,
+                "options": spec.model_options, "hyperparameters": dict(hyperparameters), "seed": seed,
+                "data": data_hash})
+
+
+def train_model(spec: StudySpec, hyperparameters: Mapping[str, Any] | None = None, *, store: ArtifactStore,
+                seed: int | None = None, dataset: Dataset | None = None,
+                data_dir: str | os.PathLike[str] | None = None, on_epoch_end: EpochCallback | None = None,
+                reuse: bool = True, verbose: int = 0) -> TrainedModel:
+    """Train `spec`'s model with its defaults overridden by `hyperparameters` (each must lie in the
+    spec's search space) and store it. With `reuse`, an artifact with the same id is returned
+    without training (and without calling `on_epoch_end`)."""
+    hparams = spec.resolve_hyperparameters(hyperparameters)
+    seed = spec.seed if seed is None else seed
+    where = f"{spec.source}: dataset"
+    if dataset is None:
+        dataset = load_dataset(spec.dataset, data_dir, where=where)
+    elif dataset.spec != spec.dataset:
+        raise DatasetError(f"{where}: the dataset passed in was loaded from {dataset.spec}, not from this spec's "
+                           f"{spec.dataset}")
+    arch = spec.arch
+    check_dataset(arch, dataset, where)
+    artifact_id = trained_id(spec, hparams, seed, dataset.data_hash)
+    if reuse and store.exists("trained", artifact_id):
+        return store.load("trained", artifact_id)  # type: ignore[return-value]
+
+    tf = load_tf()
+    start = time.perf_counter()
+    try:
+        model = arch.build(hparams, input_shape=dataset.input_shape, num_classes=dataset.num_classes,
+                           vocab_size=dataset.vocab_size, options=spec.model_options, seed=seed)
+    except UsageError as exc:  # shape mismatches found by the builder: say which spec
+        raise UsageError(f"{spec.source} (budget {spec.budget}): {exc}") from None
+    history = fit(model, dataset, batch_size=int(hparams["batch_size"]), epochs=int(hparams["epochs"]),
+                  on_epoch_end=on_epoch_end, verbose=verbose, tf=tf)
+    seconds = time.perf_counter() - start
+    val_acc = accuracy(model, dataset.x_val, dataset.y_val) if len(dataset.x_val) else None
+    test_acc = accuracy(model, dataset.x_test, dataset.y_test)
+
+    def make_record(path: Any) -> TrainedModel:
+        return TrainedModel(
+            artifact_id=artifact_id, architecture=arch.name, hyperparameters=hparams,
+            model_options=dict(spec.model_options), seed=seed, dataset=dataset.info(), spec=spec.to_json(),
+            parameter_count=int(model.count_params()), val_accuracy=val_acc, test_accuracy=test_acc,
+            epochs_run=len(history.get("loss", [])), history=history, train_seconds=round(seconds, 3),
+            created_utc=utc_now(), versions=versions(), path=path)
+
+    return store.put("trained", artifact_id, lambda p: save_keras(model, p), make_record)  # type: ignore[return-value]
+
+
+def fit(model: Any, dataset: Dataset, *, batch_size: int, epochs: int, on_epoch_end: EpochCallback | None = None,
+        callbacks: list[Any] | None = None, verbose: int = 0, tf: Any = None) -> dict[str, list[float]]:
+    tf = tf or load_tf()
+    cbs = list(callbacks or [])
+    if on_epoch_end is not None:
+        cbs.append(tf.keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: on_epoch_end(epoch, {k: float(v) for k, v in (logs or {}).items()})))
+    validation = (dataset.x_val, one_hot(dataset.y_val, dataset.num_classes)) if len(dataset.x_val) else None
+    result = model.fit(dataset.x_train, one_hot(dataset.y_train, dataset.num_classes), batch_size=batch_size,
+                       epochs=epochs, validation_data=validation, callbacks=cbs, verbose=verbose, shuffle=True)
+    return {k: [float(v) for v in vs] for k, vs in result.history.items()}
+
+
+def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+
+
+def accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.argmax(predict(model, x), axis=-1) == y))
+
+
+def save_keras(model: Any, path: Any) -> None:
+    # HDF5: one file, and the only format that round-trips TF-MOT's QAT wrappers (the .keras zip
+    # format loses the quantize layer's variables).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*HDF5 file.*legacy", category=UserWarning)
+        model.save(str(path), include_optimizer=False, save_format="h5")
+
+
+def load_keras(record: Any) -> Any:
+    """The Keras model of a TrainedModel or TransformedModel record (uncompiled)."""
+    tf = load_tf()
+    if getattr(record, "transform", None) == "qat":
+        from edgebench.optimize.transforms import qat_scope
+
+        with qat_scope():
+            return tf.keras.models.load_model(str(record.path), compile=False)
+    return tf.keras.models.load_model(str(record.path), compile=False)
