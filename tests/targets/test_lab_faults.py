@@ -87,3 +87,50 @@ def test_a_device_that_stays_gone_is_reported_and_the_other_finishes(lab, tmp_pa
     failed_a = [r for r in records if r["target"] == a and r["status"] == "failed"]
     assert failed_a and "did not come back" in failed_a[0]["error"]
     assert f"device {a}" in result.stderr and "--resume" in result.stderr
+
+
+def _device_shell(lab, serial: str, command: str) -> str:
+    return lab.adb.run("-s", serial, "shell", command).stdout.decode()
+
+
+@pytest.mark.slow
+def test_sigterm_kills_the_harness_on_the_device_and_leaves_the_session_resumable(lab):
+    import signal
+
+    a = lab.serials[0]
+    env = dict(os.environ, EDGEBENCH_WORKSPACE=str(lab.workspace))
+    args = [sys.executable, "-m", "edgebench.cli.main", "push-and-run", str(MOBILENET), "--target", a,
+            "--protocol", "smoke", "--runs", "20000", "--repeats", "2"]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while "edgebench_runner" not in _device_shell(lab, a, "ps -A -o NAME 2>/dev/null || ps"):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "--resume" in err
+    assert "edgebench_runner" not in _device_shell(lab, a, "ps -A -o NAME 2>/dev/null || ps")
+    assert _device_shell(lab, a, "ls -d /data/local/tmp/edgebench/runs/*/* 2>/dev/null").strip() == ""
+    session = err.split("--resume ")[1].split()[0]
+    resumed = subprocess.run([*args[:-4], "--runs", "300", "--repeats", "2", "--resume", session], env=env,
+                             capture_output=True, text=True, timeout=120)
+    # A different --runs is a different protocol: the resumed runs are new keys in the same session.
+    assert resumed.returncode == 0, resumed.stderr
+
+
+@pytest.mark.slow
+def test_a_lock_held_by_another_host_is_refused_and_a_stale_one_taken_over(lab, capsys):
+    a = lab.serials[1]
+    owner = '{"host": "lab-host-7", "pid": 4242, "user": "ana", "session": "theirs", "since_utc": "now"}'
+    _device_shell(lab, a, f"mkdir -p /data/local/tmp/edgebench/.lock && echo '{owner}' > "
+                          "/data/local/tmp/edgebench/.lock/owner.json")
+    try:
+        code = lab.cli("push-and-run", str(HELLO), "--target", a, "--protocol", "smoke", "--runs", "10")
+        err = capsys.readouterr().err
+        assert code == 3 and "ana@lab-host-7 pid 4242" in err and "theirs" in err
+        # Its holder stopped heartbeating long ago: stale, taken over.
+        _device_shell(lab, a, "touch -d 2000-01-01T00:00:00 /data/local/tmp/edgebench/.lock")
+        assert lab.cli("push-and-run", str(HELLO), "--target", a, "--protocol", "smoke", "--runs", "10") == 0
+        assert _device_shell(lab, a, "ls /data/local/tmp/edgebench/.lock 2>/dev/null").strip() == ""
+    finally:
+        _device_shell(lab, a, "rm -rf /data/local/tmp/edgebench/.lock")

@@ -171,6 +171,8 @@ class PushAndRun:
                 w.cancel()
             for t in threads:
                 t.join(timeout=30)
+            for w in workers:
+                w.clean_up_after_stop()
             raise SessionInterrupted(session) from None
         if errors:
             if len(errors) == len(workers) or len(workers) == 1:

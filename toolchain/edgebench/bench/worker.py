@@ -72,14 +72,24 @@ class DeviceWorker:
         self.on_record = on_record
         self.report = WorkerReport(target.name)
         self._in_flight: str | None = None
+        self._interrupted_run: str | None = None
 
     # -- called from the main thread --------------------------------------------------------------
     def cancel(self) -> None:
         """Kill the harness of the run in flight (the session is stopping)."""
         run_name = self._in_flight
         if run_name is not None:
+            self._interrupted_run = run_name
             try:
                 self.target.cancel_run(run_name)
+            except EdgebenchError:
+                pass
+
+    def clean_up_after_stop(self) -> None:
+        """Remove the stopped run's folder on the device (unless --keep): its results are not stored."""
+        if self._interrupted_run is not None and not self.plan.keep:
+            try:
+                self.target.finish_run(self._interrupted_run, keep=False)
             except EdgebenchError:
                 pass
 
