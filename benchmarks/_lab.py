@@ -33,7 +33,7 @@ def virtual_lab(count: int) -> Iterator[tuple[Path, list[str], int]]:
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp)
         try:
-            if main(["--workspace", str(ws), "virtual-device", "start", "--count", str(count)]) != 0:
+            if count and main(["--workspace", str(ws), "virtual-device", "start", "--count", str(count)]) != 0:
                 raise SystemExit("could not start virtual devices")
             out = subprocess.run([ADB, "devices"], env=env, check=True, capture_output=True, text=True).stdout
             serials = [line.split()[0] for line in out.splitlines()[1:] if line.strip()]

@@ -10,6 +10,18 @@ FIXTURES = REPO / "fixtures"
 REAL_MODELS = FIXTURES / "real-device" / "g_tflite_models"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_lock_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Device locks of the tests never meet those of a real session on this host (or of other test runs)."""
+    saved = os.environ.get("EDGEBENCH_LOCK_DIR")
+    os.environ["EDGEBENCH_LOCK_DIR"] = str(tmp_path_factory.mktemp("locks"))
+    yield
+    if saved is None:
+        os.environ.pop("EDGEBENCH_LOCK_DIR", None)
+    else:
+        os.environ["EDGEBENCH_LOCK_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def harness_cache() -> Path:
     """Harness builds shared by the tests (keyed by source hash, so always current)."""

@@ -119,6 +119,7 @@ def test_killed_session_resumes_without_redoing_or_half_rows(workspace, tmp_path
 
     deadline = time.monotonic() + 120
     while stored() < 1 and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode()
         time.sleep(0.1)
     time.sleep(0.3)  # into the next run
     proc.send_signal(signal.SIGKILL)

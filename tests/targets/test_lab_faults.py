@@ -93,25 +93,37 @@ def _device_shell(lab, serial: str, command: str) -> str:
     return lab.adb.run("-s", serial, "shell", command).stdout.decode()
 
 
+def _wait_online(lab, serial: str, timeout_s: float = 60) -> None:
+    """After an earlier test dropped it: dial the device again until the server sees it as a device."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        lab.adb.run("connect", serial)
+        if lab.adb.run("-s", serial, "get-state").stdout.decode().strip() == "device":
+            return
+        time.sleep(1)
+    raise AssertionError(f"{serial} did not come back online")
+
+
 @pytest.mark.slow
 def test_sigterm_kills_the_harness_on_the_device_and_leaves_the_session_resumable(lab):
     import signal
 
     a = lab.serials[0]
+    _wait_online(lab, a)
     env = dict(os.environ, EDGEBENCH_WORKSPACE=str(lab.workspace))
     args = [sys.executable, "-m", "edgebench.cli.main", "push-and-run", str(MOBILENET), "--target", a,
             "--protocol", "smoke", "--runs", "20000", "--repeats", "2"]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while "edgebench_runner" not in _device_shell(lab, a, "ps -A -o NAME 2>/dev/null || ps"):
-        assert time.monotonic() < deadline and proc.poll() is None
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else ""
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "--resume" in err
     assert "edgebench_runner" not in _device_shell(lab, a, "ps -A -o NAME 2>/dev/null || ps")
-    assert _device_shell(lab, a, "ls -d /data/local/tmp/edgebench/runs/*/* 2>/dev/null").strip() == ""
     session = err.split("--resume ")[1].split()[0]
+    assert _device_shell(lab, a, f"ls /data/local/tmp/edgebench/runs/{session} 2>/dev/null").strip() == ""
     resumed = subprocess.run([*args[:-4], "--runs", "300", "--repeats", "2", "--resume", session], env=env,
                              capture_output=True, text=True, timeout=120)
     # A different --runs is a different protocol: the resumed runs are new keys in the same session.

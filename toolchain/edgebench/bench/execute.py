@@ -107,12 +107,7 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
         on_stage("validate")
         if engine == "benchmark_model":
             return _benchmark_model_outcome(base, result, protocol, run.config, target, wall)
-        runner_file = result.out_dir / "runner.jsonl"
-        if not runner_file.exists():
-            raise ParseError(f"the driver produced no runner.jsonl (exit {result.exit_code}); "
-                             f"stderr: {result.stderr_tail.strip()[-500:] or '(empty)'}")
-        output = parse_harness_output(runner_file.read_text(errors="replace"), source=str(runner_file))
-        samples = read_samples(result.out_dir / "samples.jsonl", sysroot=target.sysroot)
+        output, samples = read_pulled_run(result, target.sysroot)
     except DeviceConnectionError:
         raise
     except EdgebenchError as exc:
@@ -125,8 +120,7 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
             pass  # the device is gone; its run folder is removed by a later cleanup
 
     if not output.ok:
-        reason = (f"{output.error.code} at {output.error.stage}: {output.error.message}" if output.error
-                  else f"runner ended with status {output.end_status}")
+        reason = output.failure_reason
         return _outcome(RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall,
                                   accelerator_used=output.accelerator_used, fallback_reason=output.fallback_reason,
                                   runtime_api_generation=output.api_generation), output, samples)
@@ -141,6 +135,16 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
         fallback_reason=output.fallback_reason, output_checksum=output.output_checksum,
         runtime_api_generation=output.api_generation, wall_seconds=wall)
     return _outcome(record, output, samples)
+
+
+def read_pulled_run(result, sysroot: str) -> tuple[HarnessOutput, list[DeviceSample]]:  # type: ignore[no-untyped-def]
+    """The runner's validated output and the sampler's samples from a pulled run folder."""
+    runner_file = result.out_dir / "runner.jsonl"
+    if not runner_file.exists():
+        raise ParseError(f"the driver produced no runner.jsonl (exit {result.exit_code}); "
+                         f"stderr: {result.stderr_tail.strip()[-500:] or '(empty)'}")
+    output = parse_harness_output(runner_file.read_text(errors="replace"), source=str(runner_file))
+    return output, read_samples(result.out_dir / "samples.jsonl", sysroot=sysroot)
 
 
 def _benchmark_model_outcome(base: dict, result, protocol: ResolvedProtocol, config: RunConfig,  # type: ignore[no-untyped-def]

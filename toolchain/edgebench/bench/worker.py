@@ -139,6 +139,7 @@ class DeviceWorker:
         if not planned:
             return
         self.on_stage(planned[0], target.name, "deploy")
+        target.remove_leftover_runs()
         dep = self.deploy(target, plan.models)
         baseline = target.read_temperatures_c()
         ran_one = False

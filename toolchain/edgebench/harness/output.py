@@ -75,6 +75,15 @@ class HarnessOutput:
         return self.error is None and self.end_status == "ok"
 
     @property
+    def failure_reason(self) -> str | None:
+        """Why the runner failed, as one line for a record; None when it succeeded."""
+        if self.ok:
+            return None
+        if self.error is not None:
+            return f"{self.error.code} at {self.error.stage}: {self.error.message}"
+        return f"runner ended with status {self.end_status}"
+
+    @property
     def first_inference_us(self) -> float | None:
         first = self.warmup[0] if self.warmup else (self.timed[0] if self.timed else None)
         return first.latency_us if first else None

@@ -56,10 +56,7 @@ def parse_harness_report(text: str) -> HarnessRunReport:
     setup = out.setup or {}
     warm = [s.latency_us for s in out.warmup]
     timed = [s.latency_us for s in out.timed]
-    failure = None
-    if not out.ok:
-        failure = (f"{out.error.code} at {out.error.stage}: {out.error.message}" if out.error
-                   else f"runner ended with status {out.end_status}")
+    failure = out.failure_reason
     return HarnessRunReport(
         runner_version=out.runner_version, library_path=out.library_path, library_sha256=out.library_sha256,
         api_generation=out.api_generation, threads=setup.get("threads"),

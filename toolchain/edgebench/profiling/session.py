@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from edgebench.bench.execute import deploy_harness_factory, model_device_path, utc_now
+from edgebench.bench.execute import deploy_harness_factory, model_device_path, read_pulled_run, utc_now
 from edgebench.bench.locks import HostLock, owner_record
 from edgebench.bench.plan import ModelFile, run_key
 from edgebench.bench.session import load_models, new_session_id
 from edgebench.errors import DeviceError, EdgebenchError, ParseError, UsageError
-from edgebench.harness.output import HarnessOutput, parse_harness_output
+from edgebench.harness.output import HarnessOutput
 from edgebench.harness.samples import read_samples, telemetry_from
 from edgebench.profiling.device_state import DeviceStateGuard, restore_pending
 from edgebench.profiling.power_path import establish, find_battery_dir
@@ -182,12 +182,7 @@ class BatterySession:
         output: HarnessOutput | None = None
         try:
             result = target.run_driver(f"{session}/{run_id}", args, env, timeout, results_dir)
-            runner_file = result.out_dir / "runner.jsonl"
-            if not runner_file.exists():
-                raise ParseError(f"the driver produced no runner.jsonl (exit {result.exit_code}): "
-                                 f"{result.stderr_tail.strip()[-300:]}")
-            output = parse_harness_output(runner_file.read_text(errors="replace"), source=str(runner_file))
-            samples = read_samples(result.out_dir / "samples.jsonl", sysroot=target.sysroot)
+            output, samples = read_pulled_run(result, target.sysroot)
             phases = _read_phases(result.out_dir / "phases.txt")
         except EdgebenchError as exc:
             record = RunRecord(**base, status="failed", checks=(), error=str(exc))
@@ -196,8 +191,7 @@ class BatterySession:
         finally:
             target.finish_run(f"{session}/{run_id}", keep=self.keep)
         if not output.ok or not output.timed:
-            reason = (f"{output.error.code} at {output.error.stage}: {output.error.message}" if output.error
-                      else "the runner timed no inference")
+            reason = output.failure_reason or "the runner timed no inference"
             record = RunRecord(**base, status="failed", checks=(), error=reason)
             self.store.save_run(record, {"battery": p.to_json()})
             return _RunResult(run_id, record, None, None)

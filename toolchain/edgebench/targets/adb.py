@@ -130,6 +130,14 @@ class AdbTarget(Target):
                 sizes[path[len(prefix):]] = int(size)
         return manifest, sizes
 
+    def remove_leftover_runs(self) -> None:
+        """Run folders a dropped device or a killed host left behind (never those kept with --keep).
+
+        Called while holding the device lock, so no other edgebench is running there."""
+        runs = quote(self.device_path("runs"))
+        self.device.shell(f"for d in {runs}/*/*; do [ -d \"$d\" ] && [ ! -e \"$d/.keep\" ] && rm -rf \"$d\" "
+                          f"\"$d.tar\"; done; rmdir {runs}/* 2>/dev/null; true")
+
     def stage(self, files: Mapping[str, Path], *, verify: bool = False) -> None:
         """Push what changed under temporary names, then rename all of it in one round trip.
 
@@ -229,7 +237,9 @@ class AdbTarget(Target):
         if log_marker is not None and log_path is not None:
             parts.append(f"logcat -d -v threadtime -T {quote(log_marker + '.000')} 2>/dev/null")
         parts.append(f"rm -f {quote(run_dir + '.tar')}")
-        if not keep:
+        if keep:
+            parts.append(f"touch {quote(run_dir + '/.keep')}")  # kept on purpose: leftover cleanup spares it
+        else:
             parts.append(f"rm -rf {quote(run_dir)}")
         result = self.device.shell("; ".join(parts) + "; true", timeout=60)
         if log_path is not None and log_marker is not None and result.stdout.strip():
@@ -315,7 +325,11 @@ class AdbTarget(Target):
     def cancel_run(self, run_name: str) -> None:
         run_dir = self.device_path(f"runs/{run_name}")
         # Every process of the run has the run folder in its arguments (driver, runner --out, sampler).
-        self.device.shell(f"pkill -9 -f {quote(run_dir)}; true", retry=False, timeout=10)
+        # This shell's own command line holds it too: leave it out, or the driver may outlive its kill
+        # and write into the folder again after the cleanup. Twice: a child forked in between dies too.
+        pattern = quote(run_dir)
+        self.device.shell(f"for i in 1 2; do for p in $(pgrep -f {pattern}); do [ \"$p\" != $$ ] && "
+                          f"kill -9 \"$p\" 2>/dev/null; done; sleep 0.2; done; true", retry=False, timeout=15)
 
     def reconnect(self) -> bool:
         host, _, port = self.name.rpartition(":")

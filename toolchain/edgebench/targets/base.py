@@ -98,6 +98,9 @@ class Target(ABC):
     def release_device_lock(self) -> None:
         """Give the device back (only our own lock)."""
 
+    def remove_leftover_runs(self) -> None:
+        """Delete run folders that earlier, interrupted sessions left (not those kept with --keep)."""
+
     def cancel_run(self, run_name: str) -> None:
         """Kill a harness that is running in `run_name` (Ctrl-C, SIGTERM). Best effort."""
 

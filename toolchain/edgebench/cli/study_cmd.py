@@ -1,0 +1,38 @@
+"""`edgebench study run SPEC [--budget smoke|full] [--target local|SERIAL] [--resume]`.
+
+Train the default model, tune, build the optimization variants of the best trial(s), measure
+them all in one push-and-run session, and write a self-contained HTML report (path printed).
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from edgebench.cli.tune_cmd import add_tuning_arguments
+
+    parser.add_argument("action", choices=("run",), help="run: the whole study pipeline")
+    parser.add_argument("spec", metavar="SPEC", help="study spec (TOML), e.g. models/cnn_image.toml")
+    add_tuning_arguments(parser)
+    parser.add_argument("--protocol", default="smoke", help="measurement protocol for the variants (default: smoke)")
+    parser.add_argument("--variants", default=None, metavar="A,B",
+                        help="variants to build (default: the spec's plus fp32, dynamic_range, float16, int8)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from edgebench.study import load_spec
+    from edgebench.study.run import run_study
+
+    spec = load_spec(args.spec, args.budget)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
+    result = run_study(spec, workspace=args.workspace, target=args.target, resume=args.resume,
+                       objectives=args.objectives, sampler=args.sampler, trials=args.trials, storage=args.storage,
+                       runs=args.runs, protocol=args.protocol, variants=variants, data_dir=args.data_dir)
+    measured = sum(r.status == "measured" for r in result.rows)
+    failed = [r for r in result.rows if r.status != "measured"]
+    print(f"study {result.spec_name} ({result.budget}) on {result.target}: {measured}/{len(result.rows)} "
+          f"variant(s) measured, session {result.session}")
+    for r in failed:
+        print(f"  {r.source} {r.variant}: {r.status}: {r.problem}")
+    print(result.report_path)
+    return 0 if measured else 1

@@ -1,0 +1,176 @@
+"""`edgebench study run`: train -> tune -> optimize -> convert -> push-and-run -> HTML report.
+
+    run_study(spec, workspace=..., target="local") -> StudyRun
+
+The default model and the tuning's best trials (top_k by accuracy, or the non-dominated set of a
+multi-objective study) each get every optimization variant of the spec plus the post-training
+quantization baselines; all .tflite files are measured in one push-and-run session. A variant
+that cannot be built is a row with its reason, not the end of the study.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from edgebench.study.spec import StudySpec
+
+# Cheap (conversion only) and what every comparison needs, so always built when applicable.
+BASELINE_VARIANTS = ("fp32", "dynamic_range", "float16", "int8")
+
+
+@dataclass(frozen=True)
+class VariantRow:
+    """One variant of one trained model, and what it measured; None = not measured / not built."""
+
+    source: str  # "default" or "trial N"
+    trained_id: str
+    hyperparameters: dict[str, Any]
+    val_accuracy: float | None
+    variant: str
+    tflite_sha256: str | None
+    tflite_path: str | None
+    size_bytes: int | None
+    gzip_size_bytes: int | None
+    test_accuracy: float | None  # LiteRT on this host
+    latency_median_us: float | None  # median over the repeats' medians
+    energy_mj_per_inference: float | None
+    simulated: bool | None
+    run_ids: tuple[str, ...]
+    status: str  # measured | run_failed | build_failed
+    problem: str | None
+    non_dominated: bool = False
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    spec_name: str
+    budget: str
+    target: str
+    session: str | None
+    study_name: str | None
+    rows: tuple[VariantRow, ...]
+    report_path: Path
+    json_path: Path
+
+
+def variants_for(spec: StudySpec, extra: tuple[str, ...] = BASELINE_VARIANTS) -> list[str]:
+    """The spec's variants, then the baselines it lacks that its architecture can take (canonical names)."""
+    from edgebench.optimize import NotApplicableError, Recipe, check_recipe
+
+    out = [Recipe.parse(v).name for v in spec.optimize.variants]
+    for name in extra:
+        canonical = Recipe.parse(name).name
+        if canonical in out:
+            continue
+        try:
+            check_recipe(spec.architecture, Recipe.parse(name))
+        except NotApplicableError:
+            continue
+        out.append(canonical)
+    return list(dict.fromkeys(out))
+
+
+def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = None, target: str = "local",
+              resume: bool = False, objectives: str = "accuracy", sampler: str | None = None,
+              trials: int | None = None, storage: str | None = None, runs: int | None = None,
+              protocol: str = "smoke", variants: list[str] | None = None,
+              data_dir: str | os.PathLike[str] | None = None,
+              log: Callable[[str], None] | None = None) -> StudyRun:
+    from edgebench.api import push_and_run
+    from edgebench.datasets.loaders import data_root, load_dataset
+    from edgebench.optimize import build_variant
+    from edgebench.report.study_html import write_study_report
+    from edgebench.train import ArtifactStore, train_model
+    from edgebench.tune import run_tuning
+    from edgebench.tune.pareto import non_dominated
+    from edgebench.workspace import Workspace
+
+    log = log or (lambda text: print(text, file=sys.stderr, flush=True))
+    ws = Workspace.resolve(workspace)
+    store = ArtifactStore.for_workspace(ws)
+    dataset = load_dataset(spec.dataset, data_root(data_dir, ws.root), where=f"{spec.source}: dataset")
+
+    log(f"study {spec.name} ({spec.budget}): training the default model")
+    default = train_model(spec, {}, store=store, dataset=dataset)
+    candidates: list[tuple[str, Any]] = [("default", default)]
+    study_name = None
+    if (trials if trials is not None else spec.tuning.trials) > 0:
+        log(f"study {spec.name}: tuning ({objectives})")
+        tuning = run_tuning(spec, store=store, workspace=ws.root, objectives=objectives, sampler=sampler,
+                            trials=trials, storage=storage, resume=resume, dataset=dataset, target=target,
+                            runs=runs, log=log)
+        study_name = tuning.study_name
+        for t in tuning.best:
+            if t.trained_id and t.trained_id not in {c.artifact_id for _, c in candidates}:
+                candidates.append((f"trial {t.number}", store.load("trained", t.trained_id)))
+
+    names = variants or variants_for(spec)
+    built: list[tuple[str, Any, str, Any, str | None]] = []  # (source, trained, variant, converted, problem)
+    for source, trained in candidates:
+        for name in names:
+            log(f"study {spec.name}: building {name} of {source} ({trained.artifact_id[:12]})")
+            try:
+                built.append((source, trained, name, build_variant(trained, name, store=store, dataset=dataset), None))
+            except Exception as exc:  # one variant failing does not stop the others
+                built.append((source, trained, name, None, f"{type(exc).__name__}: {exc}"))
+
+    paths = sorted({str(c.path) for *_, c, p in built if c is not None})
+    session, by_sha = None, {}
+    if paths:
+        log(f"study {spec.name}: measuring {len(paths)} .tflite file(s) on {target} ({protocol})")
+        result = push_and_run(paths, target=target, protocol=protocol, threads=spec.measure.threads[:1],
+                              runs=runs, workspace=ws.root)
+        session = result.session
+        for r in result.records:
+            by_sha.setdefault(r.model_sha256, []).append(r)
+
+    rows = [_row(source, trained, name, conv, problem, by_sha) for source, trained, name, conv, problem in built]
+    rows = _mark_front(rows, non_dominated)
+    out_dir = ws.root / "studies" / f"{spec.name}-{spec.budget}-{spec.spec_hash[:12]}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "study.json"
+    meta = {"spec": spec.source, "spec_name": spec.name, "budget": spec.budget, "spec_hash": spec.spec_hash,
+            "target": target, "protocol": protocol, "threads": spec.measure.threads[0], "session": session, "optuna_study": study_name,
+            "objectives": objectives}
+    json_path.write_text(json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2, default=str))
+    report = write_study_report(rows, meta, out_dir / "report.html")
+    return StudyRun(spec_name=spec.name, budget=spec.budget, target=target, session=session, study_name=study_name,
+                    rows=tuple(rows), report_path=report, json_path=json_path)
+
+
+def _row(source: str, trained: Any, name: str, conv: Any, problem: str | None, by_sha: dict) -> VariantRow:
+    records = by_sha.get(conv.artifact_id, []) if conv is not None else []
+    medians = [r.latency.median_us for r in records if r.status == "ok" and r.latency and r.latency.median_us]
+    energy = [r.extra.get("energy_mj_per_inference") for r in records if r.extra.get("energy_mj_per_inference")]
+    if conv is None:
+        status = "build_failed"
+    elif medians:
+        status = "measured"
+    else:
+        status = "run_failed"
+        problem = "; ".join(filter(None, (r.error for r in records))) or "no run record for this file"
+    return VariantRow(
+        source=source, trained_id=trained.artifact_id, hyperparameters=dict(trained.hyperparameters),
+        val_accuracy=trained.val_accuracy, variant=name,
+        tflite_sha256=conv.artifact_id if conv else None, tflite_path=str(conv.path) if conv else None,
+        size_bytes=conv.size_bytes if conv else None, gzip_size_bytes=conv.gzip_size_bytes if conv else None,
+        test_accuracy=conv.test_accuracy if conv else None,
+        latency_median_us=float(statistics.median(medians)) if medians else None,
+        energy_mj_per_inference=float(statistics.median(energy)) if energy else None,
+        simulated=any(r.provenance.simulated for r in records) if records else None,
+        run_ids=tuple(r.run_id for r in records), status=status, problem=problem)
+
+
+def _mark_front(rows: list[VariantRow], non_dominated: Callable) -> list[VariantRow]:
+    """Mark the variants no other measured variant beats on both accuracy (max) and latency (min)."""
+    from dataclasses import replace
+
+    measured = [i for i, r in enumerate(rows) if r.test_accuracy is not None and r.latency_median_us is not None]
+    flags = non_dominated([(rows[i].test_accuracy, rows[i].latency_median_us) for i in measured], [True, False])
+    front = {i for i, f in zip(measured, flags) if f}
+    return [replace(r, non_dominated=i in front) for i, r in enumerate(rows)]

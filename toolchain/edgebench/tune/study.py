@@ -1,0 +1,227 @@
+"""Tune a study spec with Optuna: one objective (validation accuracy) or three (accuracy, size, latency).
+
+    run_tuning(spec, store=..., workspace=..., sampler="tpe", trials=20) -> TuningResult
+
+Studies live in Optuna storage (default: `sqlite:///<workspace>/optuna.sqlite`) under a name
+derived from the spec's hash, the objectives and the sampler, so `resume=True` continues a study
+that was stopped without redoing its finished trials. A trial that raises is recorded as failed
+with its reason in the user attr `failure`, and the study goes on.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from edgebench.datasets.base import Dataset
+from edgebench.errors import UsageError
+from edgebench.study.spec import StudySpec
+from edgebench.train.artifacts import ArtifactStore
+from edgebench.tune.space import grid, suggest_all
+
+SINGLE_SAMPLERS = ("tpe", "random", "grid", "bohb")
+MULTI_SAMPLERS = ("nsga2", "tpe", "random")
+MULTI_DIRECTIONS = ("maximize", "minimize", "minimize")  # accuracy, size bytes, latency median µs
+OBJECTIVES = ("accuracy", "multi")
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    number: int
+    state: str  # COMPLETE | PRUNED | FAIL | RUNNING
+    params: dict[str, Any]
+    values: tuple[float, ...] | None  # (val accuracy,) or (val accuracy, size bytes, latency median µs)
+    trained_id: str | None
+    failure: str | None
+    attrs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    study_name: str
+    storage: str
+    objectives: str
+    sampler: str
+    trials: tuple[TrialSummary, ...]
+    best: tuple[TrialSummary, ...]  # top_k by accuracy, or the non-dominated set (by accuracy, top_k first)
+    ran_now: int  # trials run by this call (a resumed study ran the rest before)
+
+
+def default_storage(workspace_root: str | os.PathLike[str]) -> str:
+    return f"sqlite:///{Path(workspace_root).resolve() / 'optuna.sqlite'}"
+
+
+def study_name(spec: StudySpec, objectives: str, sampler: str) -> str:
+    return f"{spec.name}-{spec.budget}-{spec.spec_hash[:12]}-{objectives}-{sampler}"
+
+
+def make_sampler(objectives: str, sampler: str, spec: StudySpec, seed: int) -> tuple[Any, Any]:
+    """(sampler, pruner) for the objectives; a UsageError listing the allowed names otherwise."""
+    import optuna
+
+    allowed = SINGLE_SAMPLERS if objectives == "accuracy" else MULTI_SAMPLERS
+    if sampler not in allowed:
+        raise UsageError(f"sampler {sampler!r} does not fit {objectives!r} tuning; allowed: {', '.join(allowed)}")
+    pruner = optuna.pruners.NopPruner()
+    if sampler == "grid":
+        s = optuna.samplers.GridSampler(grid(spec), seed=seed)
+    elif sampler == "random":
+        s = optuna.samplers.RandomSampler(seed=seed)
+    elif sampler == "nsga2":
+        s = optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, spec.tuning.trials // 2)))
+    else:  # tpe, and bohb = TPE + Hyperband over epochs (Falkner et al.'s BOHB in Optuna's terms)
+        s = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=min(10, max(2, spec.tuning.trials // 3)))
+        if sampler == "bohb":
+            epochs = spec.dimension("epochs") if "epochs" in {d.name for d in spec.search_space} else None
+            top = int(epochs.high if epochs is not None and epochs.high is not None else spec.defaults()["epochs"])
+            pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(top, 2), reduction_factor=3)
+    return s, pruner
+
+
+def run_tuning(spec: StudySpec, *, store: ArtifactStore, workspace: str | os.PathLike[str],
+               objectives: str = "accuracy", sampler: str | None = None, trials: int | None = None,
+               storage: str | None = None, resume: bool = False, dataset: Dataset | None = None,
+               data_dir: str | os.PathLike[str] | None = None, target: str = "local", runs: int | None = None,
+               timeout_minutes: float | None = None, top_k: int | None = None, seed: int | None = None,
+               log: Callable[[str], None] | None = None) -> TuningResult:
+    """Run (or continue, with `resume`) the study until it holds `trials` finished trials
+    (default: the spec's budget). Without `resume` an existing study of the same name is replaced."""
+    import optuna
+
+    from edgebench.datasets.loaders import load_dataset
+
+    if objectives not in OBJECTIVES:
+        raise UsageError(f"objectives {objectives!r}: allowed: {', '.join(OBJECTIVES)}")
+    sampler = sampler or (spec.tuning.sampler if objectives == "accuracy" else "nsga2")
+    trials = spec.tuning.trials if trials is None else trials
+    top_k = spec.tuning.top_k if top_k is None else top_k
+    seed = spec.seed if seed is None else seed
+    timeout_minutes = spec.tuning.timeout_minutes if timeout_minutes is None else timeout_minutes
+    log = log or (lambda text: print(text, file=sys.stderr, flush=True))
+    storage = storage or default_storage(workspace)
+    name = study_name(spec, objectives, sampler)
+    if dataset is None:
+        dataset = load_dataset(spec.dataset, data_dir, where=f"{spec.source}: dataset")
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not resume:
+        try:
+            optuna.delete_study(study_name=name, storage=storage)
+            log(f"tune: replaced the earlier study {name} (pass resume to continue one instead)")
+        except KeyError:
+            pass
+    s, pruner = make_sampler(objectives, sampler, spec, seed)
+    directions = ["maximize"] if objectives == "accuracy" else list(MULTI_DIRECTIONS)
+    study = optuna.create_study(study_name=name, storage=storage, sampler=s, pruner=pruner,
+                                directions=directions, load_if_exists=resume)
+    study.set_user_attr("spec", spec.source)
+    study.set_user_attr("spec_hash", spec.spec_hash)
+    _fail_interrupted(study)
+    done = sum(1 for t in study.trials if t.state.is_finished())
+    todo = max(0, trials - done)
+    if done:
+        log(f"tune: study {name} already holds {done} finished trial(s); running {todo} more")
+    objective = _objective(spec, store=store, workspace=workspace, dataset=dataset, objectives=objectives,
+                           target=target, runs=runs, log=log)
+    if todo:
+        study.optimize(objective, n_trials=todo, catch=(Exception,),
+                       timeout=timeout_minutes * 60 if timeout_minutes else None, gc_after_trial=True)
+    return summarize(study, storage=storage, objectives=objectives, sampler=sampler, top_k=top_k, ran_now=todo)
+
+
+def _fail_interrupted(study: Any) -> None:
+    """Trials left RUNNING by a killed process will never finish: record them as failed."""
+    from optuna.trial import TrialState
+
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study._storage.set_trial_user_attr(t._trial_id, "failure", "interrupted: the tuning process stopped mid-trial")
+        study.tell(t.number, state=TrialState.FAIL)
+
+
+def _objective(spec: StudySpec, *, store: ArtifactStore, workspace: Any, dataset: Dataset, objectives: str,
+               target: str, runs: int | None, log: Callable[[str], None]) -> Callable[[Any], Any]:
+    import optuna
+
+    from edgebench.train.trainer import train_model
+
+    def objective(trial: Any) -> Any:
+        params = suggest_all(trial, spec)
+
+        def report(epoch: int, logs: Mapping[str, float]) -> None:
+            metric = logs.get("val_accuracy", logs.get("accuracy"))
+            if metric is None or objectives != "accuracy":  # Optuna prunes single-objective studies only
+                return
+            trial.report(metric, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after epoch {epoch + 1} at val accuracy {metric:.4f}")
+
+        try:
+            trained = train_model(spec, params, store=store, dataset=dataset, on_epoch_end=report)
+            trial.set_user_attr("trained_id", trained.artifact_id)
+            trial.set_user_attr("test_accuracy", trained.test_accuracy)
+            if trained.val_accuracy is None:
+                raise UsageError(f"{spec.source}: the dataset has no validation split, so trials cannot be scored; "
+                                 f"set dataset.validation_fraction > 0")
+            trial.set_user_attr("val_accuracy", trained.val_accuracy)
+            if objectives == "accuracy":
+                log(f"tune: trial {trial.number}: val accuracy {trained.val_accuracy:.4f} {params}")
+                return trained.val_accuracy
+            size, latency = measure_fp32(trained, trial, store=store, workspace=workspace, dataset=dataset,
+                                         target=target, runs=runs)
+            log(f"tune: trial {trial.number}: val accuracy {trained.val_accuracy:.4f}, {size} B, "
+                f"{latency:.1f} µs {params}")
+            return trained.val_accuracy, float(size), latency
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:  # a failing trial is recorded and the study goes on
+            reason = f"{type(exc).__name__}: {exc}"
+            trial.set_user_attr("failure", reason)
+            trial.set_user_attr("traceback", traceback.format_exc()[-4000:])
+            log(f"tune: trial {trial.number} failed: {reason}")
+            raise
+
+    return objective
+
+
+def measure_fp32(trained: Any, trial: Any, *, store: ArtifactStore, workspace: Any, dataset: Dataset, target: str,
+                 runs: int | None) -> tuple[int, float]:
+    """Convert to fp32 .tflite and time it on `target` (smoke protocol): (size bytes, latency median µs)."""
+    import statistics
+
+    from edgebench.api import push_and_run
+    from edgebench.optimize import build_variant
+
+    converted = build_variant(trained, "fp32", store=store, dataset=dataset)
+    trial.set_user_attr("tflite_sha256", converted.artifact_id)
+    trial.set_user_attr("size_bytes", converted.size_bytes)
+    result = push_and_run([converted.path], target=target, protocol="smoke", runs=runs, workspace=workspace)
+    ok = [r.latency.median_us for r in result.records if r.status == "ok" and r.latency and r.latency.median_us]
+    trial.set_user_attr("run_ids", [r.run_id for r in result.records])
+    if not ok:
+        why = "; ".join(filter(None, (r.error for r in result.records))) or "no run succeeded"
+        raise RuntimeError(f"no latency measured on {target}: {why}")
+    latency = float(statistics.median(ok))
+    trial.set_user_attr("latency_median_us", latency)
+    return converted.size_bytes, latency
+
+
+def summarize(study: Any, *, storage: str, objectives: str, sampler: str, top_k: int, ran_now: int) -> TuningResult:
+    from optuna.trial import TrialState
+
+    def one(t: Any) -> TrialSummary:
+        return TrialSummary(number=t.number, state=t.state.name, params=dict(t.params),
+                            values=tuple(t.values) if t.values is not None else None,
+                            trained_id=t.user_attrs.get("trained_id"), failure=t.user_attrs.get("failure"),
+                            attrs=dict(t.user_attrs))
+
+    trials = tuple(one(t) for t in study.trials)
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    if objectives == "accuracy":
+        best = sorted(complete, key=lambda t: -t.values[0])[:top_k]
+    else:
+        best = sorted(study.best_trials, key=lambda t: -t.values[0])[:top_k] if complete else []
+    return TuningResult(study_name=study.study_name, storage=storage, objectives=objectives, sampler=sampler,
+                        trials=trials, best=tuple(one(t) for t in best), ran_now=ran_now)
