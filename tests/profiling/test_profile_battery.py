@@ -46,7 +46,8 @@ def test_energy_per_inference_within_10_percent_of_truth_and_device_restored(pho
     profiles = list((phone.workspace / "device-profiles").glob("*.json"))
     calibration = json.loads(profiles[0].read_text())["calibration"]
     assert calibration["scale_to_ua"] == 1000 and calibration["discharge_sign"] == 1
-    assert all((phone.workspace / "sessions").rglob("trace.png"))
+    assert list((phone.workspace / "sessions").rglob("trace.png"))
+    assert list((phone.workspace / "sessions").rglob("energy_per_inference.png"))
     assert _device_state(phone) == before
 
 

@@ -121,7 +121,20 @@ class BatterySession:
                 target.release_device_lock()
         finally:
             host_lock.release()
-        return session, [self._summarize(m, results[m.sha256], session) for m in models]
+        summaries = [self._summarize(m, results[m.sha256], session) for m in models]
+        self._plot_energy(models, results, session)
+        return session, summaries
+
+    def _plot_energy(self, models: list[ModelFile], results: dict[str, list[_RunResult]], session: str) -> None:
+        """Energy per inference per model with its CI, saved with the session's runs."""
+        from edgebench import battery as eb
+
+        per_model = {m.name: eb.summarize_repeats([r.energy for r in results[m.sha256]
+                                                   if r.energy is not None and r.record.status == "ok"])
+                     for m in models
+                     if any(r.energy is not None and r.record.status == "ok" for r in results[m.sha256])}
+        if per_model:
+            eb.plot_energy(per_model, self.workspace.session_dir(session) / "energy_per_inference.png")
 
     # -- the measurement ----------------------------------------------------------------------------
     def _run_all(self, session: str, models: list[ModelFile], guard: DeviceStateGuard,
