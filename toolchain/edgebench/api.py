@@ -48,6 +48,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
         adb: the adb server as HOST:PORT (default: $ADB_SERVER_SOCKET, else 127.0.0.1:5037).
         protocol: "smoke", "standard" or "mlperf"; the other numeric arguments override it.
         resume: a session id, or "latest", to continue a session and skip its stored runs.
+        on_plan: called once with the number of runs each device will do.
         profile_ops: also time each op (after the timed loop); kept in the pulled runner.jsonl.
 
     Returns:

@@ -131,7 +131,7 @@ class PushAndRun:
                            done=self.store.stored_run_statuses(session), keep=self.keep,
                            profile_ops=self.profile_ops, reconnect_timeout_s=self.reconnect_timeout_s,
                            engine=self.engine)
-        self.on_plan(len(models) * len(threads) * len(accelerators) * protocol.effective.repeats * len(self.targets))
+        self.on_plan(len(models) * len(threads) * len(accelerators) * protocol.effective.repeats)  # per device
         workers = [DeviceWorker(t, plan, store=self.store, workspace=self.workspace, deploy=self._deploy,
                                 stop=self.stop, on_stage=self.on_stage, on_record=self.on_record)
                    for t in self.targets]

@@ -27,13 +27,13 @@ class SessionProgress:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def plan(self, total: int) -> None:
-        self._total = total
+    def plan(self, runs_per_device: int) -> None:
+        self._per_target = runs_per_device
 
     def _task(self, target: str) -> int:
         with self._lock:
             if target not in self._tasks:
-                self._tasks[target] = self.progress.add_task(target, total=None)
+                self._tasks[target] = self.progress.add_task(target, total=self._per_target)
             return self._tasks[target]
 
     def stage(self, run: PlannedRun, target: str, stage: str) -> None:
