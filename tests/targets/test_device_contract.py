@@ -16,7 +16,7 @@ import pytest
 from edgebench.cli.main import main
 from edgebench.devices.adb import AdbServer, AdbServerAddress, server_answers
 from edgebench.targets.adb import AdbTarget
-from tests.virtual.helpers import ADB_BINARIES, PrivateAdb, free_port
+from tests.virtual.helpers import cli_lab
 
 from ..conftest import REAL_MODELS
 
@@ -85,25 +85,9 @@ class DeviceContract:
 
 @pytest.fixture(scope="module")
 def _virtual(tmp_path_factory: pytest.TempPathFactory, harness_cache: Path) -> Iterator[tuple[AdbTarget, Path]]:
-    from edgebench.virtual.sandbox import probe
-
-    if probe() is not None:
-        pytest.skip(f"virtual devices cannot run here: {probe()}")
-    adb = PrivateAdb(ADB_BINARIES[sorted(ADB_BINARIES)[0]], free_port())
-    adb.check("start-server")
     workspace = tmp_path_factory.mktemp("contract")
-    env = {"ADB_SERVER_SOCKET": f"tcp:127.0.0.1:{adb.port}", "EDGEBENCH_HARNESS_CACHE": str(harness_cache)}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        assert main(["--workspace", str(workspace), "virtual-device", "start"]) == 0
-        serial = next(line.split()[0] for line in adb.check("devices").splitlines()[1:] if line.strip())
-        yield AdbTarget(AdbServer().device(serial)), workspace
-    finally:
-        main(["--workspace", str(workspace), "virtual-device", "stop", "--all"])
-        adb.run("kill-server")
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    with cli_lab(workspace, harness_cache) as (_adb, serials):
+        yield AdbTarget(AdbServer().device(serials[0])), workspace
 
 
 class TestVirtualDevice(DeviceContract):

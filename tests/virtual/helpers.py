@@ -5,12 +5,14 @@ at the end through that same socket; the default server on 5037 is never touched
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from edgebench.virtual import registry
 from edgebench.virtual.device import DeviceConfig
@@ -87,3 +89,37 @@ def aarch64_exit_program(code: int) -> bytes:
                       base + header_size, 64, 0, 0, 64, 56, 1, 0, 0, 0)
     phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)
     return elf + phdr + code_bytes
+
+
+@contextlib.contextmanager
+def cli_lab(workspace: Path, harness_cache: Path, *start_args: str,
+            adb_binary: str | None = None) -> Iterator[tuple[PrivateAdb, list[str]]]:
+    """A private adb server and virtual devices started through `edgebench virtual-device start
+    START_ARGS`, with ADB_SERVER_SOCKET and the shared harness cache set for the duration; everything is
+    stopped and the environment restored afterwards. Yields the server and the devices' adb serials."""
+    import pytest
+
+    from edgebench.cli.main import main
+    from edgebench.virtual.sandbox import probe
+
+    reason = probe()
+    if reason is not None:
+        pytest.skip(f"virtual devices cannot run here: {reason}")
+    adb = PrivateAdb(adb_binary or ADB_BINARIES[sorted(ADB_BINARIES)[0]], free_port())
+    adb.check("start-server")
+    env = {"ADB_SERVER_SOCKET": f"tcp:127.0.0.1:{adb.port}", "EDGEBENCH_HARNESS_CACHE": str(harness_cache)}
+    saved = {k: os.environ.get(k) for k in (*env, "ANDROID_SERIAL")}
+    os.environ.update(env)
+    os.environ.pop("ANDROID_SERIAL", None)
+    try:
+        assert main(["--workspace", str(workspace), "virtual-device", "start", *start_args]) == 0
+        serials = [line.split()[0] for line in adb.check("devices").splitlines()[1:] if line.strip()]
+        yield adb, serials
+    finally:
+        main(["--workspace", str(workspace), "virtual-device", "stop", "--all"])
+        adb.run("kill-server")
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
