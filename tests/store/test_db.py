@@ -80,3 +80,44 @@ def test_other_schema_version_is_refused_and_file_untouched(tmp_path):
 def test_latest_session(store):
     store.add_session("s2", started_at_utc="2026-02-01T00:00:00", command="t", host="h", version="0")
     assert store.latest_session() == "s2"
+
+
+def test_version_3_store_is_migrated_in_place_keeping_every_run(tmp_path):
+    path = tmp_path / "v3.sqlite"
+    s = ResultsStore(path)
+    s.add_session("s1", started_at_utc="2026-01-01T00:00:00", command="test", host="h", version="0")
+    s.upsert_device("host:x", "local", {})
+    s.upsert_variant("a" * 64, "m.tflite", 10, {})
+    s.save_run(_record(), {"name": "smoke"})
+    s.close()
+    con = sqlite3.connect(path)  # what version 3 had: no lineage tables, no energy.rails_json
+    con.executescript("DROP TABLE artifact_links; DROP TABLE artifacts; ALTER TABLE energy DROP COLUMN rails_json;"
+                      "UPDATE meta SET value='3' WHERE key='schema_version';")
+    con.close()
+    s = ResultsStore(path)
+    try:
+        assert [r.run_id for r in s.runs()] == ["r1"]
+        assert {row["key"]: row["value"] for row in s.table_rows("meta")}["schema_version"] == "4"
+        s.save_lineage([dict(artifact_id="b" * 64, kind="hyperparameters", architecture="cnn_image", label="x",
+                             record_json="{}", created_utc=None)], [])
+        assert s.artifact("b" * 64)["label"] == "x"
+    finally:
+        s.close()
+
+
+def test_lineage_rows_are_added_once_and_links_keep_every_recipe(store):
+    a = dict(artifact_id="c" * 64, kind="trained", architecture="cnn_image", label="cnn_image", record_json="{}",
+             created_utc=None)
+    b = dict(artifact_id="a" * 64, kind="converted", architecture="cnn_image", label="int8", record_json="{}",
+             created_utc=None)
+    store.save_lineage([a, b], [dict(child_id=b["artifact_id"], parent_id=a["artifact_id"],
+                                     relation="converted_from", detail="int8")])
+    # The same bytes made again by another recipe: one artifact row, a second link.
+    store.save_lineage([a, dict(b, label="prune:0.5+int8")],
+                       [dict(child_id=b["artifact_id"], parent_id=a["artifact_id"], relation="converted_from",
+                             detail="prune:0.5+int8")])
+    assert store.artifact("a" * 64)["label"] == "int8"
+    assert [p["detail"] for p in store.artifact_parents("a" * 64)] == ["int8", "prune:0.5+int8"]
+    assert store.find_ids("aaaaaa") == [("artifact", "a" * 64)]
+    store.save_run(_record(), {"name": "smoke"})
+    assert store.find_ids("r1") == [("run", "r1")]

@@ -34,6 +34,29 @@ def test_study_run_reports_every_variant_with_latency_and_lineage(tmp_path):
         assert r.trained_id[:16] in page and r.tflite_sha256[:16] in page and r.run_ids[0] in page
     data = json.loads(result.json_path.read_text())
     assert data["session"] == result.session and len(data["rows"]) == len(result.rows)
+    _assert_store_links_every_run_to_its_training(tmp_path / "ws", result.rows)
+
+
+def _assert_store_links_every_run_to_its_training(workspace, rows):
+    """The results store alone leads from each run to the .tflite, the variant, the trained model and
+    the hyperparameters it was trained with."""
+    from edgebench.api import open_store
+    from edgebench.lineage import trace
+
+    store = open_store(workspace)
+    try:
+        for row in rows:
+            for run_id in row.run_ids:
+                chain = trace(store, run_id).chain()
+                kinds = [n.kind for n in chain]
+                assert chain[0].artifact_id == row.tflite_sha256 and chain[0].label == row.variant
+                expected = (["converted", "transformed", "trained", "hyperparameters"] if row.variant.startswith("prune")
+                            else ["converted", "trained", "hyperparameters"])
+                assert kinds == expected, (row.variant, kinds)
+                assert chain[-2].artifact_id == row.trained_id
+                assert chain[-1].record["hyperparameters"] == row.hyperparameters
+    finally:
+        store.close()
 
 
 def test_study_cli_prints_the_report_path(tmp_path, capsys):
@@ -48,3 +71,15 @@ def test_study_cli_prints_the_report_path(tmp_path, capsys):
     assert out[-1].endswith("report.html") and Path(out[-1]).is_file()
     measured, total = out[0].split(": ")[1].split(" variant")[0].split("/")
     assert measured == total and int(total) % 2 == 0  # fp32 and float16 of each trained model
+    # `results lineage RUN` traces a run of the study back to the tuning trial that trained it.
+    study = json.loads((Path(out[-1]).parent / "study.json").read_text())
+    # (trial 0 may draw the defaults: then its model is the default one and both notes are on it)
+    trial_row = next((r for r in study["rows"] if r["source"].startswith("trial")), study["rows"][0])
+    assert main(["--workspace", str(tmp_path / "ws"), "results", "lineage", trial_row["run_ids"][0]]) == 0
+    text = capsys.readouterr().out
+    assert trial_row["run_ids"][0] in text and "hyperparameters" in text and "trial 0 of study" in text
+    assert main(["--workspace", str(tmp_path / "ws"), "results", "lineage", trial_row["tflite_sha256"][:10],
+                 "--json"]) == 0
+    traced = json.loads(capsys.readouterr().out)
+    assert traced["lineage"]["artifact_id"] == trial_row["tflite_sha256"]
+    assert {r["run_id"] for r in traced["runs"]} >= set(trial_row["run_ids"])

@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
         records.append(convert_model(source, q, store=store, dataset=datasets[trained.artifact_id],
                                      lstm_lowering=args.lstm, calibration_samples=args.calibration_samples,
                                      validation_samples=args.validation_samples, reuse=not args.redo))
+    from edgebench.lineage import record_in_workspace
+
+    record_in_workspace(ws.root, store, records)
     print(dump_json(records) if args.json else converted_table(records))
     return 0
 

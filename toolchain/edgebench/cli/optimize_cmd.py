@@ -63,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
         records.append(r)
         if not args.json:
             print(describe_transformed(r, reused))
+    from edgebench.lineage import record_in_workspace
+
+    record_in_workspace(ws.root, store, records)
     if args.json:
         print(dump_json(records))
     return 0

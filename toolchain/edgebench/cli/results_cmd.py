@@ -1,11 +1,11 @@
-"""`edgebench results`: list sessions and runs, export tables."""
+"""`edgebench results`: list runs, trace a run or .tflite back to its training, export tables."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 EXPORT_TABLES = ("runs", "summaries", "checks", "energy", "latency_samples", "device_samples", "devices", "variants",
-                 "sessions", "run_attempts")
+                 "sessions", "run_attempts", "artifacts", "artifact_links")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,6 +13,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lst = sub.add_parser("list", help="list runs (of one session, or all)")
     lst.add_argument("--session", default=None)
     lst.add_argument("--json", action="store_true")
+    lin = sub.add_parser("lineage", help="trace a run or a .tflite back to its variant, trained model and "
+                         "hyperparameters",
+                         description="REF is a run id, a .tflite sha256 or any artifact id (or a prefix of at "
+                         "least 6 characters). Prints the runs measured on that .tflite and the chain it was made "
+                         "by: .tflite <- transformed model <- trained model <- hyperparameters.")
+    lin.add_argument("ref")
+    lin.add_argument("--json", action="store_true")
     exp = sub.add_parser("export", help="export a table as csv, parquet or json")
     exp.add_argument("--format", choices=("csv", "parquet", "json"), default="csv")
     exp.add_argument("--table", choices=EXPORT_TABLES, default="runs",
@@ -40,6 +47,16 @@ def run(args: argparse.Namespace) -> int:
                     median = fmt_us(r.latency.median_us if r.latency else None)
                     print(f"{r.session}  {r.run_id}  {r.status:7}  {r.model}  {r.config.label()}  {r.target}  "
                           f"repeat {r.repeat}  median {median}" + (f"  error: {r.error}" if r.error else ""))
+            return 0
+        if args.action == "lineage":
+            from edgebench.lineage import render, trace
+
+            found = trace(store, args.ref)
+            if args.json:
+                json.dump(found.to_json(), sys.stdout, indent=1, default=str)
+                sys.stdout.write("\n")
+            else:
+                print(render(found))
             return 0
         frame = _frame(store, args.table, args.session)
         if args.format == "parquet":

@@ -70,5 +70,8 @@ def run(args: argparse.Namespace) -> int:
               f"{len(dataset.x_train)} examples, {hparams['epochs']} epoch(s)", file=sys.stderr, flush=True)
     record = train_model(spec, hparams, store=store, seed=seed, dataset=dataset, reuse=not args.retrain,
                          on_epoch_end=None if args.json else epoch_printer(int(hparams["epochs"]), sys.stderr))
+    from edgebench.lineage import record_in_workspace
+
+    record_in_workspace(ws.root, store, [record], note=f"edgebench train {spec.source} --budget {spec.budget}")
     print(dump_json([record]) if args.json else describe_trained(record, reused))
     return 0

@@ -62,6 +62,8 @@ class ResultsStore:
                 row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).first()
                 if row is None:
                     conn.execute(insert(t.meta).values(key="schema_version", value=str(t.SCHEMA_VERSION)))
+                elif row[0] == "3":
+                    _migrate_3_to_4(conn)
                 elif row[0] != str(t.SCHEMA_VERSION):
                     raise StoreError(
                         f"results store {self.url} has schema version {row[0]}; this edgebench reads "
@@ -156,16 +158,68 @@ class ResultsStore:
             if energy is not None:
                 conn.execute(insert(t.energy).values(run_id=record.run_id, **energy))
 
+    # -- lineage ------------------------------------------------------------------------------
+    def save_lineage(self, artifacts: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]]) -> None:
+        """Add artifacts and the links between them in one transaction; what is stored already stays."""
+        with self.engine.begin() as conn:
+            for a in artifacts:
+                known = conn.execute(select(t.artifacts.c.artifact_id)
+                                     .where(t.artifacts.c.artifact_id == a["artifact_id"])).first()
+                if not known:
+                    conn.execute(insert(t.artifacts).values(**a))
+            for link in links:
+                known = conn.execute(select(t.artifact_links.c.child_id).where(
+                    (t.artifact_links.c.child_id == link["child_id"])
+                    & (t.artifact_links.c.parent_id == link["parent_id"])
+                    & (t.artifact_links.c.detail == link["detail"]))).first()
+                if not known:
+                    conn.execute(insert(t.artifact_links).values(**link))
+
+    def artifact(self, artifact_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.artifacts).where(t.artifacts.c.artifact_id == artifact_id)).mappings().first()
+            return dict(row) if row else None
+
+    def artifact_parents(self, artifact_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.artifact_links).where(t.artifact_links.c.child_id == artifact_id)
+                                .order_by(t.artifact_links.c.parent_id, t.artifact_links.c.detail)).mappings()
+            return [dict(r) for r in rows]
+
+    def find_ids(self, prefix: str) -> list[tuple[str, str]]:
+        """(what, id) of runs and artifacts whose id starts with `prefix`."""
+        like = prefix.lower() + "%"
+        with self.engine.connect() as conn:
+            runs = conn.execute(select(t.runs.c.run_id).where(t.runs.c.run_id.like(like))).scalars().all()
+            arts = conn.execute(select(t.artifacts.c.artifact_id).where(t.artifacts.c.artifact_id.like(like))
+                                ).scalars().all()
+            models = conn.execute(select(t.variants.c.model_sha256).where(t.variants.c.model_sha256.like(like))
+                                  ).scalars().all()
+        return ([("run", r) for r in runs] + [("artifact", a) for a in arts]
+                + [("model", m) for m in models if m not in arts])
+
+    def runs_of_model(self, model_sha256: str) -> list[RunRecord]:
+        return self._runs(t.runs.c.model_sha256 == model_sha256)
+
+    def run(self, run_id: str) -> RunRecord | None:
+        found = self._runs(t.runs.c.run_id == run_id)
+        return found[0] if found else None
+
     # -- reads --------------------------------------------------------------------------------
     def runs(self, session: str | None = None) -> list[RunRecord]:
+        return self._runs(t.runs.c.session == session if session is not None else None)
+
+    def _runs(self, where: Any = None) -> list[RunRecord]:
         query = select(t.runs, *[c for c in t.summaries.c if c.name != "run_id"]).select_from(
             t.runs.outerjoin(t.summaries, t.runs.c.run_id == t.summaries.c.run_id))
-        if session is not None:
-            query = query.where(t.runs.c.session == session)
+        checks_query = select(t.checks)
+        if where is not None:
+            query = query.where(where)
+            checks_query = checks_query.where(t.checks.c.run_id.in_(select(t.runs.c.run_id).where(where)))
         query = query.order_by(t.runs.c.started_at_utc, t.runs.c.run_id)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-            check_rows = conn.execute(select(t.checks)).mappings().all()
+            check_rows = conn.execute(checks_query).mappings().all()
         checks_by_run: dict[str, list[Check]] = {}
         for c in check_rows:
             checks_by_run.setdefault(c["run_id"], []).append(
@@ -196,6 +250,14 @@ class ResultsStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _migrate_3_to_4(conn: Any) -> None:
+    """Version 4 only adds: the lineage tables (create_all made them) and one nullable column."""
+    from sqlalchemy import text
+
+    conn.execute(text("ALTER TABLE energy ADD COLUMN rails_json TEXT"))
+    conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value=str(t.SCHEMA_VERSION)))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table,
                         Text, UniqueConstraint, BigInteger)
 
-SCHEMA_VERSION = 3  # 2: runs.engine, nullable percentiles; 3: energy table (battery profiling)
+# 2: runs.engine, nullable percentiles; 3: energy table (battery profiling);
+# 4: energy.rails_json (ODPM power rails), artifacts + artifact_links (lineage). 3 -> 4 is migrated in place.
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -139,6 +141,30 @@ energy = Table(
     Column("calibration_json", Text, nullable=False),
     Column("power_path", Text, nullable=False),
     Column("device_changes_json", Text, nullable=False),
+    Column("rails_json", Text),  # per-rail ODPM energy figures where the device has rails; NULL otherwise
+)
+
+# Lineage: every artifact of train -> optimize -> convert, by its content-addressed id, and what it
+# was made from. A converted artifact's id is the sha256 of its .tflite bytes, which is what
+# variants.model_sha256 and runs.model_sha256 hold: runs -> .tflite -> variant -> trained -> hyperparameters.
+artifacts = Table(
+    "artifacts", metadata,
+    Column("artifact_id", String(64), primary_key=True),
+    Column("kind", String(24), nullable=False),  # hyperparameters | trained | transformed | converted
+    Column("architecture", String(64)),
+    Column("label", Text, nullable=False),  # variant or transform name, or the training configuration
+    Column("record_json", Text, nullable=False),  # the artifact's own record (ArtifactStore record.json)
+    Column("created_utc", String(32)),
+)
+
+artifact_links = Table(
+    "artifact_links", metadata,
+    Column("child_id", String(64), ForeignKey("artifacts.artifact_id"), nullable=False),
+    Column("parent_id", String(64), ForeignKey("artifacts.artifact_id"), nullable=False),
+    Column("relation", String(24), nullable=False),  # trained_with | transformed_from | converted_from
+    Column("detail", Text, nullable=False),  # e.g. the recipe that made this child from this parent
+    UniqueConstraint("child_id", "parent_id", "detail", name="uq_artifact_links"),
+    Index("ix_artifact_links_child", "child_id"),
 )
 
 # Failed attempts that a resume replaced: kept so nothing stored is lost.

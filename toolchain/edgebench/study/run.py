@@ -83,6 +83,7 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
               log: Callable[[str], None] | None = None) -> StudyRun:
     from edgebench.api import push_and_run
     from edgebench.datasets.loaders import data_root, load_dataset
+    from edgebench.lineage import record_in_workspace
     from edgebench.optimize import build_variant
     from edgebench.report.study_html import write_study_report
     from edgebench.train import ArtifactStore, train_model
@@ -119,6 +120,9 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
             except Exception as exc:  # one variant failing does not stop the others
                 built.append((source, trained, name, None, f"{type(exc).__name__}: {exc}"))
 
+    # Into the results store before measuring, so every run of these files traces back to its training.
+    record_in_workspace(ws.root, store, [default], note=f"defaults of {spec.source} ({spec.budget})")
+    record_in_workspace(ws.root, store, [c for *_, c, p in built if c is not None])
     paths = sorted({str(c.path) for *_, c, p in built if c is not None})
     session, by_sha = None, {}
     if paths:

@@ -145,6 +145,7 @@ def _objective(spec: StudySpec, *, store: ArtifactStore, workspace: Any, dataset
                target: str, runs: int | None, log: Callable[[str], None]) -> Callable[[Any], Any]:
     import optuna
 
+    from edgebench.lineage import record_in_workspace
     from edgebench.train.trainer import train_model
 
     def objective(trial: Any) -> Any:
@@ -161,6 +162,7 @@ def _objective(spec: StudySpec, *, store: ArtifactStore, workspace: Any, dataset
         try:
             trained = train_model(spec, params, store=store, dataset=dataset, on_epoch_end=report)
             trial.set_user_attr("trained_id", trained.artifact_id)
+            record_in_workspace(workspace, store, [trained], note=f"trial {trial.number} of study {trial.study.study_name}")
             trial.set_user_attr("test_accuracy", trained.test_accuracy)
             if trained.val_accuracy is None:
                 raise UsageError(f"{spec.source}: the dataset has no validation split, so trials cannot be scored; "
@@ -192,9 +194,11 @@ def measure_fp32(trained: Any, trial: Any, *, store: ArtifactStore, workspace: A
     import statistics
 
     from edgebench.api import push_and_run
+    from edgebench.lineage import record_in_workspace
     from edgebench.optimize import build_variant
 
     converted = build_variant(trained, "fp32", store=store, dataset=dataset)
+    record_in_workspace(workspace, store, [converted])
     trial.set_user_attr("tflite_sha256", converted.artifact_id)
     trial.set_user_attr("size_bytes", converted.size_bytes)
     result = push_and_run([converted.path], target=target, protocol="smoke", runs=runs, workspace=workspace)
