@@ -70,10 +70,10 @@ def keras_tuner_points(spec, *, seed, trials, weight, store, dataset, workspace,
     return points
 
 
-def edgebench_points(spec, *, seed, trials, store, dataset, workspace, target, runs):
+def edgebench_points(spec, *, seed, trials, sampler, store, dataset, workspace, target, runs):
     from edgebench.tune import run_tuning
 
-    res = run_tuning(spec, store=store, workspace=workspace, objectives="multi", sampler="nsga2", trials=trials,
+    res = run_tuning(spec, store=store, workspace=workspace, objectives="multi", sampler=sampler, trials=trials,
                      seed=seed, dataset=dataset, target=target, runs=runs,
                      storage=f"sqlite:///{Path(workspace) / f'bench-seed{seed}.sqlite'}", log=lambda _: None)
     return [(t.values[0], t.values[1], t.values[2]) for t in res.trials if t.state == "COMPLETE"]
@@ -94,6 +94,7 @@ def main() -> int:
     ap.add_argument("--target", default="local")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--workspace", default=None)
+    ap.add_argument("--sampler", default=None, help="edgebench's multi-objective sampler (default: edgebench's default)")
     args = ap.parse_args()
 
     from edgebench.datasets.loaders import data_root, load_dataset
@@ -107,7 +108,10 @@ def main() -> int:
     common = dict(store=store, dataset=dataset, workspace=ws, target=args.target, runs=args.runs)
     ratios = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        ours = edgebench_points(spec, seed=seed, trials=args.trials, **common)
+        from edgebench.tune.study import DEFAULT_MULTI_SAMPLER
+
+        ours = edgebench_points(spec, seed=seed, trials=args.trials, sampler=args.sampler or DEFAULT_MULTI_SAMPLER,
+                                **common)
         theirs = keras_tuner_points(spec, seed=seed, trials=args.trials, weight=args.weight, **common)
         both = ours + theirs
         ref_lat, ref_size = 2 * max(p[2] for p in both), 2 * max(p[1] for p in both)

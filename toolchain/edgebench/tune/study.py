@@ -24,6 +24,7 @@ from edgebench.tune.space import grid, suggest_all
 
 SINGLE_SAMPLERS = ("tpe", "random", "grid", "bohb")
 MULTI_SAMPLERS = ("nsga2", "tpe", "random")
+DEFAULT_MULTI_SAMPLER = "nsga2"
 MULTI_DIRECTIONS = ("maximize", "minimize", "minimize")  # accuracy, size bytes, latency median µs
 OBJECTIVES = ("accuracy", "multi")
 
@@ -58,22 +59,27 @@ def study_name(spec: StudySpec, objectives: str, sampler: str) -> str:
     return f"{spec.name}-{spec.budget}-{spec.spec_hash[:12]}-{objectives}-{sampler}"
 
 
-def make_sampler(objectives: str, sampler: str, spec: StudySpec, seed: int) -> tuple[Any, Any]:
-    """(sampler, pruner) for the objectives; a UsageError listing the allowed names otherwise."""
+def make_sampler(objectives: str, sampler: str, spec: StudySpec, seed: int, trials: int | None = None
+                 ) -> tuple[Any, Any]:
+    """(sampler, pruner) for the objectives and a budget of `trials` (default: the spec's);
+    a UsageError listing the allowed names otherwise."""
     import optuna
 
     allowed = SINGLE_SAMPLERS if objectives == "accuracy" else MULTI_SAMPLERS
     if sampler not in allowed:
         raise UsageError(f"sampler {sampler!r} does not fit {objectives!r} tuning; allowed: {', '.join(allowed)}")
+    budget = spec.tuning.trials if trials is None else trials
     pruner = optuna.pruners.NopPruner()
     if sampler == "grid":
         s = optuna.samplers.GridSampler(grid(spec), seed=seed)
     elif sampler == "random":
         s = optuna.samplers.RandomSampler(seed=seed)
     elif sampler == "nsga2":
-        s = optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, spec.tuning.trials // 2)))
-    else:  # tpe, and bohb = TPE + Hyperband over epochs (Falkner et al.'s BOHB in Optuna's terms)
-        s = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=min(10, max(2, spec.tuning.trials // 3)))
+        # A generation of a third of the budget: at least three generations evolve (Optuna's default
+        # of 50 would leave a 30-trial study entirely random).
+        s = optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, budget // 3)))
+    else:  # tpe (MOTPE when multi-objective), and bohb = TPE + Hyperband over epochs (BOHB in Optuna's terms)
+        s = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=min(10, max(2, budget // 3)))
         if sampler == "bohb":
             epochs = spec.dimension("epochs") if "epochs" in {d.name for d in spec.search_space} else None
             top = int(epochs.high if epochs is not None and epochs.high is not None else spec.defaults()["epochs"])
@@ -95,7 +101,7 @@ def run_tuning(spec: StudySpec, *, store: ArtifactStore, workspace: str | os.Pat
 
     if objectives not in OBJECTIVES:
         raise UsageError(f"objectives {objectives!r}: allowed: {', '.join(OBJECTIVES)}")
-    sampler = sampler or (spec.tuning.sampler if objectives == "accuracy" else "nsga2")
+    sampler = sampler or (spec.tuning.sampler if objectives == "accuracy" else DEFAULT_MULTI_SAMPLER)
     trials = spec.tuning.trials if trials is None else trials
     top_k = spec.tuning.top_k if top_k is None else top_k
     seed = spec.seed if seed is None else seed
@@ -113,7 +119,7 @@ def run_tuning(spec: StudySpec, *, store: ArtifactStore, workspace: str | os.Pat
             log(f"tune: replaced the earlier study {name} (pass resume to continue one instead)")
         except KeyError:
             pass
-    s, pruner = make_sampler(objectives, sampler, spec, seed)
+    s, pruner = make_sampler(objectives, sampler, spec, seed, trials)
     directions = ["maximize"] if objectives == "accuracy" else list(MULTI_DIRECTIONS)
     study = optuna.create_study(study_name=name, storage=storage, sampler=s, pruner=pruner,
                                 directions=directions, load_if_exists=resume)
