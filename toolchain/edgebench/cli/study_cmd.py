@@ -34,5 +34,8 @@ def run(args: argparse.Namespace) -> int:
           f"variant(s) measured, session {result.session}")
     for r in failed:
         print(f"  {r.source} {r.variant}: {r.status}: {r.problem}")
+    from edgebench.study.table import study_table
+
+    print(study_table(result.rows))
     print(result.report_path)
     return 0 if measured else 1
