@@ -61,8 +61,10 @@ def record_lineage(results: ResultsStore, artifacts: Any, record: Any, *, note: 
             row(r.artifact_id, "trained", r.architecture, payload, r.created_utc)
             row(hp_id, "hyperparameters", _hp_label(r.hyperparameters),
                 {"architecture": r.architecture, "hyperparameters": r.hyperparameters}, None)
-            link(r.artifact_id, hp_id, "trained_with",
-                 note or f"seed {r.seed}, dataset {r.dataset.loader} {r.dataset.data_hash[:12]}")
+            facts = f"seed {r.seed}, dataset {r.dataset.loader} {r.dataset.data_hash[:12]}"
+            # Without a note (reached from a variant) the link adds nothing when one is stored already.
+            links.append(dict(child_id=r.artifact_id, parent_id=hp_id, relation="trained_with",
+                              detail=f"{note}; {facts}" if note else facts, only_if_new=not note))
 
     add(record)
     # Ancestors before children: the links' foreign keys need the parent rows first.
@@ -113,8 +115,11 @@ def _node(results: ResultsStore, artifact_id: str, via: str = "", depth: int = 0
     row = results.artifact(artifact_id)
     if row is None or depth > 16:
         return None
-    parents = tuple(p for p in (_node(results, link["parent_id"], link["detail"], depth + 1)
-                                for link in results.artifact_parents(artifact_id)) if p is not None)
+    via: dict[str, list[str]] = {}  # one parent reached by several recipes or notes is shown once
+    for link in results.artifact_parents(artifact_id):
+        via.setdefault(link["parent_id"], []).append(link["detail"])
+    parents = tuple(p for p in (_node(results, parent, "; ".join(details), depth + 1)
+                                for parent, details in via.items()) if p is not None)
     return Node(artifact_id, row["kind"], row["label"], json.loads(row["record_json"]), via, parents)
 
 

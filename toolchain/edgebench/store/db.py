@@ -168,11 +168,12 @@ class ResultsStore:
                 if not known:
                     conn.execute(insert(t.artifacts).values(**a))
             for link in links:
-                known = conn.execute(select(t.artifact_links.c.child_id).where(
-                    (t.artifact_links.c.child_id == link["child_id"])
-                    & (t.artifact_links.c.parent_id == link["parent_id"])
-                    & (t.artifact_links.c.detail == link["detail"]))).first()
-                if not known:
+                link = dict(link)
+                same = ((t.artifact_links.c.child_id == link["child_id"])
+                        & (t.artifact_links.c.parent_id == link["parent_id"]))
+                if not link.pop("only_if_new", False):  # only_if_new: skip when any link child -> parent exists
+                    same = same & (t.artifact_links.c.detail == link["detail"])
+                if not conn.execute(select(t.artifact_links.c.child_id).where(same)).first():
                     conn.execute(insert(t.artifact_links).values(**link))
 
     def artifact(self, artifact_id: str) -> dict[str, Any] | None:
