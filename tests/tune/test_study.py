@@ -49,6 +49,7 @@ def _tune(spec, tmp_path, **kw):
 def test_every_single_objective_sampler_runs_and_ranks_by_accuracy(spec, tmp_path, monkeypatch, sampler):
     fake = FakeTrainer()
     monkeypatch.setattr(trainer, "train_model", fake)
+    monkeypatch.setattr("edgebench.lineage.record_in_workspace", lambda *a, **k: None)  # fakes have no lineage
     result = _tune(spec, tmp_path, sampler=sampler, trials=4, top_k=2)
     assert len(result.trials) == 4 and result.ran_now == 4
     assert all(t.state in ("COMPLETE", "PRUNED") for t in result.trials)
@@ -58,6 +59,9 @@ def test_every_single_objective_sampler_runs_and_ranks_by_accuracy(spec, tmp_pat
     if sampler == "grid":  # the 4 trials cover the 2 x 2 grid exactly once
         assert grid_size(spec) == 4
         assert sorted((c["filters"], c["epochs"]) for c in fake.calls) == [(8, 1), (8, 2), (16, 1), (16, 2)]
+    else:  # the spec's defaults are trial 0, the sampler's own picks follow
+        defaults = {d.name: d.default for d in spec.search_space if not d.fixed}
+        assert result.trials[0].params == defaults
 
 
 def test_grid_spreads_continuous_ranges(tmp_path):
@@ -68,6 +72,7 @@ def test_grid_spreads_continuous_ranges(tmp_path):
 
 def test_a_failing_trial_is_recorded_with_its_reason_and_the_study_goes_on(spec, tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "train_model", FakeTrainer(fail_first=1))
+    monkeypatch.setattr("edgebench.lineage.record_in_workspace", lambda *a, **k: None)  # fakes have no lineage
     result = _tune(spec, tmp_path, sampler="random", trials=3)
     states = [t.state for t in result.trials]
     assert states == ["FAIL", "COMPLETE", "COMPLETE"]
@@ -78,6 +83,7 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_study_goes_on(spec,
 def test_resume_continues_without_redoing_finished_trials(spec, tmp_path, monkeypatch):
     fake = FakeTrainer()
     monkeypatch.setattr(trainer, "train_model", fake)
+    monkeypatch.setattr("edgebench.lineage.record_in_workspace", lambda *a, **k: None)  # fakes have no lineage
     first = _tune(spec, tmp_path, sampler="random", trials=2)
     second = _tune(spec, tmp_path, sampler="random", trials=3, resume=True)
     assert len(fake.calls) == 3 and second.ran_now == 1
@@ -114,6 +120,7 @@ def test_resume_records_a_trial_left_running_by_a_killed_process_as_failed(spec,
 
     fake = FakeTrainer()
     monkeypatch.setattr(trainer, "train_model", fake)
+    monkeypatch.setattr("edgebench.lineage.record_in_workspace", lambda *a, **k: None)  # fakes have no lineage
     _tune(spec, tmp_path, sampler="random", trials=1)
     study = optuna.load_study(study_name=study_name(spec, "accuracy", "random"), storage=default_storage(tmp_path))
     study.ask()  # a trial the killed process never finished

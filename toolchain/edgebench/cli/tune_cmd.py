@@ -9,13 +9,16 @@ import argparse
 
 
 def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
+    from edgebench.tune.study import DEFAULT_MULTI_SAMPLER  # no TensorFlow, no Optuna at import
+
     parser.add_argument("--budget", default="full", help="which [budget.X] of the spec: smoke or full (default)")
     parser.add_argument("--objectives", choices=("accuracy", "multi"), default="accuracy",
                         help="accuracy: validation accuracy alone (default); multi: accuracy, .tflite size and "
                              "on-device latency (each trial converted to fp32 and timed on --target)")
     parser.add_argument("--sampler", default=None,
                         help="accuracy: tpe, random, grid, bohb (TPE + Hyperband pruning); multi: nsga2, tpe, "
-                             "random (default: the spec's sampler, nsga2 for multi)")
+                             "random (default: the spec's sampler; for multi, "
+                             f"{DEFAULT_MULTI_SAMPLER})")
     parser.add_argument("--trials", type=int, default=None, help="total trials (default: the spec's budget)")
     parser.add_argument("--target", default="local", help="where latency is measured (multi-objective trials; study variants): local or an adb serial")
     parser.add_argument("--runs", type=int, default=None, help="timed inferences per run (default: the smoke protocol's)")

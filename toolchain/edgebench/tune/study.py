@@ -20,7 +20,7 @@ from edgebench.datasets.base import Dataset
 from edgebench.errors import UsageError
 from edgebench.study.spec import StudySpec
 from edgebench.train.artifacts import ArtifactStore
-from edgebench.tune.space import grid, suggest_all
+from edgebench.tune.space import grid, suggest_all, tunable
 
 SINGLE_SAMPLERS = ("tpe", "random", "grid", "bohb")
 MULTI_SAMPLERS = ("nsga2", "tpe", "random")
@@ -79,7 +79,7 @@ def make_sampler(objectives: str, sampler: str, spec: StudySpec, seed: int, tria
         # of 50 would leave a 30-trial study entirely random).
         s = optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, budget // 3)))
     else:  # tpe (MOTPE when multi-objective), and bohb = TPE + Hyperband over epochs (BOHB in Optuna's terms)
-        s = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=min(10, max(2, budget // 3)))
+        s = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=min(10, max(2, budget // 5)))
         if sampler == "bohb":
             epochs = spec.dimension("epochs") if "epochs" in {d.name for d in spec.search_space} else None
             top = int(epochs.high if epochs is not None and epochs.high is not None else spec.defaults()["epochs"])
@@ -126,6 +126,11 @@ def run_tuning(spec: StudySpec, *, store: ArtifactStore, workspace: str | os.Pat
     study.set_user_attr("spec", spec.source)
     study.set_user_attr("spec_hash", spec.spec_hash)
     _fail_interrupted(study)
+    if not study.trials and sampler != "grid" and trials > 1:
+        # The spec's defaults are the user's known-good point: trial 0 measures them (their trained
+        # model is the study's "default" artifact, reused rather than retrained), the sampler starts
+        # from there.
+        study.enqueue_trial({d.name: d.default for d in tunable(spec)})
     done = sum(1 for t in study.trials if t.state.is_finished())
     todo = max(0, trials - done)
     if done:
