@@ -4,7 +4,7 @@
 
 Both methods get the same budget of trials on the digits CNN (models/cnn_image.toml, smoke budget's
 data and search space) and every trial is scored the same way: validation accuracy, fp32 .tflite
-size and latency median on --target (smoke protocol). Keras Tuner (`pip install keras-tuner`)
+size and latency median on --target (smoke protocol). Keras Tuner (the `bench` extra, installed by scripts/setup.sh)
 searches at random on (1 - accuracy) + w * latency / latency0 + w * size / size0, where latency0
 and size0 are the spec's default model's. We compare the hypervolume of ALL trials of each method
 in (accuracy max, latency min, size min) with the reference point (accuracy 0, 2x the largest
