@@ -22,7 +22,7 @@
 # Only builtins run per node (read < file); external commands run a fixed,
 # small number of times per run (mkdir, date, taskset).
 
-DRIVER_VERSION=1.0.0
+DRIVER_VERSION=1.1.0
 STATE_FORMAT=1
 
 die_usage() {
@@ -205,6 +205,10 @@ write_sampled_nodes() {
     for n in $CPUS; do
       f=/sys/devices/system/cpu/cpu$n/cpufreq/scaling_cur_freq
       [ -e "$SYSROOT$f" ] && echo "$f"
+    done
+    # ODPM power rails (Pixel 6+: one meter per iio device): cumulative uWs per rail, multi-line.
+    for d in "$SYSROOT"/sys/bus/iio/devices/iio:device*; do
+      [ -e "$d/energy_value" ] && echo "/sys/bus/iio/devices/${d##*/}/energy_value"
     done
   } >"$1"
 }

@@ -1,4 +1,5 @@
-"""A virtual phone whose gauge reports mA with the inverted sign (huawei-mate-20-like), behind a private adb."""
+"""Virtual phones behind private adbs: one whose gauge reports mA with the inverted sign
+(huawei-mate-20-like), and one with ODPM power rails (pixel-8-like: µA, charging positive)."""
 from __future__ import annotations
 
 import os
@@ -33,4 +34,11 @@ class Phone:
 def phone(tmp_path_factory: pytest.TempPathFactory, harness_cache: Path) -> Iterator[Phone]:
     workspace = tmp_path_factory.mktemp("battery")
     with cli_lab(workspace, harness_cache, "--profile", "huawei-mate-20-like", "--battery-level", "80") as (adb, serials):
+        yield Phone(adb, workspace, serials[0])
+
+
+@pytest.fixture(scope="module")
+def pixel(tmp_path_factory: pytest.TempPathFactory, harness_cache: Path) -> Iterator[Phone]:
+    workspace = tmp_path_factory.mktemp("rails")
+    with cli_lab(workspace, harness_cache, "--profile", "pixel-8-like", "--battery-level", "80") as (adb, serials):
         yield Phone(adb, workspace, serials[0])

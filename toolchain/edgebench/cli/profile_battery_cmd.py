@@ -1,4 +1,5 @@
-"""`edgebench profile-battery`: energy per inference from the device's fuel gauge, with a 95% CI."""
+"""`edgebench profile-battery`: energy per inference from the device's fuel gauge, with a 95% CI,
+and from its ODPM power rails (SoC: CPU, GPU, TPU/NPU) where the device has them."""
 from __future__ import annotations
 
 import argparse
@@ -19,13 +20,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run inferences at this rate instead of back to back")
     parser.add_argument("--power-path", default="auto", choices=("auto", "suspend-input", "wifi-adb", "cable-cut"),
                         help="how the charger is kept out (auto: suspend input unless already discharging)")
+    parser.add_argument("--screen", default="off", choices=("off", "on", "keep"),
+                        help="screen during the session (default off, §4.1): off = `input keyevent 223` (SLEEP), "
+                             "on = 224 (WAKEUP; it may still time out, which invalidates the run), keep = leave it; "
+                             "checked with `dumpsys power` mWakefulness and restored at the end. With "
+                             "--power-path wifi-adb a phone may suspend with the screen off: consider --screen on. "
+                             "Doze is always disabled for the session (`dumpsys deviceidle disable`) and "
+                             "re-enabled afterwards where it was enabled; what the device refuses is recorded")
     parser.add_argument("--verify-seconds", type=float, default=None, metavar="S",
                         help="how long Discharging must hold before measuring (30)")
     parser.add_argument("--calibrate-seconds", type=float, default=None, metavar="S",
                         help="idle recording that calibrates the gauge's unit and sign when the device has no "
                              "stored calibration (600; once per device)")
     parser.add_argument("--keep", action="store_true", help="keep run folders on the device")
-    parser.add_argument("--json", action="store_true", help="print one JSON record per model")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON record per model (power_rails: the ODPM SoC rail figure, or why not)")
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -61,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with console.status(f"{target.name}: starting") as status:
             session = BatterySession(ws, store, target, protocol, shortened, power_path=args.power_path,
-                                     keep=args.keep,
+                                     screen=args.screen, keep=args.keep,
                                      on_stage=lambda stage: status.update(f"{target.name}: {stage}"))
             session_id, results = session.run(args.models, command=" ".join(sys.argv))
     finally:

@@ -23,6 +23,9 @@ from edgebench.parsers.getprop import GetpropResult, parse_getprop
 from edgebench.parsers.healthd import HealthdLog, HealthdSample, parse_healthd_log
 from edgebench.parsers.power_supply import (InferredCurrent, PowerSupplyUevent,
                                             parse_power_supply_uevent)
+from edgebench.parsers.powerstats import (EnergyConsumer, OdpmEnergy, OdpmRail, PowerChannel,
+                                          PowerStatsDump, parse_dumpsys_powerstats,
+                                          parse_odpm_energy_value)
 from edgebench.parsers.thermal_zones import ThermalZone, ThermalZones, parse_thermal_zones
 from edgebench.parsers.thermalservice import (CoolingDevice, TemperatureThreshold,
                                               ThermalServiceDump, ThermalTemperature,
@@ -42,6 +45,8 @@ __all__ = [
     "GetpropResult", "parse_getprop",
     "HealthdLog", "HealthdSample", "parse_healthd_log",
     "InferredCurrent", "PowerSupplyUevent", "parse_power_supply_uevent",
+    "EnergyConsumer", "OdpmEnergy", "OdpmRail", "PowerChannel", "PowerStatsDump",
+    "parse_dumpsys_powerstats", "parse_odpm_energy_value",
     "ThermalZone", "ThermalZones", "parse_thermal_zones",
     "CoolingDevice", "TemperatureThreshold", "ThermalServiceDump", "ThermalTemperature",
     "parse_dumpsys_thermalservice",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from edgebench.inspect.registry import TextFormat
 from edgebench.parsers import (adb_devices, battery, batterystats, batterystats_checkin, cpufreq,
-                               cpuinfo, getprop, healthd, power_supply, thermal_zones,
-                               thermalservice)
+                               cpuinfo, getprop, healthd, power_supply, powerstats,
+                               thermal_zones, thermalservice)
 
 DEVICE_FORMATS: list[TextFormat] = [
     TextFormat("getprop", "Android system properties (`adb shell getprop`)",
@@ -44,4 +44,8 @@ DEVICE_FORMATS: list[TextFormat] = [
                "Android battery statistics CSV (`dumpsys batterystats --checkin`)",
                batterystats_checkin.sniff_batterystats_checkin,
                batterystats_checkin.parse_batterystats_checkin),
+    TextFormat("dumpsys_powerstats", "Android PowerStats HAL channels, i.e. ODPM rails (`dumpsys powerstats`)",
+               powerstats.sniff_dumpsys_powerstats, powerstats.parse_dumpsys_powerstats),
+    TextFormat("odpm_energy_value", "ODPM rail energies, µWs (/sys/bus/iio/devices/iio:deviceN/energy_value)",
+               powerstats.sniff_odpm_energy_value, powerstats.parse_odpm_energy_value),
 ]

@@ -3,12 +3,18 @@
 Before changing anything, the previous values are written to a marker file on the device. Normal
 end, error, Ctrl-C and SIGTERM restore in a `finally`; a host that crashed leaves the marker, and
 the next edgebench that connects to the device (profile-battery, push-and-run) finds it and undoes it.
+
+Changed here: properties, settings, `dumpsys battery` (reset), the screen (`input keyevent`
+SLEEP/WAKEUP, checked with `dumpsys power` mWakefulness) and Doze (`dumpsys deviceidle
+disable`, re-enabled only where it was enabled before).
 """
 from __future__ import annotations
 
 import json
+import re
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from edgebench.devices.adb import quote
 from edgebench.errors import DeviceError
@@ -16,6 +22,40 @@ from edgebench.targets.adb import DEVICE_ROOT, AdbTarget
 
 RESTORE_MARKER = f"{DEVICE_ROOT}/.restore.json"
 SUSPEND_PROP = "power.battery_input.suspended"
+KEY_SLEEP, KEY_WAKEUP = "223", "224"  # KEYCODE_SLEEP / KEYCODE_WAKEUP: set a state, unlike POWER's toggle
+SCREEN_ON_STATES = ("Awake", "Dreaming")  # mWakefulness with the display on; Asleep and Dozing are off
+DOZE_MODES = ("deep", "light")
+SCREEN_SETTLE_S = 5.0  # PowerManagerService changes wakefulness asynchronously
+
+
+def screen_of(wakefulness: str | None) -> str | None:
+    """The screen, "on" or "off", from mWakefulness (Dozing, as with an always-on display, is off)."""
+    if wakefulness is None:
+        return None
+    return "on" if wakefulness in SCREEN_ON_STATES else "off"
+
+
+def read_wakefulness(target: AdbTarget) -> str | None:
+    result = target.device.shell("dumpsys power 2>/dev/null | grep -m1 mWakefulness=")
+    match = re.search(r"mWakefulness=(\w+)", result.stdout)
+    return match.group(1) if match else None
+
+
+def read_doze_enabled(target: AdbTarget) -> dict[str, bool | None]:
+    """Whether deep and light Doze are enabled: `dumpsys deviceidle enabled MODE` (1/0), else the
+    mDeepEnabled/mLightEnabled lines of `dumpsys deviceidle`; None where neither says."""
+    device = target.device
+    found: dict[str, bool | None] = {}
+    for mode in DOZE_MODES:
+        out = device.shell(["dumpsys", "deviceidle", "enabled", mode]).stdout.strip()
+        found[mode] = {"1": True, "0": False}.get(out)
+    if None in found.values():
+        dump = device.shell(["dumpsys", "deviceidle"]).stdout
+        for mode, key in (("deep", "mDeepEnabled"), ("light", "mLightEnabled")):
+            match = re.search(rf"\b{key}=(true|false)\b", dump)
+            if found[mode] is None and match:
+                found[mode] = match.group(1) == "true"
+    return found
 
 
 @dataclass
@@ -25,17 +65,41 @@ class DeviceChanges:
     props: dict[str, str] = field(default_factory=dict)  # property -> previous value ("" = unset)
     settings: dict[str, str] = field(default_factory=dict)  # "global/airplane_mode_on" -> previous value
     battery_reset: bool = False  # dumpsys battery was told suspend_input/unplug: `reset` undoes it
+    screen: str | None = None  # mWakefulness before edgebench set the screen (None: not changed)
+    doze: dict[str, bool] = field(default_factory=dict)  # Doze mode -> was enabled before `disable`
 
     def to_json(self) -> dict[str, Any]:
-        return {"props": self.props, "settings": self.settings, "battery_reset": self.battery_reset}
+        return {"props": self.props, "settings": self.settings, "battery_reset": self.battery_reset,
+                "screen": self.screen, "doze": self.doze}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "DeviceChanges":
-        return cls(dict(data.get("props", {})), dict(data.get("settings", {})), bool(data.get("battery_reset")))
+        # Markers of earlier versions lack screen/doze: nothing of that kind to undo.
+        screen = data.get("screen")
+        doze = data.get("doze")
+        return cls(dict(data.get("props", {})), dict(data.get("settings", {})), bool(data.get("battery_reset")),
+                   str(screen) if screen else None,
+                   {k: bool(v) for k, v in doze.items() if k in DOZE_MODES} if isinstance(doze, dict) else {})
 
     @property
     def empty(self) -> bool:
-        return not (self.props or self.settings or self.battery_reset)
+        return not (self.props or self.settings or self.battery_reset or self.screen or self.doze)
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """What a request to change the screen or Doze did, for the run's record."""
+
+    what: str  # "screen" | "doze"
+    requested: str  # "off" / "on" / "keep"; "disabled"
+    applied: bool  # the device now is as requested (it may already have been)
+    changed: bool  # edgebench changed it (and restores it)
+    before: Any
+    after: Any
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 class DeviceStateGuard:
@@ -80,6 +144,58 @@ class DeviceStateGuard:
         result = self.target.device.shell(["dumpsys", "battery", *args])
         return result.exit_code == 0 and "Unknown" not in result.stdout and "not allowed" not in result.stdout
 
+    def set_screen(self, wanted: str, *, sleep: Callable[[float], None] = time.sleep) -> StateChange:
+        """Screen "off" (KEYCODE_SLEEP) or "on" (KEYCODE_WAKEUP), verified with mWakefulness."""
+        before = read_wakefulness(self.target)
+        if before is None:
+            return StateChange("screen", wanted, False, False, None, None,
+                               "not changed: `dumpsys power` shows no mWakefulness, so the screen state "
+                               "could neither be read nor restored")
+        if screen_of(before) == wanted:
+            return StateChange("screen", wanted, True, False, before, before, f"already {wanted} ({before})")
+        if self.changes.screen is None:
+            self.changes.screen = before
+            self._journal()
+        key = KEY_SLEEP if wanted == "off" else KEY_WAKEUP
+        result = self.target.device.shell(["input", "keyevent", key])
+        after = before
+        deadline = time.monotonic() + SCREEN_SETTLE_S
+        while True:
+            after = read_wakefulness(self.target)
+            if screen_of(after) == wanted or time.monotonic() >= deadline:
+                break
+            sleep(0.25)
+        command = f"input keyevent {key}"
+        if screen_of(after) == wanted:
+            return StateChange("screen", wanted, True, True, before, after,
+                               f"{command}: mWakefulness {before} -> {after}")
+        refused = (result.stderr or result.stdout).strip()[:200]
+        return StateChange("screen", wanted, False, True, before, after,
+                           f"refused: `{command}` (exit {result.exit_code}{': ' + refused if refused else ''}) "
+                           f"left mWakefulness {after} after {SCREEN_SETTLE_S:g} s")
+
+    def disable_doze(self) -> StateChange:
+        """`dumpsys deviceidle disable` (deep and light); re-enabled on restore where it was enabled."""
+        before = read_doze_enabled(self.target)
+        if None in before.values():
+            return StateChange("doze", "disabled", False, False, before, before,
+                               "not changed: `dumpsys deviceidle enabled deep|light` and `dumpsys deviceidle` "
+                               "do not say whether Doze is enabled, so it could not be restored")
+        if not any(before.values()):
+            return StateChange("doze", "disabled", True, False, before, before, "already disabled (deep, light)")
+        for mode, enabled in before.items():
+            self.changes.doze.setdefault(mode, bool(enabled))
+        self._journal()
+        result = self.target.device.shell(["dumpsys", "deviceidle", "disable"])
+        after = read_doze_enabled(self.target)
+        if not any(after.values()):
+            return StateChange("doze", "disabled", True, True, before, after,
+                               "dumpsys deviceidle disable: deep and light Doze disabled")
+        said = (result.stderr or result.stdout).strip()[:200]
+        return StateChange("doze", "disabled", False, True, before, after,
+                           f"refused: `dumpsys deviceidle disable` (exit {result.exit_code}: {said!r}); "
+                           f"enabled now {after}")
+
     def restore(self) -> list[str]:
         """Put everything back; returns what was restored (for the record)."""
         done = restore_changes(self.target, self.changes)
@@ -109,6 +225,16 @@ def restore_changes(target: AdbTarget, changes: DeviceChanges) -> list[str]:
     if changes.battery_reset:
         device.shell(["dumpsys", "battery", "reset"])
         done.append("dumpsys battery reset")
+    for mode, was_enabled in changes.doze.items():
+        if was_enabled:
+            device.shell(["dumpsys", "deviceidle", "enable", mode])
+            done.append(f"dumpsys deviceidle enable {mode}")
+    if changes.screen is not None:
+        wanted = screen_of(changes.screen)
+        if screen_of(read_wakefulness(target)) != wanted:
+            key = KEY_WAKEUP if wanted == "on" else KEY_SLEEP
+            device.shell(["input", "keyevent", key])
+            done.append(f"input keyevent {key} (screen back {wanted}, was {changes.screen})")
     device.shell(["rm", "-f", RESTORE_MARKER])
     return done
 
@@ -122,6 +248,7 @@ def restore_pending(target: AdbTarget) -> list[str]:
         changes = DeviceChanges.from_json(json.loads(result.stdout))
     except (ValueError, AttributeError) as exc:
         raise DeviceError(target.name, f"the restore marker {RESTORE_MARKER} is unreadable ({exc}); check the "
-                          "device's charging, airplane mode and `dumpsys battery` by hand, then delete it",
+                          "device's charging, airplane mode, `dumpsys battery`, screen and Doze (`dumpsys deviceidle "
+                          "enable`) by hand, then delete it",
                           command=f"cat {RESTORE_MARKER}") from exc
     return restore_changes(target, changes)

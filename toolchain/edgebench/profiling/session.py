@@ -4,7 +4,12 @@ Per model and repeat (repeats outermost, so configurations interleave): idle bas
 measured window, idle baseline, all sampled on the device and pulled afterwards; then calibration
 (reused from the device's profile, or made from this run's own trace), the estimate and every
 invalid-run check. Everything changed on the device is journaled there first and restored on every
-exit path.
+exit path: airplane mode, the charger (power path), the screen (--screen, default off: §4.1
+"brightness fixed or screen off") and Doze (disabled for the session, §2.2).
+
+Where the device has ODPM power rails the shell can read (power_rails.py), the sampler reads them
+too and each run also gets SoC rail energy per inference (battery/rails.py), reported beside the
+fuel-gauge figure as `power_rails`; the fuel-gauge `energy_per_inference_mj` keeps its meaning.
 """
 from __future__ import annotations
 
@@ -22,8 +27,10 @@ from edgebench.bench.session import load_models, new_session_id
 from edgebench.errors import DeviceError, EdgebenchError, ParseError, UsageError
 from edgebench.harness.output import HarnessOutput
 from edgebench.harness.samples import read_samples, telemetry_from
-from edgebench.profiling.device_state import DeviceStateGuard, restore_pending
+from edgebench.profiling.device_state import (DeviceStateGuard, StateChange, read_wakefulness, restore_pending,
+                                              screen_of)
 from edgebench.profiling.power_path import establish, find_battery_dir
+from edgebench.profiling.power_rails import RailsInfo, detect_rails
 from edgebench.profiling.protocol import BatteryProtocol
 from edgebench.protocols import PRESETS, ResolvedProtocol
 from edgebench.records import Check, Provenance, RunConfig, RunRecord
@@ -35,6 +42,7 @@ from edgebench.workspace import Workspace
 WINDOW_PROP = "debug.edgebench.window"  # the virtual device keeps its energy books by this property
 RUN_MARGIN_S = 180.0
 BATTERY_LEVEL_WINDOW = (50.0, 90.0)  # §4.1 precondition 2
+SCREEN_CHOICES = ("off", "on", "keep")
 
 
 @dataclass(frozen=True)
@@ -55,10 +63,28 @@ class BatteryModelResult:
     energy_source: str
     trace_plots: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # ODPM power rails (None/empty when the device has none; rails_reason says why)
+    rails_available: bool = False
+    rails_reason: str | None = None
+    rail_soc_energy_per_inference_mj: float | None = None
+    rail_soc_ci_low_mj: float | None = None
+    rail_soc_ci_high_mj: float | None = None
+    rail_soc_names: tuple[str, ...] = ()
+    rail_energy_per_inference_mj: dict[str, float] = field(default_factory=dict)
 
     @property
     def simulated(self) -> bool:
         return self.energy_source != "measured" or self.device_kind in ("virtual", "emulator")
+
+    def power_rails_json(self) -> dict[str, Any]:
+        soc = None
+        if self.rail_soc_energy_per_inference_mj is not None:
+            soc = {"value": self.rail_soc_energy_per_inference_mj, "ci_low": self.rail_soc_ci_low_mj,
+                   "ci_high": self.rail_soc_ci_high_mj}
+        return {"available": self.rails_available, "reason": self.rails_reason, "source": "odpm",
+                "soc_energy_per_inference_mj": soc, "soc_rails": list(self.rail_soc_names),
+                "per_rail_energy_per_inference_mj": dict(self.rail_energy_per_inference_mj),
+                "simulated": self.device_kind in ("virtual", "emulator")}
 
     def to_json(self) -> dict[str, Any]:
         return {"model": self.model, "target": self.target, "run_ids": list(self.run_ids),
@@ -68,7 +94,8 @@ class BatteryModelResult:
                 "inferences": self.inferences, "valid": self.valid, "checks": self.checks,
                 "check_reasons": self.check_reasons, "device_kind": self.device_kind,
                 "energy_source": self.energy_source, "simulated": self.simulated,
-                "trace_plots": list(self.trace_plots), "notes": list(self.notes)}
+                "trace_plots": list(self.trace_plots), "notes": list(self.notes),
+                "power_rails": self.power_rails_json()}
 
 
 @dataclass
@@ -77,6 +104,7 @@ class _RunResult:
     record: RunRecord
     energy: Any | None  # battery.RunEnergy
     plot: str | None
+    rails: Any | None = None  # battery.rails.RunRails
 
 
 @dataclass
@@ -87,6 +115,7 @@ class BatterySession:
     protocol: BatteryProtocol
     shortened: tuple[str, ...]
     power_path: str = "auto"
+    screen: str = "off"  # off | on | keep
     keep: bool = False
     on_stage: Callable[[str], None] = field(default=lambda stage: None)
 
@@ -142,12 +171,16 @@ class BatterySession:
         target, protocol = self.target, self.protocol
         battery_dir = find_battery_dir(target)
         self._check_preconditions(battery_dir)
-        self.state_before = self._observe_state()
-        airplane_set = self._airplane_on(guard)
+        self.rails = detect_rails(target)
+        self.airplane_set = self._airplane_on(guard)
+        self.doze = guard.disable_doze()
         self.on_stage("establishing the power path (charger out) and verifying discharging")
-        path = establish(guard, self.power_path, battery_dir, verify_s=protocol.verify_discharging_s)
-        self.path = path
-        self.airplane_set = airplane_set
+        self.path = establish(guard, self.power_path, battery_dir, verify_s=protocol.verify_discharging_s)
+        # After the power path: some phones wake the screen when the charger comes or goes.
+        self.screen_change = self._set_screen(guard)
+        # The invalid-run checks compare each run's end with the state edgebench SET, not with what
+        # the device had before edgebench touched it.
+        self.state_before = self._observe_state()
         self.on_stage("deploying the harness")
         dep = deploy_harness_factory(self.workspace)(target, models)
         self.calibration = self._stored_calibration(target.describe().device_id)
@@ -227,11 +260,13 @@ class BatterySession:
             updates_stopped=state_after.get("updates_stopped", False),
             thermal_status_max=_max_known(self.state_before.get("thermal_status"), state_after.get("thermal_status")),
             cooling_max_state=max((s for _, s in telemetry.cooling_states), default=None),
-            screen_changed=_changed(self.state_before.get("wakefulness"), state_after.get("wakefulness")),
+            screen_changed=_changed(screen_of(self.state_before.get("wakefulness")),
+                                    screen_of(state_after.get("wakefulness"))),
             airplane_changed=_changed(self.state_before.get("airplane") if not self.airplane_set else "1",
                                       state_after.get("airplane")),
             expected_duration_s=p.duration_s,
             shortened_reason="; ".join(self.shortened) if self.shortened else None)
+        rails = self._run_rails(samples, windows, len(output.timed))
         checks = tuple(energy.checks) + ((calibration_check,) if calibration_check else ())
         invalid = any(c.outcome == "fail" and not c.advisory for c in checks)
         plot = None
@@ -261,8 +296,9 @@ class BatterySession:
             "charge_counter_energy_mj": energy.charge_counter_energy_mj,
             "current_integral_energy_mj": energy.current_integral_energy_mj,
             "calibration_json": json.dumps(calibration.to_json()), "power_path": self.path.how,
-            "device_changes_json": json.dumps({"airplane_set": self.airplane_set})})
-        return _RunResult(run_id, record, energy, plot)
+            "device_changes_json": json.dumps(self._device_changes()),
+            "rails_json": json.dumps(rails.to_json()) if rails is not None else None})
+        return _RunResult(run_id, record, energy, plot, rails)
 
     # -- calibration: reused from the device profile, or made from this run -------------------------
     def _profile_file(self, device_id: str) -> Path:
@@ -341,9 +377,7 @@ class BatterySession:
             state["updates_stopped"] = battery.updates_stopped
         except EdgebenchError:
             state["updates_stopped"] = False
-        power = device.shell("dumpsys power 2>/dev/null | grep -m1 mWakefulness=")
-        match = re.search(r"mWakefulness=(\w+)", power.stdout)
-        state["wakefulness"] = match.group(1) if match else None
+        state["wakefulness"] = read_wakefulness(self.target)
         airplane = device.shell(["settings", "get", "global", "airplane_mode_on"])
         state["airplane"] = airplane.stdout.strip() if airplane.exit_code == 0 else None
         doze = device.shell(["dumpsys", "deviceidle", "get", "deep"])
@@ -357,6 +391,39 @@ class BatterySession:
             return False
         self.target.device.shell(["cmd", "connectivity", "airplane-mode", "enable"])
         return True
+
+    def _set_screen(self, guard: DeviceStateGuard) -> StateChange:
+        if self.screen == "keep":
+            now = read_wakefulness(self.target)
+            return StateChange("screen", "keep", True, False, now, now, f"left as it was ({now or 'unknown'})")
+        self.on_stage(f"screen {self.screen}")
+        return guard.set_screen(self.screen)
+
+    def _device_changes(self) -> dict[str, Any]:
+        """What edgebench set on the device for this session, and what the device refused."""
+        changes = (self.screen_change, self.doze)
+        return {"airplane_set": self.airplane_set, "screen": self.screen_change.to_json(),
+                "doze": self.doze.to_json(),
+                "set": [f"{c.what} {c.requested}: {c.detail}" for c in changes if c.applied and c.changed],
+                "refused": [f"{c.what} {c.requested}: {c.detail}" for c in changes if not c.applied]}
+
+    def _state_notes(self) -> list[str]:
+        notes = []
+        for change in (getattr(self, "screen_change", None), getattr(self, "doze", None)):
+            if change is None:
+                continue
+            restored = " (restored afterwards)" if change.changed else ""
+            prefix = "" if change.applied else "NOT SET: "
+            notes.append(f"{prefix}{change.what} {change.requested}: {change.detail}{restored}")
+        return notes
+
+    def _run_rails(self, samples: Sequence[Any], windows: Any, inferences: int) -> Any:
+        """This run's ODPM rail figures (battery.rails.RunRails), or None on a device without rails."""
+        from edgebench.battery.rails import estimate_rails
+
+        if not self.rails.available:
+            return None
+        return estimate_rails(samples, windows, inferences, subsystems=self.rails.subsystems)
 
     def _battery_temp_c(self, battery_dir: str) -> float | None:
         text = self.target.device.shell(["cat", f"{battery_dir}/temp"]).stdout.strip()
@@ -404,6 +471,8 @@ class BatterySession:
             notes.append("CV of energy per inference across repeats > 10%: more repeats advised")
         if summary is not None and summary.note:
             notes.append(summary.note)
+        notes.extend(self._state_notes())
+        rails = self._summarize_rails(runs, notes)
         mean = (lambda xs: sum(xs) / len(xs) if xs else None)
         return BatteryModelResult(
             model=model.name, target=self.target.name, run_ids=tuple(r.run_id for r in runs),
@@ -415,7 +484,33 @@ class BatterySession:
             valid=bool(energies) and all(r.record.status == "ok" for r in runs),
             checks=checks, check_reasons=reasons, device_kind=info.device_kind,
             energy_source="simulated" if info.device_kind in ("virtual", "emulator") else "measured",
-            trace_plots=tuple(r.plot for r in runs if r.plot), notes=tuple(notes))
+            trace_plots=tuple(r.plot for r in runs if r.plot), notes=tuple(notes), **rails)
+
+    def _summarize_rails(self, runs: list[_RunResult], notes: list[str]) -> dict[str, Any]:
+        """BatteryModelResult's rail fields: SoC rail energy per inference over the valid runs."""
+        from edgebench.battery.rails import summarize_rails
+
+        info: RailsInfo | None = getattr(self, "rails", None)
+        if info is None or not info.available:
+            return {"rails_available": False,
+                    "rails_reason": info.reason if info else "rails were not checked (the session stopped early)"}
+        sampled = [r.rails for r in runs if r.rails is not None and r.rails.available]
+        if not sampled:
+            reasons = sorted({r.rails.reason for r in runs if r.rails is not None and r.rails.reason})
+            return {"rails_available": False,
+                    "rails_reason": "; ".join(reasons) or "no run finished, so no rail figures were computed"}
+        valid = [r.rails for r in runs if r.rails is not None and r.rails.available and r.record.status == "ok"]
+        if not valid:
+            return {"rails_available": True, "rails_reason": "no valid run: rail figures are only summarised "
+                    "over runs that passed every check"}
+        summary = summarize_rails(valid)
+        if summary.note:
+            notes.append(f"power rails: {summary.note}")
+        soc_names = sorted({rail.name for run in valid for rail in run.rails if rail.soc})
+        return {"rails_available": True, "rails_reason": None if summary.value_mj is not None else summary.note,
+                "rail_soc_energy_per_inference_mj": summary.value_mj, "rail_soc_ci_low_mj": summary.ci_low_mj,
+                "rail_soc_ci_high_mj": summary.ci_high_mj, "rail_soc_names": tuple(soc_names),
+                "rail_energy_per_inference_mj": summary.per_rail_energy_per_inference_mj}
 
 
 def _read_phases(path: Path) -> dict[str, float]:

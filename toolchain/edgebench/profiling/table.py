@@ -1,4 +1,8 @@
-"""The table printed after profile-battery: one row per model."""
+"""The table printed after profile-battery: one row per model.
+
+The SoC rail column (ODPM: CPU, GPU, TPU/NPU rails, absolute) shows only when some device had
+rails; the fuel-gauge column stays the whole-device, relative, same-device figure.
+"""
 from __future__ import annotations
 
 from typing import Sequence
@@ -6,17 +10,31 @@ from typing import Sequence
 from rich.table import Table
 
 
+def _rails_cell(r) -> str:  # type: ignore[no-untyped-def]
+    if r.rail_soc_energy_per_inference_mj is None:
+        return "—" if r.rails_available else "n/a"
+    text = f"{r.rail_soc_energy_per_inference_mj:.4g} mJ"
+    if r.rail_soc_ci_low_mj is not None and r.rail_soc_ci_high_mj is not None:
+        text += f" ({r.rail_soc_ci_low_mj:.4g} – {r.rail_soc_ci_high_mj:.4g})"
+    return text
+
+
 def battery_table(results: Sequence, *, title: str) -> Table:  # type: ignore[type-arg]
     table = Table(title=title, title_justify="left")
-    for name in ("model", "target", "energy / inference", "95% CI", "idle", "active", "inferences", "valid",
-                 "source", "failed checks"):
+    rails = any(getattr(r, "rails_available", False) for r in results)
+    columns = ["model", "target", "energy / inference", "95% CI"]
+    if rails:
+        columns.append("SoC rails / inference (95% CI)")
+    columns += ["idle", "active", "inferences", "valid", "source", "failed checks"]
+    for name in columns:
         table.add_column(name, overflow="fold")
     for r in results:
         value = f"{r.energy_per_inference_mj:.4g} mJ" if r.energy_per_inference_mj is not None else "—"
         ci = (f"{r.ci_low_mj:.4g} – {r.ci_high_mj:.4g} mJ" if r.ci_low_mj is not None and r.ci_high_mj is not None
               else "— (fewer than 2 valid runs)")
         failed = "; ".join(f"{k}: {r.check_reasons.get(k, '')}" for k, v in r.checks.items() if v == "fail")
-        table.add_row(r.model, r.target, value, ci,
+        cells = [r.model, r.target, value, ci] + ([_rails_cell(r)] if rails else [])
+        table.add_row(*cells,
                       f"{r.idle_power_mw:.4g} mW" if r.idle_power_mw is not None else "—",
                       f"{r.active_power_mw:.4g} mW" if r.active_power_mw is not None else "—",
                       str(r.inferences), "yes" if r.valid else "no",

@@ -1,0 +1,80 @@
+"""profile-battery on a virtual phone with ODPM power rails (pixel-8-like): the SoC rail figure must
+land within 15% of the energy truth, the screen is put to sleep and Doze disabled for the session,
+and everything is put back exactly afterwards.
+
+The rails of this profile charge each cluster's CPU energy plus constant GPU/TPU power, so the
+rails' (active - idle) is the workload's CPU energy, which is what the truth records.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+
+import pytest
+
+from edgebench.targets import resolve_targets
+from edgebench.workspace import Workspace
+
+from .test_profile_battery import MOBILENET, SHORT, _device_state
+
+pytestmark = pytest.mark.slow
+SOC_RAILS = {"S4M_VDD_CPUCL0", "S3M_VDD_CPUCL1", "S2M_VDD_CPUCL2", "S2S_VDD_G3D", "S10M_VDD_TPU"}
+IDLE_FLOOR_MW, SCREEN_MW = 350.0, 600.0  # fixtures/profiles/pixel-8-like.json battery_model
+
+
+def _seed_calibration(phone) -> None:
+    """The gauge calibration (§1.3) is tested on the mate-20 phone; here the profile's declared
+    units (µA, charging positive) are stored so the test spends its time on rails, not 60 s of idle."""
+    ws = Workspace.resolve(phone.workspace)
+    device_id = resolve_targets(phone.serial, ws)[0].describe().device_id
+    path = ws.root / "device-profiles" / (re.sub(r"[^A-Za-z0-9_.-]", "_", device_id) + ".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"device_id": device_id, "calibration": {
+        "kind": "edgebench.battery.calibration", "version": 1, "scale_to_ua": 1.0, "discharge_sign": -1,
+        "update_period_s": 0.1758, "charge_quantum_uah": 500.0, "agreement": 0.0,
+        "source": "test: pixel-8-like profile's declared units (uA, charging_positive)"}}))
+
+
+def test_rail_energy_within_15_percent_of_truth_screen_off_doze_off_and_restored(pixel, capsys):
+    _seed_calibration(pixel)
+    before = _device_state(pixel)
+    assert before["wakefulness"] == "mWakefulness=Awake" and before["doze"] == ["1", "1"]
+    code = pixel.cli("profile-battery", str(MOBILENET), "--target", pixel.serial, "--repeats", "2", *SHORT, "--json")
+    (result,) = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["valid"], result["check_reasons"]
+    rails = result["power_rails"]
+    assert rails["available"] and rails["reason"] is None, rails
+    assert rails["source"] == "odpm" and rails["simulated"] and set(rails["soc_rails"]) == SOC_RAILS
+    soc = rails["soc_energy_per_inference_mj"]
+    assert soc["ci_low"] <= soc["value"] <= soc["ci_high"]
+    assert "VSYS_PWR_DISPLAY" not in rails["per_rail_energy_per_inference_mj"]  # not a rail of this profile
+    assert sum(rails["per_rail_energy_per_inference_mj"][n] for n in SOC_RAILS) == pytest.approx(soc["value"])
+
+    assert pixel.cli("virtual-device", "energy-truth", pixel.serial, "--json") == 0
+    truth = {t["run_id"]: t["energy_per_inference_mj"] for t in json.loads(capsys.readouterr().out)}
+    true_mean = sum(truth[r] for r in result["run_ids"]) / 2
+    rail_error = (soc["value"] - true_mean) / true_mean
+    gauge = result["energy_per_inference_mj"]["value"]
+    gauge_error = (gauge - true_mean) / true_mean
+    print(f"\nrails vs truth {rail_error:+.1%}, gauge vs truth {gauge_error:+.1%} "
+          f"(truth {true_mean:.4g} mJ, rails {soc['value']:.4g} mJ, gauge {gauge:.4g} mJ)")
+    assert abs(rail_error) < 0.15, (soc, true_mean)
+
+    # The screen was off for the whole session: set and verified, unchanged at each run's end, and
+    # the gauge's idle power has no screen in it.
+    assert result["checks"]["screen"] == "pass"
+    assert any(n.startswith("screen off: input keyevent 223: mWakefulness Awake -> Asleep") for n in result["notes"])
+    assert result["idle_power_mw"] < IDLE_FLOOR_MW + SCREEN_MW / 2, result["idle_power_mw"]
+    assert any(n.startswith("doze disabled:") and "restored" in n for n in result["notes"])
+    with sqlite3.connect(pixel.workspace / "results.sqlite") as db:
+        rows = db.execute("SELECT device_changes_json, rails_json FROM energy WHERE run_id IN (?, ?)",
+                          result["run_ids"]).fetchall()
+    assert len(rows) == 2
+    for changes_text, rails_text in rows:
+        changes, run_rails = json.loads(changes_text), json.loads(rails_text)
+        assert changes["screen"]["after"] == "Asleep" and changes["screen"]["changed"] and not changes["refused"]
+        assert changes["doze"]["after"] == {"deep": False, "light": False} and changes["doze"]["changed"]
+        assert run_rails["available"] and run_rails["soc_energy_per_inference_mj"] > 0
+    # Screen, Doze, airplane mode, charging and the marker are exactly as before.
+    assert _device_state(pixel) == before
