@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "study": ("edgebench.cli.study_cmd",
               "study run: train, tune, optimize, convert, measure and report a whole study spec."),
     "inspect": ("edgebench.cli.inspect_cmd", "Read a .tflite model, harness output or captured device/tool output."),
-    "results": ("edgebench.cli.results_cmd", "Query and export stored results."),
+    "results": ("edgebench.cli.results_cmd", "List and export stored results; trace a run back to its training (lineage)."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
     "virtual-device": ("edgebench.cli.virtual_device_cmd",
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _command_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
     module_name, help_text = COMMANDS[name]
     module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"edgebench {name}", description=help_text)
+    parser = argparse.ArgumentParser(prog=f"edgebench {name}", description=help_text.replace("%%", "%"))  # help= is %-formatted, description is not
     module.add_arguments(parser)  # type: ignore[attr-defined]
     return parser, module
 
