@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, setting the machine up first. Extra arguments go to pytest.
+# Two workers, one test file each at a time (module fixtures such as a virtual phone stay in one
+# worker): the battery-profiling tests mostly wait on real-time windows while the training tests
+# compute, so the suite takes about half its serial time. EDGEBENCH_TEST_WORKERS=0 runs it serially.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m pytest "$@"
+workers="${EDGEBENCH_TEST_WORKERS:-2}"
+if [ "$workers" = 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+exec .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"
