@@ -242,13 +242,13 @@ class BatterySession:
             self.store.save_run(record, {"battery": p.to_json()})
             return _RunResult(run_id, record, None, None)
 
-        series = eb.GaugeSeries.from_samples([(s.t_ns, s.channel, s.value_text) for s in samples], battery_dir)
-        first_timed_s = output.timed[0].start_ns / 1e9
-        last = output.timed[-1]
-        windows = eb.Windows(idle_pre=(phases.get("idle_pre_start", phases["workload_start"]), phases["workload_start"]),
-                             warmup=(phases["workload_start"], first_timed_s),
-                             measured=(first_timed_s, last.start_ns / 1e9 + last.latency_us / 1e6),
-                             idle_post=(phases["workload_end"], phases.get("idle_post_end", phases["workload_end"])))
+        try:
+            series = eb.GaugeSeries.from_samples([(s.t_ns, s.channel, s.value_text) for s in samples], battery_dir)
+            windows = _windows(phases, output)
+        except EdgebenchError as exc:  # this run's trace cannot be analysed: recorded, the session goes on
+            record = RunRecord(**base, status="failed", checks=(), error=str(exc))
+            self.store.save_run(record, {"battery": p.to_json()}, device_samples=samples)
+            return _RunResult(run_id, record, None, None)
         calibration = self.calibration
         calibration_check = Check("calibration", "pass", calibration.source, advisory=True)
         state_after = self._observe_state()
@@ -527,6 +527,25 @@ def _read_phases(path: Path) -> dict[str, float]:
         if needed not in phases:
             raise ParseError(f"no {needed} mark", source=str(path))
     return phases
+
+
+def _windows(phases: dict[str, float], output: HarnessOutput) -> Any:
+    """The run's windows from the driver's phase marks and the runner's per-inference timestamps.
+
+    The marks come from /proc/uptime (10 ms steps), the timestamps from CLOCK_BOOTTIME (ns), so a
+    mark may fall a few ms inside the workload it bounds; the workload's own timestamps win there.
+    """
+    from edgebench import battery as eb
+
+    first_timed_s = output.timed[0].start_ns / 1e9
+    last = output.timed[-1]
+    measured_end = last.start_ns / 1e9 + last.latency_us / 1e6
+    workload_start = min(phases["workload_start"], first_timed_s)
+    idle_post_start = max(phases["workload_end"], measured_end)
+    return eb.Windows(idle_pre=(min(phases.get("idle_pre_start", workload_start), workload_start), workload_start),
+                      warmup=(workload_start, first_timed_s),
+                      measured=(first_timed_s, measured_end),
+                      idle_post=(idle_post_start, max(phases.get("idle_post_end", idle_post_start), idle_post_start)))
 
 
 def _as_resolved(p: BatteryProtocol) -> ResolvedProtocol:
