@@ -143,8 +143,25 @@ def read_pulled_run(result, sysroot: str) -> tuple[HarnessOutput, list[DeviceSam
     if not runner_file.exists():
         raise ParseError(f"the driver produced no runner.jsonl (exit {result.exit_code}); "
                          f"stderr: {result.stderr_tail.strip()[-500:] or '(empty)'}")
+    size = runner_file.stat().st_size
+    if size > MAX_RUNNER_OUTPUT_BYTES:
+        # One line per inference: a µs-fast model run for minutes writes millions, and holding them as
+        # Python objects would exhaust this host's memory (seen: 24 GB). Refused, with the way out.
+        lines = _count_lines(runner_file)
+        raise ParseError(f"the runner wrote {size / 2**20:.0f} MiB of output ({lines:,} lines, one per inference): "
+                         f"more than the {MAX_RUNNER_OUTPUT_BYTES // 2**20} MiB edgebench analyses per run. Time "
+                         "fewer inferences: a fixed --runs count, or for profile-battery a fixed --inference-rate "
+                         "HZ (e.g. 1000)", source=str(runner_file))
     output = parse_harness_output(runner_file.read_text(errors="replace"), source=str(runner_file))
     return output, read_samples(result.out_dir / "samples.jsonl", sysroot=sysroot)
+
+
+MAX_RUNNER_OUTPUT_BYTES = 64 * 2**20  # ~700,000 per-inference lines
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
 
 
 def _benchmark_model_outcome(base: dict, result, protocol: ResolvedProtocol, config: RunConfig,  # type: ignore[no-untyped-def]

@@ -1,0 +1,15 @@
+"""A runner output too large to analyse is refused with the way out, before it exhausts memory."""
+from types import SimpleNamespace
+
+import pytest
+
+from edgebench.bench import execute
+from edgebench.errors import ParseError
+
+
+def test_a_huge_per_inference_output_is_refused_with_the_way_out(tmp_path, monkeypatch):
+    line = '{"schema":1,"type":"run","index":0,"latency_us":3.6,"start_ns":1}\n'
+    (tmp_path / "runner.jsonl").write_text(line * 50)
+    monkeypatch.setattr(execute, "MAX_RUNNER_OUTPUT_BYTES", 1000)
+    with pytest.raises(ParseError, match=r"50 lines, one per inference.*--inference-rate"):
+        execute.read_pulled_run(SimpleNamespace(out_dir=tmp_path, exit_code=0, stderr_tail=""), sysroot="")
