@@ -30,3 +30,19 @@ def test_a_tflite_not_made_here_is_traced_to_its_runs_and_says_why_it_has_no_lin
             trace(store, "ffffffffff")
     finally:
         store.close()
+
+
+def test_each_node_carries_how_it_was_made_from_its_parent(tmp_path):
+    store = open_store(tmp_path)
+    rows = [dict(artifact_id=i * 64, kind=k, architecture="cnn_image", label=k, record_json="{}", created_utc=None)
+            for i, k in (("a", "hyperparameters"), ("b", "trained"), ("c", "converted"))]
+    links = [dict(child_id="b" * 64, parent_id="a" * 64, relation="trained_with", detail="trial 3 of study S"),
+             dict(child_id="c" * 64, parent_id="b" * 64, relation="converted_from", detail="int8")]
+    try:
+        store.save_lineage(rows, links)
+        chain = trace(store, "c" * 10).chain()
+        assert [(n.kind, n.via) for n in chain] == [("converted", ""), ("trained", "int8"),
+                                                    ("hyperparameters", "trial 3 of study S")]
+        assert "[trial 3 of study S]" in render(trace(store, "c" * 10))
+    finally:
+        store.close()

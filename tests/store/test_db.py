@@ -121,3 +121,14 @@ def test_lineage_rows_are_added_once_and_links_keep_every_recipe(store):
     assert store.find_ids("aaaaaa") == [("artifact", "a" * 64)]
     store.save_run(_record(), {"name": "smoke"})
     assert store.find_ids("r1") == [("run", "r1")]
+
+
+def test_a_migration_interrupted_after_its_schema_change_completes_on_the_next_open(tmp_path):
+    path = tmp_path / "half.sqlite"
+    ResultsStore(path).close()
+    con = sqlite3.connect(path)  # SQLite commits DDL at once: the column landed, the version did not
+    con.executescript("UPDATE meta SET value='3' WHERE key='schema_version';")
+    con.close()
+    s = ResultsStore(path)
+    s.close()
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("4",)

@@ -115,11 +115,11 @@ def _node(results: ResultsStore, artifact_id: str, via: str = "", depth: int = 0
     row = results.artifact(artifact_id)
     if row is None or depth > 16:
         return None
-    via: dict[str, list[str]] = {}  # one parent reached by several recipes or notes is shown once
+    by_parent: dict[str, list[str]] = {}  # one parent reached by several recipes or notes is shown once
     for link in results.artifact_parents(artifact_id):
-        via.setdefault(link["parent_id"], []).append(link["detail"])
+        by_parent.setdefault(link["parent_id"], []).append(link["detail"])
     parents = tuple(p for p in (_node(results, parent, "; ".join(details), depth + 1)
-                                for parent, details in via.items()) if p is not None)
+                                for parent, details in by_parent.items()) if p is not None)
     return Node(artifact_id, row["kind"], row["label"], json.loads(row["record_json"]), via, parents)
 
 

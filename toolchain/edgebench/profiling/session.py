@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from edgebench.bench.execute import deploy_harness_factory, model_device_path, read_pulled_run, utc_now
+from edgebench.bench.execute import (MAX_BATTERY_RUNNER_BYTES, deploy_harness_factory, model_device_path,
+                                     read_pulled_run, utc_now)
 from edgebench.bench.locks import HostLock, owner_record
 from edgebench.bench.plan import ModelFile, run_key
 from edgebench.bench.session import load_models, new_session_id
@@ -228,7 +229,7 @@ class BatterySession:
         output: HarnessOutput | None = None
         try:
             result = target.run_driver(f"{session}/{run_id}", args, env, timeout, results_dir)
-            output, samples = read_pulled_run(result, target.sysroot)
+            output, samples = read_pulled_run(result, target.sysroot, max_runner_bytes=MAX_BATTERY_RUNNER_BYTES)
             phases = _read_phases(result.out_dir / "phases.txt")
         except EdgebenchError as exc:
             record = RunRecord(**base, status="failed", checks=(), error=str(exc))

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import Engine, create_engine, delete, event, insert, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
 
 from edgebench.errors import StoreError
 from edgebench.records import Check, LatencyStats, Provenance, RunConfig, RunRecord
@@ -58,9 +60,12 @@ class ResultsStore:
     def _ensure_schema(self) -> None:
         try:
             with self.engine.begin() as conn:
-                t.metadata.create_all(conn)
-                row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).first()
+                # The version first: a store of another version is refused before anything is created.
+                row = None
+                if sa_inspect(conn).has_table("meta"):
+                    row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).first()
                 if row is None:
+                    t.metadata.create_all(conn)
                     conn.execute(insert(t.meta).values(key="schema_version", value=str(t.SCHEMA_VERSION)))
                 elif row[0] == "3":
                     _migrate_3_to_4(conn)
@@ -161,6 +166,14 @@ class ResultsStore:
     # -- lineage ------------------------------------------------------------------------------
     def save_lineage(self, artifacts: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]]) -> None:
         """Add artifacts and the links between them in one transaction; what is stored already stays."""
+        try:
+            self._save_lineage(artifacts, links)
+        except IntegrityError:
+            # Another process added some of the same rows between our check and our insert: the
+            # retry sees them and adds only the rest.
+            self._save_lineage(artifacts, links)
+
+    def _save_lineage(self, artifacts: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]]) -> None:
         with self.engine.begin() as conn:
             for a in artifacts:
                 known = conn.execute(select(t.artifacts.c.artifact_id)
@@ -254,10 +267,13 @@ class ResultsStore:
 
 
 def _migrate_3_to_4(conn: Any) -> None:
-    """Version 4 only adds: the lineage tables (create_all made them) and one nullable column."""
+    """Version 4 only adds the lineage tables and one nullable column. Each step checks first, so a
+    migration interrupted midway (SQLite commits DDL at once) simply completes on the next open."""
     from sqlalchemy import text
 
-    conn.execute(text("ALTER TABLE energy ADD COLUMN rails_json TEXT"))
+    t.metadata.create_all(conn, tables=[t.artifacts, t.artifact_links])
+    if "rails_json" not in {c["name"] for c in sa_inspect(conn).get_columns("energy")}:
+        conn.execute(text("ALTER TABLE energy ADD COLUMN rails_json TEXT"))
     conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value=str(t.SCHEMA_VERSION)))
 
 
