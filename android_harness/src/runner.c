@@ -400,8 +400,10 @@ int main(int argc, char **argv) {
   const char *stop_reason = NULL;
   series warm = {0};
   series_reserve(&warm, args.warmup_runs + 16);
+  /* The warm-up keeps the timed loop's pace (--run-delay-ms): a fixed-rate workload warmed up back to
+   * back would bring the device into another state than the one it is measured in. */
   st = timed_loop(r, cm, &warm, args.warmup_runs, (uint64_t)(args.warmup_seconds * 1e9),
-                  UINT64_MAX, 0.0, 1, &stop_reason);
+                  UINT64_MAX, args.run_delay_ms, 1, &stop_reason);
   write_series(r, "warmup", &warm);
   if (st != LR_OK) {
     return fail(r, "warmup", "run", EXIT_RUN,
