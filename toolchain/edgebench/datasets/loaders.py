@@ -9,14 +9,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from edgebench.datasets.base import Dataset, DatasetError, DatasetSpec, content_hash, split_indices
+from edgebench.options import Option, resolve_options
 
 
-@dataclass(frozen=True)
-class LoaderOption:
-    name: str
-    default: Any
-    description: str
-    check: Callable[[Any], Any]  # normalized value, or ValueError
+LoaderOption = Option  # a loader's options are declared like a model's
 
 
 @dataclass
@@ -44,18 +40,8 @@ class LoaderDef:
     finish: Callable[[dict[str, Any], dict[str, Any]], tuple[dict[str, np.ndarray], int | None]]
 
     def resolve_options(self, values: dict[str, Any], where: str) -> dict[str, Any]:
-        known = {o.name: o for o in self.options}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise DatasetError(f"{where}: unknown option(s) {', '.join(unknown)} for loader {self.name!r}; "
-                               f"allowed: {', '.join(known) or '(none)'}")
-        out = {}
-        for o in self.options:
-            try:
-                out[o.name] = o.check(values[o.name]) if o.name in values else o.default
-            except ValueError as exc:
-                raise DatasetError(f"{where}: option {o.name}: {exc}") from None
-        return out
+        return resolve_options(self.options, values, where=where, owner=f" for loader {self.name!r}",
+                               error=DatasetError)
 
 
 LOADERS: dict[str, LoaderDef] = {}

@@ -11,16 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from edgebench.errors import UsageError
+from edgebench.options import Option, resolve_options
 from edgebench.zoo import hyperparameters as hp
 from edgebench.zoo.hyperparameters import HyperparameterDef, Value
 
 
-@dataclass(frozen=True)
-class OptionDef:
-    name: str
-    default: Any
-    description: str
-    check: Callable[[Any], Any]  # returns the normalized value or raises ValueError
+OptionDef = Option  # a model's [model] options are declared like a loader's
 
 
 def _int_in(low: int, high: int) -> Callable[[Any], int]:
@@ -71,19 +67,7 @@ class Architecture:
         return hp.resolve(self.hyperparameters, values, where=where or f"model {self.name}")
 
     def resolve_options(self, values: Mapping[str, Any], *, where: str | None = None) -> dict[str, Any]:
-        where = where or f"model {self.name}"
-        by_name = {o.name: o for o in self.options}
-        unknown = sorted(set(values) - set(by_name))
-        if unknown:
-            allowed = ", ".join(by_name) or "(none)"
-            raise UsageError(f"{where}: unknown option(s) {', '.join(unknown)}; allowed: {allowed}")
-        out = {}
-        for o in self.options:
-            try:
-                out[o.name] = o.check(values[o.name]) if o.name in values else o.default
-            except ValueError as exc:
-                raise UsageError(f"{where}: option {o.name}: {exc}") from None
-        return out
+        return resolve_options(self.options, values, where=where or f"model {self.name}")
 
     def build(self, hyperparameters: Mapping[str, Any], *, input_shape: tuple[int, ...], num_classes: int,
               vocab_size: int | None = None, options: Mapping[str, Any] | None = None,
