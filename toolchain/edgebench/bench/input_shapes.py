@@ -111,7 +111,7 @@ def _dims_from_text(name: str, dims: str, text: str) -> tuple[int, ...]:
     except ValueError:
         raise UsageError(f"{FLAG} {text!r}: the dimensions of {name!r} must be whole numbers separated by "
                          f"commas, e.g. {name}=1,224,224,3.") from None
-    return _positive(name, values, text)
+    return _positive(name, values, f"{FLAG} {text!r}")
 
 
 def _dims_from_list(name: Any, dims: Any) -> tuple[int, ...]:
@@ -119,17 +119,17 @@ def _dims_from_list(name: Any, dims: Any) -> tuple[int, ...]:
             not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
         raise UsageError(f"input shape of {name!r} must be a list of whole numbers, e.g. [1, 224, 224, 3]. "
                          f"Received: {dims!r}.")
-    return _positive(str(name), tuple(dims), repr(dims))
+    return _positive(str(name), tuple(dims), f"input shape {name} = {list(dims)}")
 
 
-def _positive(name: str, dims: tuple[int, ...], text: str) -> tuple[int, ...]:
+def _positive(name: str, dims: tuple[int, ...], where: str) -> tuple[int, ...]:
     if not dims:
-        raise UsageError(f"{FLAG} {text!r}: no dimensions for {name!r}. Expected NAME=D0,D1,...")
+        raise UsageError(f"{where}: no dimensions for {name!r}. Expected NAME=D0,D1,...")
     if len(dims) > 8:
-        raise UsageError(f"{FLAG} {text!r}: {len(dims)} dimensions for {name!r}; the runner takes at most 8.")
+        raise UsageError(f"{where}: {len(dims)} dimensions for {name!r}; the runner takes at most 8.")
     bad = [d for d in dims if d < 1]
     if bad:
-        raise UsageError(f"{FLAG} {text!r}: every dimension of {name!r} must be at least 1, got {bad[0]}. "
+        raise UsageError(f"{where}: every dimension of {name!r} must be at least 1, got {bad[0]}. "
                          "A shape to run at has no dynamic (-1) or empty (0) dimension.")
     return dims
 
@@ -224,14 +224,12 @@ def _example(i: ModelInput) -> str:
 
 
 def _refusal(model_name: str, missing: Sequence[ModelInput], inputs: Sequence[ModelInput]) -> str:
-    lines = [f"{model_name} has input(s) with dynamic dimensions (-1), and the file's placeholder shape is "
-             "not a workload anyone runs (a [-1,-1,-1,3] image model reads [1,1,1,3]):"]
-    for i in missing:
-        lines.append(f"  input {i.name!r}: signature {_sig(i.signature)}, placeholder {_sig(i.placeholder)}")
+    which = "; ".join(f"input {i.name!r} has signature {_sig(i.signature)} (file placeholder {_sig(i.placeholder)})"
+                      for i in missing)
     flags = " ".join(_example(i) for i in missing)
-    lines.append(f"Give the shape to measure, replacing each <d…>: {flags}; or accept the placeholders "
-                 f"with {FLAG} default.")
-    return "\n".join(lines)
+    return (f"{model_name} has dynamic (-1) input dimensions and no shape was given: {which}. The placeholder "
+            f"is not a workload to measure. Give the shape, replacing each <d…>: {flags}; or accept the "
+            f"file's placeholder with {FLAG} default.")
 
 
 def shapes_ran(setup: Mapping[str, Any] | None, plan: ShapePlan | None) -> tuple[InputShape, ...]:
