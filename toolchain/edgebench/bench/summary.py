@@ -43,7 +43,7 @@ def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
             median_ci95_us=median_ci95(medians),
             p90_us=_median_of([r.latency.p90_us for r in ok]),  # type: ignore[union-attr]
             p99_us=_median_of([r.latency.p99_us for r in ok]),  # type: ignore[union-attr]
-            init_ms=median([r.init_ms for r in ok if r.init_ms is not None]) if ok else None,
+            init_ms=_median_of([r.init_ms for r in ok]),
             peak_rss_kb=max((r.peak_rss_kb for r in ok if r.peak_rss_kb is not None), default=None),
             model_size_bytes=runs[0].model_size_bytes,
             replicable=None if spread is None else spread <= REPLICABILITY_SPREAD,
