@@ -166,3 +166,14 @@ def test_record_json_carries_the_shapes():
     out = _record("a", shapes, 1.0).to_json()["input_shapes"]
     assert out == [{"name": "image", "signature": [-1, -1, -1, 3], "shape": [1, 64, 64, 3], "source": "given"}]
     assert InputShape.from_json(out[0]) == shapes[0]
+
+
+def test_the_html_report_names_the_shapes(tmp_path):
+    from edgebench.bench.session import SessionResult
+    from edgebench.report.html import write_session_report
+
+    big = (InputShape("image", (-1, -1, -1, 3), (1, 64, 64, 3), "given"),)
+    records = (_record("a", big, 40.0),)
+    result = SessionResult(session="s", records=records, summaries=tuple(summarize(records)), skipped_resumed=0)
+    text = write_session_report(result, tmp_path / "r.html").read_text()
+    assert "input shapes: image=1x64x64x3 (given)" in text
