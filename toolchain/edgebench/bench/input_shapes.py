@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-from edgebench.errors import EdgebenchError, UsageError
+from edgebench.errors import EdgebenchError, ModelError, UsageError
 from edgebench.records import InputShape
 
 DEFAULT = "default"
@@ -189,7 +189,7 @@ def plan_shapes(inputs: Sequence[ModelInput], request: ShapeRequest, model_name:
         else:
             missing.append(i)
     if missing:
-        raise ShapeRefused(_refusal(model_name, missing, inputs))
+        raise ShapeRefused(_refusal(model_name, missing))
     return ShapePlan(tuple(planned))
 
 
@@ -223,7 +223,7 @@ def _example(i: ModelInput) -> str:
     return f"{FLAG} {shlex.quote(f'{i.name}={dims}')}"
 
 
-def _refusal(model_name: str, missing: Sequence[ModelInput], inputs: Sequence[ModelInput]) -> str:
+def _refusal(model_name: str, missing: Sequence[ModelInput]) -> str:
     which = "; ".join(f"input {i.name!r} has signature {_sig(i.signature)} (file placeholder {_sig(i.placeholder)})"
                       for i in missing)
     flags = " ".join(_example(i) for i in missing)
@@ -259,7 +259,6 @@ def plan_session_shapes(models: Sequence[Any], value: ShapesArgument, *, engine:
     `models`: ModelFile-like (path, name, sha256). Syntax errors and names no model has are a
     UsageError before anything runs; a file that is not a readable .tflite gets no entry (the
     runner reports what is wrong with it)."""
-    from edgebench.errors import ModelError
 
     request = parse_request(value)
     inputs: dict[str, tuple[ModelInput, ...]] = {}
