@@ -259,7 +259,6 @@ def plan_session_shapes(models: Sequence[Any], value: ShapesArgument, *, engine:
     `models`: ModelFile-like (path, name, sha256). Syntax errors and names no model has are a
     UsageError before anything runs; a file that is not a readable .tflite gets no entry (the
     runner reports what is wrong with it)."""
-
     request = parse_request(value)
     inputs: dict[str, tuple[ModelInput, ...]] = {}
     for m in models:
