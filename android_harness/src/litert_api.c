@@ -68,6 +68,7 @@ static const lr_sym kSymbols[] = {
     OPT(GetCustomCode, "LiteRtGetCustomCode"),
     OPT(ResizeInputTensor, "LiteRtCompiledModelResizeInputTensor"),
     OPT(GetOutputTensorLayouts, "LiteRtGetCompiledModelOutputTensorLayouts"),
+    OPT(GetInputTensorLayout, "LiteRtGetCompiledModelInputTensorLayout"),
     OPT(IsFullyAccelerated, "LiteRtCompiledModelIsFullyAccelerated"),
     OPT(GetProfiler, "LiteRtCompiledModelGetProfiler"),
     OPT(StartProfiler, "LiteRtStartProfiler"),

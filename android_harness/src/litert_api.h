@@ -199,6 +199,8 @@ typedef struct {
                                  const int *, size_t);
   lr_status (*GetOutputTensorLayouts)(lr_compiled_model, size_t, size_t,
                                       lr_layout *, bool);
+  /* The shape an input has in the compiled model (after a resize): what actually runs. */
+  lr_status (*GetInputTensorLayout)(lr_compiled_model, size_t, size_t, lr_layout *);
   lr_status (*IsFullyAccelerated)(lr_compiled_model, bool *);
   lr_status (*GetProfiler)(lr_compiled_model, lr_profiler *);
   lr_status (*StartProfiler)(lr_profiler);

@@ -222,28 +222,86 @@ const char *accel_name(int hw) {
   return "cpu";
 }
 
-/* Resolves dynamic input dims (user shape, else -1 -> 1), resizes, and reads
- * the output layouts. */
+static int name_is(const char *name, const input_shape *shape) {
+  return name != NULL && strlen(name) == shape->name_len &&
+         strncmp(name, shape->name, shape->name_len) == 0;
+}
+
+/* The names a user can give, for error messages: 'sig' (tensor 'tn'), ... */
+static void list_input_names(const runner *r, char *buf, size_t len) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < r->n_in && used < len; ++i) {
+    const io_tensor *t = &r->in[i];
+    int w = snprintf(buf + used, len - used, "%s%zu '%s'", i ? ", " : "", i, t->name ? t->name : "");
+    if (w > 0) used += (size_t)w;
+    if (used < len && t->tensor_name && (!t->name || strcmp(t->name, t->tensor_name) != 0)) {
+      w = snprintf(buf + used, len - used, " (tensor '%s')", t->tensor_name);
+      if (w > 0) used += (size_t)w;
+    }
+  }
+  if (used >= len && len > 4) memcpy(buf + len - 4, "...", 4);
+}
+
+int match_input_shapes(runner *r) {
+  for (size_t k = 0; k < r->args->n_shapes; ++k) {
+    const input_shape *s = &r->args->shapes[k];
+    size_t found = r->n_in;
+    if (s->name != NULL) {
+      /* The signature name first; the tensor name is accepted when no signature name matches. */
+      for (size_t i = 0; i < r->n_in && found == r->n_in; ++i) {
+        if (name_is(r->in[i].name, s)) found = i;
+      }
+      for (size_t i = 0; i < r->n_in && found == r->n_in; ++i) {
+        if (name_is(r->in[i].tensor_name, s)) found = i;
+      }
+    } else if (s->index < r->n_in) {
+      found = s->index;
+    }
+    if (found == r->n_in) {
+      char names[1024];
+      list_input_names(r, names, sizeof(names));
+      if (s->name != NULL) {
+        return fail(r, "load_model", "input", EXIT_INPUT,
+                    "--input-shape names input '%.*s' but the model has no input of that name; "
+                    "its inputs are: %s", (int)s->name_len, s->name, names);
+      }
+      return fail(r, "load_model", "input", EXIT_INPUT,
+                  "--input-shape names input %zu but the model has %zu inputs: %s", s->index,
+                  r->n_in, names);
+    }
+    if (r->in[found].given != NULL) {
+      return fail(r, "load_model", "input", EXIT_INPUT,
+                  "input %zu ('%s') is given two shapes by --input-shape; give one per input",
+                  found, r->in[found].name);
+    }
+    r->in[found].given = s;
+  }
+  return 0;
+}
+
+/* Resolves input dims (the --input-shape given, else -1 -> 1), resizes, reads back the shapes
+ * the compiled model settled on, and reads the output layouts. */
 int resolve_shapes(runner *r, lr_compiled_model cm, int report) {
   for (size_t i = 0; i < r->n_in; ++i) {
     io_tensor *t = &r->in[i];
     unsigned rank = t->type.layout.rank;
     int dims[LR_MAX_RANK];
-    int changed = 0;
-    const input_shape *user = NULL;
-    for (size_t k = 0; k < r->args->n_shapes; ++k) {
-      if (r->args->shapes[k].index == i) user = &r->args->shapes[k];
-    }
+    int changed = 0, dynamic = 0;
+    const input_shape *user = t->given;
     if (user && user->rank != rank) {
       if (!report) return -1;
       return fail(r, "create_buffers", "input", EXIT_INPUT,
-                  "--input-shape %zu has %u dimensions but input %zu ('%s') has rank %u",
-                  i, user->rank, i, t->name, rank);
+                  "--input-shape for input %zu ('%s') has %u dimensions but the input has rank %u "
+                  "(model dims as in the setup line's shape_signature)",
+                  i, t->name, user->rank, rank);
     }
     for (unsigned d = 0; d < rank; ++d) {
+      if (t->model_dims[d] < 0) dynamic = 1;
       dims[d] = user ? user->dims[d] : (t->model_dims[d] < 0 ? 1 : t->model_dims[d]);
       if (dims[d] != t->type.layout.dimensions[d]) changed = 1;
     }
+    t->shape_source = user ? "option" : dynamic ? "placeholder" : "model";
     if (changed) {
       if (!r->api.ResizeInputTensor) {
         if (!report) return -1;
@@ -252,16 +310,35 @@ int resolve_shapes(runner *r, lr_compiled_model cm, int report) {
                     "export LiteRtCompiledModelResizeInputTensor; use a newer runtime "
                     "or a model with static shapes", i, t->name);
       }
+      stderr_capture cap;
+      char said[768];
+      stderr_capture_begin(&cap);
       lr_status st = r->api.ResizeInputTensor(cm, 0, i, dims, rank);
+      stderr_capture_end(&cap, said, sizeof(said));
       if (st != LR_OK) {
         if (!report) return -1;
         return fail(r, "create_buffers", "input", EXIT_INPUT,
-                    "resizing input %zu ('%s') failed: %s (%d); pass a shape the model "
-                    "accepts with --input-shape %zu:D0,D1,...", i, t->name,
-                    lr_status_name(st), st, i);
+                    "resizing input %zu ('%s') failed: %s (%d)%s%s; pass a shape the model "
+                    "accepts with --input-shape %s=D0,D1,...", i, t->name,
+                    lr_status_name(st), st, said[0] ? "; library said: " : "", said, t->name);
       }
     }
     for (unsigned d = 0; d < rank; ++d) t->type.layout.dimensions[d] = dims[d];
+    /* What actually runs is what the compiled model reports, not what was asked for. */
+    lr_layout now;
+    memset(&now, 0, sizeof(now));
+    if (r->api.GetInputTensorLayout && r->api.GetInputTensorLayout(cm, 0, i, &now) == LR_OK &&
+        now.rank == rank) {
+      for (unsigned d = 0; d < rank; ++d) {
+        if (now.dimensions[d] != dims[d]) {
+          if (!report) return -1;
+          return fail(r, "create_buffers", "input", EXIT_INPUT,
+                      "input %zu ('%s') was resized but the compiled model reports dimension %u "
+                      "as %d, not %d; the runtime did not take the shape", i, t->name, d,
+                      (int)now.dimensions[d], dims[d]);
+        }
+      }
+    }
   }
   int need_layouts = 0;
   for (size_t i = 0; i < r->n_out; ++i) {

@@ -76,6 +76,7 @@ static void write_io_list(runner *r, const char *key, io_tensor *t, size_t n) {
     jw_kstr(&r->w, "dtype", dt ? dt : "unknown");
     write_shape(&r->w, "shape", t[i].type.layout.dimensions, t[i].type.layout.rank);
     write_shape(&r->w, "shape_signature", t[i].model_dims, t[i].type.layout.rank);
+    if (t[i].shape_source) jw_kstr(&r->w, "shape_source", t[i].shape_source);
     jw_ku64(&r->w, "bytes", t[i].bytes);
     jw_obj_end(&r->w);
   }
@@ -283,13 +284,7 @@ int main(int argc, char **argv) {
                 "%zu --input-file given but the model has %zu inputs; give one file per "
                 "input, in input order", args.n_files, r->n_in);
   }
-  for (size_t k = 0; k < args.n_shapes; ++k) {
-    if (args.shapes[k].index >= r->n_in) {
-      return fail(r, "load_model", "input", EXIT_INPUT,
-                  "--input-shape names input %zu but the model has %zu inputs",
-                  args.shapes[k].index, r->n_in);
-    }
-  }
+  match_input_shapes(r);
 
   /* --- compile, with an honest fallback to CPU --- */
   /* GPU and NPU are requested WITHOUT the CPU bit: with it, a runtime whose accelerator cannot

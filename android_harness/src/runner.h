@@ -11,7 +11,7 @@
 #include "litert_api.h"
 #include "runner_args.h"
 
-#define RUNNER_VERSION "1.0.0"
+#define RUNNER_VERSION "1.1.0"
 
 /* Exit codes: PROTOCOL.md. */
 enum {
@@ -30,6 +30,8 @@ typedef struct {
   int model_dims[LR_MAX_RANK]; /* as declared by the model (-1 = dynamic) */
   size_t bytes;                /* element count * element size */
   lr_tensor_buffer buffer;
+  const input_shape *given;    /* inputs: the --input-shape naming it, or NULL */
+  const char *shape_source;    /* inputs: "model", "option" or "placeholder" (PROTOCOL.md) */
 } io_tensor;
 
 typedef struct {
@@ -60,6 +62,9 @@ __attribute__((noreturn, format(printf, 5, 6))) int fail(
 int accelerator_registered(runner *r, int hw, char *registered, size_t len);
 lr_status compile(runner *r, int hw, int profiling, lr_compiled_model *cm, char *why,
                   size_t why_len);
+/* Pairs every --input-shape with its input (by name or index); fails the run on an unknown
+ * name or index, or two shapes for one input. */
+int match_input_shapes(runner *r);
 /* report=0: return -1 on problems instead of failing the run. */
 int resolve_shapes(runner *r, lr_compiled_model cm, int report);
 const char *op_type_name(const runner *r, size_t i, char *buf, size_t len);

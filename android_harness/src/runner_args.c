@@ -17,7 +17,8 @@ static const char kUsage[] =
     "  --max-seconds S        (default 150)    --run-delay-ms MS   (default 0)\n"
     "  --input-seed N         seeded inputs (default 1)\n"
     "  --input-file PATH      raw bytes for one input; repeat once per input, in order\n"
-    "  --input-shape I:D0,D1  shape of dynamic input I (unset -1 dims become 1)\n"
+    "  --input-shape NAME=D0,D1  shape of input NAME (signature or tensor name; repeat per input)\n"
+    "  --input-shape I:D0,D1  the same by input index (unset -1 dims become 1)\n"
     "  --profile-ops          per-op profile after the timed loop\n"
     "  --profile-runs N       runs of the profile pass (default 20)\n"
     "  --out PATH             JSON lines file (default stdout)\n"
@@ -42,24 +43,42 @@ static int parse_seconds(const char *s, double *out) {
   return 0;
 }
 
-static int parse_shape(const char *s, input_shape *shape) {
+/* Dims after the separator: "D0,D1,..." (empty: a scalar). */
+static int parse_dims(const char *p, input_shape *shape) {
   char *end = NULL;
-  errno = 0;
-  unsigned long idx = strtoul(s, &end, 10);
-  if (errno || end == s || *end != ':' || s[0] == '-') return -1;
-  shape->index = idx;
   shape->rank = 0;
-  const char *p = end + 1;
   if (*p == '\0') return 0; /* scalar */
   for (;;) {
     if (shape->rank >= 8) return -1;
+    errno = 0;
     long d = strtol(p, &end, 10);
-    if (end == p || d <= 0 || d > 0x7fffffff) return -1;
+    if (errno || end == p || *p == '+' || *p == ' ' || d <= 0 || d > 0x7fffffff) return -1;
     shape->dims[shape->rank++] = (int)d;
     if (*end == '\0') return 0;
     if (*end != ',') return -1;
     p = end + 1;
   }
+}
+
+/* NAME=D0,D1,... splits at the LAST '=' (dims never contain one, names may: tensor names such as
+ * "serving_default_x:0" carry colons). Without '=', the older IDX:D0,D1,... form. */
+static int parse_shape(const char *s, input_shape *shape) {
+  const char *eq = strrchr(s, '=');
+  if (eq != NULL) {
+    if (eq == s) return -1; /* empty name */
+    shape->name = s;
+    shape->name_len = (size_t)(eq - s);
+    shape->index = 0;
+    return parse_dims(eq + 1, shape);
+  }
+  char *end = NULL;
+  errno = 0;
+  unsigned long idx = strtoul(s, &end, 10);
+  if (errno || end == s || *end != ':' || s[0] == '-' || s[0] == '+' || s[0] == ' ') return -1;
+  shape->name = NULL;
+  shape->name_len = 0;
+  shape->index = idx;
+  return parse_dims(end + 1, shape);
 }
 
 int runner_args_parse(int argc, char **argv, runner_args *a, char *err, size_t err_len) {
@@ -152,7 +171,7 @@ int runner_args_parse(int argc, char **argv, runner_args *a, char *err, size_t e
       snprintf(err, err_len,
                "bad value '%s' for %s (expected %s)", value, name,
                !strcmp(name, "--accelerator") ? "cpu, gpu or npu"
-               : !strcmp(name, "--input-shape") ? "INDEX:D0,D1,... with positive dims, at most 8"
+               : !strcmp(name, "--input-shape") ? "NAME=D0,D1,... or INDEX:D0,D1,... with positive dims, at most 8"
                : !strcmp(name, "--threads") ? "an integer from 1 to 1024"
                : !strcmp(name, "--input-file") ? "at most 64 files"
                : strstr(name, "seconds") || strstr(name, "-ms") ? "a number >= 0"

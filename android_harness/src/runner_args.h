@@ -9,7 +9,10 @@
 
 typedef enum { ACCEL_CPU = 0, ACCEL_GPU = 1, ACCEL_NPU = 2 } accelerator_kind;
 
+/* --input-shape: NAME=D0,D1,... (by signature or tensor name) or IDX:D0,D1,... (by index). */
 typedef struct {
+  const char *name; /* NULL: by index */
+  size_t name_len;  /* the name is value[0 .. name_len) (it may itself contain '=' or ':') */
   size_t index;
   unsigned rank;
   int dims[8];

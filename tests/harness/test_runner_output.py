@@ -51,6 +51,8 @@ def check_ok_output(result) -> None:
         assert not missing, f"{line['type']} line lacks {missing}"
     for io in result.one("setup")["inputs"] + result.one("setup")["outputs"]:
         assert IO_FIELDS <= io.keys()
+    for io in result.one("setup")["inputs"]:  # runner 1.1.0: where each input's shape came from
+        assert io["shape_source"] in ("model", "option", "placeholder")
     assert result.one("end") == {"schema": 1, "type": "end", "status": "ok", "exit_code": 0}
 
 

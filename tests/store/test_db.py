@@ -1,9 +1,10 @@
+import dataclasses
 import sqlite3
 
 import pytest
 
 from edgebench.errors import StoreError
-from edgebench.records import Check, LatencyStats, Provenance, RunConfig, RunRecord
+from edgebench.records import Check, InputShape, LatencyStats, Provenance, RunConfig, RunRecord
 from edgebench.store import DeviceSample, LatencySample, ResultsStore
 
 
@@ -92,12 +93,13 @@ def test_version_3_store_is_migrated_in_place_keeping_every_run(tmp_path):
     s.close()
     con = sqlite3.connect(path)  # what version 3 had: no lineage tables, no energy.rails_json
     con.executescript("DROP TABLE artifact_links; DROP TABLE artifacts; ALTER TABLE energy DROP COLUMN rails_json;"
+                      "ALTER TABLE runs DROP COLUMN input_shapes_json;"
                       "UPDATE meta SET value='3' WHERE key='schema_version';")
     con.close()
     s = ResultsStore(path)
     try:
         assert [r.run_id for r in s.runs()] == ["r1"]
-        assert {row["key"]: row["value"] for row in s.table_rows("meta")}["schema_version"] == "4"
+        assert {row["key"]: row["value"] for row in s.table_rows("meta")}["schema_version"] == "5"
         s.save_lineage([dict(artifact_id="b" * 64, kind="hyperparameters", architecture="cnn_image", label="x",
                              record_json="{}", created_utc=None)], [])
         assert s.artifact("b" * 64)["label"] == "x"
@@ -131,4 +133,54 @@ def test_a_migration_interrupted_after_its_schema_change_completes_on_the_next_o
     con.close()
     s = ResultsStore(path)
     s.close()
-    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("4",)
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("5",)
+
+
+def test_input_shapes_round_trip(store):
+    shapes = (InputShape("image", (-1, -1, -1, 3), (1, 64, 64, 3), "given"),
+              InputShape("mask", (1, 4), (1, 4), "model"))
+    store.save_run(dataclasses.replace(_record(), input_shapes=shapes), {})
+    (back,) = store.runs("s1")
+    assert back.input_shapes == shapes
+
+
+def _as_version_4(path):
+    """What a version-4 store looks like: no runs.input_shapes_json."""
+    con = sqlite3.connect(path)
+    con.executescript("ALTER TABLE runs DROP COLUMN input_shapes_json;"
+                      "UPDATE meta SET value='4' WHERE key='schema_version';")
+    con.close()
+
+
+def test_version_4_store_is_migrated_in_place_keeping_every_run(tmp_path):
+    path = tmp_path / "v4.sqlite"
+    s = ResultsStore(path)
+    s.add_session("s1", started_at_utc="2026-01-01T00:00:00", command="test", host="h", version="0")
+    s.upsert_device("host:x", "local", {})
+    s.upsert_variant("a" * 64, "m.tflite", 10, {})
+    s.save_run(_record(), {"name": "smoke"})
+    s.close()
+    _as_version_4(path)
+    s = ResultsStore(path)
+    try:
+        (old,) = s.runs()
+        assert old.run_id == "r1" and old.input_shapes == ()  # shapes of old runs are unknown: NULL, not made up
+        assert s.table_rows("runs")[0]["input_shapes_json"] is None
+        assert {row["key"]: row["value"] for row in s.table_rows("meta")}["schema_version"] == "5"
+        shapes = (InputShape("image", (-1, -1, -1, 3), (1, 8, 8, 3), "given"),)
+        s.save_run(dataclasses.replace(_record(run_id="r2", key="k2"), input_shapes=shapes), {})
+        assert [r.input_shapes for r in s.runs()] == [(), shapes]
+    finally:
+        s.close()
+
+
+def test_an_interrupted_4_to_5_migration_completes_on_the_next_open(tmp_path):
+    path = tmp_path / "half5.sqlite"
+    ResultsStore(path).close()
+    con = sqlite3.connect(path)  # the column landed (DDL commits at once), the version did not
+    con.executescript("UPDATE meta SET value='4' WHERE key='schema_version';")
+    con.close()
+    ResultsStore(path).close()
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("5",)
+    assert "input_shapes_json" in [row[1] for row in con.execute("PRAGMA table_info(runs)")]

@@ -224,3 +224,38 @@ def test_loading_specs_imports_no_tensorflow() -> None:
             "for b in ('smoke','full')]; import edgebench.optimize, edgebench.train, edgebench.zoo; "
             "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, env={"PYTHONPATH": str(REPO / "toolchain")})
+
+
+def _with_measure(extra: str, budget_extra: str = "") -> str:
+    text = tiny_toml("cnn_image").replace('[measure]\nprotocol = "smoke"\n', f'[measure]\nprotocol = "smoke"\n{extra}\n')
+    return text.replace("[budget.full]\n", f"[budget.full]\n{budget_extra}")
+
+
+def test_measure_input_shapes_reach_push_and_run(tmp_path: Path) -> None:
+    spec = load_spec(_write(tmp_path, _with_measure("input_shapes = { image = [1, 28, 28, 1] }")), "smoke")
+    assert spec.measure.input_shapes == (("image", (1, 28, 28, 1)),) and not spec.measure.input_shapes_default
+    assert spec.measure.push_and_run_shapes() == ["image=1,28,28,1"]
+    spec = load_spec(_write(tmp_path, _with_measure('input_shapes = "default"')), "smoke")
+    assert spec.measure.input_shapes_default and spec.measure.push_and_run_shapes() == ["default"]
+    plain = load_spec(_write(tmp_path, _with_measure("")), "smoke")
+    assert plain.measure.push_and_run_shapes() is None
+    assert "input_shapes" not in plain.to_json()["measure"]  # hashes of specs without the key are unchanged
+    assert spec.spec_hash != plain.spec_hash
+
+
+def test_a_budget_can_set_its_own_input_shapes(tmp_path: Path) -> None:
+    text = _with_measure("input_shapes = { image = [1, 28, 28, 1] }",
+                         budget_extra="[budget.full.measure.input_shapes]\nimage = [4, 28, 28, 1]\n")
+    assert load_spec(_write(tmp_path, text), "full").measure.input_shapes == (("image", (4, 28, 28, 1)),)
+    assert load_spec(_write(tmp_path, text), "smoke").measure.input_shapes == (("image", (1, 28, 28, 1)),)
+
+
+@pytest.mark.parametrize("value, needle", [
+    ('"all"', 'expected "default" or a table'),
+    ("[1, 28, 28, 1]", 'expected "default" or a table'),
+    ("{ image = [1, 0, 28, 1] }", "at least 1, got 0"),
+    ('{ image = "1,28,28,1" }', "list of whole numbers"),
+])
+def test_bad_measure_input_shapes_name_the_field(tmp_path: Path, value: str, needle: str) -> None:
+    msg = _fails(tmp_path, _with_measure(f"input_shapes = {value}"))
+    assert "measure.input_shapes" in msg and needle in msg

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 from typing import Callable, Sequence
 
+from edgebench.bench.input_shapes import ShapesArgument
 from edgebench.bench.plan import PlannedRun
 from edgebench.bench.session import PushAndRun, SessionResult
 from edgebench.protocols import resolve
@@ -33,7 +34,8 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                  on_plan: Callable[[int], None] | None = None, profile_ops: bool = False,
                  adb: str | None = None, runtime: str | os.PathLike[str] | None = None,
                  reconnect_timeout_s: float = 120.0, verify: bool = False, engine: str = "runner",
-                 engine_binary: str | os.PathLike[str] | None = None) -> SessionResult:
+                 engine_binary: str | os.PathLike[str] | None = None,
+                 input_shapes: ShapesArgument = None) -> SessionResult:
     """Measure models on targets and store the results.
 
     Args:
@@ -50,6 +52,11 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
         resume: a session id, or "latest", to continue a session and skip its stored runs.
         on_plan: called once with the number of runs each device will do.
         profile_ops: also time each op (after the timed loop); kept in the pulled runner.jsonl.
+        input_shapes: shapes for inputs with dynamic (-1) dimensions: {"image": [1, 224, 224, 3]}, or
+            flag values ["image=1,224,224,3"], or "default" (or a "default" item) to accept the file's
+            placeholder shapes. A model with a dynamic dimension other than a leading batch and no
+            shape is refused (its runs are recorded as failed with the reason); the shapes that ran
+            are in each record's `input_shapes`.
 
     Returns:
         SessionResult with every run record of the session and per-config summaries.
@@ -66,7 +73,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                              reconnect_timeout_s=reconnect_timeout_s, verify=verify, engine_binary=binary)
         return session.run([Path(m) for m in models], protocol=resolved, threads=threads,
                            accelerators=accelerators, cpu_mask=cpu_mask, resume=resume,
-                           command="push_and_run(api)")
+                           command="push_and_run(api)", input_shapes=input_shapes)
     finally:
         store.close()
 

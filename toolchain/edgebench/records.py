@@ -75,6 +75,40 @@ class Provenance:
                 or self.energy_source in ("simulated", "predicted"))
 
 
+InputShapeSource = Literal["model", "given", "default", "batch"]
+
+
+@dataclass(frozen=True)
+class InputShape:
+    """The shape one model input ran at, as the runner reported it (not as requested).
+
+    `signature` is the file's shape signature (-1 = dynamic). `source`: "model" (static input, ran
+    as declared), "given" (--input-shape), "default" (the file's placeholder, accepted with
+    --input-shape default), "batch" (only the batch dimension was dynamic: run at batch 1).
+    """
+
+    name: str
+    signature: tuple[int, ...]
+    dims: tuple[int, ...]
+    source: InputShapeSource
+
+    @property
+    def dynamic(self) -> bool:
+        return any(d < 0 for d in self.signature)
+
+    def label(self) -> str:
+        return f"{self.name}={'x'.join(str(d) for d in self.dims) or 'scalar'}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "signature": list(self.signature), "shape": list(self.dims),
+                "source": self.source}
+
+    @staticmethod
+    def from_json(obj: Mapping[str, Any]) -> "InputShape":
+        return InputShape(str(obj["name"]), tuple(int(d) for d in obj["signature"]),
+                          tuple(int(d) for d in obj["shape"]), obj["source"])
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One execution of one model with one config, one repeat, on one target."""
@@ -109,6 +143,7 @@ class RunRecord:
     error: str | None = None
     engine: str = "edgebench_runner"  # or "benchmark_model"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    input_shapes: tuple[InputShape, ...] = ()  # empty when the run never reached the runner's setup
 
     def to_json(self) -> dict[str, Any]:
         """The documented `--json` shape of a run record."""
@@ -145,6 +180,7 @@ class RunRecord:
             "started_at_utc": self.started_at_utc,
             "wall_seconds": self.wall_seconds,
             "error": self.error,
+            "input_shapes": [s.to_json() for s in self.input_shapes],
         }
 
 
@@ -169,3 +205,4 @@ class ConfigSummary:
     verdict_allowed: bool  # False for smoke or shortened runs: no comparison verdicts on them
     simulated: bool
     notes: tuple[str, ...] = ()
+    input_shapes: tuple[InputShape, ...] = ()  # what the group's runs ran at (one group = one set of shapes)

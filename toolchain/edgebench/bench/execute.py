@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 
 from edgebench.bench import benchmark_model_engine as bm
 from edgebench.bench import checks as run_checks
+from edgebench.bench.input_shapes import ShapePlan, shapes_ran
 from edgebench.bench.plan import ModelFile, PlannedRun
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.errors import EdgebenchError, ParseError, UsageError
@@ -70,7 +71,8 @@ def runner_args(dep: Deployment, model: ModelFile, config: RunConfig, protocol: 
 
 def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, protocol: ResolvedProtocol,
                 results_dir: Path, keep: bool, profile_ops: bool,
-                on_stage: Callable[[str], None], engine: str = "runner") -> RunOutcome:
+                on_stage: Callable[[str], None], engine: str = "runner",
+                shape_plan: ShapePlan | None = None) -> RunOutcome:
     """Run once and return the outcome (ok, invalid or failed). DeviceConnectionError propagates.
 
     `engine`: "runner" (edgebench's harness) or "benchmark_model" (the official binary, staged as
@@ -101,6 +103,7 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
                                            profile_ops)
         else:
             args = runner_args(dep, run.model, run.config, protocol, profile_ops)
+            args += shape_plan.runner_args() if shape_plan is not None else []
         result = target.run_driver(run_name, args, env, timeout, results_dir)
         wall = result.wall_seconds
         marker = result.log_marker
@@ -119,6 +122,7 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
         except DeviceConnectionError:
             pass  # the device is gone; its run folder is removed by a later cleanup
 
+    base["input_shapes"] = shapes_ran(output.setup, shape_plan)  # what the runner ran, not what was asked
     if not output.ok:
         reason = output.failure_reason
         return _outcome(RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall,

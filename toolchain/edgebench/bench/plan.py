@@ -9,7 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from edgebench.errors import UsageError
 from edgebench.protocols import ResolvedProtocol
@@ -60,11 +60,17 @@ def plan_runs(models: Sequence[ModelFile], run_configs: Sequence[RunConfig], rep
 
 
 def run_key(*, session: str, model_sha256: str, harness_build_id: str, runtime_sha256: str, device_id: str,
-            config: RunConfig, protocol: ResolvedProtocol, repeat: int) -> str:
-    """Identity of one run within a session (DESIGN.md "Run identity"). Never uses the adb serial."""
+            config: RunConfig, protocol: ResolvedProtocol, repeat: int,
+            input_shapes: Sequence[Sequence[Any]] = ()) -> str:
+    """Identity of one run within a session (DESIGN.md "Run identity"). Never uses the adb serial.
+
+    `input_shapes`: the [name, dims] passed to the runner (a run at another shape is another run);
+    absent from the hash when none are passed, so keys of static models are what they were."""
     payload = {
         "session": session, "model": model_sha256, "harness": harness_build_id, "runtime": runtime_sha256,
         "device": device_id, "config": config.to_json(), "protocol": protocol.effective.to_json(),
         "repeat": repeat,
     }
+    if input_shapes:
+        payload["input_shapes"] = [[str(n), [int(d) for d in dims]] for n, dims in input_shapes]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

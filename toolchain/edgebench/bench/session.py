@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 from edgebench import __version__
 from edgebench.bench.execute import Deployment, deploy_harness_factory, utc_now
+from edgebench.bench.input_shapes import ShapePlan, ShapesArgument, plan_session_shapes
 from edgebench.bench.plan import ModelFile, PlannedRun
 from edgebench.bench.summary import summarize
 from edgebench.bench.worker import DeviceWorker, Interrupted, SessionPlan, WorkerReport
@@ -119,10 +120,11 @@ class PushAndRun:
 
     def run(self, model_paths: Sequence[str | os.PathLike[str]], *, protocol: ResolvedProtocol,
             threads: Sequence[int] = (1,), accelerators: Sequence[str] = ("cpu",), cpu_mask: str | None = None,
-            resume: str | None = None, command: str = "") -> SessionResult:
+            resume: str | None = None, command: str = "", input_shapes: ShapesArgument = None) -> SessionResult:
         models, problems = load_models(model_paths)
         if not models and problems:
             raise UsageError("no model could be read:\n  " + "\n  ".join(p.message for p in problems))
+        shapes: dict[str, ShapePlan | str] = plan_session_shapes(models, input_shapes, engine=self.engine)
         session = self._open_session(resume, command)
         for model in models:
             self.store.upsert_variant(model.sha256, model.name, model.size_bytes, {"path": str(model.path)})
@@ -130,7 +132,7 @@ class PushAndRun:
                            accelerators=accelerators, cpu_mask=cpu_mask,
                            done=self.store.stored_run_statuses(session), keep=self.keep,
                            profile_ops=self.profile_ops, reconnect_timeout_s=self.reconnect_timeout_s,
-                           engine=self.engine)
+                           engine=self.engine, shapes=shapes)
         self.on_plan(len(models) * len(threads) * len(accelerators) * protocol.effective.repeats)  # per device
         workers = [DeviceWorker(t, plan, store=self.store, workspace=self.workspace, deploy=self._deploy,
                                 stop=self.stop, on_stage=self.on_stage, on_record=self.on_record)

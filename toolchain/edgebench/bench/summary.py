@@ -6,7 +6,7 @@ from statistics import median
 from typing import Iterable
 
 from edgebench.protocols import PRESETS
-from edgebench.records import ConfigSummary, RunRecord
+from edgebench.records import ConfigSummary, InputShape, RunRecord
 from edgebench.stats import median_ci95, relative_spread
 
 # MLPerf's replicability bar: repeat medians within 5% of each other.
@@ -14,11 +14,8 @@ REPLICABILITY_SPREAD = 0.05
 
 
 def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
-    groups: dict[tuple, list[RunRecord]] = defaultdict(list)
-    for r in records:
-        groups[(r.target, r.model_sha256, r.model, r.config, r.protocol)].append(r)
     out = []
-    for (target, _sha, model, config, protocol), runs in groups.items():
+    for (target, _sha, model, config, protocol), shapes, runs in _groups(records):
         ok = [r for r in runs if r.status == "ok" and r.latency is not None]
         medians = [r.latency.median_us for r in ok if r.latency.median_us is not None]  # type: ignore[union-attr]
         spread = relative_spread(medians)
@@ -46,14 +43,32 @@ def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
             median_ci95_us=median_ci95(medians),
             p90_us=_median_of([r.latency.p90_us for r in ok]),  # type: ignore[union-attr]
             p99_us=_median_of([r.latency.p99_us for r in ok]),  # type: ignore[union-attr]
-            init_ms=median([r.init_ms for r in ok if r.init_ms is not None]) if ok else None,
+            init_ms=_median_of([r.init_ms for r in ok]),
             peak_rss_kb=max((r.peak_rss_kb for r in ok if r.peak_rss_kb is not None), default=None),
             model_size_bytes=runs[0].model_size_bytes,
             replicable=None if spread is None else spread <= REPLICABILITY_SPREAD,
             verdict_allowed=bool(preset and preset.verdicts) and not shortened,
             simulated=any(r.provenance.simulated for r in runs),
-            notes=tuple(notes)))
+            notes=tuple(notes), input_shapes=shapes))
     out.sort(key=lambda s: (s.target, s.model, s.config.accelerator, s.config.threads))
+    return out
+
+
+def _groups(records: Iterable[RunRecord]) -> list[tuple[tuple, tuple[InputShape, ...], list[RunRecord]]]:
+    """Runs of one target × model × config × protocol, split by the input shapes they ran at (a run
+    at another shape is another row). Runs that never reached the runner's setup (no shapes) join
+    the one shape group when there is one."""
+    by_config: dict[tuple, dict[tuple[InputShape, ...], list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        by_config[(r.target, r.model_sha256, r.model, r.config, r.protocol)][r.input_shapes].append(r)
+    out = []
+    for key, by_shape in by_config.items():
+        unknown = by_shape.pop((), [])
+        if len(by_shape) == 1 and unknown:
+            next(iter(by_shape.values())).extend(unknown)
+        elif unknown:
+            by_shape[()] = unknown
+        out += [(key, shapes, runs) for shapes, runs in by_shape.items()]
     return out
 
 

@@ -5,7 +5,9 @@ from typing import Sequence
 
 from rich.table import Table
 
-from edgebench.records import ConfigSummary
+from edgebench.records import ConfigSummary, InputShape
+
+_SOURCE_WORDS = {"given": "given", "default": "file's placeholder", "batch": "dynamic batch run at 1"}
 
 
 def fmt_us(value: float | None) -> str:
@@ -27,12 +29,25 @@ def fmt_bytes(value: int | None) -> str:
     return f"{value} B"
 
 
+def fmt_input_shapes(shapes: Sequence[InputShape]) -> str:
+    """The shapes of inputs that were set, defaulted or dynamic, e.g. "image=1x64x64x3 (given)"; "" when
+    every input ran at its static shape."""
+    parts: dict[str, list[str]] = {}
+    for s in shapes:
+        if s.source != "model" or s.dynamic:
+            parts.setdefault(_SOURCE_WORDS.get(s.source, s.source), []).append(s.label())
+    return "; ".join(f"{', '.join(labels)} ({why})" for why, labels in parts.items())
+
+
 def comparison_table(summaries: Sequence[ConfigSummary], *, title: str) -> Table:
     table = Table(title=title, title_justify="left", show_lines=False)
-    for name, justify in (("model", "left"), ("target", "left"), ("config", "left"), ("ok/runs", "right"),
-                          ("median", "right"), ("95% CI (median)", "right"), ("p90", "right"),
-                          ("p99", "right"), ("init", "right"), ("peak RSS", "right"), ("size", "right"),
-                          ("notes", "left")):
+    # The input shapes column appears when a shape was set or defaulted: one model at two shapes is two rows.
+    with_shapes = any(fmt_input_shapes(s.input_shapes) for s in summaries)
+    columns = [("model", "left"), ("target", "left"), ("config", "left")]
+    columns += [("input shapes", "left")] if with_shapes else []
+    columns += [("ok/runs", "right"), ("median", "right"), ("95% CI (median)", "right"), ("p90", "right"),
+                ("p99", "right"), ("init", "right"), ("peak RSS", "right"), ("size", "right"), ("notes", "left")]
+    for name, justify in columns:
         table.add_column(name, justify=justify, overflow="fold")
     for s in summaries:
         ci = f"{fmt_us(s.median_ci95_us[0])} – {fmt_us(s.median_ci95_us[1])}" if s.median_ci95_us else "—"
@@ -40,7 +55,10 @@ def comparison_table(summaries: Sequence[ConfigSummary], *, title: str) -> Table
         if s.simulated:
             notes.insert(0, "simulated")
         style = None if s.repeats_ok == s.repeats_total else "yellow" if s.repeats_ok else "red"
-        table.add_row(s.model, s.target, s.config.label(), f"{s.repeats_ok}/{s.repeats_total}",
+        # "—": no run reached the runner's setup (e.g. refused), so no shape is known.
+        shown = fmt_input_shapes(s.input_shapes) or ("as declared" if s.input_shapes else "—")
+        shapes = [shown] if with_shapes else []
+        table.add_row(s.model, s.target, s.config.label(), *shapes, f"{s.repeats_ok}/{s.repeats_total}",
                       fmt_us(s.median_us), ci, fmt_us(s.p90_us), fmt_us(s.p99_us),
                       f"{s.init_ms:.3g} ms" if s.init_ms is not None else "—",
                       fmt_bytes(s.peak_rss_kb * 1024 if s.peak_rss_kb is not None else None),

@@ -9,10 +9,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from edgebench.bench.cooldown import cool_down
 from edgebench.bench.execute import Deployment, RunOutcome, execute_run, utc_now
+from edgebench.bench.input_shapes import ShapePlan
 from edgebench.bench.locks import HostLock, owner_record
 from edgebench.bench.plan import ModelFile, PlannedRun, configs, plan_runs, run_key
 from edgebench.devices.adb import DeviceConnectionError
@@ -43,6 +44,17 @@ class SessionPlan:
     profile_ops: bool = False
     reconnect_timeout_s: float = 120.0
     engine: str = "runner"
+    # model sha256 -> the shapes its inputs run at, or why it cannot run (dynamic dims, bad shape);
+    # a model missing here (not readable as .tflite) runs without shapes and the runner says why.
+    shapes: Mapping[str, ShapePlan | str] = field(default_factory=dict)
+
+    def shape_plan(self, model_sha256: str) -> ShapePlan | None:
+        found = self.shapes.get(model_sha256)
+        return found if isinstance(found, ShapePlan) else None
+
+    def shape_refusal(self, model_sha256: str) -> str | None:
+        found = self.shapes.get(model_sha256)
+        return found if isinstance(found, str) else None
 
 
 @dataclass
@@ -148,10 +160,15 @@ class DeviceWorker:
                 raise Interrupted()
             key = run_key(session=plan.session, model_sha256=run.model.sha256,
                           harness_build_id=dep.harness_build_id, runtime_sha256=dep.runtime_sha256,
-                          device_id=info.device_id, config=run.config, protocol=plan.protocol, repeat=run.repeat)
+                          device_id=info.device_id, config=run.config, protocol=plan.protocol, repeat=run.repeat,
+                          input_shapes=_shape_key(plan.shape_plan(run.model.sha256)))
             if plan.done.get(key) in ("ok", "invalid"):
                 self.report.skipped += 1
                 self.on_stage(run, target.name, "already stored")
+                continue
+            refusal = plan.shape_refusal(run.model.sha256)
+            if refusal is not None:  # recorded like any model that cannot run; the others go on
+                self._store(self._failed(dep, run, key, refusal))
                 continue
             if ran_one:
                 self.on_stage(run, target.name, "cool-down")
@@ -177,7 +194,7 @@ class DeviceWorker:
                 outcome = execute_run(dep, run, key=key, session=plan.session, protocol=plan.protocol,
                                       results_dir=results_dir, keep=plan.keep, profile_ops=plan.profile_ops,
                                       on_stage=lambda stage: self.on_stage(run, target.name, stage),
-                                      engine=plan.engine)
+                                      engine=plan.engine, shape_plan=plan.shape_plan(run.model.sha256))
                 return outcome, dep, False
             except DeviceConnectionError as exc:
                 if self.stop.is_set():
@@ -224,6 +241,10 @@ class DeviceWorker:
                            provenance=Provenance(info.device_kind), harness_build_id=dep.harness_build_id,
                            runtime_sha256=dep.runtime_sha256, started_at_utc=utc_now(), error=reason)
         return RunOutcome(record, (), ())
+
+
+def _shape_key(shape_plan: ShapePlan | None) -> list:
+    return shape_plan.key() if shape_plan is not None else []
 
 
 def _protocol_json(protocol: ResolvedProtocol) -> dict[str, object]:

@@ -10,6 +10,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", required=True, help="the device's adb serial (phones, virtual devices)")
     parser.add_argument("--adb", default=None, metavar="HOST:PORT", help="adb server (default: $ADB_SERVER_SOCKET)")
     parser.add_argument("--protocol", default="battery", choices=("battery",), help="the battery preset (§4.1)")
+    from edgebench.cli.push_and_run import add_input_shape_argument
+
+    add_input_shape_argument(parser)
     parser.add_argument("--duration", type=float, default=None, metavar="S", help="measured seconds (preset 300)")
     parser.add_argument("--idle", type=float, default=None, metavar="S", help="idle baseline before and after (120)")
     parser.add_argument("--warmup", type=float, default=None, metavar="S", help="warm-up seconds (30)")
@@ -71,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         with console.status(f"{target.name}: starting") as status:
             session = BatterySession(ws, store, target, protocol, shortened, power_path=args.power_path,
                                      screen=args.screen, keep=args.keep,
-                                     on_stage=lambda stage: status.update(f"{target.name}: {stage}"))
+                                     on_stage=lambda stage: status.update(f"{target.name}: {stage}"),
+                                     input_shapes=args.input_shapes)
             session_id, results = session.run(args.models, command=" ".join(sys.argv))
     finally:
         signal.signal(signal.SIGTERM, previous)

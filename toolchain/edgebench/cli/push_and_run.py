@@ -46,6 +46,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reconnect-timeout", type=float, default=120.0, metavar="S",
                         help="how long to wait for a device that dropped before giving up on it (default 120)")
     parser.add_argument("--json", action="store_true", help="print one JSON array of run records")
+    add_input_shape_argument(parser)
+
+
+def add_input_shape_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input-shape", action="append", default=None, metavar="NAME=D0,D1,...|default",
+                        dest="input_shapes",
+                        help="shape to run an input at (repeat per input; NAME as `edgebench inspect` lists "
+                             "it); `default` accepts the file's placeholder shapes. Needed for inputs with "
+                             "dynamic (-1) dimensions other than a leading batch")
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -80,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                 keep=args.keep, workspace=args.workspace, on_stage=progress.stage, on_record=progress.finished,
                 on_plan=progress.plan, profile_ops=args.profile_ops, adb=args.adb, runtime=args.runtime,
                 reconnect_timeout_s=args.reconnect_timeout, verify=args.verify, engine=args.engine,
-                engine_binary=args.engine_binary)
+                engine_binary=args.engine_binary, input_shapes=args.input_shapes)
     finally:
         signal.signal(signal.SIGTERM, previous)
     for problem in result.model_problems:

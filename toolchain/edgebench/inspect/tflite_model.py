@@ -69,6 +69,7 @@ class SignatureInfo:
     subgraph_index: int
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    input_tensors: tuple[int, ...] = ()  # tensor index of each input in the signature's subgraph
 
 
 @dataclass(frozen=True)
@@ -318,10 +319,12 @@ def _signatures(model: schema.Model, data: bytes) -> tuple[SignatureInfo, ...]:
     for i in range(fbs.count(model.SignatureDefsLength(), data, "signature")):
         s = model.SignatureDefs(i)
         fbs.check_table(s)
-        ins = tuple(_map_name(s.Inputs(j)) for j in range(fbs.count(s.InputsLength(), data, "input")))
+        in_maps = [s.Inputs(j) for j in range(fbs.count(s.InputsLength(), data, "input"))]
+        ins = tuple(_map_name(m) for m in in_maps)
         outs = tuple(_map_name(s.Outputs(j))
                      for j in range(fbs.count(s.OutputsLength(), data, "output")))
-        out.append(SignatureInfo(fbs.text(s.SignatureKey()), int(s.SubgraphIndex()), ins, outs))
+        out.append(SignatureInfo(fbs.text(s.SignatureKey()), int(s.SubgraphIndex()), ins, outs,
+                                 tuple(int(m.TensorIndex()) for m in in_maps)))
     return tuple(out)
 
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 from edgebench.bench.execute import (MAX_BATTERY_RUNNER_BYTES, deploy_harness_factory, model_device_path,
                                      read_pulled_run, utc_now)
 from edgebench.bench.locks import HostLock, owner_record
+from edgebench.bench.input_shapes import ShapesArgument, plan_session_shapes, shapes_ran
 from edgebench.bench.plan import ModelFile, run_key
 from edgebench.bench.session import load_models, new_session_id
 from edgebench.errors import DeviceError, EdgebenchError, ParseError, UsageError
@@ -119,11 +120,14 @@ class BatterySession:
     screen: str = "off"  # off | on | keep
     keep: bool = False
     on_stage: Callable[[str], None] = field(default=lambda stage: None)
+    input_shapes: ShapesArgument = None  # --input-shape values, as push-and-run takes them
+    _shapes: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def run(self, model_paths: Sequence[str], *, command: str = "") -> tuple[str, list[BatteryModelResult]]:
         models, problems = load_models(model_paths)
         if problems:
             raise UsageError("\n".join(p.message for p in problems))
+        self._shapes = _shape_plans(models, self.input_shapes)
         target = self.target
         info = target.describe()
         session = new_session_id()
@@ -206,7 +210,8 @@ class BatterySession:
         resolved = _as_resolved(p)
         key = run_key(session=session, model_sha256=model.sha256, harness_build_id=dep.harness_build_id,
                       runtime_sha256=dep.runtime_sha256, device_id=info.device_id, config=config,
-                      protocol=resolved, repeat=repeat)
+                      protocol=resolved, repeat=repeat,
+                      input_shapes=self._shapes[model.sha256].key() if model.sha256 in self._shapes else ())
         run_id = key[:16]
         results_dir = self.workspace.session_dir(session) / run_id
         energy_source = "simulated" if info.device_kind in ("virtual", "emulator") else "measured"
@@ -219,6 +224,8 @@ class BatterySession:
         args = ["--model", target.device_path(model_device_path(model)), "--lib", dep.library, "--threads", "1",
                 "--warmup-runs", "0", "--warmup-seconds", f"{p.warmup_s:g}", "--runs", "1",
                 "--min-seconds", f"{p.duration_s:g}", "--max-seconds", f"{p.duration_s:g}", "--input-seed", "1"]
+        shape_plan = self._shapes.get(model.sha256)
+        args += shape_plan.runner_args() if shape_plan is not None else []
         if p.rate_hz:
             args += ["--run-delay-ms", f"{1000.0 / p.rate_hz:g}"]
         env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir,
@@ -237,6 +244,7 @@ class BatterySession:
             return _RunResult(run_id, record, None, None)
         finally:
             target.finish_run(f"{session}/{run_id}", keep=self.keep)
+        base["input_shapes"] = shapes_ran(output.setup, shape_plan)  # what the runner ran
         if not output.ok or not output.timed:
             reason = output.failure_reason or "the runner timed no inference"
             record = RunRecord(**base, status="failed", checks=(), error=reason)
@@ -512,6 +520,16 @@ class BatterySession:
                 "rail_soc_energy_per_inference_mj": summary.value_mj, "rail_soc_ci_low_mj": summary.ci_low_mj,
                 "rail_soc_ci_high_mj": summary.ci_high_mj, "rail_soc_names": tuple(soc_names),
                 "rail_energy_per_inference_mj": summary.per_rail_energy_per_inference_mj}
+
+
+def _shape_plans(models: Sequence[ModelFile], value: ShapesArgument) -> dict[str, Any]:
+    """Each model's input shapes; a model that cannot run as asked is refused before the device is
+    touched (a battery session spends minutes setting the device up)."""
+    plans = plan_session_shapes(models, value)
+    refused = [why for why in plans.values() if isinstance(why, str)]
+    if refused:
+        raise UsageError("\n".join(refused))
+    return plans
 
 
 def _read_phases(path: Path) -> dict[str, float]:

@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 
 from edgebench.bench.session import SessionResult
-from edgebench.bench.table import fmt_bytes, fmt_us
+from edgebench.bench.table import fmt_bytes, fmt_input_shapes, fmt_us
 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
@@ -25,7 +25,9 @@ def write_session_report(result: SessionResult, path: Path) -> Path:
     rows = []
     for s in result.summaries:
         ci = f"{fmt_us(s.median_ci95_us[0])} – {fmt_us(s.median_ci95_us[1])}" if s.median_ci95_us else "—"
-        notes = ("simulated; " if s.simulated else "") + "; ".join(s.notes)
+        shapes = fmt_input_shapes(s.input_shapes)  # set or defaulted shapes: one model at two shapes is two rows
+        notes = ("simulated; " if s.simulated else "") + (f"input shapes: {shapes}; " if shapes else "") + \
+            "; ".join(s.notes)
         rows.append("<tr>" + "".join([
             _cell(s.model, True), _cell(s.target, True), _cell(s.config.label(), True),
             _cell(f"{s.repeats_ok}/{s.repeats_total}"), _cell(fmt_us(s.median_us)), _cell(ci),

@@ -15,7 +15,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from edgebench.errors import StoreError
-from edgebench.records import Check, LatencyStats, Provenance, RunConfig, RunRecord
+from edgebench.records import Check, InputShape, LatencyStats, Provenance, RunConfig, RunRecord
 from edgebench.store import schema as t
 
 
@@ -67,8 +67,10 @@ class ResultsStore:
                 if row is None:
                     t.metadata.create_all(conn)
                     conn.execute(insert(t.meta).values(key="schema_version", value=str(t.SCHEMA_VERSION)))
-                elif row[0] == "3":
-                    _migrate_3_to_4(conn)
+                elif row[0] in ("3", "4"):
+                    if row[0] == "3":
+                        _migrate_3_to_4(conn)
+                    _migrate_4_to_5(conn)
                 elif row[0] != str(t.SCHEMA_VERSION):
                     raise StoreError(
                         f"results store {self.url} has schema version {row[0]}; this edgebench reads "
@@ -274,7 +276,18 @@ def _migrate_3_to_4(conn: Any) -> None:
     t.metadata.create_all(conn, tables=[t.artifacts, t.artifact_links])
     if "rails_json" not in {c["name"] for c in sa_inspect(conn).get_columns("energy")}:
         conn.execute(text("ALTER TABLE energy ADD COLUMN rails_json TEXT"))
-    conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value=str(t.SCHEMA_VERSION)))
+    conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value="4"))
+
+
+def _migrate_4_to_5(conn: Any) -> None:
+    """Version 5 adds one nullable column (runs stored before it keep NULL: their shapes are unknown).
+    The column is added only when missing, then the version is set, so an interrupted migration
+    (SQLite commits the ALTER at once) completes on the next open."""
+    from sqlalchemy import text
+
+    if "input_shapes_json" not in {c["name"] for c in sa_inspect(conn).get_columns("runs")}:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN input_shapes_json TEXT"))
+    conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value="5"))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -305,7 +318,8 @@ def _run_row(r: RunRecord, protocol_json: Mapping[str, Any]) -> dict[str, Any]:
         runtime_api_generation=r.runtime_api_generation, accelerator_used=r.accelerator_used,
         fallback_reason=r.fallback_reason, output_checksum=r.output_checksum, init_ms=r.init_ms,
         first_inference_us=r.first_inference_us, peak_rss_kb=r.peak_rss_kb, threads_observed=r.threads_observed,
-        model_size_bytes=r.model_size_bytes, started_at_utc=r.started_at_utc, wall_seconds=r.wall_seconds)
+        model_size_bytes=r.model_size_bytes, started_at_utc=r.started_at_utc, wall_seconds=r.wall_seconds,
+        input_shapes_json=json.dumps([s.to_json() for s in r.input_shapes]))
 
 
 def _record_from_row(r: Mapping[str, Any], checks: tuple[Check, ...]) -> RunRecord:
@@ -325,4 +339,11 @@ def _record_from_row(r: Mapping[str, Any], checks: tuple[Check, ...]) -> RunReco
         accelerator_used=r["accelerator_used"], fallback_reason=r["fallback_reason"],
         output_checksum=r["output_checksum"], harness_build_id=r["harness_build_id"],
         runtime_sha256=r["runtime_sha256"], runtime_api_generation=r["runtime_api_generation"],
-        started_at_utc=r["started_at_utc"], wall_seconds=r["wall_seconds"], error=r["error"], engine=r["engine"])
+        started_at_utc=r["started_at_utc"], wall_seconds=r["wall_seconds"], error=r["error"], engine=r["engine"],
+        input_shapes=_input_shapes(r.get("input_shapes_json")))
+
+
+def _input_shapes(text: str | None) -> tuple[InputShape, ...]:
+    if not text:
+        return ()
+    return tuple(InputShape.from_json(obj) for obj in json.loads(text))

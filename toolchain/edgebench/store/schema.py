@@ -8,8 +8,9 @@ from sqlalchemy import (Boolean, Column, Float, ForeignKey, Index, Integer, Meta
                         Text, UniqueConstraint, BigInteger)
 
 # 2: runs.engine, nullable percentiles; 3: energy table (battery profiling);
-# 4: energy.rails_json (ODPM power rails), artifacts + artifact_links (lineage). 3 -> 4 is migrated in place.
-SCHEMA_VERSION = 4
+# 4: energy.rails_json (ODPM power rails), artifacts + artifact_links (lineage); 5: runs.input_shapes_json
+# (the input shapes each run ran at). 3 -> 4 -> 5 are migrated in place.
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -83,6 +84,9 @@ runs = Table(
     Column("model_size_bytes", BigInteger, nullable=False),
     Column("started_at_utc", String(32)),
     Column("wall_seconds", Float),
+    # [{name, signature, shape, source}] as the runner reported them; NULL for runs stored before v5
+    # (shapes unknown), "[]" for runs that never reached the runner's setup.
+    Column("input_shapes_json", Text),
     UniqueConstraint("run_key", name="uq_runs_run_key"),
 )
 

@@ -245,7 +245,7 @@ def _optimize(ctx: _Ctx, table: dict[str, Any], arch_name: str) -> OptimizeSpec:
 
 
 def _measure(ctx: _Ctx, table: dict[str, Any]) -> MeasureSpec:
-    _keys(ctx, table, ("protocol", "threads", "accelerators", "energy"), "measure")
+    _keys(ctx, table, ("protocol", "threads", "accelerators", "energy", "input_shapes"), "measure")
     protocol = table.get("protocol", "standard")
     if protocol not in PRESETS:
         raise ctx.error("measure.protocol", f"unknown protocol {protocol!r}", ", ".join(PRESETS))
@@ -259,4 +259,24 @@ def _measure(ctx: _Ctx, table: dict[str, Any]) -> MeasureSpec:
     energy = table.get("energy", False)
     if not isinstance(energy, bool):
         raise ctx.error("measure.energy", f"expected true or false, got {energy!r}")
-    return MeasureSpec(protocol, tuple(threads), tuple(accelerators), energy)
+    shapes, accept_default = _input_shapes(ctx, table.get("input_shapes"))
+    return MeasureSpec(protocol, tuple(threads), tuple(accelerators), energy, shapes, accept_default)
+
+
+def _input_shapes(ctx: _Ctx, value: Any) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], bool]:
+    """`input_shapes = "default"` or a table NAME = [D0, D1, ...]; checked like --input-shape."""
+    from edgebench.bench.input_shapes import parse_request
+
+    where = "measure.input_shapes"
+    if value is None:
+        return (), False
+    if value == "default":
+        return (), True
+    if not isinstance(value, dict) or not value:
+        raise ctx.error(where, f"expected \"default\" or a table of input name = [D0, D1, ...], got {value!r}",
+                        'input_shapes = "default", or [measure.input_shapes] image = [1, 224, 224, 3]')
+    try:
+        request = parse_request(value)
+    except UsageError as exc:
+        raise ctx.error(where, str(exc)) from None
+    return request.shapes, False

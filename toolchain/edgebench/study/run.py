@@ -128,7 +128,7 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     if paths:
         log(f"study {spec.name}: measuring {len(paths)} .tflite file(s) on {target} ({protocol})")
         result = push_and_run(paths, target=target, protocol=protocol, threads=spec.measure.threads[:1],
-                              runs=runs, workspace=ws.root)
+                              runs=runs, workspace=ws.root, input_shapes=spec.measure.push_and_run_shapes())
         session = result.session
         for r in result.records:
             by_sha.setdefault(r.model_sha256, []).append(r)

@@ -101,6 +101,25 @@ class MeasureSpec:
     threads: tuple[int, ...] = (1,)
     accelerators: tuple[str, ...] = ("cpu",)
     energy: bool = False
+    # `[measure] input_shapes`: a table NAME = [D0, D1, ...] (shapes for dynamic inputs), or "default"
+    # to accept the file's placeholder shapes (push-and-run's --input-shape).
+    input_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    input_shapes_default: bool = False
+
+    def push_and_run_shapes(self) -> list[str] | None:
+        """As push_and_run(input_shapes=...) takes them; None when the spec sets none."""
+        values = [f"{name}={','.join(map(str, dims))}" for name, dims in self.input_shapes]
+        values += ["default"] if self.input_shapes_default else []
+        return values or None
+
+    def to_json(self) -> dict[str, Any]:
+        out = _jsonable(dict(self.__dict__))
+        # Left out when unset, so the hash of a spec that sets no shapes is what it was.
+        if not self.input_shapes:
+            out.pop("input_shapes")
+        if not self.input_shapes_default:
+            out.pop("input_shapes_default")
+        return out
 
 
 @dataclass(frozen=True)
@@ -158,7 +177,7 @@ class StudySpec:
         return {"source": self.source, "budget": self.budget, "name": self.name, "architecture": self.architecture,
                 "seed": self.seed, "model_options": _jsonable(self.model_options), "dataset": self.dataset.to_json(),
                 "search_space": [d.to_json() for d in self.search_space], "tuning": dict(self.tuning.__dict__),
-                "optimize": _jsonable(self.optimize.__dict__), "measure": _jsonable(self.measure.__dict__)}
+                "optimize": _jsonable(self.optimize.__dict__), "measure": self.measure.to_json()}
 
     @property
     def spec_hash(self) -> str:
