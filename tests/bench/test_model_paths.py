@@ -59,3 +59,8 @@ def test_api_refuses_an_empty_model_and_runs_the_good_one(workspace, tmp_path: P
     records = json.loads(captured.out)
     assert code == 1 and [r["model"] for r in records] == [ADD.name]  # the empty one was never staged
     assert "is empty (0 bytes)" in captured.err
+
+
+def test_engine_binary_that_is_a_device_is_named_as_such(workspace, capsys) -> None:
+    assert main(["push-and-run", str(ADD), "--engine", "benchmark_model", "--engine-binary", "/dev/zero"]) == 2
+    assert "'/dev/zero' is a character device, not a regular file" in capsys.readouterr().err

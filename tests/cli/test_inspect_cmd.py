@@ -66,13 +66,13 @@ def test_unknown_as_is_a_usage_error(capsys) -> None:
     assert "unknown format 'nope'" in err and "benchmark_model" in err
 
 
-def _inspect_in_child(path: str, *extra: str) -> subprocess.CompletedProcess:
+def _inspect_in_child(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess:
     # A child process with a time and memory bound: an unbounded read of /dev/zero must fail the test,
     # not hang or exhaust this host.
     code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31)); "
             "from edgebench.cli.main import main; sys.exit(main(sys.argv[1:]))")
-    return subprocess.run([sys.executable, "-c", code, "inspect", path, *extra], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    return subprocess.run([sys.executable, "-c", code, "inspect", *args], capture_output=True, text=True,
+                          timeout=timeout_s, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
 
 
 @pytest.mark.parametrize("as_format", [None, "tflite", "benchmark_model"])
@@ -82,13 +82,13 @@ def test_dev_zero_is_refused_up_front_naming_the_path(as_format) -> None:
     assert "/dev/zero is a character device, not a regular file" in done.stderr
 
 
-def test_fifo_and_folder_are_refused_without_blocking(tmp_path: Path, capsys) -> None:
+def test_fifo_and_folder_are_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.txt"
-    os.mkfifo(fifo)  # nobody writes: a blocking open would hang here
-    assert main(["inspect", str(fifo), str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert f"{fifo} is a named pipe (FIFO), not a regular file" in err
-    assert f"{tmp_path} is a folder" in err
+    os.mkfifo(fifo)  # nobody writes: a blocking open would hang (the child's timeout fails the test)
+    done = _inspect_in_child(str(fifo), str(tmp_path), timeout_s=60)
+    assert done.returncode == 2, done.stderr
+    assert f"{fifo} is a named pipe (FIFO), not a regular file" in done.stderr
+    assert f"{tmp_path} is a folder" in done.stderr
 
 
 def test_empty_text_file_is_refused_naming_the_path(tmp_path: Path, capsys) -> None:
