@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgebench.errors import ParseError
+from edgebench.inspect.benchmark_lines import RunPlan
 from edgebench.inspect.benchmark_stats import RunStats
 
 WARMUP, TIMED = "warm-up", "timed"
@@ -31,7 +32,7 @@ _ABS_US = 1.0
 
 @dataclass(frozen=True)
 class Loop:
-    plan: object | None  # RunPlan of the `Running benchmark for ...` header, when printed
+    plan: RunPlan | None  # of the `Running benchmark for ...` header, when printed
     stats: RunStats | None
     line_number: int  # of the statistics line, or of the header when no statistics followed
 

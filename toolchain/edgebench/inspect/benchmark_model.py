@@ -19,6 +19,11 @@ driver chatter, shell noise) is kept verbatim in `unrecognized_lines`, never dro
 line that looks like a timing or memory figure but does not parse raises ParseError, and so does
 text with neither a result line nor a failure message (e.g. a capture cut short). No figure ever
 defaults to 0: absent is None.
+
+Fragments are read for what they hold: statistics lines are told warm-up or timed by evidence
+(benchmark_loops), op-profiling tables without a result line give a record with
+`has_run_summary=False`, and what ran on which hardware comes from the delegate lines
+(benchmark_delegates), never from the flags that asked for it.
 """
 from __future__ import annotations
 
