@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 from edgebench.cli.main import main
+from edgebench.user_files import MAX_MODEL_BYTES, MAX_TEXT_BYTES
 
 REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real-device"
 IMX = str(REAL / "a_benchmark_model" / "imx8mp_linux_mobilenet_v1_quant_cpu_opprofiling.txt")
@@ -58,3 +64,52 @@ def test_unknown_as_is_a_usage_error(capsys) -> None:
     assert main(["inspect", "--as", "nope", IMX]) == 2
     err = capsys.readouterr().err
     assert "unknown format 'nope'" in err and "benchmark_model" in err
+
+
+def _inspect_in_child(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess:
+    # A child process with a time and memory bound: an unbounded read of /dev/zero must fail the test,
+    # not hang or exhaust this host.
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31)); "
+            "from edgebench.cli.main import main; sys.exit(main(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, "inspect", *args], capture_output=True, text=True,
+                          timeout=timeout_s, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+
+
+@pytest.mark.parametrize("as_format", [None, "tflite", "benchmark_model"])
+def test_dev_zero_is_refused_up_front_naming_the_path(as_format) -> None:
+    done = _inspect_in_child("/dev/zero", *(["--as", as_format] if as_format else []))
+    assert done.returncode == 2, done.stderr
+    assert "/dev/zero is a character device, not a regular file" in done.stderr
+
+
+def test_fifo_and_folder_are_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)  # nobody writes: a blocking open would hang (the child's timeout fails the test)
+    done = _inspect_in_child(str(fifo), str(tmp_path), timeout_s=60)
+    assert done.returncode == 2, done.stderr
+    assert f"{fifo} is a named pipe (FIFO), not a regular file" in done.stderr
+    assert f"{tmp_path} is a folder" in done.stderr
+
+
+def test_empty_text_file_is_refused_naming_the_path(tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "run.txt"
+    empty.write_bytes(b"")
+    assert main(["inspect", str(empty)]) == 1
+    assert f"{empty}: empty file (0 bytes)" in capsys.readouterr().err
+
+
+def test_oversized_text_is_refused_before_reading(tmp_path: Path, capsys) -> None:
+    big = tmp_path / "huge_log.txt"
+    with open(big, "wb") as fh:  # sparse: no disk or memory used unless someone reads it all
+        fh.truncate(MAX_TEXT_BYTES + 1)
+    assert main(["inspect", str(big)]) == 2
+    err = capsys.readouterr().err
+    assert str(big) in err and "larger than the 64 MiB" in err
+
+
+def test_oversized_model_is_refused_before_reading(tmp_path: Path, capsys) -> None:
+    big = tmp_path / "huge.tflite"
+    with open(big, "wb") as fh:
+        fh.truncate(MAX_MODEL_BYTES + 1)
+    assert main(["inspect", str(big)]) == 2
+    assert "larger than the 2,048 MiB" in capsys.readouterr().err

@@ -81,7 +81,8 @@ def test_synaptics_newest_format_with_prefixes_and_nnapi() -> None:
     assert r.tensorflow_version == "2.15.0"
     assert r.requested_delegates == ("nnapi",)
     assert r.nnapi_accelerator == "synap-npu"
-    assert r.nodes_delegated == 31 and r.nodes_total == 31 and r.fully_delegated is True
+    assert r.nodes_accelerated == 31 and r.nodes_total == 31 and r.fully_accelerated is True
+    assert (r.accelerator_requested, r.accelerator_used, r.accelerator_note) == ("npu", "npu", None)
     assert r.delegations[0].delegate == "TfLiteNnapiDelegate" and r.delegations[0].partitions == 1
     assert r.params["NNAPI accelerators available"] == "synap-npu,nnapi-reference"
     assert r.warnings == ("NNAPI SL driver did not implement "
@@ -127,7 +128,7 @@ def test_crlf_and_trailing_blanks_change_nothing(name: str) -> None:
 def test_logcat_prefixes_are_stripped(prefix: str) -> None:
     logcat = "\n".join(prefix + line for line in text(SYNAPTICS).splitlines())
     r = parse_benchmark_model(logcat)
-    assert r.inference_avg_us == 1885.74 and r.nodes_delegated == 31 and r.peak_memory_mb == 7.83203
+    assert r.inference_avg_us == 1885.74 and r.nodes_accelerated == 31 and r.peak_memory_mb == 7.83203
 
 
 NEWEST = """\
@@ -167,7 +168,8 @@ def test_scientific_notation_percentiles_partial_gpu_delegation_and_periodic_mem
     assert r.timed.avg_us == 2719850.0 and r.timed.median_us == 2709263 and r.timed.p95_us == 3025403
     assert r.warmup.p5_us == 2732148 and r.warmup.count == 1
     assert r.threads == 4 and r.requested_delegates == ("gpu",)
-    assert (r.nodes_delegated, r.nodes_total, r.fully_delegated) == (28, 31, False)
+    assert (r.nodes_accelerated, r.nodes_total, r.fully_accelerated) == (28, 31, False)
+    assert r.accelerator_used == "gpu" and "28 of 31" in r.accelerator_note
     assert r.delegations[0].partitions == 2
     assert r.periodic_peak_memory_mb == 341.5 and r.end_vm_rss_mb == 345
     assert r.peak_memory_mb == 337 and r.memory_metric == "footprint_delta_from_start"

@@ -90,9 +90,12 @@ def _engine_binary(engine: str, engine_binary: str | os.PathLike[str] | None) ->
     if engine_binary is None:
         raise UsageError("--engine benchmark_model needs --engine-binary PATH: the benchmark_model binary "
                          "built for the device (LiteRT's releases or your own bazel build).")
+    from edgebench.user_files import regular_file_problem
+
     path = Path(engine_binary)
-    if not path.is_file():
-        raise UsageError(f"--engine-binary {str(path)!r} does not exist. Expected the benchmark_model binary.")
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise UsageError(f"--engine-binary {str(path)!r} {problem}. Expected the benchmark_model binary.")
     return path
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgebench.bench.checks import Telemetry, telemetry_checks
+from edgebench.inspect.benchmark_delegates import AcceleratorFinding, judge
 from edgebench.inspect.benchmark_model import BenchmarkModelRun
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import Check, LatencyStats, RunConfig
@@ -59,26 +60,49 @@ def checks_for(run: BenchmarkModelRun, protocol: ResolvedProtocol, config: RunCo
     checks.append(Check("shortened", "fail" if protocol.shortened else "pass",
                         "; ".join(protocol.shortened) + " (allowed; no comparison verdicts on this run)"
                         if protocol.shortened else None, advisory=True))
-    if config.accelerator == "cpu":
-        checks.append(Check("accelerator", "pass"))
-        checks.append(Check("fully_accelerated", "not_checked", "cpu run: no delegate to check"))
-    elif not run.delegations:
-        checks.append(Check("accelerator", "fail", f"{config.accelerator} requested, but benchmark_model "
-                                                   "reports no delegate applied"))
-        checks.append(Check("fully_accelerated", "not_checked", "no delegate applied"))
-    else:
-        checks.append(Check("accelerator", "pass"))
-        fully = run.fully_delegated
-        checks.append(Check("fully_accelerated", "not_checked" if fully is None else "pass" if fully else "fail",
-                            None if fully else f"{run.nodes_delegated} of {run.nodes_total} nodes delegated"
-                            if fully is not None else "benchmark_model did not say how many nodes"))
+    checks.extend(accelerator_checks(finding_for(run, config)))
     checks.extend(telemetry_checks(telemetry))
     return tuple(checks)
 
 
-def record_fields(run: BenchmarkModelRun) -> dict[str, Any]:
+def finding_for(run: BenchmarkModelRun, config: RunConfig) -> AcceleratorFinding:
+    """What ran, judged against the configuration's accelerator (not what the log's flags asked)."""
+    return judge(config.accelerator, run.delegations, run.delegate_verdicts)
+
+
+def accelerator_checks(f: AcceleratorFinding) -> list[Check]:
+    if f.used is None:
+        accelerator = Check("accelerator", "not_checked", f.note)
+    elif f.used == f.requested:
+        accelerator = Check("accelerator", "pass")
+    else:
+        accelerator = Check("accelerator", "fail", f"{f.requested} requested, ran on {f.used}: {f.note}")
+    if f.requested == "cpu":
+        fully = Check("fully_accelerated", "not_checked", "cpu run: no delegate to check")
+    elif f.fully_accelerated is None:
+        fully = Check("fully_accelerated", "not_checked", f.note)
+    else:
+        fully = Check("fully_accelerated", "pass" if f.fully_accelerated else "fail",
+                      None if f.fully_accelerated else f.note)
+    return [accelerator, fully]
+
+
+def failure_reason(run: BenchmarkModelRun, exit_code: int) -> str | None:
+    """Why the run failed, or None when it produced its numbers."""
+    if run.failed or exit_code != 0:
+        return run.failure_reason or f"benchmark_model exited {exit_code}"
+    if not run.has_run_summary:
+        return ("benchmark_model printed no result line ('Inference timings in us: ...'); "
+                f"{run.loops_note or 'its output holds no run timings'}")
+    return None
+
+
+def record_fields(run: BenchmarkModelRun, config: RunConfig) -> dict[str, Any]:
     memory_mb = run.peak_memory_mb
-    return dict(init_ms=run.init_us / 1000 if run.init_us is not None else None,
+    finding = finding_for(run, config)
+    return dict(accelerator_used=finding.used,
+                fallback_reason=finding.note if finding.used not in (None, config.accelerator) else None,
+                init_ms=run.init_us / 1000 if run.init_us is not None else None,
                 first_inference_us=run.first_inference_us,
                 peak_rss_kb=int(memory_mb * 1024) if memory_mb is not None and run.memory_metric == "peak_memory_footprint" else None,
                 engine=ENGINE)

@@ -24,6 +24,7 @@ from edgebench.stats import latency_stats
 from edgebench.store import DeviceSample, LatencySample
 from edgebench.targets.base import Target
 from edgebench.targets.staging import file_sha256
+from edgebench.user_files import MAX_TEXT_BYTES, read_text_bounded
 from edgebench.workspace import Workspace
 
 # Seconds allowed beyond the protocol's own bounds for library load, init and collection.
@@ -179,18 +180,16 @@ def _benchmark_model_outcome(base: dict, result, protocol: ResolvedProtocol, con
     if not text_file.exists():
         raise ParseError(f"the driver produced no benchmark_model.txt (exit {result.exit_code}); "
                          f"{result.stderr_tail.strip()[-300:] or 'is bin/benchmark_model executable there?'}")
-    parsed = parse_benchmark_model(text_file.read_text(errors="replace"), source=str(text_file))
+    parsed = parse_benchmark_model(read_text_bounded(text_file, MAX_TEXT_BYTES), source=str(text_file))
     samples = read_samples(result.out_dir / "samples.jsonl", sysroot=target.sysroot)
-    fields = bm.record_fields(parsed)
-    if parsed.failed or result.exit_code != 0:
-        reason = parsed.failure_reason or f"benchmark_model exited {result.exit_code}"
+    fields = bm.record_fields(parsed, config)  # accelerator_used: what the log says ran
+    reason = bm.failure_reason(parsed, result.exit_code)
+    if reason is not None:
         record = RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall, **fields)
         return RunOutcome(record, (), tuple(samples))
     checks = bm.checks_for(parsed, protocol, config, _telemetry(samples, result.out_dir))
     record = RunRecord(**base, status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
-                       latency=bm.latency_from(parsed), wall_seconds=wall,
-                       accelerator_used=config.accelerator if parsed.delegations or config.accelerator == "cpu"
-                       else "cpu", **fields)
+                       latency=bm.latency_from(parsed), wall_seconds=wall, **fields)
     return RunOutcome(record, (), tuple(samples))
 
 

@@ -26,6 +26,7 @@ from edgebench.records import ConfigSummary, RunRecord
 from edgebench.store import ResultsStore
 from edgebench.targets.base import Target
 from edgebench.targets.staging import file_sha256
+from edgebench.user_files import regular_file_problem
 from edgebench.workspace import Workspace
 
 StageCallback = Callable[[PlannedRun, str, str], None]  # (run, target name, stage)
@@ -74,8 +75,8 @@ def load_models(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ModelFile
     problems: list[ModelProblem] = []
     for raw in paths:
         path = Path(raw)
-        if not path.is_file():
-            what = "is a folder" if path.is_dir() else "does not exist"
+        what = regular_file_problem(path)  # /dev/zero, a FIFO, a folder or 0 bytes: refused before staging
+        if what is not None:
             problems.append(ModelProblem(str(raw), f"model file {str(raw)!r} {what}. Expected a .tflite file."))
             continue
         try:

@@ -22,16 +22,6 @@ class RunPlan:
     max_seconds: float | None
 
 
-@dataclass(frozen=True)
-class Delegation:
-    """`Replacing D out of T node(s) with delegate (NAME) node, yielding P partitions.`"""
-
-    delegate: str
-    nodes_delegated: int
-    nodes_total: int | None  # older builds print only "Replacing D node(s)"
-    partitions: int | None
-
-
 # Log prefixes, outermost first; the captured group is the severity.
 _TIME = r"\d\d:\d\d:\d\d\.\d+"
 _PREFIXES = [
@@ -68,13 +58,16 @@ _NOT_APPLIED = re.compile(r"Though (\S+) delegate is explicitly applied, the mod
 # Lines that look like a figure; if one reaches the end unread, it is a ParseError.
 _FIGURE_LIKE = re.compile(r"\b(?:count|first|curr|avg|std|overall)=|timings in us|\((?:avg|MB)\)"
                           r"|footprint|Initialized session in|no stats:", re.IGNORECASE)
-_KNOWN_NOISE = [re.compile(p) for p in (
+# Chatter printed while the tool sets up, before its first loop; then chatter printed at the end.
+_SETUP_NOISE = [re.compile(p) for p in (
     r"STARTING!", r"Loaded model .*", r"resolved reporter", r"Initialized TensorFlow Lite runtime\.?",
     r"Created TensorFlow Lite (?:XNNPACK )?delegate for \S+\.?", r"\S+ delegate created\.?",
-    r"Going to apply \d+ delegates one after another\.?", r"Note: as the benchmark tool itself .*",
-    r"Memory status at the end of exe\w*:?", r"Loaded OpenCL library with dlopen\.?",
+    r"Going to apply \d+ delegates one after another\.?", r"Loaded OpenCL library with dlopen\.?",
     r"Initialized OpenCL-based API\.?", r"Created \d+ GPU delegate kernels\.?",
     r"Use default NNAPI accelerator\.?",
+)]
+_END_NOISE = [re.compile(p) for p in (
+    r"Note: as the benchmark tool itself .*", r"Memory status at the end of exe\w*:?",
 )]
 _WARNING_MESSAGES = [re.compile(p, re.IGNORECASE) for p in (
     r"nnapi error: .*", r"Failed to get the input model file size\.?",
@@ -96,9 +89,11 @@ class LineReader:
         self.end_vm_rss_mb = self.model_size_mb = self.session_init_ms = None
         self.tensorflow_version: str | None = None
         self.params: dict[str, str] = {}
-        self.delegations: list = []
-        self.fully_delegated: bool | None = None
-        self.loops: list[list] = []  # [RunPlan | None, RunStats | None] per benchmark loop
+        self.delegations: list[tuple[str, int, int | None, int | None]] = []  # name, D, T, P
+        self.verdicts: list[tuple[str, str]] = []  # provider, completely | partially | not
+        self.loops: list[list] = []  # [RunPlan | None, RunStats | None, line number] per loop
+        self.starts_at_setup = False  # the run's set-up lines precede its first loop
+        self._setup_seen = False
         self.benchmarking_failed = False
         self.failure_evidence: list[str] = []
         self.warnings: list[str] = []
@@ -126,11 +121,16 @@ class LineReader:
             (re.compile(r"Tensorflow Version\s*:\s*(\S+)", re.IGNORECASE),
              lambda m, n, l: setattr(self, "tensorflow_version", m.group(1))),
             (_REPLACING, self._replacing),
-            (_APPLIED, lambda m, n, l: setattr(self, "fully_delegated", m.group(2) == "completely")),
-            (_NOT_APPLIED, lambda m, n, l: setattr(self, "fully_delegated", False)),
+            (_APPLIED, lambda m, n, l: self.verdicts.append((m.group(1), m.group(2)))),
+            (_NOT_APPLIED, lambda m, n, l: self.verdicts.append((m.group(1), "not"))),
             (re.compile(r"Benchmarking failed\.?"), self._failed),
             (_PARAM, self._param),
         ]
+        # Lines the tool prints while setting up: seen before the first loop, the text starts at
+        # the run's beginning, so its first loop is the warm-up.
+        self._setup_lines = {rx for rx, _ in self._handlers
+                             if rx.pattern.startswith(("Initialized session", "The input model", "Tensorflow"))}
+        self._setup_lines |= {_REPLACING, _APPLIED, _NOT_APPLIED, _PARAM}
 
     # -- helpers ---------------------------------------------------------------------------
     def _error(self, why: str, n: int, line: str) -> ParseError:
@@ -154,11 +154,13 @@ class LineReader:
     def timed_stats_seen(self) -> bool:
         return len(self.loops) > 1 and self.loops[1][1] is not None
 
-    def loop_stats(self, i: int) -> RunStats | None:
-        return self.loops[i][1] if i < len(self.loops) else None
-
-    def loop_plan(self, i: int) -> RunPlan | None:
-        return self.loops[i][0] if i < len(self.loops) else None
+    def _new_loop(self, plan: RunPlan | None, stats: RunStats | None, n: int, line: str) -> None:
+        if not self.loops:
+            self.starts_at_setup = self._setup_seen
+        self.loops.append([plan, stats, n])
+        if len(self.loops) > 2:
+            raise self._error("a third benchmark loop: benchmark_model runs a warm-up and a timed "
+                              "loop; the text holds more than one run", n, line)
 
     def failure_reason(self) -> str:
         failed_to = [e for e in self.failure_evidence if e.lower().startswith("failed to")]
@@ -195,13 +197,18 @@ class LineReader:
             if m:
                 handle(m, n, raw)
                 self.recognized_lines += 1
+                self._setup_seen = self._setup_seen or rx in self._setup_lines
                 return
         if text == "STARTING!":
             self._starts += 1
             if self._starts > 1 or self.summary is not None:
                 raise self._error("a second benchmark run starts here: the text holds more than one "
                                   "run; split it into one file per run", n, raw)
-        if any(rx.fullmatch(text) for rx in _KNOWN_NOISE):
+        if any(rx.fullmatch(text) for rx in _SETUP_NOISE):
+            self.recognized_lines += 1
+            self._setup_seen = True
+            return
+        if any(rx.fullmatch(text) for rx in _END_NOISE):
             self.recognized_lines += 1
             return
         if any(rx.fullmatch(text) for rx in _WARNING_MESSAGES):
@@ -272,12 +279,9 @@ class LineReader:
         stats = run_stats(parse_stat_fields(m.group(0), source=self.source, line_number=n, line=line))
         open_loops = [loop for loop in self.loops if loop[1] is None]
         if open_loops:
-            open_loops[0][1] = stats
+            open_loops[0][1], open_loops[0][2] = stats, n
         else:
-            self.loops.append([None, stats])
-        if len(self.loops) > 2:
-            raise self._error("a third benchmark loop: benchmark_model runs a warm-up and a timed "
-                              "loop; the text holds more than one run", n, line)
+            self._new_loop(None, stats, n, line)
 
     def _loop(self, m: re.Match, n: int, line: str) -> None:
         text = m.group(0)
@@ -286,15 +290,12 @@ class LineReader:
         hi = re.search(rf"exceeding {N} seconds", text)
         if iters is None:
             raise self._error("cannot read the iteration count of this benchmark loop", n, line)
-        self.loops.append([RunPlan(int(iters.group(1)), self._num(lo, 1, n, line) if lo else None,
-                                   self._num(hi, 1, n, line) if hi else None), None])
-        if len(self.loops) > 2:
-            raise self._error("a third benchmark loop: benchmark_model runs a warm-up and a timed "
-                              "loop; the text holds more than one run", n, line)
+        self._new_loop(RunPlan(int(iters.group(1)), self._num(lo, 1, n, line) if lo else None,
+                               self._num(hi, 1, n, line) if hi else None), None, n, line)
 
     def _replacing(self, m: re.Match, n: int, line: str) -> None:
-        self.delegations.append(Delegation(m.group(3), int(m.group(1)),
-                                           int(m.group(2)) if m.group(2) else None, int(m.group(4))))
+        self.delegations.append((m.group(3), int(m.group(1)),
+                                 int(m.group(2)) if m.group(2) else None, int(m.group(4))))
 
     def _failed(self, m: re.Match, n: int, line: str) -> None:
         self.benchmarking_failed = True

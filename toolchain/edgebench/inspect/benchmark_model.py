@@ -19,6 +19,11 @@ driver chatter, shell noise) is kept verbatim in `unrecognized_lines`, never dro
 line that looks like a timing or memory figure but does not parse raises ParseError, and so does
 text with neither a result line nor a failure message (e.g. a capture cut short). No figure ever
 defaults to 0: absent is None.
+
+Fragments are read for what they hold: statistics lines are told warm-up or timed by evidence
+(benchmark_loops), op-profiling tables without a result line give a record with
+`has_run_summary=False`, and what ran on which hardware comes from the delegate lines
+(benchmark_delegates), never from the flags that asked for it.
 """
 from __future__ import annotations
 
@@ -26,13 +31,17 @@ import re
 from dataclasses import dataclass
 
 from edgebench.errors import ParseError
+from edgebench.inspect.benchmark_delegates import (Delegation, DelegateVerdict, hardware_of, judge,
+                                                   requested_hardware)
+from edgebench.inspect.benchmark_lines import LineReader, RunPlan
+from edgebench.inspect.benchmark_loops import Loop, assign_roles
 from edgebench.inspect.benchmark_profile import ProfileSection
 from edgebench.inspect.benchmark_stats import RunStats
-from edgebench.inspect.benchmark_lines import Delegation, LineReader, RunPlan
 
 
 @dataclass(frozen=True)
 class BenchmarkModelRun:
+    has_run_summary: bool  # False for a fragment such as op-profiling tables alone
     summary_format: str | None  # "inference_timings" (TF 2.x+) | "average_inference_timings" (1.x)
     init_us: float | None
     first_inference_us: float | None
@@ -56,14 +65,21 @@ class BenchmarkModelRun:
     session_init_ms: float | None
     requested_delegates: tuple[str, ...]  # from "Use nnapi: [1]"-style parameters
     nnapi_accelerator: str | None
-    delegations: tuple[Delegation, ...]
-    nodes_delegated: int | None
+    delegations: tuple[Delegation, ...]  # every "Replacing ... with delegate (NAME)" line, in order
+    delegate_verdicts: tuple[DelegateVerdict, ...]  # "Explicitly applied X delegate, ..." lines
+    # What ran, from the delegate lines (see benchmark_delegates): cpu | gpu | npu, None = not said.
+    accelerator_requested: str | None
+    accelerator_used: str | None
+    fully_accelerated: bool | None  # counts only the requested accelerator's delegate
+    nodes_accelerated: int | None  # nodes the requested accelerator's delegate took
     nodes_total: int | None
-    fully_delegated: bool | None
+    accelerator_note: str | None
     warmup_plan: RunPlan | None
     timed_plan: RunPlan | None
     warmup: RunStats | None
     timed: RunStats | None
+    unassigned_stats: tuple[RunStats, ...]  # statistics lines whose loop cannot be told
+    loops_note: str | None  # how the statistics lines were told apart, or why not
     op_profiles: tuple[ProfileSection, ...]
     params: dict[str, str]
     warnings: tuple[str, ...]
@@ -89,7 +105,8 @@ def parse_benchmark_model(text: str, source: str | None = None) -> BenchmarkMode
 
 def _build(r: LineReader, source: str | None) -> BenchmarkModelRun:
     failed = r.benchmarking_failed or (r.summary is None and bool(r.failure_evidence))
-    if r.summary is None and not failed:
+    profiles = r.profile.sections()
+    if r.summary is None and not failed and not profiles:
         if not r.recognized_lines:
             raise ParseError("this is not benchmark_model output: none of its lines ('STARTING!', "
                              "'Graph: [...]', 'Inference timings in us: ...') was found; pick the "
@@ -101,20 +118,26 @@ def _build(r: LineReader, source: str | None) -> BenchmarkModelRun:
             "probably cut short: run the benchmark again and capture its whole output.",
             source=source)
     s = r.summary or {}
-    warmup = r.loop_stats(0)
-    timed = r.loop_stats(1)
+    roles = assign_roles([Loop(plan, stats, n) for plan, stats, n in r.loops],
+                         starts_at_setup=r.starts_at_setup, warmup_avg_us=s.get("warmup_avg_us"),
+                         inference_avg_us=s.get("inference_avg_us"),
+                         with_stats_avg_us=s.get("inference_with_stats_avg_us"), source=source)
+    warmup = roles.warmup.stats if roles.warmup else None
+    timed = roles.timed.stats if roles.timed else None
     first = s.get("first_inference_us")
     if first is None and warmup is not None and r.summary is not None:
         first = warmup.first_us  # old formats: the same quantity, printed on the warm-up line
-    delegated = [d.nodes_delegated for d in r.delegations]
-    totals = [d.nodes_total for d in r.delegations if d.nodes_total is not None]
-    fully = r.fully_delegated
-    if fully is None and delegated and totals:
-        fully = sum(delegated) == totals[0]
     params = r.params
+    nnapi = _param(params, "NNAPI accelerator name") or None
+    delegations = tuple(Delegation(name, hardware_of(name, nnapi), d, t, p)
+                        for name, d, t, p in r.delegations)
+    verdicts = tuple(DelegateVerdict(provider, hardware_of(provider, nnapi), executes)
+                     for provider, executes in r.verdicts)
+    requested, why_unknown = requested_hardware(params, verdicts, nnapi)
+    finding = judge(requested, delegations, verdicts) if requested else None
     threads = _int_param(params, ("Num threads", "#threads used for CPU inference"), source)
     return BenchmarkModelRun(
-        summary_format=r.summary_format,
+        has_run_summary=r.summary is not None, summary_format=r.summary_format,
         init_us=s.get("init_us"), first_inference_us=first,
         warmup_avg_us=s.get("warmup_avg_us"), inference_avg_us=s.get("inference_avg_us"),
         inference_with_stats_avg_us=s.get("inference_with_stats_avg_us"),
@@ -130,13 +153,27 @@ def _build(r: LineReader, source: str | None) -> BenchmarkModelRun:
         requested_delegates=tuple(
             m.group(1).lower() for k, v in params.items()
             if (m := re.fullmatch(r"Use (\w+)", k, re.IGNORECASE)) and v.lower() in ("1", "true")),
-        nnapi_accelerator=_param(params, "NNAPI accelerator name") or None,
-        delegations=tuple(r.delegations),
-        nodes_delegated=sum(delegated) if delegated else None,
-        nodes_total=totals[0] if totals else None, fully_delegated=fully,
-        warmup_plan=r.loop_plan(0), timed_plan=r.loop_plan(1), warmup=warmup, timed=timed,
-        op_profiles=r.profile.sections(), params=dict(params), warnings=tuple(r.warnings),
+        nnapi_accelerator=nnapi, delegations=delegations, delegate_verdicts=verdicts,
+        accelerator_requested=requested,
+        accelerator_used=finding.used if finding else None,
+        fully_accelerated=finding.fully_accelerated if finding else None,
+        nodes_accelerated=finding.nodes_accelerated if finding else None,
+        nodes_total=delegations[0].nodes_total if delegations else None,
+        accelerator_note=finding.note if finding else why_unknown,
+        warmup_plan=roles.warmup.plan if roles.warmup else None,
+        timed_plan=roles.timed.plan if roles.timed else None, warmup=warmup, timed=timed,
+        unassigned_stats=roles.unassigned,
+        loops_note=_loops_note(roles.note, r.summary is not None, bool(profiles)),
+        op_profiles=profiles, params=dict(params), warnings=tuple(r.warnings),
         errors=tuple(r.errors), unrecognized_lines=tuple(r.unrecognized))
+
+
+def _loops_note(note: str | None, has_summary: bool, has_profiles: bool) -> str | None:
+    if not has_summary and has_profiles:
+        lead = ("no run summary in this text: it holds op-profiling tables without the result line "
+                "('Inference timings in us: ...'), so there are no run timings")
+        return f"{lead}; {note}" if note else lead
+    return note
 
 
 def _param(params: dict[str, str], key: str) -> str | None:
@@ -172,4 +209,10 @@ def sniff(text: str, file_name: str = "") -> int:
         return 80
     if "Operator-wise Profiling Info for Regular Benchmark Runs" in head:
         return 80
+    if _PROFILE_TABLE.search(head):  # op-profiling tables pasted on their own
+        return 70
     return 0
+
+
+_PROFILE_TABLE = re.compile(r"^[^\n]*=+ (?:Run Order|Top by Computation Time|Top by Memory Use|Summary by "
+                            r"node type) =+\s*\r?\n[^\n]*\[?node type\]?", re.IGNORECASE | re.MULTILINE)

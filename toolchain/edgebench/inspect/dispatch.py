@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgebench.errors import ParseError, UsageError
+from edgebench.errors import ModelError, ParseError, UsageError
+from edgebench.user_files import MAX_MODEL_BYTES, MAX_TEXT_BYTES, read_bytes_bounded
 
 TFLITE_FORMAT = "tflite"
 
@@ -36,14 +37,16 @@ def inspect_file(path: str | Path, as_format: str | None = None) -> InspectResul
     from edgebench.inspect.tflite_model import is_tflite, parse_tflite
 
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"file not found: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a folder; give the files inside it") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    # Devices, FIFOs and folders are refused before any read, and no read is unbounded: a model
+    # may be up to the flatbuffer limit, anything read as text up to MAX_TEXT_BYTES.
+    as_model = as_format == TFLITE_FORMAT or (as_format is None and path.suffix.lower() == ".tflite")
+    data = read_bytes_bounded(path, MAX_MODEL_BYTES, "a .tflite model or a captured text output",
+                              lambda head: MAX_MODEL_BYTES if as_model or is_tflite(head) else MAX_TEXT_BYTES)
+    if not data:
+        empty = f"{path}: empty file (0 bytes); there is nothing to inspect. "
+        if as_model or is_tflite(data):
+            raise ModelError(empty + "Expected a .tflite flatbuffer: copy or export the model again.")
+        raise ParseError(empty + "Expected a .tflite model or a captured text output: capture it again.")
 
     by_name = {f.name: f for f in TEXT_FORMATS}
     if as_format is not None:

@@ -80,7 +80,8 @@ def render_tflite(console: Console, m: Any) -> None:
 
 
 def render_benchmark(console: Console, r: Any) -> None:
-    status = f"[red]FAILED[/red]: {r.failure_reason}" if r.failed else "[green]ok[/green]"
+    status = (f"[red]FAILED[/red]: {r.failure_reason}" if r.failed else "[green]ok[/green]" if r.has_run_summary
+              else "[yellow]no run summary[/yellow] (op-profiling tables only)")
     rows = [("status", status), ("graph", r.graph_path or MISSING),
             ("format", r.summary_format or MISSING), ("threads", _num(r.threads)),
             ("init", _ms(r.init_us)), ("first inference", _ms(r.first_inference_us)),
@@ -94,10 +95,19 @@ def render_benchmark(console: Console, r: Any) -> None:
                      f"init {_num(r.init_memory_mb, 'MB')}, overall {_num(r.peak_memory_mb, 'MB')}"))
     if r.periodic_peak_memory_mb is not None:
         rows.append(("peak memory (periodic)", _num(r.periodic_peak_memory_mb, "MB")))
-    if r.requested_delegates or r.delegations:
+    if r.unassigned_stats or r.loops_note:
+        rows.append(("loops", r.loops_note or MISSING))
+    if r.requested_delegates or r.delegations or r.delegate_verdicts:
         rows.append(("delegates requested", ", ".join(r.requested_delegates) or MISSING))
         rows.append(("NNAPI accelerator", r.nnapi_accelerator or MISSING))
-        rows.append(("nodes delegated", f"{_num(r.nodes_delegated)} of {_num(r.nodes_total)}"))
+        for d in r.delegations:
+            rows.append((f"delegate {d.delegate}", f"{d.nodes_delegated} of {_num(d.nodes_total)} nodes "
+                                                   f"({d.hardware or 'hardware unknown'})"))
+    if r.accelerator_requested or r.accelerator_used or r.delegations:
+        fully = {True: "fully", False: "not fully", None: "fully: not said"}[r.fully_accelerated]
+        rows.append(("accelerator", f"requested {r.accelerator_requested or MISSING}, ran on "
+                                    f"{r.accelerator_used or 'not said'} ({fully})"
+                                    + (f"  [dim]{r.accelerator_note}[/dim]" if r.accelerator_note else "")))
     if r.unrecognized_lines:
         rows.append(("unrecognised lines", str(len(r.unrecognized_lines))))
     console.print(_kv("benchmark_model run", rows))

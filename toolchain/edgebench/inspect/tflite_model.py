@@ -106,13 +106,14 @@ def is_tflite(head: bytes) -> bool:
 
 
 def read_tflite(path: str | Path) -> TfliteModel:
+    from edgebench.errors import UsageError
+    from edgebench.user_files import MAX_MODEL_BYTES, read_bytes_bounded
+
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelError(f"model file not found: {path}") from None
-    except OSError as exc:
-        raise ModelError(f"cannot read model file {path}: {exc.strerror or exc}") from None
+        data = read_bytes_bounded(path, MAX_MODEL_BYTES, "a .tflite model")
+    except UsageError as exc:
+        raise ModelError(str(exc).replace("file not found", "model file not found")) from None
     return parse_tflite(data, source=str(path))
 
 
