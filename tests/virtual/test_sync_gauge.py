@@ -29,7 +29,7 @@ def device(virtual_root: Path, sandbox_available: None, shared_adb: PrivateAdb) 
 
 
 def gauge_periods(state: registry.DeviceState) -> dict[str, int]:
-    return control.request(state.layout.folder, {"op": "status"})["status"]["gauge_periods"]
+    return control.request(state.layout.folder, {"op": "status"})["gauge_periods"]
 
 
 def test_push_pull_list_stat_during_a_gauge_recording_lose_no_period(
