@@ -12,7 +12,7 @@ from edgebench.virtual.device_fs import DeviceFS
 from edgebench.virtual.hostfiles import AtomicWriter
 from edgebench.virtual.image import SHELL_UID
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the shell-user path needs host root")
+NEEDS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="the shell-user path needs host root")
 SDCARD_RW = 1015  # one of the shell's supplementary groups
 
 
@@ -35,6 +35,7 @@ def fs(device_root: Path) -> Iterator[DeviceFS]:
     fs.close()
 
 
+@NEEDS_ROOT
 def test_files_get_a_phones_owner_and_permission_errors(fs: DeviceFS, device_root: Path) -> None:
     fd = fs.create_file("/data/local/tmp/new/dir/f.bin", 0o640)
     os.write(fd, b"abc")
@@ -62,6 +63,7 @@ def test_files_get_a_phones_owner_and_permission_errors(fs: DeviceFS, device_roo
         fs.unlink("/data/local/tmp/link")
 
 
+@NEEDS_ROOT
 def test_shell_operations_leave_other_threads_root(fs: DeviceFS, device_root: Path, tmp_path: Path) -> None:
     """The gauge thread writes root-owned sysfs files every period while files move: none may fail.
 
@@ -103,6 +105,7 @@ def test_shell_operations_leave_other_threads_root(fs: DeviceFS, device_root: Pa
     assert (os.geteuid(), os.getegid()) == (0, 0)
 
 
+@NEEDS_ROOT
 def test_a_dead_helper_is_an_error_then_replaced(fs: DeviceFS) -> None:
     fs.stat("/", follow=True)
     assert fs.helper is not None and fs.helper.proc is not None
@@ -111,3 +114,12 @@ def test_a_dead_helper_is_an_error_then_replaced(fs: DeviceFS) -> None:
     with pytest.raises(OSError, match="device file helper"):
         fs.stat("/", follow=True)
     assert fs.stat("/data/local/tmp", follow=True).st_uid == SHELL_UID  # a new helper serves again
+
+
+def test_a_failed_staged_write_leaves_no_stray_file(tmp_path: Path) -> None:
+    root, staging = tmp_path / "root", tmp_path / "staging"
+    (root / "sys/class/node").mkdir(parents=True)  # a folder where the file should go: the rename fails
+    writer = AtomicWriter(root, staging)
+    with pytest.raises(OSError):
+        writer.write("sys/class/node", "1\n")
+    assert list(staging.iterdir()) == []

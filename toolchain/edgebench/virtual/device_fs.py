@@ -72,9 +72,14 @@ class ShellHelper:
                 raise OSError(errno.EIO, f"the device file helper exited (status {code}); it restarts on the next "
                                          "request, see the device's server.log")
         answer = json.loads(body)
+        wanted = 1 if answer.get("fd") else 0
+        for fd in fds[wanted:]:  # nothing else is ever sent; never leak what arrives
+            os.close(fd)
         if "err" in answer:
             raise fs_ops.error_from_wire(answer["err"])
-        if answer.get("fd"):
+        if wanted:
+            if not fds:
+                raise OSError(errno.EIO, f"the device file helper answered {op} without the file descriptor")
             return fds[0]
         return answer["ok"]
 
