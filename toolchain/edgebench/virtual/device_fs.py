@@ -34,6 +34,11 @@ class ShellHelper:
         self.proc: subprocess.Popen[bytes] | None = None
         self.sock: socket.socket | None = None
 
+    def start(self) -> None:
+        with self.lock:
+            if self.sock is None:
+                self._start()
+
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         groups = ",".join(str(g) for g in (*SHELL_GROUPS, SHELL_UID))
@@ -104,6 +109,8 @@ class DeviceFS:
     def __init__(self, root_path: str, *, as_shell: bool) -> None:
         self.root_fd = os.open(root_path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         self.helper = ShellHelper(self.root_fd) if as_shell and os.geteuid() == 0 else None
+        if self.helper is not None:
+            self.helper.start()  # boots while the device finishes starting, not on the first push
 
     def close(self) -> None:
         if self.helper is not None:
