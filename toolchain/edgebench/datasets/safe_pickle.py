@@ -67,4 +67,5 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
                         arrays[member[:-4]] = _read_npy(fh, f"{path}: array {member[:-4]}")
             return arrays
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise DatasetError(f"{path}: not a readable .npz archive ({exc}); expected a file written by numpy.savez") from None
+        raise DatasetError(f"{path}: not a readable .npz archive ({exc}); expected a file written by "
+                           "numpy.savez") from None
