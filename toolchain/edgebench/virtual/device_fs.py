@@ -101,8 +101,15 @@ class ShellHelper:
             self.proc = None
 
     def close(self) -> None:
+        """End of the socket: the helper reads nothing and exits; reaped in the background, so a
+        device reboot does not wait for the helper's interpreter to shut down."""
         with self.lock:
-            self._abandon()  # end of the socket: the helper's read returns nothing and it exits
+            if self.sock is not None:
+                self.sock.close()
+                self.sock = None
+            if self.proc is not None:
+                threading.Thread(target=self.proc.wait, name="fs-helper-reaper", daemon=True).start()
+                self.proc = None
 
 
 class DeviceFS:
