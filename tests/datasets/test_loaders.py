@@ -227,6 +227,29 @@ def test_imdb_keras_npz_keeps_keras_index_convention(tmp_path: Path) -> None:
     assert ds.vocab_size == 20
 
 
+def test_imdb_npz_whose_pickle_runs_code_is_refused_and_runs_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):  # on an unrestricted load this writes `marker`
+            return (exec, (f"open({str(marker)!r}, 'w').write('x')",))
+
+    evil = np.empty(2, dtype=object)
+    evil[:] = [Payload(), [1, 2]]
+    np.savez(tmp_path / "imdb.npz", x_train=evil, y_train=np.array([1, 0]), x_test=evil, y_test=np.array([1, 0]))
+    with pytest.raises(DatasetError, match=r"imdb\.npz.*x_t(rain|est).*refusing to load builtins\.exec"):
+        load_dataset(DatasetSpec("imdb", path=str(tmp_path)))
+    assert not marker.exists()
+
+
+def test_imdb_npz_objects_must_be_lists_of_ints(tmp_path: Path) -> None:
+    odd = np.empty(2, dtype=object)
+    odd[:] = [[1, 2], {"a": 1}]  # a dict unpickles without any class lookup: caught by the shape check
+    np.savez(tmp_path / "imdb.npz", x_train=odd, y_train=np.array([1, 0]), x_test=odd, y_test=np.array([1, 0]))
+    with pytest.raises(DatasetError, match=r"x_t(rain|est).*expected .*lists of integer word ids.*dict"):
+        load_dataset(DatasetSpec("imdb", path=str(tmp_path)))
+
+
 def test_imdb_acl_folders_build_vocabulary_from_training_only(tmp_path: Path) -> None:
     texts = {("train", "pos"): ["good good fun"], ("train", "neg"): ["bad dull"],
              ("test", "pos"): ["good zebra"], ("test", "neg"): ["bad"]}

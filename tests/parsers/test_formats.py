@@ -20,6 +20,7 @@ EXPECTED = {
     "b_dumpsys_battery/emulator_2016_appium-adb_issue133_minimal_old_format.txt": "dumpsys_battery",
     "b_dumpsys_battery/qin_f21pro_android14_usb_charging_500mA.txt": "dumpsys_battery",
     "b_dumpsys_battery/samsung_2023_oneui_full_vendor_extras_mcloud_issue150.txt": "dumpsys_battery",
+    "b_dumpsys_battery/xiaomi_redmi_note14_hyperos3_charge_counter_mah_miui_section_amply_pr52.txt": "dumpsys_battery",
     "d_power_supply/sony_xperia_2018_dmesg_healthd_battery_lines.txt": "healthd_log",
     "d_power_supply/sony_xperia_xz_kagura_usb_uevent_current_max_in_mA.txt": "power_supply_uevent",
     "d_power_supply/xiaomi_lavender_mainline_linux_pmi8998_fg_battery_uevent_duplicate_type.txt":

@@ -15,6 +15,7 @@ import numpy as np
 
 from edgebench.datasets.base import DatasetError
 from edgebench.datasets.loaders import LoaderDef, LoaderOption, RawSource, missing, register
+from edgebench.datasets.safe_pickle import restricted_load
 
 MNIST_IDX = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 MNIST_FROM = ("Keras' mnist.npz: https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz; "
@@ -130,23 +131,10 @@ def read_mnist(path: Path | None, options: dict[str, Any]) -> RawSource:
 
 # --- CIFAR-10 -----------------------------------------------------------------------------
 
-class _ArrayUnpickler(pickle.Unpickler):
-    """CIFAR's python batches are pickles: allow numpy arrays and plain containers, nothing else."""
-
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-               ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in self.ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a dataset file")
-
-
 def _unpickle(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
-            data = _ArrayUnpickler(fh, encoding="bytes").load()
+            data = restricted_load(fh)
     except (pickle.UnpicklingError, EOFError, ValueError) as exc:
         raise DatasetError(f"{path}: not a CIFAR-10 python batch ({exc})") from None
     if not isinstance(data, dict):

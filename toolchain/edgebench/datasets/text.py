@@ -19,6 +19,7 @@ import numpy as np
 from edgebench.datasets import synthetic
 from edgebench.datasets.base import DatasetError
 from edgebench.datasets.loaders import LoaderDef, LoaderOption, RawSource, missing, register
+from edgebench.datasets.safe_pickle import load_npz
 
 PAD, OOV = 0, 1
 _TOKEN = re.compile(r"[a-z0-9']+")
@@ -78,13 +79,28 @@ def finish_texts(parts: dict[str, Any], options: dict[str, Any]) -> tuple[dict[s
 
 # --- IMDB ---------------------------------------------------------------------------------
 
+def _is_id_list(seq: Any) -> bool:
+    return isinstance(seq, (list, np.ndarray)) and all(isinstance(w, (int, np.integer)) and not isinstance(w, bool)
+                                                      for w in seq)
+
+
 def _keras_imdb(npz: Path, num_words: int) -> RawSource:
-    # Keras stores variable-length lists as object arrays: loading them needs pickle.
-    with np.load(npz, allow_pickle=True) as f:
-        keys = {"x_train", "y_train", "x_test", "y_test"}
-        if not keys <= set(f.files):
-            raise DatasetError(f"{npz}: expected arrays {sorted(keys)} (Keras' imdb.npz), found {sorted(f.files)}")
-        data = {k: f[k] for k in keys}
+    # Keras stores variable-length lists as object arrays, i.e. pickles: read with the restricted unpickler.
+    arrays = load_npz(npz)
+    keys = {"x_train", "y_train", "x_test", "y_test"}
+    if not keys <= set(arrays):
+        raise DatasetError(f"{npz}: expected arrays {sorted(keys)} (Keras' imdb.npz), found {sorted(arrays)}")
+    data = {k: arrays[k] for k in keys}
+    for key in ("x_train", "x_test"):
+        xs = data[key]
+        if xs.dtype == object:
+            bad = next((seq for seq in xs if not _is_id_list(seq)), None)
+            found = None if bad is None else f"an element of type {type(bad).__name__}: {str(bad)[:60]}"
+        else:  # already a rectangular array: fine if it holds integers
+            found = None if xs.ndim == 2 and np.issubdtype(xs.dtype, np.integer) else f"{xs.dtype} {xs.shape}"
+        if found is not None:
+            raise DatasetError(f"{npz}: {key} expected an object array of lists of integer word ids (Keras' "
+                               f"imdb.npz), found {found}")
 
     def index(xs: np.ndarray) -> list[list[int]]:
         # Keras' load_data: start_char=1, oov_char=2, index_from=3, words >= num_words -> oov.

@@ -8,7 +8,8 @@ on 127.0.0.1:PORT; `adb connect` adds it to any adb server (tested with adb 29 a
   capabilities and no_new_privs, Debian `mksh` as /system/bin/sh and `toybox` applets, host `/usr`
   read-only, a real procfs with the profile's /proc/cpuinfo bound over it;
 - `sync:` (push/pull/ls/stat) resolves every path inside the device root with openat2
-  (RESOLVE_IN_ROOT) and runs as the shell user (`device_fs.py`, `sync_service.py`);
+  (RESOLVE_IN_ROOT) and runs as the shell user in a helper process (`fs_ops.py`, `device_fs.py`,
+  `sync_service.py`): the device process never changes its own ids, so the gauge thread stays root;
 - getprop/setprop/dumpsys (battery, thermalservice) are POSIX sh scripts inside the image
   (`device_scripts/`), reading /system/build.prop, /sys and state files under /data, so they behave
   the same from `adb shell` as from edgebench;

@@ -138,6 +138,9 @@ class FaultController:
             "no_space": self.no_space, "stale_gauge": controls.stale_gauge,
             "throttle": controls.throttle_level, "usb_power": controls.usb_power,
         }
+        if device.power is not None:  # lost periods: failed (an exception, logged) or skipped (host behind)
+            status["gauge_periods"] = {"done": device.power.ticks, "failed": device.power.failed_periods,
+                                       "skipped": device.power.skipped_periods}
         reading = device.power.last_reading if device.power is not None else None
         if reading is not None:  # what the gauge shows (never the truth)
             status["battery"] = {"capacity_pct": reading.capacity_pct, "status": reading.status,

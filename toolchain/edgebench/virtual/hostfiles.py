@@ -37,10 +37,14 @@ class AtomicWriter:
             return  # the tree is being rebuilt (device restart); the next period writes again
         self._counter += 1
         tmp = self.staging / f"w{self._counter}"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        try:
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # no stray staging file when a write fails
+            raise
         self._last[rel] = text
 
     def forget(self) -> None:

@@ -89,6 +89,9 @@ class PowerHost(threading.Thread):
         self._root_fd: int | None = None
         self._last_save = 0.0
         self.ticks = 0  # periods completed (a control change is visible once this moved on)
+        self.failed_periods = 0  # periods whose update raised ("gauge period failed" in server.log)
+        self.skipped_periods = 0  # periods never run because the host fell behind
+        self._behind_s = 0.0  # lateness not yet counted as a whole skipped period
 
     # Called from the asyncio side.
     def stop(self) -> None:
@@ -125,9 +128,13 @@ class PowerHost(threading.Thread):
                     with self.lock:
                         self.tick()
                 except Exception:  # a broken period must not stop the gauge for good
+                    self.failed_periods += 1
                     log.exception("gauge period failed")
                 delay = next_t - time.monotonic()
                 if delay < 0:
+                    self._behind_s -= delay
+                    self.skipped_periods += int(self._behind_s // self.period_s)
+                    self._behind_s %= self.period_s
                     next_t = time.monotonic()  # we fell behind (host busy): skip, do not burst
                     delay = 0
                 self.stop_event.wait(delay)
