@@ -6,6 +6,7 @@ from typing import Sequence
 from rich.table import Table
 
 from edgebench.records import ConfigSummary
+from edgebench.stats import format_level
 
 
 def fmt_us(value: float | None) -> str:
@@ -27,15 +28,23 @@ def fmt_bytes(value: int | None) -> str:
     return f"{value} B"
 
 
+def fmt_median_ci(summary: ConfigSummary) -> str:
+    """'1.20 ms – 1.31 ms (75 %)': the interval with the level it truly has (3 repeats cannot give 95 %)."""
+    if summary.median_ci_us is None or summary.median_ci_level is None:
+        return "—"
+    low, high = summary.median_ci_us
+    return f"{fmt_us(low)} – {fmt_us(high)} ({format_level(summary.median_ci_level)})"
+
+
 def comparison_table(summaries: Sequence[ConfigSummary], *, title: str) -> Table:
     table = Table(title=title, title_justify="left", show_lines=False)
     for name, justify in (("model", "left"), ("target", "left"), ("config", "left"), ("ok/runs", "right"),
-                          ("median", "right"), ("95% CI (median)", "right"), ("p90", "right"),
+                          ("median", "right"), ("CI of median (level)", "right"), ("p90", "right"),
                           ("p99", "right"), ("init", "right"), ("peak RSS", "right"), ("size", "right"),
                           ("notes", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for s in summaries:
-        ci = f"{fmt_us(s.median_ci95_us[0])} – {fmt_us(s.median_ci95_us[1])}" if s.median_ci95_us else "—"
+        ci = fmt_median_ci(s)
         notes = list(s.notes)
         if s.simulated:
             notes.insert(0, "simulated")
