@@ -43,3 +43,13 @@ def test_six_repeats_reach_the_target_without_a_note() -> None:
 def test_one_repeat_has_no_interval() -> None:
     (summary,) = summarize([_record(0, 1000.0)])
     assert summary.median_ci_us is None and summary.median_ci_level is None
+
+
+def test_html_report_states_the_level(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from edgebench.bench.session import SessionResult
+    from edgebench.report.html import write_session_report
+
+    records = tuple(_record(i, m) for i, m in enumerate([1010.0, 990.0]))
+    page = write_session_report(SessionResult("s", records, tuple(summarize(records)), 0),
+                                tmp_path / "r.html").read_text()
+    assert "(50 %)" in page and "bootstrap" not in page and "95% CI" not in page
