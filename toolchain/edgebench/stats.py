@@ -79,7 +79,7 @@ def median_interval(per_repeat_medians: Sequence[float], target: float = TARGET_
 
 
 def format_level(level: float) -> str:
-    """'75 %', '93.8 %', '95.1 %': the achieved level, never rounded up to a nominal one."""
+    """'75 %', '93.7 %' (for 93.75 %), '96.8 %': the achieved level, rounded down, never up to a nominal one."""
     percent = math.floor(level * 1000) / 10
     return f"{percent:.0f} %" if percent == int(percent) else f"{percent:.1f} %"
 
