@@ -195,7 +195,10 @@ class ConfigSummary:
     repeats_ok: int
     repeats_total: int
     median_us: float | None  # median of the per-repeat medians
-    median_ci95_us: tuple[float, float] | None  # CI of that median across repeats (None below 2 repeats)
+    # Order-statistic interval of that median across repeats and the level it truly has (stats.median_interval):
+    # 75 % with 3 repeats, 95 % only from 6. Both None below 2 repeats.
+    median_ci_us: tuple[float, float] | None
+    median_ci_level: float | None
     p90_us: float | None
     p99_us: float | None
     init_ms: float | None

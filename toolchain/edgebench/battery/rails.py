@@ -30,7 +30,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from edgebench.battery.estimate import Windows
-from edgebench.battery.summary import STUDENT_T_MIN_RUNS, mean_ci95
+from edgebench.battery.summary import mean_ci95
 from edgebench.errors import ParseError
 from edgebench.parsers.powerstats import parse_odpm_energy_value
 
@@ -241,7 +241,7 @@ class RailSummary:
     value_mj: float | None
     ci_low_mj: float | None
     ci_high_mj: float | None
-    ci_method: str | None  # "student_t" | "bootstrap" | None
+    ci_method: str | None  # "student_t" | None
     n_runs: int  # runs with a SoC figure
     per_rail_energy_per_inference_mj: dict[str, float]  # mean over the runs that had the rail's figure
     note: str | None = None
@@ -270,8 +270,6 @@ def summarize_rails(runs: Sequence[RunRails]) -> RailSummary:
         notes.append("1 run with a rail figure: no confidence interval")
     elif ci is None:
         notes.append("all runs gave the same rail value: no spread to build an interval from")
-    elif ci[2] == "bootstrap":
-        notes.append(f"bootstrap CI over {len(values)} runs under-covers; run ≥ {STUDENT_T_MIN_RUNS} repeats")
     if len(values) < len(runs):
         notes.append(f"{len(runs) - len(values)} of {len(runs)} runs had no SoC rail figure")
     return RailSummary(float(np.mean(values)), None if ci is None else ci[0], None if ci is None else ci[1],

@@ -7,7 +7,7 @@ from typing import Iterable
 
 from edgebench.protocols import PRESETS
 from edgebench.records import ConfigSummary, InputShape, RunRecord
-from edgebench.stats import median_ci95, relative_spread
+from edgebench.stats import TARGET_LEVEL, format_level, median_interval, relative_spread, repeats_for_level
 
 # MLPerf's replicability bar: repeat medians within 5% of each other.
 REPLICABILITY_SPREAD = 0.05
@@ -33,6 +33,10 @@ def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
             notes.append("shortened: no verdicts")
         if any(r.engine == "benchmark_model" for r in runs):
             notes.append("benchmark_model engine: no per-run times, so no percentiles")
+        interval = median_interval(medians)
+        if interval is not None and interval.level < TARGET_LEVEL:
+            notes.append(f"{len(medians)} repeats give a {format_level(interval.level)} interval of the median; "
+                         f"{repeats_for_level(TARGET_LEVEL)} reach {format_level(TARGET_LEVEL)}")
         if spread is not None and spread > REPLICABILITY_SPREAD:
             notes.append(f"repeat medians spread {spread:.1%} > {REPLICABILITY_SPREAD:.0%}")
         preset = PRESETS.get(protocol)
@@ -40,10 +44,11 @@ def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
             model=model, target=target, config=config, protocol=protocol, repeats_ok=len(ok),
             repeats_total=len(runs),
             median_us=median(medians) if medians else None,
-            median_ci95_us=median_ci95(medians),
+            median_ci_us=None if interval is None else (interval.low_us, interval.high_us),
+            median_ci_level=None if interval is None else interval.level,
             p90_us=_median_of([r.latency.p90_us for r in ok]),  # type: ignore[union-attr]
             p99_us=_median_of([r.latency.p99_us for r in ok]),  # type: ignore[union-attr]
-            init_ms=_median_of([r.init_ms for r in ok]),
+            init_ms=_median_of([r.init_ms for r in ok]),  # None when no run reported one
             peak_rss_kb=max((r.peak_rss_kb for r in ok if r.peak_rss_kb is not None), default=None),
             model_size_bytes=runs[0].model_size_bytes,
             replicable=None if spread is None else spread <= REPLICABILITY_SPREAD,

@@ -6,6 +6,7 @@ from typing import Sequence
 from rich.table import Table
 
 from edgebench.records import ConfigSummary, InputShape
+from edgebench.stats import format_level
 
 _SOURCE_WORDS = {"given": "given", "default": "file's placeholder", "batch": "dynamic batch run at 1"}
 
@@ -39,18 +40,26 @@ def fmt_input_shapes(shapes: Sequence[InputShape]) -> str:
     return "; ".join(f"{', '.join(labels)} ({why})" for why, labels in parts.items())
 
 
+def fmt_median_ci(summary: ConfigSummary) -> str:
+    """'1.20 ms – 1.31 ms (75 %)': the interval with the level it truly has (3 repeats cannot give 95 %)."""
+    if summary.median_ci_us is None or summary.median_ci_level is None:
+        return "—"
+    low, high = summary.median_ci_us
+    return f"{fmt_us(low)} – {fmt_us(high)} ({format_level(summary.median_ci_level)})"
+
+
 def comparison_table(summaries: Sequence[ConfigSummary], *, title: str) -> Table:
     table = Table(title=title, title_justify="left", show_lines=False)
     # The input shapes column appears when a shape was set or defaulted: one model at two shapes is two rows.
     with_shapes = any(fmt_input_shapes(s.input_shapes) for s in summaries)
     columns = [("model", "left"), ("target", "left"), ("config", "left")]
     columns += [("input shapes", "left")] if with_shapes else []
-    columns += [("ok/runs", "right"), ("median", "right"), ("95% CI (median)", "right"), ("p90", "right"),
+    columns += [("ok/runs", "right"), ("median", "right"), ("CI of median (level)", "right"), ("p90", "right"),
                 ("p99", "right"), ("init", "right"), ("peak RSS", "right"), ("size", "right"), ("notes", "left")]
     for name, justify in columns:
         table.add_column(name, justify=justify, overflow="fold")
     for s in summaries:
-        ci = f"{fmt_us(s.median_ci95_us[0])} – {fmt_us(s.median_ci95_us[1])}" if s.median_ci95_us else "—"
+        ci = fmt_median_ci(s)
         notes = list(s.notes)
         if s.simulated:
             notes.insert(0, "simulated")

@@ -73,6 +73,7 @@ class BatteryModelResult:
     rail_soc_ci_high_mj: float | None = None
     rail_soc_names: tuple[str, ...] = ()
     rail_energy_per_inference_mj: dict[str, float] = field(default_factory=dict)
+    energy_summary: Any = None  # battery.EnergySummary: the CI's level, and whether the figure is resolved
 
     @property
     def simulated(self) -> bool:
@@ -89,9 +90,10 @@ class BatteryModelResult:
                 "simulated": self.device_kind in ("virtual", "emulator")}
 
     def to_json(self) -> dict[str, Any]:
+        from edgebench.battery.summary import headline_json
+
         return {"model": self.model, "target": self.target, "run_ids": list(self.run_ids),
-                "energy_per_inference_mj": {"value": self.energy_per_inference_mj, "ci_low": self.ci_low_mj,
-                                            "ci_high": self.ci_high_mj},
+                "energy_per_inference_mj": headline_json(self.energy_summary),
                 "idle_power_mw": self.idle_power_mw, "active_power_mw": self.active_power_mw,
                 "inferences": self.inferences, "valid": self.valid, "checks": self.checks,
                 "check_reasons": self.check_reasons, "device_kind": self.device_kind,
@@ -485,7 +487,7 @@ class BatterySession:
         mean = (lambda xs: sum(xs) / len(xs) if xs else None)
         return BatteryModelResult(
             model=model.name, target=self.target.name, run_ids=tuple(r.run_id for r in runs),
-            energy_per_inference_mj=summary.value_mj if summary else None,
+            energy_per_inference_mj=summary.headline_mj if summary else None, energy_summary=summary,
             ci_low_mj=summary.ci_low_mj if summary else None, ci_high_mj=summary.ci_high_mj if summary else None,
             idle_power_mw=mean([e.idle_power_mw for e in energies]),
             active_power_mw=mean([e.active_power_mw for e in energies]),

@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 
 from edgebench.bench.session import SessionResult
-from edgebench.bench.table import fmt_bytes, fmt_input_shapes, fmt_us
+from edgebench.bench.table import fmt_bytes, fmt_input_shapes, fmt_median_ci, fmt_us
 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
@@ -24,7 +24,7 @@ def write_session_report(result: SessionResult, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     for s in result.summaries:
-        ci = f"{fmt_us(s.median_ci95_us[0])} – {fmt_us(s.median_ci95_us[1])}" if s.median_ci95_us else "—"
+        ci = fmt_median_ci(s)
         shapes = fmt_input_shapes(s.input_shapes)  # set or defaulted shapes: one model at two shapes is two rows
         notes = ("simulated; " if s.simulated else "") + (f"input shapes: {shapes}; " if shapes else "") + \
             "; ".join(s.notes)
@@ -43,7 +43,7 @@ def write_session_report(result: SessionResult, path: Path) -> Path:
             _cell(r.status, True), _cell(fmt_us(r.latency.median_us) if r.latency else "—"),
             _cell(r.latency.count if r.latency else "—"), _cell(r.provenance.device_kind, True),
             _cell(r.error or failed_checks or "", True)]) + "</tr>")
-    heads = ["model", "target", "config", "ok/runs", "median", "95% CI (median)", "p90", "p99", "init",
+    heads = ["model", "target", "config", "ok/runs", "median", "CI of median (level)", "p90", "p99", "init",
              "peak RSS", "size", "notes"]
     run_heads = ["run", "model", "config", "repeat", "status", "median", "inferences", "device kind",
                  "error / failed checks"]
@@ -51,7 +51,8 @@ def write_session_report(result: SessionResult, path: Path) -> Path:
 <style>{_STYLE}</style></head><body>
 <h1>edgebench session {html.escape(result.session)}</h1>
 <p><small>written {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}; latency measured by the
-edgebench harness; CI is a bootstrap 95% interval of the median across repeats.</small></p>
+edgebench harness; CI is a distribution-free interval of the median across repeats (order statistics of the
+repeat medians) with the level it truly has: 50 % with 2 repeats, 75 % with 3, at least 95 % from 6.</small></p>
 <h2>Comparison</h2>
 <table><tr>{''.join(f'<th>{h}</th>' for h in heads)}</tr>{''.join(rows)}</table>
 <h2>Runs</h2>
