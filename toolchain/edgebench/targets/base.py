@@ -47,6 +47,32 @@ class DriverResult:
     log_marker: str | None = None  # device time at the start, for the run's log window
 
 
+TAIL_CHARS = 2000
+# What the runner itself said, written by the driver into out/ (the runner reports a refused option
+# as a JSON error line on stdout when it never got to open --out).
+RUNNER_STREAMS = ("runner.stdout", "runner.stderr")
+
+
+def _file_tail(path: Path, chars: int) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - 4 * chars))
+            return fh.read().decode(errors="replace")[-chars:].strip()
+    except OSError:
+        return ""
+
+
+def output_tail(driver_output: str, out_dir: Path, chars: int = TAIL_CHARS) -> str:
+    """The end of everything a failed run said: the driver's own stderr, then the runner's stdout and
+    stderr from the pulled out/ folder, each labelled (the runner's last: it is usually the reason)."""
+    parts = [f"driver: {driver_output.strip()[-chars:]}"] if driver_output.strip() else []
+    for name in RUNNER_STREAMS:
+        text = _file_tail(out_dir / name, chars)
+        if text:
+            parts.append(f"{name}: {text}")
+    return "\n".join(parts)[-chars:]
+
+
 class Target(ABC):
     """A place to run the harness. Errors raised are EdgebenchError subclasses naming the target."""
 
