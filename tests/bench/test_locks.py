@@ -87,5 +87,6 @@ def test_the_stale_limit_can_be_set_and_is_checked(monkeypatch):
     assert locks.stale_after_s() == 30
     for bad in ("nan", "inf", "0", "-5", "soon"):
         monkeypatch.setenv(locks.STALE_ENV, bad)
-        with pytest.raises(UsageError, match=f"{locks.STALE_ENV} must be a positive number of seconds. Received: '{bad}'"):
+        expected = f"{locks.STALE_ENV} must be a positive number of seconds. Received: '{bad}'"
+        with pytest.raises(UsageError, match=expected):
             locks.stale_after_s()

@@ -11,7 +11,7 @@ import json
 import posixpath
 import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, NoReturn, Sequence
 
 from edgebench.devices.adb import AdbDevice, command_line, quote
 from edgebench.devices.cpu_topology import CpuFacts
@@ -215,7 +215,7 @@ class AdbTarget(Target):
                             stderr_tail=output_tail(result.stderr or result.stdout, results_dir),
                             log_marker=_start_epoch(results_dir / "manifest.json"))
 
-    def _raise_hung_or_gone(self, run_name: str, timeout_s: float, timeout: DeviceTimeoutError) -> None:
+    def _raise_hung_or_gone(self, run_name: str, timeout_s: float, timeout: DeviceTimeoutError) -> NoReturn:
         """After the driver command timed out: a device that still echoes has a hung harness (kill
         it, report a timeout); one that does not answer is gone (the worker waits for it)."""
         try:
