@@ -57,3 +57,42 @@ def test_the_runners_reason_reaches_the_failure_on_a_device(device, tmp_path):
     target, ws = device
     reason = _refused_reason(target, ws, ["--run-delay-ms", "nan"], tmp_path / "results")
     assert "runner.stderr: edgebench_runner: usage: bad value 'nan' for --run-delay-ms" in reason
+
+
+def test_a_runner_killed_mid_run_is_failed_with_what_it_printed(workspace, tmp_path):
+    """SIGKILL (as the OOM killer sends) leaves a runner.jsonl without an end line; the record's error
+    says so and carries the end of the runner's own output."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from edgebench.api import push_and_run
+
+    stop = threading.Event()
+
+    def kill_our_runner() -> None:  # only the runner this test started: its command line names our workspace
+        while not stop.is_set():
+            for proc in Path("/proc").glob("[0-9]*"):
+                try:
+                    argv = (proc / "cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if argv and argv[0].endswith(b"edgebench_runner") and str(workspace).encode() in b" ".join(argv):
+                    time.sleep(1.0)  # well into its timed loop
+                    os.kill(int(proc.name), signal.SIGKILL)
+                    return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_our_runner, daemon=True)
+    killer.start()
+    try:
+        result = push_and_run([str(ADD)], target="local", protocol="smoke", runs=10**8, min_seconds=120,
+                              workspace=workspace)
+    finally:
+        stop.set()
+        killer.join(10)
+    (record,) = result.records
+    assert record.status == "failed"
+    assert "no end line" in (record.error or "") and "\n  output: " in (record.error or ""), record.error
+    assert "runner.stderr: " in (record.error or ""), record.error
