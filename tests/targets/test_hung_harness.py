@@ -118,3 +118,44 @@ def test_a_hung_run_in_a_session_is_stored_failed_once_without_reconnect_or_rede
     assert report.problem is None
     assert time.monotonic() - started < HANG_TIMEOUT_S + 60
     assert _runners_on(target) == ""
+
+
+def test_after_a_real_drop_the_interrupted_attempt_is_killed_before_the_redo(lab, tmp_path):
+    """The link drops mid-run and comes back; the runner kept going on the device (adbd's hang-up
+    does not reach it). Before the redo deploys and runs again, nothing of the first attempt runs."""
+    from edgebench.cli.main import main
+
+    target, workspace = lab
+    hanging, _ = _hanging_deploy(target, workspace, tmp_path)
+    real = deploy_harness_factory(workspace)
+    at_redeploy: list[str] = []
+
+    def deploy(t, models):  # type: ignore[no-untyped-def]
+        if not at_redeploy and not getattr(deploy, "first_done", False):
+            deploy.first_done = True  # type: ignore[attr-defined]
+            dep = hanging(t, models)
+            assert main(["--workspace", str(workspace.root), "virtual-device", "fault", t.name,
+                         "--drop-after-seconds", "2", "--come-back-after", "3"]) == 0
+            return dep
+        at_redeploy.append(_runners_on(t))  # what still runs when the redo begins
+        return real(t, models)
+
+    protocol = resolve("smoke", runs=100, warmup=0, run_delay_ms=200)  # ~20 s of runs
+    model = _model()
+    store = ResultsStore(workspace.results_db)
+    store.add_session("drop-session", started_at_utc=execute.utc_now(), command="test", host="test", version="test")
+    store.upsert_variant(model.sha256, model.name, model.size_bytes, {"path": str(model.path)})
+    stages: list[str] = []
+    plan = SessionPlan(session="drop-session", protocol=protocol, models=[model], threads=[1], accelerators=["cpu"],
+                       cpu_mask=None, done={}, reconnect_timeout_s=60)
+    try:
+        worker = DeviceWorker(target, plan, store=store, workspace=workspace, deploy=deploy, stop=threading.Event(),
+                              on_stage=lambda _run, _t, stage: stages.append(stage), on_record=lambda _r: None)
+        report = worker.run()
+    finally:
+        store.close()
+        main(["--workspace", str(workspace.root), "virtual-device", "fault", target.name, "--clear"])
+    assert any(s.startswith("waiting for device") for s in stages), stages  # a real drop: waited for
+    assert at_redeploy == [""], at_redeploy
+    (record,) = report.records
+    assert record.status == "ok", record.error
