@@ -47,8 +47,11 @@ def _runners_on(target: AdbTarget) -> str:
     return target.device.shell("pgrep -l edgebench_run; pgrep -l edgebench_samp; true").stdout.strip()
 
 
-def _hanging_deploy(target: AdbTarget, workspace: Workspace, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """The real deployment, with the driver pointed at a runner wrapper that ignores SIGHUP."""
+def _hanging_deploy(target: AdbTarget, workspace: Workspace, tmp_path: Path,  # type: ignore[no-untyped-def]
+                    own_session: bool = False):
+    """The real deployment, with the driver pointed at a runner wrapper that ignores SIGHUP and, with
+    `own_session`, leaves the adb shell's process group, as on a phone, where adbd's hang-up on a
+    dropped link reaches the shell alone (the virtual device SIGKILLs the shell's whole group)."""
     real = deploy_harness_factory(workspace)
     calls: list[int] = []
 
@@ -56,7 +59,8 @@ def _hanging_deploy(target: AdbTarget, workspace: Workspace, tmp_path: Path):  #
         calls.append(1)
         dep = real(t, models)
         wrapper = tmp_path / "edgebench_runner"
-        wrapper.write_text(f"#!/system/bin/sh\ntrap '' HUP\nexec {dep.bin_dir}/edgebench_runner \"$@\"\n")
+        setsid = "setsid " if own_session else ""
+        wrapper.write_text(f"#!/system/bin/sh\ntrap '' HUP\nexec {setsid}{dep.bin_dir}/edgebench_runner \"$@\"\n")
         t.device.push(wrapper, t.device_path(f"{HANG_BIN}/edgebench_runner"), 0o755)
         return dataclasses.replace(dep, bin_dir=t.device_path(HANG_BIN))
 
@@ -126,7 +130,7 @@ def test_after_a_real_drop_the_interrupted_attempt_is_killed_before_the_redo(lab
     from edgebench.cli.main import main
 
     target, workspace = lab
-    hanging, _ = _hanging_deploy(target, workspace, tmp_path)
+    hanging, _ = _hanging_deploy(target, workspace, tmp_path, own_session=True)
     real = deploy_harness_factory(workspace)
     at_redeploy: list[str] = []
 
