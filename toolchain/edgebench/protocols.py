@@ -10,6 +10,7 @@ over 1024 too, but only after a deploy, and once per repeat.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
@@ -75,7 +76,8 @@ def check_number(flag: str, value: object, *, low: float, high: float, integer: 
     saying what was expected, what was received and what to do."""
     kind = "a whole number" if integer else "a number"
     expected = f"{kind} from {_plain(low)} to {_plain(high)}"
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    # numbers.*: numpy scalars from a notebook are as good as Python's own.
+    ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
     if isinstance(value, bool) or not ok_type:
         raise UsageError(f"{flag} takes {expected}. Received: {value!r} ({type(value).__name__}).")
     number = float(value)  # type: ignore[arg-type]
@@ -83,6 +85,12 @@ def check_number(flag: str, value: object, *, low: float, high: float, integer: 
         raise UsageError(f"{flag} takes {expected}. Received: {value!r}. Give a value in that range"
                          + (" (not NaN or infinity)." if not math.isfinite(number) else "."))
     return number
+
+
+def _plain_number(given: object, checked: float) -> float:
+    """The value as given when it is a Python int or float (run keys hash the protocol's JSON, where
+    10 and 10.0 differ), else the checked float (a numpy scalar)."""
+    return given if type(given) in (int, float) else checked  # type: ignore[return-value]
 
 
 def _plain(x: float) -> str:
@@ -95,7 +103,7 @@ def check_threads(threads: Sequence[object], flag: str = "--threads") -> tuple[i
         raise UsageError(f"{flag} needs at least one thread count from 1 to {MAX_THREADS}. Received: {threads!r}.")
     for value in threads:
         check_number(flag, value, low=1, high=MAX_THREADS, integer=True)
-    return tuple(threads)  # type: ignore[arg-type]
+    return tuple(int(v) for v in threads)  # type: ignore[call-overload]
 
 
 def resolve(name: str, *, runs: int | None = None, warmup: int | None = None,
@@ -111,16 +119,16 @@ def resolve(name: str, *, runs: int | None = None, warmup: int | None = None,
                                                     ("--repeats", repeats, "repeats", 1, MAX_REPEATS)):
         if value is None:
             continue
-        check_number(flag, value, low=floor, high=ceiling, integer=True)
-        changes[field_name] = value
+        changes[field_name] = int(check_number(flag, value, low=floor, high=ceiling, integer=True))
     if min_seconds is not None:
-        min_seconds = check_number("--min-seconds", min_seconds, low=0, high=MAX_SECONDS)
+        min_seconds = _plain_number(min_seconds, check_number("--min-seconds", min_seconds, low=0, high=MAX_SECONDS))
         changes["min_seconds"] = min_seconds
         changes["max_seconds"] = max(preset.max_seconds, min_seconds)
     if cooldown is not None:
         changes["cooldown"] = _parse_cooldown(cooldown)
     if run_delay_ms is not None:
-        changes["run_delay_ms"] = check_number("--run-delay-ms", run_delay_ms, low=0, high=MAX_RUN_DELAY_MS)
+        changes["run_delay_ms"] = _plain_number(run_delay_ms, check_number("--run-delay-ms", run_delay_ms, low=0,
+                                                                             high=MAX_RUN_DELAY_MS))
     effective = replace(preset, **changes)
 
     shortened = []

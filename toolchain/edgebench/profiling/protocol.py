@@ -49,8 +49,8 @@ def resolve(*, duration: float | None = None, idle: float | None = None, warmup:
             ("--calibrate-seconds", calibrate_s, "calibrate_s", 60, MAX_SECONDS)):
         if value is None:
             continue
-        check_number(flag, value, low=floor, high=ceiling, integer=name == "repeats")
-        changes[name] = value
+        number = check_number(flag, value, low=floor, high=ceiling, integer=name == "repeats")
+        changes[name] = int(number) if name == "repeats" else number
     if cooldown is not None:
         if cooldown not in ("auto", "none"):
             try:
