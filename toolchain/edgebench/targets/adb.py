@@ -368,21 +368,22 @@ class AdbTarget(Target):
             self.device.shell(["rm", "-rf", LOCK_DIR])
 
     def cancel_run(self, run_name: str) -> None:
-        """Kill every process of the run and the process groups they are in (the adb shell that ran
-        the driver: driver, runner, sampler and anything they started without the folder in its
-        arguments), as the local target kills its process group.
+        """Kill every process of the run, and the process group of the adb shell that ran the driver
+        (driver, runner, sampler and anything they started without the folder in its arguments), as
+        the local target kills its process group.
 
-        Every process of the run has the run folder in its arguments (driver, runner --out, sampler).
-        This shell's own command line holds it too: leave it and its group out, or the driver may
-        outlive its kill and write into the folder again after the cleanup. Three passes: a child
-        forked in between dies too. A group is only killed when this shell can see its leader's id
-        (a pid namespace shows an outside group as 0)."""
+        Every process of the run has the run folder in its arguments (driver, runner --out, sampler,
+        the adb shell's `sh -c`). A group is killed only when its leader is one of those processes:
+        never adbd's group, never this shell's own (its command line holds the folder too; killing it
+        could let the driver outlive its kill and write into the folder after the cleanup). A pid
+        namespace shows an outside group as 0: skipped. Three passes: a child forked in between dies too."""
         run_dir = self.device_path(f"runs/{run_name}")
         pattern = quote(run_dir)
         script = ("me=$$; read -r s < /proc/self/stat; s=${s##*\\)}; set -- $s; mine=$3; "
-                  f"for i in 1 2 3; do for p in $(pgrep -f {pattern}); do [ \"$p\" = \"$me\" ] && continue; "
+                  f"for i in 1 2 3; do ours=\" $(echo $(pgrep -f {pattern})) \"; for p in $ours; do "
+                  "[ \"$p\" = \"$me\" ] && continue; "
                   "s=; read -r s < /proc/$p/stat 2>/dev/null; s=${s##*\\)}; set -- $s; "
-                  "case $3 in ''|0|1|*[!0-9]*) ;; *) [ \"$3\" != \"$mine\" ] && kill -9 -$3 2>/dev/null ;; esac; "
+                  "case $ours in *\" $3 \"*) [ \"$3\" != \"$mine\" ] && kill -9 -$3 2>/dev/null ;; esac; "
                   "kill -9 \"$p\" 2>/dev/null; done; sleep 0.2; done; true")
         self.device.shell(script, retry=False, timeout=15)
 
