@@ -40,3 +40,24 @@ def test_bad_values_are_usage_errors(kwargs):
 def test_unknown_protocol_lists_the_known_ones():
     with pytest.raises(UsageError, match="smoke, standard, mlperf"):
         resolve("fast")
+
+
+@pytest.mark.parametrize("kwargs", [dict(min_seconds=float("nan")), dict(min_seconds=float("inf")),
+                                    dict(run_delay_ms=float("nan")), dict(run_delay_ms=float("inf")),
+                                    dict(cooldown="nan"), dict(cooldown="inf"), dict(runs=10**10),
+                                    dict(warmup=10**10), dict(runs=2.5), dict(min_seconds="3")])
+def test_non_finite_huge_or_mistyped_values_are_usage_errors(kwargs):
+    (flag,) = kwargs
+    with pytest.raises(UsageError, match="takes a (whole )?number from"):
+        resolve("standard", **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(duration=float("nan")), dict(idle=float("inf")), dict(warmup=float("nan")),
+                                    dict(rate_hz=float("nan")), dict(rate_hz=float("inf")),
+                                    dict(sample_hz=float("nan")), dict(verify_discharging_s=float("inf")),
+                                    dict(calibrate_s=float("nan")), dict(repeats=2.5), dict(cooldown="nan")])
+def test_battery_overrides_are_finite_and_bounded(kwargs):
+    from edgebench.profiling.protocol import resolve as resolve_battery
+
+    with pytest.raises(UsageError, match="takes a (whole )?number from"):
+        resolve_battery(**kwargs)

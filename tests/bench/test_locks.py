@@ -54,3 +54,39 @@ def test_host_lock_is_exclusive_and_reusable(tmp_path):
         a.release()
     b.acquire("s2")
     b.release()
+
+
+def test_host_lock_heartbeats_while_held_and_stops_on_release(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from edgebench.bench import locks
+
+    monkeypatch.delenv("EDGEBENCH_LOCK_STALE_S", raising=False)
+    monkeypatch.setattr(locks, "STALE_AFTER_S", 0.6)  # a beat every 0.1 s
+    lock = HostLock("dev-1", "serial", lock_dir=tmp_path)
+    lock.acquire("s1")
+    try:
+        os.utime(lock.path, (1_000_000_000, 1_000_000_000))
+        time.sleep(0.5)
+        assert os.stat(lock.path).st_mtime > time.time() - 5  # touched by the heartbeat, not by us
+        heartbeat = lock._heartbeat
+        assert heartbeat is not None and heartbeat.alive
+    finally:
+        lock.release()
+    assert not heartbeat.alive
+
+
+def test_the_stale_limit_can_be_set_and_is_checked(monkeypatch):
+    import pytest
+
+    from edgebench.bench import locks
+    from edgebench.errors import UsageError
+
+    monkeypatch.setenv(locks.STALE_ENV, "30")
+    assert locks.stale_after_s() == 30
+    for bad in ("nan", "inf", "0", "-5", "soon"):
+        monkeypatch.setenv(locks.STALE_ENV, bad)
+        expected = f"{locks.STALE_ENV} must be a positive number of seconds. Received: '{bad}'"
+        with pytest.raises(UsageError, match=expected):
+            locks.stale_after_s()

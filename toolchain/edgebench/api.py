@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 from edgebench.bench.input_shapes import ShapesArgument
 from edgebench.bench.plan import PlannedRun
 from edgebench.bench.session import PushAndRun, SessionResult
-from edgebench.protocols import resolve
+from edgebench.protocols import MAX_SECONDS, check_number, check_threads, resolve
 from edgebench.records import RunRecord
 from edgebench.store import ResultsStore
 from edgebench.targets import default_target, resolve_targets
@@ -63,6 +63,8 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
     """
     ws = Workspace.resolve(workspace)
     binary = _engine_binary(engine, engine_binary)
+    threads = check_threads(threads)
+    check_number("--reconnect-timeout", reconnect_timeout_s, low=0, high=MAX_SECONDS)
     resolved = resolve(protocol, runs=runs, warmup=warmup, min_seconds=min_seconds, repeats=repeats,
                        cooldown=cooldown, run_delay_ms=run_delay_ms)
     store = ResultsStore(ws.results_db)

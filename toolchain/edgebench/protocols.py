@@ -2,11 +2,17 @@
 
 Flags override preset values. A value below the preset's minimum is allowed and recorded as an
 advisory `shortened` check: the run stays ok, but `compare` gives no verdict on it.
+
+Every number that reaches the runner is checked here, on the host, against the runner's own bounds
+(android_harness/src/runner_args.c) and a sane ceiling: the runner refuses a NaN or a thread count
+over 1024 too, but only after a deploy, and once per repeat.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Sequence
 
 from edgebench.errors import UsageError
 
@@ -56,6 +62,50 @@ class ResolvedProtocol:
         return self.preset.name
 
 
+# Ceilings: the runner's own (threads), else far beyond any real measurement but still finite, so the
+# host's timeouts (a multiple of the run's seconds) stay meaningful.
+MAX_THREADS = 1024  # runner_args.c: --threads 1..1024
+MAX_COUNT = 1_000_000_000  # runs, warm-up runs
+MAX_REPEATS = 10_000
+MAX_SECONDS = 24 * 3600.0  # one run's timed or warm-up window, a cool-down
+MAX_RUN_DELAY_MS = 3600 * 1000.0  # one pause between inferences
+
+
+def check_number(flag: str, value: object, *, low: float, high: float, integer: bool = False) -> float:
+    """`value` as a number within [low, high] (finite; a whole number when `integer`), else UsageError
+    saying what was expected, what was received and what to do."""
+    kind = "a whole number" if integer else "a number"
+    expected = f"{kind} from {_plain(low)} to {_plain(high)}"
+    # numbers.*: numpy scalars from a notebook are as good as Python's own.
+    ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
+    if isinstance(value, bool) or not ok_type:
+        raise UsageError(f"{flag} takes {expected}. Received: {value!r} ({type(value).__name__}).")
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number) or not low <= number <= high:
+        raise UsageError(f"{flag} takes {expected}. Received: {value!r}. Give a value in that range"
+                         + (" (not NaN or infinity)." if not math.isfinite(number) else "."))
+    return number
+
+
+def _plain_number(given: object, checked: float) -> float:
+    """The value as given when it is a Python int or float (run keys hash the protocol's JSON, where
+    10 and 10.0 differ), else the checked float (a numpy scalar)."""
+    return given if type(given) in (int, float) else checked  # type: ignore[return-value]
+
+
+def _plain(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+def check_threads(threads: Sequence[object], flag: str = "--threads") -> tuple[int, ...]:
+    """Thread counts the runner accepts (1..1024 each), at least one."""
+    if isinstance(threads, (str, bytes)) or not threads:
+        raise UsageError(f"{flag} needs at least one thread count from 1 to {MAX_THREADS}. Received: {threads!r}.")
+    for value in threads:
+        check_number(flag, value, low=1, high=MAX_THREADS, integer=True)
+    return tuple(int(v) for v in threads)  # type: ignore[call-overload]
+
+
 def resolve(name: str, *, runs: int | None = None, warmup: int | None = None,
             min_seconds: float | None = None, repeats: int | None = None,
             cooldown: str | None = None, run_delay_ms: float | None = None) -> ResolvedProtocol:
@@ -64,25 +114,21 @@ def resolve(name: str, *, runs: int | None = None, warmup: int | None = None,
         raise UsageError(f"unknown protocol {name!r}. Expected one of: {', '.join(PRESETS)}.")
     preset = PRESETS[name]
     changes: dict[str, Any] = {}
-    for flag, value, field_name in (("--runs", runs, "runs"), ("--warmup", warmup, "warmup_runs"),
-                                    ("--repeats", repeats, "repeats")):
+    for flag, value, field_name, floor, ceiling in (("--runs", runs, "runs", 1, MAX_COUNT),
+                                                    ("--warmup", warmup, "warmup_runs", 0, MAX_COUNT),
+                                                    ("--repeats", repeats, "repeats", 1, MAX_REPEATS)):
         if value is None:
             continue
-        floor = 0 if field_name == "warmup_runs" else 1
-        if value < floor:
-            raise UsageError(f"{flag} must be at least {floor}. Received: {value}.")
-        changes[field_name] = value
+        changes[field_name] = int(check_number(flag, value, low=floor, high=ceiling, integer=True))
     if min_seconds is not None:
-        if min_seconds < 0:
-            raise UsageError(f"--min-seconds must be >= 0. Received: {min_seconds}.")
+        min_seconds = _plain_number(min_seconds, check_number("--min-seconds", min_seconds, low=0, high=MAX_SECONDS))
         changes["min_seconds"] = min_seconds
         changes["max_seconds"] = max(preset.max_seconds, min_seconds)
     if cooldown is not None:
         changes["cooldown"] = _parse_cooldown(cooldown)
     if run_delay_ms is not None:
-        if run_delay_ms < 0:
-            raise UsageError(f"--run-delay-ms must be >= 0. Received: {run_delay_ms}.")
-        changes["run_delay_ms"] = run_delay_ms
+        changes["run_delay_ms"] = _plain_number(run_delay_ms, check_number("--run-delay-ms", run_delay_ms, low=0,
+                                                                             high=MAX_RUN_DELAY_MS))
     effective = replace(preset, **changes)
 
     shortened = []
@@ -100,8 +146,7 @@ def _parse_cooldown(text: str) -> str:
         return text
     try:
         seconds = float(text)
-    except ValueError:
+    except (TypeError, ValueError):
         raise UsageError(f"--cooldown takes seconds or 'auto'. Received: {text!r}.") from None
-    if seconds < 0:
-        raise UsageError(f"--cooldown must be >= 0 seconds. Received: {text!r}.")
+    check_number("--cooldown", seconds, low=0, high=MAX_SECONDS)
     return f"{seconds:g}"

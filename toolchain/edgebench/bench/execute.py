@@ -22,7 +22,7 @@ from edgebench.protocols import ResolvedProtocol
 from edgebench.records import Provenance, RunConfig, RunRecord
 from edgebench.stats import latency_stats
 from edgebench.store import DeviceSample, LatencySample
-from edgebench.targets.base import Target
+from edgebench.targets.base import Target, with_output_tail
 from edgebench.targets.staging import file_sha256
 from edgebench.user_files import MAX_TEXT_BYTES, read_text_bounded
 from edgebench.workspace import Workspace
@@ -94,6 +94,7 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
     samples: list[DeviceSample] = []
     wall = None
     marker = None
+    result = None
     try:
         on_stage("run")
         env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir, "EDGEBENCH_ENGINE": engine}
@@ -115,7 +116,8 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
     except DeviceConnectionError:
         raise
     except EdgebenchError as exc:
-        return _outcome(RunRecord(**base, status="failed", checks=(), error=str(exc), wall_seconds=wall),
+        return _outcome(RunRecord(**base, status="failed", checks=(), error=with_output_tail(str(exc), result),
+                                  wall_seconds=wall),
                         output, samples)
     finally:
         try:
@@ -125,7 +127,9 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
 
     base["input_shapes"] = shapes_ran(output.setup, shape_plan)  # what the runner ran, not what was asked
     if not output.ok:
-        reason = output.failure_reason
+        reason = output.failure_reason or ""
+        if output.error is None:  # not the runner's own words: add what it and the driver printed
+            reason = with_output_tail(reason, result)
         return _outcome(RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall,
                                   accelerator_used=output.accelerator_used, fallback_reason=output.fallback_reason,
                                   runtime_api_generation=output.api_generation), output, samples)

@@ -3,24 +3,88 @@
 Two layers: a host lock (flock on a file named after the device identity; the kernel drops it when
 the holder dies, so it is never stale) stops two processes on this host; a lock folder on the device
 (`mkdir` is atomic) stops two hosts of a lab. A device lock whose holder is gone is detected as stale:
-same host and the pid is dead, or its heartbeat is older than STALE_AFTER_S.
+same host and the pid is dead, or its heartbeat is older than STALE_AFTER_S. The holder heartbeats
+from a background thread (LockHeartbeat) for as long as it holds the lock, idle or not: a battery run
+and its cool-down take longer than the stale limit without a single harness command.
 """
 from __future__ import annotations
 
 import fcntl
 import getpass
 import json
+import math
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
-from edgebench.errors import DeviceError
+from edgebench.errors import DeviceError, EdgebenchError, UsageError
 
-STALE_AFTER_S = 15 * 60  # a holder refreshes its heartbeat before every run
+STALE_AFTER_S = 15 * 60  # a lock whose heartbeat is older than this is taken over
+STALE_ENV = "EDGEBENCH_LOCK_STALE_S"  # override (tests, labs with slow links); every host should agree
+HEARTBEATS_PER_STALE_LIMIT = 6  # five may be missed (a slow link, a busy host) before the lock looks stale
 DEFAULT_LOCK_DIR = "/tmp/edgebench-locks"
+
+
+def stale_after_s() -> float:
+    """Seconds without a heartbeat after which a device lock is stale: $EDGEBENCH_LOCK_STALE_S, else 15 min."""
+    text = os.environ.get(STALE_ENV)
+    if text is None:
+        return float(STALE_AFTER_S)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{STALE_ENV} must be a positive number of seconds. Received: {text!r}. "
+                         f"Unset it for the default ({STALE_AFTER_S} s).")
+    return value
+
+
+def is_stale(holder: Mapping[str, Any] | None, age_s: float | None) -> bool:
+    """Whether a device lock may be taken over. `holder`: its owner record, None when empty or
+    half-written (a host that just won the mkdir is writing it: judged by age alone, never stale
+    because it is empty); `age_s`: seconds since its last heartbeat, None when unreadable."""
+    if holder is not None and holder.get("host") == socket.gethostname() and isinstance(holder.get("pid"), int):
+        if not pid_alive(holder["pid"]):
+            return True  # same host, holder dead: no need to wait for the stale limit
+    return age_s is not None and age_s > stale_after_s()
+
+
+class LockHeartbeat:
+    """Calls `beat` every stale-limit/6 seconds from a daemon thread until stop().
+
+    A failed beat (the device dropped) is kept in `last_error` and the beats go on: the lock is
+    still ours when the device comes back within the stale limit."""
+
+    def __init__(self, beat: Callable[[], None], *, name: str, interval_s: float | None = None) -> None:
+        self.interval_s = interval_s if interval_s is not None else stale_after_s() / HEARTBEATS_PER_STALE_LIMIT
+        self.beats = 0
+        self.last_error: Exception | None = None
+        self._beat = beat
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self._beat()
+                self.beats += 1
+            except (EdgebenchError, OSError) as exc:
+                self.last_error = exc
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
 
 
 class DeviceBusyError(DeviceError):
@@ -57,6 +121,7 @@ class HostLock:
     serial: str
     lock_dir: Path = field(default_factory=lambda: Path(os.environ.get("EDGEBENCH_LOCK_DIR", DEFAULT_LOCK_DIR)))
     _fd: int | None = None
+    _heartbeat: LockHeartbeat | None = None
 
     @property
     def path(self) -> Path:
@@ -83,8 +148,14 @@ class HostLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(owner_record(session)).encode(), 0)
         self._fd = fd
+        # The kernel drops a flock with its holder, so this lock is never stale; its file's mtime
+        # still tells a person looking at the lock folder that the holder is alive.
+        self._heartbeat = LockHeartbeat(lambda: os.utime(fd), name=f"host-lock-heartbeat-{self.serial}")
 
     def release(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
         if self._fd is not None:
             os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)

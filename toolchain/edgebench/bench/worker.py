@@ -174,7 +174,6 @@ class DeviceWorker:
                 self.on_stage(run, target.name, "cool-down")
                 cool_down(plan.protocol.effective, target.read_temperatures_c, baseline, sleep=self._sleep,
                           read_thermal_status=target.read_thermal_status)
-            target.refresh_device_lock()
             outcome, dep, gone = self._run_with_redo(dep, run, key)
             if self.stop.is_set():
                 raise Interrupted()  # cut short by the stop: never stored, a resume redoes it
@@ -188,8 +187,9 @@ class DeviceWorker:
         """The run's outcome, the (maybe renewed) deployment, and whether the device stayed gone."""
         target, plan = self.target, self.plan
         results_dir = self.workspace.session_dir(plan.session) / key[:16]
+        run_name = f"{plan.session}/{key[:16]}"
         for _attempt in range(MAX_REDO_ATTEMPTS + 1):
-            self._in_flight = f"{plan.session}/{key[:16]}"
+            self._in_flight = run_name
             try:
                 outcome = execute_run(dep, run, key=key, session=plan.session, protocol=plan.protocol,
                                       results_dir=results_dir, keep=plan.keep, profile_ops=plan.profile_ops,
@@ -205,12 +205,21 @@ class DeviceWorker:
                               f"{plan.reconnect_timeout_s:.0f} s")
                     self.report.problem = reason
                     return self._failed(dep, run, key, reason), dep, True
+                # A dropped link does not stop the harness on the device: kill what is left of the
+                # interrupted attempt, or the redo would share the CPUs with it.
+                self._kill_leftover(run_name)
                 self.on_stage(run, target.name, "redeploy")
                 dep = self.deploy(target, plan.models)  # a reboot may have wiped the staged files
             finally:
                 self._in_flight = None
         reason = f"the connection dropped {MAX_REDO_ATTEMPTS + 1} times during this run"
         return self._failed(dep, run, key, reason), dep, False
+
+    def _kill_leftover(self, run_name: str) -> None:
+        try:
+            self.target.cancel_run(run_name)
+        except DeviceConnectionError:
+            pass  # gone again: the redo below meets the same and waits once more
 
     def _wait_for_device(self) -> bool:
         deadline = time.monotonic() + self.plan.reconnect_timeout_s

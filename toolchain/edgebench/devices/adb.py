@@ -29,6 +29,12 @@ class DeviceConnectionError(DeviceError):
     """The transport to the device broke (unplugged, rebooting, offline): worth waiting for it."""
 
 
+class DeviceTimeoutError(DeviceConnectionError):
+    """A command gave no answer within its timeout. The link may be dead (then it is a lost connection,
+    as its base class says) or the command may just hang on a live device: a caller that can tell the
+    two apart (the harness driver: ask the device to echo) catches this first."""
+
+
 # Words adb and adbutils use when the device, not the command, is the problem.
 _CONNECTION_WORDS = ("not found", "offline", "closed", "connection reset", "broken pipe", "eof",
                      "no devices", "device still connecting", "timeout", "timed out", "connection refused")
@@ -178,8 +184,12 @@ class AdbDevice:
     def _call_once(self, command: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         from adbutils.errors import AdbError
 
+        from adbutils.errors import AdbTimeout
+
         try:
             return fn(*args, **kwargs)
+        except (AdbTimeout, TimeoutError) as exc:  # adbutils' read timeout, or the socket's own
+            raise DeviceTimeoutError(self.serial, f"no answer within the timeout ({exc})", command=command) from exc
         except AdbError as exc:
             text = str(exc)
             kind = DeviceConnectionError if any(w in text.lower() for w in _CONNECTION_WORDS) else DeviceError

@@ -5,6 +5,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from edgebench.errors import UsageError
+from edgebench.protocols import MAX_REPEATS, MAX_SECONDS, check_number
+
+MAX_SAMPLE_HZ = 1000.0  # the sampler's interval is whole milliseconds
+MAX_INFERENCE_HZ = 1_000_000.0  # --run-delay-ms 0.001
 
 
 @dataclass(frozen=True)
@@ -34,24 +38,26 @@ def resolve(*, duration: float | None = None, idle: float | None = None, warmup:
             calibrate_s: float | None = None) -> tuple[BatteryProtocol, tuple[str, ...]]:
     """The preset with overrides, and why it is `shortened` (allowed, recorded; the run stays valid)."""
     changes: dict[str, Any] = {}
-    for flag, value, name, floor in (("--duration", duration, "duration_s", 1), ("--idle", idle, "idle_s", 0),
-                                     ("--warmup", warmup, "warmup_s", 0), ("--repeats", repeats, "repeats", 1),
-                                     ("--rate", sample_hz, "sample_hz", 0.1),
-                                     ("--inference-rate", rate_hz, "rate_hz", 0.001),
-                                     ("--verify-seconds", verify_discharging_s, "verify_discharging_s", 0),
-                                     ("--calibrate-seconds", calibrate_s, "calibrate_s", 60)):
+    # Each value is checked finite and within bounds here: the runner (and the driver's whole seconds
+    # and milliseconds) would refuse a NaN or an infinity only on the device, once per repeat.
+    for flag, value, name, floor, ceiling in (
+            ("--duration", duration, "duration_s", 1, MAX_SECONDS), ("--idle", idle, "idle_s", 0, MAX_SECONDS),
+            ("--warmup", warmup, "warmup_s", 0, MAX_SECONDS), ("--repeats", repeats, "repeats", 1, MAX_REPEATS),
+            ("--rate", sample_hz, "sample_hz", 0.1, MAX_SAMPLE_HZ),
+            ("--inference-rate", rate_hz, "rate_hz", 0.001, MAX_INFERENCE_HZ),
+            ("--verify-seconds", verify_discharging_s, "verify_discharging_s", 0, MAX_SECONDS),
+            ("--calibrate-seconds", calibrate_s, "calibrate_s", 60, MAX_SECONDS)):
         if value is None:
             continue
-        if value < floor:
-            raise UsageError(f"{flag} must be at least {floor}. Received: {value}.")
-        changes[name] = value
+        number = check_number(flag, value, low=floor, high=ceiling, integer=name == "repeats")
+        changes[name] = int(number) if name == "repeats" else number
     if cooldown is not None:
         if cooldown not in ("auto", "none"):
             try:
-                if float(cooldown) < 0:
-                    raise ValueError
-            except ValueError:
+                seconds = float(cooldown)
+            except (TypeError, ValueError):
                 raise UsageError(f"--cooldown takes seconds, auto or none. Received: {cooldown!r}.") from None
+            check_number("--cooldown", seconds, low=0, high=MAX_SECONDS)
         changes["cooldown"] = cooldown
     protocol = replace(PRESET, **changes)
     shortened = [f"{label} {got:g} below the battery preset's {floor:g}" for label, got, floor in (

@@ -11,14 +11,14 @@ import json
 import posixpath
 import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, NoReturn, Sequence
 
 from edgebench.devices.adb import AdbDevice, command_line, quote
 from edgebench.devices.cpu_topology import CpuFacts
-from edgebench.devices.adb import DeviceConnectionError
+from edgebench.devices.adb import DeviceConnectionError, DeviceTimeoutError
 from edgebench.errors import DeviceError, ParseError
 from edgebench.parsers import GetpropResult, parse_getprop
-from edgebench.targets.base import DeviceInfo, DriverResult, Target
+from edgebench.targets.base import DeviceInfo, DriverResult, Target, output_tail
 from edgebench.targets.staging import file_sha256
 
 DEVICE_ROOT = "/data/local/tmp/edgebench"
@@ -29,6 +29,7 @@ MANIFEST_INLINE_MAX = 2048  # bytes of manifest sent inside a shell command (adb
 EXECUTABLE_PREFIXES = ("bin/",)
 # Results the driver writes; anything else in out/ is pulled too, but these must exist.
 PULL_TIMEOUT_S = 120.0
+PROBE_TIMEOUT_S = 10.0  # after a driver timeout: does the device still answer a trivial command?
 
 
 def _start_epoch(manifest: Path) -> str | None:
@@ -38,6 +39,12 @@ def _start_epoch(manifest: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return str(value) if isinstance(value, int) else None
+
+
+def describe_lock_holder(holder: Mapping[str, object] | None) -> str:
+    from edgebench.bench.locks import describe_owner
+
+    return describe_owner(dict(holder)) if holder else "another host (its lock is being written right now)"
 
 
 def device_kind_of(props: GetpropResult) -> str:
@@ -67,6 +74,8 @@ class AdbTarget(Target):
         self.name = device.serial
         self._props: GetpropResult | None = None
         self._info: DeviceInfo | None = None
+        self._lock_owned = False
+        self._heartbeat: object | None = None  # bench.locks.LockHeartbeat while the device lock is held
 
     @property
     def props(self) -> GetpropResult:
@@ -182,25 +191,44 @@ class AdbTarget(Target):
         """One shell round trip runs the driver and packs out/ into a tar; one pull brings it back.
 
         Per-run round trips are the orchestration's fixed cost on a phone (each ~20-30 ms), so the
-        log marker, the lock heartbeat and the packing ride along with the driver command.
+        log marker and the packing ride along with the driver command (the lock's heartbeat has its
+        own thread). A driver that outlives `timeout_s` on a device that still answers is a hung
+        harness, not a lost connection: its processes are killed and DeviceError is raised.
         """
         run_dir = self.device_path(f"runs/{run_name}")
         archive = run_dir + ".tar"
         env_words = " ".join(f"{k}={quote(v)}" for k, v in env.items())
-        heartbeat = f"touch {quote(LOCK_DIR)} 2>/dev/null; " if getattr(self, "_lock_owned", False) else ""
         # The driver makes the folder; rm only clears what a killed earlier attempt left.
-        command = (f"{heartbeat}rm -rf {quote(run_dir)} {quote(archive)}; "
+        command = (f"rm -rf {quote(run_dir)} {quote(archive)}; "
                    f"{env_words} sh {quote(self.device_path('driver.sh'))} {quote(run_dir)} -- "
                    f"{command_line(runner_args)}; rc=$?; "
                    f"(cd {quote(run_dir + '/out')} && tar cf {quote(archive)} .) 2>/dev/null || rm -f {quote(archive)}; "
                    f"exit $rc")
         started = time.monotonic()
-        result = self.device.shell(command, timeout=timeout_s, retry=False)
+        try:
+            result = self.device.shell(command, timeout=timeout_s, retry=False)
+        except DeviceTimeoutError as exc:
+            self._raise_hung_or_gone(run_name, timeout_s, exc)
         wall = time.monotonic() - started
         self._collect(run_dir + "/out", archive, results_dir)
         return DriverResult(exit_code=result.exit_code, out_dir=results_dir, wall_seconds=wall,
-                            stderr_tail=(result.stderr or result.stdout)[-2000:],
+                            stderr_tail=output_tail(result.stderr or result.stdout, results_dir),
                             log_marker=_start_epoch(results_dir / "manifest.json"))
+
+    def _raise_hung_or_gone(self, run_name: str, timeout_s: float, timeout: DeviceTimeoutError) -> NoReturn:
+        """After the driver command timed out: a device that still echoes has a hung harness (kill
+        it, report a timeout); one that does not answer is gone (the worker waits for it)."""
+        try:
+            answered = self.device.shell(["echo", "ok"], retry=False, timeout=PROBE_TIMEOUT_S).stdout.strip() == "ok"
+        except DeviceError:
+            answered = False
+        if not answered:
+            raise timeout
+        self.cancel_run(run_name)
+        raise DeviceError(self.name, f"the harness did not finish within {timeout_s:.0f} s while the device kept "
+                          "answering: it hung (or the run needs longer than the protocol allows) and was killed "
+                          "on the device. Check the model with `--protocol smoke`, or lower --min-seconds / "
+                          "--runs.", command=timeout.command) from None
 
     def _collect(self, remote_out: str, archive: str, results_dir: Path) -> None:
         import shutil
@@ -283,7 +311,9 @@ class AdbTarget(Target):
 
     # -- lab robustness -------------------------------------------------------------------------
     def acquire_device_lock(self, owner: Mapping[str, object]) -> None:
-        from edgebench.bench.locks import STALE_AFTER_S, DeviceBusyError, describe_owner, pid_alive
+        """Take the lock folder (other hosts of a lab see it) and heartbeat it from a background
+        thread until release, so a long session (a battery run plus its cool-down) never looks stale."""
+        from edgebench.bench import locks
 
         payload = json.dumps(owner)
         for _attempt in range(2):
@@ -292,44 +322,70 @@ class AdbTarget(Target):
                                        f"printf %s {quote(payload)} > {quote(LOCK_DIR + '/owner.json')}")
             if result.exit_code == 0:
                 self._lock_owned = True
+                self._heartbeat = locks.LockHeartbeat(self._beat_device_lock, name=f"lock-heartbeat-{self.name}")
                 return
-            info = self.device.shell(f"cat {quote(LOCK_DIR + '/owner.json')} 2>/dev/null; echo; "
-                                     f"echo $(( $(date +%s) - $(stat -c %Y {quote(LOCK_DIR)}) ))")
-            text, _, age_text = info.stdout.rstrip().rpartition("\n")
-            try:
-                holder = json.loads(text) if text.strip() else {}
-            except ValueError:
-                holder = {}
-            age = int(age_text) if age_text.strip().lstrip("-").isdigit() else 0
-            import socket
-
-            same_host_dead = (holder.get("host") == socket.gethostname() and isinstance(holder.get("pid"), int)
-                              and not pid_alive(holder["pid"]))
-            if same_host_dead or age > STALE_AFTER_S or not holder:
-                # Stale: its holder died (same host) or stopped heartbeating; take it over.
+            holder, age = self._lock_holder()
+            if holder is None and age is None:
+                continue  # released between our mkdir and this look: try again
+            if locks.is_stale(holder, age):
+                # Its holder died (same host) or stopped heartbeating: take it over.
                 self.device.shell(["rm", "-rf", LOCK_DIR])
                 continue
-            raise DeviceBusyError(self.name, f"device is being measured by {describe_owner(holder)} "
-                                  f"(lock refreshed {age} s ago). Wait for that run, or, if its holder is gone, "
-                                  f"the lock turns stale after {STALE_AFTER_S // 60} min.", command="lock")
-        raise DeviceBusyError(self.name, "could not take the device lock", command="lock")
+            who = describe_lock_holder(holder)
+            raise locks.DeviceBusyError(self.name, f"device is being measured by {who} (lock refreshed {age} s ago). "
+                                        "Wait for that run, or, if its holder is gone, the lock turns stale after "
+                                        f"{locks.stale_after_s():g} s without a heartbeat.", command="lock")
+        raise locks.DeviceBusyError(self.name, "could not take the device lock", command="lock")
+
+    def _lock_holder(self) -> tuple[dict[str, object] | None, int | None]:
+        """The lock's owner record (None when empty or half-written) and the seconds since the lock
+        folder was last touched by its holder's heartbeat (None when unreadable)."""
+        info = self.device.shell(f"cat {quote(LOCK_DIR + '/owner.json')} 2>/dev/null; echo; "
+                                 f"echo $(( $(date +%s) - $(stat -c %Y {quote(LOCK_DIR)}) ))")
+        text, _, age_text = info.stdout.rstrip().rpartition("\n")
+        try:
+            holder = json.loads(text) if text.strip() else None
+        except ValueError:
+            holder = None  # being written right now by the host that won the mkdir
+        age_text = age_text.strip()
+        age = int(age_text) if age_text.lstrip("-").isdigit() else None
+        return (holder if isinstance(holder, dict) else None), age
+
+    def _beat_device_lock(self) -> None:
+        # touch on the folder moves its mtime, which other hosts read as the heartbeat.
+        self.device.shell(f"[ -d {quote(LOCK_DIR)} ] && touch {quote(LOCK_DIR)}", retry=False, timeout=15)
 
     def refresh_device_lock(self) -> None:
-        pass  # the heartbeat rides along with every run_driver command
+        if self._lock_owned:
+            self._beat_device_lock()
 
     def release_device_lock(self) -> None:
-        if getattr(self, "_lock_owned", False):
-            self.device.shell(["rm", "-rf", LOCK_DIR])
+        heartbeat, self._heartbeat = self._heartbeat, None
+        if heartbeat is not None:
+            heartbeat.stop()  # type: ignore[attr-defined]
+        if self._lock_owned:
             self._lock_owned = False
+            self.device.shell(["rm", "-rf", LOCK_DIR])
 
     def cancel_run(self, run_name: str) -> None:
+        """Kill every process of the run, and the process group of the adb shell that ran the driver
+        (driver, runner, sampler and anything they started without the folder in its arguments), as
+        the local target kills its process group.
+
+        Every process of the run has the run folder in its arguments (driver, runner --out, sampler,
+        the adb shell's `sh -c`). A group is killed only when its leader is one of those processes:
+        never adbd's group, never this shell's own (its command line holds the folder too; killing it
+        could let the driver outlive its kill and write into the folder after the cleanup). A pid
+        namespace shows an outside group as 0: skipped. Three passes: a child forked in between dies too."""
         run_dir = self.device_path(f"runs/{run_name}")
-        # Every process of the run has the run folder in its arguments (driver, runner --out, sampler).
-        # This shell's own command line holds it too: leave it out, or the driver may outlive its kill
-        # and write into the folder again after the cleanup. Twice: a child forked in between dies too.
         pattern = quote(run_dir)
-        self.device.shell(f"for i in 1 2; do for p in $(pgrep -f {pattern}); do [ \"$p\" != $$ ] && "
-                          f"kill -9 \"$p\" 2>/dev/null; done; sleep 0.2; done; true", retry=False, timeout=15)
+        script = ("me=$$; read -r s < /proc/self/stat; s=${s##*\\)}; set -- $s; mine=$3; "
+                  f"for i in 1 2 3; do ours=\" $(echo $(pgrep -f {pattern})) \"; for p in $ours; do "
+                  "[ \"$p\" = \"$me\" ] && continue; "
+                  "s=; read -r s < /proc/$p/stat 2>/dev/null; s=${s##*\\)}; set -- $s; "
+                  "case $ours in *\" $3 \"*) [ \"$3\" != \"$mine\" ] && kill -9 -$3 2>/dev/null ;; esac; "
+                  "kill -9 \"$p\" 2>/dev/null; done; sleep 0.2; done; true")
+        self.device.shell(script, retry=False, timeout=15)
 
     def reconnect(self) -> bool:
         host, _, port = self.name.rpartition(":")

@@ -47,6 +47,42 @@ class DriverResult:
     log_marker: str | None = None  # device time at the start, for the run's log window
 
 
+PART_CHARS = 400  # of each stream: the labels survive, and a 500-character cut keeps the runner's stderr
+# What the runner itself said, written by the driver into out/ (the runner reports a refused option
+# on its stderr, and as a JSON error line on stdout when it never got to open --out).
+RUNNER_STREAMS = ("runner.stdout", "runner.stderr")
+
+
+def _file_tail(path: Path, chars: int) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - 4 * chars))
+            return fh.read().decode(errors="replace").strip()[-chars:]
+    except OSError:
+        return ""
+
+
+def output_tail(driver_output: str, out_dir: Path, chars: int = PART_CHARS) -> str:
+    """The end of everything a run printed: the driver's own stderr, then the runner's stdout and
+    stderr from the pulled out/ folder, each labelled and cut to `chars` (the runner's stderr last:
+    it usually holds the reason)."""
+    parts = [f"driver: {driver_output.strip()[-chars:]}"] if driver_output.strip() else []
+    for name in RUNNER_STREAMS:
+        text = _file_tail(out_dir / name, chars)
+        if text:
+            parts.append(f"{name}: {text}")
+    return "\n".join(parts)
+
+
+def with_output_tail(reason: str, result: "DriverResult | None") -> str:
+    """A failed run's reason followed by what the driver and runner printed last, unless the reason
+    already ends with it (a reason that is not the runner's own words needs them)."""
+    tail = result.stderr_tail.strip() if result is not None else ""
+    if not tail or tail[-200:] in reason:
+        return reason
+    return f"{reason}\n  output: {tail}"
+
+
 class Target(ABC):
     """A place to run the harness. Errors raised are EdgebenchError subclasses naming the target."""
 

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 
 from edgebench.devices.cpu_topology import CpuFacts
 from edgebench.errors import HarnessError
-from edgebench.targets.base import DeviceInfo, DriverResult, Target
+from edgebench.targets.base import DeviceInfo, DriverResult, Target, output_tail
 from edgebench.targets.staging import file_sha256
 
 MANIFEST_NAME = ".edgebench-staged.json"
@@ -147,7 +147,7 @@ class LocalTarget(Target):
         else:
             results_dir.mkdir(parents=True)
         return DriverResult(exit_code=proc.returncode, out_dir=results_dir, wall_seconds=wall,
-                            stderr_tail=stderr.decode(errors="replace")[-2000:])
+                            stderr_tail=output_tail(stderr.decode(errors="replace"), results_dir))
 
     def cancel_run(self, run_name: str) -> None:
         proc = self._running.get(run_name)
