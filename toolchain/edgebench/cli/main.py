@@ -68,9 +68,17 @@ def _command_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
     module = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"edgebench {name}", description=help_text.replace("%%", "%"))  # help= is %-formatted, description is not
     module.add_arguments(parser)  # type: ignore[attr-defined]
-    _add_global_options(parser.add_argument_group("global options (also accepted before the command)"),
-                        suppress=True)  # type: ignore[arg-type]
+    for each in _with_nested(parser):  # `results list ... --workspace W` as well as `convert ... --verbose`
+        _add_global_options(each.add_argument_group("global options (also accepted before the command)"),
+                            suppress=True)  # type: ignore[arg-type]
     return parser, module
+
+
+def _with_nested(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parser and every sub-command parser below it (e.g. `results list`, `virtual-device start`)."""
+    nested = [p for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+              for p in dict.fromkeys(action.choices.values())]
+    return [parser] + [q for p in nested for q in _with_nested(p)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -76,7 +76,7 @@ class StudyProgress:
         self.progress.stop()
 
     def log(self, text: str) -> None:
-        self.console.print(text, markup=False, highlight=False)
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)  # a long line stays one line
 
     def step(self, step: "StudyStep") -> None:
         names = " · ".join(part for part in (step.model, step.candidate, step.variant) if part)
