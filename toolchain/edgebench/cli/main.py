@@ -82,7 +82,7 @@ def _with_nested(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from edgebench.errors import EdgebenchError
+    from edgebench.errors import EdgebenchError, UsageError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     top = build_parser()
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             noise.replay(sys.stderr)
         return code
     except EdgebenchError as exc:
-        if noise is not None:
+        if noise is not None and not isinstance(exc, UsageError):  # a bad flag is not explained by library lines
             noise.replay(sys.stderr)
         if args.debug:
             raise

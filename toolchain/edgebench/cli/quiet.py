@@ -21,7 +21,7 @@ from typing import IO
 NOISE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     # absl's notice before logging is set up, then INFO/WARNING lines in glog format (oneDNN, cudart, ...)
     r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$",
-    r"^[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.+-]+:\d+\] ",  # (absl prints seconds since the epoch)
+    r"^[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.+-]+:\d+\] ",  # before InitializeLog: 00:00:<epoch seconds>
     # the ERROR lines a host without a GPU gets from TensorFlow's CUDA plugin (cuInit, factory registration)
     r"^E\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ cuda_[\w.]+:\d+\] ",
     # the MLIR converter's quantization summary and op count
@@ -86,9 +86,11 @@ class LibraryNoiseFilter:
             sys.stderr.close()  # closefd=False: the saved descriptor stays open until below
             sys.stderr = self._python_stderr
         os.dup2(self._saved_fd, 2)  # closes the pipe's last writer in this process: the reader sees EOF
-        # A child that inherited the pipe and outlives the command keeps it open: do not wait for it.
+        # A child that inherited the pipe and outlives the command keeps it open: do not wait for it,
+        # and leave the reader its descriptor (closing it could let the number be reused under it).
         self._reader.join(timeout=2.0)
-        os.close(self._saved_fd)
+        if not self._reader.is_alive():
+            os.close(self._saved_fd)
 
     def replay(self, stream: IO[str]) -> None:
         """Print the held-back lines (after a failure, so nothing that might explain it is lost)."""
