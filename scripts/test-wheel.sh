@@ -69,6 +69,8 @@ def pytest_sessionstart(session):
     assert edgebench.__file__.startswith("$tmp/venv/"), f"edgebench imported from {edgebench.__file__}"
 EOF
 cd "$repo"
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(tests/targets tests/virtual/test_device.py)
 # One worker: two workers' virtual devices can pick the same free port at the same moment.
 PYTHONPATH="$tmp" EDGEBENCH_TEST_BUILD_CACHE="$tmp/harness-builds" \
   "$venv_python" -m pytest -p wheel_check -p no:cacheprovider -q -p no:xdist "${tests[@]}"
