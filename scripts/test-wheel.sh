@@ -23,7 +23,7 @@ trap cleanup EXIT
 say() { echo "test-wheel: $*"; }
 
 say "building the wheel"
-build_python="$repo/.venv/bin/python"
+build_python="$(cd "$repo" && realpath -m "${EDGEBENCH_VENV:-.venv}")/bin/python"  # setup.sh's venv builds it
 [ -x "$build_python" ] || build_python="$python"
 "$build_python" -m pip wheel -q --no-deps -w "$tmp/dist" "$repo"
 wheel=$(ls "$tmp"/dist/edgebench-*.whl)
