@@ -22,16 +22,19 @@ cleanup() {
 trap cleanup EXIT
 say() { echo "test-wheel: $*"; }
 
-say "building the wheel"
-build_python="$(cd "$repo" && realpath -m "${EDGEBENCH_VENV:-.venv}")/bin/python"  # setup.sh's venv builds it
-[ -x "$build_python" ] || build_python="$python"
-"$build_python" -m pip wheel -q --no-deps -w "$tmp/dist" "$repo"
-wheel=$(ls "$tmp"/dist/edgebench-*.whl)
-
-say "installing $(basename "$wheel") into a fresh venv from $python ($("$python" --version 2>&1))"
+say "making a fresh venv from $python ($("$python" --version 2>&1))"
 "$python" -m venv "$tmp/venv"
 venv_python="$tmp/venv/bin/python"
 "$venv_python" -m pip install -q --upgrade pip
+
+say "building the wheel"
+# From a copy of the checkout's files (tracked and new, not ignored): no stale build/ folder can
+# slip a file into the wheel that the package data no longer lists.
+mkdir "$tmp/src"
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar cf - --no-recursion) | tar xf - -C "$tmp/src"
+"$venv_python" -m pip wheel -q --no-deps -w "$tmp/dist" "$tmp/src"
+wheel=$(ls "$tmp"/dist/edgebench-*.whl)
+say "installing $(basename "$wheel") with the test extra"
 "$venv_python" -m pip install -q "${wheel}[test]"
 
 mkdir -p "$tmp/work" "$tmp/elsewhere"
