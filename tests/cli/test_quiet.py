@@ -101,4 +101,4 @@ def test_train_and_convert_print_only_edgebench_lines_unless_verbose(tmp_path):
     # --verbose (after the command too) shows the libraries' lines as they come.
     verbose = _cli(ws, "convert", trained, "--quantize", "int8", "--redo", "--verbose")
     assert verbose.returncode == 0, verbose.stderr
-    assert "fully_quantize:" in verbose.stderr and "oneDNN custom operations" in verbose.stderr
+    assert "fully_quantize:" in verbose.stderr  # the converter prints it for every int8 conversion
