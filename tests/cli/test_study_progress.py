@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from edgebench.cli.progress import StudyProgress
+from edgebench.cli.progress import StageProgress
 from edgebench.study.run import StudyStep, run_study
 from tests.train.tiny import tiny_spec
 
@@ -34,7 +34,7 @@ def test_study_steps_name_model_candidate_variant_stage_and_device(tmp_path):
 def test_the_bars_show_what_each_stage_works_on():
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=200, color_system=None)
-    with StudyProgress(console) as progress:
+    with StageProgress(console) as progress:
         progress.log("study cnn_image: building int8 of trial 2 (f29231c67cba)")
         progress.step(StudyStep("train", "cnn_image", "default", "", "this host", "done", 1, 1))
         progress.step(StudyStep("build", "cnn_image", "trial 2", "int8", "this host",

@@ -58,8 +58,8 @@ class SessionProgress:
                            + (f" · {record.error}" if record.error else ""))
 
 
-class StudyProgress:
-    """A bar per study stage (train, tune, build, measure); log lines are printed above the bars."""
+class StageProgress:
+    """A bar per stage (a study's train, tune, build, measure; convert's conversions); log lines print above."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -68,7 +68,7 @@ class StudyProgress:
         self._tasks: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "StudyProgress":
+    def __enter__(self) -> "StageProgress":
         self.progress.start()
         return self
 

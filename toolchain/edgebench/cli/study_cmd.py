@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from edgebench.cli.progress import StudyProgress
+    from edgebench.cli.progress import StageProgress
     from edgebench.study import load_spec
     from edgebench.study.run import run_study
 
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     if not console.is_terminal:
         console.width = max(console.width, 180)  # logs and CI: one line per message
-    with StudyProgress(console) as progress:
+    with StageProgress(console) as progress:
         result = run_study(spec, workspace=args.workspace, target=args.target, resume=args.resume,
                            objectives=args.objectives, sampler=args.sampler, trials=args.trials,
                            storage=args.storage, runs=args.runs, protocol=args.protocol, variants=variants,
