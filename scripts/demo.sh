@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export EDGEBENCH_WORKSPACE="${EDGEBENCH_WORKSPACE:-$PWD/edgebench-work}"
-.venv/bin/edgebench study run models/cnn_image.toml --budget smoke --target local
+"${EDGEBENCH_VENV:-.venv}/bin/edgebench" study run models/cnn_image.toml --budget smoke --target local

@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 workers="${EDGEBENCH_TEST_WORKERS:-2}"
+venv="${EDGEBENCH_VENV:-.venv}"  # the one setup.sh made
 if [ "$workers" = 0 ]; then
-  exec .venv/bin/python -m pytest "$@"
+  exec "$venv/bin/python" -m pytest "$@"
 fi
-exec .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"
+exec "$venv/bin/python" -m pytest -n "$workers" --dist loadfile "$@"

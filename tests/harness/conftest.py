@@ -15,8 +15,8 @@ from edgebench.harness.build import HarnessBuild, build_harness, find_litert_lib
 REPO = Path(__file__).resolve().parents[2]
 REAL_MODELS = REPO / "fixtures" / "real-device" / "g_tflite_models"
 OUR_MODELS = REPO / "fixtures" / "models"
-TOOLS = REPO / "android_harness" / "tools"
-DRIVER = REPO / "android_harness" / "driver" / "driver.sh"
+TOOLS = REPO / "toolchain" / "edgebench" / "android_harness" / "tools"
+DRIVER = REPO / "toolchain" / "edgebench" / "android_harness" / "driver" / "driver.sh"
 
 # Keep runs short: these tests check behaviour, not speed.
 QUICK = ("--warmup-runs", "1", "--runs", "3", "--min-seconds", "0")

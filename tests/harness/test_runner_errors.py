@@ -186,7 +186,7 @@ def _stub_library(tmp_path, extra_symbols: list[str]):
     cc = sh.which("gcc") or sh.which("cc")
     if cc is None:
         pytest.skip("no C compiler for the stub library")
-    api = (REPO / "android_harness" / "src" / "litert_api.c").read_text()
+    api = (REPO / "toolchain" / "edgebench" / "android_harness" / "src" / "litert_api.c").read_text()
     required = re.findall(r'REQ\(\w+, "(\w+)"\)', api)
     assert "LiteRtCreateModelFromFile" in required
     src = tmp_path / "stub.c"

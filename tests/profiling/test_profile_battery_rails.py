@@ -20,7 +20,7 @@ from .test_profile_battery import MOBILENET, SHORT, _device_state
 
 pytestmark = pytest.mark.slow
 SOC_RAILS = {"S4M_VDD_CPUCL0", "S3M_VDD_CPUCL1", "S2M_VDD_CPUCL2", "S2S_VDD_G3D", "S10M_VDD_TPU"}
-IDLE_FLOOR_MW, SCREEN_MW = 350.0, 600.0  # fixtures/profiles/pixel-8-like.json battery_model
+IDLE_FLOOR_MW, SCREEN_MW = 350.0, 600.0  # edgebench/virtual/device_profiles/pixel-8-like.json battery_model
 
 
 def _seed_calibration(phone) -> None:

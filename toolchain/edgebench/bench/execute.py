@@ -18,6 +18,7 @@ from edgebench.devices.adb import DeviceConnectionError
 from edgebench.errors import EdgebenchError, ParseError, UsageError
 from edgebench.harness.output import HarnessOutput, parse_harness_output
 from edgebench.harness.samples import read_samples, telemetry_from
+from edgebench.package_files import DRIVER_SCRIPT
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import Provenance, RunConfig, RunRecord
 from edgebench.stats import latency_stats
@@ -240,7 +241,7 @@ def deploy_harness_factory(workspace: Workspace, runtime_dir: Path | None = None
         else:
             library = find_litert_library(target.harness_abi)
             libraries = {"lib/libLiteRt.so": library}
-        driver = Path(__file__).resolve().parents[3] / "android_harness" / "driver" / "driver.sh"
+        driver = DRIVER_SCRIPT
         files = {"bin/edgebench_runner": build.runner_path, "bin/edgebench_sampler": build.sampler_path,
                  "driver.sh": driver, **libraries}
         files.update({model_device_path(m): m.path for m in models})

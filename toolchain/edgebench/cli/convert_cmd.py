@@ -9,7 +9,6 @@ quantizations the spec's [optimize] variants pair with the artifact's transform 
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,10 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from edgebench.cli.progress import StageProgress
     from edgebench.datasets.loaders import data_root
     from edgebench.errors import UsageError
     from edgebench.optimize import QUANTIZATIONS, Recipe, check_recipe
     from edgebench.optimize.pipeline import convert_model, dataset_for, root_of
+    from edgebench.study.run import StudyStep
     from edgebench.train import ArtifactStore
     from edgebench.train.report import converted_table, dump_json
     from edgebench.workspace import Workspace
@@ -65,16 +68,18 @@ def run(args: argparse.Namespace) -> int:
     data_dir = data_root(args.data_dir, ws.root)
     datasets: dict = {}
     records = []
-    for source, trained, q in jobs:
-        if trained.artifact_id not in datasets:
-            datasets[trained.artifact_id] = dataset_for(trained, data_dir=data_dir)
-        if not args.json:
+    with StageProgress(Console(stderr=True)) as progress:  # a bar naming model, artifact, variant, stage
+        for done, (source, trained, q) in enumerate(jobs):
+            if trained.artifact_id not in datasets:
+                datasets[trained.artifact_id] = dataset_for(trained, data_dir=data_dir)
             label = getattr(source, "transform", None) or "trained"
-            print(f"converting {trained.architecture} {source.artifact_id[:12]} ({label}) -> {q}", file=sys.stderr,
-                  flush=True)
-        records.append(convert_model(source, q, store=store, dataset=datasets[trained.artifact_id],
-                                     lstm_lowering=args.lstm, calibration_samples=args.calibration_samples,
-                                     validation_samples=args.validation_samples, reuse=not args.redo))
+            if not args.json:
+                progress.log(f"converting {trained.architecture} {source.artifact_id[:12]} ({label}) -> {q}")
+            progress.step(StudyStep("convert", trained.architecture, f"{label} {source.artifact_id[:12]}", q,
+                                    "this host", "convert, validate with LiteRT", done, len(jobs)))
+            records.append(convert_model(source, q, store=store, dataset=datasets[trained.artifact_id],
+                                         lstm_lowering=args.lstm, calibration_samples=args.calibration_samples,
+                                         validation_samples=args.validation_samples, reuse=not args.redo))
     from edgebench.lineage import record_in_workspace
 
     record_in_workspace(ws.root, store, records)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -35,14 +36,27 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Commands that load TensorFlow, LiteRT's Python bindings or the converter, whose C++ chatter
+# (oneDNN, CUDA, absl, `fully_quantize: ...`) is held back unless --verbose (edgebench/cli/quiet.py).
+CHATTY_COMMANDS = frozenset({"train", "optimize", "convert", "tune", "study"})
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    # On a command's own parser the defaults are SUPPRESS, so options given before the command stay.
+    default = {"default": argparse.SUPPRESS} if suppress else {}
+    parser.add_argument("--workspace", metavar="DIR", **(default or {"default": None}),
+                        help="folder for results, builds and run folders (default: $EDGEBENCH_WORKSPACE or ./edgebench-work)")
+    parser.add_argument("--debug", action="store_true", **default, help="show tracebacks for errors")
+    parser.add_argument("--verbose", action="store_true", **default,
+                        help="also show TensorFlow's, LiteRT's and the converter's own log lines (hidden by default)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgebench",
         description="Measure what a model costs on the device: latency and battery, with provenance.",
     )
-    parser.add_argument("--workspace", metavar="DIR", default=None,
-                        help="folder for results, builds and run folders (default: $EDGEBENCH_WORKSPACE or ./edgebench-work)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    _add_global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
@@ -54,11 +68,21 @@ def _command_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
     module = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"edgebench {name}", description=help_text.replace("%%", "%"))  # help= is %-formatted, description is not
     module.add_arguments(parser)  # type: ignore[attr-defined]
+    for each in _with_nested(parser):  # `results list ... --workspace W` as well as `convert ... --verbose`
+        _add_global_options(each.add_argument_group("global options (also accepted before the command)"),
+                            suppress=True)  # type: ignore[arg-type]
     return parser, module
 
 
+def _with_nested(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parser and every sub-command parser below it (e.g. `results list`, `virtual-device start`)."""
+    nested = [p for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+              for p in dict.fromkeys(action.choices.values())]
+    return [parser] + [q for p in nested for q in _with_nested(p)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    from edgebench.errors import EdgebenchError
+    from edgebench.errors import EdgebenchError, UsageError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     top = build_parser()
@@ -71,12 +95,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub_argv = rest[index + 1:] if index is not None else rest
     parser, module = _command_parser(top_args.command)
     args = parser.parse_args(sub_argv)
-    args.workspace = top_args.workspace
-    args.debug = top_args.debug
+    for name in ("workspace", "debug", "verbose"):
+        if not hasattr(args, name):
+            setattr(args, name, getattr(top_args, name))
+    if args.verbose:
+        # Read by edgebench.zoo._tf before TensorFlow's first import: keep its own INFO lines too.
+        os.environ["EDGEBENCH_VERBOSE"] = "1"
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+    noise = None
     try:
-        return int(module.run(args))  # type: ignore[attr-defined]
+        if top_args.command in CHATTY_COMMANDS and not args.verbose:
+            from edgebench.cli.quiet import LibraryNoiseFilter
+
+            with LibraryNoiseFilter() as noise:
+                code = int(module.run(args))  # type: ignore[attr-defined]
+        else:
+            code = int(module.run(args))  # type: ignore[attr-defined]
+        if code != 0 and noise is not None:
+            noise.replay(sys.stderr)
+        return code
     except EdgebenchError as exc:
-        if top_args.debug:
+        if noise is not None and not isinstance(exc, UsageError):  # a bad flag is not explained by library lines
+            noise.replay(sys.stderr)
+        if args.debug:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -85,10 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # `edgebench ... | head`: the reader left; not an error worth a traceback.
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception:
+        if noise is not None:
+            noise.replay(sys.stderr)  # the library's lines may explain the traceback that follows
+        raise
 
 
 if __name__ == "__main__":

@@ -20,14 +20,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from edgebench.cli.progress import StageProgress
     from edgebench.study import load_spec
     from edgebench.study.run import run_study
 
     spec = load_spec(args.spec, args.budget)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
-    result = run_study(spec, workspace=args.workspace, target=args.target, resume=args.resume,
-                       objectives=args.objectives, sampler=args.sampler, trials=args.trials, storage=args.storage,
-                       runs=args.runs, protocol=args.protocol, variants=variants, data_dir=args.data_dir)
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        console.width = max(console.width, 180)  # logs and CI: one line per message
+    with StageProgress(console) as progress:
+        result = run_study(spec, workspace=args.workspace, target=args.target, resume=args.resume,
+                           objectives=args.objectives, sampler=args.sampler, trials=args.trials,
+                           storage=args.storage, runs=args.runs, protocol=args.protocol, variants=variants,
+                           data_dir=args.data_dir, log=progress.log, on_step=progress.step)
     measured = sum(r.status == "measured" for r in result.rows)
     failed = [r for r in result.rows if r.status != "measured"]
     print(f"study {result.spec_name} ({result.budget}) on {result.target}: {measured}/{len(result.rows)} "

@@ -71,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     start = sub.add_parser("start", help="start virtual devices and `adb connect` them")
     start.add_argument("--profile", default=None,
-                       help="device profile name (fixtures/profiles/*.json) or path to a profile JSON "
+                       help="device profile name (edgebench/virtual/device_profiles/*.json) or path to a profile JSON "
                             "(default: pixel-8-like; a restarted device keeps its own)")
     start.add_argument("--abi", choices=("x86_64", "arm64-v8a"), default=None,
                        help="ABI the device reports and runs (default x86_64: host speed; arm64-v8a runs "

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgebench.errors import HarnessError
+from edgebench.package_files import HARNESS_ROOT  # the C sources and CMakeLists.txt, shipped as package data
+from edgebench.package_files import HARNESS_SOURCES as SRC_DIR
 
 # Re-exported: callers find the runtime next to the build.
 from edgebench.harness.litert_lib import fetch_litert_runtime, find_litert_library  # noqa: F401
 
-HARNESS_ROOT = Path(__file__).resolve().parents[3] / "android_harness"
-SRC_DIR = HARNESS_ROOT / "src"
 
 RUNNER_SOURCES = ("runner.c", "runner_args.c", "litert_api.c", "jsonl.c", "sha256.c", "stats.c",
                   "tensors.c", "procinfo.c", "profile.c", "crash_guard.c", "model.c", "measure.c")

@@ -13,6 +13,7 @@ import json
 import os
 import statistics
 import sys
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -44,6 +45,20 @@ class VariantRow:
     status: str  # measured | run_failed | build_failed
     problem: str | None
     non_dominated: bool = False
+
+
+@dataclass(frozen=True)
+class StudyStep:
+    """What the study is doing now, for progress displays: one stage of one variant on one device."""
+
+    stage: str  # train | tune | build | measure
+    model: str  # the spec's model name
+    candidate: str  # "default", "trial N", or "" while tuning
+    variant: str  # "int8", "prune:0.5+int8", ... or "" (training, tuning)
+    device: str  # where the work runs: "this host" or the measuring target
+    detail: str  # e.g. "optimize, convert, validate with LiteRT", "repeat 1: running"
+    done: int  # units of this stage finished
+    total: int | None  # units in this stage; None while unknown
 
 
 @dataclass(frozen=True)
@@ -80,7 +95,8 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
               trials: int | None = None, storage: str | None = None, runs: int | None = None,
               protocol: str = "smoke", variants: list[str] | None = None,
               data_dir: str | os.PathLike[str] | None = None,
-              log: Callable[[str], None] | None = None) -> StudyRun:
+              log: Callable[[str], None] | None = None,
+              on_step: Callable[[StudyStep], None] | None = None) -> StudyRun:
     from edgebench.api import push_and_run
     from edgebench.datasets.loaders import data_root, load_dataset
     from edgebench.lineage import record_in_workspace
@@ -96,25 +112,37 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     store = ArtifactStore.for_workspace(ws)
     dataset = load_dataset(spec.dataset, data_root(data_dir, ws.root), where=f"{spec.source}: dataset")
 
+    step = on_step or (lambda _: None)
+    host = "this host"
     log(f"study {spec.name} ({spec.budget}): training the default model")
+    step(StudyStep("train", spec.name, "default", "", host, "fit the spec's defaults", 0, 1))
     default = train_model(spec, {}, store=store, dataset=dataset)
+    step(StudyStep("train", spec.name, "default", "", host, "done", 1, 1))
     candidates: list[tuple[str, Any]] = [("default", default)]
     study_name = None
-    if (trials if trials is not None else spec.tuning.trials) > 0:
+    n_trials = trials if trials is not None else spec.tuning.trials
+    if n_trials > 0:
         log(f"study {spec.name}: tuning ({objectives})")
+        # A multi-objective trial is also converted and timed on the target.
+        tune_device = host if objectives == "accuracy" else f"{host} + {target}"
+        step(StudyStep("tune", spec.name, "", "", tune_device, f"{n_trials} trial(s), {objectives}", 0, None))
         tuning = run_tuning(spec, store=store, workspace=ws.root, objectives=objectives, sampler=sampler,
                             trials=trials, storage=storage, resume=resume, dataset=dataset, target=target,
                             runs=runs, log=log)
         study_name = tuning.study_name
+        step(StudyStep("tune", spec.name, "", "", tune_device, "done", 1, 1))
         for t in tuning.best:
             if t.trained_id and t.trained_id not in {c.artifact_id for _, c in candidates}:
                 candidates.append((f"trial {t.number}", store.load("trained", t.trained_id)))
 
     names = variants or variants_for(spec)
     built: list[tuple[str, Any, str, Any, str | None]] = []  # (source, trained, variant, converted, problem)
+    n_builds = len(candidates) * len(names)
     for source, trained in candidates:
         for name in names:
             log(f"study {spec.name}: building {name} of {source} ({trained.artifact_id[:12]})")
+            step(StudyStep("build", spec.name, source, name, host, "optimize, convert, validate with LiteRT",
+                           len(built), n_builds))
             try:
                 built.append((source, trained, name, build_variant(trained, name, store=store, dataset=dataset), None))
             except Exception as exc:  # one variant failing does not stop the others
@@ -125,10 +153,15 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     record_in_workspace(ws.root, store, [c for *_, c, p in built if c is not None])
     paths = sorted({str(c.path) for *_, c, p in built if c is not None})
     session, by_sha = None, {}
+    if n_builds:
+        step(StudyStep("build", spec.name, "", "", host, "done", n_builds, n_builds))
     if paths:
         log(f"study {spec.name}: measuring {len(paths)} .tflite file(s) on {target} ({protocol})")
+        measuring = _MeasureSteps(spec.name, {str(c.path): (s, v) for s, _, v, c, _ in built if c is not None}, step)
         result = push_and_run(paths, target=target, protocol=protocol, threads=spec.measure.threads[:1],
-                              runs=runs, workspace=ws.root, input_shapes=spec.measure.push_and_run_shapes())
+                              runs=runs, workspace=ws.root, input_shapes=spec.measure.push_and_run_shapes(),
+                              on_plan=measuring.plan, on_stage=measuring.stage,
+                              on_record=measuring.finished)
         session = result.session
         for r in result.records:
             by_sha.setdefault(r.model_sha256, []).append(r)
@@ -145,6 +178,34 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     report = write_study_report(rows, meta, out_dir / "report.html")
     return StudyRun(spec_name=spec.name, budget=spec.budget, target=target, session=session, study_name=study_name,
                     rows=tuple(rows), report_path=report, json_path=json_path)
+
+
+class _MeasureSteps:
+    """push-and-run's progress callbacks as StudySteps that name the variant behind each .tflite."""
+
+    def __init__(self, model: str, variant_of: dict[str, tuple[str, str]], step: Callable[[StudyStep], None]) -> None:
+        self.model, self.variant_of, self.step = model, variant_of, step
+        self.done, self.total = 0, None  # type: int, int | None
+        self._lock = threading.Lock()  # push-and-run reports from one worker thread per device
+
+    def plan(self, runs_per_device: int) -> None:
+        self.total = runs_per_device
+
+    def stage(self, run: Any, target: str, stage: str) -> None:
+        source, variant = self.variant_of.get(str(run.model.path), ("", run.model.name))
+        with self._lock:
+            self.done += stage == "already stored"
+        self.step(StudyStep("measure", self.model, source, variant, target,
+                            f"{run.config.label()}, repeat {run.repeat + 1}: {stage}", self.done, self.total))
+
+    def finished(self, record: Any) -> None:
+        with self._lock:
+            self.done += 1
+        source, variant = next((sv for path, sv in self.variant_of.items() if Path(path).name == record.model),
+                               ("", record.model))
+        self.step(StudyStep("measure", self.model, source, variant, record.target,
+                            f"{record.config.label()}, repeat {record.repeat + 1}: {record.status}",
+                            self.done, self.total))
 
 
 def _row(source: str, trained: Any, name: str, conv: Any, problem: str | None, by_sha: dict) -> VariantRow:

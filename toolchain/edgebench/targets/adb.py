@@ -19,6 +19,7 @@ from edgebench.devices.adb import DeviceConnectionError, DeviceTimeoutError
 from edgebench.errors import DeviceError, ParseError
 from edgebench.parsers import GetpropResult, parse_getprop
 from edgebench.targets.base import DeviceInfo, DriverResult, Target, output_tail
+from edgebench.targets.safe_tar import UnsafeArchiveError, extract_tar
 from edgebench.targets.staging import file_sha256
 
 DEVICE_ROOT = "/data/local/tmp/edgebench"
@@ -247,8 +248,11 @@ class AdbTarget(Target):
             except DeviceError:
                 local = None  # no tar on this device (or no out/): fall back to file by file
             if local is not None:
-                with tarfile.open(local) as tar:
-                    tar.extractall(results_dir, filter="data")  # refuses absolute paths, .., links out
+                try:
+                    extract_tar(local, results_dir)  # refuses absolute paths, .., links out, devices
+                except (UnsafeArchiveError, tarfile.TarError) as exc:
+                    raise DeviceError(self.name, f"the run's output archive could not be extracted safely: {exc}",
+                                      command=f"pull {archive}") from exc
                 return
         listing = self.device.shell(["ls", "-1", remote_out])
         if listing.exit_code != 0:

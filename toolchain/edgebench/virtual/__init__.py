@@ -13,7 +13,7 @@ on 127.0.0.1:PORT; `adb connect` adds it to any adb server (tested with adb 29 a
 - getprop/setprop/dumpsys (battery, thermalservice) are POSIX sh scripts inside the image
   (`device_scripts/`), reading /system/build.prop, /sys and state files under /data, so they behave
   the same from `adb shell` as from edgebench;
-- the image (`image.py`) comes from a profile (`profiles.py`, fixtures/profiles/*.json, derived from
+- the image (`image.py`) comes from a profile (`profiles.py`, device_profiles/*.json, derived from
   real captures): properties, /proc/cpuinfo, cpufreq per cluster, cpu_capacity, thermal zones and
   power-supply nodes. Every device sets `ro.edgebench.virtual=1`, so its results are never taken
   for a phone's.

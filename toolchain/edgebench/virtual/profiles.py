@@ -3,7 +3,7 @@
 `battery_model` (power_profile.py) says how the device's fuel gauge reports (units, sign, update
 period, resolution, drift) and what draws power; the live model is gauge.py + power_host.py.
 
-Profiles are JSON files in `fixtures/profiles/` (derived from real captures by
+Profiles are JSON files in `device_profiles/` beside this module (derived from real captures by
 `fixtures/profiles/derive_profiles.py`; each says where every section came from). A profile is named
 by its file stem (`pixel-8-like`) or given as a path to a `.json` file.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebench.errors import UsageError
+from edgebench.package_files import DEVICE_PROFILES
 from edgebench.virtual.power_profile import BatteryModelSpec, parse_battery_model
 
 SCHEMA_VERSION = 1
@@ -24,11 +25,11 @@ ABIS = ("x86_64", "arm64-v8a")
 
 
 def profiles_dir() -> Path:
-    """`$EDGEBENCH_PROFILES_DIR`, else the repository's fixtures/profiles/."""
+    """`$EDGEBENCH_PROFILES_DIR`, else the profiles shipped in the package (virtual/device_profiles/)."""
     env = os.environ.get("EDGEBENCH_PROFILES_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[3] / "fixtures" / "profiles"
+    return DEVICE_PROFILES
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,10 @@ def load_tf() -> ModuleType:
             f"TensorFlow was imported with Keras 3 ({tf.keras.__name__}) before edgebench could select "
             "Keras 2; TF-MOT needs tf-keras. Set TF_USE_LEGACY_KERAS=1 in the environment before "
             "starting Python (and install tf-keras).")
-    # Python-side TF warnings (retracing notes, "compiled metrics not built") are noise here.
-    tf.get_logger().setLevel("ERROR")
+    # Python-side TF warnings (retracing notes, "compiled metrics not built") are noise here, unless
+    # the user asked for everything (`edgebench --verbose` sets EDGEBENCH_VERBOSE=1).
+    if os.environ.get("EDGEBENCH_VERBOSE") != "1":
+        tf.get_logger().setLevel("ERROR")
     return tf
 
 

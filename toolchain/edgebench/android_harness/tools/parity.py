@@ -1,6 +1,6 @@
 """Latency parity of edgebench_runner with Python ai_edge_litert loops (same model, inputs, threads).
 
-    PYTHONPATH=toolchain .venv/bin/python android_harness/tools/parity.py \
+    PYTHONPATH=toolchain .venv/bin/python toolchain/edgebench/android_harness/tools/parity.py \
         [--model PATH] [--threads 1] [--rounds 5] [--runs 300]
 
 Alternates rounds of: the C runner, a CompiledModel.run_by_index loop, an Interpreter.invoke loop,
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]  # the repository
 sys.path.insert(0, str(ROOT / "toolchain"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

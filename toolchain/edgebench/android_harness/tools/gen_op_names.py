@@ -3,7 +3,7 @@
 The runner names ops by their builtin code (LiteRtOpCode uses the TFLite builtin
 numbers). The table is data, so it is generated, not typed:
 
-    PYTHONPATH=toolchain .venv/bin/python android_harness/tools/gen_op_names.py
+    PYTHONPATH=toolchain .venv/bin/python toolchain/edgebench/android_harness/tools/gen_op_names.py
 """
 from __future__ import annotations
 
