@@ -30,3 +30,11 @@ def test_ports_adb_scans_are_refused() -> None:
         with pytest.raises(UsageError, match="5554-5585"):
             registry.check_port(port)
     registry.check_port(5586)
+
+
+def test_two_workspaces_starting_devices_at_once_do_not_pick_the_same_port(tmp_path: Path) -> None:
+    # Two workspaces (or two test workers) cannot see each other's registries; when both took the first
+    # free port, the second device to bind it failed with "address already in use".
+    pairs = [(registry.allocate_port(tmp_path / "a"), registry.allocate_port(tmp_path / "b")) for _ in range(5)]
+    assert any(a != b for a, b in pairs), pairs
+    assert all(registry.PORT_FIRST <= p <= registry.PORT_LAST for pair in pairs for p in pair)

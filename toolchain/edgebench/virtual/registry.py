@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -103,9 +104,17 @@ def port_is_free(port: int) -> bool:
 
 
 def allocate_port(root: Path, reserved: set[int] | None = None) -> int:
-    """First free port in PORT_FIRST..PORT_LAST not kept by a registered (even stopped) device."""
+    """A free port in PORT_FIRST..PORT_LAST not kept by a registered (even stopped) device.
+
+    The scan starts at a random offset: two workspaces (or test workers) starting devices at the same
+    moment cannot see each other's registries, and both taking the first free port made one of them
+    fail with "address already in use" when its device bound it.
+    """
     taken = {s.config.port for s in list_devices(root)} | (reserved or set())
-    for port in range(PORT_FIRST, PORT_LAST + 1):
+    width = PORT_LAST - PORT_FIRST + 1
+    start = random.SystemRandom().randrange(width)
+    for step in range(width):
+        port = PORT_FIRST + (start + step) % width
         if port not in taken and port_is_free(port):
             return port
     raise VirtualDeviceError(f"no free port in {PORT_FIRST}-{PORT_LAST}; stop devices or pass --port")
