@@ -1,6 +1,7 @@
 """One worker per device: lock it, deploy, run its plan in order, survive a dropped connection.
 
-A device that drops mid-run is waited for (bounded by the reconnect timeout); the interrupted run
+A device that drops mid-run, or between runs (deploy, temperature baseline, cool-down), is waited
+for (bounded by the reconnect timeout); the interrupted run
 is redone after a fresh deploy, finished runs are kept. A device that stays gone gets its
 interrupted run stored as failed and its remaining runs reported as not run (a resume does them).
 """
@@ -85,6 +86,7 @@ class DeviceWorker:
         self.report = WorkerReport(target.name)
         self._in_flight: str | None = None
         self._interrupted_run: str | None = None
+        self._drop_reason = ""
 
     # -- called from the main thread --------------------------------------------------------------
     def cancel(self) -> None:
@@ -151,9 +153,16 @@ class DeviceWorker:
         if not planned:
             return
         self.on_stage(planned[0], target.name, "deploy")
-        target.remove_leftover_runs()
-        dep = self.deploy(target, plan.models)
-        baseline = target.read_temperatures_c()
+        try:
+            target.remove_leftover_runs()
+            dep = self.deploy(target, plan.models)
+            baseline = target.read_temperatures_c()
+        except DeviceConnectionError as exc:  # dropped before the first run: wait for it like mid-run
+            prepared = self._prepare_after_drop(planned[0], exc)
+            if prepared is None:
+                self._give_up(planned, 0, None, info)
+                return
+            dep, baseline = prepared
         ran_one = False
         for index, run in enumerate(planned):
             if self.stop.is_set():
@@ -172,8 +181,15 @@ class DeviceWorker:
                 continue
             if ran_one:
                 self.on_stage(run, target.name, "cool-down")
-                cool_down(plan.protocol.effective, target.read_temperatures_c, baseline, sleep=self._sleep,
-                          read_thermal_status=target.read_thermal_status)
+                try:
+                    cool_down(plan.protocol.effective, target.read_temperatures_c, baseline, sleep=self._sleep,
+                              read_thermal_status=target.read_thermal_status)
+                except DeviceConnectionError as exc:  # dropped between runs: wait for it like mid-run
+                    prepared = self._prepare_after_drop(run, exc)
+                    if prepared is None:
+                        self._give_up(planned, index, dep, info)
+                        return
+                    dep, _ = prepared
             outcome, dep, gone = self._run_with_redo(dep, run, key)
             if self.stop.is_set():
                 raise Interrupted()  # cut short by the stop: never stored, a resume redoes it
@@ -215,6 +231,39 @@ class DeviceWorker:
         reason = f"the connection dropped {MAX_REDO_ATTEMPTS + 1} times during this run"
         return self._failed(dep, run, key, reason), dep, False
 
+    def _prepare_after_drop(self, run: PlannedRun, exc: DeviceConnectionError) -> tuple[Deployment, object] | None:
+        """The device dropped outside a run: wait for it, then deploy again (a reboot may have wiped the
+        staged files) and read a fresh temperature baseline; None when it stayed gone."""
+        self._drop_reason = str(exc)
+        for _attempt in range(MAX_REDO_ATTEMPTS + 1):
+            if self.stop.is_set():
+                raise Interrupted() from exc
+            self.on_stage(run, self.target.name, f"waiting for device (up to {self.plan.reconnect_timeout_s:.0f} s)")
+            if not self._wait_for_device():
+                return None
+            try:
+                self.on_stage(run, self.target.name, "redeploy")
+                self.target.remove_leftover_runs()
+                return self.deploy(self.target, self.plan.models), self.target.read_temperatures_c()
+            except DeviceConnectionError as again:
+                self._drop_reason = str(again)
+        return None
+
+    def _give_up(self, planned: Sequence[PlannedRun], index: int, dep: Deployment | None, info) -> None:  # type: ignore[no-untyped-def]
+        """The device stayed gone before run `index` started: that run is stored as failed with the
+        reason (as a run interrupted by the drop would be) and the rest are reported as not run."""
+        reason = (f"device disconnected ({self._drop_reason}) and did not come back within "
+                  f"{self.plan.reconnect_timeout_s:.0f} s")
+        self.report.problem = reason
+        run = planned[index]
+        key = run_key(session=self.plan.session, model_sha256=run.model.sha256,
+                      harness_build_id=dep.harness_build_id if dep else "not deployed",
+                      runtime_sha256=dep.runtime_sha256 if dep else "not deployed",
+                      device_id=info.device_id, config=run.config, protocol=self.plan.protocol, repeat=run.repeat,
+                      input_shapes=_shape_key(self.plan.shape_plan(run.model.sha256)))
+        self._store(self._failed(dep, run, key, reason))
+        self.report.not_run = len(planned) - index - 1
+
     def _kill_leftover(self, run_name: str) -> None:
         try:
             self.target.cancel_run(run_name)
@@ -241,14 +290,15 @@ class DeviceWorker:
         self.report.records.append(outcome.record)
         self.on_record(outcome.record)
 
-    def _failed(self, dep: Deployment, run: PlannedRun, key: str, reason: str) -> RunOutcome:
+    def _failed(self, dep: Deployment | None, run: PlannedRun, key: str, reason: str) -> RunOutcome:
         info = self.target.describe()
         record = RunRecord(run_id=key[:16], run_key=key, session=self.plan.session, model=run.model.name,
                            model_sha256=run.model.sha256, model_size_bytes=run.model.size_bytes,
                            target=self.target.name, device_id=info.device_id, config=run.config,
                            protocol=self.plan.protocol.name, repeat=run.repeat, status="failed", checks=(),
-                           provenance=Provenance(info.device_kind), harness_build_id=dep.harness_build_id,
-                           runtime_sha256=dep.runtime_sha256, started_at_utc=utc_now(), error=reason)
+                           provenance=Provenance(info.device_kind),
+                           harness_build_id=dep.harness_build_id if dep else None,
+                           runtime_sha256=dep.runtime_sha256 if dep else None, started_at_utc=utc_now(), error=reason)
         return RunOutcome(record, (), ())
 
 
