@@ -11,7 +11,7 @@
 #include "litert_api.h"
 #include "runner_args.h"
 
-#define RUNNER_VERSION "1.0.0"
+#define RUNNER_VERSION "1.1.0"
 
 /* Exit codes: PROTOCOL.md. */
 enum {
