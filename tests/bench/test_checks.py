@@ -100,14 +100,15 @@ def _state(hw_max=2_000_000, ceiling=2_000_000, governor="schedutil", cpus=range
     return DeviceState({}, nodes)
 
 
-def _freq_check(samples, state=None, cpus_seen=(4,), mask=None, thermal=None):
+def _freq_check(samples, state=None, cpus_seen=(4,), mask=None, thermal=None, device_kind="phone"):
     from dataclasses import replace
 
     telemetry = telemetry_from(samples, state) if state is not None else telemetry_from(samples)
     if thermal is not None:
         telemetry = replace(telemetry, cooling_states=thermal)
     out = _output(**LOOP, cpus_seen=list(cpus_seen) if cpus_seen is not None else None)
-    return _by_name(evaluate(out, resolve("smoke", min_seconds=2), RunConfig(1, "cpu", mask), telemetry))["cpu_frequency"]
+    return _by_name(evaluate(out, resolve("smoke", min_seconds=2), RunConfig(1, "cpu", mask), telemetry,
+                             device_kind=device_kind))["cpu_frequency"]
 
 
 def _busy_core_idle_others(cpu, t_ms):
@@ -167,6 +168,14 @@ def test_unknown_workload_cores_are_not_checked_and_a_mask_names_them():
     # A runner whose CPU numbers are not the device's (a virtual device runs on the host's CPUs): the mask.
     check = _freq_check(_samples(_busy_core_idle_others), _state(), cpus_seen=(0,), mask="10")
     assert check.outcome == "pass" and "cpu4" in check.reason
+
+
+def test_a_virtual_devices_runner_cpus_are_the_hosts_so_only_a_mask_names_its_cores():
+    """Seen in a two-virtual-device session: the runner ran on host CPU 0, the device's cpu0 is an idle little core."""
+    check = _freq_check(_samples(_busy_core_idle_others), _state(), cpus_seen=(0,), device_kind="virtual")
+    assert check.outcome == "not_checked" and "virtual device" in check.reason
+    check = _freq_check(_samples(_busy_core_idle_others), _state(), cpus_seen=(4,), mask="1", device_kind="virtual")
+    assert check.outcome == "fail" and "judged cpu0 (cores of CPU mask 1)" in check.reason
 
 
 def test_locked_clocks_are_judged_against_the_locked_frequency():

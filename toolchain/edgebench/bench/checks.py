@@ -36,7 +36,7 @@ def warmup_seconds(output: HarnessOutput) -> float:
 
 
 def evaluate(output: HarnessOutput, protocol: ResolvedProtocol, config: RunConfig,
-             telemetry: Telemetry) -> tuple[Check, ...]:
+             telemetry: Telemetry, *, device_kind: str | None = None) -> tuple[Check, ...]:
     eff = protocol.effective
     checks: list[Check] = [Check("schema", "pass")]
 
@@ -74,13 +74,14 @@ def evaluate(output: HarnessOutput, protocol: ResolvedProtocol, config: RunConfi
         checks.append(Check("fully_accelerated", "pass" if fully else "fail",
                             None if fully else "some ops ran outside the accelerator"))
 
-    cpus, cpus_source = workload_cpus(output, config.cpu_mask)
+    cpus, cpus_source = workload_cpus(output, config.cpu_mask, device_kind)
     checks.extend(telemetry_checks(telemetry, window_ns=timed_window_ns(output), cpus=cpus, cpus_source=cpus_source))
     return tuple(checks)
 
 
 def telemetry_checks(telemetry: Telemetry, *, window_ns: tuple[int, int] | None = None,
-                     cpus: tuple[int, ...] | None = None, cpus_source: str = "") -> list[Check]:
+                     cpus: tuple[int, ...] | None = None,
+                     cpus_source: str = "no timestamps or cores of the workload known") -> list[Check]:
     """The checks that come from the sampler, whatever engine ran.
 
     `window_ns`: the timed loop on the sampler's clock; `cpus`: the cores the workload ran on (and

@@ -36,13 +36,14 @@ def mask_cpus(mask: str) -> tuple[int, ...]:
     return tuple(n for n in range(value.bit_length()) if value >> n & 1)
 
 
-def workload_cpus(output: HarnessOutput, cpu_mask: str | None) -> tuple[tuple[int, ...] | None, str]:
-    """The cores the runner's threads ran on, and how that is known.
+def workload_cpus(output: HarnessOutput, cpu_mask: str | None, device_kind: str | None = None
+                  ) -> tuple[tuple[int, ...] | None, str]:
+    """The cores the runner's threads ran on, and how that is known (None, why: unknown).
 
-    The runner's own observation (resources.cpus_seen) first, kept inside the mask when there is one;
-    a runner whose CPU numbers fall outside the mask sees other CPUs than the device's sysfs (a virtual
-    device runs on the host's CPUs), so the mask is used then."""
-    seen = output.cpus_seen
+    The runner's own observation (resources.cpus_seen) first, kept inside the mask when there is one.
+    A virtual device's processes run on this host's CPUs, so its runner's CPU numbers do not name the
+    device's cores: only the mask does there."""
+    seen = output.cpus_seen if device_kind != "virtual" else None
     if cpu_mask:
         pinned = mask_cpus(cpu_mask)
         inside = tuple(c for c in seen or () if c in pinned)
@@ -51,7 +52,10 @@ def workload_cpus(output: HarnessOutput, cpu_mask: str | None) -> tuple[tuple[in
         return pinned, f"cores of CPU mask {cpu_mask}"
     if seen:
         return seen, "cores the runner's threads were seen on"
-    return None, ""
+    if device_kind == "virtual":
+        return None, ("no CPU mask, and a virtual device's runner runs on the host's CPUs, which are not the "
+                      "device's cores")
+    return None, "no CPU mask, and the runner did not report the CPUs its threads ran on (runner < 1.1.0)"
 
 
 def frequency_check(t: Telemetry, *, window_ns: tuple[int, int] | None, cpus: tuple[int, ...] | None,
@@ -61,8 +65,7 @@ def frequency_check(t: Telemetry, *, window_ns: tuple[int, int] | None, cpus: tu
     if window_ns is None:
         return Check("cpu_frequency", "not_checked", "no timestamps of the timed loop to place the samples in")
     if not cpus:
-        return Check("cpu_frequency", "not_checked", "unknown which cores the workload ran on: no CPU mask, and "
-                                                     "the runner did not report the CPUs its threads ran on")
+        return Check("cpu_frequency", "not_checked", f"unknown which cores the workload ran on: {cpus_source}")
     by_cpu = {c.cpu: c for c in t.cores}
     missing = [c for c in cpus if c not in by_cpu]
     if missing:

@@ -129,7 +129,8 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
         return _outcome(RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall,
                                   accelerator_used=output.accelerator_used, fallback_reason=output.fallback_reason,
                                   runtime_api_generation=output.api_generation), output, samples)
-    checks = run_checks.evaluate(output, protocol, run.config, _telemetry(samples, results_dir))
+    checks = run_checks.evaluate(output, protocol, run.config, _telemetry(samples, results_dir),
+                                 device_kind=info.device_kind)
     timed = [s.latency_us for s in output.timed]
     record = RunRecord(
         **base, status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
