@@ -215,7 +215,7 @@ def _benchmark_model_outcome(base: dict, result, protocol: ResolvedProtocol, con
         reason = parsed.failure_reason or f"benchmark_model exited {result.exit_code}"
         record = RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall, **fields)
         return RunOutcome(record, (), tuple(samples))
-    checks = bm.checks_for(parsed, protocol, config, _telemetry(samples, results_dir))
+    checks = bm.checks_for(parsed, protocol, config, _telemetry(samples, result.out_dir))
     record = RunRecord(**base, status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
                        latency=bm.latency_from(parsed), wall_seconds=wall,
                        accelerator_used=config.accelerator if parsed.delegations or config.accelerator == "cpu"
