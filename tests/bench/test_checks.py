@@ -130,6 +130,17 @@ def test_workload_core_below_its_ceiling_inside_the_loop_fails():
 
     check = _freq_check(_samples(slowed), _state())
     assert check.outcome == "fail" and "cpu4 below 90% of its ceiling (2000000 kHz) in 6/21 samples" in check.reason
+    assert "ramping up" not in check.reason
+
+
+def test_a_slow_start_of_the_loop_fails_and_says_it_is_the_ramp_up():
+    """No warm-up time (smoke): the first samples can catch the governor ramping up. Those inferences did run
+    slower, so the run is not passed, but the reason says what to do."""
+    def ramping(cpu, t_ms):
+        return 1_500_000 if cpu == 4 and 1000 <= t_ms < 1200 else _busy_core_idle_others(cpu, t_ms)
+
+    check = _freq_check(_samples(ramping), _state())
+    assert check.outcome == "fail" and "2/21 samples (all at the loop's start: the governor ramping up" in check.reason
 
 
 def test_run_throttled_from_start_to_finish_fails():

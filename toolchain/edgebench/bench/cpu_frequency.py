@@ -107,11 +107,15 @@ def _judge_core(core: CoreFrequency, inside: list[FreqSample], thermal: bool) ->
                 for s in inside]
     if any(c is None for c in ceilings):
         return "not_checked", f"no ceiling known for {name}: scaling_max_freq and cpuinfo_max_freq unreadable"
-    low = sum(1 for s, c in zip(inside, ceilings) if s.cur_khz < FREQ_DROP_FRACTION * c)
+    slow = [s.cur_khz < FREQ_DROP_FRACTION * c for s, c in zip(inside, ceilings)]
+    low = sum(slow)
     if low / len(inside) > FREQ_DROP_MAX_SHARE:
         span = f"{min(ceilings)}" if min(ceilings) == max(ceilings) else f"{min(ceilings)}-{max(ceilings)}"
+        # All at the start: the governor was still ramping up from the idle gap before the loop.
+        ramp = (" (all at the loop's start: the governor ramping up; a protocol with warm-up seconds avoids it)"
+                if all(slow[:low]) else "")
         return "fail", (f"{name} below {FREQ_DROP_FRACTION:.0%} of its ceiling ({span} kHz) "
-                        f"in {low}/{len(inside)} samples")
+                        f"in {low}/{len(inside)} samples{ramp}")
     if min(ceilings) < FREQ_DROP_FRACTION * max(ceilings):
         return "fail", f"{name} ceiling changed from {max(ceilings)} to {min(ceilings)} kHz during the timed loop"
     top = core.hardware_max_khz
