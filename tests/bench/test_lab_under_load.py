@@ -34,7 +34,7 @@ def _run(capsys, workspace, *args, protocol="smoke", repeats=1):
 
 
 def _not_passed(records):
-    return [r["run_id"] for r in records if r["status"] != "ok"]
+    return [(r["target"], r["status"], r["error"], r["check_reasons"]) for r in records if r["status"] != "ok"]
 
 
 def test_two_device_session_under_load_stores_every_run_ok(tmp_path, harness_cache, cpu_load, capsys):
@@ -45,7 +45,7 @@ def test_two_device_session_under_load_stores_every_run_ok(tmp_path, harness_cac
         code, records = _run(capsys, workspace, *map(str, MODELS), "--target", "all", "--threads", "1,2",
                              repeats=2)
         assert len(records) == 16 and {r["target"] for r in records} == set(serials)
-        assert code == 0 and not _not_passed(records), [(r["status"], r["error"], r["check_reasons"]) for r in records if r["status"] != "ok"]
+        assert code == 0 and not _not_passed(records), _not_passed(records)
         # Repeats of one config agree on the output bytes; the first of each had nothing to compare with.
         assert sorted(r["checks"]["output_consistency"] for r in records) == ["not_checked"] * 8 + ["pass"] * 8
         # Without a mask a virtual device cannot say which of its cores ran the work: not judged, not failed.

@@ -36,7 +36,8 @@ def test_a_repeat_with_other_output_bytes_is_invalid_with_both_checksums():
 
 def test_same_bytes_pass_and_the_first_run_has_nothing_to_compare_with():
     first = _by_name(output_checks(_record("r0", "ab"), []))
-    assert first["output_consistency"].outcome == "not_checked" and "no earlier run" in first["output_consistency"].reason
+    assert first["output_consistency"].outcome == "not_checked"
+    assert "no earlier run" in first["output_consistency"].reason
     second = _by_name(output_checks(_record("r1", "ab", repeat=1), [_record("r0", "ab")]))
     assert second["output_consistency"].outcome == "pass"
 

@@ -71,7 +71,7 @@ def frequency_check(t: Telemetry, *, window_ns: tuple[int, int] | None, cpus: tu
     if missing:
         return Check("cpu_frequency", "not_checked", "no scaling_cur_freq samples for "
                      + ", ".join(f"cpu{c}" for c in missing) + f" ({cpus_source})")
-    thermal = t.thermal_status_max is not None and t.thermal_status_max >= 1 or any(s > 0 for _, s in t.cooling_states)
+    thermal = (t.thermal_status_max is not None and t.thermal_status_max >= 1) or any(s > 0 for _, s in t.cooling_states)
     failures: list[str] = []
     notes: list[str] = []
     for cpu in cpus:
