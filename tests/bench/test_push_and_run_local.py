@@ -162,3 +162,31 @@ def test_identical_bytes_under_two_names_are_measured_once(workspace, tmp_path, 
     records = json.loads(captured.out)
     assert [r["model"] for r in records] == [ADD.name]
     assert "same bytes" in captured.err and code == 1  # reported, so nobody thinks both were measured
+
+
+def test_a_same_size_model_changed_on_the_target_is_refused_with_both_hashes(workspace, capsys):
+    """Staging skips a file whose size (and here mtime) match its manifest; the runner's own hash of the
+    model must still match the host's, or the run would be recorded under the wrong identity."""
+    import hashlib
+
+    code, _ = _json_run(capsys, HELLO, "--protocol", "smoke", "--runs", "5")
+    assert code == 0
+    staged = next((workspace / "local-device" / "models").glob("*.tflite"))
+    stat = staged.stat()
+    data = bytearray(staged.read_bytes())
+    data[-1] ^= 0xFF  # same size, different bytes
+    staged.write_bytes(bytes(data))
+    os.utime(staged, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    device_sha = hashlib.sha256(bytes(data)).hexdigest()
+    host_sha = hashlib.sha256(HELLO.read_bytes()).hexdigest()
+
+    code, records = _json_run(capsys, HELLO, "--protocol", "smoke", "--runs", "5")
+    assert code != 0 and len(records) == 1
+    record = records[0]
+    assert record["status"] == "failed", record
+    error = record["error"]
+    assert error.startswith("local: ") and str(staged) in error and str(HELLO) in error
+    assert f"sha256 {device_sha}" in error and f"has {host_sha}" in error and "--verify" in error
+    # The way out works: --verify re-hashes and re-pushes, and the run is measured again.
+    code, records = _json_run(capsys, HELLO, "--protocol", "smoke", "--runs", "5", "--verify")
+    assert code == 0 and records[0]["status"] == "ok"

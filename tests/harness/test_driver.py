@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from edgebench.harness.samples import read_samples, telemetry_from
+from edgebench.harness.state import read_state
 
 from .conftest import DRIVER, REAL_MODELS
 
@@ -47,6 +48,8 @@ def make_sysroot(root: Path) -> Path:
             put(f"/sys/devices/system/cpu/cpu{cpu}/cpufreq/scaling_cur_freq", f"{1800000 + cpu}\n")
             put(f"/sys/devices/system/cpu/cpu{cpu}/cpufreq/scaling_governor", "schedutil\n")
             put(f"/sys/devices/system/cpu/cpu{cpu}/cpufreq/cpuinfo_max_freq", "2400000")  # no newline
+    # Only cpu2 has a ceiling node: the sampler lists what exists.
+    put("/sys/devices/system/cpu/cpu2/cpufreq/scaling_max_freq", "2000000\n")
     put("/proc/uptime", "12345.67 20000.00\n")
     put("/proc/loadavg", "0.50 0.40 0.30 1/123 4567\n")
     return root
@@ -146,15 +149,20 @@ def test_full_run_writes_state_samples_and_manifest(run_driver):
                        "/sys/class/thermal/thermal_zone0/temp", "/sys/class/thermal/thermal_zone1/temp",
                        "/sys/class/thermal/cooling_device0/cur_state",
                        "/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq",
-                       "/sys/devices/system/cpu/cpu2/cpufreq/scaling_cur_freq"]
+                       "/sys/devices/system/cpu/cpu2/cpufreq/scaling_cur_freq",
+                       "/sys/devices/system/cpu/cpu2/cpufreq/scaling_max_freq"]
     lines = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert lines[0]["files"] == sampled and lines[0]["root"].endswith("sysroot")
     assert lines[-1]["type"] == "sampler_note" and lines[-1]["event"] == "end"
     capacity = [s["values"][1] for s in lines if s["type"] == "sample"]
     assert capacity[0] == "87" and capacity[-1] == "86" and len(capacity) >= 10
     assert all(s["values"][7] is None for s in lines if s["type"] == "sample")  # unreadable zone
-    telemetry = telemetry_from(read_samples(out / "samples.jsonl"))
+    telemetry = telemetry_from(read_samples(out / "samples.jsonl"), read_state(out / "state_before.txt"))
     assert telemetry.has_battery and telemetry.battery_level_pct == 86.0
+    cores = {c.cpu: c for c in telemetry.cores}
+    assert sorted(cores) == [0, 2] and cores[2].hardware_max_khz == 2400000 and cores[2].governor == "schedutil"
+    assert {s.ceiling_khz for s in cores[2].samples} == {2000000} and {s.cur_khz for s in cores[2].samples} == {1800002}
+    assert {s.ceiling_khz for s in cores[0].samples} == {None}
     # -- runner, pinned by taskset
     runner = [json.loads(line) for line in (out / "runner.jsonl").read_text().splitlines()]
     assert runner[0]["cpu_affinity"] == [0] and runner[-1]["status"] == "ok"  # mask 0x5 on this host

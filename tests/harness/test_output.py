@@ -33,6 +33,25 @@ def test_complete_output_is_read():
     assert out.init_total_us == 1500.0 and out.peak_rss_kb == 900
 
 
+def test_null_checksum_is_accepted_as_the_protocol_allows():
+    """PROTOCOL.md: `checksum` is null when a device-memory output cannot be mapped (it failed the whole run)."""
+    lines = [{**line, "checksum": None, "outputs": [{"index": 0, "checksum": None}]} if line["type"] == "output"
+             else line for line in _ok_run()]
+    out = parse_harness_output(_lines(*lines))
+    assert out.ok and out.output_checksum is None and len(out.timed) == 3
+
+
+def test_runner_hashes_and_cpus_are_read():
+    lines = [{**line, "model_sha256": "cd" * 32, "input_source": "seeded", "input_seed": 1} if line["type"] == "setup"
+             else {**line, "cpus_seen": [6, 4]} if line["type"] == "resources"
+             else {**line, "cpu_affinity": [4, 5, 6, 7]} if line["type"] == "start" else line for line in _ok_run()]
+    out = parse_harness_output(_lines(*lines))
+    assert out.model_sha256 == "cd" * 32 and out.library_sha256 == "ab" and out.input_seed == 1
+    assert out.cpus_seen == (4, 6) and out.cpu_affinity == (4, 5, 6, 7)
+    old = parse_harness_output(_lines(*_ok_run()))  # runner 1.0.0: no cpus_seen, no model hash here
+    assert old.cpus_seen is None and old.model_sha256 is None
+
+
 def test_error_output_is_not_ok_and_keeps_the_message():
     err = {"type": "error", "stage": "load_model", "code": "not_a_model", "message": "bad flatbuffer"}
     out = parse_harness_output(_lines(START, RUNTIME, err, {"type": "end", "status": "failed", "exit_code": 4}))
@@ -46,6 +65,9 @@ def test_error_output_is_not_ok_and_keeps_the_message():
     (lambda L: [*L[:5], {**L[5], "latency_us": "fast"}, *L[6:]], "wrong type"),
     (lambda L: [*L[:5], {"type": "mystery"}, *L[5:]], "unknown line type"),
     (lambda L: [*L[:-2], {**L[-2], "peak_rss_kb": True}, L[-1]], "wrong type"),
+    (lambda L: [*L[:-2], {**L[-2], "cpus_seen": "0-3"}, L[-1]], "resources.cpus_seen must be a list of CPU numbers"),
+    (lambda L: [*L[:-2], {**L[-2], "cpus_seen": [0, True]}, L[-1]], "resources.cpus_seen must be a list"),
+    (lambda L: [*L[:-4], {"type": "output", "checksum": 17}, *L[-3:]], "output.checksum has the wrong type"),
 ])
 def test_contract_violations_are_parse_errors(mutate, message):
     with pytest.raises(ParseError, match=message):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import subprocess
 
 import pytest
@@ -30,7 +31,7 @@ FIELDS = {
     "summary": {"count", "min_us", "p10_us", "median_us", "p90_us", "p99_us", "max_us", "mean_us",
                 "std_us", "timed_seconds", "stop_reason"},
     "profile": {"available", "runs", "ops", "nodes_delegated", "nodes_cpu", "model_ops", "unavailable"},
-    "resources": {"peak_rss_kb", "threads_observed"},
+    "resources": {"peak_rss_kb", "threads_observed", "cpus_seen"},
     "error": {"stage", "code", "message"},
     "end": {"status", "exit_code"},
 }
@@ -155,6 +156,16 @@ def test_start_line_reports_cpu_affinity(host_build, litert_lib):
 
     start = json.loads(proc.stdout.splitlines()[0])
     assert start["type"] == "start" and start["cpu_affinity"] == [0]
+
+
+def test_resources_report_the_cpus_the_timed_loop_ran_on(host_build, litert_lib):
+    """cpus_seen: where the threads that worked in the timed loop ran (the cpu_frequency check judges those)."""
+    last = max(os.sched_getaffinity(0))
+    proc = subprocess.run(["taskset", "-c", str(last), str(host_build.runner_path), "--model", str(MOBILENET),
+                           "--lib", str(litert_lib), "--threads", "2", "--runs", "5", "--min-seconds", "0.2"],
+                          capture_output=True, text=True, timeout=120)
+    parsed = parse_harness_output(proc.stdout)
+    assert parsed.ok and parsed.cpu_affinity == (last,) and parsed.cpus_seen == (last,)
 
 
 def test_out_file_and_host_parser_accept_the_output(host_build, litert_lib, tmp_path):

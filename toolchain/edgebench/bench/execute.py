@@ -98,7 +98,8 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
     result = None
     try:
         on_stage("run")
-        env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir, "EDGEBENCH_ENGINE": engine}
+        env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir, "EDGEBENCH_ENGINE": engine,
+               "EDGEBENCH_SAMPLE_MS": str(sample_interval_ms(protocol))}
         if run.config.cpu_mask:
             env["EDGEBENCH_CPU_MASK"] = run.config.cpu_mask
         if engine == "benchmark_model":
@@ -127,6 +128,10 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
             pass  # the device is gone; its run folder is removed by a later cleanup
 
     base["input_shapes"] = shapes_ran(output.setup, shape_plan)  # what the runner ran, not what was asked
+    mismatch = identity_mismatch(output, run.model, dep)
+    if mismatch is not None:
+        return _outcome(RunRecord(**base, status="failed", checks=(), error=mismatch, wall_seconds=wall,
+                                  runtime_api_generation=output.api_generation), output, samples)
     if not output.ok:
         reason = output.failure_reason or ""
         if output.error is None:  # not the runner's own words: add what it and the driver printed
@@ -134,7 +139,8 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
         return _outcome(RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall,
                                   accelerator_used=output.accelerator_used, fallback_reason=output.fallback_reason,
                                   runtime_api_generation=output.api_generation), output, samples)
-    checks = run_checks.evaluate(output, protocol, run.config, _telemetry(samples, results_dir))
+    checks = run_checks.evaluate(output, protocol, run.config, _telemetry(samples, results_dir),
+                                 device_kind=info.device_kind)
     timed = [s.latency_us for s in output.timed]
     record = RunRecord(
         **base, status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
@@ -145,6 +151,33 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
         fallback_reason=output.fallback_reason, output_checksum=output.output_checksum,
         runtime_api_generation=output.api_generation, wall_seconds=wall)
     return _outcome(record, output, samples)
+
+
+def sample_interval_ms(protocol: ResolvedProtocol) -> int:
+    """Sampler interval: about 10 samples over the protocol's minimum timed loop, between 100 ms and 1 s
+    (the cpu_frequency check needs several samples inside the loop; the sampler costs one read per node)."""
+    return int(min(1000.0, max(100.0, protocol.effective.min_seconds * 1000.0 / 10)))
+
+
+def identity_mismatch(output: HarnessOutput, model: ModelFile, dep: Deployment) -> str | None:
+    """Why the files the runner read on the device are not the ones this run is recorded under, or None.
+
+    Staging skips a file whose size matches its manifest, so a same-size file changed on the device
+    would otherwise be measured under the host's hash. A runner that did not report a hash (it failed
+    before reading the file) is not compared."""
+    target = dep.target
+    problems = []
+    if output.model_sha256 is not None and output.model_sha256 != model.sha256:
+        path = output.setup.get("model_path") if output.setup else None
+        problems.append(f"the model at {path or target.device_path(model_device_path(model))} has sha256 "
+                        f"{output.model_sha256}, but {model.path} on the host has {model.sha256}")
+    if output.library_sha256 is not None and output.library_sha256 != dep.runtime_sha256:
+        problems.append(f"the runtime at {output.library_path or dep.library} has sha256 {output.library_sha256}, "
+                        f"but the host staged one with {dep.runtime_sha256}")
+    if not problems:
+        return None
+    return (f"{target.name}: {'; '.join(problems)}. The file on the device was changed after it was staged; "
+            "run again with --verify (re-hashes the device's files and pushes what differs)")
 
 
 def read_pulled_run(result, sysroot: str, *, max_runner_bytes: int | None = None  # type: ignore[no-untyped-def]
@@ -204,10 +237,9 @@ def _telemetry(samples: list[DeviceSample], out_dir: Path) -> run_checks.Telemet
 
     from edgebench.harness.state import read_state
 
-    statuses = [s.thermal_status for s in (read_state(out_dir / "state_before.txt"),
-                                           read_state(out_dir / "state_after.txt")) if s is not None]
-    known = [v for v in statuses if v is not None]
-    return replace(telemetry_from(samples), thermal_status_max=max(known) if known else None)
+    before, after = read_state(out_dir / "state_before.txt"), read_state(out_dir / "state_after.txt")
+    known = [s.thermal_status for s in (before, after) if s is not None and s.thermal_status is not None]
+    return replace(telemetry_from(samples, before), thermal_status_max=max(known) if known else None)
 
 
 def _outcome(record: RunRecord, output: HarnessOutput | None, samples: list[DeviceSample]) -> RunOutcome:

@@ -15,6 +15,7 @@ from typing import Callable, Mapping, Sequence
 from edgebench.bench.cooldown import cool_down
 from edgebench.bench.execute import Deployment, RunOutcome, execute_run, utc_now
 from edgebench.bench.input_shapes import ShapePlan
+from edgebench.bench.output_consistency import with_output_checks
 from edgebench.bench.locks import HostLock, owner_record
 from edgebench.bench.plan import ModelFile, PlannedRun, configs, plan_runs, run_key
 from edgebench.devices.adb import DeviceConnectionError
@@ -285,6 +286,7 @@ class DeviceWorker:
             raise Interrupted()
 
     def _store(self, outcome: RunOutcome) -> None:
+        outcome = with_output_checks(outcome, self.store.runs(self.plan.session))
         self.store.save_run(outcome.record, _protocol_json(self.plan.protocol), outcome.latency_samples,
                             outcome.device_samples)
         self.report.records.append(outcome.record)

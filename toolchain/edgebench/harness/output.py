@@ -23,7 +23,8 @@ _REQUIRED: dict[str, dict[str, Any]] = {
     "init": {"stages_us": dict, "total_us": _NUM},
     "warmup": {"index": int, "latency_us": _NUM, "start_ns": int},
     "run": {"index": int, "latency_us": _NUM, "start_ns": int},
-    "output": {"checksum": str},
+    # null when an output buffer could not be mapped (device memory): allowed, nothing to compare.
+    "output": {"checksum": (str, type(None))},
     # Statistics are null when nothing was timed (count 0): absent, never zero.
     "summary": {"count": int, "min_us": (int, float, type(None)), "median_us": (int, float, type(None)),
                 "max_us": (int, float, type(None))},
@@ -61,7 +62,7 @@ class HarnessOutput:
     init_stages_us: Mapping[str, float] | None
     warmup: tuple[TimedSample, ...]
     timed: tuple[TimedSample, ...]
-    output_checksum: str | None
+    output_checksum: str | None  # None: no output line, or the runner could not map an output
     runner_summary: Mapping[str, Any] | None
     profile: Mapping[str, Any] | None
     peak_rss_kb: int | None
@@ -69,6 +70,10 @@ class HarnessOutput:
     error: RunnerError | None
     end_status: str | None
     exit_code: int | None
+    # CPUs the runner may run on (start.cpu_affinity) and those its working threads were seen on
+    # (resources.cpus_seen, runner 1.x+); None when not reported.
+    cpu_affinity: tuple[int, ...] | None = None
+    cpus_seen: tuple[int, ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -87,6 +92,20 @@ class HarnessOutput:
     def first_inference_us(self) -> float | None:
         first = self.warmup[0] if self.warmup else (self.timed[0] if self.timed else None)
         return first.latency_us if first else None
+
+    @property
+    def model_sha256(self) -> str | None:
+        """The sha256 of the model file as the runner read it on the device (None: not reported)."""
+        value = self.setup.get("model_sha256") if self.setup else None
+        return value if isinstance(value, str) else None
+
+    @property
+    def input_seed(self) -> int | None:
+        """The seed of the runner's generated inputs; None when inputs came from files or were not reported."""
+        if not self.setup or self.setup.get("input_source") != "seeded":
+            return None
+        seed = self.setup.get("input_seed")
+        return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
     @property
     def accelerator_used(self) -> str | None:
@@ -168,4 +187,18 @@ def parse_harness_output(text: str, *, source: str = "runner.jsonl") -> HarnessO
         peak_rss_kb=resources.get("peak_rss_kb"), threads_observed=resources.get("threads_observed"),
         error=RunnerError(err["stage"], err["code"], err["message"]) if err else None,
         end_status=end["status"], exit_code=end["exit_code"],
+        cpu_affinity=_cpu_list(seen["start"], "cpu_affinity", source),
+        cpus_seen=_cpu_list(resources, "cpus_seen", source),
     )
+
+
+def _cpu_list(line: Mapping[str, Any], name: str, source: str) -> tuple[int, ...] | None:
+    """An optional list of CPU numbers: None when absent or null; anything but a list of CPU numbers is refused."""
+    value = line.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                              for v in value):
+        raise ParseError(f"{line.get('type')}.{name} must be a list of CPU numbers or null, got {value!r}",
+                         source=source)
+    return tuple(sorted(set(value)))

@@ -3,15 +3,45 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
-from edgebench.bench.checks import Telemetry
 from edgebench.errors import ParseError
+from edgebench.harness.state import DeviceState
 from edgebench.store import DeviceSample
 
 _COOLING = re.compile(r"/thermal/(cooling_device\d+)/cur_state$")
-_FREQ = re.compile(r"/(cpu\d+)/cpufreq/scaling_cur_freq$")
+_CPUFREQ = re.compile(r"/devices/system/cpu/cpu(\d+)/cpufreq/(scaling_cur_freq|scaling_max_freq)$")
 _CAPACITY = re.compile(r"/power_supply/[^/]+/capacity$")
+
+
+@dataclass(frozen=True)
+class FreqSample:
+    t_ns: int  # CLOCK_BOOTTIME, the runner's clock
+    cur_khz: int  # scaling_cur_freq: the governor's last request
+    ceiling_khz: int | None  # scaling_max_freq at the same instant; None when not sampled (driver < 1.2.0)
+
+
+@dataclass(frozen=True)
+class CoreFrequency:
+    """One CPU's sampled frequency over the whole sampler run, and its static facts from the state file."""
+
+    cpu: int
+    samples: tuple[FreqSample, ...]
+    hardware_max_khz: int | None = None  # cpuinfo_max_freq
+    ceiling_before_khz: int | None = None  # scaling_max_freq before the run
+    governor: str | None = None
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """What the sampler saw during the run, already converted (empty tuples: nothing readable)."""
+
+    cooling_states: tuple[tuple[str, int], ...] = ()  # (device, max cur_state seen)
+    thermal_status_max: int | None = None  # Android thermal status, when the target has one
+    cores: tuple[CoreFrequency, ...] = ()  # every sampled CPU; the checks pick the ones the workload used
+    battery_level_pct: float | None = None
+    has_battery: bool = False
 
 
 def read_samples(path: Path, *, sysroot: str = "") -> list[DeviceSample]:
@@ -46,9 +76,15 @@ def read_samples(path: Path, *, sysroot: str = "") -> list[DeviceSample]:
     return samples
 
 
-def telemetry_from(samples: list[DeviceSample]) -> Telemetry:
+def _khz(text: str | None) -> int | None:
+    return int(text) if text is not None and text.strip().isdigit() else None
+
+
+def telemetry_from(samples: list[DeviceSample], state_before: DeviceState | None = None) -> Telemetry:
+    """Telemetry from the sampler's samples; `state_before` adds each CPU's hardware maximum, ceiling and governor."""
     cooling: dict[str, int] = {}
-    freqs: dict[str, list[int]] = {}
+    cur: dict[int, dict[int, int]] = {}  # cpu -> t_ns -> kHz
+    ceiling: dict[int, dict[int, int]] = {}
     capacity: list[float] = []
     has_battery = False
     for s in samples:
@@ -57,18 +93,30 @@ def telemetry_from(samples: list[DeviceSample]) -> Telemetry:
         if m := _COOLING.search(s.channel):
             if s.value_text.lstrip("-").isdigit():
                 cooling[m.group(1)] = max(cooling.get(m.group(1), 0), int(s.value_text))
-        elif m := _FREQ.search(s.channel):
-            if s.value_text.isdigit():
-                freqs.setdefault(m.group(1), []).append(int(s.value_text))
+        elif m := _CPUFREQ.search(s.channel):
+            if (khz := _khz(s.value_text)) is not None:
+                bucket = cur if m.group(2) == "scaling_cur_freq" else ceiling
+                bucket.setdefault(int(m.group(1)), {})[s.t_ns] = khz
         elif _CAPACITY.search(s.channel):
             has_battery = True
             try:
                 capacity.append(float(s.value_text))
             except ValueError:
                 pass
+    nodes = state_before.nodes if state_before is not None else {}
+
+    def static(cpu: int, name: str) -> str | None:
+        return nodes.get(f"/sys/devices/system/cpu/cpu{cpu}/cpufreq/{name}")
+
+    cores = tuple(
+        CoreFrequency(cpu, tuple(FreqSample(t, khz, ceiling.get(cpu, {}).get(t)) for t, khz in sorted(series.items())),
+                      hardware_max_khz=_khz(static(cpu, "cpuinfo_max_freq")),
+                      ceiling_before_khz=_khz(static(cpu, "scaling_max_freq")),
+                      governor=(static(cpu, "scaling_governor") or "").strip() or None)
+        for cpu, series in sorted(cur.items()))
     return Telemetry(
         cooling_states=tuple(sorted(cooling.items())),
-        core_freqs_khz=tuple((cpu, tuple(v)) for cpu, v in sorted(freqs.items())),
+        cores=cores,
         battery_level_pct=min(capacity) if capacity else None,
         has_battery=has_battery,
     )

@@ -22,7 +22,7 @@
 # Only builtins run per node (read < file); external commands run a fixed,
 # small number of times per run (mkdir, date, taskset).
 
-DRIVER_VERSION=1.1.0
+DRIVER_VERSION=1.2.0
 STATE_FORMAT=1
 
 die_usage() {
@@ -202,9 +202,12 @@ write_sampled_nodes() {
     for d in "$SYSROOT"/sys/class/thermal/cooling_device*; do
       [ -e "$d/cur_state" ] && echo "/sys/class/thermal/${d##*/}/cur_state"
     done
+    # Each CPU's frequency and its ceiling in force (thermal mitigation lowers scaling_max_freq).
     for n in $CPUS; do
-      f=/sys/devices/system/cpu/cpu$n/cpufreq/scaling_cur_freq
-      [ -e "$SYSROOT$f" ] && echo "$f"
+      for a in scaling_cur_freq scaling_max_freq; do
+        f=/sys/devices/system/cpu/cpu$n/cpufreq/$a
+        [ -e "$SYSROOT$f" ] && echo "$f"
+      done
     done
     # ODPM power rails (Pixel 6+: one meter per iio device): cumulative uWs per rail, multi-line.
     for d in "$SYSROOT"/sys/bus/iio/devices/iio:device*; do

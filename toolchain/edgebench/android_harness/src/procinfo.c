@@ -3,6 +3,7 @@
 
 #include "crash_guard.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,6 +34,65 @@ long long proc_status_value(const char *key) {
   }
   fclose(f);
   return value;
+}
+
+static int read_task_stat(int tid, unsigned long long *ticks, int *cpu) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')'); /* comm may contain spaces and parentheses */
+  if (p == NULL) return -1;
+  /* After ") ": field 3 (state) is token 0; utime = 14, stime = 15, processor = 39. */
+  unsigned long long utime = 0, stime = 0;
+  long processor = -1;
+  int field = 2;
+  for (char *tok = strtok(p + 1, " "); tok != NULL; tok = strtok(NULL, " ")) {
+    field++;
+    if (field == 14) utime = strtoull(tok, NULL, 10);
+    else if (field == 15) stime = strtoull(tok, NULL, 10);
+    else if (field == 39) { processor = strtol(tok, NULL, 10); break; }
+  }
+  if (processor < 0) return -1;
+  *ticks = utime + stime;
+  *cpu = (int)processor;
+  return 0;
+}
+
+int task_snapshot_take(task_snapshot *s) {
+  s->n = 0;
+  DIR *d = opendir("/proc/self/task");
+  if (d == NULL) return -1;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && s->n < TASK_SNAPSHOT_MAX) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    int tid = atoi(e->d_name);
+    if (read_task_stat(tid, &s->ticks[s->n], &s->cpu[s->n]) == 0) s->tid[s->n++] = tid;
+  }
+  closedir(d);
+  return s->n > 0 ? 0 : -1;
+}
+
+void task_cpus_worked(const task_snapshot *before, const task_snapshot *after,
+                      uint64_t cpus[CPU_SEEN_MAX / 64]) {
+  int marked = 0, main_cpu = -1;
+  for (int i = 0; i < after->n; i++) {
+    if (after->tid[i] == getpid()) main_cpu = after->cpu[i];
+    unsigned long long was = 0;
+    int known = 0;
+    for (int j = 0; j < before->n; j++) {
+      if (before->tid[j] == after->tid[i]) { was = before->ticks[j]; known = 1; break; }
+    }
+    if ((!known || after->ticks[i] > was) && after->cpu[i] < CPU_SEEN_MAX) {
+      cpus[after->cpu[i] / 64] |= 1ULL << (after->cpu[i] % 64);
+      marked = 1;
+    }
+  }
+  if (!marked && main_cpu >= 0 && main_cpu < CPU_SEEN_MAX) cpus[main_cpu / 64] |= 1ULL << (main_cpu % 64);
 }
 
 void stderr_capture_begin(stderr_capture *cap) {

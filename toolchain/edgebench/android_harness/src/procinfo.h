@@ -12,6 +12,26 @@ uint64_t now_boottime_ns(void);
 /* Reads "Key:  <number>" from /proc/self/status; -1 when absent. */
 long long proc_status_value(const char *key);
 
+/* Each thread's CPU time and the CPU it last ran on (/proc/self/task/TID/stat
+ * fields 14+15 and 39). */
+#define TASK_SNAPSHOT_MAX 512
+typedef struct {
+  int n;
+  int tid[TASK_SNAPSHOT_MAX];
+  unsigned long long ticks[TASK_SNAPSHOT_MAX];
+  int cpu[TASK_SNAPSHOT_MAX];
+} task_snapshot;
+
+/* 0 when /proc/self/task was read, -1 when it cannot be. */
+int task_snapshot_take(task_snapshot *s);
+
+/* Marks in `cpus` (a bitset of CPU_SEEN_MAX bits) the last CPU of every
+ * thread that used CPU time between the two snapshots (or is new); when none
+ * did (a loop shorter than one clock tick), the main thread's, which ran it. */
+#define CPU_SEEN_MAX 1024
+void task_cpus_worked(const task_snapshot *before, const task_snapshot *after,
+                      uint64_t cpus[CPU_SEEN_MAX / 64]);
+
 typedef struct {
   int saved_fd;
   int read_fd;

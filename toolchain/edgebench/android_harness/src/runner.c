@@ -413,6 +413,9 @@ int main(int argc, char **argv) {
   fflush(r->out);
   long long tc = proc_status_value("Threads");
   if (tc > threads_seen) threads_seen = tc;
+  /* Where the threads that work in the timed loop ran: compared after it (outside the loop). */
+  static task_snapshot tasks_before, tasks_after;
+  int have_tasks = task_snapshot_take(&tasks_before) == 0;
 
   /* --- timed loop --- */
   crash_guard_stage("run", "run", EXIT_RUN,
@@ -443,6 +446,9 @@ int main(int argc, char **argv) {
   }
   tc = proc_status_value("Threads");
   if (tc > threads_seen) threads_seen = tc;
+  uint64_t cpus_seen[CPU_SEEN_MAX / 64] = {0};
+  have_tasks = have_tasks && task_snapshot_take(&tasks_after) == 0;
+  if (have_tasks) task_cpus_worked(&tasks_before, &tasks_after, cpus_seen);
 
   /* No output line when the model never ran (no warm-up, no timed run):
    * there is nothing to checksum. */
@@ -459,6 +465,16 @@ int main(int argc, char **argv) {
   if (hwm >= 0) jw_ki64(&r->w, "peak_rss_kb", hwm); else jw_knull(&r->w, "peak_rss_kb");
   if (threads_seen >= 0) jw_ki64(&r->w, "threads_observed", threads_seen);
   else jw_knull(&r->w, "threads_observed");
+  jw_key(&r->w, "cpus_seen");
+  if (have_tasks) {
+    jw_arr_begin(&r->w);
+    for (int c = 0; c < CPU_SEEN_MAX; c++) {
+      if (cpus_seen[c / 64] >> (c % 64) & 1) jw_i64(&r->w, c);
+    }
+    jw_arr_end(&r->w);
+  } else {
+    jw_null(&r->w);
+  }
   jw_line_end(&r->w);
   return finish(r, EXIT_OK);
 }
