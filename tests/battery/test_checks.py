@@ -6,7 +6,11 @@ import pytest
 
 from edgebench.battery import Calibration, GaugeSeries, RunEnergy, calibrate
 
-from .synth import INFERENCE_TIMES, WINDOWS, GaugeSpec, clean_run, estimate, idle_recording, with_columns
+from edgebench.battery import checks as C
+from edgebench.battery.checks import ThermalEvidence
+
+from .synth import (CLEAN_THERMAL, INFERENCE_TIMES, RUN_SECONDS, WINDOWS, GaugeSpec, clean_run, estimate,
+                    idle_recording, with_columns)
 
 M0, M1 = WINDOWS.measured
 
@@ -91,8 +95,44 @@ def test_sample_coverage(clean: GaugeSeries, cal: Calibration) -> None:
     current[np.random.default_rng(3).random(len(clean)) < 0.15] = np.nan
     outcome, reason = check(estimate(with_columns(clean, current_raw=current), cal), "sample_coverage")
     assert outcome == "fail" and "< 90%" in reason
-    # The planned run was longer than what the windows and samples cover.
-    assert check(estimate(clean, cal, expected_duration_s=700.0), "sample_coverage")[0] == "fail"
+
+
+MEASURED_S = WINDOWS.measured[1] - WINDOWS.measured[0]
+
+
+def test_a_half_rate_sampler_fails_coverage_whatever_duration_the_caller_planned(clean: GaugeSeries,
+                                                                                 cal: Calibration) -> None:
+    # Every other current sample unreadable: the sampler ran at half its rate over the whole run.
+    # profile-battery passes the measured window's length (--duration) as the planned duration; the
+    # old check divided the whole run's 2850 samples by the measured window's 3000 expected: 95 %.
+    current = clean.current_raw.copy()
+    current[1::2] = np.nan
+    half = with_columns(clean, current_raw=current)
+    for planned in (MEASURED_S, RUN_SECONDS):
+        outcome, reason = check(estimate(half, cal, expected_duration_s=planned), "sample_coverage")
+        assert outcome == "fail" and "measured 1500/3000 (50%)" in reason, reason
+
+
+def test_coverage_is_judged_per_window(clean: GaugeSeries, cal: Calibration) -> None:
+    # Full rate in the idle windows, half rate in the measured window only: 74 % of the run overall
+    # (and 123 % of the measured window's expected count), but the measured window itself has 50 %.
+    current = clean.current_raw.copy()
+    measured = (clean.t_s >= M0) & (clean.t_s < M1)
+    current[np.flatnonzero(measured)[1::2]] = np.nan
+    outcome, reason = check(estimate(with_columns(clean, current_raw=current), cal,
+                                     expected_duration_s=MEASURED_S), "sample_coverage")
+    assert outcome == "fail" and "measured 1500/3000" in reason and "idle_pre 1200/1200" in reason
+    # A sampler on time passes in every window.
+    outcome, reason = check(estimate(clean, cal, expected_duration_s=MEASURED_S), "sample_coverage")
+    assert outcome == "pass" and "warmup 300/300" in reason
+
+
+def test_coverage_of_a_window_shorter_than_one_period_is_not_judged() -> None:
+    windows = {"warmup": (10.0, 10.05), "measured": (10.05, 11.05)}
+    t = np.arange(10.0, 11.05, 0.1)
+    found = C.sample_coverage(t, windows, 0.1)
+    assert found.outcome == "pass" and "warmup shorter than one 0.1 s period" in found.reason
+    assert C.sample_coverage(t, {"warmup": (10.0, 10.05)}, 0.1).outcome == "not_checked"
 
 
 def test_baseline_drift(cal: Calibration) -> None:
@@ -112,8 +152,24 @@ def test_charge_counter_crosscheck(clean: GaugeSeries, cal: Calibration) -> None
     assert missing.charge_counter_energy_mj is None
 
 
+def test_crosscheck_is_not_checked_when_one_counter_step_rivals_the_window() -> None:
+    # A 5 s window at 1.35 W holds ~6.8 J, about one 0.5 mAh step at 3.9 V (~7 J). The counter steps
+    # once or not at all: the old check allowed ±(7 J + 5 %) and so passed whatever the counter said.
+    step_mj = 500.0 * 3.9 * 3.6
+    for counter_mj in (0.0, step_mj, 2 * step_mj):
+        found = C.charge_counter_crosscheck(counter_mj, 6_750.0, step_mj)
+        assert found.outcome == "not_checked", found
+        assert "cannot resolve this window" in found.reason and "measure longer" in found.reason
+    # Ten steps or more in the window: judged.
+    assert C.charge_counter_crosscheck(10 * step_mj, 10 * step_mj, step_mj).outcome == "pass"
+    assert C.charge_counter_crosscheck(7 * step_mj, 10 * step_mj, step_mj).outcome == "fail"
+    # An unknown step size cannot set the tolerance: not a pass at 5 % alone.
+    assert C.charge_counter_crosscheck(10_000.0, 10_000.0, None).outcome == "not_checked"
+
+
 @pytest.mark.parametrize("kwargs,name", [
-    ({"thermal_status_max": 2}, "thermal"),
+    ({"thermal": ThermalEvidence(0, 2, 300, ("cooling_device0", 0, M0))}, "thermal"),
+    ({"thermal": ThermalEvidence(0, 0, 300, ("cooling_device1", 2, M0 + 10))}, "thermal"),
     ({"cooling_max_state": 1}, "cooling"),
     ({"updates_stopped": True, "input_suspended": False}, "updates_stopped"),
     ({"screen_changed": True}, "screen"),
@@ -125,7 +181,9 @@ def test_reported_state_checks_fail(clean: GaugeSeries, cal: Calibration, kwargs
 
 
 @pytest.mark.parametrize("kwargs,name", [
-    ({"thermal_status_max": None}, "thermal"),
+    ({"thermal": None}, "thermal"),
+    ({"thermal": ThermalEvidence(None, 0, 300, ("cooling_device0", 0, M0))}, "thermal"),
+    ({"thermal": ThermalEvidence(0, 0, 0, None)}, "thermal"),
     ({"cooling_max_state": None}, "cooling"),
     ({"updates_stopped": None}, "updates_stopped"),
     ({"screen_changed": None}, "screen"),
@@ -194,3 +252,86 @@ def test_energy_not_measurable_without_voltage_or_window_samples(clean: GaugeSer
     current[clean.t_s < WINDOWS.idle_pre[1]] = np.nan
     outcome, reason = check(estimate(with_columns(clean, current_raw=current), cal), "energy_measurable")
     assert outcome == "fail" and "idle_pre window" in reason
+
+
+def test_updates_stopped_unknown_is_not_checked_with_its_reason() -> None:
+    found = C.updates_stopped(None, False)
+    assert found.outcome == "not_checked" and "dumpsys battery` could not be read" in found.reason
+    assert C.updates_stopped(False, None).outcome == "not_checked"
+    assert C.updates_stopped(False, False).outcome == "pass"
+
+
+def test_thermal_fails_on_a_cooling_device_active_inside_the_measured_window() -> None:
+    found = C.thermal(ThermalEvidence(0, 0, 120, ("cooling_device1", 3, 1234.5)))
+    assert found.outcome == "fail" and "cooling_device1 at cur_state 3 at t=1234.5" in found.reason
+    assert C.thermal(CLEAN_THERMAL).outcome == "pass"
+    no_samples = C.thermal(ThermalEvidence(0, 0, 0, None))
+    assert no_samples.outcome == "not_checked" and "inside the measured window" in no_samples.reason
+
+
+@pytest.mark.parametrize("text,outcome", [
+    ("80\n", "pass"), ("80\r\n", "pass"), (" 50", "pass"), ("90", "pass"), ("95", "fail"), ("42", "fail"),
+    ("", "not_checked"), (None, "not_checked"), ("cat: capacity: Permission denied", "not_checked"),
+    ("-1", "not_checked"), ("250", "not_checked"),
+])
+def test_battery_level_precondition(text: str | None, outcome: str) -> None:
+    found = C.battery_level_start(text, "`cat /sys/class/power_supply/battery/capacity` (exit 0)")
+    assert found.outcome == outcome and found.reason
+    if outcome == "not_checked":
+        assert "not a percentage" in found.reason and "cat /sys/class/power_supply/battery/capacity" in found.reason
+
+
+def test_thermal_precondition() -> None:
+    assert C.thermal_start(0, "x").outcome == "pass"
+    assert C.thermal_start(2, "x").outcome == "fail"
+    found = C.thermal_start(None, "`dumpsys thermalservice` printed no Thermal Status line")
+    assert found.outcome == "not_checked" and "Thermal Status" in found.reason
+
+
+def test_charger_online_fails_when_usb_supplies_power_without_suspended_input() -> None:
+    online = {"/sys/class/power_supply/usb/online": [(10.0, "0"), (10.1, "1"), (10.2, "1")],
+              "/sys/class/power_supply/ac/online": [(10.0, "0")]}
+    found = C.charger_online(online, input_suspended=False)
+    assert found.outcome == "fail" and "/sys/class/power_supply/usb/online read 1 in 2 of 3" in found.reason
+    off = {k: [(t, "0") for t, _ in v] for k, v in online.items()}
+    assert C.charger_online(off, input_suspended=False).outcome == "pass"
+    assert C.charger_online(online, input_suspended=True).outcome == "not_checked"
+    assert C.charger_online({}, input_suspended=False).outcome == "not_checked"
+    assert C.charger_online({"/sys/class/power_supply/usb/online": [(1.0, None)]}, False).outcome == "not_checked"
+
+
+# -- calibration: the check re-fits the unit and sign on the run's own counter ----------------------
+
+def test_the_calibration_in_use_is_rechecked_against_the_runs_charge_counter(clean: GaugeSeries,
+                                                                             cal: Calibration) -> None:
+    run = clean.between(*WINDOWS.span)
+    found = C.calibration(cal, run)
+    assert found.outcome == "pass" and "off this run's charge counter" in found.reason
+    # Stale: the gauge now prints mA (an OS update), the stored calibration still says µA.
+    stale_unit = C.calibration(cal, clean_run(GaugeSpec(unit="mA"))[0].between(*WINDOWS.span))
+    assert stale_unit.outcome == "fail" and "stale calibration" in stale_unit.reason and "×1000" in stale_unit.reason
+    # Stale: the sign convention flipped.
+    flipped = C.calibration(cal, clean_run(GaugeSpec(discharge_positive=True))[0].between(*WINDOWS.span))
+    assert flipped.outcome == "fail" and "stale calibration" in flipped.reason and "sign +1" in flipped.reason
+
+
+def test_a_calibration_inconsistent_with_the_counter_fails(clean: GaugeSeries, cal: Calibration) -> None:
+    # current_now reads 30 % low against the counter, in every unit and sign: no pair fits.
+    skewed = with_columns(clean, current_raw=clean.current_raw * 0.7).between(*WINDOWS.span)
+    found = C.calibration(cal, skewed)
+    assert found.outcome == "fail" and "disagree" in found.reason
+    # A stored calibration that never agreed with its own counter is no calibration.
+    bad = Calibration(cal.scale_to_ua, cal.discharge_sign, cal.update_period_s, cal.charge_quantum_uah, 0.3, "file")
+    assert C.calibration(bad, clean.between(*WINDOWS.span)).outcome == "fail"
+
+
+def test_the_calibration_check_is_not_checked_when_it_cannot_be_evaluated(clean: GaugeSeries,
+                                                                        cal: Calibration) -> None:
+    assert C.calibration(None, clean).outcome == "not_checked"
+    no_counter = with_columns(clean, charge_counter_uah=np.full(len(clean), np.nan))
+    found = C.calibration(cal, no_counter)
+    assert found.outcome == "not_checked" and "charge_counter is missing" in found.reason
+    # 10 s of run: the counter steps once or twice, too few to re-fit anything.
+    short = clean.between(M0, M0 + 10)
+    found = C.calibration(cal, short)
+    assert found.outcome == "not_checked" and "cannot re-check" in found.reason

@@ -405,8 +405,8 @@ def charger_online(online: Mapping[str, Sequence[tuple[float, str | None]]], inp
     for path, rows in sorted(readable.items()):
         on = [(t, v) for t, v in rows if int(v.strip()) != 0]  # type: ignore[union-attr]
         if on:
-            return Check("charger_online", "fail", f"{path}/online read {on[0][1]} in {len(on)} of {len(rows)} "
+            return Check("charger_online", "fail", f"{path} read {on[0][1]} in {len(on)} of {len(rows)} "
                          f"samples (first at t={on[0][0]:.1f} s) while the battery was meant to be the only source: "
                          "a charger supplied part of the load (a weak charger can leave status Discharging)")
-    names = ", ".join(f"{p.rsplit('/', 1)[-1]}/online" for p in sorted(readable))
+    names = ", ".join("/".join(p.rsplit("/", 2)[-2:]) for p in sorted(readable))
     return Check("charger_online", "pass", f"{names} 0 in every sample")

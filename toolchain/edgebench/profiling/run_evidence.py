@@ -47,11 +47,11 @@ def thermal_evidence(out_dir: Path, samples: Sequence[DeviceSample], measured: t
 
 def charger_online(samples: Sequence[DeviceSample], battery_dir: str, span: tuple[float, float]
                    ) -> dict[str, list[tuple[float, str | None]]]:
-    """`online` readings of every power supply but the battery, by supply folder, within the span."""
+    """`online` readings of every power supply but the battery, by node path, within the span."""
     found: dict[str, list[tuple[float, str | None]]] = {}
     battery = battery_dir.rstrip("/")
     for s in samples:
         match = _ONLINE.match(s.channel)
         if match and match.group(1) != battery and _in(s, span):
-            found.setdefault(match.group(1), []).append((s.t_ns / 1e9, s.value_text))
+            found.setdefault(s.channel, []).append((s.t_ns / 1e9, s.value_text))
     return found
