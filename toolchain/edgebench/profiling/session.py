@@ -32,8 +32,8 @@ from edgebench.profiling.device_state import (DeviceStateGuard, StateChange, rea
                                               screen_of)
 from edgebench.profiling.power_path import establish, find_battery_dir
 from edgebench.profiling.power_rails import RailsInfo, detect_rails
-from edgebench.profiling.run_evidence import charger_online, cooling_in, thermal_evidence
 from edgebench.profiling.protocol import BatteryProtocol
+from edgebench.profiling.run_evidence import charger_online, cooling_in, thermal_evidence
 from edgebench.protocols import PRESETS, ResolvedProtocol
 from edgebench.records import Check, Provenance, RunConfig, RunRecord
 from edgebench.stats import latency_stats
@@ -383,7 +383,8 @@ class BatterySession:
             thermal = parse_dumpsys_thermalservice(device.check_shell(["dumpsys", "thermalservice"]))
             state["thermal_status"] = thermal.thermal_status
             if thermal.thermal_status is None:
-                state["thermal_unreadable"] = "`dumpsys thermalservice` printed no Thermal Status line"
+                state["thermal_unreadable"] = ("`dumpsys thermalservice` gave no thermal status (no Thermal "
+                                               "Status line, or the thermal HAL has not reported yet)")
         except EdgebenchError as exc:
             state["thermal_status"] = None
             state["thermal_unreadable"] = f"`dumpsys thermalservice` could not be read: {exc}"
