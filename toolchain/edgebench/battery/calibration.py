@@ -149,7 +149,13 @@ class UnitSignFit:
         return ", ".join(f"×{s:g} sign {sg:+d}: {a:.0%} off" for a, s, sg in self.tried)
 
 
-def fit_unit_sign(series: GaugeSeries, *, min_span_s: float = MIN_COUNTER_SPAN_S) -> UnitSignFit:
+TOO_FEW_STEPS_ADVICE = ("Record longer (≥ 10 min, §1.3) while discharging (USB power cut or input suspended). "
+                        "Some gauges hold the counter at low current (§1.4): if it never moves, this device "
+                        "cannot be calibrated")
+
+
+def fit_unit_sign(series: GaugeSeries, *, min_span_s: float = MIN_COUNTER_SPAN_S,
+                  too_few_steps_advice: str = TOO_FEW_STEPS_ADVICE) -> UnitSignFit:
     """Try the four (scale, sign) pairs of current_now against the counter's slope between its first
     and last step; CalibrationError when the counter cannot serve as the reference."""
     q_ok = np.isfinite(series.charge_counter_uah)
@@ -165,9 +171,7 @@ def fit_unit_sign(series: GaugeSeries, *, min_span_s: float = MIN_COUNTER_SPAN_S
                 f"stepped only {step_idx.size} time(s) over {span:.0f} s")
         raise CalibrationError(
             f"charge_counter {what} in {tq[-1] - tq[0]:.0f} s of samples; calibration needs ≥ {MIN_COUNTER_STEPS} "
-            f"steps spanning ≥ {min_span_s:.0f} s. Record longer (≥ 10 min, §1.3) while discharging "
-            "(USB power cut or input suspended). Some gauges hold the counter at low current (§1.4): "
-            "if it never moves, this device cannot be calibrated")
+            f"steps spanning ≥ {min_span_s:.0f} s. {too_few_steps_advice}")
     t0, t1 = float(tq[step_idx[0]]), float(tq[step_idx[-1]])
     rate_ua = (q[step_idx[-1]] - q[step_idx[0]]) / (t1 - t0) * 3600.0  # µAh/s → µA, positive = charging
     if rate_ua == 0:

@@ -199,7 +199,7 @@ class BatterySession:
 
     def _one_run(self, session: str, dep, model: ModelFile, repeat: int, battery_dir: str) -> _RunResult:  # type: ignore[no-untyped-def]
         from edgebench import battery as eb
-        from edgebench.battery import checks as eb_checks
+        from edgebench.battery import setup_checks as eb_checks
 
         target, p = self.target, self.protocol
         info = target.describe()
@@ -359,7 +359,7 @@ class BatterySession:
     def _check_preconditions(self, battery_dir: str) -> tuple[Check, ...]:
         """§4.1 preconditions 2 and 3: refuse the session when one fails; one that cannot be read is
         recorded as not_checked on every run, never passed."""
-        from edgebench.battery import checks as eb_checks
+        from edgebench.battery import setup_checks as eb_checks
 
         command = f"cat {battery_dir}/capacity"
         read = self.target.device.shell(["cat", f"{battery_dir}/capacity"])
