@@ -165,3 +165,39 @@ def test_a_crashed_host_leaves_a_marker_that_the_next_connect_undoes(phone, caps
                      "--protocol", "smoke", "--runs", "10") == 0
     capsys.readouterr()
     assert _device_state(phone) == before
+
+
+def _fault(phone, *flags: str) -> None:
+    _act(phone, " ".join(("fault virtual-device fault", phone.serial, *flags)))
+
+
+def test_a_weak_charger_refuses_a_cable_cut_session_naming_usb_online(phone, capsys):
+    before = _device_state(phone)
+    _fault(phone, "--weak-charger", "50")  # USB online, the battery still discharging
+    try:
+        code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "1", *SHORT,
+                         "--power-path", "cable-cut", "--json")
+    finally:
+        _fault(phone, "--clear")
+    err = capsys.readouterr().err
+    assert code != 0 and "/sys/class/power_supply/usb/online = 1" in err and "weak charger" in err, err
+    assert _device_state(phone) == before
+
+
+def test_a_charger_coming_online_mid_run_invalidates_it(phone, capsys):
+    # VBUS cut: auto takes the cut (this serial is HOST:PORT, so wifi-adb) and suspends nothing; then a
+    # weak charger is plugged in during the measured window. It supplies part of the load while the
+    # battery may still read Discharging: the sampled usb/online must invalidate the run.
+    _fault(phone, "--usb-power", "off")
+    thread = _inject_during_measured_window(phone, 0, f"fault virtual-device fault {phone.serial} --weak-charger 50",
+                                            f"fault virtual-device fault {phone.serial} --usb-power off")
+    try:
+        code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "1", *SHORT,
+                         "--json")
+        thread.join(timeout=60)
+    finally:
+        _fault(phone, "--clear")
+    (result,) = json.loads(capsys.readouterr().out)
+    assert code == 1 and not result["valid"]
+    assert result["checks"]["charger_online"] == "fail", result["check_reasons"]
+    assert "/sys/class/power_supply/usb/online read 1" in result["check_reasons"]["charger_online"]
