@@ -4,7 +4,9 @@
 reports. Input is suspended with `setprop power.battery_input.suspended true` (AndroidX's way) or,
 on debuggable builds, `dumpsys battery suspend_input`; otherwise the user cuts VBUS (switchable hub)
 or uses Wi-Fi adb without a cable. Whatever the path, `status` must read Discharging for the whole
-verification window.
+verification window, and without an input suspend no other power supply's `online` may read 1: a
+charger too weak for the load leaves the battery Discharging while it supplies part of the power, so
+`auto` suspends input then, and `cable-cut` / `wifi-adb` are refused.
 """
 from __future__ import annotations
 
