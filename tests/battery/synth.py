@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from edgebench.battery import GaugeSeries, Windows
+from edgebench.battery.checks import ThermalEvidence
 
 T0_S = 1000.0  # CLOCK_BOOTTIME at the start of the recording
 R_OHM = 0.12
@@ -142,12 +143,17 @@ def with_columns(series: GaugeSeries, **changes: object) -> GaugeSeries:
     return replace(series, **changes)
 
 
+# Thermal status 0 read before and after the run; 300 cooling-device readings at 0 in the measured window.
+CLEAN_THERMAL = ThermalEvidence(status_at_start=0, status_at_end=0, cooling_samples_in_window=300,
+                                cooling_max_in_window=("cooling_device0", 0, WINDOWS.measured[0] + 1.0))
+
+
 def estimate(series: GaugeSeries, calibration, **overrides):  # type: ignore[no-untyped-def]
     """estimate_run with a clean lab's inputs; override any keyword to craft a failure."""
     from edgebench.battery import estimate_run
 
     kwargs = dict(inference_times_s=INFERENCE_TIMES, sample_period_s=0.1, input_suspended=True,
-                  updates_stopped=False, thermal_status_max=0, cooling_max_state=0, screen_changed=False,
+                  updates_stopped=False, thermal=CLEAN_THERMAL, cooling_max_state=0, screen_changed=False,
                   airplane_changed=False, expected_duration_s=RUN_SECONDS, shortened_reason=None)
     windows = overrides.pop("windows", WINDOWS)
     inferences = overrides.pop("inferences", N_MEASURED)

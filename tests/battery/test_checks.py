@@ -6,7 +6,11 @@ import pytest
 
 from edgebench.battery import Calibration, GaugeSeries, RunEnergy, calibrate
 
-from .synth import INFERENCE_TIMES, WINDOWS, GaugeSpec, clean_run, estimate, idle_recording, with_columns
+from edgebench.battery import checks as C
+from edgebench.battery.checks import ThermalEvidence
+
+from .synth import (CLEAN_THERMAL, INFERENCE_TIMES, RUN_SECONDS, WINDOWS, GaugeSpec, clean_run, estimate,
+                    idle_recording, with_columns)
 
 M0, M1 = WINDOWS.measured
 
@@ -91,8 +95,44 @@ def test_sample_coverage(clean: GaugeSeries, cal: Calibration) -> None:
     current[np.random.default_rng(3).random(len(clean)) < 0.15] = np.nan
     outcome, reason = check(estimate(with_columns(clean, current_raw=current), cal), "sample_coverage")
     assert outcome == "fail" and "< 90%" in reason
-    # The planned run was longer than what the windows and samples cover.
-    assert check(estimate(clean, cal, expected_duration_s=700.0), "sample_coverage")[0] == "fail"
+
+
+MEASURED_S = WINDOWS.measured[1] - WINDOWS.measured[0]
+
+
+def test_a_half_rate_sampler_fails_coverage_whatever_duration_the_caller_planned(clean: GaugeSeries,
+                                                                                 cal: Calibration) -> None:
+    # Every other current sample unreadable: the sampler ran at half its rate over the whole run.
+    # profile-battery passes the measured window's length (--duration) as the planned duration; the
+    # old check divided the whole run's 2850 samples by the measured window's 3000 expected: 95 %.
+    current = clean.current_raw.copy()
+    current[1::2] = np.nan
+    half = with_columns(clean, current_raw=current)
+    for planned in (MEASURED_S, RUN_SECONDS):
+        outcome, reason = check(estimate(half, cal, expected_duration_s=planned), "sample_coverage")
+        assert outcome == "fail" and "measured 1500/3000 (50%)" in reason, reason
+
+
+def test_coverage_is_judged_per_window(clean: GaugeSeries, cal: Calibration) -> None:
+    # Full rate in the idle windows, half rate in the measured window only: 74 % of the run overall
+    # (and 123 % of the measured window's expected count), but the measured window itself has 50 %.
+    current = clean.current_raw.copy()
+    measured = (clean.t_s >= M0) & (clean.t_s < M1)
+    current[np.flatnonzero(measured)[1::2]] = np.nan
+    outcome, reason = check(estimate(with_columns(clean, current_raw=current), cal,
+                                     expected_duration_s=MEASURED_S), "sample_coverage")
+    assert outcome == "fail" and "measured 1500/3000" in reason and "idle_pre 1200/1200" in reason
+    # A sampler on time passes in every window.
+    outcome, reason = check(estimate(clean, cal, expected_duration_s=MEASURED_S), "sample_coverage")
+    assert outcome == "pass" and "warmup 300/300" in reason
+
+
+def test_coverage_of_a_window_shorter_than_one_period_is_not_judged() -> None:
+    windows = {"warmup": (10.0, 10.05), "measured": (10.05, 11.05)}
+    t = np.arange(10.0, 11.05, 0.1)
+    found = C.sample_coverage(t, windows, 0.1)
+    assert found.outcome == "pass" and "warmup shorter than one 0.1 s period" in found.reason
+    assert C.sample_coverage(t, {"warmup": (10.0, 10.05)}, 0.1).outcome == "not_checked"
 
 
 def test_baseline_drift(cal: Calibration) -> None:
@@ -112,8 +152,24 @@ def test_charge_counter_crosscheck(clean: GaugeSeries, cal: Calibration) -> None
     assert missing.charge_counter_energy_mj is None
 
 
+def test_crosscheck_is_not_checked_when_one_counter_step_rivals_the_window() -> None:
+    # A 5 s window at 1.35 W holds ~6.8 J, about one 0.5 mAh step at 3.9 V (~7 J). The counter steps
+    # once or not at all: the old check allowed ±(7 J + 5 %) and so passed whatever the counter said.
+    step_mj = 500.0 * 3.9 * 3.6
+    for counter_mj in (0.0, step_mj, 2 * step_mj):
+        found = C.charge_counter_crosscheck(counter_mj, 6_750.0, step_mj)
+        assert found.outcome == "not_checked", found
+        assert "cannot resolve this window" in found.reason and "measure longer" in found.reason
+    # Ten steps or more in the window: judged.
+    assert C.charge_counter_crosscheck(10 * step_mj, 10 * step_mj, step_mj).outcome == "pass"
+    assert C.charge_counter_crosscheck(7 * step_mj, 10 * step_mj, step_mj).outcome == "fail"
+    # An unknown step size cannot set the tolerance: not a pass at 5 % alone.
+    assert C.charge_counter_crosscheck(10_000.0, 10_000.0, None).outcome == "not_checked"
+
+
 @pytest.mark.parametrize("kwargs,name", [
-    ({"thermal_status_max": 2}, "thermal"),
+    ({"thermal": ThermalEvidence(0, 2, 300, ("cooling_device0", 0, M0))}, "thermal"),
+    ({"thermal": ThermalEvidence(0, 0, 300, ("cooling_device1", 2, M0 + 10))}, "thermal"),
     ({"cooling_max_state": 1}, "cooling"),
     ({"updates_stopped": True, "input_suspended": False}, "updates_stopped"),
     ({"screen_changed": True}, "screen"),
@@ -125,7 +181,9 @@ def test_reported_state_checks_fail(clean: GaugeSeries, cal: Calibration, kwargs
 
 
 @pytest.mark.parametrize("kwargs,name", [
-    ({"thermal_status_max": None}, "thermal"),
+    ({"thermal": None}, "thermal"),
+    ({"thermal": ThermalEvidence(None, 0, 300, ("cooling_device0", 0, M0))}, "thermal"),
+    ({"thermal": ThermalEvidence(0, 0, 0, None)}, "thermal"),
     ({"cooling_max_state": None}, "cooling"),
     ({"updates_stopped": None}, "updates_stopped"),
     ({"screen_changed": None}, "screen"),
@@ -194,3 +252,18 @@ def test_energy_not_measurable_without_voltage_or_window_samples(clean: GaugeSer
     current[clean.t_s < WINDOWS.idle_pre[1]] = np.nan
     outcome, reason = check(estimate(with_columns(clean, current_raw=current), cal), "energy_measurable")
     assert outcome == "fail" and "idle_pre window" in reason
+
+
+def test_updates_stopped_unknown_is_not_checked_with_its_reason() -> None:
+    found = C.updates_stopped(None, False)
+    assert found.outcome == "not_checked" and "dumpsys battery` could not be read" in found.reason
+    assert C.updates_stopped(False, None).outcome == "not_checked"
+    assert C.updates_stopped(False, False).outcome == "pass"
+
+
+def test_thermal_fails_on_a_cooling_device_active_inside_the_measured_window() -> None:
+    found = C.thermal(ThermalEvidence(0, 0, 120, ("cooling_device1", 3, 1234.5)))
+    assert found.outcome == "fail" and "cooling_device1 at cur_state 3 at t=1234.5" in found.reason
+    assert C.thermal(CLEAN_THERMAL).outcome == "pass"
+    no_samples = C.thermal(ThermalEvidence(0, 0, 0, None))
+    assert no_samples.outcome == "not_checked" and "inside the measured window" in no_samples.reason

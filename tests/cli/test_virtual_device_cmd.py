@@ -123,8 +123,13 @@ def test_fault_command_shows_and_changes_a_devices_faults(sandbox_ok: None, edge
     assert adb_server.check("-s", adb_serial, "shell", "dumpsys thermalservice | grep 'Thermal Status'") == "Thermal Status: 2\n"
     code, _, err = edgebench("fault", serial, "--throttle", "9")
     assert code == 2 and "0..6" in err
+    code, out, _ = edgebench("fault", serial, "--weak-charger", "50", "--json")
+    status = json.loads(out)
+    assert code == 0 and (status["usb_power"], status["weak_charger_ma"]) == (True, 50.0)
+    assert adb_server.check("-s", adb_serial, "shell", "cat /sys/class/power_supply/usb/online") == "1\n"
     code, out, _ = edgebench("fault", serial, "--clear", "--json")
     assert json.loads(out)["throttle"] == 0 and json.loads(out)["usb_power"] is True
+    assert json.loads(out)["weak_charger_ma"] is None
     edgebench("fault", serial, "--battery-level", "42")
     edgebench("stop", serial)
     code, _, err = edgebench("fault", serial, "--no-space")

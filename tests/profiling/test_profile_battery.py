@@ -45,6 +45,10 @@ def test_energy_per_inference_within_10_percent_of_truth_and_device_restored(pho
     energy = result["energy_per_inference_mj"]
     assert energy["ci_low"] <= energy["value"] <= energy["ci_high"]
     assert result["checks"]["shortened"] == "fail"  # recorded, run still valid
+    # Re-checked on each run's own counter, not a hard-coded pass (a 38 s run may be too short: not_checked).
+    assert result["checks"]["calibration"] in ("pass", "not_checked"), result["check_reasons"]
+    assert result["checks"]["thermal"] == "pass" and result["checks"]["battery_level_start"] == "pass"
+    assert result["checks"]["charger_online"] == "not_checked"  # input suspended: online says nothing
     assert phone.cli("virtual-device", "energy-truth", phone.serial, "--json") == 0
     truth = {t["run_id"]: t["energy_per_inference_mj"] for t in json.loads(capsys.readouterr().out)}
     true_mean = sum(truth[r] for r in result["run_ids"]) / 2
@@ -96,20 +100,47 @@ def _inject_during_measured_window(phone, run_index: int, inject: str, clear: st
     return thread
 
 
-@pytest.mark.parametrize("inject, clear, check", [
-    ("setprop power.battery_input.suspended false", "setprop power.battery_input.suspended true", "current_direction"),
-    ("fault virtual-device fault SERIAL --throttle 2", "fault virtual-device fault SERIAL --throttle 0", "cooling"),
-    ("fault virtual-device fault SERIAL --stale-gauge", "fault virtual-device fault SERIAL --live-gauge", "stale_gauge"),
+@pytest.mark.parametrize("inject, clear, checks", [
+    ("setprop power.battery_input.suspended false", "setprop power.battery_input.suspended true",
+     ("current_direction",)),
+    # Throttling only inside the measured window: thermal status reads 0 at the run's start and end,
+    # so `thermal` must see the cooling devices sampled in the window (it used to read only the ends).
+    ("fault virtual-device fault SERIAL --throttle 2", "fault virtual-device fault SERIAL --throttle 0",
+     ("cooling", "thermal")),
+    ("fault virtual-device fault SERIAL --stale-gauge", "fault virtual-device fault SERIAL --live-gauge",
+     ("stale_gauge",)),
 ])
-def test_injected_faults_invalidate_the_run_with_a_reason(phone, capsys, inject, clear, check):
+def test_injected_faults_invalidate_the_run_with_a_reason(phone, capsys, inject, clear, checks):
     inject, clear = inject.replace("SERIAL", phone.serial), clear.replace("SERIAL", phone.serial)
     thread = _inject_during_measured_window(phone, 0, inject, clear)
     code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "1", *SHORT, "--json")
     thread.join(timeout=60)
     (result,) = json.loads(capsys.readouterr().out)
     assert code == 1 and not result["valid"]
-    assert result["checks"][check] == "fail", result["checks"]
-    assert result["check_reasons"][check]
+    for check in checks:
+        assert result["checks"][check] == "fail", result["checks"]
+        assert result["check_reasons"][check]
+    if "thermal" in checks:
+        assert "inside the measured window" in result["check_reasons"]["thermal"]
+
+
+def test_a_stale_calibration_fails_the_run(phone, capsys):
+    # The stored calibration says µA; this gauge prints mA (as after an OS update that changed the
+    # driver). The calibration used to be recorded as a hard-coded pass.
+    (profile,) = (phone.workspace / "device-profiles").glob("*.json")
+    saved = profile.read_text()
+    data = json.loads(saved)
+    data["calibration"]["scale_to_ua"] = 1.0
+    profile.write_text(json.dumps(data))
+    try:
+        code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "1", *SHORT,
+                         "--screen", "on", "--json")
+    finally:
+        profile.write_text(saved)
+    (result,) = json.loads(capsys.readouterr().out)
+    assert code == 1 and not result["valid"]
+    assert result["checks"]["calibration"] == "fail", result["check_reasons"].get("calibration")
+    assert "stale calibration" in result["check_reasons"]["calibration"]
 
 
 def test_a_crashed_host_leaves_a_marker_that_the_next_connect_undoes(phone, capsys):
@@ -134,3 +165,39 @@ def test_a_crashed_host_leaves_a_marker_that_the_next_connect_undoes(phone, caps
                      "--protocol", "smoke", "--runs", "10") == 0
     capsys.readouterr()
     assert _device_state(phone) == before
+
+
+def _fault(phone, *flags: str) -> None:
+    _act(phone, " ".join(("fault virtual-device fault", phone.serial, *flags)))
+
+
+def test_a_weak_charger_refuses_a_cable_cut_session_naming_usb_online(phone, capsys):
+    before = _device_state(phone)
+    _fault(phone, "--weak-charger", "50")  # USB online, the battery still discharging
+    try:
+        code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "1", *SHORT,
+                         "--power-path", "cable-cut", "--json")
+    finally:
+        _fault(phone, "--clear")
+    err = capsys.readouterr().err
+    assert code != 0 and "/sys/class/power_supply/usb/online = 1" in err and "weak charger" in err, err
+    assert _device_state(phone) == before
+
+
+def test_a_charger_coming_online_mid_run_invalidates_it(phone, capsys):
+    # VBUS cut: auto takes the cut (this serial is HOST:PORT, so wifi-adb) and suspends nothing; then a
+    # weak charger is plugged in during the measured window. It supplies part of the load while the
+    # battery may still read Discharging: the sampled usb/online must invalidate the run.
+    _fault(phone, "--usb-power", "off")
+    thread = _inject_during_measured_window(phone, 0, f"fault virtual-device fault {phone.serial} --weak-charger 50",
+                                            f"fault virtual-device fault {phone.serial} --usb-power off")
+    try:
+        code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "1", *SHORT,
+                         "--json")
+        thread.join(timeout=60)
+    finally:
+        _fault(phone, "--clear")
+    (result,) = json.loads(capsys.readouterr().out)
+    assert code == 1 and not result["valid"]
+    assert result["checks"]["charger_online"] == "fail", result["check_reasons"]
+    assert "/sys/class/power_supply/usb/online read 1" in result["check_reasons"]["charger_online"]

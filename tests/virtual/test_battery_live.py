@@ -236,3 +236,45 @@ def test_screen_airplane_and_doze_state_are_kept(adb: PrivateAdb, pixel: registr
         "Now forced in to deep idle mode\nIDLE\n"
     assert "mState=IDLE" in sh(adb, pixel, "dumpsys deviceidle")
     assert sh(adb, pixel, "dumpsys deviceidle unforce") == "Light state: ACTIVE, deep state: ACTIVE\n"
+
+
+def _target(adb: PrivateAdb, state: registry.DeviceState):  # type: ignore[no-untyped-def]
+    from edgebench.devices.adb import AdbServer, AdbServerAddress
+    from edgebench.targets.adb import AdbTarget
+
+    return AdbTarget(AdbServer(AdbServerAddress("127.0.0.1", adb.port)).device(state.config.adb_serial))
+
+
+def test_a_weak_charger_shows_usb_online_while_discharging_and_the_power_path_sees_it(
+        adb: PrivateAdb, pixel: registry.DeviceState) -> None:
+    from edgebench.errors import DeviceError
+    from edgebench.profiling.device_state import DeviceStateGuard
+    from edgebench.profiling.power_path import establish
+
+    usb = "/sys/class/power_supply/usb/online"
+    fault(pixel, usb_power=False)  # a cut cable: usb/online follows VBUS
+    assert sh(adb, pixel, f"sleep 0.4; cat {usb}").strip() == "0"
+    fault(pixel, weak_charger_ma=50)  # the idle floor alone draws more than 50 mA
+    assert sh(adb, pixel, f"sleep 0.4; cat {usb}").strip() == "1"
+    assert gauge(adb, pixel)[1] == "Discharging"  # discharging while USB supplies power
+    assert "USB powered: true" in sh(adb, pixel, "dumpsys battery")
+    target = _target(adb, pixel)
+    guard = DeviceStateGuard(target)
+    try:
+        # The user says the cable is cut; usb/online says otherwise: refused, naming the node.
+        with pytest.raises(DeviceError, match="usb/online = 1") as refused:
+            establish(guard, "cable-cut", BATTERY, verify_s=0.5)
+        assert "weak charger" in str(refused.value)
+        # auto does not take Discharging for a cut cable: it suspends charge input, and says why.
+        path = establish(guard, "auto", BATTERY, verify_s=0.5)
+        assert path.mode == "suspend-input" and path.input_suspended and "usb/online = 1" in path.how
+    finally:
+        guard.restore()
+    # With VBUS really cut, auto takes the cut (this virtual phone's serial is HOST:PORT: wifi-adb).
+    fault(pixel, usb_power=False)
+    guard = DeviceStateGuard(target)
+    try:
+        path = establish(guard, "auto", BATTERY, verify_s=0.5)
+        assert path.mode == "wifi-adb" and not path.input_suspended
+    finally:
+        guard.restore()

@@ -23,6 +23,8 @@ def test_requests_round_trip_and_keep_meaningful_false_values() -> None:
     ({"throttle": 9}, "0..6"),
     ({"battery_level": 120}, "0..100"),
     ({"slow_link_kbps": -1}, ">= 0"),
+    ({"weak_charger_ma": -5}, ">= 0"),
+    ({"weak_charger_ma": 50, "usb_power": False}, "needs USB power on"),
     ({"clear": True, "throttle": 1}, "give it alone"),
     ({"bogus": 1}, "unknown fault field"),
 ])

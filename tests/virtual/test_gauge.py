@@ -87,3 +87,23 @@ def test_state_round_trips_so_a_restart_keeps_the_charge() -> None:
     again = model()
     again.load_state(m.state())
     assert again.charge_true_uah == m.charge_true_uah and again.soc == pytest.approx(0.42, abs=0.01)
+
+
+def test_a_weak_charger_leaves_the_battery_discharging_while_it_supplies_part_of_the_load() -> None:
+    quiet = dict(noise_sd_ma=0.0, gain_error=0.0, offset_ma=0.0, offset_drift_ma_per_hour=0.0)
+    full = run(model(**quiet), 1.0, 2000.0)[-1]
+    alone = [model(**quiet).step(PERIOD_S, 2000.0, charger_online=False, input_suspended=False) for _ in range(6)][-1]
+    weak = [model(**quiet).step(PERIOD_S, 2000.0, charger_online=True, input_suspended=False,
+                                charger_limit_ua=150_000.0) for _ in range(6)][-1]
+    assert full.status == "Charging"
+    assert weak.status == "Discharging" and alone.status == "Discharging"
+    # The charger carries 150 mA of the ~520 mA load: the battery delivers only the rest.
+    assert -alone.true_current_ua - (-weak.true_current_ua) == pytest.approx(150_000.0, rel=0.02)
+    # With charge input suspended the weak charger supplies nothing.
+    suspended = [model(**quiet).step(PERIOD_S, 2000.0, charger_online=True, input_suspended=True,
+                                     charger_limit_ua=150_000.0) for _ in range(6)][-1]
+    assert suspended.true_current_ua == pytest.approx(alone.true_current_ua, rel=0.01)
+    # A light load below the limit: the weak charger still charges.
+    light = model(**quiet).step(PERIOD_S, 100.0, charger_online=True, input_suspended=False,
+                                charger_limit_ua=150_000.0)
+    assert light.status == "Charging"

@@ -132,8 +132,32 @@ def mean_over(t_s: np.ndarray, values: np.ndarray, start_s: float, end_s: float)
     return integrate(t, v) / float(t[-1] - t[0])
 
 
-def calibrate(series: GaugeSeries, *, source: str) -> Calibration:
-    """Find the (scale, sign) of current_now from a quiet, discharging recording (≥ 10 min, §1.3)."""
+@dataclass(frozen=True)
+class UnitSignFit:
+    """current_now's (scale, sign) that best matches the charge counter's slope over one recording."""
+
+    scale_to_ua: float
+    discharge_sign: int
+    agreement: float  # |mean calibrated current - dQ/dt| / |dQ/dt| for this pair
+    counter_discharge_ua: float  # -dQ/dt in µA (positive = discharging)
+    span_s: float  # between the first and the last counter step used
+    steps: int  # counter steps seen
+    mean_raw: float  # time-average of current_now as printed, between the first and last step
+    tried: tuple[tuple[float, float, int], ...]  # (agreement, scale, discharge sign) of all four pairs
+
+    def listing(self) -> str:
+        return ", ".join(f"×{s:g} sign {sg:+d}: {a:.0%} off" for a, s, sg in self.tried)
+
+
+TOO_FEW_STEPS_ADVICE = ("Record longer (≥ 10 min, §1.3) while discharging (USB power cut or input suspended). "
+                        "Some gauges hold the counter at low current (§1.4): if it never moves, this device "
+                        "cannot be calibrated")
+
+
+def fit_unit_sign(series: GaugeSeries, *, min_span_s: float = MIN_COUNTER_SPAN_S,
+                  too_few_steps_advice: str = TOO_FEW_STEPS_ADVICE) -> UnitSignFit:
+    """Try the four (scale, sign) pairs of current_now against the counter's slope between its first
+    and last step; CalibrationError when the counter cannot serve as the reference."""
     q_ok = np.isfinite(series.charge_counter_uah)
     if q_ok.sum() < 2:
         raise CalibrationError("charge_counter is missing (fewer than 2 readable samples): it is the reference "
@@ -142,14 +166,12 @@ def calibrate(series: GaugeSeries, *, source: str) -> Calibration:
     tq, q = series.t_s[q_ok], series.charge_counter_uah[q_ok]
     step_idx = np.flatnonzero(np.diff(q) != 0) + 1  # first sample after each step
     span = float(tq[step_idx[-1]] - tq[step_idx[0]]) if step_idx.size else 0.0
-    if step_idx.size < MIN_COUNTER_STEPS or span < MIN_COUNTER_SPAN_S:
+    if step_idx.size < MIN_COUNTER_STEPS or span < min_span_s:
         what = ("did not move" if step_idx.size == 0 else
                 f"stepped only {step_idx.size} time(s) over {span:.0f} s")
         raise CalibrationError(
             f"charge_counter {what} in {tq[-1] - tq[0]:.0f} s of samples; calibration needs ≥ {MIN_COUNTER_STEPS} "
-            f"steps spanning ≥ {MIN_COUNTER_SPAN_S:.0f} s. Record longer (≥ 10 min, §1.3) while discharging "
-            "(USB power cut or input suspended). Some gauges hold the counter at low current (§1.4): "
-            "if it never moves, this device cannot be calibrated")
+            f"steps spanning ≥ {min_span_s:.0f} s. {too_few_steps_advice}")
     t0, t1 = float(tq[step_idx[0]]), float(tq[step_idx[-1]])
     rate_ua = (q[step_idx[-1]] - q[step_idx[0]]) / (t1 - t0) * 3600.0  # µAh/s → µA, positive = charging
     if rate_ua == 0:
@@ -170,16 +192,27 @@ def calibrate(series: GaugeSeries, *, source: str) -> Calibration:
     for scale in SCALES_TO_UA:
         for into_sign in (1, -1):  # into_sign: raw × scale × into_sign = current into the battery
             agreement = abs(mean_raw * scale * into_sign - rate_ua) / abs(rate_ua)
-            tried.append((agreement, scale, into_sign))
-    agreement, scale, into_sign = min(tried)
-    if agreement > AGREEMENT_LIMIT:
-        ratio = rate_ua / mean_raw if mean_raw else math.inf
-        listing = ", ".join(f"×{s:g} sign {sg:+d}: {a:.0%} off" for a, s, sg in tried)
+            tried.append((float(agreement), scale, -into_sign))
+    tried.sort()
+    agreement, scale, sign = tried[0]
+    return UnitSignFit(scale_to_ua=scale, discharge_sign=sign, agreement=agreement,
+                       counter_discharge_ua=float(-rate_ua), span_s=t1 - t0, steps=int(step_idx.size),
+                       mean_raw=float(mean_raw), tried=tuple(tried))
+
+
+def calibrate(series: GaugeSeries, *, source: str) -> Calibration:
+    """Find the (scale, sign) of current_now from a quiet, discharging recording (≥ 10 min, §1.3)."""
+    fit = fit_unit_sign(series)
+    if fit.agreement > AGREEMENT_LIMIT:
+        rate_ua = -fit.counter_discharge_ua
+        ratio = rate_ua / fit.mean_raw if fit.mean_raw else math.inf
         raise CalibrationError(
             f"no (scale, sign) of current_now agrees with the charge counter within {AGREEMENT_LIMIT:.0%}: "
-            f"dQ/dt = {rate_ua:.0f} µA, mean current_now = {mean_raw:.1f} (raw), ratio {ratio:.3g}; tried {listing}. "
+            f"dQ/dt = {rate_ua:.0f} µA, mean current_now = {fit.mean_raw:.1f} (raw), ratio {ratio:.3g}; "
+            f"tried {fit.listing()}. "
             "The node may use another unit, or the load varied; recalibrate with the screen off and USB power "
             "cut, or do not use this device for energy work")
-    return Calibration(scale_to_ua=scale, discharge_sign=-into_sign, update_period_s=update_period_s(series),
-                       charge_quantum_uah=charge_quantum_uah(series), agreement=float(agreement), source=source,
-                       counter_discharge_ua=float(-rate_ua), span_s=t1 - t0)
+    return Calibration(scale_to_ua=fit.scale_to_ua, discharge_sign=fit.discharge_sign,
+                       update_period_s=update_period_s(series), charge_quantum_uah=charge_quantum_uah(series),
+                       agreement=fit.agreement, source=source, counter_discharge_ua=fit.counter_discharge_ua,
+                       span_s=fit.span_s)

@@ -7,7 +7,8 @@ reason, never dropped); an input that was not available gives `not_checked` with
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -23,6 +24,7 @@ GAP_FACTOR = 3.0  # any gap > 3 × the sampling period
 STALE_FACTOR = 10.0  # current unchanged for > 10 × the measured gauge period
 BASELINE_DRIFT_MAX = 0.10  # pre and post idle differ by > 10 %
 CROSSCHECK_RELATIVE = 0.05  # current integral vs ΔQ: the gauge quantum plus 5 %
+CROSSCHECK_MIN_QUANTA = 10.0  # the window must hold ≥ 10 counter steps, so one step is ≤ 10 % of it
 SUSPEND_GAP_FACTOR = 5.0  # an inference gap > 5 × the median interval...
 SUSPEND_GAP_MIN_S = 1.0  # ...and > 1 s: the device (or the process) stopped running
 BATTERY_LOW_PCT = 20.0  # **Rec.**
@@ -66,21 +68,55 @@ def current_direction(t_s: np.ndarray, discharge_ua: np.ndarray) -> Check:
 
 def updates_stopped(stopped: bool | None, input_suspended: bool | None) -> Check:
     """'(UPDATES STOPPED' without a real input suspend means `dumpsys battery unplug` was used (§1.5)."""
-    if stopped is None or input_suspended is None:
-        return Check("updates_stopped", "not_checked", "dumpsys battery state or input-suspend state not recorded")
+    if stopped is None:
+        return Check("updates_stopped", "not_checked", "`dumpsys battery` could not be read or parsed at the run's "
+                     "end, so whether the framework's battery view was frozen (UPDATES STOPPED) is unknown")
+    if input_suspended is None:
+        return Check("updates_stopped", "not_checked", "whether charge input was suspended was not recorded")
     if stopped and not input_suspended:
         return Check("updates_stopped", "fail", "dumpsys battery showed UPDATES STOPPED while charge input was not "
                      "suspended: `unplug` only freezes the framework's view, the hardware may still charge")
     return Check("updates_stopped", "pass")
 
 
-def thermal(thermal_status_max: int | None) -> Check:
-    if thermal_status_max is None:
-        return Check("thermal", "not_checked", "no thermal status recorded for the measured window")
-    if thermal_status_max >= 1:
-        return Check("thermal", "fail", f"thermal status reached {thermal_status_max} (≥ 1 = throttling) "
-                     "during the measured window; cool down longer before the next run")
-    return Check("thermal", "pass")
+@dataclass(frozen=True)
+class ThermalEvidence:
+    """What is known of the thermal state around and in one run's measured window.
+
+    The framework's thermal status (`dumpsys thermalservice`) is read by the driver just before the
+    run's first idle window and just after its last one: sampling it during the window would load the
+    device being measured. What the sampler read *inside* the measured window are the cooling devices'
+    cur_state, the sysfs face of thermal mitigation.
+    """
+
+    status_at_start: int | None  # framework thermal status before idle_pre (None: not read)
+    status_at_end: int | None  # framework thermal status after idle_post (None: not read)
+    cooling_samples_in_window: int  # cooling-device cur_state readings with a time in the measured window
+    cooling_max_in_window: tuple[str, int, float] | None  # (device, cur_state, t_s) of the highest reading
+
+
+def thermal(evidence: ThermalEvidence | None) -> Check:
+    """Thermal status ≥ 1 (or a cooling device active) during the measured window fails the run (§4.1)."""
+    if evidence is None:
+        return Check("thermal", "not_checked", "no thermal status or thermal samples recorded for this run")
+    e = evidence
+    for when, value in (("start", e.status_at_start), ("end", e.status_at_end)):
+        if value is not None and value >= 1:
+            return Check("thermal", "fail", f"thermal status {value} (≥ 1 = throttling) at the run's {when}, "
+                         "which brackets the measured window; cool down longer before the next run")
+    if e.cooling_max_in_window is not None and e.cooling_max_in_window[1] > 0:
+        name, state, t = e.cooling_max_in_window
+        return Check("thermal", "fail", f"{name} at cur_state {state} at t={t:.1f} s, inside the measured window: "
+                     "the thermal framework was throttling; cool down longer before the next run")
+    unknown = [when for when, value in (("start", e.status_at_start), ("end", e.status_at_end)) if value is None]
+    if unknown:
+        return Check("thermal", "not_checked", f"`dumpsys thermalservice` gave no thermal status at the run's "
+                     f"{' and '.join(unknown)}")
+    if e.cooling_samples_in_window == 0:
+        return Check("thermal", "not_checked", "thermal status 0 at the run's start and end, but no thermal "
+                     "sample (cooling device cur_state) fell inside the measured window to show it stayed 0")
+    return Check("thermal", "pass", f"thermal status 0 at the run's start and end; every one of "
+                 f"{e.cooling_samples_in_window} cooling-device readings in the measured window at cur_state 0")
 
 
 def cooling(cooling_max_state: int | None) -> Check:
@@ -92,13 +128,31 @@ def cooling(cooling_max_state: int | None) -> Check:
     return Check("cooling", "pass")
 
 
-def sample_coverage(n_samples: int, expected_duration_s: float, sample_period_s: float) -> Check:
-    expected = expected_duration_s / sample_period_s
-    share = n_samples / expected
-    text = f"{n_samples} readable current samples of {expected:.0f} expected ({share:.0%})"
-    if share < SAMPLE_COVERAGE_MIN:
-        return Check("sample_coverage", "fail", f"{text} < {SAMPLE_COVERAGE_MIN:.0%}: the sampler fell behind or "
-                     "stopped")
+def sample_coverage(t_s: np.ndarray, windows: Mapping[str, tuple[float, float]], sample_period_s: float) -> Check:
+    """Readable current samples per window against what the sampler's period gives in that window.
+
+    Each window [start, end) of length L expects floor(L / period) samples (what a sampler on time
+    always gets there), so a sampler at half its rate fails in every window, whatever the others hold.
+    A window shorter than one period expects nothing and is not judged.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    parts, worst = [], None
+    for name, (start, end) in windows.items():
+        expected = math.floor((end - start) / sample_period_s + 1e-9)
+        if expected < 1:
+            parts.append(f"{name} shorter than one {sample_period_s:g} s period (not judged)")
+            continue
+        seen = int(((t >= start) & (t < end)).sum())
+        share = seen / expected
+        parts.append(f"{name} {seen}/{expected} ({share:.0%})")
+        if worst is None or share < worst[1]:
+            worst = (name, share)
+    text = "readable current samples per window: " + ", ".join(parts)
+    if worst is None:
+        return Check("sample_coverage", "not_checked", f"{text}: no window is long enough to judge")
+    if worst[1] < SAMPLE_COVERAGE_MIN:
+        return Check("sample_coverage", "fail", f"{text}; {worst[0]} < {SAMPLE_COVERAGE_MIN:.0%}: the sampler fell "
+                     "behind or stopped")
     return Check("sample_coverage", "pass", text)
 
 
@@ -143,14 +197,27 @@ def baseline_drift(pre_mw: float, post_mw: float) -> Check:
 
 def charge_counter_crosscheck(counter_mj: float | None, integral_mj: float, tolerance_quantum_mj: float | None
                               ) -> Check:
-    """V̄·ΔQ must match ∫V·I dt within one counter quantum plus 5 % (§4.1, §1.7 step 5)."""
+    """V̄·ΔQ must match ∫V·I dt within one counter quantum plus 5 % (§4.1, §1.7 step 5).
+
+    Only judged when one counter step is small beside the window's energy (≤ 1/10 of it): a 0.5 mAh
+    step at 3.9 V is ~7 J, more than a short window's whole integral, and a tolerance that large
+    passes anything.
+    """
     if not math.isfinite(integral_mj):
         return Check("charge_counter_crosscheck", "not_checked",
                      "current integral not measurable (too few current or voltage samples)")
     if counter_mj is None:
         return Check("charge_counter_crosscheck", "not_checked", "charge_counter missing over the measured window")
-    quantum = tolerance_quantum_mj or 0.0
-    limit = quantum + CROSSCHECK_RELATIVE * abs(integral_mj)
+    if not tolerance_quantum_mj:
+        return Check("charge_counter_crosscheck", "not_checked", "the charge counter's step size is unknown (it did "
+                     "not step in the calibration or this run), so the tolerance cannot be set")
+    if CROSSCHECK_MIN_QUANTA * tolerance_quantum_mj > abs(integral_mj):
+        return Check("charge_counter_crosscheck", "not_checked",
+                     f"one charge-counter step ({tolerance_quantum_mj / 1000:.2f} J) is "
+                     f"{tolerance_quantum_mj / abs(integral_mj):.0%} of the measured window's current integral "
+                     f"({integral_mj / 1000:.2f} J): the counter cannot resolve this window (it needs "
+                     f"≥ {CROSSCHECK_MIN_QUANTA:g} steps); measure longer")
+    limit = tolerance_quantum_mj + CROSSCHECK_RELATIVE * abs(integral_mj)
     diff = counter_mj - integral_mj
     text = (f"charge counter {counter_mj / 1000:.2f} J vs current integral {integral_mj / 1000:.2f} J "
             f"(difference {diff / 1000:+.2f} J, allowed ±{limit / 1000:.2f} J)")
@@ -249,3 +316,4 @@ def shortened(reason: str | None) -> Check:
     if reason:
         return Check("shortened", "fail", f"{reason} (allowed; no comparison verdicts on this run)", advisory=True)
     return Check("shortened", "pass", advisory=True)
+

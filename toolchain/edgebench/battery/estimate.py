@@ -10,7 +10,7 @@ Units: V in µV × I in µA = 1e-12 W, so power_mw = V·I·1e-9; mW × s = mJ.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -133,15 +133,15 @@ def counter_discharge_uah(series: GaugeSeries, start_s: float, end_s: float) -> 
 
 def estimate_run(series: GaugeSeries, calibration: Calibration, windows: Windows, inferences: int, *,
                  inference_times_s: np.ndarray | None = None, sample_period_s: float, input_suspended: bool | None,
-                 updates_stopped: bool | None, thermal_status_max: int | None, cooling_max_state: int | None,
+                 updates_stopped: bool | None, thermal: C.ThermalEvidence | None, cooling_max_state: int | None,
                  screen_changed: bool | None, airplane_changed: bool | None, expected_duration_s: float,
                  shortened_reason: str | None) -> RunEnergy:
     """Energy per inference of one run plus every §4.1 check.
 
     `inferences` is N, the inferences counted in the measured window; `inference_times_s` (optional,
     CLOCK_BOOTTIME) cross-checks N and finds suspend gaps. `expected_duration_s` is how long the
-    run (idle_pre start to idle_post end) was planned to last: coverage expects
-    expected_duration_s / sample_period_s current samples. The thermal, cooling, screen and airplane
+    run (idle_pre start to idle_post end) was planned to last; coverage is judged per window against
+    the window's own length (checks.sample_coverage). The thermal, cooling, screen and airplane
     inputs are what the caller saw during the measured window (None = not recorded → not_checked).
     """
     if sample_period_s <= 0 or expected_duration_s <= 0:
@@ -171,9 +171,9 @@ def estimate_run(series: GaugeSeries, calibration: Calibration, windows: Windows
         C.status(run.status),
         C.current_direction(t, calibration.discharge_current_ua(run.current_raw)),
         C.updates_stopped(updates_stopped, input_suspended),
-        C.thermal(thermal_status_max),
+        C.thermal(thermal),
         C.cooling(cooling_max_state),
-        C.sample_coverage(int(readable.sum()), expected_duration_s, sample_period_s),
+        C.sample_coverage(t[readable], asdict(windows), sample_period_s),
         C.sample_gaps(t[readable], windows.span, sample_period_s),
         C.stale_gauge(t, run.current_raw, calibration.update_period_s),
         C.baseline_drift(pre, post),

@@ -40,6 +40,9 @@ def add_fault_flags(parser: argparse.ArgumentParser, *, one_shot: bool) -> None:
                         "scaling_cur_freq, dumpsys thermalservice status); 0 = none")
     g.add_argument("--usb-power", choices=("on", "off"),
                    help="VBUS on or cut (a switchable hub): off stops charging for real, unlike `dumpsys battery unplug`")
+    g.add_argument("--weak-charger", type=float, metavar="MA", dest="weak_charger_ma",
+                   help="USB on, but the charger supplies at most MA mA: above that load the battery discharges "
+                        "while usb/online reads 1 (0 = a full charger again)")
     g.add_argument("--battery-level", type=float, metavar="PCT", help="set the battery's charge to PCT percent")
     if one_shot:
         g.add_argument("--kill-harness", action="store_true",
@@ -60,7 +63,7 @@ def fault_request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         kill_harness=getattr(args, "kill_harness", False), reboot=getattr(args, "reboot", False),
         stale_gauge=args.stale_gauge, throttle=args.throttle,
         usb_power=None if args.usb_power is None else args.usb_power == "on",
-        battery_level=args.battery_level)
+        weak_charger_ma=args.weak_charger_ma, battery_level=args.battery_level)
     request.validate()
     return request if request.to_json() else None
 

@@ -28,12 +28,13 @@ from edgebench.bench.plan import ModelFile, run_key
 from edgebench.bench.session import load_models, new_session_id
 from edgebench.errors import DeviceError, EdgebenchError, ParseError, UsageError
 from edgebench.harness.output import HarnessOutput
-from edgebench.harness.samples import read_samples, telemetry_from
+from edgebench.harness.samples import read_samples
 from edgebench.profiling.device_state import (DeviceStateGuard, StateChange, read_wakefulness, restore_pending,
                                               screen_of)
 from edgebench.profiling.power_path import establish, find_battery_dir
 from edgebench.profiling.power_rails import RailsInfo, detect_rails
 from edgebench.profiling.protocol import BatteryProtocol
+from edgebench.profiling.run_evidence import charger_online, cooling_in, thermal_evidence
 from edgebench.protocols import PRESETS, ResolvedProtocol
 from edgebench.records import Check, Provenance, RunConfig, RunRecord
 from edgebench.stats import latency_stats
@@ -43,7 +44,6 @@ from edgebench.workspace import Workspace
 
 WINDOW_PROP = "debug.edgebench.window"  # the virtual device keeps its energy books by this property
 RUN_MARGIN_S = 180.0
-BATTERY_LEVEL_WINDOW = (50.0, 90.0)  # §4.1 precondition 2
 SCREEN_CHOICES = ("off", "on", "keep")
 
 
@@ -177,7 +177,7 @@ class BatterySession:
                  results: dict[str, list[_RunResult]]) -> None:
         target, protocol = self.target, self.protocol
         battery_dir = find_battery_dir(target)
-        self._check_preconditions(battery_dir)
+        self.precondition_checks = self._check_preconditions(battery_dir)
         self.rails = detect_rails(target)
         self.airplane_set = self._airplane_on(guard)
         self.doze = guard.disable_doze()
@@ -205,6 +205,7 @@ class BatterySession:
 
     def _one_run(self, session: str, dep, model: ModelFile, repeat: int, battery_dir: str) -> _RunResult:  # type: ignore[no-untyped-def]
         from edgebench import battery as eb
+        from edgebench.battery import setup_checks as eb_checks
 
         target, p = self.target, self.protocol
         info = target.describe()
@@ -261,16 +262,15 @@ class BatterySession:
             self.store.save_run(record, {"battery": p.to_json()}, device_samples=samples)
             return _RunResult(run_id, record, None, None)
         calibration = self.calibration
-        calibration_check = Check("calibration", "pass", calibration.source, advisory=True)
         state_after = self._observe_state()
-        telemetry = telemetry_from(samples)
+        cooling_max = cooling_in(samples, windows.measured)[1]
         energy = eb.estimate_run(
             series, calibration, windows, len(output.timed),
             inference_times_s=__import__("numpy").array([s.start_ns / 1e9 for s in output.timed]),
             sample_period_s=1.0 / p.sample_hz, input_suspended=self.path.input_suspended,
-            updates_stopped=state_after.get("updates_stopped", False),
-            thermal_status_max=_max_known(self.state_before.get("thermal_status"), state_after.get("thermal_status")),
-            cooling_max_state=max((s for _, s in telemetry.cooling_states), default=None),
+            updates_stopped=state_after.get("updates_stopped"),
+            thermal=thermal_evidence(result.out_dir, samples, windows.measured),
+            cooling_max_state=cooling_max[1] if cooling_max else None,
             screen_changed=_changed(screen_of(self.state_before.get("wakefulness")),
                                     screen_of(state_after.get("wakefulness"))),
             airplane_changed=_changed(self.state_before.get("airplane") if not self.airplane_set else "1",
@@ -278,7 +278,11 @@ class BatterySession:
             expected_duration_s=p.duration_s,
             shortened_reason="; ".join(self.shortened) if self.shortened else None)
         rails = self._run_rails(samples, windows, len(output.timed))
-        checks = tuple(energy.checks) + ((calibration_check,) if calibration_check else ())
+        checks = tuple(energy.checks) + (
+            eb_checks.calibration(calibration, series.between(*windows.span)),
+            eb_checks.charger_online(charger_online(samples, battery_dir, windows.span),
+                                     self.path.input_suspended),
+        ) + self.precondition_checks
         invalid = any(c.outcome == "fail" and not c.advisory for c in checks)
         plot = None
         try:
@@ -362,18 +366,25 @@ class BatterySession:
         return calibration
 
     # -- device state -------------------------------------------------------------------------------
-    def _check_preconditions(self, battery_dir: str) -> None:
-        level = self.target.device.shell(["cat", f"{battery_dir}/capacity"]).stdout.strip()
-        low, high = BATTERY_LEVEL_WINDOW
-        if level.isdigit() and not (low <= int(level) <= high):
-            raise DeviceError(self.target.name, f"battery at {level}%: a battery run starts between {low:g}% and "
-                              f"{high:g}% (§4.1). Charge or discharge the device first.", command="capacity")
+    def _check_preconditions(self, battery_dir: str) -> tuple[Check, ...]:
+        """§4.1 preconditions 2 and 3: refuse the session when one fails; one that cannot be read is
+        recorded as not_checked on every run, never passed."""
+        from edgebench.battery import setup_checks as eb_checks
+
+        command = f"cat {battery_dir}/capacity"
+        read = self.target.device.shell(["cat", f"{battery_dir}/capacity"])
+        level = eb_checks.battery_level_start(read.stdout if read.exit_code == 0 else None,
+                                              f"`{command}` (exit {read.exit_code})")
         state = self._observe_state()
-        if state.get("thermal_status") not in (None, 0):
-            raise DeviceError(self.target.name, f"thermal status is {state['thermal_status']}, not 0: let the "
-                              "device cool down first.", command="dumpsys thermalservice")
+        thermal = eb_checks.thermal_start(state.get("thermal_status"), state.get("thermal_unreadable")
+                                          or "no thermal status")
+        for check, what in ((level, command), (thermal, "dumpsys thermalservice")):
+            if check.outcome == "fail":
+                raise DeviceError(self.target.name, check.reason or check.name, command=what)
+        return level, thermal
 
     def _observe_state(self) -> dict[str, Any]:
+        """Framework state by dumpsys/settings; None (with a reason where useful) for what could not be read."""
         from edgebench.parsers import parse_dumpsys_battery, parse_dumpsys_thermalservice
 
         device = self.target.device
@@ -381,13 +392,17 @@ class BatterySession:
         try:
             thermal = parse_dumpsys_thermalservice(device.check_shell(["dumpsys", "thermalservice"]))
             state["thermal_status"] = thermal.thermal_status
-        except EdgebenchError:
+            if thermal.thermal_status is None:
+                state["thermal_unreadable"] = ("`dumpsys thermalservice` gave no thermal status (no Thermal "
+                                               "Status line, or the thermal HAL has not reported yet)")
+        except EdgebenchError as exc:
             state["thermal_status"] = None
+            state["thermal_unreadable"] = f"`dumpsys thermalservice` could not be read: {exc}"
         try:
             battery = parse_dumpsys_battery(device.check_shell(["dumpsys", "battery"]))
             state["updates_stopped"] = battery.updates_stopped
         except EdgebenchError:
-            state["updates_stopped"] = False
+            state["updates_stopped"] = None  # unknown, not "not stopped": the check says not_checked
         state["wakefulness"] = read_wakefulness(self.target)
         airplane = device.shell(["settings", "get", "global", "airplane_mode_on"])
         state["airplane"] = airplane.stdout.strip() if airplane.exit_code == 0 else None
@@ -584,7 +599,3 @@ def _changed(before: Any, after: Any) -> bool | None:
         return None
     return before != after
 
-
-def _max_known(*values: Any) -> int | None:
-    known = [v for v in values if isinstance(v, int)]
-    return max(known) if known else None

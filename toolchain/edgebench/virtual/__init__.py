@@ -37,7 +37,7 @@ Faults (`faults.py`, `fault_control.py`, `nospace.py`; control socket `control.p
     edgebench virtual-device fault SERIAL [--drop-after-bytes N | --drop-after-seconds S]
         [--come-back-after T] [--no-space | --space] [--slow-link KBPS] [--state unauthorized|offline|device]
         [--kill-harness] [--reboot] [--stale-gauge | --live-gauge] [--throttle 0..6] [--usb-power on|off]
-        [--battery-level PCT] [--clear] [--json]          (no flag: print the fault state)
+        [--weak-charger MA] [--battery-level PCT] [--clear] [--json]          (no flag: print the fault state)
 The same flags (but --kill-harness/--reboot/--clear) are accepted by `virtual-device start`.
 unauthorized/offline are made in the adb handshake (AUTH tokens refused / CNXN unanswered), so the
 real adb server shows them; a drop cuts the TCP connections and closes the port T seconds (adb 36
@@ -53,7 +53,9 @@ floored to its quantum (e.g. 500 uAh), gain/offset error, drift and read noise. 
 idle floor + screen (while Awake) + radio (unless airplane mode) + CPU power of the device's
 processes (their CPU time x the profile's per-core mW of the CPUs they may use). USB charges
 unless `setprop power.battery_input.suspended true` (or `dumpsys battery suspend_input`, debuggable
-builds only; `dumpsys battery reset` ends that one) or `--usb-power off`; `dumpsys battery unplug`
+builds only; `dumpsys battery reset` ends that one) or `--usb-power off` (usb/online follows VBUS);
+`--weak-charger MA` keeps USB online but supplies at most MA mA, so above that load the battery
+discharges (status Discharging) while USB carries part of it; `dumpsys battery unplug`
 only freezes what dumpsys prints, the real charging goes on (methodology §1.5). Device-side state:
 `input keyevent POWER|SLEEP|WAKEUP` and `svc power stayon` -> `dumpsys power` (mWakefulness);
 `settings get|put global airplane_mode_on`, `cmd connectivity airplane-mode [enable|disable]`;

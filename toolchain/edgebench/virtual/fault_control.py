@@ -64,10 +64,13 @@ class FaultController:
             controls.throttle_level = request.throttle
         if request.usb_power is not None:
             controls.usb_power = request.usb_power
+        if request.weak_charger_ma is not None:  # a weak charger is plugged in: VBUS is on
+            controls.weak_charger_ma = request.weak_charger_ma or None
+            controls.usb_power = controls.usb_power or bool(request.weak_charger_ma)
         if request.battery_level is not None:
             controls.set_level_pct = request.battery_level
         if any(v is not None for v in (request.stale_gauge, request.throttle, request.usb_power,
-                                       request.battery_level)):
+                                       request.weak_charger_ma, request.battery_level)):
             await self._gauge_caught_up()
         if request.kill_harness:
             done["killed"] = device.kill_processes()
@@ -121,6 +124,7 @@ class FaultController:
         device.controls.stale_gauge = False
         device.controls.throttle_level = 0
         device.controls.usb_power = True
+        device.controls.weak_charger_ma = None
         if not device.listening:
             await device.listen()
         await self._gauge_caught_up()
@@ -137,6 +141,7 @@ class FaultController:
             "slow_link_kbps": None if not link.rate_bps else link.rate_bps / 1000.0,
             "no_space": self.no_space, "stale_gauge": controls.stale_gauge,
             "throttle": controls.throttle_level, "usb_power": controls.usb_power,
+            "weak_charger_ma": controls.weak_charger_ma,
         }
         if device.power is not None:  # lost periods: failed (an exception, logged) or skipped (host behind)
             status["gauge_periods"] = {"done": device.power.ticks, "failed": device.power.failed_periods,

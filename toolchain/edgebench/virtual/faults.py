@@ -19,9 +19,13 @@ Device:
 Power (controls read by the gauge thread, power_host.Controls):
   stale_gauge            the fuel gauge's sysfs values stop changing
   throttle LEVEL         thermal throttling 0..6 (thermal.py)
-  usb_power on|off       VBUS present or cut (a switchable hub): off stops charging for real
+  usb_power on|off       VBUS present or cut (a switchable hub): off stops charging for real;
+                         usb/online follows it
+  weak_charger_ma MA     USB on, but the charger supplies at most MA mA: with a load above that the
+                         battery discharges (status Discharging) while usb/online reads 1; 0 = a full
+                         charger again
   battery_level PCT      set the battery's charge (a phone charged or drained to PCT %)
-`clear` undoes every fault and control above (USB power back on, throttling 0; the battery keeps
+`clear` undoes every fault and control above (USB power back on with a full charger, throttling 0; the battery keeps
 its charge). Faults do not survive a restart of the device process; the battery's charge does.
 Link faults act on every connection to the device's port (all adb servers connected to it).
 """
@@ -54,6 +58,7 @@ class FaultRequest:
     stale_gauge: bool | None = None
     throttle: int | None = None
     usb_power: bool | None = None
+    weak_charger_ma: float | None = None  # 0 = back to a full charger
     battery_level: float | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -76,7 +81,7 @@ class FaultRequest:
             if value is not None and value < 0:
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 0. Received: {value}.")
 
-        for name in ("drop_after_bytes", "drop_after_seconds", "come_back_after", "slow_link_kbps"):
+        for name in ("drop_after_bytes", "drop_after_seconds", "come_back_after", "slow_link_kbps", "weak_charger_ma"):
             nonneg(name, getattr(self, name))
         if self.drop_after_bytes is not None and self.drop_after_seconds is not None:
             raise UsageError("give --drop-after-bytes or --drop-after-seconds, not both")
@@ -84,6 +89,8 @@ class FaultRequest:
             raise UsageError(f"--state must be one of {', '.join(STATES)}. Received: {self.state!r}.")
         if self.throttle is not None and not 0 <= self.throttle <= 6:
             raise UsageError(f"--throttle must be a thermal status 0..6 (0 = none). Received: {self.throttle}.")
+        if self.weak_charger_ma and self.usb_power is False:
+            raise UsageError("--weak-charger needs USB power on; do not combine it with --usb-power off")
         if self.battery_level is not None and not 0 <= self.battery_level <= 100:
             raise UsageError(f"--battery-level must be 0..100. Received: {self.battery_level}.")
         if self.clear and len(self.to_json()) > 1:

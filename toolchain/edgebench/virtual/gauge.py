@@ -12,7 +12,9 @@ returns what a gauge of the profile (power_profile.BatteryModelSpec) would print
 - voltage: open-circuit voltage (linear in state of charge, anchored at the profile's captured
   reading) plus I x R, rounded to the voltage LSB;
 - status: Charging while USB is online and charging input is not suspended (Full at 100 %),
-  else Discharging; temperature follows power with a first-order lag.
+  else Discharging; temperature follows power with a first-order lag. A weak charger (a supply
+  limited to `charger_limit_ua`) carries part of the load: while the system draws more than it
+  supplies, the battery discharges the difference and status reads Discharging, with USB online.
 
 Charging is physics here: USB delivers `usb_charge_current_ua` unless input is suspended. What
 `dumpsys battery unplug` does is not seen by this model at all (it only freezes the framework's
@@ -91,7 +93,7 @@ class BatteryModel:
         return self._ocv_line(self.soc) + self.ocv_offset_uv
 
     def step(self, dt_s: float, system_power_mw: float, *, charger_online: bool,
-             input_suspended: bool) -> GaugeReading:
+             input_suspended: bool, charger_limit_ua: float | None = None) -> GaugeReading:
         s = self.spec
         volts = max(self.last_voltage_uv / 1e6, 2.5)
         system_ua = system_power_mw / volts * 1000.0  # mW / V = mA
@@ -100,6 +102,9 @@ class BatteryModel:
         if full:
             current_ua = 0.0  # the charger carries the system; the battery rests
             status = "Full"
+        elif charging and charger_limit_ua is not None:  # the supply carries at most its limit
+            current_ua = charger_limit_ua - system_ua
+            status = "Charging" if current_ua > 0 else "Discharging"
         elif charging:
             current_ua = s.usb_charge_current_ua - system_ua
             status = "Charging"

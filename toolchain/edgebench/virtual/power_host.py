@@ -5,8 +5,8 @@ Every gauge period (the profile's update_period_ms, e.g. 175.8 ms) it:
 2. reads what the device's shell has set: `power.battery_input.suspended` (setprop or
    `dumpsys battery suspend_input`), airplane mode (`settings`/`cmd connectivity`), screen
    state (`input keyevent`, `svc power`), all in /data/vendor/edgebench/;
-3. system power = idle floor + screen (awake) + radio (airplane off) + CPU; steps the battery
-   model (gauge.py) and, unless the gauge is stale (fault), rewrites
+3. system power = idle floor + screen (awake) + radio (airplane off) + CPU; writes usb/online
+   (VBUS on or cut); steps the battery model (gauge.py) and, unless the gauge is stale (fault), rewrites
    /sys/class/power_supply/battery/{current_now,current_avg,voltage_now,charge_counter,capacity,status,temp}
    (+ uevent) and the ODPM rail counters (/sys/bus/iio/devices/iio:device0/energy_value, uWs);
 4. applies the requested thermal throttling level (thermal.py) when it changes, and sets each
@@ -36,6 +36,7 @@ BUSY_UTILISATION = 0.05  # a cluster whose CPUs were used more than this runs at
 log = logging.getLogger(__name__)
 STATE_DIR = "data/vendor/edgebench"
 BATTERY_DIR = "sys/class/power_supply/battery"
+USB_DIR = "sys/class/power_supply/usb"
 RAILS_FILE = "sys/bus/iio/devices/iio:device0/energy_value"
 SAVE_EVERY_S = 5.0
 
@@ -45,6 +46,7 @@ class Controls:
     """What the lab (CLI faults) sets; read by the gauge thread each period."""
 
     usb_power: bool = True  # the cable delivers VBUS (a switchable hub can cut it)
+    weak_charger_ma: float | None = None  # USB supplies at most this much (None: a full charger)
     stale_gauge: bool = False  # the gauge stops updating its registers
     throttle_level: int = 0
     set_level_pct: float | None = None  # one-shot: put the battery at this level
@@ -167,8 +169,10 @@ class PowerHost(threading.Thread):
         if self.controls.set_level_pct is not None:
             self.model.set_level(self.controls.set_level_pct)
             self.controls.set_level_pct = None
+        weak = self.controls.weak_charger_ma
         reading = self.model.step(dt, system_mw, charger_online=self.controls.usb_power,
-                                  input_suspended=state["input_suspended"])
+                                  input_suspended=state["input_suspended"],
+                                  charger_limit_ua=None if weak is None else weak * 1000.0)
         self.last_reading = reading
         self.energy = EnergyPoint(
             self.energy.workload_mj + (cpu.workload_energy_mj if cpu else 0.0),
@@ -177,6 +181,8 @@ class PowerHost(threading.Thread):
         for index, rail in enumerate(spec.rails):
             share = cpu.cluster_energy_mj[rail.cluster] if (cpu and rail.cluster is not None) else 0.0
             self.rail_uws[index] += share * 1000.0 + rail.constant_mw * dt * 1000.0
+        if "usb" in self.profile.power_supply:  # VBUS present or cut: what usb/online shows
+            self.writer.write(f"{USB_DIR}/online", f"{1 if self.controls.usb_power else 0}\n")
         if not self.controls.stale_gauge:
             self._write_battery(reading)
             self._write_rails(now)
