@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner.h"
+#include "runner_ctx.h"
 
 static const char kUsage[] =
     "usage: edgebench_runner --model PATH --lib PATH/libLiteRt.so [options]\n"
