@@ -31,8 +31,9 @@ from edgebench.package_files import HARNESS_SOURCES as SRC_DIR
 from edgebench.harness.litert_lib import fetch_litert_runtime, find_litert_library  # noqa: F401
 
 
-RUNNER_SOURCES = ("runner.c", "runner_args.c", "litert_api.c", "jsonl.c", "sha256.c", "stats.c",
-                  "tensors.c", "procinfo.c", "profile.c", "crash_guard.c", "model.c", "measure.c")
+RUNNER_SOURCES = ("runner.c", "runner_args.c", "runner_exit.c", "output.c", "library.c", "model.c",
+                  "compile.c", "shapes.c", "buffers.c", "measure.c", "profile.c", "litert_api.c",
+                  "crash_guard.c", "procinfo.c", "jsonl.c", "sha256.c", "stats.c", "tensors.c")
 SAMPLER_SOURCES = ("sampler.c", "jsonl.c")
 CFLAGS = ("-O2", "-std=c11", "-Wall", "-Wextra")
 LDLIBS = ("-ldl", "-lm")  # dlopen lives in libdl before glibc 2.34

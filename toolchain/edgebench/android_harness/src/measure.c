@@ -1,22 +1,28 @@
-/* edgebench_runner: the warm-up and timed loops, and the lines written after them. */
+/* edgebench_runner: the warm-up and timed loops. The loop itself does nothing
+ * but read CLOCK_BOOTTIME, run the model and store two numbers; every line is
+ * written after it (output.c). */
 #define _GNU_SOURCE
+#include "measure.h"
+
 #include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "litert_api.h"
-#include "procinfo.h"
-#include "runner.h"
-#include "stats.h"
-#include "tensors.h"
+#include "crash_guard.h"
+#include "output.h"
 
-/* ---------- measurement ---------- */
+/* When the loop stops: run while (count < min_count or elapsed < min_ns) and elapsed < max_ns
+ * (the loop rule of benchmark_model), with delay_ms of sleep after each run. */
+typedef struct {
+  size_t min_count;
+  uint64_t min_ns, max_ns;
+  double delay_ms;
+  int capture_first; /* capture the library's stderr around the first run */
+} loop_rule;
 
-int has_wide_int_input(const runner *r) {
+static int has_wide_int_input(const runner *r) {
   for (size_t i = 0; i < r->n_in; ++i) {
     int t = r->in[i].type.element_type;
     if (t == LR_TYPE_INT32 || t == LR_TYPE_INT64 || t == LR_TYPE_UINT32 || t == LR_TYPE_UINT64) {
@@ -26,8 +32,7 @@ int has_wide_int_input(const runner *r) {
   return 0;
 }
 
-
-int series_reserve(series *s, size_t capacity) {
+static int series_reserve(series *s, size_t capacity) {
   if (capacity <= s->capacity) return 0;
   uint64_t *lat = realloc(s->latency_ns, capacity * sizeof(uint64_t));
   if (lat == NULL) return -1;
@@ -48,34 +53,33 @@ static void sleep_ms(double ms) {
   }
 }
 
-/* The loop rule of benchmark_model: run while (count < min_count or elapsed <
- * min) and elapsed < max. Returns the failing status, or LR_OK. */
-char g_first_run_said[768]; /* library stderr of a failed first run */
-
-lr_status timed_loop(runner *r, lr_compiled_model cm, series *s, size_t min_count,
-                            uint64_t min_ns, uint64_t max_ns, double delay_ms,
-                            int capture_first, const char **stop_reason) {
+/* Runs the compiled model by `rule` into `s`. Returns the failing status, or LR_OK;
+ * m->stop_reason says why the loop ended. */
+static lr_status timed_loop(runner *r, series *s, const loop_rule *rule, measurement *m) {
   lr_api *api = &r->api;
-  const size_t n_in = r->n_in, n_out = r->n_out;
+  lr_compiled_model cm = r->cm;
+  const size_t n_in = r->n_in, n_out = r->n_out, min_count = rule->min_count;
+  const uint64_t min_ns = rule->min_ns, max_ns = rule->max_ns;
+  const double delay_ms = rule->delay_ms;
   lr_tensor_buffer *in = r->in_bufs, *out = r->out_bufs;
   uint64_t loop_start = now_boottime_ns();
   uint64_t elapsed = 0;
-  *stop_reason = "completed";
+  m->stop_reason = "completed";
   while ((s->count < min_count || elapsed < min_ns) && elapsed < max_ns) {
     if (s->count == s->capacity &&
         series_reserve(s, s->capacity ? s->capacity * 2 : 1024) != 0) {
-      *stop_reason = "out_of_memory";
+      m->stop_reason = "out_of_memory";
       break;
     }
     /* The very first run of the process has its stderr captured (outside
      * the two clock reads) so a failure can quote the library. */
     stderr_capture cap;
-    int capturing = capture_first && s->count == 0;
+    int capturing = rule->capture_first && s->count == 0;
     if (capturing) stderr_capture_begin(&cap);
     uint64_t t0 = now_boottime_ns();
     lr_status st = api->RunCompiledModel(cm, 0, n_in, in, n_out, out);
     uint64_t t1 = now_boottime_ns();
-    if (capturing) stderr_capture_end(&cap, g_first_run_said, sizeof(g_first_run_said));
+    if (capturing) stderr_capture_end(&cap, m->first_run_said, sizeof(m->first_run_said));
     if (st != LR_OK) return st;
     s->latency_ns[s->count] = t1 - t0;
     s->start_ns[s->count] = t0;
@@ -87,90 +91,77 @@ lr_status timed_loop(runner *r, lr_compiled_model cm, series *s, size_t min_coun
     }
   }
   if (elapsed >= max_ns && (s->count < min_count || elapsed < min_ns)) {
-    *stop_reason = "max_seconds";
+    m->stop_reason = "max_seconds";
   }
   return LR_OK;
 }
 
-void write_series(runner *r, const char *type, const series *s) {
-  for (size_t i = 0; i < s->count; ++i) {
-    jw_line_begin(&r->w, type);
-    jw_ku64(&r->w, "index", i);
-    jw_kns_as_us(&r->w, "latency_us", s->latency_ns[i]);
-    jw_ku64(&r->w, "start_ns", s->start_ns[i]);
-    jw_line_end(&r->w);
+static void note_threads(measurement *m) {
+  long long now = proc_status_value("Threads");
+  if (now > m->threads_seen) m->threads_seen = now;
+}
+
+void measure_warmup(runner *r, measurement *m) {
+  const runner_args *args = r->args;
+  m->threads_seen = proc_status_value("Threads");
+  crash_guard_stage("warmup", "run", EXIT_RUN, "LiteRT crashed during a warm-up run");
+  series *warm = &m->warm;
+  series_reserve(warm, args->warmup_runs + 16);
+  /* The warm-up keeps the timed loop's pace (--run-delay-ms): a fixed-rate workload warmed up back to
+   * back would bring the device into another state than the one it is measured in. */
+  loop_rule rule = {args->warmup_runs, (uint64_t)(args->warmup_seconds * 1e9), UINT64_MAX,
+                    args->run_delay_ms, 1};
+  lr_status st = timed_loop(r, warm, &rule, m);
+  output_series(r, "warmup", warm);
+  if (st != LR_OK) {
+    fail(r, "warmup", "run", EXIT_RUN,
+         "LiteRtRunCompiledModel failed on warm-up run %zu: %s (%d)%s%s%s", warm->count,
+         lr_status_name(st), st, warm->count == 0 && m->first_run_said[0] ? "; library said: " : "",
+         warm->count == 0 ? m->first_run_said : "",
+         args->n_files == 0 && has_wide_int_input(r)
+             ? "; seeded integer inputs are drawn from [0, 99], which may be out of the "
+               "model's range (e.g. an embedding's vocabulary): try --input-file"
+             : "");
+  }
+  fflush(r->out);
+  note_threads(m);
+  /* Where the threads that work in the timed loop ran: compared after it (outside the loop). */
+  m->have_tasks = task_snapshot_take(&m->tasks_before) == 0;
+}
+
+/* Sizes the timed series from --runs and the warm-up speed so the loop rarely
+ * reallocates; at most 4 Mi entries (64 MiB) up front, doubled if needed. */
+static void reserve_timed(const runner_args *args, const series *warm, series *timed) {
+  const double kMaxUpFront = 4194304.0;
+  double guess = (double)args->runs + 16;
+  if (warm->count > 0 && args->min_seconds > 0) {
+    double per = (double)warm->latency_ns[warm->count - 1] + 1;
+    double by_time = args->min_seconds * 1e9 / per * 1.25 + 16;
+    if (by_time > guess) guess = by_time;
+  }
+  if (series_reserve(timed, (size_t)(guess < kMaxUpFront ? guess : kMaxUpFront)) != 0) {
+    series_reserve(timed, 1024);
   }
 }
 
-void write_output_checksums(runner *r) {
-  jw_line_begin(&r->w, "output");
-  uint64_t all = FNV1A64_INIT;
-  uint64_t *each = calloc(r->n_out + 1, sizeof(uint64_t));
-  int *ok = calloc(r->n_out + 1, sizeof(int));
-  int all_ok = 1;
-  for (size_t i = 0; i < r->n_out; ++i) {
-    void *ptr = NULL;
-    if (r->api.LockTensorBuffer(r->out_t[i].buffer, &ptr, LR_LOCK_READ) == LR_OK && ptr) {
-      each[i] = fnv1a64(FNV1A64_INIT, ptr, r->out_t[i].bytes);
-      all = fnv1a64(all, ptr, r->out_t[i].bytes);
-      ok[i] = 1;
-      r->api.UnlockTensorBuffer(r->out_t[i].buffer);
-    } else {
-      all_ok = 0;
-    }
+void measure_timed(runner *r, measurement *m) {
+  const runner_args *args = r->args;
+  crash_guard_stage("run", "run", EXIT_RUN,
+                    "LiteRT crashed during the timed loop (its run lines were not written)");
+  series *timed = &m->timed;
+  reserve_timed(args, &m->warm, timed);
+  loop_rule rule = {args->runs, (uint64_t)(args->min_seconds * 1e9),
+                    (uint64_t)(args->max_seconds * 1e9), args->run_delay_ms, m->warm.count == 0};
+  lr_status st = timed_loop(r, timed, &rule, m);
+  output_series(r, "run", timed);
+  if (st != LR_OK) {
+    int first = m->warm.count == 0 && timed->count == 0;
+    fail(r, "run", "run", EXIT_RUN,
+         "LiteRtRunCompiledModel failed on timed run %zu: %s (%d)%s%s; see runner.stderr",
+         timed->count, lr_status_name(st), st, first && m->first_run_said[0] ? "; library said: " : "",
+         first ? m->first_run_said : "");
   }
-  char hex[17];
-  if (all_ok) {
-    snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)all);
-    jw_kstr(&r->w, "checksum", hex);
-  } else {
-    jw_knull(&r->w, "checksum");
-  }
-  jw_key(&r->w, "outputs");
-  jw_arr_begin(&r->w);
-  for (size_t i = 0; i < r->n_out; ++i) {
-    jw_obj_begin(&r->w);
-    jw_ku64(&r->w, "index", i);
-    if (ok[i]) {
-      snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)each[i]);
-      jw_kstr(&r->w, "checksum", hex);
-    } else {
-      jw_knull(&r->w, "checksum");
-    }
-    jw_obj_end(&r->w);
-  }
-  jw_arr_end(&r->w);
-  jw_line_end(&r->w);
-  free(each);
-  free(ok);
-}
-
-void write_summary(runner *r, const series *s, const char *stop_reason) {
-  uint64_t *scratch = malloc((s->count + 1) * sizeof(uint64_t));
-  latency_stats st;
-  if (scratch) {
-    if (s->count) memcpy(scratch, s->latency_ns, s->count * sizeof(uint64_t));
-    stats_compute(scratch, s->count, &st);
-    free(scratch);
-  } else {
-    stats_compute(NULL, 0, &st);
-  }
-  jw_line_begin(&r->w, "summary");
-  jw_ku64(&r->w, "count", s->count);
-  jw_kdouble(&r->w, "min_us", st.min_ns / 1000.0);
-  jw_kdouble(&r->w, "p10_us", st.p10_ns / 1000.0);
-  jw_kdouble(&r->w, "median_us", st.median_ns / 1000.0);
-  jw_kdouble(&r->w, "p90_us", st.p90_ns / 1000.0);
-  jw_kdouble(&r->w, "p99_us", st.p99_ns / 1000.0);
-  jw_kdouble(&r->w, "max_us", st.max_ns / 1000.0);
-  jw_kdouble(&r->w, "mean_us", st.mean_ns / 1000.0);
-  jw_kdouble(&r->w, "std_us", st.std_ns / 1000.0);
-  if (s->count > 0) {
-    uint64_t end = s->start_ns[s->count - 1] + s->latency_ns[s->count - 1];
-    jw_kdouble(&r->w, "timed_seconds", (double)(end - s->start_ns[0]) / 1e9);
-  } else {
-    jw_knull(&r->w, "timed_seconds");
-  }
-  jw_kstr(&r->w, "stop_reason", stop_reason);
-  jw_line_end(&r->w);
+  note_threads(m);
+  m->have_tasks = m->have_tasks && task_snapshot_take(&m->tasks_after) == 0;
+  if (m->have_tasks) task_cpus_worked(&m->tasks_before, &m->tasks_after, m->cpus_seen);
 }

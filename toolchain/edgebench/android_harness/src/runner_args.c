@@ -1,3 +1,4 @@
+/* edgebench_runner: the command line (PROTOCOL.md lists every option). */
 #include "runner_args.h"
 
 #include <errno.h>
@@ -6,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner.h"
+#include "runner_ctx.h"
 
 static const char kUsage[] =
     "usage: edgebench_runner --model PATH --lib PATH/libLiteRt.so [options]\n"
@@ -81,7 +82,7 @@ static int parse_shape(const char *s, input_shape *shape) {
   return parse_dims(end + 1, shape);
 }
 
-int runner_args_parse(int argc, char **argv, runner_args *a, char *err, size_t err_len) {
+static void set_defaults(runner_args *a) {
   memset(a, 0, sizeof(*a));
   a->threads = 1;
   a->warmup_runs = 1;
@@ -90,6 +91,67 @@ int runner_args_parse(int argc, char **argv, runner_args *a, char *err, size_t e
   a->max_seconds = 150.0;
   a->input_seed = 1;
   a->profile_runs = 20;
+}
+
+static int is_valued_option(const char *name) {
+  static const char *const kValued[] = {
+      "--model", "--lib", "--out", "--threads", "--accelerator", "--warmup-runs",
+      "--warmup-seconds", "--runs", "--min-seconds", "--max-seconds", "--run-delay-ms",
+      "--input-seed", "--input-file", "--input-shape", "--profile-runs"};
+  for (size_t k = 0; k < sizeof(kValued) / sizeof(kValued[0]); ++k) {
+    if (!strcmp(name, kValued[k])) return 1;
+  }
+  return 0;
+}
+
+/* Stores the value of a valued option. Returns 1 when the value is bad. */
+static int apply_value(runner_args *a, const char *name, const char *value) {
+  int bad = 0;
+  size_t n = 0;
+  if (!strcmp(name, "--model")) a->model_path = value;
+  else if (!strcmp(name, "--lib")) a->lib_path = value;
+  else if (!strcmp(name, "--out")) a->out_path = value;
+  else if (!strcmp(name, "--threads")) {
+    bad = parse_size(value, &n) || n < 1 || n > 1024;
+    a->threads = (int)n;
+  } else if (!strcmp(name, "--accelerator")) {
+    if (!strcmp(value, "cpu")) a->accelerator = ACCEL_CPU;
+    else if (!strcmp(value, "gpu")) a->accelerator = ACCEL_GPU;
+    else if (!strcmp(value, "npu")) a->accelerator = ACCEL_NPU;
+    else bad = 1;
+  } else if (!strcmp(name, "--warmup-runs")) bad = parse_size(value, &a->warmup_runs);
+  else if (!strcmp(name, "--warmup-seconds")) bad = parse_seconds(value, &a->warmup_seconds);
+  else if (!strcmp(name, "--runs")) bad = parse_size(value, &a->runs);
+  else if (!strcmp(name, "--min-seconds")) bad = parse_seconds(value, &a->min_seconds);
+  else if (!strcmp(name, "--max-seconds")) bad = parse_seconds(value, &a->max_seconds);
+  else if (!strcmp(name, "--run-delay-ms")) bad = parse_seconds(value, &a->run_delay_ms);
+  else if (!strcmp(name, "--profile-runs")) bad = parse_size(value, &a->profile_runs) || a->profile_runs < 1;
+  else if (!strcmp(name, "--input-seed")) {
+    char *end = NULL;
+    errno = 0;
+    a->input_seed = strtoull(value, &end, 10);
+    bad = errno || end == value || *end || value[0] == '-';
+  } else if (!strcmp(name, "--input-file")) {
+    if (a->n_files >= RUNNER_MAX_INPUTS) bad = 1;
+    else a->files[a->n_files++] = value;
+  } else if (!strcmp(name, "--input-shape")) {
+    if (a->n_shapes >= RUNNER_MAX_INPUTS) bad = 1;
+    else bad = parse_shape(value, &a->shapes[a->n_shapes++]);
+  }
+  return bad;
+}
+
+static const char *expected_value(const char *name) {
+  return !strcmp(name, "--accelerator") ? "cpu, gpu or npu"
+         : !strcmp(name, "--input-shape") ? "NAME=D0,D1,... or INDEX:D0,D1,... with positive dims, at most 8"
+         : !strcmp(name, "--threads") ? "an integer from 1 to 1024"
+         : !strcmp(name, "--input-file") ? "at most 64 files"
+         : strstr(name, "seconds") || strstr(name, "-ms") ? "a number >= 0"
+                                                          : "an integer >= 0";
+}
+
+int runner_args_parse(int argc, char **argv, runner_args *a, char *err, size_t err_len) {
+  set_defaults(a);
   err[0] = '\0';
   for (int i = 1; i < argc; ++i) {
     const char *opt = argv[i];
@@ -112,19 +174,14 @@ int runner_args_parse(int argc, char **argv, runner_args *a, char *err, size_t e
       return 1;
     }
     if (!strcmp(name, "--profile-ops")) {
-      if (value) goto bad_flag;
+      if (value) {
+        snprintf(err, err_len, "--profile-ops takes no value");
+        return -1;
+      }
       a->profile_ops = 1;
       continue;
     }
-    static const char *const kValued[] = {
-        "--model", "--lib", "--out", "--threads", "--accelerator", "--warmup-runs",
-        "--warmup-seconds", "--runs", "--min-seconds", "--max-seconds", "--run-delay-ms",
-        "--input-seed", "--input-file", "--input-shape", "--profile-runs"};
-    int known = 0;
-    for (size_t k = 0; k < sizeof(kValued) / sizeof(kValued[0]); ++k) {
-      if (!strcmp(name, kValued[k])) known = 1;
-    }
-    if (!known) {
+    if (!is_valued_option(name)) {
       snprintf(err, err_len, "unknown option '%s'; run edgebench_runner --help for the list", opt);
       return -1;
     }
@@ -135,47 +192,8 @@ int runner_args_parse(int argc, char **argv, runner_args *a, char *err, size_t e
       }
       value = argv[++i];
     }
-    int bad = 0;
-    size_t n = 0;
-    if (!strcmp(name, "--model")) a->model_path = value;
-    else if (!strcmp(name, "--lib")) a->lib_path = value;
-    else if (!strcmp(name, "--out")) a->out_path = value;
-    else if (!strcmp(name, "--threads")) {
-      bad = parse_size(value, &n) || n < 1 || n > 1024;
-      a->threads = (int)n;
-    } else if (!strcmp(name, "--accelerator")) {
-      if (!strcmp(value, "cpu")) a->accelerator = ACCEL_CPU;
-      else if (!strcmp(value, "gpu")) a->accelerator = ACCEL_GPU;
-      else if (!strcmp(value, "npu")) a->accelerator = ACCEL_NPU;
-      else bad = 1;
-    } else if (!strcmp(name, "--warmup-runs")) bad = parse_size(value, &a->warmup_runs);
-    else if (!strcmp(name, "--warmup-seconds")) bad = parse_seconds(value, &a->warmup_seconds);
-    else if (!strcmp(name, "--runs")) bad = parse_size(value, &a->runs);
-    else if (!strcmp(name, "--min-seconds")) bad = parse_seconds(value, &a->min_seconds);
-    else if (!strcmp(name, "--max-seconds")) bad = parse_seconds(value, &a->max_seconds);
-    else if (!strcmp(name, "--run-delay-ms")) bad = parse_seconds(value, &a->run_delay_ms);
-    else if (!strcmp(name, "--profile-runs")) bad = parse_size(value, &a->profile_runs) || a->profile_runs < 1;
-    else if (!strcmp(name, "--input-seed")) {
-      char *end = NULL;
-      errno = 0;
-      a->input_seed = strtoull(value, &end, 10);
-      bad = errno || end == value || *end || value[0] == '-';
-    } else if (!strcmp(name, "--input-file")) {
-      if (a->n_files >= RUNNER_MAX_INPUTS) bad = 1;
-      else a->files[a->n_files++] = value;
-    } else if (!strcmp(name, "--input-shape")) {
-      if (a->n_shapes >= RUNNER_MAX_INPUTS) bad = 1;
-      else bad = parse_shape(value, &a->shapes[a->n_shapes++]);
-    }
-    if (bad) {
-      snprintf(err, err_len,
-               "bad value '%s' for %s (expected %s)", value, name,
-               !strcmp(name, "--accelerator") ? "cpu, gpu or npu"
-               : !strcmp(name, "--input-shape") ? "NAME=D0,D1,... or INDEX:D0,D1,... with positive dims, at most 8"
-               : !strcmp(name, "--threads") ? "an integer from 1 to 1024"
-               : !strcmp(name, "--input-file") ? "at most 64 files"
-               : strstr(name, "seconds") || strstr(name, "-ms") ? "a number >= 0"
-                                                                : "an integer >= 0");
+    if (apply_value(a, name, value)) {
+      snprintf(err, err_len, "bad value '%s' for %s (expected %s)", value, name, expected_value(name));
       return -1;
     }
   }
@@ -185,7 +203,4 @@ int runner_args_parse(int argc, char **argv, runner_args *a, char *err, size_t e
     return -1;
   }
   return 0;
-bad_flag:
-  snprintf(err, err_len, "--profile-ops takes no value");
-  return -1;
 }
