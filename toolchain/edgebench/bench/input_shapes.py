@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any, Iterable, Mapping, Sequence
 
 from edgebench.errors import EdgebenchError, ModelError, UsageError
 from edgebench.records import InputShape
@@ -24,7 +24,7 @@ FLAG = "--input-shape"
 
 # What push_and_run(input_shapes=...) takes: flag values ("NAME=D0,D1,...", "default"), or a
 # mapping NAME -> dims, or the single word "default".
-ShapesArgument = Union[str, Sequence[str], Mapping[str, Sequence[int]], None]
+ShapesArgument = str | Sequence[str] | Mapping[str, Sequence[int]] | None
 
 
 class ShapeRefused(EdgebenchError):

@@ -25,7 +25,7 @@ class SessionProgress:
         self._per_target: int | None = None
         self._lock = threading.Lock()  # workers report from their own threads
 
-    def __enter__(self) -> "SessionProgress":
+    def __enter__(self) -> SessionProgress:
         self.progress.start()
         return self
 
@@ -68,7 +68,7 @@ class StageProgress:
         self._tasks: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "StageProgress":
+    def __enter__(self) -> StageProgress:
         self.progress.start()
         return self
 
@@ -78,7 +78,7 @@ class StageProgress:
     def log(self, text: str) -> None:
         self.console.print(text, markup=False, highlight=False, soft_wrap=True)  # a long line stays one line
 
-    def step(self, step: "StudyStep") -> None:
+    def step(self, step: StudyStep) -> None:
         names = " · ".join(part for part in (step.model, step.candidate, step.variant) if part)
         description = f"{step.stage:<7} {names} · {step.device} · {step.detail}"
         with self._lock:

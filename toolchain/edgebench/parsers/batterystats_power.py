@@ -20,8 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from edgebench.errors import ParseError
-from edgebench.parsers.batterystats_values import (NUM, UNUM, parse_duration_ms, parse_number,
-                                                   uid_number)
+from edgebench.parsers.batterystats_values import NUM, UNUM, parse_duration_ms, parse_number, uid_number
 
 GENERATIONS = ("legacy", "smearing", "battery_usage_stats")
 
@@ -185,7 +184,7 @@ def _read_rest(entry: _Entry, rest: str, src: str | None, line: str) -> None:
     pos = 0
     after_smear = False
     while rest[pos:].strip():
-        for name, pattern in _REST_RES:
+        for name, pattern in _REST_RES:  # noqa: B007 - `name` is read after the break
             match = pattern.match(rest, pos)
             if match is not None:
                 break

@@ -52,7 +52,7 @@ class DeviceConfig:
     version: int = CONFIG_VERSION
 
     @staticmethod
-    def new(profile: str, abi: str, port: int, cpuinfo: str = "profile") -> "DeviceConfig":
+    def new(profile: str, abi: str, port: int, cpuinfo: str = "profile") -> DeviceConfig:
         if abi not in ABIS:
             raise UsageError(f"--abi must be one of {', '.join(ABIS)}. Received: {abi!r}.")
         if cpuinfo not in ("profile", "host"):
@@ -61,7 +61,7 @@ class DeviceConfig:
         return DeviceConfig(serial, profile, abi, port, cpuinfo,
                             datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
-    def with_port(self, port: int) -> "DeviceConfig":
+    def with_port(self, port: int) -> DeviceConfig:
         return DeviceConfig(self.serial, self.profile, self.abi, port, self.cpuinfo, self.created_utc, self.version)
 
     @property
