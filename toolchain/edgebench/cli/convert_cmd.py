@@ -9,6 +9,7 @@ quantizations the spec's [optimize] variants pair with the artifact's transform 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             check_recipe(trained.architecture, recipe)
             jobs.append((source, trained, q))
     data_dir = data_root(args.data_dir, ws.root)
-    datasets: dict = {}
+    datasets: dict[str, Any] = {}
     records = []
     with StageProgress(Console(stderr=True)) as progress:  # a bar naming model, artifact, variant, stage
         for done, (source, trained, q) in enumerate(jobs):

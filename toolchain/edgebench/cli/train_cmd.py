@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the artifact record as JSON")
 
 
-def parse_overrides(spec, items: list[str]) -> dict:
+def parse_overrides(spec, items: list[str]) -> dict[str, Any]:
     """NAME=VALUE pairs typed by the hyperparameter's own type."""
     from edgebench.errors import UsageError
 

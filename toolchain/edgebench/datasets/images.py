@@ -131,7 +131,7 @@ def read_mnist(path: Path | None, options: dict[str, Any]) -> RawSource:
 
 # --- CIFAR-10 -----------------------------------------------------------------------------
 
-def _unpickle(path: Path) -> dict:
+def _unpickle(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             data = restricted_load(fh)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from edgebench.errors import ParseError
 from edgebench.inspect.benchmark_stats import (ByteStats, RunStats, byte_stats, number,
@@ -74,7 +75,7 @@ _COLUMNS = {"nodetype": "node_type", "start": "start_ms", "first": "first_ms", "
 class _Section:
     kind: str
     graph: str = "primary"
-    tables: dict[str, list] = field(default_factory=lambda: {k: [] for k in _TABLES.values()})
+    tables: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _TABLES.values()})
     seen: set[str] = field(default_factory=set)
     nodes_executed: int | None = None
     nodes_observed: int | None = None

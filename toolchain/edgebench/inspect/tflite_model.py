@@ -16,6 +16,7 @@ import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
@@ -279,7 +280,7 @@ def _read_subgraph(g_index: int, g: schema.SubGraph, data: bytes, opcodes: list[
                         dict(sorted(sub_ops.items(), key=lambda kv: (-kv[1], kv[0]))))
 
 
-def _flop_options(name: str, op: schema.Operator) -> dict:
+def _flop_options(name: str, op: schema.Operator) -> dict[str, Any]:
     table = op.BuiltinOptions()
     if table is None:
         return {}

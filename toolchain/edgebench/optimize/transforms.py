@@ -147,24 +147,24 @@ def conv1d_quantize_config() -> type:
     Q = load_tfmot().quantization.keras
 
     class Conv1DQuantizeConfig(Q.QuantizeConfig):
-        def get_weights_and_quantizers(self, layer: Any) -> list:
+        def get_weights_and_quantizers(self, layer: Any) -> list[Any]:
             return [(layer.kernel, Q.quantizers.LastValueQuantizer(num_bits=8, symmetric=True, narrow_range=False,
                                                                    per_axis=False))]
 
-        def get_activations_and_quantizers(self, layer: Any) -> list:
+        def get_activations_and_quantizers(self, layer: Any) -> list[Any]:
             return [(layer.activation, Q.quantizers.MovingAverageQuantizer(num_bits=8, symmetric=False,
                                                                            narrow_range=False, per_axis=False))]
 
-        def set_quantize_weights(self, layer: Any, quantize_weights: list) -> None:
+        def set_quantize_weights(self, layer: Any, quantize_weights: list[Any]) -> None:
             layer.kernel = quantize_weights[0]
 
-        def set_quantize_activations(self, layer: Any, quantize_activations: list) -> None:
+        def set_quantize_activations(self, layer: Any, quantize_activations: list[Any]) -> None:
             layer.activation = quantize_activations[0]
 
-        def get_output_quantizers(self, layer: Any) -> list:
+        def get_output_quantizers(self, layer: Any) -> list[Any]:
             return []
 
-        def get_config(self) -> dict:
+        def get_config(self) -> dict[str, Any]:
             return {}
 
     return Conv1DQuantizeConfig

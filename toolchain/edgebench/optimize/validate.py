@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def _run(model: bytes | str | Path, x: np.ndarray, *, xnnpack: bool) -> np.ndarr
     return np.concatenate(results)
 
 
-def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+def _quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     dtype = np.dtype(detail["dtype"])
     if dtype in (np.int8, np.uint8) and x.dtype.kind == "f":
         scale, zero = detail["quantization"]
@@ -88,7 +89,7 @@ def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
     return x.astype(dtype)
 
 
-def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
+def _dequantize(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     if np.dtype(detail["dtype"]) in (np.int8, np.uint8, np.int16):
         scale, zero = detail["quantization"]
         return (y.astype(np.float32) - zero) * scale

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from edgebench.errors import ParseError
 from edgebench.parsers.batterystats_values import NUM, UNUM, parse_duration_ms, parse_number, uid_number
@@ -90,7 +91,7 @@ class _Entry:
     name: str
     indent: int
     power_mah: float
-    values: dict = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_power_use(header_number: int, body: list[tuple[int, str]], *,

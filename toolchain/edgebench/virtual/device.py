@@ -22,6 +22,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from edgebench.errors import UsageError
 from edgebench.virtual.adb_protocol import AdbTransport, ServiceHandler, Stream, banner
@@ -234,7 +235,7 @@ class VirtualDevice:
         init = self.sandbox.init_pid
         return [] if init is None else kill_by_name(init, names)
 
-    async def _control(self, message: dict) -> dict:
+    async def _control(self, message: dict[str, Any]) -> dict[str, Any]:
         op = message.get("op")
         if op == "status":
             return {"ok": True, "status": self.faults.status()}

@@ -169,19 +169,19 @@ RETURNS_FD = {"open_read", "create_file"}
 
 # --- wire format (shared by the helper and its client in device_fs.py) ---
 
-def stat_to_wire(st: os.stat_result) -> list:
+def stat_to_wire(st: os.stat_result) -> list[Any]:
     return [*tuple(st)[:10], st.st_atime, st.st_mtime, st.st_ctime]
 
 
-def stat_from_wire(values: list) -> os.stat_result:
+def stat_from_wire(values: list[Any]) -> os.stat_result:
     return os.stat_result(values)
 
 
-def error_to_wire(exc: OSError) -> list:
+def error_to_wire(exc: OSError) -> list[Any]:
     return [exc.errno or errno.EIO, exc.strerror or str(exc), exc.filename]
 
 
-def error_from_wire(values: list) -> OSError:
+def error_from_wire(values: list[Any]) -> OSError:
     return OSError(*values) if values[2] is not None else OSError(values[0], values[1])
 
 
@@ -200,7 +200,7 @@ def recv_exact(sock: socket.socket, n: int) -> bytes | None:
     return bytes(data)
 
 
-def _answer(root_fd: int, op: str, args: list) -> tuple[Any, int | None]:
+def _answer(root_fd: int, op: str, args: list[Any]) -> tuple[Any, int | None]:
     try:
         result = OPERATIONS[op](root_fd, *args)
     except OSError as exc:

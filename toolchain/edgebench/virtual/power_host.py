@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from edgebench.virtual.cpu_account import CpuAccountant
 from edgebench.virtual.energy_truth import EVENTS_FILE, TRUTH_FILE, EnergyPoint, WindowTracker, parse_marker
@@ -108,7 +108,7 @@ class PowerHost(threading.Thread):
             self.writer.forget()
             self.applied_level = None
 
-    def _load_saved(self) -> dict | None:
+    def _load_saved(self) -> dict[str, Any] | None:
         try:
             return json.loads((self.folder / "battery_state.json").read_text())
         except (OSError, json.JSONDecodeError):
