@@ -140,7 +140,7 @@ class ProfileCollector:
             return True
         m = _GRAPH.fullmatch(text)
         if m or text in ("Delegate internal:",):
-            graph = ("delegate_internal" if m is None else
+            graph: str | None = ("delegate_internal" if m is None else
                      "primary" if m.group(1) is None else f"subgraph {m.group(1)}")
             self._current(graph=graph)
             return True
@@ -201,7 +201,7 @@ class ProfileCollector:
         cells = [c.strip() for c in parts]
         if len(cells) != len(cols):
             raise self._error(f"expected {len(cols)} cells, got {len(cells)}", n, raw)
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # a cell: the name (str) or a number
         for col, cell in zip(cols, cells):
             if col in ("node_type", "name"):
                 values[col] = cell

@@ -114,7 +114,7 @@ def parse_stat_fields(text: str, *, source: str | None, line_number: int, line: 
         missing = sorted((full | {"curr"}) - fields.keys())
         raise fail(f"incomplete statistics line (missing {', '.join(missing)})")
     lo, hi, avg = fields["min"], fields["max"], fields["avg"]
-    if None not in (lo, hi, avg):
+    if lo is not None and hi is not None and avg is not None:
         slack = _ROUNDING * max(abs(hi), 1)
         if not (lo <= hi and lo - slack <= avg <= hi + slack):
             raise fail(f"inconsistent statistics (min={lo}, avg={avg}, max={hi})")

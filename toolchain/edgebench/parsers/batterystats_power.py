@@ -97,7 +97,7 @@ class _Entry:
 def parse_power_use(header_number: int, body: list[tuple[int, str]], *,
                     source: str | None) -> PowerUseSummary:
     """Read the lines under `Estimated power use (mAh):` (blank lines already removed)."""
-    capacity: dict[str, object] = {}
+    capacity: dict[str, Any] = {}
     capacity_number: int | None = None
     global_indent: int | None = None
     global_entries: list[_Entry] = []
@@ -139,9 +139,9 @@ def parse_power_use(header_number: int, body: list[tuple[int, str]], *,
         entries=tuple(_freeze(e) for e in entries))
 
 
-def _capacity(text: str, src: str | None, number: int, line: str) -> dict[str, object]:
+def _capacity(text: str, src: str | None, number: int, line: str) -> dict[str, Any]:
     # Parts are joined by ", "; a decimal comma never has a space after it.
-    result: dict[str, object] = {"extras": {}}
+    result: dict[str, Any] = {"extras": {}}
     for part in text.split(", "):
         key, sep, value = part.partition(": ")
         if not sep:
@@ -159,7 +159,7 @@ def _capacity(text: str, src: str | None, number: int, line: str) -> dict[str, o
             result["high"] = low if match.group(2) is None else float(
                 match.group(2).replace(",", "."))
         else:
-            result["extras"][key] = value  # type: ignore[index]
+            result["extras"][key] = value
     return result
 
 
