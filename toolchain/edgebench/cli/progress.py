@@ -6,7 +6,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn,
+                           TimeElapsedColumn)
 
 from edgebench.bench.plan import PlannedRun
 from edgebench.bench.table import fmt_us
@@ -21,7 +22,7 @@ class SessionProgress:
         self.console = console
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._per_target: int | None = None
         self._lock = threading.Lock()  # workers report from their own threads
 
@@ -35,7 +36,7 @@ class SessionProgress:
     def plan(self, runs_per_device: int) -> None:
         self._per_target = runs_per_device
 
-    def _task(self, target: str) -> int:
+    def _task(self, target: str) -> TaskID:
         with self._lock:
             if target not in self._tasks:
                 self._tasks[target] = self.progress.add_task(target, total=self._per_target)
@@ -65,7 +66,7 @@ class StageProgress:
         self.console = console
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> StageProgress:
