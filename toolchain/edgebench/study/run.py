@@ -152,7 +152,8 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     record_in_workspace(ws.root, store, [default], note=f"defaults of {spec.source} ({spec.budget})")
     record_in_workspace(ws.root, store, [c for *_, c, p in built if c is not None])
     paths = sorted({str(c.path) for *_, c, p in built if c is not None})
-    session, by_sha = None, {}
+    session: str | None = None
+    by_sha: dict[str, Any] = {}
     if n_builds:
         step(StudyStep("build", spec.name, "", "", host, "done", n_builds, n_builds))
     if paths:
