@@ -89,11 +89,11 @@ def _m_by_n_ok(layer: Any) -> bool:
     tf = load_tf()
     layers = tf.keras.layers
     if isinstance(layer, layers.Conv2D) and not isinstance(layer, (layers.DepthwiseConv2D, layers.Conv2DTranspose)):
-        return layer.kernel.shape[2] % 4 == 0
+        return bool(layer.kernel.shape[2] % 4 == 0)
     if isinstance(layer, layers.Dense):
-        return layer.kernel.shape[0] % 4 == 0
+        return bool(layer.kernel.shape[0] % 4 == 0)
     if isinstance(layer, layers.LSTM):
-        return layer.cell.kernel.shape[0] % 4 == 0 and layer.cell.recurrent_kernel.shape[0] % 4 == 0
+        return bool(layer.cell.kernel.shape[0] % 4 == 0 and layer.cell.recurrent_kernel.shape[0] % 4 == 0)
     return False
 
 
@@ -145,8 +145,9 @@ def conv1d_quantize_config() -> type:
     """An 8-bit QuantizeConfig for Conv1D, which TF-MOT's default registry lacks: per-tensor
     symmetric kernel, asymmetric moving-average activation (as the default 8-bit scheme)."""
     Q = load_tfmot().quantization.keras
+    QuantizeConfig: Any = Q.QuantizeConfig
 
-    class Conv1DQuantizeConfig(Q.QuantizeConfig):
+    class Conv1DQuantizeConfig(QuantizeConfig):  # type: ignore[misc]  # TF-MOT ships no types
         def get_weights_and_quantizers(self, layer: Any) -> list[Any]:
             return [(layer.kernel, Q.quantizers.LastValueQuantizer(num_bits=8, symmetric=True, narrow_range=False,
                                                                    per_axis=False))]

@@ -85,14 +85,16 @@ def _quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     if dtype in (np.int8, np.uint8) and x.dtype.kind == "f":
         scale, zero = detail["quantization"]
         info = np.iinfo(dtype)
-        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+        quantized: np.ndarray = np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+        return quantized
     return x.astype(dtype)
 
 
 def _dequantize(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     if np.dtype(detail["dtype"]) in (np.int8, np.uint8, np.int16):
         scale, zero = detail["quantization"]
-        return (y.astype(np.float32) - zero) * scale
+        dequantized: np.ndarray = (y.astype(np.float32) - zero) * scale
+        return dequantized
     return y.astype(np.float32)
 
 
