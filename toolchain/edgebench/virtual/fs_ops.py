@@ -23,7 +23,7 @@ import socket
 import stat as stat_mod
 import struct
 import sys
-from typing import Any
+from typing import Any, Callable
 
 SYS_OPENAT2 = 437  # same number on x86_64 and aarch64 (asm-generic)
 RESOLVE_NO_MAGICLINKS = 0x02
@@ -42,7 +42,7 @@ _libc.syscall.restype = ctypes.c_long
 
 def openat2(dirfd: int, path: str, flags: int, mode: int = 0) -> int:
     how = _OpenHow(flags | os.O_CLOEXEC, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
-    fd = _libc.syscall(SYS_OPENAT2, dirfd, os.fsencode(path), ctypes.byref(how), ctypes.sizeof(how))
+    fd: int = _libc.syscall(SYS_OPENAT2, dirfd, os.fsencode(path), ctypes.byref(how), ctypes.sizeof(how))
     if fd < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), path)
@@ -162,7 +162,7 @@ def unlink(root_fd: int, path: str) -> None:
         os.close(parent_fd)
 
 
-OPERATIONS = {"stat": stat, "listdir": listdir, "open_read": open_read, "create_file": create_file,
+OPERATIONS: dict[str, Callable[..., Any]] = {"stat": stat, "listdir": listdir, "open_read": open_read, "create_file": create_file,
               "symlink": symlink, "unlink": unlink}
 RETURNS_FD = {"open_read", "create_file"}
 

@@ -110,7 +110,8 @@ class PowerHost(threading.Thread):
 
     def _load_saved(self) -> dict[str, Any] | None:
         try:
-            return json.loads((self.folder / "battery_state.json").read_text())
+            saved: dict[str, Any] = json.loads((self.folder / "battery_state.json").read_text())
+            return saved
         except (OSError, json.JSONDecodeError):
             return None
 
@@ -191,7 +192,7 @@ class PowerHost(threading.Thread):
             for rel, text in throttle_files(self.profile, level).items():
                 self.writer.write(rel, text, force=True)
             self.applied_level = level
-        busy = [bool(cpu) and cpu.cluster_energy_mj[i] / max(spec.cpu_mw_per_busy_core[i], 1e-9)
+        busy = [cpu is not None and cpu.cluster_energy_mj[i] / max(spec.cpu_mw_per_busy_core[i], 1e-9)
                 / (dt * len(cluster.cpus)) > BUSY_UTILISATION for i, cluster in enumerate(self.profile.clusters)]
         for rel, text in cur_freq_files(self.profile, level, busy).items():
             self.writer.write(rel, text)

@@ -45,7 +45,8 @@ class DeviceState:
     @property
     def status(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.layout.status_file.read_text())
+            status: dict[str, Any] = json.loads(self.layout.status_file.read_text())
+            return status
         except (OSError, json.JSONDecodeError):
             return None
 
