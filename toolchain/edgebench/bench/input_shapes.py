@@ -88,8 +88,8 @@ def parse_request(value: ShapesArgument) -> ShapeRequest:
     if isinstance(value, str):
         value = [value]
     if isinstance(value, Mapping):
-        items = [(str(k), _dims_from_list(k, v)) for k, v in value.items()]
-        return _checked(items, accept_default=False)
+        named: list[tuple[str, tuple[int, ...]]] = [(str(k), _dims_from_list(k, v)) for k, v in value.items()]
+        return _checked(named, accept_default=False)
     items: list[tuple[str, tuple[int, ...]]] = []
     accept = False
     for text in value:
@@ -248,7 +248,7 @@ def shapes_ran(setup: Mapping[str, Any] | None, plan: ShapePlan | None) -> tuple
         else:
             source = "default" if inp.get("shape_source") == "placeholder" else "model"
         out.append(InputShape(name, tuple(int(d) for d in signature), tuple(int(d) for d in inp["shape"]),
-                              source))  # type: ignore[arg-type]
+                              source))
     return tuple(out)
 
 

@@ -85,8 +85,12 @@ class LineReader:
         self.summary: dict[str, float | None] | None = None
         self.summary_format: str | None = None
         self.memory_metric: str | None = None
-        self.init_memory_mb = self.peak_memory_mb = self.periodic_peak_memory_mb = None
-        self.end_vm_rss_mb = self.model_size_mb = self.session_init_ms = None
+        self.init_memory_mb: float | None = None
+        self.peak_memory_mb: float | None = None
+        self.periodic_peak_memory_mb: float | None = None
+        self.end_vm_rss_mb: float | None = None
+        self.model_size_mb: float | None = None
+        self.session_init_ms: float | None = None
         self.tensorflow_version: str | None = None
         self.params: dict[str, str] = {}
         self.delegations: list[tuple[str, int, int | None, int | None]] = []  # name, D, T, P
