@@ -63,7 +63,8 @@ def _groups(records: Iterable[RunRecord]) -> list[tuple[tuple[Any, ...], tuple[I
     """Runs of one target × model × config × protocol, split by the input shapes they ran at (a run
     at another shape is another row). Runs that never reached the runner's setup (no shapes) join
     the one shape group when there is one."""
-    by_config: dict[tuple[Any, ...], dict[tuple[InputShape, ...], list[RunRecord]]] = defaultdict(lambda: defaultdict(list[Any]))
+    by_config: dict[tuple[Any, ...], dict[tuple[InputShape, ...], list[RunRecord]]] = \
+        defaultdict(lambda: defaultdict(list))
     for r in records:
         by_config[(r.target, r.model_sha256, r.model, r.config, r.protocol)][r.input_shapes].append(r)
     out = []

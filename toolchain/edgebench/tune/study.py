@@ -26,7 +26,8 @@ SINGLE_SAMPLERS = ("tpe", "random", "grid", "bohb")
 MULTI_SAMPLERS = ("nsga2", "tpe", "random")
 DEFAULT_MULTI_SAMPLER = "tpe"  # MOTPE: steadier than NSGA-II at budgets of tens of trials (benchmarks/tuning_efficiency.py)
 StudyDirectionName = Literal["minimize", "maximize"]
-MULTI_DIRECTIONS: tuple[StudyDirectionName, ...] = ("maximize", "minimize", "minimize")  # accuracy, size bytes, latency median µs
+# accuracy, size bytes, latency median µs
+MULTI_DIRECTIONS: tuple[StudyDirectionName, ...] = ("maximize", "minimize", "minimize")
 OBJECTIVES = ("accuracy", "multi")
 
 

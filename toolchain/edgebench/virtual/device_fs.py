@@ -67,7 +67,8 @@ class ShellHelper:
                 body = fs_ops.recv_exact(self.sock, fs_ops.LENGTH.unpack(header)[0]) if len(header) == 4 else None
             except OSError as exc:
                 self._abandon()
-                raise OSError(errno.EIO, f"the device file helper failed ({exc}); it restarts on the next request") from exc
+                raise OSError(errno.EIO, f"the device file helper failed ({exc}); it restarts on the next "
+                                         "request") from exc
             if body is None:
                 for fd in fds:
                     os.close(fd)

@@ -162,8 +162,8 @@ def unlink(root_fd: int, path: str) -> None:
         os.close(parent_fd)
 
 
-OPERATIONS: dict[str, Callable[..., Any]] = {"stat": stat, "listdir": listdir, "open_read": open_read, "create_file": create_file,
-              "symlink": symlink, "unlink": unlink}
+OPERATIONS: dict[str, Callable[..., Any]] = {"stat": stat, "listdir": listdir, "open_read": open_read,
+                                             "create_file": create_file, "symlink": symlink, "unlink": unlink}
 RETURNS_FD = {"open_read", "create_file"}
 
 
