@@ -5,7 +5,6 @@ accuracy is recorded; every "no" cell must raise NotApplicableError with the tab
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

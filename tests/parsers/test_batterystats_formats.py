@@ -94,7 +94,7 @@ def test_batterystats_like_text_only_raises_parse_error(parse, text):
     assert 0 <= sniff_dumpsys_batterystats(text, "batterystats.txt") <= 100
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _capture_text(index: int) -> str:
     return CAPTURES[index].read_text(encoding="utf-8")
 

@@ -19,9 +19,10 @@ def _record(run_id="r1", key="k1", status="ok", session="s1", error=None):
         init_ms=1.5, started_at_utc="2026-01-01T00:00:00", error=error)
 
 
+# The contract: tests that take `store` (or `store_url`) run against every backend of conftest.py unchanged.
 @pytest.fixture
-def store(tmp_path):
-    s = ResultsStore(tmp_path / "results.sqlite")
+def store(store_url):
+    s = ResultsStore(store_url("results"))
     s.add_session("s1", started_at_utc="2026-01-01T00:00:00", command="test", host="h", version="0")
     s.upsert_device("host:x", "local", {"model": "cpu"})
     s.upsert_variant("a" * 64, "m.tflite", 10, {})
@@ -43,7 +44,7 @@ def test_run_round_trips_with_checks_summary_and_samples(store):
 
 def test_failed_write_leaves_no_half_run(store):
     bad_sample = [DeviceSample(5, None, "42")]  # NOT NULL violation after the run row was inserted
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whatever the backend's driver raises
         store.save_run(_record(), {}, [LatencySample("timed", 0, 1.0, 0)], bad_sample)
     assert store.runs("s1") == []
     assert list(store.table_rows("latency_samples")) == []
@@ -65,6 +66,7 @@ def test_finished_run_is_never_overwritten(store):
         store.save_run(_record(run_id="r2"), {})
 
 
+# SQLite's own: these edit the file with sqlite3 to make old or half-migrated stores.
 def test_other_schema_version_is_refused_and_file_untouched(tmp_path):
     path = tmp_path / "old.sqlite"
     ResultsStore(path).close()

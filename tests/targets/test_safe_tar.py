@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 

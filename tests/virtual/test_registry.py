@@ -17,7 +17,7 @@ def test_find_by_serial_adb_serial_or_port_and_reserved_ports(tmp_path: Path) ->
     for ref in (config.serial, f"127.0.0.1:{config.port}", f"localhost:{config.port}", str(config.port)):
         assert registry.find_device(tmp_path, ref).config == config
     with pytest.raises(UsageError, match=config.serial):
-        registry.find_device(tmp_path, "10.0.0.1:%d" % config.port)
+        registry.find_device(tmp_path, f"10.0.0.1:{config.port}")
     # A stopped device keeps its port: new devices get another one.
     assert registry.allocate_port(tmp_path) != config.port
     # A pid file naming a live process that is not this device's server means "stopped".

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from edgebench.bench.input_shapes import ShapesArgument
 from edgebench.bench.plan import PlannedRun
@@ -13,6 +13,9 @@ from edgebench.records import RunRecord
 from edgebench.store import ResultsStore
 from edgebench.targets import default_target, resolve_targets
 from edgebench.workspace import Workspace
+
+if TYPE_CHECKING:  # imported when called: inspecting loads the flatbuffer schema
+    from edgebench.inspect.dispatch import InspectResult
 
 __all__ = ["push_and_run", "open_store", "inspect_file"]
 
@@ -101,7 +104,7 @@ def _engine_binary(engine: str, engine_binary: str | os.PathLike[str] | None) ->
     return path
 
 
-def inspect_file(path: str | os.PathLike[str], as_format: str | None = None):  # type: ignore[no-untyped-def]
+def inspect_file(path: str | os.PathLike[str], as_format: str | None = None) -> InspectResult:
     """Read a .tflite model or a captured text output; returns an InspectResult."""
     from edgebench import inspect as _inspect
 

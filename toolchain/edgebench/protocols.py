@@ -132,12 +132,12 @@ def resolve(name: str, *, runs: int | None = None, warmup: int | None = None,
     effective = replace(preset, **changes)
 
     shortened = []
-    for label, got, floor in (("timed runs", effective.runs, preset.runs),
-                              ("warm-up runs", effective.warmup_runs, preset.warmup_runs),
-                              ("timed seconds", effective.min_seconds, preset.min_seconds),
-                              ("repeats", effective.repeats, preset.repeats)):
-        if got < floor:
-            shortened.append(f"{label} {got:g} below the {preset.name} preset's minimum {floor:g}")
+    minimums: tuple[tuple[str, float, float], ...] = (
+        ("timed runs", effective.runs, preset.runs), ("warm-up runs", effective.warmup_runs, preset.warmup_runs),
+        ("timed seconds", effective.min_seconds, preset.min_seconds), ("repeats", effective.repeats, preset.repeats))
+    for label, got, minimum in minimums:
+        if got < minimum:
+            shortened.append(f"{label} {got:g} below the {preset.name} preset's minimum {minimum:g}")
     return ResolvedProtocol(preset=preset, effective=effective, shortened=tuple(shortened))
 
 

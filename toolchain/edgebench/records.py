@@ -104,7 +104,7 @@ class InputShape:
                 "source": self.source}
 
     @staticmethod
-    def from_json(obj: Mapping[str, Any]) -> "InputShape":
+    def from_json(obj: Mapping[str, Any]) -> InputShape:
         return InputShape(str(obj["name"]), tuple(int(d) for d in obj["signature"]),
                           tuple(int(d) for d in obj["shape"]), obj["source"])
 

@@ -13,7 +13,7 @@ class Workspace:
     root: Path
 
     @classmethod
-    def resolve(cls, explicit: str | os.PathLike[str] | None = None) -> "Workspace":
+    def resolve(cls, explicit: str | os.PathLike[str] | None = None) -> Workspace:
         chosen = explicit or os.environ.get("EDGEBENCH_WORKSPACE") or DEFAULT_WORKSPACE
         root = Path(chosen).expanduser().resolve()
         root.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgebench.bench.checks import Telemetry, telemetry_checks
+from edgebench.bench.checks import telemetry_checks
+from edgebench.harness.samples import Telemetry
 from edgebench.inspect.benchmark_delegates import AcceleratorFinding, judge
 from edgebench.inspect.benchmark_model import BenchmarkModelRun
 from edgebench.protocols import ResolvedProtocol

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from edgebench.bench.cpu_frequency import frequency_check, timed_window_ns, workload_cpus
-from edgebench.harness.output import HarnessOutput
+from edgebench.harness.output import HarnessOutput, TimedSample
 from edgebench.harness.samples import Telemetry
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import Check, RunConfig
@@ -19,7 +19,7 @@ from edgebench.records import Check, RunConfig
 SPAN_TOLERANCE = 0.99
 
 
-def _span_seconds(samples) -> float:  # type: ignore[no-untyped-def]
+def _span_seconds(samples: Sequence[TimedSample]) -> float:
     """Wall time from the first start stamp to the end of the last run (what the runner's loop bound uses)."""
     if not samples:
         return 0.0

@@ -103,10 +103,11 @@ def _judge_core(core: CoreFrequency, inside: list[FreqSample], thermal: bool) ->
             return "fail", (f"{name} below {FREQ_DROP_FRACTION:.0%} of its locked {locked} kHz (userspace "
                             f"governor) in {low}/{len(freqs)} samples")
         return "pass", None
-    ceilings = [s.ceiling_khz if s.ceiling_khz is not None else core.ceiling_before_khz or core.hardware_max_khz
-                for s in inside]
-    if any(c is None for c in ceilings):
+    maybe_ceilings = [s.ceiling_khz if s.ceiling_khz is not None else core.ceiling_before_khz or core.hardware_max_khz
+                      for s in inside]
+    if any(c is None for c in maybe_ceilings):
         return "not_checked", f"no ceiling known for {name}: scaling_max_freq and cpuinfo_max_freq unreadable"
+    ceilings = [c for c in maybe_ceilings if c is not None]
     slow = [s.cur_khz < FREQ_DROP_FRACTION * c for s, c in zip(inside, ceilings)]
     low = sum(slow)
     if low / len(inside) > FREQ_DROP_MAX_SHARE:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any, Iterable, Mapping, Sequence
 
 from edgebench.errors import EdgebenchError, ModelError, UsageError
 from edgebench.records import InputShape
@@ -24,7 +24,7 @@ FLAG = "--input-shape"
 
 # What push_and_run(input_shapes=...) takes: flag values ("NAME=D0,D1,...", "default"), or a
 # mapping NAME -> dims, or the single word "default".
-ShapesArgument = Union[str, Sequence[str], Mapping[str, Sequence[int]], None]
+ShapesArgument = str | Sequence[str] | Mapping[str, Sequence[int]] | None
 
 
 class ShapeRefused(EdgebenchError):
@@ -88,8 +88,8 @@ def parse_request(value: ShapesArgument) -> ShapeRequest:
     if isinstance(value, str):
         value = [value]
     if isinstance(value, Mapping):
-        items = [(str(k), _dims_from_list(k, v)) for k, v in value.items()]
-        return _checked(items, accept_default=False)
+        named: list[tuple[str, tuple[int, ...]]] = [(str(k), _dims_from_list(k, v)) for k, v in value.items()]
+        return _checked(named, accept_default=False)
     items: list[tuple[str, tuple[int, ...]]] = []
     accept = False
     for text in value:
@@ -248,7 +248,7 @@ def shapes_ran(setup: Mapping[str, Any] | None, plan: ShapePlan | None) -> tuple
         else:
             source = "default" if inp.get("shape_source") == "placeholder" else "model"
         out.append(InputShape(name, tuple(int(d) for d in signature), tuple(int(d) for d in inp["shape"]),
-                              source))  # type: ignore[arg-type]
+                              source))
     return tuple(out)
 
 

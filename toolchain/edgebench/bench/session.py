@@ -185,6 +185,7 @@ class PushAndRun:
         return [reports[w.target.name] for w in workers]
 
     def _open_session(self, resume: str | None, command: str) -> str:
+        session: str | None
         if resume is None:
             session = new_session_id()
             self.store.add_session(session, started_at_utc=utc_now(), command=command,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from statistics import median
-from typing import Iterable
+from typing import Any, Iterable
 
 from edgebench.protocols import PRESETS
 from edgebench.records import ConfigSummary, InputShape, RunRecord
@@ -59,11 +59,12 @@ def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
     return out
 
 
-def _groups(records: Iterable[RunRecord]) -> list[tuple[tuple, tuple[InputShape, ...], list[RunRecord]]]:
+def _groups(records: Iterable[RunRecord]) -> list[tuple[tuple[Any, ...], tuple[InputShape, ...], list[RunRecord]]]:
     """Runs of one target × model × config × protocol, split by the input shapes they ran at (a run
     at another shape is another row). Runs that never reached the runner's setup (no shapes) join
     the one shape group when there is one."""
-    by_config: dict[tuple, dict[tuple[InputShape, ...], list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
+    by_config: dict[tuple[Any, ...], dict[tuple[InputShape, ...], list[RunRecord]]] = \
+        defaultdict(lambda: defaultdict(list))
     for r in records:
         by_config[(r.target, r.model_sha256, r.model, r.config, r.protocol)][r.input_shapes].append(r)
     out = []

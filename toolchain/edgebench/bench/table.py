@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from edgebench.records import ConfigSummary, InputShape
@@ -52,7 +53,7 @@ def comparison_table(summaries: Sequence[ConfigSummary], *, title: str) -> Table
     table = Table(title=title, title_justify="left", show_lines=False)
     # The input shapes column appears when a shape was set or defaulted: one model at two shapes is two rows.
     with_shapes = any(fmt_input_shapes(s.input_shapes) for s in summaries)
-    columns = [("model", "left"), ("target", "left"), ("config", "left")]
+    columns: list[tuple[str, JustifyMethod]] = [("model", "left"), ("target", "left"), ("config", "left")]
     columns += [("input shapes", "left")] if with_shapes else []
     columns += [("ok/runs", "right"), ("median", "right"), ("CI of median (level)", "right"), ("p90", "right"),
                 ("p99", "right"), ("init", "right"), ("peak RSS", "right"), ("size", "right"), ("notes", "left")]

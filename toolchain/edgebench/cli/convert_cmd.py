@@ -9,6 +9,10 @@ quantizations the spec's [optimize] variants pair with the artifact's transform 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from edgebench.train.artifacts import TrainedModel, TransformedModel
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{name} must be at least 1, got {value}")
     ws = Workspace.resolve(args.workspace)
     store = ArtifactStore.for_workspace(ws)
-    sources = [store.resolve(ref, kinds=("trained", "transformed")) for ref in args.artifacts]
+    sources = [cast("TrainedModel | TransformedModel", store.resolve(ref, kinds=("trained", "transformed")))
+               for ref in args.artifacts]  # the kinds asked for
     wanted = None
     if args.quantize:
         wanted = [q.strip() for q in args.quantize.split(",") if q.strip()]
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             check_recipe(trained.architecture, recipe)
             jobs.append((source, trained, q))
     data_dir = data_root(args.data_dir, ws.root)
-    datasets: dict = {}
+    datasets: dict[str, Any] = {}
     records = []
     with StageProgress(Console(stderr=True)) as progress:  # a bar naming model, artifact, variant, stage
         for done, (source, trained, q) in enumerate(jobs):
@@ -87,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _spec_quantizations(trained, transform: str | None) -> list[str]:
+def _spec_quantizations(trained: TrainedModel, transform: str | None) -> list[str]:
     from edgebench.optimize import Recipe
 
     out = []

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edgebench.targets.base import Target
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     ws = Workspace.resolve(args.workspace)
     address = AdbServerAddress.resolve(args.adb)
-    checks = []
+    checks: list[tuple[str, Target, str]] = []  # serial, target, adb state
     wanted = list(args.serials)
     if wanted == ["local"] or (not wanted and not server_answers(address)):
         checks.append(("local", LocalTarget(ws.local_device_root), "device"))

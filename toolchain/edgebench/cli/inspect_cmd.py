@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
                          f"{', '.join(known_formats())}")
     console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
     single = len(args.files) == 1
-    outputs: list[dict] = []
+    outputs: list[dict[str, Any]] = []
     exit_code = 0
     for path in args.files:
         try:

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 # name -> (module, one-line help). Help lives here so `--help` imports no subcommand module.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -41,9 +41,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 CHATTY_COMMANDS = frozenset({"train", "optimize", "convert", "tune", "study"})
 
 
-def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+def _add_global_options(parser: argparse._ActionsContainer, *, suppress: bool = False) -> None:
     # On a command's own parser the defaults are SUPPRESS, so options given before the command stay.
-    default = {"default": argparse.SUPPRESS} if suppress else {}
+    default: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
     parser.add_argument("--workspace", metavar="DIR", **(default or {"default": None}),
                         help="folder for results, builds and run folders (default: $EDGEBENCH_WORKSPACE or ./edgebench-work)")
     parser.add_argument("--debug", action="store_true", **default, help="show tracebacks for errors")
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, (_module_name, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
@@ -67,10 +67,10 @@ def _command_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
     module_name, help_text = COMMANDS[name]
     module = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"edgebench {name}", description=help_text.replace("%%", "%"))  # help= is %-formatted, description is not
-    module.add_arguments(parser)  # type: ignore[attr-defined]
+    module.add_arguments(parser)
     for each in _with_nested(parser):  # `results list ... --workspace W` as well as `convert ... --verbose`
         _add_global_options(each.add_argument_group("global options (also accepted before the command)"),
-                            suppress=True)  # type: ignore[arg-type]
+                            suppress=True)
     return parser, module
 
 

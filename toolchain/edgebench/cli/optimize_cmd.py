@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from edgebench.optimize import Transform
+    from edgebench.train.artifacts import ArtifactStore, TrainedModel
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     ws = Workspace.resolve(args.workspace)
     store = ArtifactStore.for_workspace(ws)
-    trained = store.resolve(args.artifact, kinds=("trained",))
+    trained = cast("TrainedModel", store.resolve(args.artifact, kinds=("trained",)))  # the kind asked for
     if args.variant:
         transforms = []
         for text in args.variant:
@@ -71,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stored(store, trained, transform, args) -> bool:
+def _stored(store: ArtifactStore, trained: TrainedModel, transform: Transform, args: argparse.Namespace) -> bool:
     # Cheap check for the "reused" label: the same id transform_model would compute.
     from edgebench.optimize.pipeline import TRANSFORM_FORMAT
     from edgebench.train.artifacts import key

@@ -6,7 +6,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn,
+                           TimeElapsedColumn)
 
 from edgebench.bench.plan import PlannedRun
 from edgebench.bench.table import fmt_us
@@ -21,11 +22,11 @@ class SessionProgress:
         self.console = console
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._per_target: int | None = None
         self._lock = threading.Lock()  # workers report from their own threads
 
-    def __enter__(self) -> "SessionProgress":
+    def __enter__(self) -> SessionProgress:
         self.progress.start()
         return self
 
@@ -35,7 +36,7 @@ class SessionProgress:
     def plan(self, runs_per_device: int) -> None:
         self._per_target = runs_per_device
 
-    def _task(self, target: str) -> int:
+    def _task(self, target: str) -> TaskID:
         with self._lock:
             if target not in self._tasks:
                 self._tasks[target] = self.progress.add_task(target, total=self._per_target)
@@ -65,10 +66,10 @@ class StageProgress:
         self.console = console
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "StageProgress":
+    def __enter__(self) -> StageProgress:
         self.progress.start()
         return self
 
@@ -78,7 +79,7 @@ class StageProgress:
     def log(self, text: str) -> None:
         self.console.print(text, markup=False, highlight=False, soft_wrap=True)  # a long line stays one line
 
-    def step(self, step: "StudyStep") -> None:
+    def step(self, step: StudyStep) -> None:
         names = " · ".join(part for part in (step.model, step.candidate, step.variant) if part)
         description = f"{step.stage:<7} {names} · {step.device} · {step.detail}"
         with self._lock:

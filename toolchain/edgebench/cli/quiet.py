@@ -55,7 +55,7 @@ class LibraryNoiseFilter:
         self._python_stderr: IO[str] | None = None
         self._reader: threading.Thread | None = None
 
-    def __enter__(self) -> "LibraryNoiseFilter":
+    def __enter__(self) -> LibraryNoiseFilter:
         sys.stderr.flush()
         self._saved_fd = os.dup(2)
         read_fd, write_fd = os.pipe()

@@ -3,6 +3,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas and the store load when a command runs, not for --help
+    import pandas as pd
+
+    from edgebench.store import ResultsStore
 
 EXPORT_TABLES = ("runs", "summaries", "checks", "energy", "latency_samples", "device_samples", "devices", "variants",
                  "sessions", "run_attempts", "artifacts", "artifact_links")
@@ -77,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _frame(store, table: str, session: str | None):  # type: ignore[no-untyped-def]
+def _frame(store: ResultsStore, table: str, session: str | None) -> pd.DataFrame:
     import pandas as pd
 
     if table == "runs":

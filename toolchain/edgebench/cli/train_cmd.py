@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edgebench.study.spec import StudySpec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,11 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the artifact record as JSON")
 
 
-def parse_overrides(spec, items: list[str]) -> dict:
+def parse_overrides(spec: StudySpec, items: list[str]) -> dict[str, Any]:
     """NAME=VALUE pairs typed by the hyperparameter's own type."""
     from edgebench.errors import UsageError
 
-    out = {}
+    out: dict[str, Any] = {}
     for item in items:
         name, sep, text = item.partition("=")
         name = name.strip()

@@ -9,8 +9,14 @@ prints the host-only true energy of the measured windows (edgebench/virtual/ener
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from edgebench.errors import UsageError
+
+if TYPE_CHECKING:  # the virtual device package loads when a command runs, not for --help
+    from edgebench.virtual.device import DeviceConfig
+    from edgebench.virtual.faults import FaultRequest
 
 HELP = "Start, stop and list virtual adb devices (sandboxed, profile-driven phones on this host)."
 
@@ -52,7 +58,7 @@ def add_fault_flags(parser: argparse.ArgumentParser, *, one_shot: bool) -> None:
         g.add_argument("--clear", action="store_true", help="undo every fault and power condition")
 
 
-def fault_request(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def fault_request(args: argparse.Namespace) -> FaultRequest | None:
     """The FaultRequest the flags ask for, or None when no fault flag was given."""
     from edgebench.virtual.faults import FaultRequest
 
@@ -126,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     return _list(root)
 
 
-def _print_status(status: dict, as_json: bool) -> None:
+def _print_status(status: dict[str, Any], as_json: bool) -> None:
     import json
 
     if as_json:
@@ -136,7 +142,7 @@ def _print_status(status: dict, as_json: bool) -> None:
         print(f"{key}: {json.dumps(status[key]) if isinstance(status[key], dict) else status[key]}")
 
 
-def _fault(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-def]
+def _fault(args: argparse.Namespace, root: Path) -> int:
     from edgebench.virtual import control, registry
 
     state = registry.find_device(root, args.serial)
@@ -146,7 +152,7 @@ def _fault(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-de
     return 0
 
 
-def _energy_truth(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-def]
+def _energy_truth(args: argparse.Namespace, root: Path) -> int:
     import json
 
     from edgebench.virtual import registry
@@ -168,7 +174,7 @@ def _energy_truth(args: argparse.Namespace, root) -> int:  # type: ignore[no-unt
     return 0
 
 
-def _start(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-def]
+def _start(args: argparse.Namespace, root: Path) -> int:
     from edgebench.devices.adb import AdbServerError
     from edgebench.virtual import adb_link, registry
     from edgebench.virtual.device import DeviceConfig
@@ -248,11 +254,11 @@ def _start(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-de
     return 1 if failures else 0
 
 
-def _same_kind(config, profile_ref: str, profile_name: str, abi: str) -> bool:  # type: ignore[no-untyped-def]
+def _same_kind(config: DeviceConfig, profile_ref: str, profile_name: str, abi: str) -> bool:
     return config.abi == abi and config.profile in (profile_ref, profile_name)
 
 
-def _check_same(config, args: argparse.Namespace, profile_name: str) -> None:  # type: ignore[no-untyped-def]
+def _check_same(config: DeviceConfig, args: argparse.Namespace, profile_name: str) -> None:
     if args.profile and config.profile not in (args.profile, profile_name):
         raise UsageError(f"port {config.port} belongs to virtual device {config.serial} (profile {config.profile}); "
                          f"--profile {args.profile} cannot change it. Choose another --port.")
@@ -261,7 +267,7 @@ def _check_same(config, args: argparse.Namespace, profile_name: str) -> None:  #
                          f"--abi {args.abi} cannot change it. Choose another --port.")
 
 
-def _stop(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-def]
+def _stop(args: argparse.Namespace, root: Path) -> int:
     from edgebench.virtual import adb_link, registry
 
     if args.all == bool(args.serials):
@@ -280,7 +286,7 @@ def _stop(args: argparse.Namespace, root) -> int:  # type: ignore[no-untyped-def
     return 0
 
 
-def _list(root) -> int:  # type: ignore[no-untyped-def]
+def _list(root: Path) -> int:
     from edgebench.virtual import registry
 
     states = registry.list_devices(root)

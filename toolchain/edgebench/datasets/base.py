@@ -40,7 +40,7 @@ class DatasetSpec:
                 "train_samples": self.train_samples, "test_samples": self.test_samples, "seed": self.seed}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "DatasetSpec":
+    def from_json(cls, data: dict[str, Any]) -> DatasetSpec:
         opts = {k: tuple(v) if isinstance(v, list) else v for k, v in data.get("options", {}).items()}
         return cls(loader=data["loader"], path=data.get("path"), options=opts,
                    validation_fraction=data["validation_fraction"], test_fraction=data["test_fraction"],
@@ -69,7 +69,7 @@ class DatasetInfo:
         return {**self.__dict__, "input_shape": list(self.input_shape), "class_names": list(self.class_names)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "DatasetInfo":
+    def from_json(cls, data: dict[str, Any]) -> DatasetInfo:
         return cls(**{**data, "input_shape": tuple(data["input_shape"]),
                       "class_names": tuple(data["class_names"])})
 

@@ -9,7 +9,7 @@ import gzip
 import pickle
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -24,7 +24,7 @@ CIFAR_FROM = "the 'CIFAR-10 python version' archive, https://www.cs.toronto.edu/
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
-def _optional_int(low: int, high: int):
+def _optional_int(low: int, high: int) -> Callable[[Any], int | None]:
     def check(v: Any) -> int | None:
         if v is None:
             return None
@@ -37,7 +37,8 @@ def _optional_int(low: int, high: int):
 def _channels(v: Any) -> int | None:
     if v is not None and v not in (1, 3):
         raise ValueError(f"expected 1 or 3, got {v!r}")
-    return v
+    channels: int | None = v
+    return channels
 
 
 IMAGE_OPTIONS = (
@@ -73,7 +74,7 @@ def resize(x: np.ndarray, size: int) -> np.ndarray:
     for i in range(x.shape[0]):
         for c in range(x.shape[3]):
             img = Image.fromarray(x[i, :, :, c].astype(np.float32), mode="F")
-            out[i, :, :, c] = np.asarray(img.resize((size, size), Image.BILINEAR))
+            out[i, :, :, c] = np.asarray(img.resize((size, size), Image.Resampling.BILINEAR))
     return np.clip(out, 0.0, 1.0)
 
 
@@ -131,7 +132,7 @@ def read_mnist(path: Path | None, options: dict[str, Any]) -> RawSource:
 
 # --- CIFAR-10 -----------------------------------------------------------------------------
 
-def _unpickle(path: Path) -> dict:
+def _unpickle(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             data = restricted_load(fh)
@@ -185,10 +186,10 @@ def _read_folder(root: Path, class_names: tuple[str, ...], options: dict[str, An
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
         for f in files:
             try:
-                with Image.open(f) as img:
-                    img = img.convert(mode)
+                with Image.open(f) as opened:
+                    img = opened.convert(mode)
                     if options["image_size"] is not None:
-                        img = img.resize((options["image_size"],) * 2, Image.BILINEAR)
+                        img = img.resize((options["image_size"],) * 2, Image.Resampling.BILINEAR)
                     arr = np.asarray(img, dtype=np.uint8)
             except OSError as exc:
                 raise DatasetError(f"{f}: not a readable image ({exc})") from None

@@ -12,7 +12,7 @@ import collections
 import csv
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def pad(sequences: Sequence[Sequence[int]], length: int) -> np.ndarray:
     return out
 
 
-def _int_in(low: int, high: int):
+def _int_in(low: int, high: int) -> Callable[[Any], int]:
     def check(v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
             raise ValueError(f"expected an integer in [{low}, {high}], got {v!r}")
@@ -72,7 +72,8 @@ def finish_texts(parts: dict[str, Any], options: dict[str, Any]) -> tuple[dict[s
     n, length = options["num_words"], options["sequence_length"]
     if parts["train"] and isinstance(parts["train"][0], str):
         vocab = build_vocabulary(parts["train"], n)
-        encode = lambda texts: [[vocab.get(w, OOV) for w in tokenize(t)] for t in texts]  # noqa: E731
+        encode: Callable[[Sequence[str]], list[list[int]]] = \
+            lambda texts: [[vocab.get(w, OOV) for w in tokenize(t)] for t in texts]  # noqa: E731
         return {k: pad(encode(v), length) for k, v in parts.items()}, n
     return {k: pad(v, length) for k, v in parts.items()}, n
 

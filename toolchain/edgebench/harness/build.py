@@ -125,7 +125,7 @@ class _Toolchain:
         (scratch / "bin").mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **dict(self.env)}
         if self.cmake is not None:
-            return self._cmake_build(scratch, env)
+            return self._cmake_build(scratch, env, self.cmake)
         warnings: list[str] = []
         for name, sources in (("edgebench_runner", RUNNER_SOURCES), ("edgebench_sampler", SAMPLER_SOURCES)):
             cmd = [*self.compile_cmd, *self.flags, "-o", str(scratch / "bin" / name),
@@ -133,9 +133,9 @@ class _Toolchain:
             warnings += _run(cmd, env, what=f"compiling {name}")
         return warnings
 
-    def _cmake_build(self, scratch: Path, env: dict[str, str]) -> list[str]:
+    def _cmake_build(self, scratch: Path, env: dict[str, str], cmake: tuple[str, ...]) -> list[str]:
         work = scratch / "cmake"
-        out = _run(["cmake", "-S", str(HARNESS_ROOT), "-B", str(work), *self.cmake], env,
+        out = _run(["cmake", "-S", str(HARNESS_ROOT), "-B", str(work), *cmake], env,
                    what="configuring the Android build (cmake)")
         out += _run(["cmake", "--build", str(work)], env, what="building for Android (cmake --build)")
         for name in ("edgebench_runner", "edgebench_sampler"):

@@ -149,7 +149,7 @@ def requested_hardware(params: dict[str, str], verdicts: tuple[DelegateVerdict, 
     if None in accelerators:
         return None, "a delegate edgebench does not know was requested"
     if len(accelerators) > 1:
-        return None, f"several accelerators were requested ({', '.join(sorted(accelerators))})"
+        return None, f"several accelerators were requested ({', '.join(sorted(str(a) for a in accelerators))})"
     if accelerators:
         return accelerators.pop(), None
     if params or verdicts:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from edgebench.errors import ParseError
 from edgebench.inspect.benchmark_profile import ProfileCollector
@@ -85,13 +85,17 @@ class LineReader:
         self.summary: dict[str, float | None] | None = None
         self.summary_format: str | None = None
         self.memory_metric: str | None = None
-        self.init_memory_mb = self.peak_memory_mb = self.periodic_peak_memory_mb = None
-        self.end_vm_rss_mb = self.model_size_mb = self.session_init_ms = None
+        self.init_memory_mb: float | None = None
+        self.peak_memory_mb: float | None = None
+        self.periodic_peak_memory_mb: float | None = None
+        self.end_vm_rss_mb: float | None = None
+        self.model_size_mb: float | None = None
+        self.session_init_ms: float | None = None
         self.tensorflow_version: str | None = None
         self.params: dict[str, str] = {}
         self.delegations: list[tuple[str, int, int | None, int | None]] = []  # name, D, T, P
         self.verdicts: list[tuple[str, str]] = []  # provider, completely | partially | not
-        self.loops: list[list] = []  # [RunPlan | None, RunStats | None, line number] per loop
+        self.loops: list[list[Any]] = []  # [RunPlan | None, RunStats | None, line number] per loop
         self.starts_at_setup = False  # the run's set-up lines precede its first loop
         self._setup_seen = False
         self.benchmarking_failed = False
@@ -102,7 +106,7 @@ class LineReader:
         self.recognized_lines = 0
         self.last_line = 0
         self._starts = 0
-        self._handlers: list[tuple[re.Pattern, Callable]] = [
+        self._handlers: list[tuple[re.Pattern[str], Callable[..., Any]]] = [
             (re.compile(r"Inference timings in us: (.*)"), self._summary_new),
             (re.compile(r"Average inference timings in us: (.*)"), self._summary_old),
             (_MEMORY["peak_memory_footprint"], self._memory("peak_memory_footprint")),
@@ -136,7 +140,7 @@ class LineReader:
     def _error(self, why: str, n: int, line: str) -> ParseError:
         return ParseError(why, source=self.source, line_number=n, line=line)
 
-    def _num(self, m: re.Match, group: int, n: int, line: str) -> float | None:
+    def _num(self, m: re.Match[str], group: int, n: int, line: str) -> float | None:
         try:
             return number(m.group(group))
         except ValueError as exc:
@@ -251,10 +255,10 @@ class LineReader:
             raise self._error(f"the result line is incomplete (missing {missing})", n, line)
         self.summary, self.summary_format = values, kind
 
-    def _summary_new(self, m: re.Match, n: int, line: str) -> None:
+    def _summary_new(self, m: re.Match[str], n: int, line: str) -> None:
         self._summary("inference_timings", m.group(1), n, line)
 
-    def _summary_old(self, m: re.Match, n: int, line: str) -> None:
+    def _summary_old(self, m: re.Match[str], n: int, line: str) -> None:
         body, _, overall = m.group(1).partition("Overall ")  # Android app appends memory unspaced
         self._summary("average_inference_timings", body, n, line)
         if overall:
@@ -263,8 +267,8 @@ class LineReader:
                 raise self._error("cannot read the memory figures after 'Overall'", n, line)
             self._set_memory("max_resident_set_size", None, self._num(rss, 1, n, line), n, line)
 
-    def _memory(self, metric: str) -> Callable:
-        def handle(m: re.Match, n: int, line: str) -> None:
+    def _memory(self, metric: str) -> Callable[..., Any]:
+        def handle(m: re.Match[str], n: int, line: str) -> None:
             self._set_memory(metric, self._num(m, 1, n, line), self._num(m, 2, n, line), n, line)
         return handle
 
@@ -275,7 +279,7 @@ class LineReader:
                               n, line)
         self.memory_metric, self.init_memory_mb, self.peak_memory_mb = metric, init, overall
 
-    def _stats(self, m: re.Match, n: int, line: str) -> None:
+    def _stats(self, m: re.Match[str], n: int, line: str) -> None:
         stats = run_stats(parse_stat_fields(m.group(0), source=self.source, line_number=n, line=line))
         open_loops = [loop for loop in self.loops if loop[1] is None]
         if open_loops:
@@ -283,7 +287,7 @@ class LineReader:
         else:
             self._new_loop(None, stats, n, line)
 
-    def _loop(self, m: re.Match, n: int, line: str) -> None:
+    def _loop(self, m: re.Match[str], n: int, line: str) -> None:
         text = m.group(0)
         iters = re.search(r"(\d+) iterations", text)
         lo = re.search(rf"at least {N} seconds", text)
@@ -293,12 +297,12 @@ class LineReader:
         self._new_loop(RunPlan(int(iters.group(1)), self._num(lo, 1, n, line) if lo else None,
                                self._num(hi, 1, n, line) if hi else None), None, n, line)
 
-    def _replacing(self, m: re.Match, n: int, line: str) -> None:
+    def _replacing(self, m: re.Match[str], n: int, line: str) -> None:
         self.delegations.append((m.group(3), int(m.group(1)),
                                  int(m.group(2)) if m.group(2) else None, int(m.group(4))))
 
-    def _failed(self, m: re.Match, n: int, line: str) -> None:
+    def _failed(self, m: re.Match[str], n: int, line: str) -> None:
         self.benchmarking_failed = True
 
-    def _param(self, m: re.Match, n: int, line: str) -> None:
+    def _param(self, m: re.Match[str], n: int, line: str) -> None:
         self.params[m.group(1).strip()] = m.group(2).strip()

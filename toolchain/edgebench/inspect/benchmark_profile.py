@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from edgebench.errors import ParseError
 from edgebench.inspect.benchmark_stats import (ByteStats, RunStats, byte_stats, number,
@@ -74,7 +75,7 @@ _COLUMNS = {"nodetype": "node_type", "start": "start_ms", "first": "first_ms", "
 class _Section:
     kind: str
     graph: str = "primary"
-    tables: dict[str, list] = field(default_factory=lambda: {k: [] for k in _TABLES.values()})
+    tables: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _TABLES.values()})
     seen: set[str] = field(default_factory=set)
     nodes_executed: int | None = None
     nodes_observed: int | None = None
@@ -139,7 +140,7 @@ class ProfileCollector:
             return True
         m = _GRAPH.fullmatch(text)
         if m or text in ("Delegate internal:",):
-            graph = ("delegate_internal" if m is None else
+            graph: str | None = ("delegate_internal" if m is None else
                      "primary" if m.group(1) is None else f"subgraph {m.group(1)}")
             self._current(graph=graph)
             return True
@@ -200,7 +201,7 @@ class ProfileCollector:
         cells = [c.strip() for c in parts]
         if len(cells) != len(cols):
             raise self._error(f"expected {len(cols)} cells, got {len(cells)}", n, raw)
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # a cell: the name (str) or a number
         for col, cell in zip(cols, cells):
             if col in ("node_type", "name"):
                 values[col] = cell

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from edgebench.errors import ParseError
 
@@ -75,7 +76,7 @@ def looks_like_stats(text: str) -> bool:
     return text.lstrip().startswith("count=")
 
 
-def parse_stat_fields(text: str, *, source: str | None, line_number: int, line: str) -> dict:
+def parse_stat_fields(text: str, *, source: str | None, line_number: int, line: str) -> dict[str, Any]:
     """`count=.. first=..` to a dict with the implied values of the short forms filled in."""
     def fail(why: str) -> ParseError:
         return ParseError(f"{why}; expected 'count=N first=.. curr=.. min=.. max=.. avg=.. std=..' "
@@ -113,7 +114,7 @@ def parse_stat_fields(text: str, *, source: str | None, line_number: int, line: 
         missing = sorted((full | {"curr"}) - fields.keys())
         raise fail(f"incomplete statistics line (missing {', '.join(missing)})")
     lo, hi, avg = fields["min"], fields["max"], fields["avg"]
-    if None not in (lo, hi, avg):
+    if lo is not None and hi is not None and avg is not None:
         slack = _ROUNDING * max(abs(hi), 1)
         if not (lo <= hi and lo - slack <= avg <= hi + slack):
             raise fail(f"inconsistent statistics (min={lo}, avg={avg}, max={hi})")
@@ -121,7 +122,7 @@ def parse_stat_fields(text: str, *, source: str | None, line_number: int, line: 
     return fields
 
 
-def run_stats(fields: dict) -> RunStats:
+def run_stats(fields: dict[str, Any]) -> RunStats:
     return RunStats(
         count=fields["count"], first_us=fields.get("first"), curr_us=fields.get("curr"),
         min_us=fields.get("min"), max_us=fields.get("max"), avg_us=fields.get("avg"),
@@ -129,7 +130,7 @@ def run_stats(fields: dict) -> RunStats:
         p95_us=fields.get("p95"), all_same=fields["all_same"])
 
 
-def byte_stats(fields: dict) -> ByteStats:
+def byte_stats(fields: dict[str, Any]) -> ByteStats:
     return ByteStats(count=fields["count"], curr_bytes=fields.get("curr"),
                      min_bytes=fields.get("min"), max_bytes=fields.get("max"),
                      avg_bytes=fields.get("avg"))

@@ -5,18 +5,20 @@ name or a loop over a garbage length. Generated reader classes come from the ai-
 from __future__ import annotations
 
 import struct
+from typing import Any, SupportsIndex
 
 from ai_edge_litert import schema_py_generated as schema
 
 from edgebench.errors import ModelError
 
-_BUILTINS = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-_CUSTOM = schema.BuiltinOperator.CUSTOM
+_BUILTINS: dict[int, str] = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+_CUSTOM: int = schema.BuiltinOperator.CUSTOM
 
 
 def _builtin_code(code: schema.OperatorCode) -> int:
     # Schema rule: the real code is the larger of the two fields (the old one is capped at 127).
-    return max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    codes: tuple[int, int] = (code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    return max(codes)
 
 
 def is_custom(code: schema.OperatorCode) -> bool:
@@ -27,13 +29,13 @@ class StrictBytes(bytes):
     """Model bytes whose slices fail past the end: flatbuffers' string reader slices without
     checking, so a truncated file would otherwise yield silently shortened names."""
 
-    def __getitem__(self, key):  # type: ignore[override]
+    def __getitem__(self, key: SupportsIndex | slice) -> Any:
         if isinstance(key, slice) and key.stop is not None and key.stop > len(self):
             raise IndexError(f"read past the end of the file (byte {key.stop} of {len(self)})")
         return super().__getitem__(key)
 
 
-def check_table(obj) -> None:
+def check_table(obj: Any) -> None:
     """Check that a flatbuffer table's vtable and inline fields lie inside the file."""
     if obj is None:
         return
@@ -71,11 +73,12 @@ def buffer_bytes(data: bytes, model: schema.Model, index: int) -> int:
     if buf is None:
         return 0
     check_table(buf)
-    n = buf.DataLength()
+    n: int = buf.DataLength()
     if n:
         buf.DataAsNumpy()  # raises ValueError when the vector runs past the end of the file
         return n
-    offset, size = buf.Offset(), buf.Size()
+    offset: int = buf.Offset()
+    size: int = buf.Size()
     if offset > 1 and size:  # >2 GB models keep data after the flatbuffer, at file offsets
         if offset + size > len(data):
             raise ModelError(f"truncated .tflite: buffer {index} ends at byte {offset + size}, "

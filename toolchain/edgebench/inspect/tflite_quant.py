@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+if TYPE_CHECKING:  # tflite_model imports this module
+    from edgebench.inspect.tflite_model import TensorInfo
 
 WEIGHT_POSITIONS: dict[str, tuple[int, ...]] = {
     "CONV_2D": (1,), "DEPTHWISE_CONV_2D": (1,), "CONV_3D": (1,), "CONV_3D_TRANSPOSE": (1,),
@@ -40,7 +43,8 @@ class TensorUse:
     outputs: tuple[str | None, ...]
 
 
-def summarize_quantization(uses: Iterable[TensorUse], model_inputs, model_outputs) -> tuple[str, str]:
+def summarize_quantization(uses: Iterable[TensorUse], model_inputs: Sequence[TensorInfo],
+                           model_outputs: Sequence[TensorInfo]) -> tuple[str, str]:
     """Return (label, human detail) for the model's quantization scheme."""
     uses = list(uses)
     weights: Counter[str] = Counter()

@@ -15,7 +15,8 @@ import math
 import os
 import time
 import uuid
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -161,17 +162,20 @@ def convert_model(source: TrainedModel | TransformedModel, quantization: str, *,
             created_utc=utc_now(), versions={**versions(), "ai_edge_litert": _litert_version()}, path=path)
 
     filename = f"{arch.name}-{recipe.name.replace(':', '')}-{artifact_id[:8]}.tflite"
-    record = store.put("converted", artifact_id, lambda p: p.write_bytes(data), make_record, filename)
+    def write(model_file: Path) -> None:
+        model_file.write_bytes(data)
+
+    record = cast(ConvertedModel, store.put("converted", artifact_id, write, make_record, filename))
     entry = artifact_id
     if (record.variant, record.parent_id, record.lstm_lowering) != (recipe.name, source.artifact_id, lowering):
         # Identical bytes from another lineage: same file, but this request gets its own record.
-        record = store.add_lineage(make_record(record.path), index_key)
+        record = cast(ConvertedModel, store.add_lineage(make_record(record.path), index_key))
         entry += f" {index_key}"
     index.parent.mkdir(parents=True, exist_ok=True)
     tmp = index.with_name(f"{index.name}.{uuid.uuid4().hex[:8]}.tmp")  # several workers may share a store
     tmp.write_text(entry + "\n")
     os.replace(tmp, index)
-    return record  # type: ignore[return-value]
+    return record
 
 
 def build_variant(trained: TrainedModel, recipe: Recipe | str, *, store: ArtifactStore,

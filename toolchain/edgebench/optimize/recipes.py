@@ -44,7 +44,7 @@ class Transform:
         return self.kind
 
     @classmethod
-    def parse(cls, text: str) -> "Transform":
+    def parse(cls, text: str) -> Transform:
         text = text.strip()
         if text in ("prune_2_4", "qat"):
             return cls(text)
@@ -85,7 +85,7 @@ class Recipe:
         return tuple(out)
 
     @classmethod
-    def parse(cls, text: str) -> "Recipe":
+    def parse(cls, text: str) -> Recipe:
         if not isinstance(text, str) or not text.strip():
             raise RecipeError(f"an optimization must be a non-empty string; allowed: {', '.join(FORMS)}")
         parts = [p.strip() for p in text.strip().split("+")]

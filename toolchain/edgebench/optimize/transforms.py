@@ -89,11 +89,11 @@ def _m_by_n_ok(layer: Any) -> bool:
     tf = load_tf()
     layers = tf.keras.layers
     if isinstance(layer, layers.Conv2D) and not isinstance(layer, (layers.DepthwiseConv2D, layers.Conv2DTranspose)):
-        return layer.kernel.shape[2] % 4 == 0
+        return bool(layer.kernel.shape[2] % 4 == 0)
     if isinstance(layer, layers.Dense):
-        return layer.kernel.shape[0] % 4 == 0
+        return bool(layer.kernel.shape[0] % 4 == 0)
     if isinstance(layer, layers.LSTM):
-        return layer.cell.kernel.shape[0] % 4 == 0 and layer.cell.recurrent_kernel.shape[0] % 4 == 0
+        return bool(layer.cell.kernel.shape[0] % 4 == 0 and layer.cell.recurrent_kernel.shape[0] % 4 == 0)
     return False
 
 
@@ -145,26 +145,27 @@ def conv1d_quantize_config() -> type:
     """An 8-bit QuantizeConfig for Conv1D, which TF-MOT's default registry lacks: per-tensor
     symmetric kernel, asymmetric moving-average activation (as the default 8-bit scheme)."""
     Q = load_tfmot().quantization.keras
+    QuantizeConfig: Any = Q.QuantizeConfig
 
-    class Conv1DQuantizeConfig(Q.QuantizeConfig):
-        def get_weights_and_quantizers(self, layer: Any) -> list:
+    class Conv1DQuantizeConfig(QuantizeConfig):  # type: ignore[misc]  # TF-MOT ships no types
+        def get_weights_and_quantizers(self, layer: Any) -> list[Any]:
             return [(layer.kernel, Q.quantizers.LastValueQuantizer(num_bits=8, symmetric=True, narrow_range=False,
                                                                    per_axis=False))]
 
-        def get_activations_and_quantizers(self, layer: Any) -> list:
+        def get_activations_and_quantizers(self, layer: Any) -> list[Any]:
             return [(layer.activation, Q.quantizers.MovingAverageQuantizer(num_bits=8, symmetric=False,
                                                                            narrow_range=False, per_axis=False))]
 
-        def set_quantize_weights(self, layer: Any, quantize_weights: list) -> None:
+        def set_quantize_weights(self, layer: Any, quantize_weights: list[Any]) -> None:
             layer.kernel = quantize_weights[0]
 
-        def set_quantize_activations(self, layer: Any, quantize_activations: list) -> None:
+        def set_quantize_activations(self, layer: Any, quantize_activations: list[Any]) -> None:
             layer.activation = quantize_activations[0]
 
-        def get_output_quantizers(self, layer: Any) -> list:
+        def get_output_quantizers(self, layer: Any) -> list[Any]:
             return []
 
-        def get_config(self) -> dict:
+        def get_config(self) -> dict[str, Any]:
             return {}
 
     return Conv1DQuantizeConfig

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,19 +80,21 @@ def _run(model: bytes | str | Path, x: np.ndarray, *, xnnpack: bool) -> np.ndarr
     return np.concatenate(results)
 
 
-def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+def _quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     dtype = np.dtype(detail["dtype"])
     if dtype in (np.int8, np.uint8) and x.dtype.kind == "f":
         scale, zero = detail["quantization"]
         info = np.iinfo(dtype)
-        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+        quantized: np.ndarray = np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+        return quantized
     return x.astype(dtype)
 
 
-def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
+def _dequantize(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     if np.dtype(detail["dtype"]) in (np.int8, np.uint8, np.int16):
         scale, zero = detail["quantization"]
-        return (y.astype(np.float32) - zero) * scale
+        dequantized: np.ndarray = (y.astype(np.float32) - zero) * scale
+        return dequantized
     return y.astype(np.float32)
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from edgebench.errors import ParseError
 from edgebench.parsers._common import NAME_HINT_SCORE, parse_int, sniff_sample, text_lines
-from edgebench.parsers.batterystats_power import parse_number
+from edgebench.parsers.batterystats_values import parse_number
 
 _ROW_RE = re.compile(r"([0-9]{1,2}),(?:(h|hsp)(?:,(.*))?|(-?[0-9]{1,10}),([a-z]),([a-z]{1,10})"
                      r"(?:,(.*))?)", re.ASCII)

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from edgebench.errors import ParseError
-from edgebench.parsers.batterystats_values import (NUM, UNUM, parse_duration_ms, parse_number,
-                                                   uid_number)
+from edgebench.parsers.batterystats_values import NUM, UNUM, parse_duration_ms, parse_number, uid_number
 
 GENERATIONS = ("legacy", "smearing", "battery_usage_stats")
 
@@ -91,13 +91,13 @@ class _Entry:
     name: str
     indent: int
     power_mah: float
-    values: dict = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_power_use(header_number: int, body: list[tuple[int, str]], *,
                     source: str | None) -> PowerUseSummary:
     """Read the lines under `Estimated power use (mAh):` (blank lines already removed)."""
-    capacity: dict[str, object] = {}
+    capacity: dict[str, Any] = {}
     capacity_number: int | None = None
     global_indent: int | None = None
     global_entries: list[_Entry] = []
@@ -139,9 +139,9 @@ def parse_power_use(header_number: int, body: list[tuple[int, str]], *,
         entries=tuple(_freeze(e) for e in entries))
 
 
-def _capacity(text: str, src: str | None, number: int, line: str) -> dict[str, object]:
+def _capacity(text: str, src: str | None, number: int, line: str) -> dict[str, Any]:
     # Parts are joined by ", "; a decimal comma never has a space after it.
-    result: dict[str, object] = {"extras": {}}
+    result: dict[str, Any] = {"extras": {}}
     for part in text.split(", "):
         key, sep, value = part.partition(": ")
         if not sep:
@@ -159,7 +159,7 @@ def _capacity(text: str, src: str | None, number: int, line: str) -> dict[str, o
             result["high"] = low if match.group(2) is None else float(
                 match.group(2).replace(",", "."))
         else:
-            result["extras"][key] = value  # type: ignore[index]
+            result["extras"][key] = value
     return result
 
 
@@ -185,7 +185,7 @@ def _read_rest(entry: _Entry, rest: str, src: str | None, line: str) -> None:
     pos = 0
     after_smear = False
     while rest[pos:].strip():
-        for name, pattern in _REST_RES:
+        for name, pattern in _REST_RES:  # noqa: B007 - `name` is read after the break
             match = pattern.match(rest, pos)
             if match is not None:
                 break

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from edgebench.errors import ParseError
 from edgebench.parsers._common import (NAME_HINT_SCORE, none_if_nan, parse_bool, parse_float,
@@ -163,7 +164,7 @@ def parse_dumpsys_thermalservice(text: str, *, source: str | None = None) -> The
     src = source
     top: dict[str, str] = {}
     extras: dict[str, str] = {}
-    lists: dict[str, list] = {"cached": [], "current": [], "cooling": [], "thresholds": []}
+    lists: dict[str, list[Any]] = {"cached": [], "current": [], "cooling": [], "thresholds": []}
     seen_sections: set[str] = set()
     section: str | None = None
     header_text: str | None = None

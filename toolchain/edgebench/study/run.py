@@ -152,7 +152,8 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     record_in_workspace(ws.root, store, [default], note=f"defaults of {spec.source} ({spec.budget})")
     record_in_workspace(ws.root, store, [c for *_, c, p in built if c is not None])
     paths = sorted({str(c.path) for *_, c, p in built if c is not None})
-    session, by_sha = None, {}
+    session: str | None = None
+    by_sha: dict[str, Any] = {}
     if n_builds:
         step(StudyStep("build", spec.name, "", "", host, "done", n_builds, n_builds))
     if paths:
@@ -208,7 +209,7 @@ class _MeasureSteps:
                             self.done, self.total))
 
 
-def _row(source: str, trained: Any, name: str, conv: Any, problem: str | None, by_sha: dict) -> VariantRow:
+def _row(source: str, trained: Any, name: str, conv: Any, problem: str | None, by_sha: dict[str, Any]) -> VariantRow:
     records = by_sha.get(conv.artifact_id, []) if conv is not None else []
     medians = [r.latency.median_us for r in records if r.status == "ok" and r.latency and r.latency.median_us]
     energy = [r.extra.get("energy_mj_per_inference") for r in records if r.extra.get("energy_mj_per_inference")]
@@ -231,7 +232,7 @@ def _row(source: str, trained: Any, name: str, conv: Any, problem: str | None, b
         run_ids=tuple(r.run_id for r in records), status=status, problem=problem)
 
 
-def _mark_front(rows: list[VariantRow], non_dominated: Callable) -> list[VariantRow]:
+def _mark_front(rows: list[VariantRow], non_dominated: Callable[..., Any]) -> list[VariantRow]:
     """Mark the variants no other measured variant beats on both accuracy (max) and latency (min)."""
     from dataclasses import replace
 

@@ -74,7 +74,7 @@ def output_tail(driver_output: str, out_dir: Path, chars: int = PART_CHARS) -> s
     return "\n".join(parts)
 
 
-def with_output_tail(reason: str, result: "DriverResult | None") -> str:
+def with_output_tail(reason: str, result: DriverResult | None) -> str:
     """A failed run's reason followed by what the driver and runner printed last, unless the reason
     already ends with it (a reason that is not the runner's own words needs them)."""
     tail = result.stderr_tail.strip() if result is not None else ""

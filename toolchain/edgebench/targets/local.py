@@ -77,7 +77,8 @@ class LocalTarget(Target):
     # -- staging ------------------------------------------------------------------------------
     def _manifest(self) -> dict[str, dict[str, object]]:
         try:
-            return json.loads((self.root / MANIFEST_NAME).read_text())
+            manifest: dict[str, dict[str, object]] = json.loads((self.root / MANIFEST_NAME).read_text())
+            return manifest
         except (OSError, ValueError):
             return {}
 

@@ -21,11 +21,19 @@ def suggest(trial: Any, dim: SearchDimension) -> Any:
     """Ask `trial` for a value of `dim` (categorical, int or float range)."""
     if dim.choices is not None:
         return trial.suggest_categorical(dim.name, list(dim.choices))
+    low, high = _range(dim)
     if dim.kind == "int":
         step = int(dim.step) if dim.step and not dim.log else 1
-        return trial.suggest_int(dim.name, int(dim.low), int(dim.high), step=step, log=dim.log)
-    return trial.suggest_float(dim.name, float(dim.low), float(dim.high), log=dim.log,
+        return trial.suggest_int(dim.name, int(low), int(high), step=step, log=dim.log)
+    return trial.suggest_float(dim.name, float(low), float(high), log=dim.log,
                                step=None if dim.log else dim.step)
+
+
+def _range(dim: SearchDimension) -> tuple[float, float]:
+    """The bounds of an int or float dimension (the spec's parser requires both for ranges)."""
+    if dim.low is None or dim.high is None:
+        raise ValueError(f"search dimension {dim.name!r} is a range without bounds (low={dim.low}, high={dim.high})")
+    return dim.low, dim.high
 
 
 def suggest_all(trial: Any, spec: StudySpec) -> dict[str, Any]:
@@ -39,10 +47,12 @@ def grid(spec: StudySpec, points: int = GRID_POINTS) -> dict[str, list[Any]]:
     for d in tunable(spec):
         if d.choices is not None:
             out[d.name] = list(d.choices)
-        elif d.kind == "int" and int(d.high) - int(d.low) < points:
-            out[d.name] = list(range(int(d.low), int(d.high) + 1))
+            continue
+        low, high = _range(d)
+        if d.kind == "int" and int(high) - int(low) < points:
+            out[d.name] = list(range(int(low), int(high) + 1))
         else:
-            lo, hi = float(d.low), float(d.high)
+            lo, hi = float(low), float(high)
             if d.log:
                 vals = [math.exp(math.log(lo) + i * (math.log(hi) - math.log(lo)) / (points - 1)) for i in range(points)]
             else:

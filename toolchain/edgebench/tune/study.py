@@ -14,7 +14,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 from edgebench.datasets.base import Dataset
 from edgebench.errors import UsageError
@@ -25,7 +25,9 @@ from edgebench.tune.space import grid, suggest_all, tunable
 SINGLE_SAMPLERS = ("tpe", "random", "grid", "bohb")
 MULTI_SAMPLERS = ("nsga2", "tpe", "random")
 DEFAULT_MULTI_SAMPLER = "tpe"  # MOTPE: steadier than NSGA-II at budgets of tens of trials (benchmarks/tuning_efficiency.py)
-MULTI_DIRECTIONS = ("maximize", "minimize", "minimize")  # accuracy, size bytes, latency median µs
+StudyDirectionName = Literal["minimize", "maximize"]
+# accuracy, size bytes, latency median µs
+MULTI_DIRECTIONS: tuple[StudyDirectionName, ...] = ("maximize", "minimize", "minimize")
 OBJECTIVES = ("accuracy", "multi")
 
 
@@ -69,7 +71,8 @@ def make_sampler(objectives: str, sampler: str, spec: StudySpec, seed: int, tria
     if sampler not in allowed:
         raise UsageError(f"sampler {sampler!r} does not fit {objectives!r} tuning; allowed: {', '.join(allowed)}")
     budget = spec.tuning.trials if trials is None else trials
-    pruner = optuna.pruners.NopPruner()
+    s: optuna.samplers.BaseSampler
+    pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
     if sampler == "grid":
         s = optuna.samplers.GridSampler(grid(spec), seed=seed)
     elif sampler == "random":
@@ -120,7 +123,7 @@ def run_tuning(spec: StudySpec, *, store: ArtifactStore, workspace: str | os.Pat
         except KeyError:
             pass
     s, pruner = make_sampler(objectives, sampler, spec, seed, trials)
-    directions = ["maximize"] if objectives == "accuracy" else list(MULTI_DIRECTIONS)
+    directions: list[StudyDirectionName] = ["maximize"] if objectives == "accuracy" else list(MULTI_DIRECTIONS)
     study = optuna.create_study(study_name=name, storage=storage, sampler=s, pruner=pruner,
                                 directions=directions, load_if_exists=resume)
     study.set_user_attr("spec", spec.source)

@@ -105,7 +105,7 @@ class StreamClosed(Exception):
 class Stream:
     """One adb stream as seen by a service: read what the host writes, write back, close."""
 
-    def __init__(self, transport: "AdbTransport", local_id: int, remote_id: int, service: str) -> None:
+    def __init__(self, transport: AdbTransport, local_id: int, remote_id: int, service: str) -> None:
         self.transport = transport
         self.local_id = local_id
         self.remote_id = remote_id

@@ -86,4 +86,5 @@ def request(folder: Path, message: dict[str, Any], *, timeout_s: float = TIMEOUT
         raise ControlError(f"virtual device {folder.name}: unreadable control reply {data[:200]!r}") from exc
     if not reply.get("ok"):
         raise UsageError(f"virtual device {folder.name}: {reply.get('error', 'request refused')}")
-    return reply["status"]
+    status: dict[str, Any] = reply["status"]
+    return status

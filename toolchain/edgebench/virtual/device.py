@@ -22,6 +22,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from edgebench.errors import UsageError
 from edgebench.virtual.adb_protocol import AdbTransport, ServiceHandler, Stream, banner
@@ -52,7 +53,7 @@ class DeviceConfig:
     version: int = CONFIG_VERSION
 
     @staticmethod
-    def new(profile: str, abi: str, port: int, cpuinfo: str = "profile") -> "DeviceConfig":
+    def new(profile: str, abi: str, port: int, cpuinfo: str = "profile") -> DeviceConfig:
         if abi not in ABIS:
             raise UsageError(f"--abi must be one of {', '.join(ABIS)}. Received: {abi!r}.")
         if cpuinfo not in ("profile", "host"):
@@ -61,7 +62,7 @@ class DeviceConfig:
         return DeviceConfig(serial, profile, abi, port, cpuinfo,
                             datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
-    def with_port(self, port: int) -> "DeviceConfig":
+    def with_port(self, port: int) -> DeviceConfig:
         return DeviceConfig(self.serial, self.profile, self.abi, port, self.cpuinfo, self.created_utc, self.version)
 
     @property
@@ -234,7 +235,7 @@ class VirtualDevice:
         init = self.sandbox.init_pid
         return [] if init is None else kill_by_name(init, names)
 
-    async def _control(self, message: dict) -> dict:
+    async def _control(self, message: dict[str, Any]) -> dict[str, Any]:
         op = message.get("op")
         if op == "status":
             return {"ok": True, "status": self.faults.status()}

@@ -18,7 +18,6 @@ import threading
 from typing import Any
 
 from edgebench.virtual import fs_ops
-from edgebench.virtual.fs_ops import openat2  # noqa: F401  (hostfiles.py reads device files with it)
 from edgebench.virtual.image import SHELL_UID
 from edgebench.virtual.sandbox import SHELL_GROUPS
 
@@ -68,7 +67,8 @@ class ShellHelper:
                 body = fs_ops.recv_exact(self.sock, fs_ops.LENGTH.unpack(header)[0]) if len(header) == 4 else None
             except OSError as exc:
                 self._abandon()
-                raise OSError(errno.EIO, f"the device file helper failed ({exc}); it restarts on the next request")
+                raise OSError(errno.EIO, f"the device file helper failed ({exc}); it restarts on the next "
+                                         "request") from exc
             if body is None:
                 for fd in fds:
                     os.close(fd)
@@ -141,13 +141,15 @@ class DeviceFS:
     def open_read(self, path: str) -> int:
         if self.helper is None:
             return fs_ops.open_read(self.root_fd, path)
-        return self.helper.call("open_read", path)
+        fd: int = self.helper.call("open_read", path)
+        return fd
 
     def create_file(self, path: str, mode: int) -> int:
         """Open `path` for writing, replacing a file or symlink there (as adbd does), parents made."""
         if self.helper is None:
             return fs_ops.create_file(self.root_fd, path, mode)
-        return self.helper.call("create_file", path, mode)
+        fd: int = self.helper.call("create_file", path, mode)
+        return fd
 
     def symlink(self, target: str, path: str) -> None:
         if self.helper is None:

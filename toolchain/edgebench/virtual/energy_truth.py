@@ -28,7 +28,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from edgebench.errors import UsageError
 
@@ -80,18 +80,18 @@ class EnergyPoint:
 class WindowTracker:
     """Turns markers into truth records; energy_at(t) gives cumulative energies at boottime t."""
 
-    def __init__(self, truth_path: Path, meta: dict) -> None:
+    def __init__(self, truth_path: Path, meta: dict[str, Any]) -> None:
         self.truth_path = truth_path
         self.meta = meta
         self.open: dict[str, tuple[float, EnergyPoint]] = {}
 
-    def feed(self, marker: Marker, energy_at: Callable[[float], EnergyPoint]) -> dict | None:
+    def feed(self, marker: Marker, energy_at: Callable[[float], EnergyPoint]) -> dict[str, Any] | None:
         point = energy_at(marker.t_s)
         if marker.kind == "start":
             self.open[marker.run_id] = (marker.t_s, point)
             return None
         started = self.open.pop(marker.run_id, None)
-        record: dict = {"run_id": marker.run_id, "end_boottime_s": round(marker.t_s, 3),
+        record: dict[str, Any] = {"run_id": marker.run_id, "end_boottime_s": round(marker.t_s, 3),
                         "inferences": marker.inferences, **self.meta}
         if started is None:
             record.update(status="no_start", start_boottime_s=None, window_s=None, workload_energy_mj=None,
@@ -115,7 +115,7 @@ class WindowTracker:
         return record
 
 
-def read_truth(folder: Path) -> list[dict]:
+def read_truth(folder: Path) -> list[dict[str, Any]]:
     """Every truth record of a device folder, in the order the windows ended."""
     path = folder / TRUTH_FILE
     if not path.exists():

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 class FaultController:
-    def __init__(self, device: "VirtualDevice") -> None:
+    def __init__(self, device: VirtualDevice) -> None:
         self.device = device
         self.no_space = False
         self.come_back_after = 0.0

@@ -67,7 +67,7 @@ class FaultRequest:
         return {k: v for k, v in asdict(self).items() if v is not None and not (k in actions and v is False)}
 
     @staticmethod
-    def from_json(data: dict[str, Any]) -> "FaultRequest":
+    def from_json(data: dict[str, Any]) -> FaultRequest:
         known = set(FaultRequest.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:

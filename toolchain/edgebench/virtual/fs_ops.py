@@ -23,7 +23,7 @@ import socket
 import stat as stat_mod
 import struct
 import sys
-from typing import Any
+from typing import Any, Callable
 
 SYS_OPENAT2 = 437  # same number on x86_64 and aarch64 (asm-generic)
 RESOLVE_NO_MAGICLINKS = 0x02
@@ -42,7 +42,7 @@ _libc.syscall.restype = ctypes.c_long
 
 def openat2(dirfd: int, path: str, flags: int, mode: int = 0) -> int:
     how = _OpenHow(flags | os.O_CLOEXEC, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
-    fd = _libc.syscall(SYS_OPENAT2, dirfd, os.fsencode(path), ctypes.byref(how), ctypes.sizeof(how))
+    fd: int = _libc.syscall(SYS_OPENAT2, dirfd, os.fsencode(path), ctypes.byref(how), ctypes.sizeof(how))
     if fd < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), path)
@@ -162,26 +162,26 @@ def unlink(root_fd: int, path: str) -> None:
         os.close(parent_fd)
 
 
-OPERATIONS = {"stat": stat, "listdir": listdir, "open_read": open_read, "create_file": create_file,
-              "symlink": symlink, "unlink": unlink}
+OPERATIONS: dict[str, Callable[..., Any]] = {"stat": stat, "listdir": listdir, "open_read": open_read,
+                                             "create_file": create_file, "symlink": symlink, "unlink": unlink}
 RETURNS_FD = {"open_read", "create_file"}
 
 
 # --- wire format (shared by the helper and its client in device_fs.py) ---
 
-def stat_to_wire(st: os.stat_result) -> list:
+def stat_to_wire(st: os.stat_result) -> list[Any]:
     return [*tuple(st)[:10], st.st_atime, st.st_mtime, st.st_ctime]
 
 
-def stat_from_wire(values: list) -> os.stat_result:
+def stat_from_wire(values: list[Any]) -> os.stat_result:
     return os.stat_result(values)
 
 
-def error_to_wire(exc: OSError) -> list:
+def error_to_wire(exc: OSError) -> list[Any]:
     return [exc.errno or errno.EIO, exc.strerror or str(exc), exc.filename]
 
 
-def error_from_wire(values: list) -> OSError:
+def error_from_wire(values: list[Any]) -> OSError:
     return OSError(*values) if values[2] is not None else OSError(values[0], values[1])
 
 
@@ -200,7 +200,7 @@ def recv_exact(sock: socket.socket, n: int) -> bytes | None:
     return bytes(data)
 
 
-def _answer(root_fd: int, op: str, args: list) -> tuple[Any, int | None]:
+def _answer(root_fd: int, op: str, args: list[Any]) -> tuple[Any, int | None]:
     try:
         result = OPERATIONS[op](root_fd, *args)
     except OSError as exc:

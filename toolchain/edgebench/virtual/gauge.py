@@ -26,6 +26,7 @@ import math
 import random
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from edgebench.virtual.power_profile import BatteryModelSpec
 
@@ -49,7 +50,7 @@ class GaugeReading:
 
 class BatteryModel:
     def __init__(self, spec: BatteryModelSpec, *, capacity_pct: float, voltage_uv: int, temp_decic: int,
-                 seed: str, state: dict | None = None) -> None:
+                 seed: str, state: dict[str, Any] | None = None) -> None:
         self.spec = spec
         self.rng = random.Random(seed)
         self.soc0 = min(max(capacity_pct / 100.0, 0.0), 1.0)
@@ -66,12 +67,12 @@ class BatteryModel:
             self.load_state(state)
 
     # Persistence across device restarts (a phone keeps its charge when adbd restarts).
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         return {"charge_true_uah": self.charge_true_uah, "charge_gauge_uah": self.charge_gauge_uah,
                 "temp_c": self.temp_c, "temp_ref_c": self.temp_ref_c, "elapsed_s": self.elapsed_s,
                 "ocv_offset_uv": self.ocv_offset_uv, "last_voltage_uv": self.last_voltage_uv}
 
-    def load_state(self, state: dict) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:
         for key in ("charge_true_uah", "charge_gauge_uah", "temp_c", "temp_ref_c", "elapsed_s",
                     "ocv_offset_uv", "last_voltage_uv"):
             if isinstance(state.get(key), (int, float)):

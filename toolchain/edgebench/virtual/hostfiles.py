@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path
 
-from edgebench.virtual.device_fs import openat2
+from edgebench.virtual.fs_ops import openat2
 
 MAX_READ = 1 << 20
 

@@ -30,6 +30,7 @@ import signal
 import socket
 import struct
 import sys
+from typing import Any
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -145,7 +146,7 @@ def loopback_up() -> None:
         fcntl.ioctl(s, siocsifflags, struct.pack("16sh", b"lo", flags | iff_up))
 
 
-def build(config: dict) -> str:
+def build(config: dict[str, Any]) -> str:
     """Build the device's mount table and chroot into it. Returns how aarch64 programs run:
     native (x86_64 device), binfmt-namespace, binfmt-host, or exec-prefix (qemu must be named)."""
     root = config["root"]
@@ -245,7 +246,7 @@ def _exit_now(signum: int, frame: object) -> None:
     os._exit(0)
 
 
-def _init(config: dict, report_fd: int) -> None:
+def _init(config: dict[str, Any], report_fd: int) -> None:
     """Body of PID 1 inside the new PID namespace. Never returns."""
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _libc.prctl(PR_SET_NAME, b"init", 0, 0, 0)  # what `ps` shows as PID 1, as on a phone

@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from edgebench.virtual.cpu_account import CpuAccountant
 from edgebench.virtual.energy_truth import EVENTS_FILE, TRUTH_FILE, EnergyPoint, WindowTracker, parse_marker
@@ -108,9 +108,10 @@ class PowerHost(threading.Thread):
             self.writer.forget()
             self.applied_level = None
 
-    def _load_saved(self) -> dict | None:
+    def _load_saved(self) -> dict[str, Any] | None:
         try:
-            return json.loads((self.folder / "battery_state.json").read_text())
+            saved: dict[str, Any] = json.loads((self.folder / "battery_state.json").read_text())
+            return saved
         except (OSError, json.JSONDecodeError):
             return None
 
@@ -191,7 +192,7 @@ class PowerHost(threading.Thread):
             for rel, text in throttle_files(self.profile, level).items():
                 self.writer.write(rel, text, force=True)
             self.applied_level = level
-        busy = [bool(cpu) and cpu.cluster_energy_mj[i] / max(spec.cpu_mw_per_busy_core[i], 1e-9)
+        busy = [cpu is not None and cpu.cluster_energy_mj[i] / max(spec.cpu_mw_per_busy_core[i], 1e-9)
                 / (dt * len(cluster.cpus)) > BUSY_UTILISATION for i, cluster in enumerate(self.profile.clusters)]
         for rel, text in cur_freq_files(self.profile, level, busy).items():
             self.writer.write(rel, text)

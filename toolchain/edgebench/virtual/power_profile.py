@@ -75,7 +75,7 @@ class BatteryModelSpec:
         return 1 if self.current_unit == "uA" else 1000
 
 
-def _num(data: dict, key: str, where: str, *, minimum: float | None = None) -> float:
+def _num(data: dict[str, Any], key: str, where: str, *, minimum: float | None = None) -> float:
     if key not in data:
         raise UsageError(f"profile {where}: battery_model needs {key!r}")
     value = data[key]

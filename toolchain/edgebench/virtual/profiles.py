@@ -70,7 +70,7 @@ def list_profiles() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
 
 
-def _require(data: dict, key: str, kind: type, where: str) -> Any:
+def _require(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
     if key not in data:
         raise UsageError(f"profile {where}: missing field {key!r}; regenerate it with fixtures/profiles/derive_profiles.py")
     value = data[key]

@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edgebench.errors import EdgebenchError, UsageError
 from edgebench.virtual.device import DeviceConfig, DeviceLayout
@@ -42,9 +43,10 @@ class DeviceState:
         return self.pid is not None
 
     @property
-    def status(self) -> dict | None:
+    def status(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.layout.status_file.read_text())
+            status: dict[str, Any] = json.loads(self.layout.status_file.read_text())
+            return status
         except (OSError, json.JSONDecodeError):
             return None
 

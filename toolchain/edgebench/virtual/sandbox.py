@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from edgebench.errors import EdgebenchError
 from edgebench.virtual.image import HOST_USR, SHELL_UID, host_lib_entries
@@ -74,7 +75,7 @@ class Sandbox:
         # device (still unprivileged on the host, and without capabilities inside).
         self.shell_uid = SHELL_UID if os.geteuid() == 0 else 0
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         host_binds = [HOST_USR] + [f"/{name}" for name, target in host_lib_entries().items() if target is None]
         return {
             "root": str(self.root),

@@ -152,6 +152,7 @@ async def _run_raw(stream: Stream, request: ShellRequest, sandbox: Sandbox, argv
     async def feed() -> None:
         stdin = proc.stdin
         assert stdin is not None
+        data: bytes | None
         try:
             if request.v2:
                 packets = _ShellPacketReader(stream)
@@ -209,6 +210,7 @@ async def _run_pty(stream: Stream, request: ShellRequest, sandbox: Sandbox, argv
 
     async def feed() -> None:
         packets = _ShellPacketReader(stream) if request.v2 else None
+        data: bytes | None
         while True:
             if packets is not None:
                 packet = await packets.next()

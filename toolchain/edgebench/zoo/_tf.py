@@ -32,7 +32,8 @@ def load_tf() -> ModuleType:
     # the user asked for everything (`edgebench --verbose` sets EDGEBENCH_VERBOSE=1).
     if os.environ.get("EDGEBENCH_VERBOSE") != "1":
         tf.get_logger().setLevel("ERROR")
-    return tf
+    module: ModuleType = tf
+    return module
 
 
 def load_tfmot() -> ModuleType:
@@ -42,4 +43,5 @@ def load_tfmot() -> ModuleType:
     except ImportError as exc:  # pragma: no cover
         raise EdgebenchError("optimization needs tensorflow-model-optimization; "
                              "pip install 'edgebench[train]'") from exc
-    return tfmot
+    module: ModuleType = tfmot
+    return module

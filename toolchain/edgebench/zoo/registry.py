@@ -75,7 +75,7 @@ class Architecture:
         """A compiled tf.keras model. `hyperparameters` may be partial (defaults fill the rest);
         batch_size and epochs are training parameters and are ignored here."""
         values = self.resolve_hyperparameters(hyperparameters)
-        kwargs = {k: v for k, v in values.items() if self.hyperparameter(k).stage != "fit"}
+        kwargs: dict[str, Any] = {k: v for k, v in values.items() if self.hyperparameter(k).stage != "fit"}
         kwargs.update(self.resolve_options(options or {}))
         if self.task == "text":
             kwargs["vocab_size"] = vocab_size

@@ -12,7 +12,7 @@ bottlenecks), checked against keras.applications' parameter count in tests/zoo.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from edgebench.errors import UsageError
 from edgebench.zoo.common import compile_model, pooling_2d, start
@@ -59,7 +59,7 @@ def backbone(tf: Any, inputs: Any, width_multiplier: float, stage_blocks: tuple[
         base = tf.keras.applications.ResNet50(weights=None, include_top=False, input_tensor=inputs)
         return base.output
     layers = tf.keras.layers
-    width = lambda f: max(1, int(round(f * width_multiplier)))  # noqa: E731
+    width: Callable[[float], int] = lambda f: max(1, int(round(f * width_multiplier)))  # noqa: E731
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = layers.Conv2D(width(64), 7, strides=2, name="conv1_conv")(x)
     x = layers.BatchNormalization(epsilon=_EPS, name="conv1_bn")(x)

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from seeded_inputs import seeded_input  # noqa: E402
 
-from edgebench.harness.build import build_harness, find_litert_library  # noqa: E402
+from edgebench.harness.build import build_harness  # noqa: E402
+from edgebench.harness.litert_lib import find_litert_library  # noqa: E402
 
 MODELS = ROOT / "fixtures" / "real-device" / "g_tflite_models"
 

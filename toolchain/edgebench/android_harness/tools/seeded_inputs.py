@@ -25,6 +25,7 @@ def seeded_input(seed: int, index: int, dtype: str, shape: tuple[int, ...]) -> n
     n = int(np.prod(shape, dtype=np.int64)) if shape else 1
     with np.errstate(over="ignore"):
         r = _splitmix64(n, (seed * 1000003 + index) & _MASK)
+    out: np.ndarray
     if dtype == "float32":
         out = ((r >> np.uint64(40)).astype(np.float64) / 8388608.0 - 1.0).astype(np.float32)
     elif dtype == "float64":
