@@ -16,7 +16,7 @@ from edgebench.bench.cooldown import cool_down
 from edgebench.bench.execute import Deployment, RunOutcome, execute_run, utc_now
 from edgebench.bench.input_shapes import ShapePlan
 from edgebench.bench.output_consistency import with_output_checks
-from edgebench.bench.locks import HostLock, owner_record
+from edgebench.targets.locks import HostLock, owner_record
 from edgebench.bench.plan import ModelFile, PlannedRun, configs, plan_runs, run_key
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.devices.cpu_topology import clusters_of, named_masks, resolve_cpu_mask
@@ -137,7 +137,7 @@ class DeviceWorker:
         from edgebench.targets.adb import AdbTarget
 
         if isinstance(self.target, AdbTarget):
-            from edgebench.profiling.device_state import restore_pending
+            from edgebench.targets.device_state import restore_pending
 
             undone = restore_pending(self.target)
             if undone and self.plan.models:

@@ -16,7 +16,7 @@ from typing import Callable
 
 from edgebench.devices.adb import quote
 from edgebench.errors import DeviceError
-from edgebench.profiling.device_state import SUSPEND_PROP, DeviceStateGuard
+from edgebench.targets.device_state import SUSPEND_PROP, DeviceStateGuard
 
 POWER_PATHS = ("auto", "suspend-input", "wifi-adb", "cable-cut")
 VERIFY_POLL_S = 1.0

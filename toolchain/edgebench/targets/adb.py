@@ -43,7 +43,7 @@ def _start_epoch(manifest: Path) -> str | None:
 
 
 def describe_lock_holder(holder: Mapping[str, object] | None) -> str:
-    from edgebench.bench.locks import describe_owner
+    from edgebench.targets.locks import describe_owner
 
     return describe_owner(dict(holder)) if holder else "another host (its lock is being written right now)"
 
@@ -317,7 +317,7 @@ class AdbTarget(Target):
     def acquire_device_lock(self, owner: Mapping[str, object]) -> None:
         """Take the lock folder (other hosts of a lab see it) and heartbeat it from a background
         thread until release, so a long session (a battery run plus its cool-down) never looks stale."""
-        from edgebench.bench import locks
+        from edgebench.targets import locks
 
         payload = json.dumps(owner)
         for _attempt in range(2):

@@ -7,8 +7,8 @@ import shlex
 from dataclasses import dataclass, field
 
 from edgebench.devices.adb import ShellResult
-from edgebench.profiling import device_state
-from edgebench.profiling.device_state import RESTORE_MARKER, DeviceChanges, DeviceStateGuard, restore_changes
+from edgebench.targets import device_state
+from edgebench.targets.device_state import RESTORE_MARKER, DeviceChanges, DeviceStateGuard, restore_changes
 
 
 @dataclass

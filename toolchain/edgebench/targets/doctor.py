@@ -83,7 +83,7 @@ def _exec_probe(target) -> str:  # type: ignore[no-untyped-def]
 def _space(target) -> str:  # type: ignore[no-untyped-def]
     import shutil
 
-    from edgebench.devices.inventory import free_bytes
+    from edgebench.targets.inventory import free_bytes
     from edgebench.targets.adb import DEVICE_ROOT
 
     free = free_bytes(target, DEVICE_ROOT.rsplit("/", 1)[0]) if hasattr(target, "device") \
