@@ -6,7 +6,7 @@ power, input keyevent), `props` (getprop/setprop), `power_supply` (/sys/class/po
 nodes) and `files` (the run folder's journal files, free space, the sampler). Profiling,
 inventory, doctor and the device-state journal use these; the adb target reaches it as
 `target.android`. Only this package, the adb target (targets/adb.py) and the transport
-(devices/adb.py) send shell commands (tests/targets/test_android_choke_point.py keeps it so).
+(devices/adb.py) send shell commands (tests/test_phone_commands.py keeps it so).
 """
 from __future__ import annotations
 
