@@ -8,7 +8,7 @@ from edgebench.devices.cpu_topology import Cluster, clusters_of, named_masks
 from edgebench.errors import EdgebenchError, ParseError
 
 if TYPE_CHECKING:
-    from edgebench.targets.adb import AdbTarget  # imported late: `devices` must stay light
+    from edgebench.targets.adb import AdbTarget
 
 
 @dataclass(frozen=True)

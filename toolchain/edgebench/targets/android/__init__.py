@@ -2,20 +2,20 @@
 
 `AndroidDevice` groups them by the part of the system they talk to: `battery` (dumpsys battery),
 `thermal` (dumpsys thermalservice), `settings`, `doze` (dumpsys deviceidle), `screen` (dumpsys
-power, input keyevent), `props` (getprop/setprop), `power_supply` (/sys/class/power_supply), `rails` (ODPM energy
-nodes) and `files` (the run folder's journal files, free space, the sampler). Profiling,
-inventory, doctor and the device-state journal use these; the adb target reaches it as
-`target.android`. Only this package, the adb target (targets/adb.py) and the transport
+power, input keyevent), `props` (getprop/setprop), `power_supply` (/sys/class/power_supply),
+`rails` (ODPM energy nodes) and `files` (journal files, free space, the sampler). Profiling,
+inventory, doctor and the device-state journal use these through `target.android` (None on a
+target that is not Android). Only this package, the adb target (targets/adb.py) and the transport
 (devices/adb.py) send shell commands (tests/test_phone_commands.py keeps it so).
 """
 from __future__ import annotations
 
 from edgebench.devices.adb import AdbDevice
+from edgebench.targets.android.files import DeviceFiles
 from edgebench.targets.android.reply import Reply
 from edgebench.targets.android.services import (BatteryService, DozeService, Properties, ScreenService,
                                                 SettingsService, ThermalService)
 from edgebench.targets.android.sysfs import PowerRails, PowerSupply
-from edgebench.targets.android.files import DeviceFiles
 
 __all__ = ["AndroidDevice", "Reply"]
 
