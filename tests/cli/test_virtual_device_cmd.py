@@ -100,7 +100,7 @@ def test_start_without_an_answering_adb_server_says_what_to_do(edgebench, monkey
 def test_start_adb_server_flag_starts_one_only_when_asked(sandbox_ok: None, edgebench, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     monkeypatch.setenv("ADB_SERVER_SOCKET", f"tcp:localhost:{port}")
-    from edgebench.virtual.adb_link import adb_binary
+    from edgebench.devices.adb import adb_binary
 
     server = PrivateAdb(adb_binary(), port)  # the binary --start-adb-server uses, to stop that server
     try:

@@ -13,6 +13,7 @@ from edgebench.errors import DeviceError
 from edgebench.profiling.run_evidence import charger_online, thermal_evidence
 from edgebench.profiling.session import BatterySession
 from edgebench.store import DeviceSample
+from edgebench.targets.android import AndroidDevice
 
 BATTERY = "/sys/class/power_supply/battery"
 THERMAL_OK = "Thermal Status: 0\nCached temperatures:\nHAL Ready: true\n"
@@ -39,6 +40,10 @@ class ScriptedDevice:
 class ScriptedTarget:
     device: ScriptedDevice
     name: str = "SCRIPTED01"
+
+    @property
+    def android(self) -> AndroidDevice:
+        return AndroidDevice(self.device, self.name)  # type: ignore[arg-type]  # the scripted device
 
 
 def session(**answers: ShellResult) -> BatterySession:

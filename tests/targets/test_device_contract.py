@@ -64,7 +64,7 @@ class DeviceContract:
         assert sha == hashlib.sha256(src.read_bytes()).hexdigest()
 
     def test_run_folder_is_executable(self, target: AdbTarget, workspace: Path):
-        from edgebench.devices.doctor import diagnose
+        from edgebench.targets.doctor import diagnose
 
         findings = {f.check: f for f in diagnose(target, harness_root=workspace / "harness")}
         assert findings["run_folder"].ok, findings["run_folder"].detail

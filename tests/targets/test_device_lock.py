@@ -10,8 +10,8 @@ from typing import Iterator
 
 import pytest
 
-from edgebench.bench import locks
-from edgebench.bench.locks import DeviceBusyError
+from edgebench.targets import locks
+from edgebench.targets.locks import DeviceBusyError
 from edgebench.devices.adb import AdbServer
 from edgebench.targets.adb import LOCK_DIR, AdbTarget
 from tests.virtual.helpers import cli_lab

@@ -248,7 +248,7 @@ def _target(adb: PrivateAdb, state: registry.DeviceState):  # type: ignore[no-un
 def test_a_weak_charger_shows_usb_online_while_discharging_and_the_power_path_sees_it(
         adb: PrivateAdb, pixel: registry.DeviceState) -> None:
     from edgebench.errors import DeviceError
-    from edgebench.profiling.device_state import DeviceStateGuard
+    from edgebench.targets.device_state import DeviceStateGuard
     from edgebench.profiling.power_path import establish
 
     usb = "/sys/class/power_supply/usb/online"

@@ -16,7 +16,7 @@ from edgebench.bench.cooldown import cool_down
 from edgebench.bench.execute import Deployment, RunOutcome, execute_run, utc_now
 from edgebench.bench.input_shapes import ShapePlan
 from edgebench.bench.output_consistency import with_output_checks
-from edgebench.bench.locks import HostLock, owner_record
+from edgebench.targets.locks import HostLock, owner_record
 from edgebench.bench.plan import ModelFile, PlannedRun, configs, plan_runs, run_key
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.devices.cpu_topology import clusters_of, named_masks, resolve_cpu_mask
@@ -134,16 +134,11 @@ class DeviceWorker:
 
     def _undo_crashed_battery_run(self) -> None:
         """A battery run whose host crashed left the charger suspended (or more): put it back first."""
-        from edgebench.targets.adb import AdbTarget
-
-        if isinstance(self.target, AdbTarget):
-            from edgebench.profiling.device_state import restore_pending
-
-            undone = restore_pending(self.target)
-            if undone and self.plan.models:
-                self.on_stage(PlannedRun(self.plan.models[0], configs(self.plan.threads, self.plan.accelerators,
-                                                                      None)[0], 0),
-                              self.target.name, "restored after a crashed battery run: " + "; ".join(undone))
+        undone = self.target.restore_pending_changes()
+        if undone and self.plan.models:
+            self.on_stage(PlannedRun(self.plan.models[0], configs(self.plan.threads, self.plan.accelerators,
+                                                                  None)[0], 0),
+                          self.target.name, "restored after a crashed battery run: " + "; ".join(undone))
 
     def _run_plan(self, info) -> None:  # type: ignore[no-untyped-def]
         target, plan = self.target, self.plan

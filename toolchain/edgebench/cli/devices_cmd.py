@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def collect(workspace: str | None, adb: str | None) -> tuple[list, str | None]:  # type: ignore[type-arg]
     """Reports for this host and every device on the adb server; a note when no server answers."""
     from edgebench.devices.adb import AdbServer, AdbServerAddress, server_answers
-    from edgebench.devices.inventory import report_adb, report_local
+    from edgebench.targets.inventory import report_adb, report_local
     from edgebench.targets import LocalTarget
     from edgebench.targets.adb import AdbTarget
     from edgebench.workspace import Workspace

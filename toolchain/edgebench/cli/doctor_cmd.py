@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edgebench.devices.adb import AdbServer, AdbServerAddress, server_answers
-    from edgebench.devices.doctor import diagnose
+    from edgebench.targets.doctor import diagnose
     from edgebench.targets import LocalTarget
     from edgebench.targets.adb import AdbTarget
     from edgebench.workspace import Workspace

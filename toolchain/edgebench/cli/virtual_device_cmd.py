@@ -175,8 +175,8 @@ def _energy_truth(args: argparse.Namespace, root: Path) -> int:
 
 
 def _start(args: argparse.Namespace, root: Path) -> int:
-    from edgebench.devices.adb import AdbServerError
-    from edgebench.virtual import adb_link, registry
+    from edgebench.devices.adb import AdbServer, AdbServerAddress, AdbServerError, server_answers, start_server
+    from edgebench.virtual import registry
     from edgebench.virtual.device import DeviceConfig
     from edgebench.virtual.profiles import DEFAULT_PROFILE, load_profile
 
@@ -185,14 +185,14 @@ def _start(args: argparse.Namespace, root: Path) -> int:
     faults = fault_request(args)  # refuse bad fault flags before starting anything
     address = None
     if not args.no_connect:
-        address = adb_link.resolve(args.adb)
-        if not adb_link.answers(address):
+        address = AdbServerAddress.resolve(args.adb)
+        if not server_answers(address):
             if not args.start_adb_server:
                 raise AdbServerError(
                     f"no adb server answers at {address}, so the devices could not be connected. Start one "
                     f"(`adb -P {address.port} start-server`), pass --start-adb-server to let edgebench start it, "
                     "or pass --no-connect.")
-            adb_link.start_server(address)
+            start_server(address)
             print(f"started an adb server at {address}")
 
     profile_ref = args.profile or DEFAULT_PROFILE
@@ -240,7 +240,7 @@ def _start(args: argparse.Namespace, root: Path) -> int:
             line += f"  (faults: {', '.join(sorted(faults.to_json()))})"
         if address is not None:
             try:
-                answer = adb_link.connect(address, config.adb_serial)
+                answer = AdbServer(address).connect(config.adb_serial)
                 if answer.startswith("connected") or answer.startswith("already connected"):
                     line += "  (connected)"
                 else:  # e.g. "failed to authenticate to ..." when started --state unauthorized
@@ -268,17 +268,18 @@ def _check_same(config: DeviceConfig, args: argparse.Namespace, profile_name: st
 
 
 def _stop(args: argparse.Namespace, root: Path) -> int:
-    from edgebench.virtual import adb_link, registry
+    from edgebench.devices.adb import AdbServer, AdbServerAddress, server_answers
+    from edgebench.virtual import registry
 
     if args.all == bool(args.serials):
         raise UsageError("name the devices to stop (SERIAL ...) or pass --all, not both")
     states = [s for s in registry.list_devices(root) if s.running] if args.all else \
         [registry.find_device(root, ref) for ref in args.serials]
-    address = adb_link.resolve(args.adb)
-    connected = adb_link.answers(address)
+    address = AdbServerAddress.resolve(args.adb)
+    connected = server_answers(address)
     for state in states:
         if connected:
-            adb_link.disconnect(address, state.config.adb_serial)
+            AdbServer(address).disconnect(state.config.adb_serial)
         stopped = registry.stop_device(state)
         print(f"{state.config.serial}  {state.config.adb_serial}  {'stopped' if stopped else 'was not running'}")
     if not states:

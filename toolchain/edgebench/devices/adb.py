@@ -1,14 +1,17 @@
 """The ONLY module that talks to adb (on adbutils). Everything device-facing goes through here.
 
-Errors name the serial and the command. edgebench never starts, kills or restarts an adb server:
-a lab's server holds every phone, and a client of another version would restart it.
+Errors name the serial and the command. edgebench never kills or restarts an adb server: a lab's
+server holds every phone, and a client of another version would restart it. It starts one only on
+the user's explicit request (`virtual-device start --start-adb-server`), and only where none answers.
 """
 from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import socket
 import struct
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,3 +286,32 @@ def server_answers(address: AdbServerAddress, timeout_s: float = 2.0) -> bool:
             return sock.recv(4) == b"OKAY"
     except OSError:
         return False
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def adb_binary() -> str:
+    """`adb` on PATH, else the one bundled with the adbutils wheel."""
+    found = shutil.which("adb")
+    if found:
+        return found
+    import adbutils
+
+    return str(Path(adbutils.__file__).parent / "binaries" / "adb")
+
+
+def start_server(address: AdbServerAddress) -> None:
+    """Start a local adb server at `address` - only when none answers there (checked first)."""
+    if server_answers(address):
+        return
+    if address.host not in LOCAL_HOSTS:
+        raise AdbServerError(f"no adb server answers at {address}, and a server can only be started on this host")
+    env = {k: v for k, v in os.environ.items() if k not in ("ADB_SERVER_SOCKET", "ANDROID_ADB_SERVER_PORT")}
+    binary = adb_binary()
+    # `adb -P PORT` names a local server; ADB_SERVER_SOCKET=tcp:127.0.0.1:... counts as remote for adb.
+    result = subprocess.run([binary, "-P", str(address.port), "start-server"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode != 0 or not server_answers(address):
+        raise AdbServerError(f"`{binary} -P {address.port} start-server` failed: "
+                             f"{(result.stderr or result.stdout).strip() or 'no output'}")

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from edgebench.devices.adb import quote
 from edgebench.errors import DeviceError
-from edgebench.profiling.device_state import SUSPEND_PROP, DeviceStateGuard
+from edgebench.targets.adb import AdbTarget
+from edgebench.targets.device_state import SUSPEND_PROP, DeviceStateGuard
 
 POWER_PATHS = ("auto", "suspend-input", "wifi-adb", "cable-cut")
 VERIFY_POLL_S = 1.0
@@ -35,35 +35,18 @@ class PowerPath:
     input_suspended: bool
 
 
-def find_battery_dir(target) -> str:  # type: ignore[no-untyped-def]
-    """The power_supply folder whose type is Battery ("battery" first: vendors add others)."""
-    script = ("for d in /sys/class/power_supply/*; do t=$(cat \"$d/type\" 2>/dev/null); "
-              "[ \"$t\" = Battery ] && echo \"$d\"; done; true")
-    found = [line.strip() for line in target.device.shell(script).stdout.splitlines() if line.strip()]
-    if not found:
-        raise DeviceError(target.name, "no /sys/class/power_supply/*/type reads Battery: this device exposes no "
-                          "fuel gauge to the shell, so battery energy cannot be measured here",
-                          command="cat /sys/class/power_supply/*/type")
-    preferred = [d for d in found if d.rsplit("/", 1)[-1] == "battery"]
-    return (preferred or found)[0]
+def find_battery_dir(target: AdbTarget) -> str:
+    """The power_supply folder whose type is Battery (DeviceError when there is none)."""
+    return target.android.power_supply.battery_dir()
 
 
-def read_status(target, battery_dir: str) -> str:  # type: ignore[no-untyped-def]
-    return target.device.shell(["cat", f"{battery_dir}/status"]).stdout.strip() or "Unknown"
+def read_status(target: AdbTarget, battery_dir: str) -> str:
+    return target.android.power_supply.status(battery_dir)
 
 
-def chargers_online(target, battery_dir: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """`<supply>/online` of every power supply but the battery whose value is not 0, e.g.
-    {"/sys/class/power_supply/usb/online": "1"}. Unreadable nodes are left out."""
-    script = ("for d in /sys/class/power_supply/*; do [ \"$d\" = " + quote(battery_dir.rstrip("/")) + " ] && continue; "
-              "[ -r \"$d/online\" ] && echo \"$d/online $(cat \"$d/online\" 2>/dev/null)\"; done; true")
-    found = {}
-    for line in target.device.shell(script).stdout.splitlines():
-        path, _, value = line.strip().partition(" ")
-        value = value.strip()
-        if path and value.lstrip("-").isdigit() and int(value) != 0:
-            found[path] = value
-    return found
+def chargers_online(target: AdbTarget, battery_dir: str) -> dict[str, str]:
+    """`<supply>/online` of every power supply but the battery that is not 0."""
+    return target.android.power_supply.chargers_online(battery_dir)
 
 
 def _online_text(online: dict[str, str]) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from edgebench.errors import ParseError
 from edgebench.parsers.powerstats import parse_dumpsys_powerstats, parse_odpm_energy_value
-
-ENERGY_GLOB = "/sys/bus/iio/devices/iio:device*/energy_value"
+from edgebench.targets.adb import AdbTarget
+from edgebench.targets.android.sysfs import ENERGY_GLOB
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,9 @@ class RailsInfo:
                 "subsystems": self.subsystems, "rails": list(self.rail_names)}
 
 
-def detect_rails(target) -> RailsInfo:  # type: ignore[no-untyped-def]
-    device = target.device
-    listed = device.shell(["dumpsys", "powerstats"])
+def detect_rails(target: AdbTarget) -> RailsInfo:
+    rails = target.android.rails
+    listed = rails.listing()
     text = listed.stdout
     if listed.exit_code != 0 or not text.strip():
         said = (listed.stderr or text).strip().splitlines()[:1]
@@ -42,8 +42,7 @@ def detect_rails(target) -> RailsInfo:  # type: ignore[no-untyped-def]
         return RailsInfo(False, f"`dumpsys powerstats` output not understood: {exc}")
     if not dump.channels:
         return RailsInfo(False, "`dumpsys powerstats` lists no ChannelId rows: this device has no ODPM rails")
-    found = device.shell(f"for f in {ENERGY_GLOB}; do [ -e \"$f\" ] && echo \"$f\"; done; true")
-    paths = [p.strip() for p in found.stdout.splitlines() if p.strip()]
+    paths = rails.energy_files()
     if not paths:
         return RailsInfo(False, f"`dumpsys powerstats` lists {len(dump.channels)} channels but no {ENERGY_GLOB} "
                          "exists: this device's rails are not readable from the shell")
@@ -51,7 +50,7 @@ def detect_rails(target) -> RailsInfo:  # type: ignore[no-untyped-def]
     names: list[str] = []
     refusals: list[str] = []
     for path in paths:
-        result = device.shell(["cat", path])
+        result = rails.read(path)
         if result.exit_code != 0 or not result.stdout.strip():
             refusals.append(f"{path}: {(result.stderr or result.stdout).strip()[:120] or 'empty'}")
             continue

@@ -22,15 +22,15 @@ from typing import Any, Callable, Sequence
 
 from edgebench.bench.execute import (MAX_BATTERY_RUNNER_BYTES, deploy_harness_factory, model_device_path,
                                      read_pulled_run, utc_now)
-from edgebench.bench.locks import HostLock, owner_record
+from edgebench.targets.locks import HostLock, owner_record
 from edgebench.bench.input_shapes import ShapesArgument, plan_session_shapes, shapes_ran
 from edgebench.bench.plan import ModelFile, run_key
 from edgebench.bench.session import load_models, new_session_id
 from edgebench.errors import DeviceError, EdgebenchError, ParseError, UsageError
 from edgebench.harness.output import HarnessOutput
 from edgebench.harness.samples import read_samples
-from edgebench.profiling.device_state import (DeviceStateGuard, StateChange, read_wakefulness, restore_pending,
-                                              screen_of)
+from edgebench.targets.device_state import (DeviceStateGuard, StateChange, read_wakefulness, restore_pending,
+                                            screen_of)
 from edgebench.profiling.power_path import establish, find_battery_dir
 from edgebench.profiling.power_rails import RailsInfo, detect_rails
 from edgebench.profiling.protocol import BatteryProtocol

@@ -16,8 +16,9 @@ from typing import Mapping, NoReturn, Sequence
 from edgebench.devices.adb import AdbDevice, command_line, quote
 from edgebench.devices.cpu_topology import CpuFacts
 from edgebench.devices.adb import DeviceConnectionError, DeviceTimeoutError
-from edgebench.errors import DeviceError, ParseError
-from edgebench.parsers import GetpropResult, parse_getprop
+from edgebench.errors import DeviceError
+from edgebench.parsers import GetpropResult
+from edgebench.targets.android import AndroidDevice
 from edgebench.targets.base import DeviceInfo, DriverResult, Target, output_tail
 from edgebench.targets.safe_tar import UnsafeArchiveError, extract_tar
 from edgebench.targets.staging import file_sha256
@@ -43,7 +44,7 @@ def _start_epoch(manifest: Path) -> str | None:
 
 
 def describe_lock_holder(holder: Mapping[str, object] | None) -> str:
-    from edgebench.bench.locks import describe_owner
+    from edgebench.targets.locks import describe_owner
 
     return describe_owner(dict(holder)) if holder else "another host (its lock is being written right now)"
 
@@ -70,9 +71,12 @@ def harness_abi_for(props: GetpropResult) -> str:
 
 
 class AdbTarget(Target):
+    android: AndroidDevice
+
     def __init__(self, device: AdbDevice) -> None:
         self.device = device
         self.name = device.serial
+        self.android = AndroidDevice(device, device.serial)
         self._props: GetpropResult | None = None
         self._info: DeviceInfo | None = None
         self._lock_owned = False
@@ -81,11 +85,7 @@ class AdbTarget(Target):
     @property
     def props(self) -> GetpropResult:
         if self._props is None:
-            text = self.device.getprop()
-            try:
-                self._props = parse_getprop(text, source=f"<{self.name}> getprop")
-            except ParseError as exc:
-                raise DeviceError(self.name, f"getprop output unreadable: {exc}", command="getprop") from exc
+            self._props = self.android.props.all()
         return self._props
 
     def describe(self) -> DeviceInfo:
@@ -279,15 +279,7 @@ class AdbTarget(Target):
             log_path.write_text(result.stdout)
 
     def read_thermal_status(self) -> int | None:
-        from edgebench.parsers import parse_dumpsys_thermalservice
-
-        result = self.device.shell(["dumpsys", "thermalservice"])
-        if result.exit_code != 0:
-            return None
-        try:
-            return parse_dumpsys_thermalservice(result.stdout).thermal_status
-        except ParseError:
-            return None
+        return self.android.thermal.status()
 
     def read_temperatures_c(self) -> dict[str, float]:
         script = ("for z in /sys/class/thermal/thermal_zone*; do "
@@ -317,7 +309,7 @@ class AdbTarget(Target):
     def acquire_device_lock(self, owner: Mapping[str, object]) -> None:
         """Take the lock folder (other hosts of a lab see it) and heartbeat it from a background
         thread until release, so a long session (a battery run plus its cool-down) never looks stale."""
-        from edgebench.bench import locks
+        from edgebench.targets import locks
 
         payload = json.dumps(owner)
         for _attempt in range(2):
@@ -390,6 +382,11 @@ class AdbTarget(Target):
                   "case $ours in *\" $3 \"*) [ \"$3\" != \"$mine\" ] && kill -9 -$3 2>/dev/null ;; esac; "
                   "kill -9 \"$p\" 2>/dev/null; done; sleep 0.2; done; true")
         self.device.shell(script, retry=False, timeout=15)
+
+    def restore_pending_changes(self) -> list[str]:
+        from edgebench.targets.device_state import restore_pending  # it builds on this module
+
+        return restore_pending(self)
 
     def reconnect(self) -> bool:
         host, _, port = self.name.rpartition(":")

@@ -11,10 +11,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from edgebench.devices.cpu_topology import CpuFacts
 from edgebench.records import DeviceKind
+
+if TYPE_CHECKING:
+    from edgebench.targets.android import AndroidDevice
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class Target(ABC):
     """A place to run the harness. Errors raised are EdgebenchError subclasses naming the target."""
 
     name: str
+    # The Android services (battery, thermal, settings, Doze, ...) of a target that has them; None elsewhere.
+    android: "AndroidDevice | None" = None
 
     @abstractmethod
     def describe(self) -> DeviceInfo:
@@ -139,6 +144,11 @@ class Target(ABC):
 
     def cancel_run(self, run_name: str) -> None:
         """Kill a harness that is running in `run_name` (Ctrl-C, SIGTERM). Best effort."""
+
+    def restore_pending_changes(self) -> list[str]:
+        """Undo what a crashed earlier session changed on the device (battery runs journal their
+        changes there); returns what was undone. Nothing to undo on a target that keeps no journal."""
+        return []
 
     def reconnect(self) -> bool:
         """Try once to get the device back after a lost connection; True when it answers again."""

@@ -11,20 +11,18 @@ disable`, re-enabled only where it was enabled before).
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from edgebench.devices.adb import quote
 from edgebench.errors import DeviceError
 from edgebench.targets.adb import DEVICE_ROOT, AdbTarget
+from edgebench.targets.android.services import DOZE_MODES
 
 RESTORE_MARKER = f"{DEVICE_ROOT}/.restore.json"
 SUSPEND_PROP = "power.battery_input.suspended"
 KEY_SLEEP, KEY_WAKEUP = "223", "224"  # KEYCODE_SLEEP / KEYCODE_WAKEUP: set a state, unlike POWER's toggle
 SCREEN_ON_STATES = ("Awake", "Dreaming")  # mWakefulness with the display on; Asleep and Dozing are off
-DOZE_MODES = ("deep", "light")
 SCREEN_SETTLE_S = 5.0  # PowerManagerService changes wakefulness asynchronously
 
 
@@ -36,26 +34,11 @@ def screen_of(wakefulness: str | None) -> str | None:
 
 
 def read_wakefulness(target: AdbTarget) -> str | None:
-    result = target.device.shell("dumpsys power 2>/dev/null | grep -m1 mWakefulness=")
-    match = re.search(r"mWakefulness=(\w+)", result.stdout)
-    return match.group(1) if match else None
+    return target.android.screen.wakefulness()
 
 
 def read_doze_enabled(target: AdbTarget) -> dict[str, bool | None]:
-    """Whether deep and light Doze are enabled: `dumpsys deviceidle enabled MODE` (1/0), else the
-    mDeepEnabled/mLightEnabled lines of `dumpsys deviceidle`; None where neither says."""
-    device = target.device
-    found: dict[str, bool | None] = {}
-    for mode in DOZE_MODES:
-        out = device.shell(["dumpsys", "deviceidle", "enabled", mode]).stdout.strip()
-        found[mode] = {"1": True, "0": False}.get(out)
-    if None in found.values():
-        dump = device.shell(["dumpsys", "deviceidle"]).stdout
-        for mode, key in (("deep", "mDeepEnabled"), ("light", "mLightEnabled")):
-            match = re.search(rf"\b{key}=(true|false)\b", dump)
-            if found[mode] is None and match:
-                found[mode] = match.group(1) == "true"
-    return found
+    return target.android.doze.enabled()
 
 
 @dataclass
@@ -110,39 +93,34 @@ class DeviceStateGuard:
         self.changes = DeviceChanges()
 
     def _journal(self) -> None:
-        payload = json.dumps(self.changes.to_json())
-        self.target.device.check_shell(f"mkdir -p {quote(DEVICE_ROOT)} && printf '%s\\n' {quote(payload)} > "
-                                       f"{quote(RESTORE_MARKER + '.partial')} && mv -f "
-                                       f"{quote(RESTORE_MARKER + '.partial')} {quote(RESTORE_MARKER)}")
+        self.target.android.files.write_atomic(RESTORE_MARKER, json.dumps(self.changes.to_json()))
 
     def getprop(self, name: str) -> str:
-        return self.target.device.check_shell(["getprop", name]).strip()
+        return self.target.android.props.get(name)
 
     def setprop(self, name: str, value: str) -> bool:
         """Set a property; False when the device refuses (not permitted for the shell user)."""
         if name not in self.changes.props:
             self.changes.props[name] = self.getprop(name)
             self._journal()
-        result = self.target.device.shell(["setprop", name, value])
-        return result.exit_code == 0 and self.getprop(name) == value
+        return self.target.android.props.set(name, value) and self.getprop(name) == value
 
     def put_setting(self, namespace: str, key: str, value: str) -> bool:
         full = f"{namespace}/{key}"
         if full not in self.changes.settings:
-            current = self.target.device.shell(["settings", "get", namespace, key])
-            if current.exit_code != 0:
+            current = self.target.android.settings.get(namespace, key)
+            if current is None:
                 return False
-            self.changes.settings[full] = current.stdout.strip()
+            self.changes.settings[full] = current
             self._journal()
-        return self.target.device.shell(["settings", "put", namespace, key, value]).exit_code == 0
+        return self.target.android.settings.put(namespace, key, value)
 
     def battery_command(self, *args: str) -> bool:
         """`dumpsys battery ARGS`; remembers that `dumpsys battery reset` must follow."""
         if not self.changes.battery_reset:
             self.changes.battery_reset = True
             self._journal()
-        result = self.target.device.shell(["dumpsys", "battery", *args])
-        return result.exit_code == 0 and "Unknown" not in result.stdout and "not allowed" not in result.stdout
+        return self.target.android.battery.request(*args)
 
     def set_screen(self, wanted: str, *, sleep: Callable[[float], None] = time.sleep) -> StateChange:
         """Screen "off" (KEYCODE_SLEEP) or "on" (KEYCODE_WAKEUP), verified with mWakefulness."""
@@ -157,7 +135,7 @@ class DeviceStateGuard:
             self.changes.screen = before
             self._journal()
         key = KEY_SLEEP if wanted == "off" else KEY_WAKEUP
-        result = self.target.device.shell(["input", "keyevent", key])
+        result = self.target.android.screen.press_key(key)
         after = before
         deadline = time.monotonic() + SCREEN_SETTLE_S
         while True:
@@ -186,7 +164,7 @@ class DeviceStateGuard:
         for mode, enabled in before.items():
             self.changes.doze.setdefault(mode, bool(enabled))
         self._journal()
-        result = self.target.device.shell(["dumpsys", "deviceidle", "disable"])
+        result = self.target.android.doze.disable()
         after = read_doze_enabled(self.target)
         if not any(after.values()):
             return StateChange("doze", "disabled", True, True, before, after,
@@ -205,44 +183,44 @@ class DeviceStateGuard:
 
 def restore_changes(target: AdbTarget, changes: DeviceChanges) -> list[str]:
     done = []
-    device = target.device
+    android = target.android
     for name, previous in changes.props.items():
         # A property cannot be deleted from the shell: an unset one goes back to the empty string, or,
         # where the property service refuses an empty value, to "false" for the charging switch.
-        device.shell(["setprop", name, previous])
-        if device.shell(["getprop", name]).stdout.strip() != previous and name == SUSPEND_PROP:
-            device.shell(["setprop", name, "false"])
+        android.props.set(name, previous)
+        if (android.props.read(name) or "") != previous and name == SUSPEND_PROP:
+            android.props.set(name, "false")
         done.append(f"setprop {name} {previous or '(unset)'}")
     for full, previous in changes.settings.items():
         namespace, key = full.split("/", 1)
         if previous in ("", "null"):
-            device.shell(["settings", "delete", namespace, key])
+            android.settings.delete(namespace, key)
         else:
-            device.shell(["settings", "put", namespace, key, previous])
+            android.settings.put(namespace, key, previous)
         if full == "global/airplane_mode_on":
-            device.shell(["cmd", "connectivity", "airplane-mode", "enable" if previous == "1" else "disable"])
+            android.settings.apply_airplane_mode(previous == "1")
         done.append(f"settings {full} = {previous or '(unset)'}")
     if changes.battery_reset:
-        device.shell(["dumpsys", "battery", "reset"])
+        android.battery.reset()
         done.append("dumpsys battery reset")
     for mode, was_enabled in changes.doze.items():
         if was_enabled:
-            device.shell(["dumpsys", "deviceidle", "enable", mode])
+            android.doze.enable(mode)
             done.append(f"dumpsys deviceidle enable {mode}")
     if changes.screen is not None:
         wanted = screen_of(changes.screen)
         if screen_of(read_wakefulness(target)) != wanted:
             key = KEY_WAKEUP if wanted == "on" else KEY_SLEEP
-            device.shell(["input", "keyevent", key])
+            android.screen.press_key(key)
             done.append(f"input keyevent {key} (screen back {wanted}, was {changes.screen})")
-    device.shell(["rm", "-f", RESTORE_MARKER])
+    android.files.remove(RESTORE_MARKER)
     return done
 
 
 def restore_pending(target: AdbTarget) -> list[str]:
     """Undo what a crashed earlier run left (its marker is on the device). Returns what was undone."""
-    result = target.device.shell(["cat", RESTORE_MARKER])
-    if result.exit_code != 0 or not result.stdout.strip():
+    result = target.android.files.read(RESTORE_MARKER)
+    if not result.ok or not result.text:
         return []
     try:
         changes = DeviceChanges.from_json(json.loads(result.stdout))

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-from edgebench.bench.locks import HostLock
+from edgebench.targets.locks import HostLock
 from edgebench.cli.main import main
 from edgebench.targets.local import host_machine_id
 
@@ -19,7 +19,7 @@ def test_a_lock_held_by_another_process_is_refused_naming_the_holder(workspace, 
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import os, sys, time
         os.environ["EDGEBENCH_LOCK_DIR"] = {str(tmp_path / "locks")!r}
-        from edgebench.bench.locks import HostLock
+        from edgebench.targets.locks import HostLock
         lock = HostLock({host_machine_id()!r}, "local")
         lock.acquire("other-session")
         print("locked", flush=True)
@@ -46,7 +46,7 @@ def test_host_lock_is_exclusive_and_reusable(tmp_path):
     try:
         import pytest
 
-        from edgebench.bench.locks import DeviceBusyError
+        from edgebench.targets.locks import DeviceBusyError
 
         with pytest.raises(DeviceBusyError, match="s1"):
             b.acquire("s2")
@@ -60,7 +60,7 @@ def test_host_lock_heartbeats_while_held_and_stops_on_release(tmp_path, monkeypa
     import os
     import time
 
-    from edgebench.bench import locks
+    from edgebench.targets import locks
 
     monkeypatch.delenv("EDGEBENCH_LOCK_STALE_S", raising=False)
     monkeypatch.setattr(locks, "STALE_AFTER_S", 0.6)  # a beat every 0.1 s
@@ -80,7 +80,7 @@ def test_host_lock_heartbeats_while_held_and_stops_on_release(tmp_path, monkeypa
 def test_the_stale_limit_can_be_set_and_is_checked(monkeypatch):
     import pytest
 
-    from edgebench.bench import locks
+    from edgebench.targets import locks
     from edgebench.errors import UsageError
 
     monkeypatch.setenv(locks.STALE_ENV, "30")

@@ -7,8 +7,9 @@ import shlex
 from dataclasses import dataclass, field
 
 from edgebench.devices.adb import ShellResult
-from edgebench.profiling import device_state
-from edgebench.profiling.device_state import RESTORE_MARKER, DeviceChanges, DeviceStateGuard, restore_changes
+from edgebench.targets.android import AndroidDevice
+from edgebench.targets import device_state
+from edgebench.targets.device_state import RESTORE_MARKER, DeviceChanges, DeviceStateGuard, restore_changes
 
 
 @dataclass
@@ -62,6 +63,10 @@ class FakeDevice:
 class FakeTarget:
     device: FakeDevice
     name: str = "FAKE123"
+
+    @property
+    def android(self) -> AndroidDevice:
+        return AndroidDevice(self.device, self.name)  # type: ignore[arg-type]  # the scripted device
 
 
 def test_screen_off_is_journaled_first_verified_and_restored():

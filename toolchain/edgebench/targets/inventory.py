@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgebench.devices.cpu_topology import Cluster, clusters_of, named_masks
 from edgebench.errors import EdgebenchError, ParseError
+
+if TYPE_CHECKING:
+    from edgebench.targets.adb import AdbTarget
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,8 @@ def report_local(target) -> DeviceReport:  # type: ignore[no-untyped-def]
                         cpu_masks=_masks(clusters), run_folder_free_bytes=shutil.disk_usage(target.root).free)
 
 
-def report_adb(target, state: str) -> DeviceReport:  # type: ignore[no-untyped-def]
+def report_adb(target: AdbTarget, state: str) -> DeviceReport:
     """Everything `devices` shows for one adb device; unreadable parts are listed in `problems`."""
-    from edgebench.parsers import parse_dumpsys_battery, parse_dumpsys_thermalservice
     from edgebench.targets.adb import DEVICE_ROOT
 
     if state != "device":
@@ -71,11 +73,11 @@ def report_adb(target, state: str) -> DeviceReport:  # type: ignore[no-untyped-d
         problems.append("no CPU capacity or frequency readable: named CPU masks unavailable")
     battery = thermal = None
     try:
-        battery = parse_dumpsys_battery(target.device.check_shell(["dumpsys", "battery"]))
+        battery = target.android.battery.dump()
     except (EdgebenchError, ParseError) as exc:
         problems.append(f"dumpsys battery: {exc}")
     try:
-        thermal = parse_dumpsys_thermalservice(target.device.check_shell(["dumpsys", "thermalservice"]))
+        thermal = target.android.thermal.dump()
     except (EdgebenchError, ParseError) as exc:
         problems.append(f"dumpsys thermalservice: {exc}")
     free = free_bytes(target, DEVICE_ROOT.rsplit("/", 1)[0])
@@ -93,17 +95,6 @@ def report_adb(target, state: str) -> DeviceReport:  # type: ignore[no-untyped-d
         run_folder_free_bytes=free, problems=tuple(problems))
 
 
-def free_bytes(target, folder: str) -> int | None:  # type: ignore[no-untyped-def]
-    result = target.device.shell(["df", "-k", folder])
-    lines = [l for l in result.stdout.splitlines() if l.strip()]
-    if result.exit_code != 0 or len(lines) < 2:
-        return None
-    header, row = lines[0].split(), lines[-1].split()
-    # toybox: Filesystem 1K-blocks Used Available Use% Mounted on; some old toolboxes print "Free".
-    for name in ("Available", "Avail", "Free"):
-        if name in header:
-            index = header.index(name)
-            value = row[index] if len(row) == len(header) - 1 or len(row) == len(header) else None
-            if value and value.isdigit():
-                return int(value) * 1024
-    return None
+def free_bytes(target: AdbTarget, folder: str) -> int | None:
+    """Bytes free in `folder` on the device (`df -k`); None when unreadable."""
+    return target.android.files.free_bytes(folder)

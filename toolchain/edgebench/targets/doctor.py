@@ -39,12 +39,12 @@ def diagnose(target, *, harness_root, state: str = "device") -> list[Finding]:  
     findings.append(_attempt("identity", lambda: f"{target.describe().device_kind} "
                              f"{target.describe().model or ''} ({target.describe().abi})",
                              "the device must answer getprop; reboot it if it does not"))
-    if hasattr(target, "device"):
-        features = target.device.features()
-        findings.append(Finding("shell_v2", "shell_v2" in features,
-                                "adbd reports shell_v2 (exit codes)" if "shell_v2" in features else
+    if target.android is not None:
+        v2 = target.android.has_exit_codes()
+        findings.append(Finding("shell_v2", v2,
+                                "adbd reports shell_v2 (exit codes)" if v2 else
                                 "adbd lacks shell_v2: exit codes come from an echo workaround",
-                                None if "shell_v2" in features else "update the device's OS if you can"))
+                                None if v2 else "update the device's OS if you can"))
     findings.append(_attempt("run_folder", lambda: _exec_probe(target),
                              "the run folder must be writable and executable by the shell user: "
                              "on Android use /data/local/tmp (apps' folders are W^X since Android 10)"))
@@ -70,12 +70,11 @@ def _exec_probe(target) -> str:  # type: ignore[no-untyped-def]
         probe.chmod(0o755)
         target.stage({"bin/edgebench_probe.sh": probe})
     path = target.device_path("bin/edgebench_probe.sh")
-    if hasattr(target, "device"):
+    if target.android is not None:
         # Run it as a program, not through sh: noexec mounts must fail here.
-        out = target.device.shell(f"{path}")
+        out = target.android.files.execute(path)
         if "edgebench-exec-ok" not in out.stdout:
-            raise EdgebenchError(f"<{target.name}> {path} could not be executed: "
-                                 f"{(out.stderr or out.stdout).strip()[:300]}")
+            raise EdgebenchError(f"<{target.name}> {path} could not be executed: {out.said(300)}")
         return f"{path} executes"
     return f"{path} staged"
 
@@ -83,10 +82,9 @@ def _exec_probe(target) -> str:  # type: ignore[no-untyped-def]
 def _space(target) -> str:  # type: ignore[no-untyped-def]
     import shutil
 
-    from edgebench.devices.inventory import free_bytes
     from edgebench.targets.adb import DEVICE_ROOT
 
-    free = free_bytes(target, DEVICE_ROOT.rsplit("/", 1)[0]) if hasattr(target, "device") \
+    free = target.android.files.free_bytes(DEVICE_ROOT.rsplit("/", 1)[0]) if target.android is not None \
         else shutil.disk_usage(target.root).free
     if free is None:
         raise EdgebenchError(f"<{target.name}> free space unreadable")
