@@ -101,3 +101,16 @@ def test_a_model_changed_on_the_device_fails_the_battery_run_before_any_energy_i
     assert store.energy_rows([stored.run_id]) == {}
     (_name, args, env, _timeout), = target.calls
     assert env["EDGEBENCH_RUN_ID"] == result.run_id and args[args.index("--min-seconds") + 1] == "20"
+
+
+def test_a_connection_lost_mid_run_is_stored_failed_and_the_session_goes_on(tmp_path: Path) -> None:
+    from edgebench.devices.adb import DeviceConnectionError
+
+    class Dropping(ScriptedTarget):
+        def run_driver(self, run_name, args, env, timeout_s, results_dir):  # type: ignore[no-untyped-def]
+            raise DeviceConnectionError(self.name, "device offline", command="shell sh driver.sh")
+
+    ctx, store = _context(tmp_path, Dropping(""))
+    result = run_battery(ctx, "s1", MODEL, 0, None)
+    assert result.record.status == "failed" and "device offline" in result.record.error
+    assert [r.status for r in store.runs("s1")] == ["failed"]

@@ -18,6 +18,7 @@ from edgebench.bench.input_shapes import ShapePlan, shapes_ran
 from edgebench.bench.invocation import Deployment, IdleWindows, build_invocation
 from edgebench.bench.plan import ModelFile, run_key
 from edgebench.bench.run_record import RunHeader, run_header
+from edgebench.devices.adb import DeviceConnectionError
 from edgebench.errors import EdgebenchError
 from edgebench.harness.output import HarnessOutput
 from edgebench.profiling.device_state import screen_of
@@ -96,8 +97,11 @@ def run_battery(ctx: BatteryRunContext, session: str, model: ModelFile, repeat: 
         output, samples = read_pulled_run(result, target.sysroot, max_runner_bytes=MAX_BATTERY_RUNNER_BYTES)
         return output, samples, read_phases(result.out_dir / "phases.txt")
 
-    collected = drive_and_collect(dep, f"{session}/{header.run_id}", invocation, results_dir, keep=ctx.keep,
-                                  read=read)
+    try:
+        collected = drive_and_collect(dep, f"{session}/{header.run_id}", invocation, results_dir, keep=ctx.keep,
+                                      read=read)
+    except DeviceConnectionError as exc:  # no redo here (a battery run is minutes): stored failed, as ever
+        return _store_failed(ctx, header.failed(str(exc)))
     if collected.value is None:
         return _store_failed(ctx, header.failed(collected.error or "", wall_seconds=collected.wall_seconds))
     output, samples, phases = collected.value
