@@ -28,7 +28,7 @@ from edgebench.profiling.protocol import BatteryProtocol
 from edgebench.profiling.run_evidence import charger_online, cooling_in, thermal_evidence
 from edgebench.profiling.windows import read_phases, windows_of
 from edgebench.protocols import PRESETS, ResolvedProtocol
-from edgebench.records import Check, EnergyResult, Provenance, RunConfig, RunRecord
+from edgebench.records import Check, EnergyResult, EnergySource, Provenance, RunConfig, RunRecord
 from edgebench.store import DeviceSample, LatencySample, ResultsStore
 from edgebench.targets.adb import AdbTarget
 from edgebench.targets.base import DriverResult
@@ -82,7 +82,7 @@ def run_battery(ctx: BatteryRunContext, session: str, model: ModelFile, repeat: 
     key = run_key(session=session, model_sha256=model.sha256, harness_build_id=dep.harness_build_id,
                   runtime_sha256=dep.runtime_sha256, device_id=info.device_id, config=BATTERY_CONFIG,
                   protocol=resolved, repeat=repeat, input_shapes=shape_plan.key() if shape_plan is not None else ())
-    energy_source = "simulated" if info.device_kind in ("virtual", "emulator") else "measured"
+    energy_source: EnergySource = "simulated" if info.device_kind in ("virtual", "emulator") else "measured"
     header = run_header(key=key, session=session, model=model, target=target.name, device_id=info.device_id,
                         config=BATTERY_CONFIG, protocol="battery", repeat=repeat,
                         provenance=Provenance(info.device_kind, energy_source=energy_source),
