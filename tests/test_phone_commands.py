@@ -10,10 +10,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "toolchain" / "edgebench"
 ALLOWED = ("devices/adb.py", "targets/adb.py", "targets/android/")
 # Temporary exceptions, each with its reason. Remove a line when its module is switched.
-EXCEPTIONS = {
-    "profiling/session.py": "switched at merge of the run pipeline (issue #12: the layer methods it needs exist; "
-                            "the replacements are listed in the android helper's report)",
-}
+EXCEPTIONS: dict[str, str] = {}
 # The virtual device is the phone's side of the link: its `.device` is the emulated device object.
 DEVICE_SIDE = ("virtual/",)
 SHELL_METHODS = {"shell", "check_shell"}

@@ -10,6 +10,8 @@ import pytest
 
 from edgebench.devices.adb import ShellResult
 from edgebench.errors import DeviceError
+from edgebench.profiling.phone_commands import observe_state
+from edgebench.profiling.preparation import check_preconditions
 from edgebench.profiling.run_evidence import charger_online, thermal_evidence
 from edgebench.profiling.session import BatterySession
 from edgebench.store import DeviceSample
@@ -62,18 +64,18 @@ CAPACITY = f"cat {BATTERY}/capacity"
 def test_unreadable_dumpsys_battery_leaves_updates_stopped_unknown() -> None:
     s = session(**{"dumpsys_thermalservice": ok(THERMAL_OK),
                    "dumpsys_battery": ShellResult(255, "", "Can't find service: battery")})
-    assert s._observe_state()["updates_stopped"] is None  # was False: the check then passed
+    assert observe_state(s.target).updates_stopped is None  # was False: the check then passed
 
 
 def test_unreadable_preconditions_are_recorded_not_passed() -> None:
     s = session()
     s.target.device.answers = {CAPACITY: ShellResult(1, "", "cat: capacity: Permission denied"),
                                "dumpsys thermalservice": ShellResult(255, "", "Can't find service: thermalservice")}
-    level, thermal = s._check_preconditions(BATTERY)
+    level, thermal = check_preconditions(s.target, BATTERY)
     assert level.outcome == "not_checked" and CAPACITY in level.reason
     assert thermal.outcome == "not_checked" and "dumpsys thermalservice` could not be read" in thermal.reason
     s.target.device.answers = {CAPACITY: ok("80\r\n"), "dumpsys thermalservice": ok("HAL Ready: true\n")}
-    level, thermal = s._check_preconditions(BATTERY)
+    level, thermal = check_preconditions(s.target, BATTERY)
     assert level.outcome == "pass" and thermal.outcome == "not_checked"
 
 
@@ -85,7 +87,7 @@ def test_a_failing_precondition_refuses_the_session(capacity: str, thermal: str,
     s = session()
     s.target.device.answers = {CAPACITY: ok(capacity), "dumpsys thermalservice": ok(thermal)}
     with pytest.raises(DeviceError, match=match):
-        s._check_preconditions(BATTERY)
+        check_preconditions(s.target, BATTERY)
 
 
 def _state_file(path: Path, status: str | None) -> None:

@@ -1,4 +1,5 @@
 import dataclasses
+import json
 import sqlite3
 
 import pytest
@@ -186,3 +187,32 @@ def test_an_interrupted_4_to_5_migration_completes_on_the_next_open(tmp_path):
     con = sqlite3.connect(path)
     assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("5",)
     assert "input_shapes_json" in [row[1] for row in con.execute("PRAGMA table_info(runs)")]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Json:
+    data: dict
+
+    def to_json(self):
+        return self.data
+
+
+def test_energy_is_stored_from_a_typed_record_in_the_same_columns(store):
+    from edgebench.records import EnergyResult
+
+    energy = EnergyResult(
+        energy_source="simulated", idle_pre_power_mw=100.0, idle_post_power_mw=110.0, idle_power_mw=105.0,
+        active_power_mw=905.0, measured_seconds=20.0, inferences=400, energy_per_inference_mj=40.0,
+        gross_energy_per_inference_mj=45.25, charge_counter_energy_mj=None, current_integral_energy_mj=18100.0,
+        calibration=_Json({"scale_to_ua": 1000, "discharge_sign": 1}), power_path="usb suspended",
+        device_changes=_Json({"airplane_set": True, "set": [], "refused": []}),
+        rails=_Json({"source": "odpm", "available": False, "reason": "no rails"}))
+    store.save_run(_record(), {"battery": {}}, energy=energy)
+    row = store.energy_rows(["r1"])["r1"]
+    assert row["energy_source"] == "simulated" and row["inferences"] == 400
+    assert row["active_power_mw"] == 905.0 and row["charge_counter_energy_mj"] is None
+    assert json.loads(row["calibration_json"]) == {"scale_to_ua": 1000, "discharge_sign": 1}
+    assert json.loads(row["device_changes_json"]) == {"airplane_set": True, "set": [], "refused": []}
+    assert json.loads(row["rails_json"])["reason"] == "no rails" and row["power_path"] == "usb suspended"
+    store.save_run(_record(run_id="r2", key="k2"), {}, energy=dataclasses.replace(energy, rails=None))
+    assert store.energy_rows(["r2"])["r2"]["rails_json"] is None

@@ -5,7 +5,7 @@ These are what push-and-run returns, what the store holds and what `--json` prin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Protocol
 
 CheckOutcome = Literal["pass", "fail", "not_checked"]
 RunStatus = Literal["ok", "failed", "invalid"]
@@ -209,3 +209,34 @@ class ConfigSummary:
     simulated: bool
     notes: tuple[str, ...] = ()
     input_shapes: tuple[InputShape, ...] = ()  # what the group's runs ran at (one group = one set of shapes)
+
+
+class JsonRecord(Protocol):
+    """A typed record that knows its stored JSON form (battery.Calibration, battery.rails.RunRails, ...)."""
+
+    def to_json(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class EnergyResult:
+    """One battery profiling run's energy figures, as stored in the `energy` table (one row per run).
+
+    Powers in mW, energies in mJ, time in s; a figure a window had too few samples for is nan (as
+    the estimate left it). `calibration`, `device_changes` and `rails` are stored as their JSON.
+    """
+
+    energy_source: EnergySource
+    idle_pre_power_mw: float
+    idle_post_power_mw: float
+    idle_power_mw: float
+    active_power_mw: float
+    measured_seconds: float
+    inferences: int
+    energy_per_inference_mj: float  # net of the idle baseline
+    gross_energy_per_inference_mj: float
+    charge_counter_energy_mj: float | None  # None without a charge counter
+    current_integral_energy_mj: float
+    calibration: JsonRecord  # the fuel gauge's unit and sign (battery.Calibration)
+    power_path: str  # how the charger was kept out of the measurement
+    device_changes: JsonRecord  # what edgebench set on the device for the session, and what it refused
+    rails: JsonRecord | None = None  # ODPM power-rail figures (battery.rails.RunRails); None without rails

@@ -1,19 +1,23 @@
-"""One run on a deployed target: drive the harness, collect, validate, and build its record.
+"""One run on a deployed target: build its invocation, drive the harness, collect, validate, and
+build its record. Latency runs (`execute_run`) and battery runs (profiling.battery_run) share
+`drive_and_collect` and `runner_failure`; each adds only its own validation.
 
 Nothing here writes to the store: the worker decides whether a run's outcome is stored (a run cut
 short by a lost connection is redone, not stored as failed).
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Generic, Sequence, TypeVar
 
 from edgebench.bench import benchmark_model_engine as bm
 from edgebench.bench import checks as run_checks
 from edgebench.bench.input_shapes import ShapePlan, shapes_ran
+from edgebench.bench.invocation import (INPUT_SEED, Deployment, Invocation, build_invocation, model_device_path,
+                                        runner_args, sample_interval_ms)
 from edgebench.bench.plan import ModelFile, PlannedRun
+from edgebench.bench.run_record import RunHeader, run_header, utc_now
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.errors import EdgebenchError, ParseError, UsageError
 from edgebench.harness.output import HarnessOutput, parse_harness_output
@@ -21,25 +25,19 @@ from edgebench.harness.samples import read_samples, telemetry_from
 from edgebench.package_files import DRIVER_SCRIPT
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import Provenance, RunConfig, RunRecord
-from edgebench.stats import latency_stats
 from edgebench.store import DeviceSample, LatencySample
-from edgebench.targets.base import Target, with_output_tail
+from edgebench.targets.base import DriverResult, Target, with_output_tail
 from edgebench.targets.staging import file_sha256
 from edgebench.user_files import MAX_TEXT_BYTES, read_text_bounded
 from edgebench.workspace import Workspace
 
+__all__ = ["INPUT_SEED", "Deployment", "RunOutcome", "drive_and_collect", "execute_run", "model_device_path",
+           "read_pulled_run", "runner_args", "runner_failure", "sample_interval_ms", "utc_now"]
+
 # Seconds allowed beyond the protocol's own bounds for library load, init and collection.
 RUN_TIMEOUT_MARGIN_S = 180.0
-INPUT_SEED = 1
 
-
-@dataclass
-class Deployment:
-    target: Target
-    harness_build_id: str
-    runtime_sha256: str
-    bin_dir: str  # where the driver finds edgebench_runner and edgebench_sampler
-    library: str
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,26 +47,62 @@ class RunOutcome:
     device_samples: tuple[DeviceSample, ...]
 
 
-def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+@dataclass(frozen=True)
+class Collected(Generic[T]):
+    """What one driver call left: `value` (what `read` made of the pulled folder) or `error` (why the
+    run produced nothing usable, with the runner's and driver's last words)."""
+
+    result: DriverResult | None
+    value: T | None
+    error: str | None
+
+    @property
+    def wall_seconds(self) -> float | None:
+        return self.result.wall_seconds if self.result is not None else None
 
 
-def model_device_path(model: ModelFile) -> str:
-    # The device never sees the user's file name: hostile names cannot reach a shell.
-    return f"models/{model.sha256[:16]}.tflite"
+def drive_and_collect(dep: Deployment, run_name: str, invocation: Invocation, results_dir: Path, *, keep: bool,
+                      read: Callable[[DriverResult], T]) -> Collected[T]:
+    """Run the driver, pull its folder, `read` it, and always clean the run folder on the device (its
+    log window goes to results_dir/logcat.txt). DeviceConnectionError propagates: the caller decides
+    whether the run is redone or stored as failed."""
+    target = dep.target
+    result = None
+    marker = None
+    try:
+        result = target.run_driver(run_name, list(invocation.args), invocation.env, invocation.timeout_s,
+                                   results_dir)
+        marker = result.log_marker
+        return Collected(result, read(result), None)
+    except DeviceConnectionError:
+        raise
+    except EdgebenchError as exc:
+        return Collected(result, None, with_output_tail(str(exc), result))
+    finally:
+        try:
+            target.finish_run(run_name, keep=keep, log_marker=marker, log_path=results_dir / "logcat.txt")
+        except DeviceConnectionError:
+            pass  # the device is gone; its run folder is removed by a later cleanup
 
 
-def runner_args(dep: Deployment, model: ModelFile, config: RunConfig, protocol: ResolvedProtocol,
-                profile_ops: bool) -> list[str]:
-    eff = protocol.effective
-    args = ["--model", dep.target.device_path(model_device_path(model)), "--lib", dep.library,
-            "--threads", str(config.threads), "--accelerator", config.accelerator,
-            "--warmup-runs", str(eff.warmup_runs), "--warmup-seconds", f"{eff.warmup_seconds:g}",
-            "--runs", str(eff.runs), "--min-seconds", f"{eff.min_seconds:g}",
-            "--max-seconds", f"{eff.max_seconds:g}", "--input-seed", str(INPUT_SEED)]
-    if eff.run_delay_ms:
-        args += ["--run-delay-ms", f"{eff.run_delay_ms:g}"]
-    return args + (["--profile-ops"] if profile_ops else [])
+def runner_failure(header: RunHeader, output: HarnessOutput, model: ModelFile, dep: Deployment,
+                   result: DriverResult | None, *, require_timed: bool = False) -> RunRecord | None:
+    """The failed record of a run whose runner output is not a measurement of this model on this
+    runtime (changed files, a runner that failed or, with `require_timed`, timed nothing), or None."""
+    wall = result.wall_seconds if result is not None else None
+    mismatch = identity_mismatch(output, model, dep)
+    if mismatch is not None:
+        return header.failed(mismatch, wall_seconds=wall, runtime_api_generation=output.api_generation)
+    if output.ok and (output.timed or not require_timed):
+        return None
+    if output.ok:
+        reason = "the runner timed no inference"
+    else:
+        reason = output.failure_reason or ""
+        if output.error is None:  # not the runner's own words: add what it and the driver printed
+            reason = with_output_tail(reason, result)
+    return header.failed(reason, wall_seconds=wall, accelerator_used=output.accelerator_used,
+                         fallback_reason=output.fallback_reason, runtime_api_generation=output.api_generation)
 
 
 def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, protocol: ResolvedProtocol,
@@ -82,81 +116,43 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
     """
     target = dep.target
     info = target.describe()
-    run_id = key[:16]
-    run_name = f"{session}/{run_id}"
-    eff = protocol.effective
-    timeout = eff.warmup_seconds + eff.max_seconds * 1.5 + RUN_TIMEOUT_MARGIN_S
-    base = dict(run_id=run_id, run_key=key, session=session, model=run.model.name,
-                model_sha256=run.model.sha256, model_size_bytes=run.model.size_bytes, target=target.name,
-                device_id=info.device_id, config=run.config, protocol=protocol.name, repeat=run.repeat,
-                provenance=Provenance(info.device_kind), harness_build_id=dep.harness_build_id,
-                runtime_sha256=dep.runtime_sha256, started_at_utc=utc_now())
-    output: HarnessOutput | None = None
-    samples: list[DeviceSample] = []
-    wall = None
-    marker = None
-    result = None
-    try:
-        on_stage("run")
-        env = {"EDGEBENCH_SYSROOT": target.sysroot, "EDGEBENCH_BIN_DIR": dep.bin_dir, "EDGEBENCH_ENGINE": engine,
-               "EDGEBENCH_SAMPLE_MS": str(sample_interval_ms(protocol))}
-        if run.config.cpu_mask:
-            env["EDGEBENCH_CPU_MASK"] = run.config.cpu_mask
-        if engine == "benchmark_model":
-            args = bm.benchmark_model_args(target.device_path(model_device_path(run.model)), run.config, protocol,
-                                           profile_ops)
-        else:
-            args = runner_args(dep, run.model, run.config, protocol, profile_ops)
-            args += shape_plan.runner_args() if shape_plan is not None else []
-        result = target.run_driver(run_name, args, env, timeout, results_dir)
-        wall = result.wall_seconds
-        marker = result.log_marker
-        on_stage("validate")
-        if engine == "benchmark_model":
-            return _benchmark_model_outcome(base, result, protocol, run.config, target, wall)
-        output, samples = read_pulled_run(result, target.sysroot)
-    except DeviceConnectionError:
-        raise
-    except EdgebenchError as exc:
-        return _outcome(RunRecord(**base, status="failed", checks=(), error=with_output_tail(str(exc), result),
-                                  wall_seconds=wall),
-                        output, samples)
-    finally:
-        try:
-            target.finish_run(run_name, keep=keep, log_marker=marker, log_path=results_dir / "logcat.txt")
-        except DeviceConnectionError:
-            pass  # the device is gone; its run folder is removed by a later cleanup
+    header = run_header(key=key, session=session, model=run.model, target=target.name, device_id=info.device_id,
+                        config=run.config, protocol=protocol.name, repeat=run.repeat,
+                        provenance=Provenance(info.device_kind), harness_build_id=dep.harness_build_id,
+                        runtime_sha256=dep.runtime_sha256)
+    invocation = build_invocation(dep, run.model, run.config, protocol, sample_ms=sample_interval_ms(protocol),
+                                  timeout_margin_s=RUN_TIMEOUT_MARGIN_S, engine=engine, profile_ops=profile_ops,
+                                  shape_plan=shape_plan)
+    on_stage("run")
+    if engine == "benchmark_model":
+        def read_benchmark_model(result: DriverResult) -> RunOutcome:
+            on_stage("validate")
+            return _benchmark_model_outcome(header, result, protocol, run.config, target)
 
-    base["input_shapes"] = shapes_ran(output.setup, shape_plan)  # what the runner ran, not what was asked
-    mismatch = identity_mismatch(output, run.model, dep)
-    if mismatch is not None:
-        return _outcome(RunRecord(**base, status="failed", checks=(), error=mismatch, wall_seconds=wall,
-                                  runtime_api_generation=output.api_generation), output, samples)
-    if not output.ok:
-        reason = output.failure_reason or ""
-        if output.error is None:  # not the runner's own words: add what it and the driver printed
-            reason = with_output_tail(reason, result)
-        return _outcome(RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall,
-                                  accelerator_used=output.accelerator_used, fallback_reason=output.fallback_reason,
-                                  runtime_api_generation=output.api_generation), output, samples)
+        done = drive_and_collect(dep, f"{session}/{header.run_id}", invocation, results_dir, keep=keep,
+                                 read=read_benchmark_model)
+        if done.value is not None:
+            return done.value
+        return RunOutcome(header.failed(done.error or "", wall_seconds=done.wall_seconds), (), ())
+
+    def read_runner(result: DriverResult) -> tuple[HarnessOutput, list[DeviceSample]]:
+        on_stage("validate")
+        return read_pulled_run(result, target.sysroot)
+
+    collected = drive_and_collect(dep, f"{session}/{header.run_id}", invocation, results_dir, keep=keep,
+                                  read=read_runner)
+    wall = collected.wall_seconds
+    if collected.value is None:
+        return _outcome(header.failed(collected.error or "", wall_seconds=wall), None, [])
+    output, samples = collected.value
+    header = header.with_shapes(shapes_ran(output.setup, shape_plan))  # what the runner ran, not what was asked
+    failed = runner_failure(header, output, run.model, dep, collected.result)
+    if failed is not None:
+        return _outcome(failed, output, samples)
     checks = run_checks.evaluate(output, protocol, run.config, _telemetry(samples, results_dir),
                                  device_kind=info.device_kind)
-    timed = [s.latency_us for s in output.timed]
-    record = RunRecord(
-        **base, status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
-        latency=latency_stats(timed) if timed else None,
-        init_ms=output.init_total_us / 1000.0 if output.init_total_us is not None else None,
-        first_inference_us=output.first_inference_us, peak_rss_kb=output.peak_rss_kb,
-        threads_observed=output.threads_observed, accelerator_used=output.accelerator_used,
-        fallback_reason=output.fallback_reason, output_checksum=output.output_checksum,
-        runtime_api_generation=output.api_generation, wall_seconds=wall)
+    record = header.measured(output, checks, invalid=run_checks.is_invalid(checks), wall_seconds=wall)
     return _outcome(record, output, samples)
-
-
-def sample_interval_ms(protocol: ResolvedProtocol) -> int:
-    """Sampler interval: about 10 samples over the protocol's minimum timed loop, between 100 ms and 1 s
-    (the cpu_frequency check needs several samples inside the loop; the sampler costs one read per node)."""
-    return int(min(1000.0, max(100.0, protocol.effective.min_seconds * 1000.0 / 10)))
 
 
 def identity_mismatch(output: HarnessOutput, model: ModelFile, dep: Deployment) -> str | None:
@@ -210,10 +206,11 @@ def _count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
 
 
-def _benchmark_model_outcome(base: dict, result, protocol: ResolvedProtocol, config: RunConfig,  # type: ignore[no-untyped-def]
-                             target: Target, wall: float | None) -> RunOutcome:
+def _benchmark_model_outcome(header: RunHeader, result: DriverResult, protocol: ResolvedProtocol,
+                             config: RunConfig, target: Target) -> RunOutcome:
     from edgebench.inspect.benchmark_model import parse_benchmark_model
 
+    wall = result.wall_seconds
     text_file = result.out_dir / "benchmark_model.txt"
     if not text_file.exists():
         raise ParseError(f"the driver produced no benchmark_model.txt (exit {result.exit_code}); "
@@ -223,11 +220,10 @@ def _benchmark_model_outcome(base: dict, result, protocol: ResolvedProtocol, con
     fields = bm.record_fields(parsed, config)  # accelerator_used: what the log says ran
     reason = bm.failure_reason(parsed, result.exit_code)
     if reason is not None:
-        record = RunRecord(**base, status="failed", checks=(), error=reason, wall_seconds=wall, **fields)
-        return RunOutcome(record, (), tuple(samples))
+        return RunOutcome(header.failed(reason, wall_seconds=wall, **fields), (), tuple(samples))
     checks = bm.checks_for(parsed, protocol, config, _telemetry(samples, result.out_dir))
-    record = RunRecord(**base, status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
-                       latency=bm.latency_from(parsed), wall_seconds=wall, **fields)
+    record = header.record(status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
+                           latency=bm.latency_from(parsed), wall_seconds=wall, **fields)
     return RunOutcome(record, (), tuple(samples))
 
 

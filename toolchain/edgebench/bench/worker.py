@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 from edgebench.bench.cooldown import cool_down
-from edgebench.bench.execute import Deployment, RunOutcome, execute_run, utc_now
+from edgebench.bench.execute import Deployment, RunOutcome, execute_run
 from edgebench.bench.input_shapes import ShapePlan
 from edgebench.bench.output_consistency import with_output_checks
 from edgebench.targets.locks import HostLock, owner_record
 from edgebench.bench.plan import ModelFile, PlannedRun, configs, plan_runs, run_key
+from edgebench.bench.run_record import run_header
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.devices.cpu_topology import clusters_of, named_masks, resolve_cpu_mask
 from edgebench.errors import EdgebenchError
@@ -289,14 +290,12 @@ class DeviceWorker:
 
     def _failed(self, dep: Deployment | None, run: PlannedRun, key: str, reason: str) -> RunOutcome:
         info = self.target.describe()
-        record = RunRecord(run_id=key[:16], run_key=key, session=self.plan.session, model=run.model.name,
-                           model_sha256=run.model.sha256, model_size_bytes=run.model.size_bytes,
-                           target=self.target.name, device_id=info.device_id, config=run.config,
-                           protocol=self.plan.protocol.name, repeat=run.repeat, status="failed", checks=(),
-                           provenance=Provenance(info.device_kind),
-                           harness_build_id=dep.harness_build_id if dep else None,
-                           runtime_sha256=dep.runtime_sha256 if dep else None, started_at_utc=utc_now(), error=reason)
-        return RunOutcome(record, (), ())
+        header = run_header(key=key, session=self.plan.session, model=run.model, target=self.target.name,
+                            device_id=info.device_id, config=run.config, protocol=self.plan.protocol.name,
+                            repeat=run.repeat, provenance=Provenance(info.device_kind),
+                            harness_build_id=dep.harness_build_id if dep else None,
+                            runtime_sha256=dep.runtime_sha256 if dep else None)
+        return RunOutcome(header.failed(reason), (), ())
 
 
 def _shape_key(shape_plan: ShapePlan | None) -> list:

@@ -15,7 +15,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from edgebench.errors import StoreError
-from edgebench.records import Check, InputShape, LatencyStats, Provenance, RunConfig, RunRecord
+from edgebench.records import Check, EnergyResult, InputShape, LatencyStats, Provenance, RunConfig, RunRecord
 from edgebench.store import schema as t
 
 
@@ -127,8 +127,8 @@ class ResultsStore:
 
     def save_run(self, record: RunRecord, protocol_json: Mapping[str, Any],
                  latency_samples: Sequence[LatencySample] = (),
-                 device_samples: Sequence[DeviceSample] = (), energy: Mapping[str, Any] | None = None) -> None:
-        """Store one run with its checks, summary and raw samples atomically.
+                 device_samples: Sequence[DeviceSample] = (), energy: EnergyResult | None = None) -> None:
+        """Store one run with its checks, summary, raw samples and (battery runs) energy atomically.
 
         A stored *failed* attempt with the same key (a resumed session re-doing it) is moved to
         run_attempts in the same transaction; an ok or invalid one is never overwritten.
@@ -163,7 +163,7 @@ class ResultsStore:
                     dict(run_id=record.run_id, t_ns=s.t_ns, channel=s.channel, value_text=s.value_text)
                     for s in device_samples])
             if energy is not None:
-                conn.execute(insert(t.energy).values(run_id=record.run_id, **energy))
+                conn.execute(insert(t.energy).values(run_id=record.run_id, **_energy_row(energy)))
 
     # -- lineage ------------------------------------------------------------------------------
     def save_lineage(self, artifacts: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]]) -> None:
@@ -304,6 +304,19 @@ def _stats_row(stats: LatencyStats) -> dict[str, Any]:
     return dict(count=stats.count, min_us=stats.min_us, p10_us=stats.p10_us, median_us=stats.median_us,
                 p90_us=stats.p90_us, p99_us=stats.p99_us, max_us=stats.max_us, mean_us=stats.mean_us,
                 std_us=stats.std_us)
+
+
+def _energy_row(e: EnergyResult) -> dict[str, Any]:
+    return dict(
+        energy_source=e.energy_source, idle_pre_power_mw=e.idle_pre_power_mw,
+        idle_post_power_mw=e.idle_post_power_mw, idle_power_mw=e.idle_power_mw, active_power_mw=e.active_power_mw,
+        measured_seconds=e.measured_seconds, inferences=e.inferences,
+        energy_per_inference_mj=e.energy_per_inference_mj,
+        gross_energy_per_inference_mj=e.gross_energy_per_inference_mj,
+        charge_counter_energy_mj=e.charge_counter_energy_mj, current_integral_energy_mj=e.current_integral_energy_mj,
+        calibration_json=json.dumps(e.calibration.to_json()), power_path=e.power_path,
+        device_changes_json=json.dumps(e.device_changes.to_json()),
+        rails_json=json.dumps(e.rails.to_json()) if e.rails is not None else None)
 
 
 def _run_row(r: RunRecord, protocol_json: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """A battery run's windows: the driver's 10 ms phase marks against the runner's ns timestamps."""
 from types import SimpleNamespace
 
-from edgebench.profiling.session import _windows
+from edgebench.profiling.windows import windows_of as _windows
 
 
 def _output(*inferences):
