@@ -8,7 +8,6 @@ by the other runner tests; this file holds the shape.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from edgebench.harness import build as build_mod
 

@@ -91,7 +91,7 @@ class Target(ABC):
 
     name: str
     # The Android services (battery, thermal, settings, Doze, ...) of a target that has them; None elsewhere.
-    android: "AndroidDevice | None" = None
+    android: AndroidDevice | None = None
 
     @abstractmethod
     def describe(self) -> DeviceInfo:

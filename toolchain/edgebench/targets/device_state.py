@@ -56,7 +56,7 @@ class DeviceChanges:
                 "screen": self.screen, "doze": self.doze}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "DeviceChanges":
+    def from_json(cls, data: dict[str, Any]) -> DeviceChanges:
         # Markers of earlier versions lack screen/doze: nothing of that kind to undo.
         screen = data.get("screen")
         doze = data.get("doze")
@@ -136,7 +136,7 @@ class DeviceStateGuard:
             self._journal()
         key = KEY_SLEEP if wanted == "off" else KEY_WAKEUP
         result = self.target.android.screen.press_key(key)
-        after = before
+        after: str | None = before
         deadline = time.monotonic() + SCREEN_SETTLE_S
         while True:
             after = read_wakefulness(self.target)
