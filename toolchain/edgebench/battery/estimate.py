@@ -103,7 +103,8 @@ def voltage_filled_uv(series: GaugeSeries) -> np.ndarray:
 
 def power_mw(series: GaugeSeries, calibration: Calibration) -> np.ndarray:
     """Battery discharge power at every row (mW, positive = discharging; nan where current is unreadable)."""
-    return voltage_filled_uv(series) * calibration.discharge_current_ua(series.current_raw) * UV_UA_TO_MW
+    power: np.ndarray = voltage_filled_uv(series) * calibration.discharge_current_ua(series.current_raw) * UV_UA_TO_MW
+    return power
 
 
 def _nan(x: float | None) -> float:

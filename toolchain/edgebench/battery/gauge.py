@@ -186,7 +186,8 @@ def change_times_s(t_s: np.ndarray, values: np.ndarray) -> np.ndarray:
     t, v = t_s[finite], values[finite]
     if v.size < 2:
         return np.empty(0)
-    return t[1:][np.diff(v) != 0]
+    changed: np.ndarray = t[1:][np.diff(v) != 0]
+    return changed
 
 
 def longest_hold_s(t_s: np.ndarray, values: np.ndarray) -> tuple[float, float] | None:

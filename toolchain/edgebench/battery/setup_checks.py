@@ -100,7 +100,7 @@ def charger_online(online: Mapping[str, Sequence[tuple[float, str | None]]], inp
         return Check("charger_online", "not_checked", "no power supply other than the battery has a readable "
                      "`online` node in the run's samples")
     for path, rows in sorted(readable.items()):
-        on = [(t, v) for t, v in rows if int(v.strip()) != 0]  # type: ignore[union-attr]
+        on = [(t, v) for t, v in rows if int(v.strip()) != 0]
         if on:
             return Check("charger_online", "fail", f"{path} read {on[0][1]} in {len(on)} of {len(rows)} "
                          f"samples (first at t={on[0][0]:.1f} s) while the battery was meant to be the only source: "

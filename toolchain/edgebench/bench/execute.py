@@ -21,7 +21,7 @@ from edgebench.bench.run_record import RunHeader, run_header, utc_now
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.errors import EdgebenchError, ParseError, UsageError
 from edgebench.harness.output import HarnessOutput, parse_harness_output
-from edgebench.harness.samples import read_samples, telemetry_from
+from edgebench.harness.samples import Telemetry, read_samples, telemetry_from
 from edgebench.package_files import DRIVER_SCRIPT
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import Provenance, RunConfig, RunRecord
@@ -227,7 +227,7 @@ def _benchmark_model_outcome(header: RunHeader, result: DriverResult, protocol: 
     return RunOutcome(record, (), tuple(samples))
 
 
-def _telemetry(samples: list[DeviceSample], out_dir: Path) -> run_checks.Telemetry:
+def _telemetry(samples: list[DeviceSample], out_dir: Path) -> Telemetry:
     """Sampler telemetry plus the framework thermal status the driver read before and after."""
     from dataclasses import replace
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from edgebench.bench.cooldown import cool_down
 from edgebench.bench.execute import Deployment, RunOutcome, execute_run
@@ -228,7 +228,7 @@ class DeviceWorker:
         reason = f"the connection dropped {MAX_REDO_ATTEMPTS + 1} times during this run"
         return self._failed(dep, run, key, reason), dep, False
 
-    def _prepare_after_drop(self, run: PlannedRun, exc: DeviceConnectionError) -> tuple[Deployment, object] | None:
+    def _prepare_after_drop(self, run: PlannedRun, exc: DeviceConnectionError) -> tuple[Deployment, dict[str, float]] | None:
         """The device dropped outside a run: wait for it, then deploy again (a reboot may have wiped the
         staged files) and read a fresh temperature baseline; None when it stayed gone."""
         self._drop_reason = str(exc)
@@ -298,7 +298,7 @@ class DeviceWorker:
         return RunOutcome(header.failed(reason), (), ())
 
 
-def _shape_key(shape_plan: ShapePlan | None) -> list:
+def _shape_key(shape_plan: ShapePlan | None) -> list[list[Any]]:
     return shape_plan.key() if shape_plan is not None else []
 
 

@@ -137,7 +137,7 @@ class AdbServer:
         from adbutils.errors import AdbError
 
         try:
-            return self._client.connect(address, timeout=10)
+            return str(self._client.connect(address, timeout=10))
         except AdbError as exc:
             raise DeviceError(address, f"adb connect failed: {exc}", command=f"adb connect {address}") from exc
 
@@ -253,7 +253,7 @@ class AdbDevice:
         self._call(f"adb -s {self.serial} pull {remote} {local}", self._device.sync.pull, remote, str(local))
 
     def read_text(self, remote: str) -> str:
-        return self._call(f"adb -s {self.serial} pull {remote}", self._device.sync.read_text, remote)
+        return str(self._call(f"adb -s {self.serial} pull {remote}", self._device.sync.read_text, remote))
 
     def getprop(self) -> str:
         """Raw `getprop` output; parse with edgebench.parsers."""

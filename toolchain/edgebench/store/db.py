@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import Engine, create_engine, delete, event, insert, select
+from sqlalchemy import Engine, RowMapping, create_engine, delete, event, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
@@ -335,7 +335,7 @@ def _run_row(r: RunRecord, protocol_json: Mapping[str, Any]) -> dict[str, Any]:
         input_shapes_json=json.dumps([s.to_json() for s in r.input_shapes]))
 
 
-def _record_from_row(r: Mapping[str, Any], checks: tuple[Check, ...]) -> RunRecord:
+def _record_from_row(r: RowMapping, checks: tuple[Check, ...]) -> RunRecord:
     latency = None
     if r["count"] is not None:
         latency = LatencyStats(count=r["count"], min_us=r["min_us"], p10_us=r["p10_us"], median_us=r["median_us"],

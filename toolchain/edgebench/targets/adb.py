@@ -241,13 +241,14 @@ class AdbTarget(Target):
         results_dir.mkdir(parents=True)
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "out.tar"
+            pulled = True
             try:
                 self.device.pull(archive, local)
             except DeviceConnectionError:
                 raise
             except DeviceError:
-                local = None  # no tar on this device (or no out/): fall back to file by file
-            if local is not None:
+                pulled = False  # no tar on this device (or no out/): fall back to file by file
+            if pulled:
                 try:
                     extract_tar(local, results_dir)  # refuses absolute paths, .., links out, devices
                 except (UnsafeArchiveError, tarfile.TarError) as exc:
