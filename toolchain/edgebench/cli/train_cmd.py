@@ -50,7 +50,7 @@ def parse_overrides(spec, items: list[str]) -> dict:
 def run(args: argparse.Namespace) -> int:
     from edgebench.datasets import load_dataset
     from edgebench.datasets.loaders import data_root
-    from edgebench.study import load_spec
+    from edgebench.spec import load_spec
     from edgebench.train import ArtifactStore, train_model
     from edgebench.train.report import describe_trained, dump_json, epoch_printer
     from edgebench.train.trainer import check_dataset, trained_id

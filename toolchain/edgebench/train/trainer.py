@@ -16,7 +16,7 @@ import numpy as np
 from edgebench.datasets.base import Dataset, DatasetError
 from edgebench.datasets.loaders import load_dataset
 from edgebench.errors import UsageError
-from edgebench.study.spec import StudySpec
+from edgebench.spec import StudySpec
 from edgebench.train.artifacts import ArtifactStore, TrainedModel, key, utc_now
 from edgebench.zoo._tf import load_tf
 from edgebench.zoo.registry import Architecture

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 from edgebench.datasets.base import Dataset
 from edgebench.errors import UsageError
-from edgebench.study.spec import StudySpec
+from edgebench.spec import StudySpec
 from edgebench.train.artifacts import ArtifactStore
 from edgebench.tune.space import grid, suggest_all, tunable
 
