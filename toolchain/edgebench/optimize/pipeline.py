@@ -26,7 +26,7 @@ from edgebench.optimize.convert import to_tflite
 from edgebench.optimize.recipes import Recipe, Transform
 from edgebench.optimize.transforms import apply, qat_scope, weight_stats
 from edgebench.optimize.validate import gzip_size, validate
-from edgebench.train.artifacts import (ArtifactStore, ConvertedModel, TrainedModel, TransformedModel, key,
+from edgebench.store.artifacts import (ArtifactStore, ConvertedModel, TrainedModel, TransformedModel, key,
                                        utc_now)
 from edgebench.train.trainer import accuracy, fit, load_keras, predict, save_keras, versions
 from edgebench.zoo.common import compile_model, start

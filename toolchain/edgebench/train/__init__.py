@@ -5,7 +5,7 @@ TensorFlow is imported only when a model is built, trained or loaded.
 """
 from __future__ import annotations
 
-from edgebench.train.artifacts import ArtifactStore, ConvertedModel, Record, TrainedModel, TransformedModel
+from edgebench.store.artifacts import ArtifactStore, ConvertedModel, Record, TrainedModel, TransformedModel
 from edgebench.train.trainer import check_dataset, load_keras, train_model, trained_id
 
 __all__ = ["ArtifactStore", "ConvertedModel", "Record", "TrainedModel", "TransformedModel", "check_dataset",

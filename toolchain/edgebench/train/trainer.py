@@ -17,7 +17,7 @@ from edgebench.datasets.base import Dataset, DatasetError
 from edgebench.datasets.loaders import load_dataset
 from edgebench.errors import UsageError
 from edgebench.spec import StudySpec
-from edgebench.train.artifacts import ArtifactStore, TrainedModel, key, utc_now
+from edgebench.store.artifacts import ArtifactStore, TrainedModel, key, utc_now
 from edgebench.zoo._tf import load_tf
 from edgebench.zoo.registry import Architecture
 

@@ -1,5 +1,8 @@
 """Content-addressed artifacts of the train -> optimize -> convert stages, and where they live.
 
+The artifact store sits beside the results store: `edgebench.lineage` links the two, and train,
+optimize, tune and study all read it, so it belongs to none of them.
+
 Layout under `<workspace>/artifacts/`:
 
     trained/<id>/model.h5 + record.json       id = sha256(architecture, options, hyperparameters, seed, data hash)
