@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"
 SHIPPED = ["cnn_image", "resnet50", "cnn_text", "lstm_sentiment"]
 
-# The seed study's defaults (research/seeds.md, bold in its table).
+# The seed study's defaults (models/*.toml; from its replication package's hyperparameter table).
 STUDY_DEFAULTS = {
     "cnn_image": dict(filters=12, kernel_size=3, dropout=0.5, activation="relu", pooling="max",
                       loss="categorical_crossentropy", optimizer="adam", learning_rate=1e-3, batch_size=128, epochs=4),
