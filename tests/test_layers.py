@@ -13,8 +13,9 @@ import pytest
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "toolchain" / "edgebench"
 
-# Lowest first. A unit is a subpackage (folder) or a module at the package root; "edgebench" is the
-# package's own __init__.py (its __version__). A unit may import units of its own layer or lower.
+# Lowest first (layer 1, as in ARCHITECTURE.md). A unit is a subpackage (folder) or a module at the
+# package root; "edgebench" is the package's own __init__.py (its __version__). A unit may import units
+# of its own layer or lower.
 LAYERS: list[tuple[str, frozenset[str]]] = [
     ("core: errors, records and small shared helpers",
      frozenset({"edgebench", "errors", "records", "options", "package_files", "workspace", "user_files", "stats",
@@ -28,9 +29,9 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("bench: deploy, run, collect, validate, record", frozenset({"bench"})),
     ("on top of bench: battery profiling, reports, the public API, lineage",
      frozenset({"profiling", "report", "api", "lineage"})),
-    ("study spec", frozenset({"spec"})),
+    ("optimize: recipes, transforms, conversion of a trained model", frozenset({"optimize"})),
+    ("study spec (its optimize recipes are checked against optimize's catalog)", frozenset({"spec"})),
     ("train", frozenset({"train"})),
-    ("optimize", frozenset({"optimize"})),
     ("tune", frozenset({"tune"})),
     ("study: the orchestrator", frozenset({"study"})),
     ("cli", frozenset({"cli"})),
@@ -52,13 +53,6 @@ class Allowed:
 ALLOWED: list[Allowed] = [
     Allowed("__init__.py", "edgebench.api", True,
             "the package's face hands out push_and_run/inspect_file/open_store on first use (PEP 562)"),
-    Allowed("train/trainer.py", "edgebench.optimize.transforms", True,
-            "load_keras of a QAT-transformed model needs TF-MOT's quantize scope, which optimize.transforms owns"),
-    Allowed("spec/_parse.py", "edgebench.optimize.applicability", False,
-            "a spec's optimize recipes are checked against optimize's recipe grammar and applicability table "
-            "(pure data, no TensorFlow); splitting that catalog out of optimize/ is left to a later issue"),
-    Allowed("spec/_parse.py", "edgebench.optimize.recipes", False,
-            "as above: the recipe grammar lives in optimize/"),
     # TEMPORARY: the lead deletes these when the `android` and `pipeline` work of issue #12 lands.
     Allowed("devices/doctor.py", "edgebench.targets", True, IN_PROGRESS, temporary=True),
     Allowed("devices/doctor.py", "edgebench.targets.adb", True, IN_PROGRESS, temporary=True),
@@ -144,7 +138,7 @@ def upward_imports(imports: list[Import], layers: list[tuple[str, frozenset[str]
         src, dst = unit_of_path(imp.source), unit_of_module(imp.target)
         if index[dst] > index[src] and not is_allowed(imp, allowed):
             problems.append(f"{imp.source}:{imp.line} imports {imp.target}{' (inside a function)' if imp.lazy else ''}:"
-                            f" layer {index[src]} '{src}' may not import layer {index[dst]} '{dst}'")
+                            f" layer {index[src] + 1} '{src}' may not import layer {index[dst] + 1} '{dst}'")
     return problems
 
 
@@ -243,7 +237,8 @@ def test_checker_finds_an_upward_import_inside_a_function(tmp_path: Path) -> Non
         "low/a.py": "def f():\n    from pkg.high import b\n    return b\n",
     })
     problems = upward_imports(imports_of(root, "pkg"), TOY_LAYERS, [])
-    assert problems == ["low/a.py:2 imports pkg.high.b (inside a function): layer 0 'low' may not import layer 1 'high'"]
+    assert problems == ["low/a.py:2 imports pkg.high.b (inside a function): "
+                        "layer 1 'low' may not import layer 2 'high'"]
     allowed = [Allowed("low/a.py", "pkg.high.b", True, "test")]
     assert upward_imports(imports_of(root, "pkg"), TOY_LAYERS, allowed) == []
 
