@@ -98,7 +98,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from edgebench.datasets.loaders import data_root, load_dataset
-    from edgebench.study import load_spec
+    from edgebench.spec import load_spec
     from edgebench.train import ArtifactStore
 
     spec = load_spec(args.spec, "smoke")

@@ -1,6 +1,6 @@
 """A synthetic fuel gauge that behaves like a real one, with known truth, for the battery tests.
 
-Like a MAX17047 (methodology §1.4): the current register holds the mean current of each 175.8 ms
+Like a Maxim MAX17047 (its datasheet's figures): the current register holds the mean current of each 175.8 ms
 conversion until the next one (plus read noise and an offset that drifts), voltage_now holds the
 cell voltage (OCV minus I·R) at 0.625 mV resolution, the charge counter integrates the gauge's
 current (no read noise) floored to 0.5 mAh. The sampler reads every 100 ms (with jitter) what the

@@ -19,7 +19,7 @@ def registered(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    from edgebench.study import load_spec
+    from edgebench.spec import load_spec
     from edgebench.train import ArtifactStore, train_model
 
     root = tmp_path_factory.mktemp("optimize-cmd")

@@ -7,7 +7,7 @@ import pytest
 
 from edgebench.optimize import NotApplicableError, Recipe, check_recipe, render_markdown
 from edgebench.optimize.applicability import MODELS, TABLE, TECHNIQUES
-from edgebench.study import load_spec
+from edgebench.spec import load_spec
 from edgebench.zoo import ARCHITECTURES
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edgebench.errors import ParseError
-from edgebench.parsers.formats import DEVICE_FORMATS
+from edgebench.inspect.device_formats import DEVICE_FORMATS
 
 from .conftest import REAL_DEVICE
 

@@ -13,7 +13,7 @@ import optuna
 import pytest
 
 from edgebench.cli.main import main
-from edgebench.study import load_spec
+from edgebench.spec import load_spec
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 

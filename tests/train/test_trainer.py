@@ -9,8 +9,8 @@ import pytest
 
 from edgebench.datasets import DatasetError, DatasetSpec, load_dataset
 from edgebench.errors import UsageError
+from edgebench.store.artifacts import from_json, to_json
 from edgebench.train import ArtifactStore, load_keras, train_model, trained_id
-from edgebench.train.artifacts import from_json, to_json
 from tests.train.tiny import tiny_spec
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgebench.study import StudySpec, load_spec
+from edgebench.spec import StudySpec, load_spec
 
 # The stage commands, for CLI tests to register until cli/main.py lists them (harmless after).
 STAGE_COMMANDS = {

@@ -21,7 +21,7 @@ from edgebench.store import ResultsStore
 
 
 def hyperparameters_id(architecture: str, hyperparameters: dict[str, Any]) -> str:
-    from edgebench.train.artifacts import key
+    from edgebench.store.artifacts import key
 
     return key({"kind": "hyperparameters", "architecture": architecture, "hyperparameters": hyperparameters})
 
@@ -32,7 +32,7 @@ def record_lineage(results: ResultsStore, artifacts: Any, record: Any, *, note: 
     `note` says where a trained model came from (e.g. "trial 3 of study X"); it lands on the link
     from the trained model to its hyperparameters.
     """
-    from edgebench.train.artifacts import to_json
+    from edgebench.store.artifacts import to_json
 
     rows: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []

@@ -1,4 +1,4 @@
-"""Named measurement presets (DESIGN.md "Protocols"); a run is judged against its own preset.
+"""Named measurement presets (smoke, standard, mlperf); a run is judged against its own preset.
 
 Flags override preset values. A value below the preset's minimum is allowed and recorded as an
 advisory `shortened` check: the run stays ok, but `compare` gives no verdict on it.

@@ -62,7 +62,8 @@ class Check:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where every number of a run came from (DESIGN.md, Provenance)."""
+    """Where every number of a run came from: the kind of device, and whether latency and energy were
+    measured, simulated or predicted (a record with any non-measured figure is `simulated`)."""
 
     device_kind: DeviceKind
     latency_source: LatencySource = "measured"

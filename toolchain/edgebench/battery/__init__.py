@@ -1,4 +1,4 @@
-"""Battery profiling math (methodology §1, §4.1): gauge series, calibration, energy per inference,
+"""Battery profiling math (docs/measurement-methodology.md §1, §4.1): gauge series, calibration, energy per inference,
 invalid-run checks, CIs over repeats and plots. No device I/O: callers pass what the sampler read.
 matplotlib is imported only when a plot is made.
 """

@@ -1,4 +1,5 @@
-"""Per-device unit and sign calibration of current_now against the charge counter (methodology §1.3).
+"""Per-device unit and sign calibration of current_now against the charge counter
+(docs/measurement-methodology.md §1.3).
 
 Vendors print current_now in µA or mA and with either sign (§1.2); the charge counter is µAh on
 every device documented so far (§1.1), so its slope is the reference. calibrate() tries the four

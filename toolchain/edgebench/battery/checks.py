@@ -1,4 +1,4 @@
-"""The invalid-run checks of one battery profiling run (methodology §4.1).
+"""The invalid-run checks of one battery profiling run (docs/measurement-methodology.md §4.1).
 
 Each function returns one `Check`. A failing non-advisory check makes the run invalid (kept with its
 reason, never dropped); an input that was not available gives `not_checked` with the reason, never

@@ -1,4 +1,5 @@
-"""Energy per inference of one battery profiling run (methodology §1.7 steps 1-5, §4.1).
+"""Energy per inference of one battery profiling run (docs/measurement-methodology.md
+§1.7 steps 1-5, §4.1).
 
     P_idle = mean(P_idle,pre, P_idle,post)       each the trapezoid time-average of V·I
     P_act  = (1/T)·∫V·I dt over the measured window

@@ -1,10 +1,10 @@
 """A battery gauge time series as the on-device sampler read it, plus unit handling.
 
-Raw on purpose: `current_raw` keeps the device's own unit (µA or mA) and sign, because only the
-per-device calibration (calibration.py, methodology §1.3) can say which they are. Voltage is the one
-unit fixed here, by magnitude: the kernel ABI says µV, but some devices print mV (§1.2); a Li-ion
-pack reads 0.5-100 V, so a median below 100 000 is taken as mV (documented in `voltage_to_uv`).
-Missing or unreadable values are nan (status: None), never 0.
+Raw on purpose: `current_raw` keeps the device's own unit (µA or mA) and sign, because only the per-device
+calibration (calibration.py, docs/measurement-methodology.md §1.3) can say which they are. Voltage is the
+one unit fixed here, by magnitude: the kernel ABI says µV, but some devices print mV (§1.2); a Li-ion pack
+reads 0.5-100 V, so a median below 100 000 is taken as mV (documented in `voltage_to_uv`). Missing or
+unreadable values are nan (status: None), never 0.
 """
 from __future__ import annotations
 

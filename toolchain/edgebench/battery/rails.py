@@ -1,4 +1,5 @@
-"""Energy per inference from ODPM power rails (methodology §1.5 "ODPM power rails", §1.7).
+"""Energy per inference from ODPM power rails (docs/measurement-methodology.md
+§1.5 "ODPM power rails", §1.7).
 
 The sampler reads every `/sys/bus/iio/devices/iio:deviceN/energy_value` with the battery nodes.
 Each rail's counter is cumulative energy (µWs); per window (idle_pre, measured, idle_post) the mean

@@ -1,7 +1,7 @@
-"""The checks of a battery run's set-up (methodology §4.1): the preconditions, the power path and the
-calibration in use. Like checks.py: `fail` with the reason, `not_checked` with the reason when the
-input could not be read, never a pass by default. A failing precondition refuses the session (the
-caller raises); the rest are recorded on every run beside estimate_run's checks.
+"""The checks of a battery run's set-up (docs/measurement-methodology.md §4.1): the preconditions, the power
+path and the calibration in use. Like checks.py: `fail` with the reason, `not_checked` with the reason when
+the input could not be read, never a pass by default. A failing precondition refuses the session (the caller
+raises); the rest are recorded on every run beside estimate_run's checks.
 """
 from __future__ import annotations
 

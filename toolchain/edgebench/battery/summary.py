@@ -1,4 +1,5 @@
-"""Energy per inference across K repeats, with a Student-t CI over runs (methodology §1.7 step 6).
+"""Energy per inference across K repeats, with a Student-t CI over runs (docs/measurement-methodology.md
+§1.7 step 6).
 
 Runs, not samples, are the unit: samples within a run are autocorrelated (Kalibera & Jones). Each
 run's figure is a mean over thousands of gauge samples, so across runs it is close to normal and the

@@ -1,4 +1,5 @@
-"""Validity checks of one latency run (research/measurement-methodology.md §4.2).
+"""Validity checks of one latency run: the runner's output, the timed loop's runs and seconds, the
+warm-up, the accelerator and delegation, thermal state and battery level during the timed loop.
 
 A failing check makes the run `invalid` (kept, with its reason, never dropped); an advisory check
 (`shortened`) is recorded but leaves the run ok. A check that could not be evaluated is

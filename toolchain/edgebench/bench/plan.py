@@ -62,7 +62,7 @@ def plan_runs(models: Sequence[ModelFile], run_configs: Sequence[RunConfig], rep
 def run_key(*, session: str, model_sha256: str, harness_build_id: str, runtime_sha256: str, device_id: str,
             config: RunConfig, protocol: ResolvedProtocol, repeat: int,
             input_shapes: Sequence[Sequence[Any]] = ()) -> str:
-    """Identity of one run within a session (DESIGN.md "Run identity"). Never uses the adb serial.
+    """Identity of one run within a session: what it ran, where, how, which repeat. Never uses the adb serial.
 
     `input_shapes`: the [name, dims] passed to the runner (a run at another shape is another run);
     absent from the hash when none are passed, so keys of static models are what they were."""

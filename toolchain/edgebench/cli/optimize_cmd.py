@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 def _stored(store: ArtifactStore, trained: TrainedModel, transform: Transform, args: argparse.Namespace) -> bool:
     # Cheap check for the "reused" label: the same id transform_model would compute.
     from edgebench.optimize.pipeline import TRANSFORM_FORMAT
-    from edgebench.train.artifacts import key
+    from edgebench.store.artifacts import key
 
     plan = trained.spec["optimize"]
     epochs = args.finetune_epochs if args.finetune_epochs is not None else plan["finetune_epochs"]

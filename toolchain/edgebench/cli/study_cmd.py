@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from edgebench.cli.progress import StageProgress
-    from edgebench.study import load_spec
+    from edgebench.spec import load_spec
     from edgebench.study.run import run_study
 
     spec = load_spec(args.spec, args.budget)

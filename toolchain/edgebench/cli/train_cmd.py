@@ -54,7 +54,7 @@ def parse_overrides(spec: StudySpec, items: list[str]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from edgebench.datasets import load_dataset
     from edgebench.datasets.loaders import data_root
-    from edgebench.study import load_spec
+    from edgebench.spec import load_spec
     from edgebench.train import ArtifactStore, train_model
     from edgebench.train.report import describe_trained, dump_json, epoch_printer
     from edgebench.train.trainer import check_dataset, trained_id

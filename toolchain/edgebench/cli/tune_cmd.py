@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edgebench.datasets.loaders import data_root
-    from edgebench.study import load_spec
+    from edgebench.spec import load_spec
     from edgebench.train import ArtifactStore
     from edgebench.tune import run_tuning
     from edgebench.workspace import Workspace

@@ -13,5 +13,5 @@ TEXT_FORMATS: list[TextFormat] = [
                _harness_report.sniff, _harness_report.parse_harness_report),
 ]
 
-from edgebench.parsers.formats import DEVICE_FORMATS as _DEVICE_FORMATS  # noqa: E402
+from edgebench.inspect.device_formats import DEVICE_FORMATS as _DEVICE_FORMATS  # noqa: E402
 TEXT_FORMATS.extend(_DEVICE_FORMATS)

@@ -179,6 +179,15 @@ def qat_scope() -> Iterator[None]:
         yield
 
 
+def load_keras(record: Any) -> Any:
+    """The Keras model of a TrainedModel or TransformedModel record (uncompiled)."""
+    tf = load_tf()
+    if getattr(record, "transform", None) == "qat":
+        with qat_scope():
+            return tf.keras.models.load_model(str(record.path), compile=False)
+    return tf.keras.models.load_model(str(record.path), compile=False)
+
+
 def _qat(model: Any) -> Wrapped:
     tf, tfmot = load_tf(), load_tfmot()
     Q = tfmot.quantization.keras

@@ -1,7 +1,8 @@
 """Pure parsers for text captured from devices: each takes `str`, returns a frozen dataclass
 with units in its field names, and raises only `edgebench.errors.ParseError`.
 
-`edgebench.parsers.formats.DEVICE_FORMATS` registers them with `edgebench inspect`.
+`edgebench.inspect.device_formats.DEVICE_FORMATS` registers them with `edgebench inspect`;
+parsers import nothing of edgebench but their own helpers and `edgebench.errors`.
 """
 from __future__ import annotations
 

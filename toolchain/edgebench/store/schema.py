@@ -133,7 +133,8 @@ device_samples = Table(
     Index("ix_device_samples_run", "run_id"),
 )
 
-# One battery profiling run's energy figures (research/measurement-methodology.md §1.7).
+# One battery profiling run's energy figures: idle power before and after the workload, active power over
+# the measured window, energy per inference net of idle and gross, and the charge-counter cross-check.
 energy = Table(
     "energy", metadata,
     Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),

@@ -1,12 +1,12 @@
-"""Studies: TOML specs (models/*.toml) describing what to train, tune, optimize and measure.
+"""Studies: run a study spec end to end (train, tune, optimize, measure, report); see `study.run`.
 
-`load_spec(path, budget="full")` returns a validated, frozen `StudySpec`. Nothing here imports
-TensorFlow.
+The spec itself lives in `edgebench.spec`. Its names are re-exported here so that the documented
+`from edgebench.study import load_spec` keeps working.
 """
 from __future__ import annotations
 
-from edgebench.study.spec import (MeasureSpec, OptimizeSpec, SearchDimension, SpecError, StudySpec, TuningSpec,
-                                  load_spec, parse_spec)
+from edgebench.spec import (MeasureSpec, OptimizeSpec, SearchDimension, SpecError, StudySpec, TuningSpec, load_spec,
+                            parse_spec)
 
 __all__ = ["MeasureSpec", "OptimizeSpec", "SearchDimension", "SpecError", "StudySpec", "TuningSpec", "load_spec",
            "parse_spec"]

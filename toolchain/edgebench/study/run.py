@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from edgebench.study.spec import StudySpec
+from edgebench.spec import StudySpec
 
 # Cheap (conversion only) and what every comparison needs, so always built when applicable.
 BASELINE_VARIANTS = ("fp32", "dynamic_range", "float16", "int8")

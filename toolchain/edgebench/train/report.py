@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Sequence
 
-from edgebench.train.artifacts import ConvertedModel, Record, TrainedModel, TransformedModel, to_json
+from edgebench.store.artifacts import ConvertedModel, Record, TrainedModel, TransformedModel, to_json
 
 
 def _acc(value: float | None) -> str:

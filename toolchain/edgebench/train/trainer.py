@@ -8,40 +8,18 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
-from typing import Any, Callable, Mapping
-
-import numpy as np
+from typing import Any, Mapping
 
 from edgebench.datasets.base import Dataset, DatasetError
 from edgebench.datasets.loaders import load_dataset
 from edgebench.errors import UsageError
-from edgebench.study.spec import StudySpec
-from edgebench.train.artifacts import ArtifactStore, TrainedModel, key, utc_now
+from edgebench.spec import StudySpec
+from edgebench.store.artifacts import ArtifactStore, TrainedModel, key, utc_now
 from edgebench.zoo._tf import load_tf
+from edgebench.zoo.keras_io import EpochCallback, accuracy, fit, save_keras, versions
 from edgebench.zoo.registry import Architecture
 
 TRAIN_FORMAT = 1  # bump when training code changes what a given key would produce
-
-EpochCallback = Callable[[int, Mapping[str, float]], None]
-
-
-def versions() -> dict[str, str]:
-    import edgebench
-
-    tf = load_tf()
-    out = {"edgebench": edgebench.__version__, "tensorflow": tf.__version__}
-    try:
-        import tf_keras
-        out["tf_keras"] = tf_keras.__version__
-    except (ImportError, AttributeError):  # pragma: no cover
-        pass
-    try:
-        import tensorflow_model_optimization as tfmot
-        out["tfmot"] = tfmot.__version__
-    except (ImportError, AttributeError):  # pragma: no cover
-        pass
-    return out
 
 
 def check_dataset(arch: Architecture, dataset: Dataset, where: str) -> None:
@@ -107,48 +85,3 @@ def train_model(spec: StudySpec, hyperparameters: Mapping[str, Any] | None = Non
             created_utc=utc_now(), versions=versions(), path=path)
 
     return store.put("trained", artifact_id, lambda p: save_keras(model, p), make_record)  # type: ignore[return-value]
-
-
-def fit(model: Any, dataset: Dataset, *, batch_size: int, epochs: int, on_epoch_end: EpochCallback | None = None,
-        callbacks: list[Any] | None = None, verbose: int = 0, tf: Any = None) -> dict[str, list[float]]:
-    tf = tf or load_tf()
-    cbs = list(callbacks or [])
-    if on_epoch_end is not None:
-        cbs.append(tf.keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: on_epoch_end(epoch, {k: float(v) for k, v in (logs or {}).items()})))
-    validation = (dataset.x_val, one_hot(dataset.y_val, dataset.num_classes)) if len(dataset.x_val) else None
-    result = model.fit(dataset.x_train, one_hot(dataset.y_train, dataset.num_classes), batch_size=batch_size,
-                       epochs=epochs, validation_data=validation, callbacks=cbs, verbose=verbose, shuffle=True)
-    return {k: [float(v) for v in vs] for k, vs in result.history.items()}
-
-
-def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
-    encoded: np.ndarray = np.eye(num_classes, dtype=np.float32)[labels]
-    return encoded
-
-
-def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-
-
-def accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.argmax(predict(model, x), axis=-1) == y))
-
-
-def save_keras(model: Any, path: Any) -> None:
-    # HDF5: one file, and the only format that round-trips TF-MOT's QAT wrappers (the .keras zip
-    # format loses the quantize layer's variables).
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*HDF5 file.*legacy", category=UserWarning)
-        model.save(str(path), include_optimizer=False, save_format="h5")
-
-
-def load_keras(record: Any) -> Any:
-    """The Keras model of a TrainedModel or TransformedModel record (uncompiled)."""
-    tf = load_tf()
-    if getattr(record, "transform", None) == "qat":
-        from edgebench.optimize.transforms import qat_scope
-
-        with qat_scope():
-            return tf.keras.models.load_model(str(record.path), compile=False)
-    return tf.keras.models.load_model(str(record.path), compile=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from edgebench.study.spec import SearchDimension, StudySpec
+from edgebench.spec import SearchDimension, StudySpec
 
 GRID_POINTS = 3  # points per continuous range in a grid: low, middle, high
 

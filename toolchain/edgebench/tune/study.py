@@ -18,8 +18,8 @@ from typing import Any, Callable, Literal, Mapping
 
 from edgebench.datasets.base import Dataset
 from edgebench.errors import UsageError
-from edgebench.study.spec import StudySpec
-from edgebench.train.artifacts import ArtifactStore
+from edgebench.spec import StudySpec
+from edgebench.store.artifacts import ArtifactStore
 from edgebench.tune.space import grid, suggest_all, tunable
 
 SINGLE_SAMPLERS = ("tpe", "random", "grid", "bohb")

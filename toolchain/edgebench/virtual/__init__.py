@@ -56,7 +56,7 @@ unless `setprop power.battery_input.suspended true` (or `dumpsys battery suspend
 builds only; `dumpsys battery reset` ends that one) or `--usb-power off` (usb/online follows VBUS);
 `--weak-charger MA` keeps USB online but supplies at most MA mA, so above that load the battery
 discharges (status Discharging) while USB carries part of it; `dumpsys battery unplug`
-only freezes what dumpsys prints, the real charging goes on (methodology §1.5). Device-side state:
+only freezes what dumpsys prints, the real charging goes on. Device-side state:
 `input keyevent POWER|SLEEP|WAKEUP` and `svc power stayon` -> `dumpsys power` (mWakefulness);
 `settings get|put global airplane_mode_on`, `cmd connectivity airplane-mode [enable|disable]`;
 `dumpsys deviceidle [force-idle|unforce|step|get deep|light|...]` (Doze, kept, reported only).

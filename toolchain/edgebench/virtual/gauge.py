@@ -18,7 +18,8 @@ returns what a gauge of the profile (power_profile.BatteryModelSpec) would print
 
 Charging is physics here: USB delivers `usb_charge_current_ua` unless input is suspended. What
 `dumpsys battery unplug` does is not seen by this model at all (it only freezes the framework's
-view), which is exactly the pitfall of methodology §1.5.
+view: BatteryService's cached state), which is exactly the pitfall it sets for battery measurements:
+the hardware keeps charging.
 """
 from __future__ import annotations
 

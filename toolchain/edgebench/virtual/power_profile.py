@@ -3,7 +3,7 @@
 A virtual device's battery is a model (see gauge.py and power_host.py); this section says how that
 model looks through sysfs on the phone being imitated, and how much power things draw:
 
-  current_unit        "uA" (kernel ABI) or "mA" (Samsung, Huawei... methodology §1.2)
+  current_unit        "uA" (kernel ABI) or "mA" (as Samsung and Huawei phones report it)
   sign                "charging_positive" (ABI: discharging is negative) or "discharging_positive"
   update_period_ms    the gauge's conversion period: current_now, voltage_now and the charge
                       counter change only once per period (MAX17047: 175.8 ms)

@@ -1,8 +1,8 @@
 """Hyperparameter domains of the zoo: what each builder accepts, and the study's defaults.
 
 A domain is the set of values a builder can take (`choices`, or inclusive `low`..`high` bounds).
-A study spec's search space must lie inside it. Defaults are the seed study's (Liao et al.,
-TOSEM 2022; research/seeds.md), so a spec that omits a hyperparameter trains the study's default.
+A study spec's search space must lie inside it. Defaults are the seed study's (Liao, Li, Shang,
+Ma, ACM TOSEM 2022; its replication package's hyperparameter table), so a spec that omits a hyperparameter trains the study's default.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """ResNet-50 (seed study subject 2, CIFAR-10): keras.applications backbone + a tuned head.
 
 The study tuned filters, kernel size, activation, pooling and dropout of a ResNet-50 whose
-scripts are not public (research/seeds.md). Our reading: the backbone is fixed
+scripts are not in its replication package. Our reading: the backbone is fixed
 (`keras.applications.ResNet50(weights=None, include_top=False)`), and the tuned values belong to a
 head: Conv2D(filters, kernel_size, activation) -> pooling -> Dropout -> Dense softmax.
 

@@ -211,7 +211,7 @@ def load_spec(path: str | Path, budget: str = "full") -> StudySpec:
 
 
 def parse_spec(data: Mapping[str, Any], *, source: str, budget: str) -> StudySpec:
-    from edgebench.study._parse import validate  # keeps this module's import light and short
+    from edgebench.spec._parse import validate  # keeps this module's import light and short
 
     _check_keys(data, TOP_KEYS, source, "(top level)")
     if data.get("schema_version") != SCHEMA_VERSION:

@@ -1,5 +1,8 @@
 """Content-addressed artifacts of the train -> optimize -> convert stages, and where they live.
 
+The artifact store sits beside the results store: `edgebench.lineage` links the two, and train,
+optimize, tune and study all read it, so it belongs to none of them.
+
 Layout under `<workspace>/artifacts/`:
 
     trained/<id>/model.h5 + record.json       id = sha256(architecture, options, hyperparameters, seed, data hash)
@@ -7,8 +10,8 @@ Layout under `<workspace>/artifacts/`:
     converted/<id>/<arch>-<variant>-<id[:8]>.tflite + record.json   id = sha256 of the .tflite bytes
     (a descriptive file name, so measurement tables that show file names tell variants apart)
 
-Training and fine-tuning are not byte-reproducible, so their ids key the *inputs* (DESIGN.md:
-"training artifacts are keyed by spec, seed and data hash"); a converted model is keyed by its
+Training and fine-tuning are not byte-reproducible, so their ids key the *inputs* (spec,
+seed and data hash; retraining is not byte-identical); a converted model is keyed by its
 bytes. Every artifact is written into a private temporary folder and renamed into place, so a
 crash or an exception never leaves a half-written artifact; if the id already exists (another
 worker got there first), the existing one wins.

@@ -1,6 +1,7 @@
 """The device-info formats `edgebench inspect` can recognise, as TextFormat entries.
 
-`edgebench.inspect.formats` extends its TEXT_FORMATS with DEVICE_FORMATS. Each sniffer scores
+`edgebench.inspect.formats` extends its TEXT_FORMATS with DEVICE_FORMATS. The registration lives
+here, in inspect, so that `edgebench.parsers` stays pure (it imports nothing of inspect). Each sniffer scores
 by content; where content is ambiguous (one number, a list of numbers) the longest sysfs file
 name inside the file's name decides, scoring at most 40 on the name alone.
 """

@@ -9,7 +9,7 @@ from edgebench.errors import UsageError
 from edgebench.optimize.applicability import NotApplicableError, check_recipe
 from edgebench.optimize.recipes import Recipe, RecipeError
 from edgebench.protocols import PRESETS
-from edgebench.study.spec import (ACCELERATORS, DATASET_KEYS, DIMENSION_KEYS, LSTM_LOWERINGS, SAMPLERS,
+from edgebench.spec.study_spec import (ACCELERATORS, DATASET_KEYS, DIMENSION_KEYS, LSTM_LOWERINGS, SAMPLERS,
                                   MeasureSpec, OptimizeSpec, SearchDimension, SpecError, StudySpec, TuningSpec,
                                   finite)
 from edgebench.zoo.hyperparameters import HyperparameterDef

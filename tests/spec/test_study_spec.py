@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from edgebench.errors import UsageError
-from edgebench.study import SpecError, load_spec
-from edgebench.study.spec import merge
+from edgebench.spec import SpecError, load_spec
+from edgebench.spec.study_spec import merge
 from edgebench.zoo import ARCHITECTURES
 from tests.train.tiny import tiny_toml
 
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"
 SHIPPED = ["cnn_image", "resnet50", "cnn_text", "lstm_sentiment"]
 
-# The seed study's defaults (research/seeds.md, bold in its table).
+# The seed study's defaults (models/*.toml; from its replication package's hyperparameter table).
 STUDY_DEFAULTS = {
     "cnn_image": dict(filters=12, kernel_size=3, dropout=0.5, activation="relu", pooling="max",
                       loss="categorical_crossentropy", optimizer="adam", learning_rate=1e-3, batch_size=128, epochs=4),
@@ -219,7 +219,7 @@ def test_spec_hash_ignores_location_but_not_content(tmp_path: Path) -> None:
 
 
 def test_loading_specs_imports_no_tensorflow() -> None:
-    code = ("import sys; from edgebench.study import load_spec; "
+    code = ("import sys; from edgebench.spec import load_spec; "
             "[load_spec(f'models/{n}.toml', b) for n in ('cnn_image','resnet50','cnn_text','lstm_sentiment') "
             "for b in ('smoke','full')]; import edgebench.optimize, edgebench.train, edgebench.zoo; "
             "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")

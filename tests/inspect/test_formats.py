@@ -5,16 +5,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
 from edgebench.errors import ParseError
 from edgebench.inspect import inspect_file
+from edgebench.inspect.device_formats import DEVICE_FORMATS
 from edgebench.inspect.formats import TEXT_FORMATS
 from edgebench.inspect.registry import to_jsonable
-from edgebench.parsers.formats import DEVICE_FORMATS
 
-from .conftest import REAL_DEVICE
+REAL_DEVICE = Path(__file__).resolve().parents[2] / "fixtures" / "real-device"
 
 EXPECTED = {
     "b_dumpsys_battery/emulator_2016_appium-adb_issue133_minimal_old_format.txt": "dumpsys_battery",
