@@ -17,15 +17,8 @@ OUTSIDE_NOTES = re.compile(r"\bresearch/\w|methodology\W{0,3}§")
 # A numbered source in docs/measurement-methodology.md names another project's file, not ours.
 EXTERNAL_SOURCE = re.compile(r"^\s*-\s*\[S\d+\w*\]")
 
-# TEMPORARY: files that issue #12's `android` and `pipeline` helpers are rewriting right now; the lead
-# restates their citations (or deletes the file from here) when that work lands.
-IN_PROGRESS = {
-    "toolchain/edgebench/profiling/__init__.py",
-    "toolchain/edgebench/profiling/protocol.py",
-    "toolchain/edgebench/profiling/power_rails.py",
-    "toolchain/edgebench/targets/base.py",
-    "toolchain/edgebench/targets/adb.py",
-}
+# Files whose citations are still to be restated (none today: add one only with a reason).
+IN_PROGRESS: set[str] = set()
 
 
 def text_files(root: Path) -> list[Path]:

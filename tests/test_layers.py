@@ -53,12 +53,6 @@ class Allowed:
 ALLOWED: list[Allowed] = [
     Allowed("__init__.py", "edgebench.api", True,
             "the package's face hands out push_and_run/inspect_file/open_store on first use (PEP 562)"),
-    # TEMPORARY: the lead deletes these when the `android` and `pipeline` work of issue #12 lands.
-    Allowed("devices/doctor.py", "edgebench.targets", True, IN_PROGRESS, temporary=True),
-    Allowed("devices/doctor.py", "edgebench.targets.adb", True, IN_PROGRESS, temporary=True),
-    Allowed("devices/inventory.py", "edgebench.targets.adb", True, IN_PROGRESS, temporary=True),
-    Allowed("bench/worker.py", "edgebench.profiling.device_state", True, IN_PROGRESS, temporary=True),
-    Allowed("targets/adb.py", "edgebench.bench.locks", True, IN_PROGRESS, temporary=True),
 ]
 
 

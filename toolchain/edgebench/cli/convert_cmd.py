@@ -12,7 +12,7 @@ import argparse
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
-    from edgebench.train.artifacts import TrainedModel, TransformedModel
+    from edgebench.store.artifacts import TrainedModel, TransformedModel
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

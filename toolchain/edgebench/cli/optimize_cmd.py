@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from edgebench.optimize import Transform
-    from edgebench.train.artifacts import ArtifactStore, TrainedModel
+    from edgebench.store.artifacts import ArtifactStore, TrainedModel
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,4 +87,4 @@ def _stored(store: ArtifactStore, trained: TrainedModel, transform: Transform, a
     lr = float(trained.hyperparameters["learning_rate"]) * float(scale)
     artifact_id = key({"kind": "transformed", "format": TRANSFORM_FORMAT, "parent": trained.artifact_id,
                        "transform": transform.name, "epochs": int(epochs), "learning_rate": lr, "seed": trained.seed})
-    return store.exists("transformed", artifact_id)
+    return bool(store.exists("transformed", artifact_id))

@@ -11,7 +11,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from edgebench.study.spec import StudySpec
+    from edgebench.spec import StudySpec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

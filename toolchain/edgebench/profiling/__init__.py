@@ -1,1 +1,1 @@
-"""Battery profiling runs (research/measurement-methodology.md §4.1): device state, power path, sessions."""
+"""Battery profiling runs (docs/measurement-methodology.md §4.1): device state, power path, sessions."""

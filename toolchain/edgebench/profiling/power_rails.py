@@ -1,4 +1,4 @@
-"""Does this device have ODPM power rails the shell can read? (methodology §1.5, §4.1 precondition 1)
+"""Does this device have ODPM power rails the shell can read? (docs/measurement-methodology.md §1.5, §4.1 precondition 1)
 
 Two conditions, both recorded: `dumpsys powerstats` lists ChannelId rows (how AndroidX detects
 ODPM), and at least one /sys/bus/iio/devices/iio:device*/energy_value exists, is readable by the

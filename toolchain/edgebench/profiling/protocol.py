@@ -1,4 +1,4 @@
-"""The `battery` preset (research/measurement-methodology.md §4.1) and its overrides."""
+"""The `battery` preset (docs/measurement-methodology.md §4.1) and its overrides."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

@@ -118,13 +118,13 @@ def _dataset(ctx: _Ctx, table: dict[str, Any], task: str, seed: int) -> DatasetS
         raise ctx.error("dataset.path", f"loader {loader_name!r} reads files: give their folder ({loader.description})")
     if not loader.needs_path and path:
         raise ctx.error("dataset.path", f"loader {loader_name!r} is built in and reads no files; remove path")
-    fractions = {}
+    fractions: dict[str, Any] = {}
     for key, default in (("validation_fraction", 0.1), ("test_fraction", 0.2)):
         v = _number(ctx, general.get(key, default), f"dataset.{key}")
         if not 0.0 <= v < 1.0:
             raise ctx.error(f"dataset.{key}", f"{v} is out of range", "numbers in [0, 1)")
         fractions[key] = v
-    caps = {k: None if general.get(k) is None else _int(ctx, general[k], f"dataset.{k}", 1)
+    caps: dict[str, Any] = {k: None if general.get(k) is None else _int(ctx, general[k], f"dataset.{k}", 1)
             for k in ("train_samples", "test_samples")}
     return DatasetSpec(loader=loader_name, path=path, options=options, seed=_int(ctx, general.get("seed", seed),
                        "dataset.seed"), **fractions, **caps)
@@ -190,7 +190,7 @@ def _dimension(ctx: _Ctx, d: HyperparameterDef, entry: Any) -> SearchDimension:
                 raise ctx.error(f"{where}.step", f"expected a positive {d.value_type.__name__}, got {step}")
             if log:
                 raise ctx.error(f"{where}.step", "step and log cannot be combined")
-        dim = dict(kind=d.value_type.__name__, low=low, high=high, log=log, step=step)
+        dim = dict[str, Any](kind=d.value_type.__name__, low=low, high=high, log=log, step=step)
     default = check(entry["default"], "default") if "default" in entry else d.default
     probe = SearchDimension(d.name, default=default, **dim)  # type: ignore[arg-type]
     if not probe.contains(default):

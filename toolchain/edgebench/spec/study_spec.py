@@ -66,7 +66,7 @@ class SearchDimension:
     def contains(self, value: Any) -> bool:
         if self.choices is not None:
             return value in self.choices
-        return self.low <= value <= self.high  # type: ignore[operator]
+        return bool(self.low <= value <= self.high)
 
     def describe(self) -> str:
         if self.choices is not None:
@@ -113,7 +113,7 @@ class MeasureSpec:
         return values or None
 
     def to_json(self) -> dict[str, Any]:
-        out = _jsonable(dict(self.__dict__))
+        out: dict[str, Any] = _jsonable(dict(self.__dict__))
         # Left out when unset, so the hash of a spec that sets no shapes is what it was.
         if not self.input_shapes:
             out.pop("input_shapes")
@@ -198,7 +198,7 @@ def load_spec(path: str | Path, budget: str = "full") -> StudySpec:
     try:
         import tomllib
     except ImportError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
     source = str(path)
     try:
         with open(path, "rb") as fh:

@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 from edgebench.datasets.base import DatasetInfo
 from edgebench.errors import UsageError
@@ -136,7 +136,7 @@ class ConvertedModel:
     kind: str = "converted"
 
 
-Record = Union[TrainedModel, TransformedModel, ConvertedModel]
+Record = TrainedModel | TransformedModel | ConvertedModel
 _TYPES: dict[str, type] = {"trained": TrainedModel, "transformed": TransformedModel, "converted": ConvertedModel}
 
 
@@ -166,7 +166,8 @@ def from_json(data: dict[str, Any], path: Path) -> Record:
         elif isinstance(value, list) and "tuple" in str(f.type):
             value = tuple(value)
         kwargs[f.name] = value
-    return cls(path=path, **kwargs)
+    record: Record = cls(path=path, **kwargs)
+    return record
 
 
 class ArtifactStore:
@@ -176,7 +177,7 @@ class ArtifactStore:
         self.root = Path(root)
 
     @classmethod
-    def for_workspace(cls, workspace: Any) -> "ArtifactStore":
+    def for_workspace(cls, workspace: Any) -> ArtifactStore:
         return cls(Path(workspace.root) / "artifacts")
 
     def folder(self, kind: str, artifact_id: str) -> Path:
@@ -237,7 +238,7 @@ class ArtifactStore:
 
     def records(self, kind: str | None = None) -> list[Record]:
         """Every stored record (of one kind), oldest first."""
-        out = []
+        out: list[Record] = []
         for k in ([kind] if kind else KINDS):
             folder = self.root / k
             if folder.is_dir():

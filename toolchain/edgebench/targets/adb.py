@@ -1,7 +1,7 @@
 """The `adb` target: phones, emulators, the virtual device and boards with adbd.
 
 Files are staged under /data/local/tmp/edgebench (executable for the shell user on every Android
-version; see research/measurement-methodology.md §2.5). A manifest of what was pushed is kept on the
+version; see docs/measurement-methodology.md §2.5). A manifest of what was pushed is kept on the
 device, so re-staging an unchanged file costs one manifest read, not a transfer or a re-hash.
 """
 from __future__ import annotations

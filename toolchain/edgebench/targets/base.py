@@ -1,4 +1,4 @@
-"""One interface for every place a model can run (DESIGN.md "Targets").
+"""One interface for every place a model can run: the adb module alone talks to adb, errors name the serial and the command.
 
 A target stages files (skipping those already there unchanged), runs the harness driver in a run
 folder, and brings that folder's `out/` back to the host. Implementations: `local` (this host) and

@@ -46,7 +46,8 @@ def fit(model: Any, dataset: Dataset, *, batch_size: int, epochs: int, on_epoch_
 
 
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
-    return np.eye(num_classes, dtype=np.float32)[labels]
+    encoded: np.ndarray = np.eye(num_classes, dtype=np.float32)[labels]
+    return encoded
 
 
 def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
