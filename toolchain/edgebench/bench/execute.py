@@ -176,7 +176,7 @@ def identity_mismatch(output: HarnessOutput, model: ModelFile, dep: Deployment) 
             "run again with --verify (re-hashes the device's files and pushes what differs)")
 
 
-def read_pulled_run(result, sysroot: str, *, max_runner_bytes: int | None = None  # type: ignore[no-untyped-def]
+def read_pulled_run(result: DriverResult, sysroot: str, *, max_runner_bytes: int | None = None
                     ) -> tuple[HarnessOutput, list[DeviceSample]]:
     """The runner's validated output and the sampler's samples from a pulled run folder.
 

@@ -25,7 +25,7 @@ from edgebench.errors import EdgebenchError
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import Provenance, RunRecord
 from edgebench.store import ResultsStore
-from edgebench.targets.base import Target
+from edgebench.targets.base import DeviceInfo, Target
 from edgebench.workspace import Workspace
 
 RECONNECT_POLL_S = 2.0
@@ -141,7 +141,7 @@ class DeviceWorker:
                                                                   None)[0], 0),
                           self.target.name, "restored after a crashed battery run: " + "; ".join(undone))
 
-    def _run_plan(self, info) -> None:  # type: ignore[no-untyped-def]
+    def _run_plan(self, info: DeviceInfo) -> None:
         target, plan = self.target, self.plan
         self.store.upsert_device(info.device_id, info.device_kind, info.to_json())
         # Named masks (little, big, ...) mean different CPUs on different devices.
@@ -246,7 +246,8 @@ class DeviceWorker:
                 self._drop_reason = str(again)
         return None
 
-    def _give_up(self, planned: Sequence[PlannedRun], index: int, dep: Deployment | None, info) -> None:  # type: ignore[no-untyped-def]
+    def _give_up(self, planned: Sequence[PlannedRun], index: int, dep: Deployment | None,
+                 info: DeviceInfo) -> None:
         """The device stayed gone before run `index` started: that run is stored as failed with the
         reason (as a run interrupted by the drop would be) and the rest are reported as not run."""
         reason = (f"device disconnected ({self._drop_reason}) and did not come back within "

@@ -15,9 +15,11 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from edgebench.errors import DeviceError, EdgebenchError
+
+_T = TypeVar("_T")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5037
@@ -172,7 +174,7 @@ class AdbDevice:
             self._features = set(self._call("get-features", self._device.get_features).split(","))
         return self._features
 
-    def _call(self, command: str, fn, *args, retry: bool = True, **kwargs):  # type: ignore[no-untyped-def]
+    def _call(self, command: str, fn: Callable[..., _T], *args: Any, retry: bool = True, **kwargs: Any) -> _T:
         """Call adbutils; transport failures of idempotent calls are retried with backoff."""
         delays = RETRY_DELAYS_S if retry else ()
         for attempt in range(len(delays) + 1):
@@ -184,7 +186,7 @@ class AdbDevice:
                 time.sleep(delays[attempt])
         raise AssertionError("unreachable")
 
-    def _call_once(self, command: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _call_once(self, command: str, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         from adbutils.errors import AdbError
 
         from adbutils.errors import AdbTimeout

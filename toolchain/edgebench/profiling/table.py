@@ -5,12 +5,15 @@ rails; the fuel-gauge column stays the whole-device, relative, same-device figur
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from edgebench.profiling.results import BatteryModelResult
 
-def _rails_cell(r) -> str:  # type: ignore[no-untyped-def]
+
+def _rails_cell(r: BatteryModelResult) -> str:
     if r.rail_soc_energy_per_inference_mj is None:
         return "—" if r.rails_available else "n/a"
     text = f"{r.rail_soc_energy_per_inference_mj:.4g} mJ"
@@ -19,7 +22,7 @@ def _rails_cell(r) -> str:  # type: ignore[no-untyped-def]
     return text
 
 
-def _energy_cells(r) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def _energy_cells(r: BatteryModelResult) -> tuple[str, str]:
     """(energy / inference, CI (level)): 'unresolved' with what would resolve it when the CI reaches zero."""
     s = getattr(r, "energy_summary", None)
     resolution = s.resolution if s is not None else None

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from edgebench.errors import EdgebenchError
+from edgebench.targets.base import Target
 
 # A run folder needs room for the harness, the runtime and a few models.
 MIN_FREE_BYTES = 200 * 1024 * 1024
@@ -25,7 +27,7 @@ def _attempt(check: str, fn: Callable[[], str], fix: str) -> Finding:
         return Finding(check, False, str(exc), fix)
 
 
-def diagnose(target, *, harness_root, state: str = "device") -> list[Finding]:  # type: ignore[no-untyped-def]
+def diagnose(target: Target, *, harness_root: Path, state: str = "device") -> list[Finding]:
     """Findings for one target, in the order a user should fix them."""
     from edgebench.harness.build import build_harness
     from edgebench.harness.litert_lib import find_litert_library
@@ -60,7 +62,7 @@ def diagnose(target, *, harness_root, state: str = "device") -> list[Finding]:  
     return findings
 
 
-def _exec_probe(target) -> str:  # type: ignore[no-untyped-def]
+def _exec_probe(target: Target) -> str:
     import tempfile
     from pathlib import Path
 
@@ -79,13 +81,13 @@ def _exec_probe(target) -> str:  # type: ignore[no-untyped-def]
     return f"{path} staged"
 
 
-def _space(target) -> str:  # type: ignore[no-untyped-def]
+def _space(target: Target) -> str:
     import shutil
 
     from edgebench.targets.adb import DEVICE_ROOT
 
     free = target.android.files.free_bytes(DEVICE_ROOT.rsplit("/", 1)[0]) if target.android is not None \
-        else shutil.disk_usage(target.root).free
+        else shutil.disk_usage(target.device_path(".")).free  # the local target's run folder
     if free is None:
         raise EdgebenchError(f"<{target.name}> free space unreadable")
     if free < MIN_FREE_BYTES:

@@ -9,6 +9,7 @@ from edgebench.errors import EdgebenchError, ParseError
 
 if TYPE_CHECKING:
     from edgebench.targets.adb import AdbTarget
+    from edgebench.targets.local import LocalTarget
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def _masks(clusters: list[Cluster]) -> dict[str, str]:
     return {name: f"{mask:x}" for name, mask in named_masks(clusters).items()}
 
 
-def report_local(target) -> DeviceReport:  # type: ignore[no-untyped-def]
+def report_local(target: LocalTarget) -> DeviceReport:
     import shutil
 
     info = target.describe()
