@@ -107,13 +107,12 @@ def frontier_probability(points: np.ndarray, objectives: Sequence[Objective],
 
 def efficiency_ranks(probability: np.ndarray, expected_front: np.ndarray) -> np.ndarray:
     """1 for the highest frontier probability; ties by the lower expected front; full ties share a rank."""
-    keys = pd.DataFrame({"p": -probability, "f": expected_front})
-    order = keys.sort_values(["p", "f"], kind="stable").index.to_numpy()
+    order = np.lexsort((expected_front, -probability))  # last key sorts first
     ranks = np.empty(len(order), dtype=int)
     previous: tuple[float, float] | None = None
     rank = 0
     for position, row in enumerate(order, start=1):
-        key = (float(keys.at[row, "p"]), float(keys.at[row, "f"]))
+        key = (float(probability[row]), float(expected_front[row]))
         if key != previous:
             rank, previous = position, key
         ranks[row] = rank
