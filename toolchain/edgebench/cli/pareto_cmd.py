@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,12 +60,8 @@ def parse_reference(text: str | None) -> list[float] | None:
 
 
 def to_json(analysis: ParetoAnalysis) -> dict[str, Any]:
-    def plain(value: Any) -> Any:
-        if hasattr(value, "item"):
-            value = value.item()
-        return None if isinstance(value, float) and math.isnan(value) else value
-
-    rows = [{k: plain(v) for k, v in record.items()} for record in analysis.rows.to_dict(orient="records")]
+    # to_dict gives Python scalars; every value is finite (objectives are checked, the rest computed)
+    rows = analysis.rows.to_dict(orient="records")
     return {"objectives": [o.spec() for o in analysis.objectives], "hypervolume": analysis.hypervolume,
             "reference": list(analysis.reference),
             "reference_source": "given" if analysis.reference_given else "default: worst value + 10% of range",
