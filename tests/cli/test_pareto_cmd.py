@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -88,3 +90,18 @@ def test_parquet_and_unknown_suffix(tmp_path: Path, capsys: pytest.CaptureFixtur
     other.write_text("x")
     assert main(["pareto", str(other), "--objectives", "latency_ms:min,accuracy:max"]) == 2
     assert "expected a .csv or .parquet file, got '.txt'" in capsys.readouterr().err
+
+
+def test_an_empty_id_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "ids.csv"
+    ROWS.assign(variant=["a", None, "c", "d"]).to_csv(path, index=False)
+    assert main(["pareto", str(path), "--objectives", "latency_ms:min,accuracy:max", "--id-col", "variant"]) == 2
+    assert "row 2, column 'variant': expected an id, got an empty cell" in capsys.readouterr().err
+
+
+def test_help_imports_neither_pandas_nor_moocore() -> None:
+    code = ("import sys; from edgebench.cli.main import main\n"
+            "try:\n    main(['pareto', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print('HEAVY', sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'moocore', 'tensorflow')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert "HEAVY []" in out, out

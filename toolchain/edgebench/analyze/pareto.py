@@ -95,6 +95,10 @@ def pareto(table: pd.DataFrame, objectives: str | Sequence[str] | Sequence[Objec
     check_table(table)
     if id_col is not None:
         require_columns(table, [id_col], "--id-col")
+        missing = np.flatnonzero(table[id_col].isna().to_numpy())
+        if missing.size:
+            raise UsageError(f"row {int(missing[0]) + 1}, column {id_col!r}: expected an id, got an empty cell"
+                             " (--id-col names each row): fill it in or drop the row")
     ids = table[id_col].tolist() if id_col is not None else list(range(1, len(table) + 1))
     sampled = read_samples(table, objs, samples or {})
     medians = {name: np.array([float(np.median(s)) for s in rows]) for name, rows in sampled.items()
