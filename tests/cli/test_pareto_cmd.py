@@ -55,6 +55,20 @@ def test_json_with_samples(csv: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert rows["pruned"]["hypervolume_contribution"] == pytest.approx(4 * 0.01)
 
 
+def test_a_long_table_prints_plain_columns(csv: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgebench.cli import pareto_cmd
+
+    monkeypatch.setattr(pareto_cmd, "RICH_TABLE_MAX_ROWS", 2)
+    assert main(["pareto", str(csv), "--objectives", "latency_ms:min,accuracy:max", "--id-col", "variant"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "pareto: latency_ms:min, accuracy:max (4 rows)"
+    assert lines[1].split() == ["id", "latency_ms", "accuracy", "on_frontier", "front", "hypervolume_contribution"]
+    assert [line.split()[0] for line in lines[2:6]] == ["fp32", "int8", "pruned", "bad"]
+    assert lines[5].split()[3:5] == ["False", "2"]
+    assert lines[6].startswith("hypervolume ")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--objectives", "latency_ms:min,acc:max"], "'acc' is not a column of the table; its columns are: variant,"
                                                  " latency_ms, accuracy, latency_samples"),
