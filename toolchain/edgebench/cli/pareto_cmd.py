@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.table import Table
 
-    from edgebench.analyze.pareto import ParetoAnalysis
+    from edgebench.analyze.fronts import ParetoAnalysis
 
 RICH_TABLE_MAX_ROWS = 500
 
@@ -73,7 +73,7 @@ def to_json(analysis: ParetoAnalysis) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from edgebench.analyze.frontier_probability import parse_sample_specs
-    from edgebench.analyze.pareto import pareto
+    from edgebench.analyze.fronts import pareto
 
     table = read_table(Path(args.file))
     analysis = pareto(table, args.objectives, id_col=args.id_col, reference=parse_reference(args.reference),

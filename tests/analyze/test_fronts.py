@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from edgebench.analyze import Objective, parse_objectives, pareto
-from edgebench.analyze.pareto import default_reference, fronts, hypervolume_contributions, on_frontier
+from edgebench.analyze.fronts import default_reference, fronts, hypervolume_contributions, on_frontier
 from edgebench.errors import UsageError
 
 
