@@ -79,3 +79,5 @@ def test_samples_errors_name_the_problem() -> None:
         parse_sample_specs(["lat"])
     with pytest.raises(UsageError, match="expected a positive number of Monte-Carlo draws"):
         pareto(table, "lat:min,acc:max", samples={"lat": "s"}, draws=0)
+    with pytest.raises(UsageError, match="expected a seed of 0 or more"):
+        pareto(table, "lat:min,acc:max", samples={"lat": "s"}, seed=-1)

@@ -77,6 +77,8 @@ def frontier_probability(points: np.ndarray, objectives: Sequence[Objective],
     objectives without samples); reproducible for a given seed."""
     if draws < 1:
         raise UsageError(f"--draws {draws}: expected a positive number of Monte-Carlo draws (default 1000)")
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: expected a seed of 0 or more")
     n_rows = points.shape[0]
     rng = np.random.default_rng(seed)
     # Pad each objective's samples into rows × longest list; draw an index below each row's own length.
