@@ -138,6 +138,8 @@ def test_errors_name_what_is_wrong() -> None:
         pareto(table.iloc[:1], "lat:min,size:min")
     with pytest.raises(UsageError, match="reference .*expected 2 finite numbers"):
         pareto(table.assign(acc=[1.0, 2.0, 3.0]), "lat:min,acc:max", reference=[1.0])
+    with pytest.raises(UsageError, match="objective 'front' has the name of a result column"):
+        pareto(table.rename(columns={"lat": "front"}), "front:min,size:min")
     with pytest.raises(UsageError, match="row 3, column 'lat': expected a finite number, got an empty cell"):
         pareto(pd.DataFrame({"lat": [1.0, 2.0, None], "acc": [1.0, 2.0, 3.0]}), "lat:min,acc:max")
 

@@ -17,6 +17,8 @@ from edgebench.analyze.objectives import (Objective, check_not_constant, check_t
                                           parse_objectives, require_columns)
 from edgebench.errors import UsageError
 
+RESULT_COLUMNS = ("id", "on_frontier", "front", "hypervolume_contribution", "frontier_probability",
+                  "expected_front", "efficiency_rank")
 REFERENCE_MARGIN = 0.10  # default reference: each objective's worst value, 10 % of its range further out
 
 
@@ -92,6 +94,10 @@ def pareto(table: pd.DataFrame, objectives: str | Sequence[str] | Sequence[Objec
     from edgebench.analyze.frontier_probability import frontier_probability, read_samples
 
     objs = _as_objectives(objectives)
+    clashing = [o.name for o in objs if o.name in RESULT_COLUMNS]
+    if clashing:
+        raise UsageError(f"objective {', '.join(map(repr, clashing))} has the name of a result column"
+                         f" ({', '.join(RESULT_COLUMNS)}): rename that column of the table")
     check_table(table)
     if id_col is not None:
         require_columns(table, [id_col], "--id-col")
