@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "protocols"})),
     ("pure data: device-output parsers, datasets, the stores",
      frozenset({"parsers", "datasets", "store"})),
+    ("analysis: pure functions over tables (reads records, the store and stats only)", frozenset({"analyze"})),
     ("readers of files: harness output, inspect, model zoo, battery maths, the C harness' tools",
      frozenset({"harness", "inspect", "zoo", "battery", "android_harness"})),
     ("adb transport and the virtual device", frozenset({"devices", "virtual"})),

@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "study run: train, tune, optimize, convert, measure and report a whole study spec."),
     "inspect": ("edgebench.cli.inspect_cmd", "Read a .tflite model, harness output or captured device/tool output."),
     "results": ("edgebench.cli.results_cmd", "List and export stored results; trace a run back to its training (lineage)."),
+    "pareto": ("edgebench.cli.pareto_cmd",
+               "Pareto fronts, hypervolume and (from samples) frontier probability of a CSV/Parquet table."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
     "virtual-device": ("edgebench.cli.virtual_device_cmd",
