@@ -18,7 +18,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "toolchain" / "edgebench"
 # of its own layer or lower.
 LAYERS: list[tuple[str, frozenset[str]]] = [
     ("core: errors, records and small shared helpers",
-     frozenset({"edgebench", "errors", "records", "options", "package_files", "workspace", "user_files", "stats",
+     frozenset({"edgebench", "errors", "records", "options", "package_files", "version", "workspace", "user_files", "stats",
                 "protocols"})),
     ("pure data: device-output parsers, datasets, the stores",
      frozenset({"parsers", "datasets", "store"})),

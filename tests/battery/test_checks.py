@@ -15,16 +15,6 @@ from .synth import (CLEAN_THERMAL, INFERENCE_TIMES, RUN_SECONDS, WINDOWS, GaugeS
 M0, M1 = WINDOWS.measured
 
 
-@pytest.fixture(scope="module")
-def cal() -> Calibration:
-    return calibrate(idle_recording(), source="synthetic idle")
-
-
-@pytest.fixture(scope="module")
-def clean() -> GaugeSeries:
-    return clean_run()[0]
-
-
 def check(run: RunEnergy, name: str) -> tuple[str, str | None]:
     found = [c for c in run.checks if c.name == name]
     assert len(found) == 1, f"expected one {name!r} check, got {[c.name for c in run.checks]}"

@@ -5,22 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgebench.battery import Calibration, GaugeSeries, calibrate
+from edgebench.battery import Calibration, GaugeSeries
 from edgebench.battery import setup_checks as C
 
-from .synth import WINDOWS, GaugeSpec, clean_run, idle_recording, with_columns
+from .synth import WINDOWS, GaugeSpec, clean_run, with_columns
 
 M0, M1 = WINDOWS.measured
-
-
-@pytest.fixture(scope="module")
-def cal() -> Calibration:
-    return calibrate(idle_recording(), source="synthetic idle")
-
-
-@pytest.fixture(scope="module")
-def clean() -> GaugeSeries:
-    return clean_run()[0]
 
 
 @pytest.mark.parametrize("text,outcome", [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from edgebench.version import __version__
 
 __all__ = ["__version__", "push_and_run", "inspect_file", "open_store"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from edgebench import __version__
+from edgebench.version import __version__
 from edgebench.bench.execute import Deployment, deploy_harness_factory, utc_now
 from edgebench.bench.input_shapes import ShapePlan, ShapesArgument, plan_session_shapes
 from edgebench.bench.plan import ModelFile, PlannedRun

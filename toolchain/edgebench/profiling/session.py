@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-import edgebench
 from edgebench import battery as eb
+from edgebench.version import __version__
 from edgebench.bench.execute import deploy_harness_factory, utc_now
 from edgebench.bench.input_shapes import ShapePlan, ShapesArgument, plan_session_shapes
 from edgebench.targets.locks import HostLock, owner_record
@@ -71,7 +71,7 @@ class BatterySession:
         info = target.describe()
         session = new_session_id()
         self.store.add_session(session, started_at_utc=utc_now(), command=command or "profile-battery",
-                               host=socket.gethostname(), version=edgebench.__version__)
+                               host=socket.gethostname(), version=__version__)
         self.store.upsert_device(info.device_id, info.device_kind, info.to_json())
         for m in models:
             self.store.upsert_variant(m.sha256, m.name, m.size_bytes, {"path": str(m.path)})

@@ -15,10 +15,10 @@ EpochCallback = Callable[[int, Mapping[str, float]], None]
 
 
 def versions() -> dict[str, str]:
-    import edgebench
+    from edgebench.version import __version__
 
     tf = load_tf()
-    out = {"edgebench": edgebench.__version__, "tensorflow": tf.__version__}
+    out = {"edgebench": __version__, "tensorflow": tf.__version__}
     try:
         import tf_keras
         out["tf_keras"] = tf_keras.__version__
