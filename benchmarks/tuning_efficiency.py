@@ -80,9 +80,16 @@ def edgebench_points(spec, *, seed, trials, sampler, store, dataset, workspace, 
 
 
 def hv(points, ref_lat, ref_size):
-    from edgebench.tune.pareto import hypervolume
+    import numpy as np
 
-    return hypervolume([(-a, lat, size) for a, size, lat in points], (0.0, ref_lat, ref_size))
+    from edgebench.analyze.fronts import hypervolume
+    from edgebench.analyze.objectives import parse_objectives
+
+    if not points:
+        return 0.0
+    objectives = parse_objectives("accuracy:max,latency:min,size:min")
+    return hypervolume(np.array([(a, lat, size) for a, size, lat in points], dtype=float), objectives,
+                       np.array([0.0, ref_lat, ref_size]))
 
 
 def main() -> int:

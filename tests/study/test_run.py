@@ -9,12 +9,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
 from tiny import tiny_spec, tiny_toml  # noqa: E402
 
-from edgebench.study.run import run_study, variants_for  # noqa: E402
+from edgebench.study.run import run_study, variant_names  # noqa: E402
 
 
 def test_variants_add_the_quantization_baselines_the_spec_lacks(tmp_path):
     spec = tiny_spec(tmp_path, "cnn_image", variants=["int8", "prune:0.5+int8"])
-    assert variants_for(spec) == ["int8", "prune:0.5+int8", "fp32", "dynamic_range", "float16"]
+    assert variant_names(spec) == ["int8", "prune:0.5+int8", "fp32", "dynamic_range", "float16"]
 
 
 def test_study_run_reports_every_variant_with_latency_and_lineage(tmp_path):

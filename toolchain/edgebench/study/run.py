@@ -2,10 +2,12 @@
 
     run_study(spec, workspace=..., target="local") -> StudyRun
 
-The default model and the tuning's best trials (top_k by accuracy, or the non-dominated set of a
-multi-objective study) each get every optimization variant of the spec plus the post-training
-quantization baselines; all .tflite files are measured in one push-and-run session. A variant
-that cannot be built is a row with its reason, not the end of the study.
+`variants_for` picks the trained models that get every optimization variant of the spec plus the
+post-training quantization baselines (study/candidates.py): "default" (the spec-default model),
+"best" (it and the tuning's best trials: top_k by accuracy, or the non-dominated set of a
+multi-objective study) or "all" (every finished trial's model). All .tflite files are measured in one
+push-and-run session. A variant that cannot be built, or a trial that did not finish (under "all"), is
+a row with its reason, not the end of the study.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgebench.spec import StudySpec
+from edgebench.study.candidates import Candidate, UnfinishedTrial, check_variants_for, select_candidates, unfinished_trials
 
 # Cheap (conversion only) and what every comparison needs, so always built when applicable.
 BASELINE_VARIANTS = ("fp32", "dynamic_range", "float16", "int8")
@@ -29,7 +32,7 @@ class VariantRow:
     """One variant of one trained model, and what it measured; None = not measured / not built."""
 
     source: str  # "default" or "trial N"
-    trained_id: str
+    trained_id: str | None  # None only for a trial that did not finish without training a model
     hyperparameters: dict[str, Any]
     val_accuracy: float | None
     variant: str
@@ -42,9 +45,11 @@ class VariantRow:
     energy_mj_per_inference: float | None
     simulated: bool | None
     run_ids: tuple[str, ...]
-    status: str  # measured | run_failed | build_failed
+    status: str  # measured | run_failed | build_failed | trial_failed | trial_pruned
     problem: str | None
     non_dominated: bool = False
+    trial: int | None = None  # the tuning trial that trained this model (the first, if several did)
+    trial_state: str | None = None  # that trial's Optuna state: COMPLETE, or FAIL / PRUNED for an unfinished trial
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ class StudyRun:
     json_path: Path
 
 
-def variants_for(spec: StudySpec, extra: tuple[str, ...] = BASELINE_VARIANTS) -> list[str]:
+def variant_names(spec: StudySpec, extra: tuple[str, ...] = BASELINE_VARIANTS) -> list[str]:
     """The spec's variants, then the baselines it lacks that its architecture can take (canonical names)."""
     from edgebench.optimize import NotApplicableError, Recipe, check_recipe
 
@@ -93,7 +98,7 @@ def variants_for(spec: StudySpec, extra: tuple[str, ...] = BASELINE_VARIANTS) ->
 def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = None, target: str = "local",
               resume: bool = False, objectives: str = "accuracy", sampler: str | None = None,
               trials: int | None = None, storage: str | None = None, runs: int | None = None,
-              protocol: str = "smoke", variants: list[str] | None = None,
+              protocol: str = "smoke", variants: list[str] | None = None, variants_for: str = "best",
               data_dir: str | os.PathLike[str] | None = None,
               log: Callable[[str], None] | None = None,
               on_step: Callable[[StudyStep], None] | None = None) -> StudyRun:
@@ -104,9 +109,9 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     from edgebench.report.study_html import write_study_report
     from edgebench.train import ArtifactStore, train_model
     from edgebench.tune import run_tuning
-    from edgebench.tune.pareto import non_dominated
     from edgebench.workspace import Workspace
 
+    check_variants_for(variants_for)
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     ws = Workspace.resolve(workspace)
     store = ArtifactStore.for_workspace(ws)
@@ -118,7 +123,8 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     step(StudyStep("train", spec.name, "default", "", host, "fit the spec's defaults", 0, 1))
     default = train_model(spec, {}, store=store, dataset=dataset)
     step(StudyStep("train", spec.name, "default", "", host, "done", 1, 1))
-    candidates: list[tuple[str, Any]] = [("default", default)]
+    tuned: tuple[Any, ...] = ()  # every trial of the tuning (tune.TrialSummary)
+    best: tuple[Any, ...] = ()
     study_name = None
     n_trials = trials if trials is not None else spec.tuning.trials
     if n_trials > 0:
@@ -129,24 +135,23 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
         tuning = run_tuning(spec, store=store, workspace=ws.root, objectives=objectives, sampler=sampler,
                             trials=trials, storage=storage, resume=resume, dataset=dataset, target=target,
                             runs=runs, log=log)
-        study_name = tuning.study_name
+        study_name, tuned, best = tuning.study_name, tuning.trials, tuning.best
         step(StudyStep("tune", spec.name, "", "", tune_device, "done", 1, 1))
-        for t in tuning.best:
-            if t.trained_id and t.trained_id not in {c.artifact_id for _, c in candidates}:
-                candidates.append((f"trial {t.number}", store.load("trained", t.trained_id)))
+    candidates = select_candidates(default, tuned, best, variants_for, lambda tid: store.load("trained", tid))
+    unfinished = unfinished_trials(tuned, spec.resolve_hyperparameters) if variants_for == "all" else []
 
-    names = variants or variants_for(spec)
-    built: list[tuple[str, Any, str, Any, str | None]] = []  # (source, trained, variant, converted, problem)
+    names = variants or variant_names(spec)
+    built: list[tuple[Candidate, str, Any, str | None]] = []  # (candidate, variant, converted, problem)
     n_builds = len(candidates) * len(names)
-    for source, trained in candidates:
+    for cand in candidates:
         for name in names:
-            log(f"study {spec.name}: building {name} of {source} ({trained.artifact_id[:12]})")
-            step(StudyStep("build", spec.name, source, name, host, "optimize, convert, validate with LiteRT",
+            log(f"study {spec.name}: building {name} of {cand.source} ({cand.trained.artifact_id[:12]})")
+            step(StudyStep("build", spec.name, cand.source, name, host, "optimize, convert, validate with LiteRT",
                            len(built), n_builds))
             try:
-                built.append((source, trained, name, build_variant(trained, name, store=store, dataset=dataset), None))
+                built.append((cand, name, build_variant(cand.trained, name, store=store, dataset=dataset), None))
             except Exception as exc:  # one variant failing does not stop the others
-                built.append((source, trained, name, None, f"{type(exc).__name__}: {exc}"))
+                built.append((cand, name, None, f"{type(exc).__name__}: {exc}"))
 
     # Into the results store before measuring, so every run of these files traces back to its training.
     record_in_workspace(ws.root, store, [default], note=f"defaults of {spec.source} ({spec.budget})")
@@ -158,7 +163,8 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
         step(StudyStep("build", spec.name, "", "", host, "done", n_builds, n_builds))
     if paths:
         log(f"study {spec.name}: measuring {len(paths)} .tflite file(s) on {target} ({protocol})")
-        measuring = _MeasureSteps(spec.name, {str(c.path): (s, v) for s, _, v, c, _ in built if c is not None}, step)
+        measuring = _MeasureSteps(spec.name, {str(c.path): (k.source, v) for k, v, c, _ in built if c is not None},
+                                  step)
         result = push_and_run(paths, target=target, protocol=protocol, threads=spec.measure.threads[:1],
                               runs=runs, workspace=ws.root, input_shapes=spec.measure.push_and_run_shapes(),
                               on_plan=measuring.plan, on_stage=measuring.stage,
@@ -167,16 +173,19 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
         for r in result.records:
             by_sha.setdefault(r.model_sha256, []).append(r)
 
-    rows = [_row(source, trained, name, conv, problem, by_sha) for source, trained, name, conv, problem in built]
-    rows = _mark_front(rows, non_dominated)
+    rows = _mark_front([_row(cand, name, conv, problem, by_sha) for cand, name, conv, problem in built])
+    rows += [_unfinished_row(t) for t in unfinished]
     out_dir = ws.root / "studies" / f"{spec.name}-{spec.budget}-{spec.spec_hash[:12]}"
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "study.json"
     meta = {"spec": spec.source, "spec_name": spec.name, "budget": spec.budget, "spec_hash": spec.spec_hash,
             "target": target, "protocol": protocol, "threads": spec.measure.threads[0], "session": session, "optuna_study": study_name,
-            "objectives": objectives}
+            "objectives": objectives, "variants_for": variants_for, "variants": names,
+            "trials": [_trial_summary(t) for t in tuned]}
     json_path.write_text(json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2, default=str))
-    report = write_study_report(rows, meta, out_dir / "report.html")
+    # The page lists trained models (a trial that trained none is in study.json and the terminal table).
+    report = write_study_report([r for r in rows if r.trained_id is not None], {**meta, "trials": len(tuned)},
+                                out_dir / "report.html")
     return StudyRun(spec_name=spec.name, budget=spec.budget, target=target, session=session, study_name=study_name,
                     rows=tuple(rows), report_path=report, json_path=json_path)
 
@@ -209,7 +218,7 @@ class _MeasureSteps:
                             self.done, self.total))
 
 
-def _row(source: str, trained: Any, name: str, conv: Any, problem: str | None, by_sha: dict[str, Any]) -> VariantRow:
+def _row(cand: Candidate, name: str, conv: Any, problem: str | None, by_sha: dict[str, Any]) -> VariantRow:
     records = by_sha.get(conv.artifact_id, []) if conv is not None else []
     medians = [r.latency.median_us for r in records if r.status == "ok" and r.latency and r.latency.median_us]
     energy = [r.extra.get("energy_mj_per_inference") for r in records if r.extra.get("energy_mj_per_inference")]
@@ -220,8 +229,9 @@ def _row(source: str, trained: Any, name: str, conv: Any, problem: str | None, b
     else:
         status = "run_failed"
         problem = "; ".join(filter(None, (r.error for r in records))) or "no run record for this file"
+    trained = cand.trained
     return VariantRow(
-        source=source, trained_id=trained.artifact_id, hyperparameters=dict(trained.hyperparameters),
+        source=cand.source, trained_id=trained.artifact_id, hyperparameters=dict(trained.hyperparameters),
         val_accuracy=trained.val_accuracy, variant=name,
         tflite_sha256=conv.artifact_id if conv else None, tflite_path=str(conv.path) if conv else None,
         size_bytes=conv.size_bytes if conv else None, gzip_size_bytes=conv.gzip_size_bytes if conv else None,
@@ -229,14 +239,41 @@ def _row(source: str, trained: Any, name: str, conv: Any, problem: str | None, b
         latency_median_us=float(statistics.median(medians)) if medians else None,
         energy_mj_per_inference=float(statistics.median(energy)) if energy else None,
         simulated=any(r.provenance.simulated for r in records) if records else None,
-        run_ids=tuple(r.run_id for r in records), status=status, problem=problem)
+        run_ids=tuple(r.run_id for r in records), status=status, problem=problem,
+        trial=cand.trial, trial_state=cand.trial_state)
 
 
-def _mark_front(rows: list[VariantRow], non_dominated: Callable[..., Any]) -> list[VariantRow]:
-    """Mark the variants no other measured variant beats on both accuracy (max) and latency (min)."""
+def _unfinished_row(t: UnfinishedTrial) -> VariantRow:
+    """A trial that did not finish: no variant was built for it; its row says why."""
+    return VariantRow(
+        source=f"trial {t.number}", trained_id=t.trained_id, hyperparameters=t.hyperparameters, val_accuracy=None,
+        variant="", tflite_sha256=None, tflite_path=None, size_bytes=None, gzip_size_bytes=None,
+        test_accuracy=None, latency_median_us=None, energy_mj_per_inference=None, simulated=None, run_ids=(),
+        status="trial_pruned" if t.state == "PRUNED" else "trial_failed", problem=t.reason,
+        trial=t.number, trial_state=t.state)
+
+
+def _trial_summary(t: Any) -> dict[str, Any]:
+    """One tuning trial in study.json: what it drew, what it scored (Optuna's values) and why it stopped."""
+    return {"number": t.number, "state": t.state, "params": t.params,
+            "values": list(t.values) if t.values is not None else None, "trained_id": t.trained_id,
+            "failure": t.failure}
+
+
+def _mark_front(rows: list[VariantRow]) -> list[VariantRow]:
+    """Mark the variants no other measured variant beats on both accuracy (max) and latency (min);
+    the non-dominated sorting is analyze's, shared with tuning and `edgebench pareto`."""
     from dataclasses import replace
 
+    import numpy as np
+
+    from edgebench.analyze.fronts import on_frontier
+    from edgebench.analyze.objectives import parse_objectives
+
     measured = [i for i, r in enumerate(rows) if r.test_accuracy is not None and r.latency_median_us is not None]
-    flags = non_dominated([(rows[i].test_accuracy, rows[i].latency_median_us) for i in measured], [True, False])
+    if not measured:
+        return rows
+    points = np.array([(rows[i].test_accuracy, rows[i].latency_median_us) for i in measured], dtype=float)
+    flags = on_frontier(points, parse_objectives("accuracy:max,latency:min"))
     front = {i for i, f in zip(measured, flags) if f}
     return [replace(r, non_dominated=i in front) for i, r in enumerate(rows)]

@@ -6,9 +6,8 @@ Optuna and TensorFlow are imported only when a study runs.
 """
 from __future__ import annotations
 
-from edgebench.tune.pareto import non_dominated
 from edgebench.tune.study import (MULTI_SAMPLERS, OBJECTIVES, SINGLE_SAMPLERS, TrialSummary, TuningResult,
                                   default_storage, run_tuning, study_name)
 
 __all__ = ["MULTI_SAMPLERS", "OBJECTIVES", "SINGLE_SAMPLERS", "TrialSummary", "TuningResult", "default_storage",
-           "non_dominated", "run_tuning", "study_name"]
+           "run_tuning", "study_name"]

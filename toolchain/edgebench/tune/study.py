@@ -226,6 +226,22 @@ def measure_fp32(trained: Any, trial: Any, *, store: ArtifactStore, workspace: A
     return converted.size_bytes, latency
 
 
+def pareto_set(complete: list[Any]) -> list[Any]:
+    """The finished multi-objective trials no other trial beats on accuracy, size and latency together
+    (analyze's non-dominated sorting, the one `study run` and `edgebench pareto` use)."""
+    import numpy as np
+
+    from edgebench.analyze.fronts import on_frontier
+    from edgebench.analyze.objectives import Objective
+
+    if not complete:
+        return []
+    objectives = [Objective(name, direction == "maximize")
+                  for name, direction in zip(("accuracy", "size_bytes", "latency_median_us"), MULTI_DIRECTIONS)]
+    flags = on_frontier(np.array([t.values for t in complete], dtype=float), objectives)
+    return [t for t, f in zip(complete, flags) if f]
+
+
 def summarize(study: Any, *, storage: str, objectives: str, sampler: str, top_k: int, ran_now: int) -> TuningResult:
     from optuna.trial import TrialState
 
@@ -240,6 +256,6 @@ def summarize(study: Any, *, storage: str, objectives: str, sampler: str, top_k:
     if objectives == "accuracy":
         best = sorted(complete, key=lambda t: -t.values[0])[:top_k]
     else:
-        best = sorted(study.best_trials, key=lambda t: -t.values[0])[:top_k] if complete else []
+        best = sorted(pareto_set(complete), key=lambda t: -t.values[0])[:top_k]
     return TuningResult(study_name=study.study_name, storage=storage, objectives=objectives, sampler=sampler,
                         trials=trials, best=tuple(one(t) for t in best), ran_now=ran_now)
