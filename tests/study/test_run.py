@@ -83,3 +83,71 @@ def test_study_cli_prints_the_report_path(tmp_path, capsys):
     traced = json.loads(capsys.readouterr().out)
     assert traced["lineage"]["artifact_id"] == trial_row["tflite_sha256"]
     assert {r["run_id"] for r in traced["runs"]} >= set(trial_row["run_ids"])
+
+
+def test_variants_for_all_optimizes_every_trial_model_and_default_only_the_default_one(tmp_path, monkeypatch):
+    """Tiny: 3 trials, one variant. Trial 1 fails to train: under `all` it is a row with its reason."""
+    import edgebench.train.trainer as trainer
+
+    real, calls = trainer.train_model, []
+
+    def second_trial_fails(spec, params, **kwargs):  # tuning's trainer; the study's default training is not patched
+        calls.append(params)
+        if len(calls) == 2:
+            raise ValueError("synthetic failure: out of memory")
+        return real(spec, params, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_model", second_trial_fails)
+    spec = tiny_spec(tmp_path, "cnn_image", variants=["fp32"])
+    common = dict(workspace=tmp_path / "ws", target="local", runs=20, trials=3, variants=["fp32"], log=lambda _: None)
+
+    every = run_study(spec, variants_for="all", **common)
+    data = json.loads(every.json_path.read_text())
+    assert data["variants_for"] == "all" and data["variants"] == ["fp32"] and len(data["trials"]) == 3
+    default_id = next(r.trained_id for r in every.rows if r.source == "default")
+    finished = {t["trained_id"] for t in data["trials"] if t["state"] == "COMPLETE"}
+    assert finished - {default_id}, "the seed should draw a trial model other than the defaults"
+    variant_rows = [r for r in every.rows if r.variant]
+    assert sorted(r.trained_id for r in variant_rows) == sorted(finished | {default_id})  # each model once
+    assert all(r.variant == "fp32" and r.status == "measured" and r.tflite_sha256 and r.run_ids
+               for r in variant_rows), [(r.source, r.status, r.problem) for r in variant_rows]
+    for r in variant_rows:  # the trial number and state of the trial that trained each model
+        first = min(t["number"] for t in data["trials"] if t["trained_id"] == r.trained_id)
+        assert (r.trial, r.trial_state) == (first, "COMPLETE")
+        assert r.source == ("default" if r.trained_id == default_id else f"trial {first}")
+        assert r.hyperparameters["filters"] in (8, 16) and "epochs" in r.hyperparameters
+    failed = [r for r in every.rows if not r.variant]
+    assert [(r.source, r.trial, r.trial_state, r.status) for r in failed] == [("trial 1", 1, "FAIL", "trial_failed")]
+    assert "out of memory" in failed[0].problem and failed[0].trained_id is None
+    assert set(failed[0].hyperparameters) == set(variant_rows[0].hyperparameters)
+    assert [row["trial"] for row in data["rows"]] == [r.trial for r in every.rows]
+
+    only_default = run_study(spec, variants_for="default", **common)
+    assert [(r.source, r.variant, r.trained_id) for r in only_default.rows] == [("default", "fp32", default_id)]
+    assert json.loads(only_default.json_path.read_text())["variants_for"] == "default"
+
+
+def test_study_cli_passes_variants_for_and_refuses_an_unknown_choice(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    import edgebench.study.run as study_run
+    from edgebench.cli.main import main
+
+    seen = {}
+
+    def fake_run_study(spec, **kwargs):
+        seen.update(kwargs)
+        return study_run.StudyRun(spec_name=spec.name, budget=spec.budget, target="local", session=None,
+                                  study_name=None, rows=(), report_path=tmp_path / "report.html",
+                                  json_path=tmp_path / "study.json")
+
+    monkeypatch.setattr(study_run, "run_study", fake_run_study)
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(tiny_toml("cnn_image", variants=["fp32"]))
+    main(["study", "run", str(spec), "--budget", "smoke", "--variants-for", "all"])
+    assert seen["variants_for"] == "all"
+    main(["study", "run", str(spec), "--budget", "smoke"])
+    assert seen["variants_for"] == "best"
+    with pytest.raises(SystemExit) as exit_:
+        main(["study", "run", str(spec), "--budget", "smoke", "--variants-for", "every"])
+    assert exit_.value.code == 2 and "invalid choice: 'every'" in capsys.readouterr().err

@@ -54,7 +54,7 @@ def select_candidates(default: Any, trials: Sequence[Any], best: Sequence[Any], 
 
     `trials` and `best` are tune.TrialSummary records; `load_trained(id)` loads a TrainedModel."""
     check_variants_for(choice)
-    first_trial = {}  # trained id -> (number, state) of the lowest-numbered finished trial that trained it
+    first_trial: dict[str, tuple[int, str]] = {}  # trained id -> (number, state) of the lowest-numbered finished trial that trained it
     for t in sorted(trials, key=lambda t: t.number):
         if t.trained_id and t.state == "COMPLETE":
             first_trial.setdefault(t.trained_id, (t.number, t.state))
