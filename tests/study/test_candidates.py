@@ -18,10 +18,12 @@ def _trial(number, state="COMPLETE", trained_id=None, failure=None, params=None)
 
 
 DEFAULT = SimpleNamespace(artifact_id="t-default")
-# trial 0 trained the defaults, trials 1 and 4 their own models, 3 repeats trial 1's point, 2 failed, 5 was pruned
+# trial 0 trained the defaults, trials 1 and 4 their own models, 3 repeats trial 1's point, 2 failed, 5 was
+# pruned, 6 trained a model but failed afterwards (a multi-objective trial whose timing failed)
 TRIALS = (_trial(0, trained_id="t-default"), _trial(1, trained_id="t-1"),
           _trial(2, "FAIL", failure="ValueError: out of memory", params={"filters": 16}),
-          _trial(3, trained_id="t-1"), _trial(4, trained_id="t-4"), _trial(5, "PRUNED"))
+          _trial(3, trained_id="t-1"), _trial(4, trained_id="t-4"), _trial(5, "PRUNED"),
+          _trial(6, "FAIL", trained_id="t-6", failure="RuntimeError: no latency measured on local"))
 BEST = (TRIALS[4], TRIALS[0])
 
 
@@ -42,7 +44,7 @@ def test_best_adds_the_tuning_best_trials_in_their_order():
     assert _picked("best") == [("default", "t-default", 0, "COMPLETE"), ("trial 4", "t-4", 4, "COMPLETE")]
 
 
-def test_all_adds_every_finished_trial_model_once_under_its_first_trial():
+def test_all_adds_every_finished_trial_model_once_under_its_first_trial_and_no_failed_trial_model():
     assert _picked("all") == [("default", "t-default", 0, "COMPLETE"), ("trial 1", "t-1", 1, "COMPLETE"),
                               ("trial 4", "t-4", 4, "COMPLETE")]
 
@@ -58,9 +60,10 @@ def test_an_unknown_choice_says_what_is_allowed():
 
 def test_unfinished_trials_keep_their_hyperparameters_state_and_reason():
     out = unfinished_trials(TRIALS, lambda params: {"filters": 8, "epochs": 1, **params})
-    assert [(t.number, t.state, t.hyperparameters) for t in out] == [
-        (2, "FAIL", {"filters": 16, "epochs": 1}), (5, "PRUNED", {"filters": 8, "epochs": 1})]
-    assert out[0].reason == "ValueError: out of memory" and "pruned" in out[1].reason
+    assert [(t.number, t.state, t.hyperparameters, t.trained_id) for t in out] == [
+        (2, "FAIL", {"filters": 16, "epochs": 1}, None), (5, "PRUNED", {"filters": 8, "epochs": 1}, None),
+        (6, "FAIL", {"filters": 8, "epochs": 1}, "t-6")]
+    assert out[0].reason == "ValueError: out of memory" and "pruned" in out[1].reason and "latency" in out[2].reason
 
 
 def _row(accuracy, latency_us, status="measured"):
