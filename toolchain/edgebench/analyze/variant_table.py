@@ -14,7 +14,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pandas as pd
 
@@ -184,13 +184,13 @@ def _finish(rows: list[dict[str, Any]], *, several_sources: bool) -> pd.DataFram
     hp_names = sorted({name for r in rows for name in r["hyperparameters"]})
     devices = {r["device_id"] for r in rows if r["device_id"] is not None}
     configs = {r["config"] for r in rows if r["config"] is not None}
-    device_labels = _device_labels(rows)
+    labels = device_labels((r["device_id"], r["device_model"]) for r in rows if r["device_id"] is not None)
     for r in rows:
         label = r.pop("label")
         if len(configs) > 1 and r["config"] is not None:
             label += f" {r['config']}"
         if len(devices) > 1 and r["device_id"] is not None:
-            label += f" on {device_labels[r['device_id']]}"
+            label += f" on {labels[r['device_id']]}"
         r["id"] = label
     counts = pd.Series([r["id"] for r in rows]).value_counts() if rows else pd.Series(dtype=int)
     for r in rows:  # two files of one name in a session, or a study listing a variant twice
@@ -205,9 +205,10 @@ def _finish(rows: list[dict[str, Any]], *, several_sources: bool) -> pd.DataFram
     return table
 
 
-def _device_labels(rows: list[dict[str, Any]]) -> dict[str, str]:
-    """device_id -> its model name, or model and id when two devices share a model."""
-    models: dict[str, str] = {r["device_id"]: r["device_model"] for r in rows if r["device_id"] is not None}
+def device_labels(devices: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """(device_id, device_model) pairs -> the label ids carry: the model name, or model and id when two
+    devices share a model."""
+    models = dict(devices)
     labels = {}
     for device_id, model in models.items():
         shared = sum(1 for m in models.values() if m == model) > 1
