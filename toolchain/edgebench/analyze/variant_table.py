@@ -199,6 +199,9 @@ def _finish(rows: list[dict[str, Any]], *, several_sources: bool) -> pd.DataFram
     table = pd.DataFrame([{**{c: r[c] for c in COLUMNS},
                            **{f"hp.{n}": r["hyperparameters"].get(n) for n in hp_names}} for r in rows],
                          columns=[*COLUMNS, *(f"hp.{n}" for n in hp_names)])
+    for column in ("trained_id", "transform", "quantization", "tflite_sha256", "device_id", "device_model",
+                   "device_kind", "config", "protocol", "latency_source"):
+        table[column] = table[column].astype(object).where(table[column].notna(), None)  # None, as pandas made NaN
     for column in ("sparsity", "accuracy", "accuracy_n", "val_accuracy", "latency_ms", "latency_p90_ms",
                    "energy_mj", "size_bytes", "gzip_size_bytes", "peak_memory_kb", "training_s"):
         table[column] = table[column].astype(float)
