@@ -110,8 +110,8 @@ def test_across_devices_is_the_mean_of_per_device_frontier_probabilities() -> No
     # "mid" is efficient on p2 but "solo on p1" (faster) dominates it on p1: mean of 0 and 1
     assert by.loc["mid", "frontier_probability[p1]"] == 0.0 and by.loc["mid", "frontier_probability[p2]"] == 1.0
     assert by.loc["mid", "combined_frontier_probability"] == 0.5
-    assert math.isnan(by.loc["solo on p1", "combined_frontier_probability"])
-    assert by.loc["solo on p1", "missing_on"] == "p2" and pd.isna(by.loc["solo", "efficiency_rank"])
+    assert math.isnan(by.loc["solo", "combined_frontier_probability"])
+    assert by.loc["solo", "missing_on"] == "p2" and pd.isna(by.loc["solo", "efficiency_rank"])
 
 
 @pytest.mark.parametrize("objectives, message", [
