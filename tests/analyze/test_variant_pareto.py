@@ -3,7 +3,6 @@ reasons, and the combined ranking across devices."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -95,7 +95,7 @@ def pareto_of_variants(table: pd.DataFrame, objectives: str | Sequence[str] | Se
     if len(devices) > 1:
         nowhere = table[~table["device_id"].isin(devices)]
         excluded = [Excluded(str(r.id), f"ran on no device (status {r.status})") for r in nowhere.itertuples()]
-        groups = [(labels[d], table[table["device_id"] == d]) for d in devices]
+        groups: list[tuple[str | None, pd.DataFrame]] = [(labels[d], table[table["device_id"] == d]) for d in devices]
     else:
         groups = [(None, table)]
     analyses = tuple(_analyze(device, rows, objs, reference, draws, seed + k, single=len(groups) == 1)

@@ -59,7 +59,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts: NaN and <NA> become null (unknown, never 0)."""
     out = []
     for record in frame.astype(object).to_dict(orient="records"):
-        out.append({k: (None if v is None or (isinstance(v, float) and math.isnan(v)) or str(v) == "<NA>"
+        out.append({str(k): (None if v is None or (isinstance(v, float) and math.isnan(v)) or str(v) == "<NA>"
                         else v) for k, v in record.items()})
     return out
 
