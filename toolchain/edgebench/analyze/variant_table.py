@@ -4,7 +4,7 @@
     session_table(session, workspace=None)
 
 Every analysis (pareto, effects, sensitivity, compare, the report) reads this table; its columns are
-the contract of issue #13 (CONTRACT13.md). Unknown values are NaN / None, never 0. Measurements come
+the contract of issue #13. Unknown values are NaN / None, never 0. Measurements come
 from the results store (runs, summaries, raw latency samples, energy), the model facts (accuracy, test
 set size, training time) from the lineage records the store keeps of each artifact.
 """
