@@ -54,6 +54,10 @@ def read_samples(table: pd.DataFrame, objectives: Sequence[Objective],
 
 def _sample_list(cell: object, row: int, column: str) -> np.ndarray:
     expected = f"row {row + 1}, column {column!r}: expected a non-empty JSON list of numbers (e.g. [12.1, 12.4])"
+    if isinstance(cell, np.ndarray) and cell.ndim == 1 and cell.size and cell.dtype.kind in "fiu":
+        if not np.all(np.isfinite(cell)):  # an array made in Python (e.g. bootstrap values): no per-item checks
+            raise UsageError(f"{expected}, got an array with non-finite values")
+        return cell.astype(float, copy=False)
     if isinstance(cell, (list, tuple, np.ndarray)):
         values: object = list(cell)
     else:

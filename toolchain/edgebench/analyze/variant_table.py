@@ -103,6 +103,10 @@ def study_table(study: str | os.PathLike[str], *, workspace: str | os.PathLike[s
     try:
         data = json.loads(path.read_text())
         rows = data["rows"]
+        bad = next((i for i, r in enumerate(rows) if not isinstance(r, dict) or "source" not in r
+                    or "variant" not in r), None)
+        if bad is not None:
+            raise KeyError(f"row {bad + 1} lacks source or variant")
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: expected the study.json `edgebench study run` writes (an object with"
                          f" \"rows\"), could not read it: {exc}") from None
