@@ -33,7 +33,8 @@ def _variants(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def test_one_analysis_per_device_and_every_row_accounted_for(table: pd.DataFrame) -> None:
     result = pareto_of_variants(table, "accuracy:max,latency_ms:min", draws=200, seed=1)
     assert [a.device for a in result.analyses] == ["Pixel 7", "edgebench-virtual"]
-    assert [(e.id, e.reason) for e in result.excluded] == [("default/float16", "ran on no device (status build_failed)")]
+    assert [(e.id, e.reason) for e in result.excluded] == [("default/float16", "ran on no device (status build_failed)"),
+                                                           ("trial 4", "ran on no device (status trial_failed)")]
     pixel, virtual = result.analyses
     assert pixel.analysis is not None and virtual.analysis is not None
     assert pixel.analysis.rows["id"].tolist() == ["default/fp32 on Pixel 7", "default/prune:0.5+int8 on Pixel 7",

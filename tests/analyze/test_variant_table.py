@@ -39,7 +39,7 @@ def test_columns_are_the_contract_and_one_row_per_variant_device_config(table: p
     assert table["id"].tolist() == [
         "default/fp32 on Pixel 7", "default/fp32 on edgebench-virtual", "default/prune:0.5+int8 on Pixel 7",
         "default/prune:0.5+int8 on edgebench-virtual", "default/float16", "trial 3/fp32 on Pixel 7",
-        "trial 3/fp32 on edgebench-virtual"]
+        "trial 3/fp32 on edgebench-virtual", "trial 4"]
     assert set(PROPERTIES) <= set(table.columns)
     assert PROPERTIES["accuracy"].maximize and not PROPERTIES["latency_ms"].maximize
 
@@ -79,6 +79,9 @@ def test_unknowns_are_nan_never_zero(table: pd.DataFrame) -> None:
     assert (failed.status, failed.repeats_ok, failed.repeats_total, failed.valid) == ("run_failed", 0, 1, False)
     assert math.isnan(failed.latency_ms) and math.isnan(failed.peak_memory_kb) and failed.latency_repeats_ms == []
     assert failed.accuracy == 0.80 and failed.training_s == 50.0  # facts of the model stay known
+    trial = _row(table, "trial 4")  # a tuning trial that failed before training: no variant, its reason kept
+    assert (trial.status, trial.variant, trial.transform, trial.quantization) == ("trial_failed", "", None, None)
+    assert math.isnan(trial.val_accuracy) and trial.hp_filters == 4 and math.isnan(trial.training_s)
     virtual = _row(table, "default/fp32 on edgebench-virtual")
     assert (virtual.latency_source, virtual.verdict_allowed, virtual.protocol) == ("simulated", False, "smoke")
 
@@ -89,8 +92,8 @@ def test_a_study_is_found_by_folder_file_or_name_and_its_workspace_by_its_place(
     folder = workspace / "studies" / "cnn_image-smoke-0123456789ab"
     assert find_study(folder) == folder / "study.json" == find_study(folder / "study.json")
     assert find_study("cnn_image", workspace) == folder / "study.json"
-    assert len(study_table(folder / "study.json")) == 7
-    assert len(study_table("cnn_image-smoke", workspace=workspace)) == 7
+    assert len(study_table(folder / "study.json")) == 8
+    assert len(study_table("cnn_image-smoke", workspace=workspace)) == 8
 
 
 def test_unknown_and_ambiguous_studies_name_what_exists(workspace: Path, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ Models (all made-up numbers, listed here so tests can check them by hand):
     B  default/prune:0.5+int8  T -> pruned P (fine-tune 20 s), accuracy 0.88
     C  trial 3/fp32            trained U (train 50 s, filters 8), accuracy 0.80
     default/float16            failed to build
+    trial 4                    a tuning trial that failed before training a model (no variant)
 Runs (session "s1"):
     pixel (phone, standard):  A 3 ok repeats (medians 10, 12, 11 ms; energy 2.0, 2.4, 2.2 mJ),
                               B 2 ok (4, 5 ms) + 1 invalid, C 2 ok (20, 21 ms)
@@ -111,7 +112,7 @@ def build_workspace(root: Path) -> Path:
     finally:
         store.close()
 
-    def row(source: str, trained: str, hp: dict[str, Any], variant: str, model: str | None,
+    def row(source: str, trained: str | None, hp: dict[str, Any], variant: str, model: str | None,
             accuracy: float | None, size: int | None, gzip: int | None) -> dict[str, Any]:
         return {"source": source, "trained_id": trained, "hyperparameters": hp, "val_accuracy": 0.9,
                 "variant": variant, "tflite_sha256": SHA[model] if model else None, "tflite_path": None,
@@ -129,6 +130,8 @@ def build_workspace(root: Path) -> Path:
         row("default", TRAINED, hp_t, "fp32", "A", 0.91, 4000, 900),
         row("default", TRAINED, hp_t, "prune:0.5+int8", "B", 0.88, 1200, 300),
         row("default", TRAINED, hp_t, "float16", None, None, None, None),
-        row("trial 3", TRAINED_U, hp_u, "fp32", "C", 0.80, 2000, 500)]}))
+        row("trial 3", TRAINED_U, hp_u, "fp32", "C", 0.80, 2000, 500),
+        {**row("trial 4", None, {"filters": 4}, "", None, None, None, None), "status": "trial_failed",  # type: ignore[arg-type]
+         "problem": "ValueError: NaN loss", "val_accuracy": None}]}))
     return path
 

@@ -128,7 +128,9 @@ def study_table(study: str | os.PathLike[str], *, workspace: str | os.PathLike[s
             sha = row.get("tflite_sha256")
             facts = _study_facts(row, store)
             model_runs = [runs[i] for i in (row.get("run_ids") or [])]
-            status = "build_failed" if sha is None else "run_failed"
+            # Without a .tflite the study row says why (build_failed; trial_failed / trial_pruned for a tuning
+            # trial that never trained a model); with one and no ok run, it failed to run.
+            status = str(row.get("status") or "build_failed") if sha is None else "run_failed"
             out.extend(measurement_rows(facts, model_runs, store, no_run_status=status))
     finally:
         if store is not None:
@@ -137,12 +139,12 @@ def study_table(study: str | os.PathLike[str], *, workspace: str | os.PathLike[s
 
 
 def _study_facts(row: dict[str, Any], store: ResultsStore | None) -> ModelFacts:
-    variant = str(row["variant"])
-    transform, quantization, sparsity = recipe_parts(variant)
+    variant = str(row["variant"])  # "" for a tuning trial that never trained a model
+    transform, quantization, sparsity = recipe_parts(variant) if variant else (None, None, float("nan"))
     lineage = facts_from_lineage(store, row.get("tflite_sha256"), variant) if store is not None else None
     size, gzip_size = row.get("size_bytes"), row.get("gzip_size_bytes")
     return ModelFacts(
-        label=f"{row['source']}/{variant}", source=str(row["source"]), trained_id=row.get("trained_id"),
+        label=f"{row['source']}/{variant}" if variant else str(row["source"]), source=str(row["source"]), trained_id=row.get("trained_id"),
         variant=variant, transform=transform, quantization=quantization, sparsity=sparsity,
         tflite_sha256=row.get("tflite_sha256"), hyperparameters=dict(row.get("hyperparameters") or {}),
         accuracy=_number(row.get("test_accuracy")), accuracy_n=lineage.accuracy_n if lineage else float("nan"),
