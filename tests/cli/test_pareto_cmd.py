@@ -183,6 +183,10 @@ def test_session_source_json_across_devices(workspace: Path, capsys: pytest.Capt
     (["--session", "s9", "--objectives", "accuracy:max,latency_ms:min"], "no session 's9' in"),
     (["--study", "cnn_image", "--objectives", "accuracy:max,energy_mj:min"],
      "no device has an analysis for accuracy:max, energy_mj:min"),
+    (["--study", "cnn_image", "--objectives", "accuracy:max,latency_ms:min", "--seed", "-1"],
+     "--seed -1: expected a seed of 0 or more"),
+    (["--study", "cnn_image", "--objectives", "accuracy:max,latency_ms:min", "--draws", "0"],
+     "--draws 0: expected a positive number"),
     (["--study", "cnn_image", "--objectives", "accuracy:max,speed:min"],
      "'speed' is not a numeric column of the variant table"),
 ])

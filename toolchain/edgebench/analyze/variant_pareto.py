@@ -92,6 +92,8 @@ def pareto_of_variants(table: pd.DataFrame, objectives: str | Sequence[str] | Se
     from edgebench.analyze.across_devices import combine
 
     objs = _as_objectives(objectives)
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: expected a seed of 0 or more")
     check_objective_columns(table, objs)
     devices = sorted({d for d in table["device_id"].tolist() if isinstance(d, str)})
     labels = device_labels(zip(table["device_id"], table["device_model"]))
