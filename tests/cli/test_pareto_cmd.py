@@ -119,3 +119,83 @@ def test_help_imports_neither_pandas_nor_moocore() -> None:
             "print('HEAVY', sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'moocore', 'tensorflow')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert "HEAVY []" in out, out
+
+
+def test_file_with_samples_and_two_objectives_gives_attainment_surfaces(csv: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pareto", str(csv), "--objectives", "latency_ms:min,accuracy:max", "--id-col", "variant",
+                 "--samples", "latency_ms=latency_samples", "--draws", "200", "--json"]) == 0
+    surfaces = json.loads(capsys.readouterr().out)["attainment"]
+    assert {s["level"] for s in surfaces} == {0.1, 0.5, 0.9}
+    # int8 reaches 3.9 ms at 0.90 in some draws, 4.1 ms in every draw
+    assert {"level": 0.1, "latency_ms": 3.9, "accuracy": 0.9} in surfaces
+    assert {"level": 0.9, "latency_ms": 4.1, "accuracy": 0.9} in surfaces
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.analyze.variant_store import build_workspace
+
+    root = tmp_path_factory.mktemp("ws")
+    build_workspace(root)
+    return root
+
+
+def test_study_source_prints_each_device_its_samples_and_what_was_left_out(
+        workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--workspace", str(workspace), "pareto", "--study", "cnn_image", "--draws", "100",
+                 "--objectives", "accuracy:max,latency_ms:min,size_bytes:min"]) == 0
+    out = capsys.readouterr().out
+    assert "source: study " in out and "cnn_image-smoke-0123456789ab/study.json" in out
+    assert "excluded: default/float16: ran on no device (status build_failed)" in out
+    assert "device Pixel 7: pareto:" in out and "device edgebench-virtual: pareto:" in out
+    assert "excluded: trial 3/fp32 on edgebench-virtual: no value for latency_ms (status run_failed" in out
+    assert out.count("fixed (no samples): size_bytes") == 2
+    assert "sampled: accuracy (Binomial(accuracy_n, accuracy) / accuracy_n; 3 row(s))" in out
+
+
+def test_session_source_json_across_devices(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--workspace", str(workspace), "pareto", "--session", "s1", "--draws", "100", "--json",
+                 "--objectives", "accuracy:max,latency_ms:min", "--across-devices"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["source"] == {"session": "s1"} and result["excluded"] == []
+    assert [a["device"] for a in result["analyses"]] == ["Pixel 7", "edgebench-virtual"]
+    pixel = result["analyses"][0]
+    assert [r["id"] for r in pixel["rows"]] == ["A.tflite on Pixel 7", "B.tflite on Pixel 7", "C.tflite on Pixel 7"]
+    assert {s["level"] for s in pixel["attainment"]} == {0.1, 0.5, 0.9}
+    assert "latency_ms" in result["sample_models"]
+    across = {r["variant"]: r for r in result["across_devices"]["rows"]}
+    assert across["C.tflite"]["combined_frontier_probability"] is None
+    assert across["C.tflite"]["missing_on"] == "edgebench-virtual"
+    assert across["B.tflite"]["efficiency_rank"] == 1
+    assert "mean over the devices" in result["across_devices"]["definition"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--objectives", "accuracy:max,latency_ms:min"], "expected one source: FILE, --study NAME_OR_PATH or"
+                                                      " --session S; got none"),
+    (["--study", "cnn_image", "--session", "s1", "--objectives", "accuracy:max,latency_ms:min"],
+     "got --study and --session"),
+    (["--study", "cnn_image", "--objectives", "accuracy:max,latency_ms:min", "--samples", "latency_ms=x"],
+     "--samples and --id-col are for a FILE"),
+    (["--study", "mlp", "--objectives", "accuracy:max,latency_ms:min"],
+     "no study 'mlp': not a study.json, not a folder"),
+    (["--session", "s9", "--objectives", "accuracy:max,latency_ms:min"], "no session 's9' in"),
+    (["--study", "cnn_image", "--objectives", "accuracy:max,energy_mj:min"],
+     "no device has an analysis for accuracy:max, energy_mj:min"),
+    (["--study", "cnn_image", "--objectives", "accuracy:max,latency_ms:min", "--seed", "-1"],
+     "--seed -1: expected a seed of 0 or more"),
+    (["--study", "cnn_image", "--objectives", "accuracy:max,latency_ms:min", "--draws", "0"],
+     "--draws 0: expected a positive number"),
+    (["--study", "cnn_image", "--objectives", "accuracy:max,speed:min"],
+     "'speed' is not a numeric column of the variant table"),
+])
+def test_store_source_errors(workspace: Path, argv: list[str], message: str,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--workspace", str(workspace), "pareto", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_across_devices_needs_a_store_source(csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pareto", str(csv), "--objectives", "latency_ms:min,accuracy:max", "--across-devices"]) == 2
+    assert "--across-devices needs --study or --session" in capsys.readouterr().err

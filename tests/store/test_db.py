@@ -216,3 +216,16 @@ def test_energy_is_stored_from_a_typed_record_in_the_same_columns(store):
     assert json.loads(row["rails_json"])["reason"] == "no rails" and row["power_path"] == "usb suspended"
     store.save_run(_record(run_id="r2", key="k2"), {}, energy=dataclasses.replace(energy, rails=None))
     assert store.energy_rows(["r2"])["r2"]["rails_json"] is None
+
+
+def test_analysis_queries_runs_by_ids_timed_samples_devices_and_sessions(store):
+    samples = [LatencySample("warmup", 0, 99.0, None)] + [LatencySample("timed", i, float(i + 1), None)
+                                                           for i in range(3)]
+    store.save_run(_record(), {}, samples)
+    store.save_run(_record(run_id="r2", key="k2"), {}, [])
+    store.add_session("s0", started_at_utc="2025-01-01T00:00:00", command="test", host="h", version="0")
+    wanted = ["r2", "r1", "r1"] + [f"missing{i}" for i in range(1200)]  # more ids than one bound-parameter batch
+    assert sorted(r.run_id for r in store.runs_by_ids(wanted)) == ["r1", "r2"]
+    assert store.timed_latencies_us(wanted) == {"r1": [1.0, 2.0, 3.0]}  # warm-up left out, r2 has none
+    assert store.devices(["host:x", "nope"])["host:x"]["model"] == "cpu" and len(store.devices(["nope"])) == 0
+    assert store.session_names() == ["s1", "s0"]

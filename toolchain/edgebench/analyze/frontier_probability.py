@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import moocore
 import numpy as np
@@ -54,6 +54,10 @@ def read_samples(table: pd.DataFrame, objectives: Sequence[Objective],
 
 def _sample_list(cell: object, row: int, column: str) -> np.ndarray:
     expected = f"row {row + 1}, column {column!r}: expected a non-empty JSON list of numbers (e.g. [12.1, 12.4])"
+    if isinstance(cell, np.ndarray) and cell.ndim == 1 and cell.size and cell.dtype.kind in "fiu":
+        if not np.all(np.isfinite(cell)):  # an array made in Python (e.g. bootstrap values): no per-item checks
+            raise UsageError(f"{expected}, got an array with non-finite values")
+        return cell.astype(float, copy=False)
     if isinstance(cell, (list, tuple, np.ndarray)):
         values: object = list(cell)
     else:
@@ -80,6 +84,25 @@ def frontier_probability(points: np.ndarray, objectives: Sequence[Objective],
     if seed < 0:
         raise UsageError(f"--seed {seed}: expected a seed of 0 or more")
     n_rows = points.shape[0]
+    maximise = [o.maximize for o in objectives]
+    nondominated = np.zeros(n_rows)
+    front_sum = np.zeros(n_rows)
+    for drawn in monte_carlo_draws(points, objectives, sampled, draws=draws, seed=seed):
+        front = np.asarray(moocore.pareto_rank(drawn, maximise=maximise))
+        nondominated += front == 0
+        front_sum += front + 1
+    probability = nondominated / draws
+    expected = front_sum / draws
+    return FrontierProbability(probability, expected, efficiency_ranks(probability, expected))
+
+
+def monte_carlo_draws(points: np.ndarray, objectives: Sequence[Objective], sampled: dict[str, list[np.ndarray]],
+                      *, draws: int, seed: int) -> Iterator[np.ndarray]:
+    """The B drawn matrices (rows × objectives): each sampled objective takes one of the row's own samples,
+    uniformly at random, the others their fixed value. The same seed gives the same draws, so frontier
+    probability and attainment surfaces of one analysis describe the same random frontiers.
+    The yielded array is reused between draws: copy what you keep."""
+    n_rows = points.shape[0]
     rng = np.random.default_rng(seed)
     # Pad each objective's samples into rows × longest list; draw an index below each row's own length.
     padded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -91,20 +114,12 @@ def frontier_probability(points: np.ndarray, objectives: Sequence[Objective],
             for r, values in enumerate(rows):
                 table[r, :len(values)] = values
             padded[i] = (table, lengths)
-    maximise = [o.maximize for o in objectives]
     row_index = np.arange(n_rows)
-    nondominated = np.zeros(n_rows)
-    front_sum = np.zeros(n_rows)
-    drawn = points.copy()
+    drawn = points.astype(float, copy=True)
     for _ in range(draws):
         for i, (table, lengths) in padded.items():
             drawn[:, i] = table[row_index, (rng.random(n_rows) * lengths).astype(int)]
-        front = np.asarray(moocore.pareto_rank(drawn, maximise=maximise))
-        nondominated += front == 0
-        front_sum += front + 1
-    probability = nondominated / draws
-    expected = front_sum / draws
-    return FrontierProbability(probability, expected, efficiency_ranks(probability, expected))
+        yield drawn
 
 
 def efficiency_ranks(probability: np.ndarray, expected_front: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("edgebench.cli.inspect_cmd", "Read a .tflite model, harness output or captured device/tool output."),
     "results": ("edgebench.cli.results_cmd", "List and export stored results; trace a run back to its training (lineage)."),
     "pareto": ("edgebench.cli.pareto_cmd",
-               "Pareto fronts, hypervolume and (from samples) frontier probability of a CSV/Parquet table."),
+               "Pareto fronts, hypervolume, frontier probability and attainment of a table, study or session."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
     "virtual-device": ("edgebench.cli.virtual_device_cmd",

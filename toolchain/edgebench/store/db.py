@@ -242,6 +242,34 @@ class ResultsStore:
                 Check(name=c["name"], outcome=c["outcome"], reason=c["reason"], advisory=c["advisory"]))
         return [_record_from_row(r, tuple(checks_by_run.get(r["run_id"], ()))) for r in rows]
 
+    def runs_by_ids(self, run_ids: Sequence[str]) -> list[RunRecord]:
+        """The stored runs among `run_ids` (ids not stored are left out), oldest first."""
+        return [r for chunk in _chunks(run_ids) for r in self._runs(t.runs.c.run_id.in_(chunk))]
+
+    def session_names(self) -> list[str]:
+        """Every session, newest first."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.sessions.c.session).order_by(
+                t.sessions.c.started_at_utc.desc(), t.sessions.c.session.desc())).scalars().all())
+
+    def devices(self, device_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """device_id -> its stored row (device_kind, manufacturer, model, soc, ...)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.devices).where(t.devices.c.device_id.in_(list(device_ids)))).mappings()
+            return {r["device_id"]: dict(r) for r in rows}
+
+    def timed_latencies_us(self, run_ids: Sequence[str]) -> dict[str, list[float]]:
+        """run_id -> its timed latency samples (µs) in inference order; runs without samples are absent."""
+        out: dict[str, list[float]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(run_ids):
+                rows = conn.execute(select(t.latency_samples.c.run_id, t.latency_samples.c.latency_us)
+                                    .where(t.latency_samples.c.run_id.in_(chunk), t.latency_samples.c.phase == "timed")
+                                    .order_by(t.latency_samples.c.run_id, t.latency_samples.c.idx))
+                for run_id, latency_us in rows:
+                    out.setdefault(run_id, []).append(float(latency_us))
+        return out
+
     def energy_rows(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.energy).where(t.energy.c.run_id.in_(list(run_ids)))).mappings()
@@ -266,6 +294,12 @@ class ResultsStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _chunks(ids: Sequence[str], size: int = 500) -> list[list[str]]:
+    """Ids in slices small enough for any backend's limit on bound parameters (SQLite's is 999 in old builds)."""
+    unique = list(dict.fromkeys(ids))
+    return [unique[i:i + size] for i in range(0, len(unique), size)]
 
 
 def _migrate_3_to_4(conn: Any) -> None:
