@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edgebench.cli.main import main
-from edgebench.records import Check, EnergyResult, LatencyStats, Provenance, RunConfig, RunRecord
+from edgebench.records import Check, EnergyResult, Provenance, RunConfig, RunRecord
 from edgebench.stats import latency_stats
 from edgebench.store import LatencySample, ResultsStore
 

@@ -95,8 +95,8 @@ def compare(a_repeats: Sequence[Sequence[float]], b_repeats: Sequence[Sequence[f
     log_med_a = np.log([np.median(r) for r in a])
     log_med_b = np.log([np.median(r) for r in b])
     rng_a, rng_b = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-    boot_a = np.log(hierarchical_repeat_medians(a, draws, rng_a)).mean(axis=1)
-    boot_b = np.log(hierarchical_repeat_medians(b, draws, rng_b)).mean(axis=1)
+    boot_a = np.log(hierarchical_repeat_medians(a_repeats, draws, rng_a)).mean(axis=1)
+    boot_b = np.log(hierarchical_repeat_medians(b_repeats, draws, rng_b)).mean(axis=1)
     # The bootstrap's variance of a mean over n resampled repeats is the plug-in s²(n-1)/n / n.
     log_se = math.sqrt(sum(len(side) / (len(side) - 1) * float(np.var(boot, ddof=1))
                            for side, boot in ((a, boot_a), (b, boot_b))))
