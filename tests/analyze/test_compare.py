@@ -151,3 +151,16 @@ def test_json_shape() -> None:
     assert data["verdict"] in ("slower", "no detectable difference")
     assert isinstance(data["ratio_ci"], list) and len(data["ratio_ci"]) == 2
     assert data["confidence"] == 0.95 and data["metric"] == "latency" and data["unit"] == "ms"
+
+
+def test_one_value_per_run_reproduces_scipy_two_sample_t_interval() -> None:
+    # Energy: one value per battery run, so the within stage changes nothing and the corrected bootstrap
+    # variance of the mean log is s²/n; with equal sides the interval is the pooled two-sample t interval
+    # of the log values (up to the bootstrap's own noise).
+    a = [4.9, 5.1, 5.0, 5.3, 4.8]
+    b = [4.1, 4.4, 3.9, 4.2, 4.0]
+    result = compare([[v] for v in a], [[v] for v in b], draws=20_000, metric="energy", unit="mJ")
+    ci = stats.ttest_ind(np.log(b), np.log(a)).confidence_interval(0.95)
+    assert result.ratio_ci[0] == pytest.approx(math.exp(ci.low), rel=0.01)
+    assert result.ratio_ci[1] == pytest.approx(math.exp(ci.high), rel=0.01)
+    assert result.verdict == "less energy"

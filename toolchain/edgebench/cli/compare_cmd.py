@@ -74,14 +74,13 @@ def run(args: argparse.Namespace) -> int:
         runs = store.runs(session)
         models = _device_models(store)
         a, b = _resolve_pair(args.a, args.b, runs, models)
-        refused, comparison, values = _judge(store, a, b, args.metric, confidence, args.draws, args.seed)
+        refused, comparison = _judge(store, a, b, args.metric, confidence, args.draws, args.seed)
     finally:
         store.close()
     if args.json:
         out: dict[str, Any] = {"session": session, "metric": args.metric, "a": a.to_json(), "b": b.to_json(),
                                "refused": refused,
                                "comparison": comparison.to_json() if comparison is not None else None}
-        out.update(values)
         print(json.dumps(out, indent=1))
     else:
         _print(session, a, b, refused, comparison)
@@ -199,8 +198,8 @@ def _device_models(store: ResultsStore) -> dict[str, str | None]:
 # -- refusals and the comparison -----------------------------------------------------------------
 
 def _judge(store: ResultsStore, a: Side, b: Side, metric: str, confidence: float, draws: int,
-           seed: int) -> tuple[str | None, Comparison | None, dict[str, Any]]:
-    """(refusal reason or None, the comparison or None, extra JSON fields)."""
+           seed: int) -> tuple[str | None, Comparison | None]:
+    """(every refusal reason joined, or None; the comparison, or None when refused)."""
     from edgebench.analyze.compare import compare
     from edgebench.bench.summary import summarize
 
@@ -226,14 +225,14 @@ def _judge(store: ResultsStore, a: Side, b: Side, metric: str, confidence: float
     if refusal:
         reasons.append(refusal)
     if reasons:
-        return "; ".join(reasons), None, {}
+        return "; ".join(reasons), None
     unit = "mJ" if metric == "energy" else "ms"
     try:
         comparison = compare(values["a"], values["b"], confidence=confidence, draws=draws, seed=seed,
                              metric="energy" if metric == "energy" else "latency", unit=unit)
     except ValueError as exc:
-        return str(exc), None, {}
-    return None, comparison, {}
+        return str(exc), None
+    return None, comparison
 
 
 def _ok_runs(side: Side) -> list[RunRecord]:
