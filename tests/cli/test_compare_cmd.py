@@ -196,3 +196,28 @@ def test_energy_without_battery_runs_is_refused(ws: Writer, capsys) -> None:
     ws.measure(8.0, sha=SHA_INT8)
     code, out = _compare(ws, "net_fp32.tflite", "net_int8.tflite", "--metric", "energy", capsys=capsys)
     assert code == 1 and "no energy figures" in out["refused"] and "profile-battery" in out["refused"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--session", "nope"], "no session 'nope' in the results store"),
+    (["--confidence", "1.5"], "--confidence"),
+    (["--draws", "10"], "--draws 10: expected at least 100"),
+])
+def test_bad_options_are_usage_errors(ws: Writer, capsys, argv: list[str], message: str) -> None:
+    ws.measure(10.0)
+    ws.measure(8.0, sha=SHA_INT8)
+    root = str(Path(ws.store.url.removeprefix("sqlite:///")).parent)
+    assert main(["compare", "net_fp32.tflite", "net_int8.tflite", "--workspace", root, *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_same_measurement_twice_is_an_error(ws: Writer, capsys) -> None:
+    ids = ws.measure(10.0)
+    root = str(Path(ws.store.url.removeprefix("sqlite:///")).parent)
+    assert main(["compare", ids[0], ids[1], "--workspace", root]) == 2
+    assert "name the same measurement" in capsys.readouterr().err
+
+
+def test_an_empty_store_says_to_measure_first(tmp_path: Path, capsys) -> None:
+    assert main(["compare", "a", "b", "--workspace", str(tmp_path / "empty")]) == 2
+    assert "no session yet" in capsys.readouterr().err

@@ -62,8 +62,10 @@ def run(args: argparse.Namespace) -> int:
     from edgebench.protocols import check_number
 
     confidence = check_number("--confidence", args.confidence, low=0.5, high=0.999999)
-    if args.draws < 100 or args.seed < 0:
-        raise UsageError(f"--draws {args.draws} --seed {args.seed}: expected at least 100 draws and a seed >= 0")
+    if args.draws < 100:
+        raise UsageError(f"--draws {args.draws}: expected at least 100 bootstrap draws (default 2000)")
+    if args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: expected a whole number >= 0")
     store = open_store(args.workspace)
     try:
         session = args.session or store.latest_session()
@@ -151,6 +153,9 @@ def _resolve_pair(selector_a: str, selector_b: str, runs: list[RunRecord],
     kind_b, runs_b = _select(selector_b, runs, models)
     groups_a, groups_b = _groups(runs_a), _groups(runs_b)
     named = {kind_a, kind_b}
+    if groups_a.keys() == groups_b.keys() and len(groups_a) == 1:
+        raise UsageError(f"{selector_a!r} and {selector_b!r} name the same measurement "
+                         f"({_describe(runs_a[0], models)}); name two different ones")
     if len(groups_a) == 1 and len(groups_b) == 1:  # each names one measurement: pair them as they are
         pairs = [(ka, kb) for ka in groups_a for kb in groups_b if ka != kb]
     else:
