@@ -221,3 +221,12 @@ def test_the_same_measurement_twice_is_an_error(ws: Writer, capsys) -> None:
 def test_an_empty_store_says_to_measure_first(tmp_path: Path, capsys) -> None:
     assert main(["compare", "a", "b", "--workspace", str(tmp_path / "empty")]) == 2
     assert "no session yet" in capsys.readouterr().err
+
+
+def test_pairing_ignores_the_protocol_and_refuses_on_it(ws: Writer, capsys) -> None:
+    # cpu/1t holds two models; only int8 also ran at cpu/2t (a smoke run): that is the pair, refused.
+    ws.measure(10.0)
+    ws.measure(9.7, sha=SHA_INT8)
+    ws.measure(9.0, sha=SHA_INT8, protocol="smoke", threads=2)
+    code, out = _compare(ws, "cpu/1t", "cpu/2t", capsys=capsys)
+    assert code == 1 and out["a"]["model"] == "net_int8.tflite" and "protocol 'smoke'" in out["refused"]

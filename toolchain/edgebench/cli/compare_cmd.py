@@ -146,7 +146,8 @@ def _resolve_pair(selector_a: str, selector_b: str, runs: list[RunRecord],
                   models: dict[str, str | None]) -> tuple[Side, Side]:
     """Each selector's runs split into measurements. When each selects one, they are the pair (what
     differs is then judged by the refusals); otherwise a pair must agree on every dimension that neither
-    selector named (model, config, device, protocol, input shapes), and exactly one pair may remain."""
+    selector named (model, config, device, input shapes; a protocol difference is left to the refusals),
+    and exactly one pair may remain."""
     from edgebench.errors import UsageError
 
     kind_a, runs_a = _select(selector_a, runs, models)
@@ -181,8 +182,7 @@ def _same_unnamed(ra: RunRecord, rb: RunRecord, named: set[str]) -> bool:
     same_config = ra.config.label() == rb.config.label()
     same_device = ra.device_id == rb.device_id
     return ((same_model or "model" in named) and (same_config or "config" in named)
-            and (same_device or "device" in named) and ra.protocol == rb.protocol
-            and ra.input_shapes == rb.input_shapes)
+            and (same_device or "device" in named) and ra.input_shapes == rb.input_shapes)
 
 
 def _describe(r: RunRecord, models: dict[str, str | None]) -> str:
@@ -300,7 +300,7 @@ def _print(session: str, a: Side, b: Side, refused: str | None, c: Comparison | 
     level = format_level(c.confidence)
     print(f"median A {c.median_a:.6g} {c.unit} ({c.repeats_a} repeats), median B {c.median_b:.6g} {c.unit} "
           f"({c.repeats_b} repeats)")
-    print(f"ratio B/A {c.ratio:.4f}, {level} CI [{c.ratio_ci[0]:.4f}, {c.ratio_ci[1]:.4f}]  "
+    print(f"ratio B/A {c.ratio:.4f} (of the geometric means of the repeat medians), {level} CI [{c.ratio_ci[0]:.4f}, {c.ratio_ci[1]:.4f}]  "
           f"(B {c.relative_difference:+.2%} vs A)")
     print(f"difference B-A {c.difference:+.4g} {c.unit}, {level} CI [{c.difference_ci[0]:+.4g}, "
           f"{c.difference_ci[1]:+.4g}] {c.unit}")
