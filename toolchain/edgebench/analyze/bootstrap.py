@@ -7,6 +7,8 @@ within each drawn repeat lets that drift widen the interval, as it should.
 
     hierarchical_medians(repeats, draws, rng) -> array of `draws` bootstrap values of the statistic
     "median of the per-repeat medians" (the figure edgebench's tables show).
+    hierarchical_repeat_medians(repeats, draws, rng) -> (draws x repeats) array of the drawn repeats'
+    medians, for other statistics over them.
 """
 from __future__ import annotations
 
@@ -22,6 +24,14 @@ def hierarchical_medians(repeats: Sequence[Sequence[float]], draws: int,
                          rng: np.random.Generator) -> np.ndarray:
     """Bootstrap values of the median of per-repeat medians: each draw picks as many repeats as there
     are, with replacement, then resamples each picked repeat's samples with replacement."""
+    return np.asarray(np.median(hierarchical_repeat_medians(repeats, draws, rng), axis=1), dtype=float)
+
+
+def hierarchical_repeat_medians(repeats: Sequence[Sequence[float]], draws: int,
+                                rng: np.random.Generator) -> np.ndarray:
+    """The (draws x repeats) medians behind `hierarchical_medians`: row d holds the medians of the
+    repeats drawn in draw d (repeats picked with replacement, each one's samples resampled), so a
+    caller can form another statistic over them (compare uses their mean log)."""
     arrays = [np.asarray(r, dtype=float) for r in repeats]
     if not arrays or any(a.size == 0 for a in arrays):
         raise ValueError("hierarchical_medians needs at least one repeat and no empty repeat")
@@ -41,4 +51,4 @@ def hierarchical_medians(repeats: Sequence[Sequence[float]], draws: int,
             idx = rng.integers(0, samples.size, size=(count, samples.size))
             values[start:start + count] = np.median(samples[idx], axis=1)
         medians.ravel()[slots] = values
-    return np.asarray(np.median(medians, axis=1), dtype=float)
+    return medians
