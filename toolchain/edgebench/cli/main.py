@@ -30,7 +30,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "results": ("edgebench.cli.results_cmd", "List and export stored results; trace a run back to its training (lineage)."),
     "pareto": ("edgebench.cli.pareto_cmd",
                "Pareto fronts, hypervolume, frontier probability and attainment of a table, study or session."),
-               "Pareto fronts, hypervolume and (from samples) frontier probability of a CSV/Parquet table."),
     "compare": ("edgebench.cli.compare_cmd", "Compare two variants, configs or devices of a session: ratio with a CI, verdict, repeats needed."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
