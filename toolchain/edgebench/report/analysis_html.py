@@ -25,6 +25,7 @@ from edgebench.report.tables import effects_with_provenance, headline_rows, line
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["SECTIONS", "ReportInputs", "build_inputs", "render", "write_report"]
 
@@ -46,23 +47,22 @@ code{font-size:11.5px}.scroll{max-height:36em;overflow:auto}
 """
 
 
-def figure_img(draw: Callable[[Axes], Any], alt: str, *,
-               size_in: tuple[float, float] = (7.0, 4.5)) -> str:
-    """Draw with matplotlib (Agg) and return an <img> holding the PNG as a data: URI."""
-    import matplotlib
+def figure_png(draw: Callable[[Figure], Any], alt: str, *, size_in: tuple[float, float] = (7.0, 4.5)) -> str:
+    """Draw on a new matplotlib Figure (Agg, no pyplot state) and return an <img> holding the PNG as a
+    data: URI, so the page needs no other file and no network."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=size_in, dpi=100)
-    try:
-        draw(ax)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", bbox_inches="tight")
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=size_in, dpi=100)
+    draw(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
+
+
+def figure_img(draw: Callable[[Axes], Any], alt: str, *, size_in: tuple[float, float] = (7.0, 4.5)) -> str:
+    """One Axes' figure as an <img> (see figure_png)."""
+    return figure_png(lambda fig: draw(fig.add_subplot()), alt, size_in=size_in)
 
 
 def _missing(text: str) -> str:
@@ -162,10 +162,11 @@ def _traces(inputs: ReportInputs) -> str:
                               size_in=(7.0, 3.0)) for channel in list(dict.fromkeys(traces["channel"]))[:6])
 
 
-def _analysis_tables(frames: dict[str, pd.DataFrame] | Any, inputs: ReportInputs, what: str) -> str:
+def _analysis_tables(frames: dict[str, pd.DataFrame], inputs: ReportInputs, what: str, note: str) -> str:
     if not frames:
-        return _missing(f"Not computed: no {what} analysis was given to the report (it needs a study with several"
-                        f" configurations per hyperparameter; run `edgebench {what} --study S`).")
+        return _missing(f"Not computed: {note}" if note else
+                        f"Not computed: no {what} analysis was given to the report (it needs a study with several"
+                        f" configurations per hyperparameter; see `edgebench {what} --study S`).")
     out = []
     tests = frames.get("tests")
     if what == "effects" and tests is not None and {"hyperparameter", "property", "cliffs_delta"} <= set(tests.columns) \
@@ -182,27 +183,37 @@ def _analysis_tables(frames: dict[str, pd.DataFrame] | Any, inputs: ReportInputs
 
 def _ranks(inputs: ReportInputs) -> str:
     table = inputs.table
-    others = [v for v in dict.fromkeys(table["variant"]) if v != BASELINE_VARIANT]
+    others = [v for v in dict.fromkeys(table["variant"]) if v != BASELINE_VARIANT][:6]
     props = [p for p in ("latency_ms", "accuracy", "energy_mj") if p in table.columns]
     out = []
     for label, group in _groups(table)[:MAX_GROUP_FIGURES]:
-        cells = [(p, v) for p in props for v in others[:6] if len(plots.rank_pairs(group, p, v)) >= 2]
+        cells = [(p, v) for p in props for v in others if len(plots.rank_pairs(group, p, v)) >= 2]
         if not cells:
             continue
+        columns = min(len(cells), 4)
+        rows = -(-len(cells) // columns)
+
+        def draw(fig: Figure, cells: list[tuple[str, str]] = cells, group: pd.DataFrame = group,
+                 columns: int = columns, rows: int = rows) -> None:
+            for i, (prop, variant) in enumerate(cells):
+                plots.rank_agreement(group, prop, variant, ax=fig.add_subplot(rows, columns, i + 1))
+            fig.tight_layout()
+
         out.append(f"<h3>{html.escape(label)}</h3>")
-        out.append("".join(figure_img(lambda ax, p=p, v=v, g=group: plots.rank_agreement(g, p, v, ax=ax),
-                                      f"rank agreement {p} fp32 vs {v}", size_in=(3.6, 3.4)) for p, v in cells))
+        out.append(figure_png(draw, f"rank agreement fp32 vs each variant, {label}", size_in=(3.4 * columns, 3.2 * rows)))
     if not out:
         return _missing(f"No rank agreement: it needs at least 2 trained models measured both as {BASELINE_VARIANT}"
                         " and as another variant on the same device and config.")
-    return "<div>" + "".join(out) + "</div>"
+    return "".join(out) + "<p class=note>One point per trained model; on the dashed diagonal the variant keeps" \
+        " the fp32 ranking. Kendall τ: 1 = same order, 0 = unrelated, −1 = reversed.</p>"
 
 
 def render(inputs: ReportInputs) -> str:
     bodies = {"headline": _headline(inputs), "pareto": _pareto(inputs), "latency": _latency(inputs),
               "energy": _energy(inputs), "traces": _traces(inputs),
-              "effects": _analysis_tables(dict(inputs.effects), inputs, "effects"),
-              "sensitivity": _analysis_tables(dict(inputs.sensitivity), inputs, "sensitivity"),
+              "effects": _analysis_tables(dict(inputs.effects), inputs, "effects", inputs.effects_note),
+              "sensitivity": _analysis_tables(dict(inputs.sensitivity), inputs, "sensitivity",
+                                              inputs.sensitivity_note),
               "ranks": _ranks(inputs), "variants": table_html(*variant_rows(inputs.table), scroll=True),
               "lineage": table_html(*lineage_rows(inputs.table), scroll=True)}
     titles = {"headline": "Headline", "pareto": "Pareto fronts and frontier probability",

@@ -39,6 +39,8 @@ class ReportInputs:
     surfaces: pd.DataFrame | None = None  # attainment surfaces: level, <objective 1>, <objective 2>[, group]
     effects: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # e.g. tests, correlations, spread
     sensitivity: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # e.g. distances, influence_changes
+    effects_note: str = ""  # why there are no effects tables (shown instead of them)
+    sensitivity_note: str = ""
     traces: pd.DataFrame | None = None  # t_s, channel, value[, unit, run_id]
     traces_note: str = "not recorded: no battery or thermal samples were given to the report"
     meta: Mapping[str, str] = field(default_factory=dict)  # facts for the page's header line
@@ -148,7 +150,7 @@ def _ratio(base: pd.Series | None, row: pd.Series, column: str) -> float:
 
 def build_inputs(table: pd.DataFrame, *, title: str, objectives: str | Sequence[str] = DEFAULT_OBJECTIVES,
                  surfaces: pd.DataFrame | None = None, effects: Any = None, sensitivity: Any = None,
-                 traces: pd.DataFrame | None = None, traces_note: str | None = None,
+                 effects_note: str = "", sensitivity_note: str = "", traces: pd.DataFrame | None = None, traces_note: str | None = None,
                  meta: Mapping[str, Any] | None = None, draws: int = 1000, seed: int = 0) -> ReportInputs:
     """Fronts, frontier probabilities and the headline from `table`; the other parts as given."""
     objs = parse_objectives(objectives)
@@ -158,5 +160,6 @@ def build_inputs(table: pd.DataFrame, *, title: str, objectives: str | Sequence[
     note = traces_note or ("recorded" if recorded else ReportInputs.__dataclass_fields__["traces_note"].default)
     return ReportInputs(table=analysed, title=title, objectives=objs, headline=headline(analysed),
                         pareto_notes=notes, surfaces=surfaces, effects=frames_of(effects),
-                        sensitivity=frames_of(sensitivity), traces=traces if recorded else None,
+                        sensitivity=frames_of(sensitivity), effects_note=effects_note,
+                        sensitivity_note=sensitivity_note, traces=traces if recorded else None,
                         traces_note=str(note), meta=facts)
