@@ -47,15 +47,17 @@ code{font-size:11.5px}.scroll{max-height:36em;overflow:auto}
 """
 
 
-def figure_png(draw: Callable[[Figure], Any], alt: str, *, size_in: tuple[float, float] = (7.0, 4.5)) -> str:
+def figure_png(draw: Callable[[Figure], Any], alt: str, *, size_in: tuple[float, float] = (7.0, 4.5),
+               laid_out: bool = False) -> str:
     """Draw on a new matplotlib Figure (Agg, no pyplot state) and return an <img> holding the PNG as a
-    data: URI, so the page needs no other file and no network."""
+    data: URI, so the page needs no other file and no network. `laid_out`: `draw` already fitted the
+    layout (saves the extra rendering pass of bbox_inches="tight")."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size_in, dpi=100)
     draw(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format="png", bbox_inches=None if laid_out else "tight")
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
 
@@ -200,7 +202,8 @@ def _ranks(inputs: ReportInputs) -> str:
             fig.tight_layout()
 
         out.append(f"<h3>{html.escape(label)}</h3>")
-        out.append(figure_png(draw, f"rank agreement fp32 vs each variant, {label}", size_in=(3.4 * columns, 3.2 * rows)))
+        out.append(figure_png(draw, f"rank agreement fp32 vs each variant, {label}", size_in=(3.4 * columns, 3.2 * rows),
+                              laid_out=True))
     if not out:
         return _missing(f"No rank agreement: it needs at least 2 trained models measured both as {BASELINE_VARIANT}"
                         " and as another variant on the same device and config.")
