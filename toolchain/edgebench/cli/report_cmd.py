@@ -37,7 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def read_table_file(path: Path) -> pd.DataFrame:
     """A variant table from CSV/Parquet; list columns written as JSON text are read back as lists."""
     from edgebench.cli.pareto_cmd import read_table
-    from edgebench.errors import UsageError
 
     table = read_table(path)
     for column in LIST_COLUMNS:
@@ -88,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         traces_note = "not recorded: a table file holds no battery or thermal samples (report --session or --study)"
         meta = {"table": args.table}
     else:
-        from edgebench.analyze import variant_table
+        variant_table = importlib.import_module("edgebench.analyze.variant_table")  # issue 13's reader of the store
 
         if args.study is not None:
             table, name = variant_table.study_table(args.study, workspace=args.workspace), Path(args.study).stem

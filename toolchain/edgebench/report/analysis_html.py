@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import html
 import io
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -62,9 +63,10 @@ def figure_png(draw: Callable[[Figure], Any], alt: str, *, size_in: tuple[float,
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
 
 
-def figure_img(draw: Callable[[Axes], Any], alt: str, *, size_in: tuple[float, float] = (7.0, 4.5)) -> str:
-    """One Axes' figure as an <img> (see figure_png)."""
-    return figure_png(lambda fig: draw(fig.add_subplot()), alt, size_in=size_in)
+def figure_img(draw: Callable[..., Axes], alt: str, *, size_in: tuple[float, float] = (7.0, 4.5)) -> str:
+    """One Axes' figure as an <img> (see figure_png); `draw(ax=...)` is a plot function of report/plots.py,
+    its data bound with functools.partial."""
+    return figure_png(lambda fig: draw(ax=fig.add_subplot()), alt, size_in=size_in)
 
 
 def _missing(text: str) -> str:
@@ -118,7 +120,7 @@ def _pareto(inputs: ReportInputs) -> str:
         if surfaces is not None and "group" in surfaces.columns:
             surfaces = surfaces[surfaces["group"] == label]
         out.append(f"<h3>{html.escape(label)}</h3>")
-        out.append(figure_img(lambda ax, g=group, s=surfaces: plots.pareto_scatter(g, x, y, surfaces=s, ax=ax),
+        out.append(figure_img(partial(plots.pareto_scatter, group, x, y, surfaces=surfaces),
                               f"Pareto plot {x.name} vs {y.name}, {label}"))
     bands = ("Red staircases: the 10/50/90 % empirical attainment surfaces (shaded between the extremes)."
              if inputs.surfaces is not None and len(inputs.surfaces)
@@ -137,7 +139,7 @@ def _latency(inputs: ReportInputs) -> str:
     for label, group in _groups(table)[:MAX_GROUP_FIGURES]:
         ordered = group.sort_values("efficiency_rank") if group["efficiency_rank"].notna().any() else group
         out.append(f"<h3>{html.escape(label)}</h3>")
-        out.append(figure_img(lambda ax, g=ordered: plots.latency_ecdf(g, ax=ax), f"latency ECDF, {label}"))
+        out.append(figure_img(partial(plots.latency_ecdf, ordered), f"latency ECDF, {label}"))
     return "".join(out) + "<p class=note>Most efficient rows first (up to 12 per group); dashed = simulated or" \
         " predicted latency.</p>"
 
@@ -149,7 +151,7 @@ def _energy(inputs: ReportInputs) -> str:
         return _missing("Not recorded: no row has an energy per inference (energy needs a battery protocol run"
                         " on a phone, or the virtual device's simulated gauge).")
     rows = table[has]
-    return figure_img(lambda ax: plots.energy_intervals(rows, ax=ax), "energy per inference with intervals",
+    return figure_img(partial(plots.energy_intervals, rows), "energy per inference with intervals",
                       size_in=(7.0, max(2.5, 0.32 * min(len(rows), 30) + 1.2))) + \
         f"<p class=note>{int(has.sum())} of {len(table)} rows have energy; filled = measured on a fuel gauge," \
         " hollow/dashed = simulated or predicted. Interval: the order-statistic interval of the median over runs" \
@@ -160,7 +162,7 @@ def _traces(inputs: ReportInputs) -> str:
     traces = inputs.traces
     if traces is None or traces.empty:
         return _missing(inputs.traces_note)
-    return "".join(figure_img(lambda ax, c=channel: plots.trace_lines(traces, str(c), ax=ax), f"trace {channel}",
+    return "".join(figure_img(partial(plots.trace_lines, traces, str(channel)), f"trace {channel}",
                               size_in=(7.0, 3.0)) for channel in list(dict.fromkeys(traces["channel"]))[:6])
 
 
@@ -174,7 +176,7 @@ def _analysis_tables(frames: dict[str, pd.DataFrame], inputs: ReportInputs, what
     if what == "effects" and tests is not None and {"hyperparameter", "property", "cliffs_delta"} <= set(tests.columns) \
             and tests["cliffs_delta"].notna().any():
         shape = plots.strongest_effects(tests).shape
-        out.append(figure_img(lambda ax: plots.effects_heatmap(tests, ax=ax), "effects heat map (Cliff's delta)",
+        out.append(figure_img(partial(plots.effects_heatmap, tests), "effects heat map (Cliff's delta)",
                               size_in=(1.6 + 1.1 * shape[1], 1.4 + 0.45 * shape[0])))
     for name, frame in frames.items():
         out.append(f"<h3>{html.escape(name.replace('_', ' '))}</h3>")

@@ -94,7 +94,8 @@ def analyse_fronts(table: pd.DataFrame, objectives: Sequence[Objective], *, draw
             continue
         samples = [flat_samples(c) for c in usable.get("latency_repeats_ms", pd.Series([[]] * len(usable)))]
         sampled = "latency_ms" in names and all(samples)
-        frame = usable.assign(_latency_samples=samples) if sampled else usable
+        frame = usable.assign(_latency_samples=pd.Series(samples, index=usable.index, dtype=object)) if sampled \
+            else usable
         analysis = pareto(frame, list(objectives), samples={"latency_ms": "_latency_samples"} if sampled else None,
                           draws=draws, seed=seed)
         for column in PARETO_COLUMNS:
