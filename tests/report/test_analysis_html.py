@@ -149,3 +149,24 @@ def test_the_study_report_is_the_analysis_report(tmp_path):
     assert "<h1>Study tiny (smoke)</h1>" in page and all(s in page for s in (f'<section id="{n}">' for n in SECTIONS))
     assert "smoke: no verdicts" in _section(page, "variants")
     assert "3.00× the speed" in _section(page, "headline")  # prune:0.5+int8 at 333 µs vs fp32 at 1000 µs
+
+
+def test_device_traces_convert_the_kernels_documented_units_and_skip_unreadable_samples():
+    from edgebench.report.traces import device_traces, traces_note
+    from edgebench.store import DeviceSample
+
+    samples = [DeviceSample(5_000_000_000, "/sys/class/power_supply/battery/temp", "312"),
+               DeviceSample(5_500_000_000, "/sys/class/power_supply/battery/temp", "315\n"),
+               DeviceSample(5_500_000_000, "/sys/class/thermal/thermal_zone3/temp", "41500"),
+               DeviceSample(6_000_000_000, "/sys/class/power_supply/battery/voltage_now", "3950000"),
+               DeviceSample(6_000_000_000, "/sys/class/power_supply/battery/current_now", "-250000"),
+               DeviceSample(6_000_000_000, "/sys/class/thermal/thermal_zone3/temp", ""),
+               DeviceSample(6_000_000_000, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", "1800000")]
+    traces = device_traces({"run1": samples, "run2": []})
+    assert traces.to_dict("records") == [
+        {"run_id": "run1", "t_s": 0.0, "channel": "battery temperature", "value": pytest.approx(31.2), "unit": "°C"},
+        {"run_id": "run1", "t_s": 0.5, "channel": "battery temperature", "value": pytest.approx(31.5), "unit": "°C"},
+        {"run_id": "run1", "t_s": 0.5, "channel": "thermal_zone3 temperature", "value": pytest.approx(41.5), "unit": "°C"},
+        {"run_id": "run1", "t_s": 1.0, "channel": "battery voltage", "value": pytest.approx(3.95), "unit": "V"}]
+    assert traces_note(2, traces) == "recorded"
+    assert "none of the 2 stored runs" in traces_note(2, traces.iloc[0:0])

@@ -74,6 +74,21 @@ def _optional_analysis(module: str, name: str, table: pd.DataFrame) -> tuple[Any
         return None, str(exc)
 
 
+def stored_traces(table: pd.DataFrame, workspace: str | None) -> tuple[pd.DataFrame, str]:
+    """Battery/thermal traces of the table's stored runs (report/traces.py) and the section's note."""
+    from edgebench.api import open_store
+    from edgebench.report.traces import device_traces, traces_note
+
+    run_ids = list(dict.fromkeys(r for ids in table.get("run_ids", []) if isinstance(ids, (list, tuple))
+                                 for r in ids))
+    store = open_store(workspace)
+    try:
+        traces = device_traces({run_id: store.device_samples(run_id) for run_id in run_ids})
+    finally:
+        store.close()
+    return traces, traces_note(len(run_ids), traces)
+
+
 def run(args: argparse.Namespace) -> int:
     from edgebench.errors import UsageError
     from edgebench.report.analysis_html import build_inputs, write_report
@@ -81,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.draws < 1:
         raise UsageError(f"--draws {args.draws}: expected at least 1 Monte-Carlo draw")
-    traces_note = None
+    traces, traces_note = None, None
     if args.table is not None:
         table, name = read_table_file(Path(args.table)), Path(args.table).stem
         traces_note = "not recorded: a table file holds no battery or thermal samples (report --session or --study)"
@@ -95,13 +110,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             table, name = variant_table.session_table(args.session, workspace=args.workspace), args.session
             meta = {"session": args.session}
+        traces, traces_note = stored_traces(table, args.workspace)
     if table.empty:
         raise UsageError(f"{next(iter(meta.values()))}: the variant table has no rows; nothing to report")
     effects, effects_note = _optional_analysis("edgebench.analyze.effects", "effects", table)
     sensitivity, sensitivity_note = _optional_analysis("edgebench.analyze.sensitivity", "sensitivity", table)
     inputs = build_inputs(table, title=f"edgebench report: {name}", objectives=args.objectives, effects=effects,
                           sensitivity=sensitivity, effects_note=effects_note, sensitivity_note=sensitivity_note,
-                          traces_note=traces_note, meta=meta, draws=args.draws, seed=args.seed)
+                          traces=traces, traces_note=traces_note, meta=meta, draws=args.draws, seed=args.seed)
     output = Path(args.output) if args.output else Workspace.resolve(args.workspace).root / "reports" / f"{name}.html"
     path = write_report(inputs, output)
     if not args.quiet:
