@@ -26,6 +26,7 @@ def variant_table(configs: int = 4, devices: int = 1, *, samples: int = 20, repe
         base_latency = 0.3 * filters * (1.3 if activation == "gelu" else 1.0)
         base_accuracy = 0.80 + 0.002 * filters + rng.normal(0, 0.01)
         base_size = 4000.0 * filters
+        learning_rate = float(10 ** -rng.uniform(2, 4))
         trained_id = f"{c:02d}" + "ab" * 31
         for device_id, model, kind, source in DEVICES[:devices]:
             for variant, (transform, quant, lat_f, size_f, acc_d) in VARIANTS.items():
@@ -40,7 +41,7 @@ def variant_table(configs: int = 4, devices: int = 1, *, samples: int = 20, repe
                     "source": name, "trained_id": trained_id, "variant": variant, "transform": transform,
                     "quantization": quant, "sparsity": 0.5 if transform else np.nan,
                     "tflite_sha256": f"{c:02d}{list(VARIANTS).index(variant):02d}" + "cd" * 30,
-                    "hp.filters": filters, "hp.activation": activation, "hp.learning_rate": float(10 ** -rng.uniform(2, 4)),
+                    "hp.filters": filters, "hp.activation": activation, "hp.learning_rate": learning_rate,
                     "device_id": device_id, "device_model": model, "device_kind": kind, "config": "cpu/1t",
                     "protocol": "standard", "status": "measured", "valid": bool(rng.random() > 0.05),
                     "verdict_allowed": True, "repeats_ok": repeats, "repeats_total": repeats,

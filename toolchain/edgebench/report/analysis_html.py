@@ -38,7 +38,7 @@ _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1200px;padding:1.5em;color:#1d1d1f}
 h1{font-size:1.6em;margin:.2em 0}h2{border-bottom:2px solid #1f4e79;padding-bottom:.15em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0;font-size:12.5px}th,td{border:1px solid #d0d0d0;padding:3px 7px;text-align:right;vertical-align:top}
-th{background:#eef2f6;position:sticky;top:0}td.l,th.l{text-align:left}tr.invalid{background:#fff3cd}tr.failed{background:#fde8e8}
+th{background:#eef2f6;position:sticky;top:0}td{white-space:nowrap}td.l{white-space:normal}td.l,th.l{text-align:left}tr.invalid{background:#fff3cd}tr.failed{background:#fde8e8}
 tr.front{background:#e8f6e8}.src-simulated,.src-predicted{color:#a05a00;font-weight:600}.src-none{color:#888}
 .flag{display:inline-block;border-radius:3px;padding:0 4px;font-size:11px;margin-right:2px}
 .ok{background:#dff0d8;color:#2d6a2d}.bad{background:#f8d7da;color:#842029}.warn{background:#fff3cd;color:#7a5b00}
@@ -102,7 +102,7 @@ def _headline(inputs: ReportInputs) -> str:
     if pd.notna(best.get("frontier_probability")):
         parts.append(f"; on the frontier in {best['frontier_probability']:.0%} of draws")
     lead = f'<p class="lead">{"".join(parts)}.</p>'
-    return lead + table_html(*headline_rows(head)) + \
+    return lead + table_html(*headline_rows(head), text_columns=3) + \
         "<p class=note>Speed-up and size reduction are fp32 value / variant value for the same trained model," \
         " device and run config; accuracy change is variant − fp32 in percentage points.</p>"
 
@@ -180,7 +180,10 @@ def _analysis_tables(frames: dict[str, pd.DataFrame], inputs: ReportInputs, what
                               size_in=(1.6 + 1.1 * shape[1], 1.4 + 0.45 * shape[0])))
     for name, frame in frames.items():
         out.append(f"<h3>{html.escape(name.replace('_', ' '))}</h3>")
-        out.append(table_html(*effects_with_provenance(frame, inputs.table)) if not frame.empty
+        leading_text = next((i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])),
+                            len(frame.columns))
+        out.append(table_html(*effects_with_provenance(frame, inputs.table), text_columns=leading_text)
+                   if not frame.empty
                    else _missing(f"{name}: empty"))
     return "".join(out)
 
@@ -219,8 +222,8 @@ def render(inputs: ReportInputs) -> str:
               "effects": _analysis_tables(dict(inputs.effects), inputs, "effects", inputs.effects_note),
               "sensitivity": _analysis_tables(dict(inputs.sensitivity), inputs, "sensitivity",
                                               inputs.sensitivity_note),
-              "ranks": _ranks(inputs), "variants": table_html(*variant_rows(inputs.table), scroll=True),
-              "lineage": table_html(*lineage_rows(inputs.table), scroll=True)}
+              "ranks": _ranks(inputs), "variants": table_html(*variant_rows(inputs.table), scroll=True, text_columns=3),
+              "lineage": table_html(*lineage_rows(inputs.table), scroll=True, text_columns=8)}
     titles = {"headline": "Headline", "pareto": "Pareto fronts and frontier probability",
               "latency": "Latency distributions", "energy": "Energy per inference",
               "traces": "Battery and thermal traces", "effects": "Hyperparameter effects",

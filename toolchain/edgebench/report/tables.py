@@ -59,9 +59,14 @@ def row_class(row: pd.Series) -> str:
     return "front" if frontier is not None and not pd.isna(frontier) and bool(frontier) else ""
 
 
-def table_html(headers: Sequence[str], rows: Sequence[Row], *, scroll: bool = False) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(f"<tr class=\"{c}\">" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>" for c, cells in rows)
+def table_html(headers: Sequence[str], rows: Sequence[Row], *, scroll: bool = False, text_columns: int = 1) -> str:
+    """A table whose first `text_columns` columns (names, ids) are left-aligned and the rest right-aligned."""
+    def cls(i: int) -> str:
+        return ' class="l"' if i < text_columns else ""
+
+    head = "".join(f"<th{cls(i)}>{html.escape(h)}</th>" for i, h in enumerate(headers))
+    body = "".join(f"<tr class=\"{c}\">" + "".join(f"<td{cls(i)}>{cell}</td>" for i, cell in enumerate(cells))
+                   + "</tr>" for c, cells in rows)
     text = f"<table><tr>{head}</tr>{body}</table>"
     return f'<div class="scroll">{text}</div>' if scroll else text
 
@@ -76,6 +81,13 @@ def headline_rows(head: pd.DataFrame) -> tuple[list[str], list[Row]]:
                        fmt(r["accuracy_change_pp"], "+.2f", "pp"), source_cell(r.get("latency_source")),
                        flags_cell(r)]) for _, r in head.iterrows()]
     return headers, rows
+
+
+def fmt_bytes(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    n = float(value)
+    return f"{n / 1024:.1f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.2f} MiB"
 
 
 def _energy_text(row: pd.Series) -> str:
@@ -94,7 +106,7 @@ def variant_rows(table: pd.DataFrame) -> tuple[list[str], list[Row]]:
     rows = [(row_class(r), [fmt(r.get("id")), fmt(r.get("device_model")), fmt(r.get("config")),
                             fmt(r.get("accuracy"), ".4f"), fmt(r.get("latency_ms"), ".4g", "ms"),
                             fmt(r.get("latency_p90_ms"), ".4g", "ms"), _energy_text(r),
-                            fmt(r.get("size_bytes"), ".4g", "B"), fmt(r.get("front"), ".0f"),
+                            fmt_bytes(r.get("size_bytes")), fmt(r.get("front"), ".0f"),
                             fmt(r.get("frontier_probability"), ".0%"), source_cell(r.get("latency_source")),
                             source_cell(r.get("energy_source")), flags_cell(r)]) for _, r in table.iterrows()]
     return headers, rows
