@@ -70,7 +70,7 @@ def _sources(table: pd.DataFrame, column: str) -> list[str]:
 
 
 def pareto_scatter(table: pd.DataFrame, x: str | Objective, y: str | Objective, *,
-                   surfaces: pd.DataFrame | None = None, id_col: str = "id", label_top: int = 8,
+                   surfaces: pd.DataFrame | None = None, id_col: str = "id", label_top: int = 6,
                    ax: Axes | None = None) -> Axes:
     """Rows with both objectives, coloured by `frontier_probability` (else by `on_frontier`), shaped by
     latency provenance; `surfaces` (columns level, <x>, <y>) adds the empirical attainment surfaces as
@@ -97,8 +97,10 @@ def pareto_scatter(table: pd.DataFrame, x: str | Objective, y: str | Objective, 
     rank = "efficiency_rank" if "efficiency_rank" in rows.columns else "front"
     if rank in rows.columns and id_col in rows.columns:
         for _, row in rows.nsmallest(label_top, rank).iterrows():
-            ax.annotate(str(row[id_col]), (row[ox.name], row[oy.name]), fontsize=7, xytext=(4, 3),
-                        textcoords="offset points")
+            device = row.get("device_model")  # one plot is one device: " on <device>" only repeats it
+            text = str(row[id_col]).removesuffix(f" on {device}") if isinstance(device, str) else str(row[id_col])
+            ax.annotate(text, (row[ox.name], row[oy.name]), fontsize=7, xytext=(4, 3), textcoords="offset points",
+                        alpha=0.85)
     ax.set_xlabel(f"{label(ox.name)} ({'higher' if ox.maximize else 'lower'} is better)")
     ax.set_ylabel(f"{label(oy.name)} ({'higher' if oy.maximize else 'lower'} is better)")
     ax.grid(alpha=0.3)
