@@ -149,6 +149,7 @@ def test_the_study_report_is_the_analysis_report(tmp_path):
     assert "<h1>Study tiny (smoke)</h1>" in page and all(s in page for s in (f'<section id="{n}">' for n in SECTIONS))
     assert "smoke: no verdicts" in _section(page, "variants")
     assert "3.00× the speed" in _section(page, "headline")  # prune:0.5+int8 at 333 µs vs fp32 at 1000 µs
+    assert "smoke protocol: indicative, not a verdict" in _section(page, "headline")
 
 
 def test_device_traces_convert_the_kernels_documented_units_and_skip_unreadable_samples():

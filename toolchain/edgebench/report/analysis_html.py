@@ -101,6 +101,10 @@ def _headline(inputs: ReportInputs) -> str:
                  else f" (no {BASELINE_VARIANT} baseline measured to compare against)")
     if pd.notna(best.get("frontier_probability")):
         parts.append(f"; on the frontier in {best['frontier_probability']:.0%} of draws")
+    if best.get("verdict_allowed") is False or best.get("verdict_allowed") == False:  # noqa: E712 (numpy bools)
+        parts.append(f" — {html.escape(str(best.get('protocol') or 'shortened'))} protocol: indicative, not a verdict")
+    if best.get("valid") is not None and not pd.isna(best.get("valid")) and not bool(best.get("valid")):
+        parts.append(" — measured with invalid runs (see Variants)")
     lead = f'<p class="lead">{"".join(parts)}.</p>'
     return lead + table_html(*headline_rows(head), text_columns=3) + \
         "<p class=note>Speed-up and size reduction are fp32 value / variant value for the same trained model," \
