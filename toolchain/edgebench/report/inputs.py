@@ -114,7 +114,7 @@ def headline(table: pd.DataFrame, *, per_group: int = HEADLINE_PER_GROUP) -> pd.
     the same trained model on the same device and config: latency and size as factors, accuracy in
     percentage points. No fp32 row: the factors are NaN (never 1)."""
     columns = ["id", "variant", "device_model", "config", "frontier_probability", "latency_ms", "speedup_vs_fp32",
-               "size_reduction_vs_fp32", "accuracy_change_pp", "latency_source", "valid", "verdict_allowed"]
+               "size_reduction_vs_fp32", "accuracy_change_pp", "latency_source", "valid", "verdict_allowed", "protocol"]
     front = table[table["on_frontier"] == True]  # noqa: E712  (NaN = not analysed)
     if front.empty:
         return pd.DataFrame(columns=columns)
