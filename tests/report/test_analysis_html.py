@@ -171,3 +171,28 @@ def test_device_traces_convert_the_kernels_documented_units_and_skip_unreadable_
         {"run_id": "run1", "t_s": 1.0, "channel": "battery voltage", "value": pytest.approx(3.95), "unit": "V"}]
     assert traces_note(2, traces) == "recorded"
     assert "none of the 2 stored runs" in traces_note(2, traces.iloc[0:0])
+
+
+def test_analysis_records_of_dataframes_are_shown_table_by_table_with_provenance():
+    from dataclasses import dataclass
+
+    from edgebench.report.analysis_html import _analysis_tables
+    from edgebench.report.inputs import frames_of
+
+    @dataclass(frozen=True)
+    class Sensitivity:  # the shape of analyze.sensitivity's record: DataFrames (and other fields, ignored)
+        distances: pd.DataFrame
+        influence_changes: pd.DataFrame
+        seed: int = 0
+
+    table = variant_table(2, 1)
+    record = Sensitivity(pd.DataFrame({"hyperparameter": ["filters"], "sparsity": [0.5], "property": ["energy_mj"],
+                                       "wasserstein": [0.12]}),
+                         pd.DataFrame({"hyperparameter": ["filters"], "property": ["latency_ms"], "change": ["more"]}))
+    frames = frames_of(record)
+    assert list(frames) == ["distances", "influence_changes"]
+    html_text = _analysis_tables(frames, build_inputs(table, title="t", draws=20), "sensitivity", "")
+    assert "<h3>distances</h3>" in html_text and "<h3>influence changes</h3>" in html_text
+    assert '<span class="src-measured">measured</span>' in html_text  # energy_mj's provenance in this table
+    with pytest.raises(TypeError, match="record of DataFrames"):
+        frames_of(42)
