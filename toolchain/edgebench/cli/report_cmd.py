@@ -1,0 +1,133 @@
+"""`edgebench report (--study S | --session S | --table FILE) [-o FILE.html]`: one self-contained HTML
+report of a study or session (headline, Pareto fronts with frontier probability, latency distributions,
+energy, traces, effects, sensitivity, rank agreement, provenance and lineage) and its key tables in the
+terminal. Never imports TensorFlow; pandas and matplotlib load inside `run`."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+HELP = "One self-contained HTML report of a study or session (Pareto, latency, energy, effects, lineage)."
+LIST_COLUMNS = ("latency_repeats_ms", "energy_samples_mj", "run_ids")  # JSON lists in a CSV export
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--study", metavar="S", help="a study folder, its study.json, or a study name under"
+                        " <workspace>/studies/")
+    source.add_argument("--session", metavar="S", help="a results-store session: every model x device x config")
+    source.add_argument("--table", metavar="FILE", help="a variant table as .csv or .parquet (list columns such as"
+                        " latency_repeats_ms as JSON lists)")
+    parser.add_argument("-o", "--output", metavar="FILE.html", default=None,
+                        help="where to write (default: <workspace>/reports/<study, session or table name>.html)")
+    parser.add_argument("--objectives", default="latency_ms:min,accuracy:max", metavar="NAME:min|max,...",
+                        help="the Pareto plot's two objectives (first two are drawn; default latency_ms:min,accuracy:max)")
+    parser.add_argument("--draws", type=int, default=1000, metavar="B", help="Monte-Carlo draws of the frontier"
+                        " probability (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the draws (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="print only the report's path, not the tables")
+
+
+def read_table_file(path: Path) -> pd.DataFrame:
+    """A variant table from CSV/Parquet; list columns written as JSON text are read back as lists."""
+    from edgebench.cli.pareto_cmd import read_table
+
+    table = read_table(path)
+    for column in LIST_COLUMNS:
+        if column in table.columns:
+            table[column] = [_json_list(v, row, column, path) for row, v in enumerate(table[column].tolist())]
+    return table
+
+
+def _json_list(cell: Any, row: int, column: str, path: Path) -> Any:
+    from edgebench.errors import UsageError
+
+    if not isinstance(cell, str):
+        return cell if isinstance(cell, (list, tuple)) or hasattr(cell, "__len__") else []
+    try:
+        value = json.loads(cell)
+    except ValueError:
+        raise UsageError(f"{path}: row {row + 1}, column {column!r}: expected a JSON list (e.g. [[12.1, 12.4]]),"
+                         f" got {cell[:60]!r}") from None
+    if not isinstance(value, list):
+        raise UsageError(f"{path}: row {row + 1}, column {column!r}: expected a JSON list, got {cell[:60]!r}")
+    return value
+
+
+def _optional_analysis(module: str, name: str, table: pd.DataFrame) -> tuple[Any, str]:
+    """effects(table) / sensitivity(table) when this edgebench has them; else None and the reason."""
+    from edgebench.errors import EdgebenchError
+
+    try:
+        function = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None, f"this edgebench has no {module}.{name}"
+    try:
+        return function(table), ""
+    except EdgebenchError as exc:
+        return None, str(exc)
+
+
+def stored_traces(table: pd.DataFrame, workspace: str | None) -> tuple[pd.DataFrame, str]:
+    """Battery/thermal traces of the table's stored runs (report/traces.py) and the section's note."""
+    from edgebench.api import open_store
+    from edgebench.report.traces import device_traces, traces_note
+
+    run_ids = list(dict.fromkeys(r for ids in table.get("run_ids", []) if isinstance(ids, (list, tuple))
+                                 for r in ids))
+    store = open_store(workspace)
+    try:
+        traces = device_traces({run_id: store.device_samples(run_id) for run_id in run_ids})
+    finally:
+        store.close()
+    return traces, traces_note(len(run_ids), traces)
+
+
+def run(args: argparse.Namespace) -> int:
+    from edgebench.errors import UsageError
+    from edgebench.report.analysis_html import build_inputs, write_report
+    from edgebench.workspace import Workspace
+
+    if args.draws < 1:
+        raise UsageError(f"--draws {args.draws}: expected at least 1 Monte-Carlo draw")
+    traces, traces_note = None, None
+    if args.table is not None:
+        table, name = read_table_file(Path(args.table)), Path(args.table).stem
+        traces_note = "not recorded: a table file holds no battery or thermal samples (report --session or --study)"
+        meta = {"table": args.table}
+    else:
+        variant_table = importlib.import_module("edgebench.analyze.variant_table")  # issue 13's reader of the store
+
+        if args.study is not None:
+            table, name = variant_table.study_table(args.study, workspace=args.workspace), Path(args.study).stem
+            meta = {"study": args.study}
+        else:
+            table, name = variant_table.session_table(args.session, workspace=args.workspace), args.session
+            meta = {"session": args.session}
+        traces, traces_note = stored_traces(table, args.workspace)
+    if table.empty:
+        raise UsageError(f"{next(iter(meta.values()))}: the variant table has no rows; nothing to report")
+    effects, effects_note = _optional_analysis("edgebench.analyze.effects", "effects", table)
+    sensitivity, sensitivity_note = _optional_analysis("edgebench.analyze.sensitivity", "sensitivity", table)
+    inputs = build_inputs(table, title=f"edgebench report: {name}", objectives=args.objectives, effects=effects,
+                          sensitivity=sensitivity, effects_note=effects_note, sensitivity_note=sensitivity_note,
+                          traces=traces, traces_note=traces_note, meta=meta, draws=args.draws, seed=args.seed)
+    output = Path(args.output) if args.output else Workspace.resolve(args.workspace).root / "reports" / f"{name}.html"
+    path = write_report(inputs, output)
+    if not args.quiet:
+        from rich.console import Console
+
+        from edgebench.report.terminal import print_tables
+
+        console = Console()
+        if not console.is_terminal:
+            console.width = max(console.width, 160)
+        print_tables(inputs, console)
+    print(path)
+    return 0

@@ -1,0 +1,166 @@
+"""What the analysis report shows, as data: `ReportInputs`, and `build_inputs` that computes what it can.
+
+    build_inputs(table, objectives=..., surfaces=None, effects=None, sensitivity=None, traces=None, ...)
+
+`table` is a variant table (analyze/variant_table.py: one row per variant x device x run config).
+Pareto fronts and frontier probabilities are computed here per (device model, run config) with
+`analyze.pareto`, the latency samples being every raw sample of the row's ok repeats; attainment
+surfaces, effects and sensitivity come from their own analyses (any frozen record whose fields are
+DataFrames, or a mapping of name -> DataFrame) and are shown as given.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from edgebench.analyze.fronts import pareto
+from edgebench.analyze.objectives import Objective, parse_objectives
+
+DEFAULT_OBJECTIVES = "latency_ms:min,accuracy:max"
+GROUP_COLUMNS = ("device_model", "config")
+PARETO_COLUMNS = ("on_frontier", "front", "hypervolume_contribution", "frontier_probability", "expected_front",
+                  "efficiency_rank")
+HEADLINE_PER_GROUP = 5
+BASELINE_VARIANT = "fp32"
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report draws; None / empty = not available (the report says so and why)."""
+    table: pd.DataFrame  # the variant table plus the PARETO_COLUMNS (NaN where a row was not analysed)
+    title: str
+    objectives: tuple[Objective, ...]
+    headline: pd.DataFrame  # efficient variants vs their fp32 baseline, per device and config
+    pareto_notes: tuple[str, ...] = ()  # per group: rows analysed, draws, hypervolume, what was left out
+    surfaces: pd.DataFrame | None = None  # attainment surfaces: level, <objective 1>, <objective 2>[, group]
+    effects: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # e.g. tests, correlations, spread
+    sensitivity: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # e.g. distances, influence_changes
+    effects_note: str = ""  # why there are no effects tables (shown instead of them)
+    sensitivity_note: str = ""
+    traces: pd.DataFrame | None = None  # t_s, channel, value[, unit, run_id]
+    traces_note: str = "not recorded: no battery or thermal samples were given to the report"
+    meta: Mapping[str, str] = field(default_factory=dict)  # facts for the page's header line
+
+
+def frames_of(record: Any) -> dict[str, pd.DataFrame]:
+    """name -> DataFrame of a record (frozen dataclass fields that are DataFrames) or of a mapping."""
+    if record is None:
+        return {}
+    if isinstance(record, Mapping):
+        return {str(k): v for k, v in record.items() if isinstance(v, pd.DataFrame)}
+    if dataclasses.is_dataclass(record):
+        return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
+                if isinstance(getattr(record, f.name), pd.DataFrame)}
+    raise TypeError(f"expected a record of DataFrames or a mapping of name -> DataFrame, got {type(record).__name__}")
+
+
+def flat_samples(cell: Any) -> list[float]:
+    """Every raw sample of a `latency_repeats_ms` cell (list of repeats, each a list of ms)."""
+    if not isinstance(cell, (list, tuple, np.ndarray)):
+        return []
+    return [float(v) for repeat in cell for v in np.ravel(np.asarray(repeat, dtype=float))]
+
+
+def group_keys(table: pd.DataFrame) -> list[str]:
+    return [c for c in GROUP_COLUMNS if c in table.columns]
+
+
+def analyse_fronts(table: pd.DataFrame, objectives: Sequence[Objective], *, draws: int,
+                   seed: int) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The table (index 0..n-1) with PARETO_COLUMNS filled per (device model, config) group, and one note per
+    group; on_frontier is None and the numbers NaN for rows outside any analysis."""
+    values = {c: np.full(len(table), None if c == "on_frontier" else np.nan, dtype=object if c == "on_frontier"
+                         else float) for c in PARETO_COLUMNS}
+    notes: list[str] = []
+    names = [o.name for o in objectives]
+    keys = group_keys(table)
+    groups = table.groupby(keys, sort=True, dropna=False) if keys else [((), table)]
+    for key, group in groups:
+        label = " ".join(str(k) for k in (key if isinstance(key, tuple) else (key,))) or "all rows"
+        missing = [n for n in names if n not in group.columns]
+        if missing:
+            notes.append(f"{label}: no Pareto analysis, the table has no {', '.join(missing)} column")
+            continue
+        finite = np.all(np.isfinite(group[names].apply(pd.to_numeric, errors="coerce").to_numpy(float)), axis=1)
+        usable = group[finite]
+        left_out = len(group) - len(usable)
+        if len(usable) < 2 or any(usable[n].nunique() < 2 for n in names):
+            notes.append(f"{label}: no Pareto analysis, {len(usable)} row(s) with every objective"
+                         f" ({left_out} without one)")
+            continue
+        samples = [flat_samples(c) for c in usable.get("latency_repeats_ms", pd.Series([[]] * len(usable)))]
+        sampled = "latency_ms" in names and all(samples)
+        frame = usable.assign(_latency_samples=pd.Series(samples, index=usable.index, dtype=object)) if sampled \
+            else usable
+        analysis = pareto(frame, list(objectives), samples={"latency_ms": "_latency_samples"} if sampled else None,
+                          draws=draws, seed=seed)
+        for column in PARETO_COLUMNS:
+            if column in analysis.rows.columns:
+                values[column][usable.index.to_numpy()] = analysis.rows[column].to_numpy()
+        how = (f"frontier probability over {draws} draws (seed {seed}) of the raw latency samples" if sampled
+               else "no frontier probability: " + ("not every row has raw latency samples" if "latency_ms" in names
+                                                   else "samples exist for latency only"))
+        notes.append(f"{label}: {len(usable)} rows" + (f" ({left_out} without every objective left out)" if left_out
+                                                       else "") + f"; {how}; hypervolume {analysis.hypervolume:.4g}")
+    return table.assign(**values), tuple(notes)
+
+
+def headline(table: pd.DataFrame, *, per_group: int = HEADLINE_PER_GROUP) -> pd.DataFrame:
+    """Per group the frontier rows (most efficient first) and what they cost against the fp32 variant of
+    the same trained model on the same device and config: latency and size as factors, accuracy in
+    percentage points. No fp32 row: the factors are NaN (never 1)."""
+    columns = ["id", "variant", "device_model", "config", "frontier_probability", "latency_ms", "speedup_vs_fp32",
+               "size_reduction_vs_fp32", "accuracy_change_pp", "latency_source", "valid", "verdict_allowed", "protocol"]
+    front = table[table["on_frontier"] == True]  # noqa: E712  (NaN = not analysed)
+    if front.empty:
+        return pd.DataFrame(columns=columns)
+    order = ["efficiency_rank", "front", "latency_ms"] if front["efficiency_rank"].notna().any() else ["latency_ms"]
+    keys = group_keys(table)
+    rows = []
+    for _, group in (front.groupby(keys, sort=True, dropna=False) if keys else [((), front)]):
+        for _, row in group.sort_values(order).head(per_group).iterrows():
+            base = _baseline(table, row, keys)
+            rows.append({**{c: row.get(c) for c in columns if c in row.index},
+                         "speedup_vs_fp32": _ratio(base, row, "latency_ms"),
+                         "size_reduction_vs_fp32": _ratio(base, row, "size_bytes"),
+                         "accuracy_change_pp": (100.0 * (float(row["accuracy"]) - float(base["accuracy"]))
+                                                if base is not None and "accuracy" in row.index else np.nan)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _baseline(table: pd.DataFrame, row: pd.Series, keys: list[str]) -> pd.Series | None:
+    if "trained_id" not in table.columns or row.get("trained_id") is None:
+        return None
+    match = (table["variant"] == BASELINE_VARIANT) & (table["trained_id"] == row["trained_id"])
+    for k in keys:
+        match &= table[k] == row[k]
+    found = table[match]
+    return None if found.empty else found.iloc[0]
+
+
+def _ratio(base: pd.Series | None, row: pd.Series, column: str) -> float:
+    if base is None or column not in row.index:
+        return float("nan")
+    value, reference = float(row[column]), float(base[column])
+    return reference / value if value > 0 and np.isfinite(reference) else float("nan")
+
+
+def build_inputs(table: pd.DataFrame, *, title: str, objectives: str | Sequence[str] = DEFAULT_OBJECTIVES,
+                 surfaces: pd.DataFrame | None = None, effects: Any = None, sensitivity: Any = None,
+                 effects_note: str = "", sensitivity_note: str = "", traces: pd.DataFrame | None = None, traces_note: str | None = None,
+                 meta: Mapping[str, Any] | None = None, draws: int = 1000, seed: int = 0) -> ReportInputs:
+    """Fronts, frontier probabilities and the headline from `table`; the other parts as given."""
+    objs = parse_objectives(objectives)
+    analysed, notes = analyse_fronts(table.reset_index(drop=True), objs, draws=draws, seed=seed)
+    facts = {str(k): str(v) for k, v in (meta or {}).items() if v is not None}
+    recorded = traces is not None and not traces.empty
+    note = traces_note or ("recorded" if recorded else ReportInputs.__dataclass_fields__["traces_note"].default)
+    return ReportInputs(table=analysed, title=title, objectives=objs, headline=headline(analysed),
+                        pareto_notes=notes, surfaces=surfaces, effects=frames_of(effects),
+                        sensitivity=frames_of(sensitivity), effects_note=effects_note,
+                        sensitivity_note=sensitivity_note, traces=traces if recorded else None,
+                        traces_note=str(note), meta=facts)
