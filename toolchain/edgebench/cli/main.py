@@ -31,7 +31,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pareto": ("edgebench.cli.pareto_cmd",
                "Pareto fronts, hypervolume, frontier probability and attainment of a table, study or session."),
     "compare": ("edgebench.cli.compare_cmd", "Compare two variants, configs or devices of a session: ratio with a CI, verdict, repeats needed."),
-               "Pareto fronts, hypervolume and (from samples) frontier probability of a CSV/Parquet table."),
     "report": ("edgebench.cli.report_cmd",
                "One self-contained HTML report of a study or session (Pareto, latency, energy, effects, lineage)."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),

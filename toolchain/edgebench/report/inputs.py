@@ -3,9 +3,9 @@
     build_inputs(table, objectives=..., surfaces=None, effects=None, sensitivity=None, traces=None, ...)
 
 `table` is a variant table (analyze/variant_table.py: one row per variant x device x run config).
-Pareto fronts and frontier probabilities are computed here per (device model, run config) with
-`analyze.pareto`, the latency samples being every raw sample of the row's ok repeats; attainment
-surfaces, effects and sensitivity come from their own analyses (any frozen record whose fields are
+Pareto fronts, frontier probabilities and attainment surfaces are computed here per (device model, run
+config) with `analyze.pareto_of_variants` (the sample models of the stored measurements); effects and
+sensitivity come from their own analyses (any frozen record whose fields are
 DataFrames, or a mapping of name -> DataFrame) and are shown as given.
 """
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from edgebench.analyze.fronts import pareto
+from edgebench.analyze.variant_pareto import pareto_of_variants
 from edgebench.analyze.objectives import Objective, parse_objectives
+from edgebench.errors import UsageError
 
 DEFAULT_OBJECTIVES = "latency_ms:min,accuracy:max"
 GROUP_COLUMNS = ("device_model", "config")
@@ -69,44 +70,51 @@ def group_keys(table: pd.DataFrame) -> list[str]:
     return [c for c in GROUP_COLUMNS if c in table.columns]
 
 
+def group_label(key: Any) -> str:
+    return " ".join(str(k) for k in (key if isinstance(key, tuple) else (key,))) or "all rows"
+
+
 def analyse_fronts(table: pd.DataFrame, objectives: Sequence[Objective], *, draws: int,
-                   seed: int) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """The table (index 0..n-1) with PARETO_COLUMNS filled per (device model, config) group, and one note per
-    group; on_frontier is None and the numbers NaN for rows outside any analysis."""
+                   seed: int) -> tuple[pd.DataFrame, tuple[str, ...], pd.DataFrame | None]:
+    """The table (index 0..n-1) with PARETO_COLUMNS filled per (device model, config) group, one note per
+    group, and the groups' attainment surfaces (column `group` = the group's label); on_frontier is None and
+    the numbers NaN for rows outside any analysis. The analysis is `analyze.pareto_of_variants`: frontier
+    probability from the stored measurements' sample models (bootstrap of the latency median over repeats
+    and samples, binomial accuracy), never from single inferences taken as if each were the median."""
     values = {c: np.full(len(table), None if c == "on_frontier" else np.nan, dtype=object if c == "on_frontier"
                          else float) for c in PARETO_COLUMNS}
     notes: list[str] = []
-    names = [o.name for o in objectives]
+    surfaces: list[pd.DataFrame] = []
     keys = group_keys(table)
     groups = table.groupby(keys, sort=True, dropna=False) if keys else [((), table)]
+    position = {row_id: i for i, row_id in enumerate(table["id"].astype(str))}
     for key, group in groups:
-        label = " ".join(str(k) for k in (key if isinstance(key, tuple) else (key,))) or "all rows"
-        missing = [n for n in names if n not in group.columns]
-        if missing:
-            notes.append(f"{label}: no Pareto analysis, the table has no {', '.join(missing)} column")
+        label = group_label(key)
+        try:
+            result = pareto_of_variants(group, list(objectives), draws=draws, seed=seed)
+        except UsageError as exc:
+            notes.append(f"{label}: no Pareto analysis: {exc}")
             continue
-        finite = np.all(np.isfinite(group[names].apply(pd.to_numeric, errors="coerce").to_numpy(float)), axis=1)
-        usable = group[finite]
-        left_out = len(group) - len(usable)
-        if len(usable) < 2 or any(usable[n].nunique() < 2 for n in names):
-            notes.append(f"{label}: no Pareto analysis, {len(usable)} row(s) with every objective"
-                         f" ({left_out} without one)")
-            continue
-        samples = [flat_samples(c) for c in usable.get("latency_repeats_ms", pd.Series([[]] * len(usable)))]
-        sampled = "latency_ms" in names and all(samples)
-        frame = usable.assign(_latency_samples=pd.Series(samples, index=usable.index, dtype=object)) if sampled \
-            else usable
-        analysis = pareto(frame, list(objectives), samples={"latency_ms": "_latency_samples"} if sampled else None,
-                          draws=draws, seed=seed)
-        for column in PARETO_COLUMNS:
-            if column in analysis.rows.columns:
-                values[column][usable.index.to_numpy()] = analysis.rows[column].to_numpy()
-        how = (f"frontier probability over {draws} draws (seed {seed}) of the raw latency samples" if sampled
-               else "no frontier probability: " + ("not every row has raw latency samples" if "latency_ms" in names
-                                                   else "samples exist for latency only"))
-        notes.append(f"{label}: {len(usable)} rows" + (f" ({left_out} without every objective left out)" if left_out
-                                                       else "") + f"; {how}; hypervolume {analysis.hypervolume:.4g}")
-    return table.assign(**values), tuple(notes)
+        for device in result.analyses:
+            where = label if device.device is None else f"{label} ({device.device})"
+            if device.analysis is None:
+                notes.append(f"{where}: no Pareto analysis: {device.skipped}")
+                continue
+            rows = device.analysis.rows
+            index = [position[str(i)] for i in rows["id"]]
+            for column in PARETO_COLUMNS:
+                if column in rows.columns:
+                    values[column][index] = rows[column].to_numpy()
+            if device.attainment is not None and len(device.attainment):
+                surfaces.append(device.attainment.assign(group=label))
+            sampled = [f"{u.objective} ({u.rows_sampled} rows)" for u in device.samples if u.model and u.rows_sampled]
+            how = (f"frontier probability over {draws} draws (seed {seed}) of {', '.join(sampled)}" if sampled
+                   else "no frontier probability: no objective has samples in the store")
+            left_out = f"; {len(device.excluded)} row(s) without every objective left out" if device.excluded else ""
+            notes.append(f"{where}: {len(rows)} rows{left_out}; {how};"
+                         f" hypervolume {device.analysis.hypervolume:.4g}")
+    joined = pd.concat(surfaces, ignore_index=True) if surfaces else None
+    return table.assign(**values), tuple(notes), joined
 
 
 def headline(table: pd.DataFrame, *, per_group: int = HEADLINE_PER_GROUP) -> pd.DataFrame:
@@ -155,7 +163,8 @@ def build_inputs(table: pd.DataFrame, *, title: str, objectives: str | Sequence[
                  meta: Mapping[str, Any] | None = None, draws: int = 1000, seed: int = 0) -> ReportInputs:
     """Fronts, frontier probabilities and the headline from `table`; the other parts as given."""
     objs = parse_objectives(objectives)
-    analysed, notes = analyse_fronts(table.reset_index(drop=True), objs, draws=draws, seed=seed)
+    analysed, notes, drawn = analyse_fronts(table.reset_index(drop=True), objs, draws=draws, seed=seed)
+    surfaces = surfaces if surfaces is not None else drawn
     facts = {str(k): str(v) for k, v in (meta or {}).items() if v is not None}
     recorded = traces is not None and not traces.empty
     note = traces_note or ("recorded" if recorded else ReportInputs.__dataclass_fields__["traces_note"].default)
