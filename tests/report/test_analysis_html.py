@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from edgebench.report.analysis_html import SECTIONS, build_inputs, render, write_report
-from edgebench.report.inputs import flat_samples, headline
+from edgebench.analyze.variant_pareto import pareto_of_variants
+from edgebench.report.inputs import headline
 from edgebench.report.tables import property_provenance
 from tests.report.synthetic import effects_tests, surfaces, variant_table
 
@@ -35,11 +36,19 @@ def page(table: pd.DataFrame) -> str:
     return render(inputs)
 
 
-def test_frontier_probability_comes_from_every_raw_sample_per_device(table):
+def test_frontier_probability_is_the_pareto_commands_per_device(table):
+    # The report and `edgebench pareto --study` use one analysis: the bootstrap of the latency median over
+    # repeats and samples and the binomial accuracy, per device -- not single inferences taken as medians.
     inputs = build_inputs(table, title="t", draws=200)
     assert inputs.table["frontier_probability"].between(0, 1).all()
     assert len(inputs.pareto_notes) == 2 and all("200 draws" in n for n in inputs.pareto_notes)
-    assert flat_samples([[1.0, 2.0], [3.0]]) == [1.0, 2.0, 3.0]
+    for model, group in table.groupby("device_model"):
+        (device,) = pareto_of_variants(group, ["latency_ms:min", "accuracy:max"], draws=200, seed=0).analyses
+        expected = device.analysis.rows.set_index("id")["frontier_probability"]
+        shown = inputs.table[inputs.table["device_model"] == model].set_index("id")["frontier_probability"]
+        assert shown.loc[expected.index].tolist() == pytest.approx(expected.tolist())
+    assert inputs.surfaces is not None and set(inputs.surfaces["group"]) == {"SM-G991B cpu/1t",
+                                                                            "edgebench-virtual cpu/1t"}
 
 
 def test_headline_costs_are_against_the_same_models_fp32_on_the_same_device(table):
@@ -104,6 +113,9 @@ def test_missing_parts_say_not_recorded_and_why(tmp_path):
     assert "Not recorded: no row has an energy per inference" in _section(page, "energy")
     assert "not recorded: no battery or thermal samples" in _section(page, "traces")
     assert "Not computed" in _section(page, "effects") and "Not computed" in _section(page, "sensitivity")
+    assert "10/50/90 % empirical attainment surfaces" in _section(page, "pareto")
+    fixed = bare.assign(latency_repeats_ms=[[] for _ in range(len(bare))], accuracy_n=np.nan)
+    page = write_report(build_inputs(fixed, title="fixed", draws=50), tmp_path / "fixed.html").read_text()
     assert "Attainment bands: not computed" in _section(page, "pareto")
 
 

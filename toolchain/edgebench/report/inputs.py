@@ -59,13 +59,6 @@ def frames_of(record: Any) -> dict[str, pd.DataFrame]:
     raise TypeError(f"expected a record of DataFrames or a mapping of name -> DataFrame, got {type(record).__name__}")
 
 
-def flat_samples(cell: Any) -> list[float]:
-    """Every raw sample of a `latency_repeats_ms` cell (list of repeats, each a list of ms)."""
-    if not isinstance(cell, (list, tuple, np.ndarray)):
-        return []
-    return [float(v) for repeat in cell for v in np.ravel(np.asarray(repeat, dtype=float))]
-
-
 def group_keys(table: pd.DataFrame) -> list[str]:
     return [c for c in GROUP_COLUMNS if c in table.columns]
 
