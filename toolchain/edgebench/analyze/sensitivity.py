@@ -8,8 +8,8 @@ models measured under both, so the comparison isolates pruning. For each hyperpa
 the **profile** of a variant is the median of the property at each level of h (levels as in `effects`),
 normalised to sum to 1 (its shape, free of the overall scale pruning changes). Distances between the base
 and pruned profiles: Wasserstein-1 over the level positions 0..1 (numeric h only: a category has no order)
-and Jensen-Shannon (base 2, 0..1) over the shared levels. **Influence** of h: (max - min of the level
-medians) / median of the property over all configurations. CIs: percentile bootstrap over configurations,
+and Jensen-Shannon (base 2, 0..1) over the shared levels. **Influence** of h: Kruskal-Wallis epsilon squared
+of the property over h's levels (H / (n - 1), rank-based, 0..1). CIs: percentile bootstrap over configurations,
 base and pruned model of a configuration drawn together. Exact definitions: README, "edgebench sensitivity".
 """
 from __future__ import annotations
@@ -171,10 +171,18 @@ def _profile_statistics(codes: np.ndarray, base: np.ndarray, pruned: np.ndarray,
         out[_W] = stats.wasserstein_distance(positions, positions, base_profile, pruned_profile)
         out[_TREND_BASE], out[_TREND_PRUNED] = _spearman(hp_numbers, base), _spearman(hp_numbers, pruned)
     out[_JS] = float(jensenshannon(base_profile, pruned_profile, base=2))
-    out[_INF_BASE] = np.ptp(base_medians) / np.median(base)
-    out[_INF_PRUNED] = np.ptp(pruned_medians) / np.median(pruned)
+    out[_INF_BASE], out[_INF_PRUNED] = _epsilon_squared(codes, present, base), _epsilon_squared(codes, present, pruned)
     out[_CHANGE] = out[_INF_PRUNED] - out[_INF_BASE]
     return out
+
+
+def _epsilon_squared(codes: np.ndarray, present: np.ndarray, values: np.ndarray) -> float:
+    """Kruskal-Wallis epsilon squared, H / (n - 1): the share of the property's rank variance that the
+    hyperparameter's levels explain (0 = none, 1 = all); rank-based, so free of the property's scale."""
+    if np.ptp(values) == 0:
+        return float("nan")
+    h = stats.kruskal(*(values[codes == c] for c in present)).statistic
+    return float(h) / (len(values) - 1)
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:

@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "results": ("edgebench.cli.results_cmd", "List and export stored results; trace a run back to its training (lineage)."),
     "pareto": ("edgebench.cli.pareto_cmd",
                "Pareto fronts, hypervolume and (from samples) frontier probability of a CSV/Parquet table."),
+    "effects": ("edgebench.cli.effects_cmd", "Hyperparameter effects, top-k spread and rank changes under optimization."),
+    "sensitivity": ("edgebench.cli.sensitivity_cmd", "Hyperparameter sensitivity under pruning (Wasserstein, Jensen-Shannon, CIs)."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
     "virtual-device": ("edgebench.cli.virtual_device_cmd",
