@@ -150,17 +150,20 @@ class Interval:
     degenerate_draws: int  # resamples whose statistic was undefined (e.g. constant), left out of the quantiles
 
 
-def bootstrap_over_rows(n_rows: int, statistic: Callable[[np.ndarray], np.ndarray], *, draws: int,
-                        confidence: float, seed: int) -> Interval:
+def bootstrap_over_rows(n_rows: int, statistic: Callable[..., np.ndarray], *, draws: int, confidence: float,
+                        seed: int, vectorized: bool = False) -> Interval:
     """Percentile bootstrap CI of `statistic(indices)` (a vector) resampling the n_rows rows with
-    replacement (scipy.stats.bootstrap). Resamples where a statistic is NaN are dropped from its quantiles."""
+    replacement (scipy.stats.bootstrap). Vectorized: `statistic(indices, axis=-1)` takes a (resamples x
+    n_rows) index block and returns (statistics x resamples). Resamples where a statistic is NaN are
+    dropped from its quantiles and counted."""
     if draws < 1:
         raise UsageError(f"bootstrap draws: expected a positive count, got {draws}")
+    batch = max(1, min(draws, _MAX_BATCH_ELEMENTS // max(n_rows, 1))) if vectorized else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant resamples (ConstantInputWarning) are counted below
-        result = stats.bootstrap((np.arange(n_rows),), lambda idx: np.asarray(statistic(idx), dtype=float),
-                                 vectorized=False, n_resamples=draws, method="percentile",
-                                 confidence_level=confidence, rng=np.random.default_rng(seed))
+        result = stats.bootstrap((np.arange(n_rows),), statistic, vectorized=vectorized, batch=batch,
+                                 n_resamples=draws, method="percentile", confidence_level=confidence,
+                                 rng=np.random.default_rng(seed))
     distribution = np.atleast_2d(np.asarray(result.bootstrap_distribution, dtype=float))
     low = np.atleast_1d(np.asarray(result.confidence_interval.low, dtype=float))
     high = np.atleast_1d(np.asarray(result.confidence_interval.high, dtype=float))
@@ -172,6 +175,9 @@ def bootstrap_over_rows(n_rows: int, statistic: Callable[[np.ndarray], np.ndarra
             low = np.nanquantile(distribution, alpha, axis=-1)
             high = np.nanquantile(distribution, 1.0 - alpha, axis=-1)
     return Interval(low, high, int(bad.any(axis=0).sum()))
+
+
+_MAX_BATCH_ELEMENTS = 2_000_000  # resamples x rows per vectorized block
 
 
 def not_checked(reason: str) -> dict[str, object]:

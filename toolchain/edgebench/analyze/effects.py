@@ -21,6 +21,7 @@ from edgebench.analyze.effect_size import (GROUP_COLUMNS, analysis_groups, boots
                                            cliffs_delta_from_u, holm, hyperparameter_columns, json_records, levels,
                                            magnitude, not_checked, usable_values)
 from edgebench.analyze.optimization_effects import rank_changes, top_k_spread
+from edgebench.analyze.rank_statistics import spearman_rows
 from edgebench.errors import UsageError
 
 MIN_ROWS_PER_SIDE = 3     # a level (and the rest) needs this many rows for a rank test worth reading
@@ -134,14 +135,6 @@ def level_tests(part: pd.DataFrame, hp: str, prop: str, alpha: float) -> list[di
     return rows
 
 
-def _spearman(x: np.ndarray, y: np.ndarray) -> float:
-    # Spearman rho = Pearson correlation of average ranks; NaN when either side is constant
-    rx, ry = stats.rankdata(x), stats.rankdata(y)
-    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
 def correlation(part: pd.DataFrame, hp: str, prop: str, *, confidence: float, draws: int,
                 seed: int) -> dict[str, object]:
     """Spearman rho of a numeric hyperparameter with the property, with a percentile bootstrap CI
@@ -163,8 +156,8 @@ def correlation(part: pd.DataFrame, hp: str, prop: str, *, confidence: float, dr
     if np.ptp(ys) == 0.0:
         return {**row, **not_checked(f"{prop} is the same in every row: no correlation to measure")}
     result = stats.spearmanr(xs, ys)
-    interval = bootstrap_over_rows(len(xs), lambda idx: np.array([_spearman(xs[idx], ys[idx])]),
-                                   draws=draws, confidence=confidence, seed=seed)
+    interval = bootstrap_over_rows(len(xs), lambda idx, axis=-1: spearman_rows(xs[idx], ys[idx])[None, :],
+                                   draws=draws, confidence=confidence, seed=seed, vectorized=True)
     row.update({"spearman_rho": float(result.statistic), "p_value": float(result.pvalue),
                 "ci_low": float(interval.low[0]), "ci_high": float(interval.high[0]), "status": "checked",
                 "reason": "" if not interval.degenerate_draws else

@@ -14,16 +14,18 @@ base and pruned model of a configuration drawn together. Exact definitions: READ
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from edgebench.analyze.effect_size import (GROUP_COLUMNS, Interval, analysis_groups, bootstrap_over_rows, choose_properties,
-                                           hyperparameter_columns, json_records, levels, not_checked, usable_values)
+from edgebench.analyze.effect_size import (GROUP_COLUMNS, Interval, analysis_groups, bootstrap_over_rows,
+                                           choose_properties, hyperparameter_columns, json_records, levels,
+                                           not_checked, usable_values)
+from edgebench.analyze.rank_statistics import kruskal_h_rows, spearman_rows, wasserstein_rows
 from edgebench.errors import UsageError
 
 DEFAULT_DRAWS = 1000
@@ -130,15 +132,15 @@ def compare_profiles(base: pd.DataFrame, pruned: pd.DataFrame, hp: str, prop: st
     x, y = both["base"].to_numpy(), both["pruned"].to_numpy()
     if min(x.min(), y.min()) <= 0.0:
         return {**out, **not_checked(f"{prop} has a value <= 0: a profile needs positive values")}
-    n_positions = max(len(lv.order) - 1, 1)
+    positions = np.arange(len(lv.order)) / max(len(lv.order) - 1, 1)  # levels spread over 0..1
     hp_numbers = pd.to_numeric(hp_values.reindex(both.index), errors="coerce").to_numpy(dtype=float)
 
-    def statistic(idx: np.ndarray) -> np.ndarray:
-        return _profile_statistics(codes[idx], x[idx], y[idx], hp_numbers[idx] if lv.numeric else None,
-                                   n_positions)
+    def statistic(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        idx = np.atleast_2d(idx)
+        return profile_statistics(codes[idx], x[idx], y[idx], hp_numbers[idx] if lv.numeric else None, positions)
 
-    point = statistic(np.arange(n))
-    interval = bootstrap_over_rows(n, statistic, draws=draws, confidence=confidence, seed=seed)
+    point = statistic(np.arange(n))[:, 0]
+    interval = bootstrap_over_rows(n, statistic, draws=draws, confidence=confidence, seed=seed, vectorized=True)
     out.update({"wasserstein": point[_W], "wasserstein_ci_low": interval.low[_W],
                 "wasserstein_ci_high": interval.high[_W], "jensen_shannon": point[_JS],
                 "jensen_shannon_ci_low": interval.low[_JS], "jensen_shannon_ci_high": interval.high[_JS],
@@ -157,38 +159,36 @@ def compare_profiles(base: pd.DataFrame, pruned: pd.DataFrame, hp: str, prop: st
     return out
 
 
-def _profile_statistics(codes: np.ndarray, base: np.ndarray, pruned: np.ndarray, hp_numbers: np.ndarray | None,
-                        n_positions: int) -> np.ndarray:
-    out = np.full(7, np.nan)
-    present = np.unique(codes)
-    if present.size < 2:
-        return out
-    base_medians = np.array([np.median(base[codes == c]) for c in present])
-    pruned_medians = np.array([np.median(pruned[codes == c]) for c in present])
-    base_profile, pruned_profile = base_medians / base_medians.sum(), pruned_medians / pruned_medians.sum()
+def profile_statistics(codes: np.ndarray, base: np.ndarray, pruned: np.ndarray, hp_numbers: np.ndarray | None,
+                       positions: np.ndarray) -> np.ndarray:
+    """The 7 statistics (rows _W .. _TREND_PRUNED) of each resample (columns); inputs are (resamples x
+    configurations). A resample with fewer than 2 levels present gets NaN throughout."""
+    n_levels = len(positions)
+    base_medians = np.full((codes.shape[0], n_levels), np.nan)
+    pruned_medians = np.full_like(base_medians, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a level absent from a resample: NaN median
+        for level in range(n_levels):
+            at_level = codes == level
+            base_medians[:, level] = np.nanmedian(np.where(at_level, base, np.nan), axis=-1)
+            pruned_medians[:, level] = np.nanmedian(np.where(at_level, pruned, np.nan), axis=-1)
+    # profile: each level's median over the sum of the present levels' medians (absent levels weigh 0 in both)
+    base_profile = np.nan_to_num(base_medians)
+    pruned_profile = np.nan_to_num(pruned_medians)
+    base_profile /= base_profile.sum(axis=-1, keepdims=True)
+    pruned_profile /= pruned_profile.sum(axis=-1, keepdims=True)
+    n = codes.shape[-1]
+    out = np.full((7, codes.shape[0]), np.nan)
     if hp_numbers is not None:
-        positions = present / n_positions
-        out[_W] = stats.wasserstein_distance(positions, positions, base_profile, pruned_profile)
-        out[_TREND_BASE], out[_TREND_PRUNED] = _spearman(hp_numbers, base), _spearman(hp_numbers, pruned)
-    out[_JS] = float(jensenshannon(base_profile, pruned_profile, base=2))
-    out[_INF_BASE], out[_INF_PRUNED] = _epsilon_squared(codes, present, base), _epsilon_squared(codes, present, pruned)
+        out[_W] = wasserstein_rows(positions, base_profile, pruned_profile)
+        out[_TREND_BASE], out[_TREND_PRUNED] = spearman_rows(hp_numbers, base), spearman_rows(hp_numbers, pruned)
+    out[_JS] = jensenshannon(base_profile, pruned_profile, base=2, axis=-1)
+    # influence: Kruskal-Wallis epsilon squared H / (n - 1), the share of rank variance the levels explain
+    out[_INF_BASE] = kruskal_h_rows(codes, base, n_levels) / (n - 1)
+    out[_INF_PRUNED] = kruskal_h_rows(codes, pruned, n_levels) / (n - 1)
     out[_CHANGE] = out[_INF_PRUNED] - out[_INF_BASE]
+    out[:, (~np.isnan(base_medians)).sum(axis=-1) < 2] = np.nan
     return out
-
-
-def _epsilon_squared(codes: np.ndarray, present: np.ndarray, values: np.ndarray) -> float:
-    """Kruskal-Wallis epsilon squared, H / (n - 1): the share of the property's rank variance that the
-    hyperparameter's levels explain (0 = none, 1 = all); rank-based, so free of the property's scale."""
-    if np.ptp(values) == 0:
-        return float("nan")
-    h = stats.kruskal(*(values[codes == c] for c in present)).statistic
-    return float(h) / (len(values) - 1)
-
-
-def _spearman(x: np.ndarray, y: np.ndarray) -> float:
-    if np.ptp(x) == 0 or np.ptp(y) == 0:
-        return float("nan")
-    return float(stats.spearmanr(x, y).statistic)
 
 
 def _verdict(interval: Interval) -> str:
