@@ -130,6 +130,10 @@ def compare_profiles(base: pd.DataFrame, pruned: pd.DataFrame, hp: str, prop: st
     if present.size < 2:
         return {**out, **not_checked(f"{hp.removeprefix('hp.')} takes one level among these models")}
     x, y = both["base"].to_numpy(), both["pruned"].to_numpy()
+    constant = [name for name, v in (("unpruned", x), ("pruned", y)) if np.ptp(v) == 0.0]
+    if constant:
+        return {**out, **not_checked(f"{prop} is the same for every {' and '.join(constant)} model: no profile"
+                                     " to compare")}
     if min(x.min(), y.min()) <= 0.0:
         return {**out, **not_checked(f"{prop} has a value <= 0: a profile needs positive values")}
     positions = np.arange(len(lv.order)) / max(len(lv.order) - 1, 1)  # levels spread over 0..1
