@@ -2,6 +2,8 @@
 drives latency, the top-k spread, rank changes under optimization, and the honest edge cases."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,6 +35,15 @@ def generated_study(n: int = 24, seed: int = 1, devices: tuple[str, ...] = ("pho
                              "latency_ms": factor * filters * (1 + rng.normal(0, 0.05)),
                              "size_bytes": 1000.0 * filters * factor, "energy_mj": np.nan})
     return pd.DataFrame(rows)
+
+
+def one(frame: pd.DataFrame, **where: str) -> dict[str, Any]:
+    """The single row of `frame` matching `where`, as a dict."""
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in where.items():
+        mask &= (frame[column] == value).to_numpy()
+    assert mask.sum() == 1, where
+    return dict(frame[mask].iloc[0])
 
 
 def test_holm_matches_the_step_down_by_hand() -> None:
@@ -79,9 +90,9 @@ def test_the_hyperparameter_that_drives_latency_comes_out_large_and_significant(
     assert filters.loc["64", "significant"] and filters.loc["64", "cliffs_delta"] == 1.0
     others = tests[tests["hyperparameter"] != "filters"]
     assert len(others) == 5 and not others["significant"].any()  # 2 activations + 3 learning-rate bins
-    rho = result.correlations.set_index(["variant", "hyperparameter"]).loc[("fp32", "filters")]
+    rho = one(result.correlations, variant="fp32", hyperparameter="filters")
     assert rho["spearman_rho"] > 0.9 and rho["ci_low"] > 0.5
-    lr = result.correlations.set_index(["variant", "hyperparameter"]).loc[("fp32", "learning_rate")]
+    lr = one(result.correlations, variant="fp32", hyperparameter="learning_rate")
     assert lr["ci_low"] < 0 < lr["ci_high"]
     assert rho["p_value"] == pytest.approx(stats.spearmanr(
         generated_study().query("variant == 'fp32'")["hp.filters"],
@@ -146,12 +157,12 @@ def test_edge_cases_are_not_checked_with_their_reason() -> None:
                           "hp.units": [1, 1, 1, 2], "accuracy": [0.9, 0.8, 0.7, 0.6],
                           "latency_ms": [1.0, 2.0, 3.0, 0.0], "valid": [True, True, True, False]})
     result = effects(table, properties=["accuracy", "latency_ms"], top_k=3, draws=DRAWS)
-    tests = result.tests.set_index(["hyperparameter", "property", "level"])
-    assert "takes one level (adam)" in tests.loc[("opt", "accuracy", ""), "reason"]
-    assert tests.loc[("units", "accuracy", "2"), "status"] == "not_checked"
-    assert "1 rows at this level, 3 in the rest" in tests.loc[("units", "accuracy", "2"), "reason"]
+    tests = result.tests
+    assert "takes one level (adam)" in one(tests, hyperparameter="opt", property="accuracy")["reason"]
+    units_2 = one(tests, hyperparameter="units", property="accuracy", level="2")
+    assert units_2["status"] == "not_checked" and "1 rows at this level, 3 in the rest" in units_2["reason"]
     # the invalid row's latency is not evidence: units=2 has no latency left
-    assert "takes one level (1)" in tests.loc[("units", "latency_ms", ""), "reason"]
+    assert "takes one level (1)" in one(tests, hyperparameter="units", property="latency_ms")["reason"]
     assert tests["p_value"].isna().all() and tests["cliffs_delta"].isna().all()
     assert (result.correlations["status"] == "not_checked").all()
     assert "no fp32" not in " ".join(result.rank_changes["reason"].astype(str))  # only fp32: no variants to rank

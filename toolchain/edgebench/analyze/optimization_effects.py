@@ -28,9 +28,10 @@ MOVE_COLUMNS = (*GROUP_COLUMNS, "variant", "property", "configuration", "trained
                 "rank_fp32", "rank_variant", "rank_move")
 
 
-def configuration_label(row: pd.Series) -> str:
-    source = row.get("source")
-    return str(source) if isinstance(source, str) and source else str(row.get("trained_id"))
+def configuration_labels(configs: pd.DataFrame) -> dict[str, str]:
+    """trained_id -> its study source ("trial 3") where known, else the trained_id itself."""
+    sources = configs["source"] if "source" in configs.columns else pd.Series(None, index=configs.index)
+    return {str(t): (s if isinstance(s, str) and s else str(t)) for t, s in zip(configs["trained_id"], sources)}
 
 
 def _one_per_configuration(rows: pd.DataFrame) -> pd.DataFrame:
@@ -143,7 +144,8 @@ def _rank_change(base: pd.DataFrame, a: pd.Series, b: pd.Series, common: list[st
 
     interval = bootstrap_over_rows(n, tau, draws=draws, confidence=confidence, seed=seed)
     rank_a, rank_b = _ranks(x, prop), _ranks(y, prop)
-    moved = pd.DataFrame({"configuration": [configuration_label(base.loc[t]) for t in common],
+    labels = configuration_labels(base)
+    moved = pd.DataFrame({"configuration": [labels[t] for t in common],
                           "trained_id": common, "value_fp32": x, "value_variant": y,
                           "rank_fp32": rank_a, "rank_variant": rank_b, "rank_move": rank_b - rank_a})
     order = moved.reindex(moved["rank_move"].abs().sort_values(ascending=False, kind="stable").index)
