@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from edgebench.analyze.rank_statistics import kruskal_h_rows, spearman_rows, wasserstein_rows
+from edgebench.analyze.rank_statistics import kendall_tau_rows, kruskal_h_rows, spearman_rows, wasserstein_rows
 
 
 def test_rows_match_scipy_with_ties_and_absent_levels() -> None:
@@ -35,3 +35,13 @@ def test_wasserstein_rows_match_scipy() -> None:
     w = wasserstein_rows(positions, p, q)
     for i in range(10):
         assert w[i] == pytest.approx(stats.wasserstein_distance(positions, positions, p[i], q[i]))
+
+
+def test_kendall_tau_rows_match_scipy_tau_b_with_ties() -> None:
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 5, size=(30, 12)).astype(float)
+    y = x + rng.integers(-2, 3, size=(30, 12))
+    tau = kendall_tau_rows(x, y)
+    for i in range(30):
+        assert tau[i] == pytest.approx(stats.kendalltau(x[i], y[i]).statistic)
+    assert np.isnan(kendall_tau_rows(np.ones(4), np.arange(4.0))[0])

@@ -151,14 +151,15 @@ class Interval:
 
 
 def bootstrap_over_rows(n_rows: int, statistic: Callable[..., np.ndarray], *, draws: int, confidence: float,
-                        seed: int, vectorized: bool = False) -> Interval:
+                        seed: int, vectorized: bool = False, elements_per_draw: int | None = None) -> Interval:
     """Percentile bootstrap CI of `statistic(indices)` (a vector) resampling the n_rows rows with
     replacement (scipy.stats.bootstrap). Vectorized: `statistic(indices, axis=-1)` takes a (resamples x
     n_rows) index block and returns (statistics x resamples). Resamples where a statistic is NaN are
-    dropped from its quantiles and counted."""
+    dropped from its quantiles and counted. `elements_per_draw` (default n_rows) sizes the blocks."""
     if draws < 1:
         raise UsageError(f"bootstrap draws: expected a positive count, got {draws}")
-    batch = max(1, min(draws, _MAX_BATCH_ELEMENTS // max(n_rows, 1))) if vectorized else None
+    per_draw = max(elements_per_draw if elements_per_draw is not None else n_rows, 1)
+    batch = max(1, min(draws, _MAX_BATCH_ELEMENTS // per_draw)) if vectorized else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant resamples (ConstantInputWarning) are counted below
         result = stats.bootstrap((np.arange(n_rows),), statistic, vectorized=vectorized, batch=batch,

@@ -15,6 +15,7 @@ from scipy import stats
 
 from edgebench.analyze.effect_size import (GROUP_COLUMNS, MAXIMIZED_PROPERTIES, analysis_groups,
                                            bootstrap_over_rows, not_checked, usable_values)
+from edgebench.analyze.rank_statistics import kendall_tau_rows
 
 BASE_VARIANT = "fp32"
 MIN_RANKED_CONFIGURATIONS = 3
@@ -139,10 +140,8 @@ def _rank_change(base: pd.DataFrame, a: pd.Series, b: pd.Series, common: list[st
                                       " no ranking to compare")}, None
     result = stats.kendalltau(x, y)  # tau-b (ties in either ranking are allowed)
 
-    def tau(idx: np.ndarray) -> np.ndarray:
-        return np.array([stats.kendalltau(x[idx], y[idx]).statistic])
-
-    interval = bootstrap_over_rows(n, tau, draws=draws, confidence=confidence, seed=seed)
+    interval = bootstrap_over_rows(n, lambda idx, axis=-1: kendall_tau_rows(x[idx], y[idx])[None, :], draws=draws,
+                                   confidence=confidence, seed=seed, vectorized=True, elements_per_draw=n * n)
     rank_a, rank_b = _ranks(x, prop), _ranks(y, prop)
     labels = configuration_labels(base)
     moved = pd.DataFrame({"configuration": [labels[t] for t in common],

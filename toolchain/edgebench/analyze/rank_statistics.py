@@ -1,7 +1,7 @@
 """Rank statistics computed for many bootstrap resamples at once (one row per resample), so a CI of
 1,000 draws costs a few array operations instead of 1,000 scipy calls. Each equals its scipy
 counterpart on a single row (tests/analyze/test_rank_statistics.py checks them against scipy):
-Spearman's rho (`scipy.stats.spearmanr`), Kruskal-Wallis H with the tie correction (`scipy.stats.kruskal`),
+Kendall's tau-b (`scipy.stats.kendalltau`), Spearman's rho (`scipy.stats.spearmanr`), Kruskal-Wallis H with the tie correction (`scipy.stats.kruskal`),
 Wasserstein-1 between weights on shared positions (`scipy.stats.wasserstein_distance`).
 """
 from __future__ import annotations
@@ -56,3 +56,19 @@ def wasserstein_rows(positions: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.
     the area between their cumulative distributions."""
     gaps = np.diff(positions)
     return np.asarray(np.abs(np.cumsum(p, axis=-1) - np.cumsum(q, axis=-1))[..., :-1] @ gaps, dtype=float)
+
+
+def kendall_tau_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b of each row of x with the same row of y (ties in either ranking allowed, as
+    `scipy.stats.kendalltau`'s default); NaN where either side is constant. Costs rows x n x n."""
+    x, y = np.atleast_2d(x).astype(float), np.atleast_2d(y).astype(float)
+    n = x.shape[-1]
+    sx = np.sign(x[:, :, None] - x[:, None, :])
+    sy = np.sign(y[:, :, None] - y[:, None, :])
+    pairs = n * (n - 1) / 2.0
+    concordance = (sx * sy).sum(axis=(1, 2)) / 2.0  # each unordered pair counted twice
+    untied_x = pairs - ((sx == 0).sum(axis=(1, 2)) - n) / 2.0
+    untied_y = pairs - ((sy == 0).sum(axis=(1, 2)) - n) / 2.0
+    denominator = np.sqrt(untied_x * untied_y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, concordance / np.where(denominator > 0, denominator, 1.0), np.nan)
