@@ -185,6 +185,10 @@ def test_bad_input_is_a_clear_error() -> None:
         effects(table.drop(columns=[c for c in table.columns if c.startswith("hp.")]))
     with pytest.raises(UsageError, match="top-k"):
         effects(table, top_k=1)
+    with pytest.raises(UsageError, match="draws: expected a positive number"):
+        effects(table, draws=0)
+    with pytest.raises(UsageError, match="confidence"):
+        effects(table, confidence=95)
 
 
 def test_same_seed_same_intervals() -> None:

@@ -54,6 +54,16 @@ def test_pruning_that_reverses_a_hyperparameters_effect_is_found() -> None:
     assert row(result.distances, "prune:0.5", "lr")["wasserstein"] < 0.05
 
 
+def test_each_pruning_level_is_compared_on_its_own() -> None:
+    variants = (VARIANTS[0], ("prune:0.5", "prune:0.5", "fp32", 0.5), ("prune:0.8", "prune:0.8", "fp32", 0.8))
+    table = generated(lambda f, lr, t: 80.0 - f if t == "prune:0.8" else float(f), variants=variants)
+    result = sensitivity(table, properties="latency_ms", draws=DRAWS)
+    assert row(result.influence_changes, "prune:0.8", "filters")["verdict"] == "reversed"
+    assert row(result.influence_changes, "prune:0.5", "filters")["verdict"] == "no detectable change"
+    assert row(result.distances, "prune:0.8", "filters")["sparsity"] == 0.8
+    assert row(result.distances, "prune:0.5", "filters")["jensen_shannon_ci_high"] < 0.05
+
+
 def test_a_hyperparameter_that_matters_only_after_pruning_becomes_more_influential() -> None:
     table = generated(lambda f, lr, t: 10.0 * (1 + 20 * lr) if t else 10.0)
     result = sensitivity(table, properties="latency_ms", draws=DRAWS)
@@ -112,6 +122,8 @@ def test_too_few_models_and_bad_tables() -> None:
     unpruned = generated(lambda f, lr, t: float(f), variants=(VARIANTS[0], VARIANTS[2]))
     with pytest.raises(UsageError, match="no pruned variant"):
         sensitivity(unpruned)
+    with pytest.raises(UsageError, match="draws: expected a positive number"):
+        sensitivity(generated(lambda f, lr, t: float(f)), draws=0)
     with pytest.raises(UsageError, match="lacks transform"):
         sensitivity(unpruned.drop(columns=["transform"]))
 

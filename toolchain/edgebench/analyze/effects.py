@@ -62,6 +62,8 @@ def effects(table: pd.DataFrame, properties: Sequence[str] | str | None = None, 
         raise UsageError(f"top-k: expected at least 2 models (a spread needs two), got {top_k}")
     if seed < 0:
         raise UsageError(f"seed: expected a non-negative integer, got {seed}")
+    if draws < 1:
+        raise UsageError(f"draws: expected a positive number of bootstrap resamples (e.g. 1000), got {draws}")
     props = choose_properties(table, properties)
     if not props:
         raise UsageError("the variant table has none of the default properties (accuracy, latency_ms, size_bytes,"

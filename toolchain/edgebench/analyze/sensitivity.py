@@ -70,6 +70,8 @@ def sensitivity(table: pd.DataFrame, properties: Sequence[str] | str | None = No
         raise UsageError(f"confidence: expected a number between 0 and 1 (e.g. 0.95), got {confidence}")
     if seed < 0:
         raise UsageError(f"seed: expected a non-negative integer, got {seed}")
+    if draws < 1:
+        raise UsageError(f"draws: expected a positive number of bootstrap resamples (e.g. 1000), got {draws}")
     if not table["transform"].map(is_pruned).any():
         raise UsageError("the variant table has no pruned variant (transform prune:S or prune_2_4): ask the study"
                          " for some, e.g. variants prune:0.5, prune:0.8, prune_2_4")
