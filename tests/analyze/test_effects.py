@@ -169,6 +169,15 @@ def test_edge_cases_are_not_checked_with_their_reason() -> None:
     assert result.rank_changes.empty
 
 
+def test_without_trained_ids_the_spread_uses_own_accuracy_and_ranks_are_not_checked() -> None:
+    table = generated_study(n=8).drop(columns=["trained_id"])
+    result = effects(table, properties="latency_ms", top_k=4, draws=DRAWS)
+    assert set(result.spread["ranked_by"]) == {"fp32 accuracy", "int8 accuracy"}  # each by its own
+    assert (result.spread["status"] == "checked").all()
+    change = result.rank_changes.iloc[0]
+    assert change["status"] == "not_checked" and "no fp32 rows with a trained_id" in change["reason"]
+
+
 def test_a_zero_minimum_gives_no_relative_spread() -> None:
     table = pd.DataFrame({"trained_id": ["a", "b", "c"], "variant": "fp32", "hp.units": [1, 2, 3],
                           "accuracy": [0.9, 0.8, 0.7], "energy_mj": [0.0, 1.0, 2.0]})

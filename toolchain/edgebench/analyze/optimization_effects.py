@@ -37,7 +37,9 @@ def configuration_labels(configs: pd.DataFrame) -> dict[str, str]:
 
 def _one_per_configuration(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per trained model (two study sources can train the same content-addressed model)."""
-    known = rows[rows["trained_id"].notna()] if "trained_id" in rows.columns else rows.iloc[0:0]
+    if "trained_id" not in rows.columns:
+        return pd.DataFrame(columns=[*rows.columns, "trained_id"])
+    known = rows[rows["trained_id"].notna()]
     return known.drop_duplicates(subset="trained_id", keep="first").set_index("trained_id", drop=False)
 
 
@@ -61,21 +63,22 @@ def top_k_spread(table: pd.DataFrame, properties: Sequence[str], top_k: int) -> 
         for variant in _variants(group):
             part = _of_variant(group, variant)
             where = {**key, "variant": variant}
-            if "accuracy" not in part.columns or usable_values(part, "accuracy").isna().all():
+            configs = _one_per_configuration(part)
+            by_base = pd.to_numeric(configs["trained_id"].map(base_accuracy), errors="coerce")
+            own = usable_values(part, "accuracy") if "accuracy" in part.columns else pd.Series(np.nan, part.index)
+            if len(configs) and by_base.notna().all():
+                chosen, ranked_by = configs.assign(_rank=by_base.to_numpy()), "fp32 accuracy"
+            elif own.notna().any():
+                chosen, ranked_by = part.assign(_rank=own), f"{variant} accuracy"
+            else:
                 rows += [{**where, "property": p, **not_checked("no accuracy to choose the top k by")}
                          for p in properties]
                 continue
-            configs = _one_per_configuration(part)
-            by_base = pd.to_numeric(configs["trained_id"].map(base_accuracy), errors="coerce") if len(configs) else None
-            if by_base is not None and by_base.notna().all():
-                chosen, ranked_by = configs.assign(_rank=by_base.to_numpy()), "fp32 accuracy"
-            else:
-                chosen, ranked_by = part.assign(_rank=usable_values(part, "accuracy")), f"{variant} accuracy"
             chosen = chosen[chosen["_rank"].notna()]
             order = chosen.sort_values(["_rank", *(["id"] if "id" in chosen.columns else [])],
                                        ascending=[False, *([True] if "id" in chosen.columns else [])], kind="stable")
             best = order.head(top_k)
-            own_accuracy = usable_values(best, "accuracy")
+            own_accuracy = usable_values(best, "accuracy") if "accuracy" in best.columns else pd.Series(np.nan)
             band = {"k": len(best), "ranked_by": ranked_by, "accuracy_min": own_accuracy.min(),
                     "accuracy_max": own_accuracy.max()}
             for prop in properties:
@@ -86,10 +89,7 @@ def top_k_spread(table: pd.DataFrame, properties: Sequence[str], top_k: int) -> 
 
 def _spread(values: pd.Series, k: int, top_k: int) -> dict[str, object]:
     out: dict[str, object] = {"n": len(values)}
-    if k < top_k:
-        note = f"only {k} configurations, fewer than top-k {top_k}"
-    else:
-        note = ""
+    note = f"only {k} configurations, fewer than top-k {top_k}" if k < top_k else ""
     if len(values) < 2:
         return {**out, **not_checked(f"{len(values)} of the top {k} have this property: a spread needs 2")}
     low, high = float(values.min()), float(values.max())
