@@ -178,6 +178,17 @@ def test_without_trained_ids_the_spread_uses_own_accuracy_and_ranks_are_not_chec
     assert change["status"] == "not_checked" and "no fp32 rows with a trained_id" in change["reason"]
 
 
+def test_variants_are_recipes_so_a_session_of_model_files_groups_like_a_study() -> None:
+    table = generated_study(n=12)
+    table["transform"] = ""
+    table["quantization"] = table["variant"]
+    table["variant"] = [f"{t}_{v}.tflite" for t, v in zip(table["trained_id"], table["variant"])]  # session style
+    table.loc[0, ["variant", "transform", "quantization"]] = ["", None, None]  # a trial without a model
+    result = effects(table, properties="latency_ms", draws=DRAWS)
+    assert set(result.tests["variant"]) == {"fp32", "int8"}
+    assert set(result.rank_changes["variant"]) == {"int8"} and result.rank_changes["n"].iloc[0] == 11
+
+
 def test_a_zero_minimum_gives_no_relative_spread() -> None:
     table = pd.DataFrame({"trained_id": ["a", "b", "c"], "variant": "fp32", "hp.units": [1, 2, 3],
                           "accuracy": [0.9, 0.8, 0.7], "energy_mj": [0.0, 1.0, 2.0]})

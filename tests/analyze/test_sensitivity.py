@@ -111,7 +111,9 @@ def test_quantized_pruned_variants_pair_with_the_unpruned_variant_of_the_same_qu
     result = sensitivity(table, properties="latency_ms", draws=DRAWS)
     pairs = dict(zip(result.distances["variant"], result.distances["base_variant"]))
     assert pairs == {"prune:0.5": "fp32", "prune:0.5+int8": "int8"}
-    no_int8 = table[table["variant"] != "int8"]
+    table["variant"] = [f"{t}_{v}.tflite" for t, v in zip(table["trained_id"], table["variant"])]  # session style
+    assert sensitivity(table, properties="latency_ms", draws=DRAWS).distances.equals(result.distances)
+    no_int8 = table[table["quantization"] + table["transform"] != "int8"]
     lonely = row(sensitivity(no_int8, properties="latency_ms", draws=DRAWS).distances, "prune:0.5+int8", "filters")
     assert lonely["status"] == "not_checked" and "no unpruned int8 variant" in lonely["reason"]
 

@@ -26,6 +26,7 @@ MAGNITUDE_THRESHOLDS = ((0.474, "large"), (0.33, "medium"), (0.147, "small"))
 MAX_DISCRETE_LEVELS = 6  # a numeric hyperparameter with more distinct values is binned
 QUANTILE_BINS = 3        # ... into tertiles of its values
 GROUP_COLUMNS = ("device_id", "config")
+RECIPE = "_recipe"  # working column: each row's optimization recipe (see with_recipes)
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -129,6 +130,31 @@ def choose_properties(table: pd.DataFrame, properties: Sequence[str] | str | Non
         raise UsageError(f"property {', '.join(map(repr, missing)) or '(none)'} is not a column of the variant"
                          f" table; expected some of: {', '.join(c for c in table.columns if not str(c).startswith(HP_PREFIX))}")
     return names
+
+
+def recipe_name(variant: object, transform: object, quantization: object) -> str | None:
+    """The recipe in optimize's grammar from a row's transform and quantization ("prune:0.5" + "int8" ->
+    "prune:0.5+int8", "" + "fp32" -> "fp32", "qat" + "int8" -> "qat"); the `variant` text when they are
+    unknown; None for a row without a model (a failed trial)."""
+    if isinstance(transform, str) and isinstance(quantization, str) and quantization:
+        if not transform:
+            return quantization
+        if quantization == "fp32" or (transform == "qat" and quantization == "int8"):
+            return transform
+        return f"{transform}+{quantization}"
+    return variant if isinstance(variant, str) and variant else None
+
+
+def with_recipes(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows that hold a model, with their recipe in RECIPE: analyses group by recipe, not by the
+    `variant` text, which in a session table is a file name (one per model)."""
+    def column(name: str) -> pd.Series:
+        return table[name] if name in table.columns else pd.Series(None, index=table.index, dtype=object)
+
+    recipes = [recipe_name(v, t, q) for v, t, q in zip(column("variant"), column("transform"),
+                                                        column("quantization"))]
+    out = table.assign(**{RECIPE: pd.Series(recipes, index=table.index, dtype=object)})
+    return out[out[RECIPE].notna()]
 
 
 def analysis_groups(table: pd.DataFrame) -> Iterator[tuple[dict[str, str], pd.DataFrame]]:

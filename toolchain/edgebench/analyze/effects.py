@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from edgebench.analyze.effect_size import (GROUP_COLUMNS, analysis_groups, bootstrap_over_rows, choose_properties,
+from edgebench.analyze.effect_size import (GROUP_COLUMNS, RECIPE, analysis_groups, with_recipes, bootstrap_over_rows, choose_properties,
                                            cliffs_delta_from_u, holm, hyperparameter_columns, json_records, levels,
                                            magnitude, not_checked, usable_values)
 from edgebench.analyze.optimization_effects import rank_changes, top_k_spread
@@ -72,11 +72,11 @@ def effects(table: pd.DataFrame, properties: Sequence[str] | str | None = None, 
     if not hps:
         raise UsageError("the variant table has no hyperparameter columns (hp.<name>): effects need the"
                          " hyperparameters of each trained model")
+    table = with_recipes(table)
     tests: list[dict[str, object]] = []
     correlations: list[dict[str, object]] = []
     for key, group in analysis_groups(table):
-        variants = group["variant"].fillna("") if "variant" in group.columns else pd.Series("", index=group.index)
-        for variant, part in group.groupby(variants, sort=True):
+        for variant, part in group.groupby(RECIPE, sort=True):
             where = {**key, "variant": str(variant)}
             for hp in hps:
                 for prop in props:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from edgebench.analyze.effect_size import (GROUP_COLUMNS, MAXIMIZED_PROPERTIES, analysis_groups,
+from edgebench.analyze.effect_size import (GROUP_COLUMNS, MAXIMIZED_PROPERTIES, RECIPE, analysis_groups,
                                            bootstrap_over_rows, not_checked, usable_values)
 from edgebench.analyze.rank_statistics import kendall_tau_rows
 
@@ -44,11 +44,11 @@ def _one_per_configuration(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _variants(group: pd.DataFrame) -> list[str]:
-    return sorted(group["variant"].dropna().astype(str).unique()) if "variant" in group.columns else [""]
+    return sorted(group[RECIPE].astype(str).unique())
 
 
 def _of_variant(group: pd.DataFrame, variant: str) -> pd.DataFrame:
-    return group[group["variant"].astype(str) == variant] if "variant" in group.columns else group
+    return group[group[RECIPE] == variant]
 
 
 def top_k_spread(table: pd.DataFrame, properties: Sequence[str], top_k: int) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import jensenshannon
 
-from edgebench.analyze.effect_size import (GROUP_COLUMNS, Interval, analysis_groups, bootstrap_over_rows,
+from edgebench.analyze.effect_size import (GROUP_COLUMNS, RECIPE, Interval, analysis_groups, with_recipes, bootstrap_over_rows,
                                            choose_properties, hyperparameter_columns, json_records, levels,
                                            not_checked, usable_values)
 from edgebench.analyze.rank_statistics import kruskal_h_rows, spearman_rows, wasserstein_rows
@@ -81,15 +81,15 @@ def sensitivity(table: pd.DataFrame, properties: Sequence[str] | str | None = No
         raise UsageError("sensitivity needs hyperparameter columns (hp.<name>) and at least one property column"
                          f" with values; found hyperparameters {hps or 'none'}, properties {props or 'none'}")
     rows: list[dict[str, object]] = []
-    for key, group in analysis_groups(table):
+    for key, group in analysis_groups(with_recipes(table)):
         transform = group["transform"].fillna("").astype(str)
-        for variant in sorted(group.loc[transform.map(is_pruned), "variant"].astype(str).unique()):
-            pruned = group[group["variant"].astype(str) == variant]
-            quantization = pruned["quantization"].iloc[0]
+        for variant in sorted(group.loc[transform.map(is_pruned), RECIPE].unique()):
+            pruned = group[group[RECIPE] == variant]
+            quantization = str(pruned["quantization"].iloc[0])
             base = group[(transform == "") & (group["quantization"] == quantization)]
             pair = {**key, "variant": variant, "pruning": str(pruned["transform"].iloc[0]),
                     "sparsity": pruned["sparsity"].iloc[0] if "sparsity" in pruned.columns else np.nan,
-                    "base_variant": str(base["variant"].iloc[0]) if len(base) else ""}
+                    "base_variant": quantization}
             for hp in hps:
                 for prop in props:
                     where = {**pair, "hyperparameter": hp.removeprefix("hp."), "property": prop}
