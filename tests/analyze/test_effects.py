@@ -164,6 +164,7 @@ def test_edge_cases_are_not_checked_with_their_reason() -> None:
     # the invalid row's latency is not evidence: units=2 has no latency left
     assert "takes one level (1)" in one(tests, hyperparameter="units", property="latency_ms")["reason"]
     assert tests["p_value"].isna().all() and tests["cliffs_delta"].isna().all()
+    assert set(result.correlations["hyperparameter"]) == {"units"}  # opt is a category: no correlation row
     assert (result.correlations["status"] == "not_checked").all()
     assert "no fp32" not in " ".join(result.rank_changes["reason"].astype(str))  # only fp32: no variants to rank
     assert result.rank_changes.empty

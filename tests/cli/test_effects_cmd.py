@@ -12,7 +12,7 @@ from edgebench.cli.main import main
 
 
 def study_table(n: int = 16) -> pd.DataFrame:
-    """Latency grows with hp.units (and int8 halves it); hp.optimizer changes nothing."""
+    """Latency grows with hp.units (and int8 halves it); hp.optimizer changes nothing; hp.epochs is constant."""
     rng = np.random.default_rng(0)
     rows = []
     for i in range(n):
@@ -20,7 +20,7 @@ def study_table(n: int = 16) -> pd.DataFrame:
         for variant, factor in (("fp32", 1.0), ("int8", 0.5)):
             rows.append({"id": f"trial {i}/{variant}", "source": f"trial {i}", "trained_id": f"t{i}",
                          "variant": variant, "transform": "", "quantization": variant, "sparsity": np.nan,
-                         "hp.units": units, "hp.optimizer": ("adam", "sgd")[(i // 4) % 2],
+                         "hp.units": units, "hp.optimizer": ("adam", "sgd")[(i // 4) % 2], "hp.epochs": 3,
                          "device_id": "R58M", "config": "cpu/1t", "valid": True,
                          "accuracy": 0.9 + 0.001 * i, "latency_ms": factor * units * (1 + rng.normal(0, 0.03)),
                          "size_bytes": 100.0 * units * factor})
@@ -50,8 +50,9 @@ def test_json_has_every_table(csv: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert {"tests", "correlations", "spread", "rank_changes", "rank_moves"} <= set(result)
     units = [r for r in result["correlations"] if r["hyperparameter"] == "units" and r["variant"] == "fp32"][0]
     assert units["spearman_rho"] > 0.9 and units["ci_low"] is not None
-    optimizer = [r for r in result["correlations"] if r["hyperparameter"] == "optimizer"][0]
-    assert optimizer["status"] == "not_checked" and optimizer["spearman_rho"] is None  # NaN -> null
+    assert not [r for r in result["correlations"] if r["hyperparameter"] == "optimizer"]  # a category: no rho
+    epochs = [r for r in result["tests"] if r["hyperparameter"] == "epochs"]
+    assert len(epochs) == 2 and all(r["status"] == "not_checked" and r["p_value"] is None for r in epochs)
 
 
 def test_errors(tmp_path: Path, csv: Path, capsys: pytest.CaptureFixture[str]) -> None:

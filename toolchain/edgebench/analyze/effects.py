@@ -81,8 +81,9 @@ def effects(table: pd.DataFrame, properties: Sequence[str] | str | None = None, 
             for hp in hps:
                 for prop in props:
                     tests += [{**where, **row} for row in level_tests(part, hp, prop, 1.0 - confidence)]
-                    correlations.append({**where, **correlation(part, hp, prop, confidence=confidence,
-                                                                draws=draws, seed=seed)})
+                    if levels(part[hp]).numeric:  # a category has no order to correlate with
+                        correlations.append({**where, **correlation(part, hp, prop, confidence=confidence,
+                                                                    draws=draws, seed=seed)})
     spread, changes, moves = top_k_spread(table, props, top_k), *rank_changes(
         table, props, confidence=confidence, draws=draws, seed=seed)
     return Effects(_frame(tests, TEST_COLUMNS), _frame(correlations, CORRELATION_COLUMNS), spread, changes, moves,
@@ -139,13 +140,10 @@ def level_tests(part: pd.DataFrame, hp: str, prop: str, alpha: float) -> list[di
 
 def correlation(part: pd.DataFrame, hp: str, prop: str, *, confidence: float, draws: int,
                 seed: int) -> dict[str, object]:
-    """Spearman rho of a numeric hyperparameter with the property, with a percentile bootstrap CI
+    """Spearman rho of a numeric hyperparameter (its raw values, not bins) with the property, with a percentile bootstrap CI
     over the rows (scipy.stats.bootstrap, `draws` resamples)."""
     name = hp.removeprefix("hp.")
     row: dict[str, object] = {"hyperparameter": name, "property": prop}
-    lv = levels(part[hp])
-    if not lv.numeric:
-        return {**row, **not_checked(f"{name} is not numeric: see the level tests")}
     x = pd.to_numeric(part[hp], errors="coerce").astype(float)
     y = usable_values(part, prop)
     both = x.notna() & y.notna()

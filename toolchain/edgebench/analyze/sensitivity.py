@@ -123,8 +123,8 @@ def compare_profiles(base: pd.DataFrame, pruned: pd.DataFrame, hp: str, prop: st
     n = len(both)
     out: dict[str, object] = {"n_configurations": n}
     if n < MIN_CONFIGURATIONS:
-        return {**out, **not_checked(f"{n} trained models measured under both with {hp.removeprefix('hp.')}:"
-                                     f" needs {MIN_CONFIGURATIONS}")}
+        return {**out, **not_checked(f"{n} trained models measured both unpruned and pruned: needs"
+                                     f" {MIN_CONFIGURATIONS}")}
     position = {label: i for i, label in enumerate(lv.order)}
     codes = np.array([position[str(c)] for c in codes_all[both.index]])
     present = np.unique(codes)
