@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from edgebench.analyze.rank_statistics import kendall_tau_rows, kruskal_h_rows, spearman_rows, wasserstein_rows
+from edgebench.analyze.rank_statistics import (kendall_tau_rows, kruskal_h_rows, level_medians, spearman_rows,
+                                               wasserstein_rows)
 
 
 def test_rows_match_scipy_with_ties_and_absent_levels() -> None:
@@ -45,3 +46,18 @@ def test_kendall_tau_rows_match_scipy_tau_b_with_ties() -> None:
     for i in range(30):
         assert tau[i] == pytest.approx(stats.kendalltau(x[i], y[i]).statistic)
     assert np.isnan(kendall_tau_rows(np.ones(4), np.arange(4.0))[0])
+
+
+def test_level_medians_match_numpy_and_absent_levels_are_nan() -> None:
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 9, size=(20, 11)).astype(float)
+    codes = rng.integers(0, 3, size=(20, 11))
+    codes[0] = 0  # levels 1 and 2 absent
+    medians = level_medians(codes, values, 3)
+    for i in range(20):
+        for level in range(3):
+            members = values[i][codes[i] == level]
+            if members.size:
+                assert medians[i, level] == np.median(members)
+            else:
+                assert np.isnan(medians[i, level])

@@ -10,15 +10,39 @@ import numpy as np
 from scipy import stats
 
 
+def ranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks (1..n, ties share their mean rank) along each row."""
+    return np.asarray(stats.rankdata(np.atleast_2d(values), axis=-1), dtype=float)
+
+
+def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson's r of each row of a with the same row of b; NaN where either row is constant."""
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean(axis=-1, keepdims=True)
+    norm = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(norm > 0, (a * b).sum(axis=-1) / np.where(norm > 0, norm, 1.0), np.nan))
+
+
 def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Spearman's rho of each row of x with the same row of y (Pearson's r of average ranks); NaN for a
     row where either side is constant."""
-    rx, ry = stats.rankdata(np.atleast_2d(x), axis=-1), stats.rankdata(np.atleast_2d(y), axis=-1)
-    rx = rx - rx.mean(axis=-1, keepdims=True)
-    ry = ry - ry.mean(axis=-1, keepdims=True)
-    norm = np.sqrt((rx * rx).sum(axis=-1) * (ry * ry).sum(axis=-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(norm > 0, (rx * ry).sum(axis=-1) / np.where(norm > 0, norm, 1.0), np.nan)
+    return pearson_rows(ranks(x), ranks(y))
+
+
+def level_medians(codes: np.ndarray, values: np.ndarray, n_levels: int) -> np.ndarray:
+    """(rows x n_levels) median of each row's values at each code 0..n_levels-1; NaN for an absent level."""
+    codes, values = np.atleast_2d(codes), np.atleast_2d(values).astype(float)
+    out = np.full((values.shape[0], n_levels), np.nan)
+    for level in range(n_levels):
+        members = codes == level
+        count = members.sum(axis=-1)
+        ordered = np.sort(np.where(members, values, np.inf), axis=-1)  # the level's values first, ascending
+        low = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[:, None], axis=-1)[:, 0]
+        high = np.take_along_axis(ordered, np.minimum(count // 2, values.shape[-1] - 1)[:, None], axis=-1)[:, 0]
+        with np.errstate(invalid="ignore"):
+            out[:, level] = np.where(count > 0, (low + high) / 2.0, np.nan)
+    return out
 
 
 def _tie_sums(values: np.ndarray) -> np.ndarray:
@@ -31,22 +55,24 @@ def _tie_sums(values: np.ndarray) -> np.ndarray:
     return np.asarray((sizes ** 3 - sizes).sum(axis=-1), dtype=float)
 
 
-def kruskal_h_rows(codes: np.ndarray, values: np.ndarray, n_levels: int) -> np.ndarray:
+def kruskal_h_rows(codes: np.ndarray, values: np.ndarray, n_levels: int,
+                   value_ranks: np.ndarray | None = None) -> np.ndarray:
     """Kruskal-Wallis H (tie-corrected) of each row's values grouped by the row's codes 0..n_levels-1;
-    NaN where fewer than 2 groups are present or every value is equal."""
-    codes, values = np.atleast_2d(codes), np.atleast_2d(values).astype(float)
-    n = values.shape[-1]
-    ranks = stats.rankdata(values, axis=-1)
-    total = np.zeros(values.shape[0])
-    groups = np.zeros(values.shape[0], dtype=int)
+    NaN where fewer than 2 groups are present or every value is equal. `value_ranks`: ranks(values) if
+    already computed (ties in the values are ties in their average ranks)."""
+    codes = np.atleast_2d(codes)
+    rank = ranks(values) if value_ranks is None else np.atleast_2d(value_ranks)
+    n = rank.shape[-1]
+    total = np.zeros(rank.shape[0])
+    groups = np.zeros(rank.shape[0], dtype=int)
     for level in range(n_levels):
         members = codes == level
         count = members.sum(axis=-1)
-        rank_sum = np.where(members, ranks, 0.0).sum(axis=-1)
+        rank_sum = np.where(members, rank, 0.0).sum(axis=-1)
         total += np.where(count > 0, rank_sum ** 2 / np.maximum(count, 1), 0.0)
         groups += count > 0
     h = 12.0 / (n * (n + 1)) * total - 3.0 * (n + 1)
-    correction = 1.0 - _tie_sums(values) / (n ** 3 - n)
+    correction = 1.0 - _tie_sums(rank) / (n ** 3 - n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where((groups >= 2) & (correction > 0), h / np.where(correction > 0, correction, 1.0), np.nan)
 

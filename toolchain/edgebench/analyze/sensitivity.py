@@ -14,7 +14,6 @@ base and pruned model of a configuration drawn together. Exact definitions: READ
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -25,7 +24,8 @@ from scipy.spatial.distance import jensenshannon
 from edgebench.analyze.effect_size import (GROUP_COLUMNS, RECIPE, Interval, analysis_groups, with_recipes, bootstrap_over_rows,
                                            choose_properties, hyperparameter_columns, json_records, levels,
                                            not_checked, usable_values)
-from edgebench.analyze.rank_statistics import kruskal_h_rows, spearman_rows, wasserstein_rows
+from edgebench.analyze.rank_statistics import (kruskal_h_rows, level_medians, pearson_rows, ranks,
+                                               wasserstein_rows)
 from edgebench.errors import UsageError
 
 DEFAULT_DRAWS = 1000
@@ -170,14 +170,8 @@ def profile_statistics(codes: np.ndarray, base: np.ndarray, pruned: np.ndarray, 
     """The 7 statistics (rows _W .. _TREND_PRUNED) of each resample (columns); inputs are (resamples x
     configurations). A resample with fewer than 2 levels present gets NaN throughout."""
     n_levels = len(positions)
-    base_medians = np.full((codes.shape[0], n_levels), np.nan)
-    pruned_medians = np.full_like(base_medians, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a level absent from a resample: NaN median
-        for level in range(n_levels):
-            at_level = codes == level
-            base_medians[:, level] = np.nanmedian(np.where(at_level, base, np.nan), axis=-1)
-            pruned_medians[:, level] = np.nanmedian(np.where(at_level, pruned, np.nan), axis=-1)
+    base_medians = level_medians(codes, base, n_levels)
+    pruned_medians = level_medians(codes, pruned, n_levels)
     # profile: each level's median over the sum of the present levels' medians (absent levels weigh 0 in both)
     base_profile = np.nan_to_num(base_medians)
     pruned_profile = np.nan_to_num(pruned_medians)
@@ -185,13 +179,15 @@ def profile_statistics(codes: np.ndarray, base: np.ndarray, pruned: np.ndarray, 
     pruned_profile /= pruned_profile.sum(axis=-1, keepdims=True)
     n = codes.shape[-1]
     out = np.full((7, codes.shape[0]), np.nan)
+    base_ranks, pruned_ranks = ranks(base), ranks(pruned)
     if hp_numbers is not None:
         out[_W] = wasserstein_rows(positions, base_profile, pruned_profile)
-        out[_TREND_BASE], out[_TREND_PRUNED] = spearman_rows(hp_numbers, base), spearman_rows(hp_numbers, pruned)
+        hp_ranks = ranks(hp_numbers)  # trend: Spearman rho = Pearson r of the ranks
+        out[_TREND_BASE], out[_TREND_PRUNED] = pearson_rows(hp_ranks, base_ranks), pearson_rows(hp_ranks, pruned_ranks)
     out[_JS] = jensenshannon(base_profile, pruned_profile, base=2, axis=-1)
     # influence: Kruskal-Wallis epsilon squared H / (n - 1), the share of rank variance the levels explain
-    out[_INF_BASE] = kruskal_h_rows(codes, base, n_levels) / (n - 1)
-    out[_INF_PRUNED] = kruskal_h_rows(codes, pruned, n_levels) / (n - 1)
+    out[_INF_BASE] = kruskal_h_rows(codes, base, n_levels, base_ranks) / (n - 1)
+    out[_INF_PRUNED] = kruskal_h_rows(codes, pruned, n_levels, pruned_ranks) / (n - 1)
     out[_CHANGE] = out[_INF_PRUNED] - out[_INF_BASE]
     out[:, (~np.isnan(base_medians)).sum(axis=-1) < 2] = np.nan
     return out
