@@ -27,7 +27,7 @@ from edgebench.errors import UsageError
 MIN_ROWS_PER_SIDE = 3     # a level (and the rest) needs this many rows for a rank test worth reading
 MIN_CORRELATION_ROWS = 5
 MIN_CORRELATION_VALUES = 3  # distinct hyperparameter values for a correlation
-DEFAULT_DRAWS = 2000
+DEFAULT_DRAWS = 1000
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--properties", default=None, metavar="P1,P2,...",
                         help="property columns to analyse (default: accuracy, latency_ms, size_bytes, energy_mj,"
                              " training_s where known)")
-    parser.add_argument("--draws", type=int, default=None, metavar="B", help="bootstrap resamples for the CIs")
+    parser.add_argument("--draws", type=int, default=None, metavar="B",
+                        help="bootstrap resamples for the CIs (default 1000)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the bootstrap (default 0)")
     parser.add_argument("--confidence", type=float, default=0.95, metavar="C",
                         help="confidence of the CIs; significance level is 1 - C (default 0.95)")
