@@ -106,6 +106,9 @@ def test_a_continuous_hyperparameter_is_binned_into_tertiles() -> None:
     assert lv.labels.value_counts().tolist() == [4, 4, 4]
     assert lv.order[0] == "[0.001, 0.028]"
     assert not levels(pd.Series([8, 16, 32, 16])).binned
+    layers = levels(pd.Series([[64, 32], [128], [64, 32], None]))  # a list-valued hyperparameter is a category
+    assert layers.order == ("[64, 32]", "[128]") and layers.labels.tolist() == ["[64, 32]", "[128]", "[64, 32]", None]
+    assert levels(pd.Series([True, False, True])).order == ("True", "False") and not levels(pd.Series([True])).numeric
 
 
 def test_top_k_spread_is_max_minus_min_over_min_of_the_best_by_fp32_accuracy() -> None:

@@ -68,10 +68,17 @@ def _numeric(values: pd.Series) -> pd.Series | None:
     present = values.dropna()
     if present.empty or any(isinstance(v, (bool, np.bool_)) for v in present):
         return None
-    converted = pd.to_numeric(present, errors="coerce")
+    try:
+        converted = pd.to_numeric(present, errors="coerce")
+    except (TypeError, ValueError):  # lists or mappings (a hyperparameter holding a layer list)
+        return None
     if converted.isna().any():
         return None
     return pd.to_numeric(values, errors="coerce").astype(float)
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _label(value: object) -> str:
@@ -95,9 +102,9 @@ def levels(values: pd.Series) -> Levels:
     MAX_DISCRETE_LEVELS distinct values, QUANTILE_BINS quantile bins labelled "[min, max]" of their members."""
     numbers = _numeric(values)
     if numbers is None:
-        present = values.dropna()
-        order = tuple(dict.fromkeys(_label(v) for v in present))
-        return Levels(values.map(lambda v: None if pd.isna(v) else _label(v)), order, False, False)
+        labels = pd.Series([None if _missing(v) else _label(v) for v in values], index=values.index, dtype=object)
+        order = tuple(dict.fromkeys(label for label in labels if label is not None))
+        return Levels(labels, order, False, False)
     distinct = np.unique(numbers.dropna().to_numpy())
     if distinct.size <= MAX_DISCRETE_LEVELS:
         labels = numbers.map(lambda v: None if math.isnan(v) else _label(v))
