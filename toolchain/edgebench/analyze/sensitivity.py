@@ -62,7 +62,7 @@ def is_pruned(transform: object) -> bool:
 
 def sensitivity(table: pd.DataFrame, properties: Sequence[str] | str | None = None, seed: int = 0, *,
                 confidence: float = 0.95, draws: int = DEFAULT_DRAWS) -> Sensitivity:
-    missing = [c for c in ("variant", "transform", "quantization", "trained_id") if c not in table.columns]
+    missing = [c for c in ("transform", "quantization", "trained_id") if c not in table.columns]
     if missing:
         raise UsageError(f"the variant table lacks {', '.join(missing)}: sensitivity pairs pruned and unpruned"
                          " variants of the same trained model by these columns")
