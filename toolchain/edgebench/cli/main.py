@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("edgebench.cli.compare_cmd", "Compare two variants, configs or devices of a session: ratio with a CI, verdict, repeats needed."),
     "report": ("edgebench.cli.report_cmd",
                "One self-contained HTML report of a study or session (Pareto, latency, energy, effects, lineage)."),
+    "effects": ("edgebench.cli.effects_cmd", "Hyperparameter effects, top-k spread and rank changes under optimization."),
+    "sensitivity": ("edgebench.cli.sensitivity_cmd", "Hyperparameter sensitivity under pruning (Wasserstein, Jensen-Shannon, CIs)."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
     "virtual-device": ("edgebench.cli.virtual_device_cmd",
