@@ -61,7 +61,7 @@ def test_report_needs_exactly_one_source(capsys):
 
 
 def test_traces_of_runs_the_store_does_not_hold_are_not_recorded_with_the_reason(tmp_path):
-    from edgebench.cli.report_cmd import stored_traces
+    from edgebench.report.traces import stored_traces
 
     traces, note = stored_traces(variant_table(1, 1).head(2), str(tmp_path / "ws"))  # a real, empty results store
     assert traces.empty and note.startswith("not recorded: none of the 6 stored runs has battery or thermal samples")

@@ -146,22 +146,20 @@ def test_terminal_prints_the_headline_and_the_efficient_rows(table):
     assert "strongest hyperparameter effects" in text
 
 
-def test_the_study_report_is_the_analysis_report(tmp_path):
-    from edgebench.report.study_html import split_recipe, write_study_report
-    from edgebench.study.run import VariantRow
+def test_the_study_report_is_the_analysis_report_of_its_stored_runs(tmp_path):
+    # The page `study run` writes is drawn from the study's variant table: the stored runs' raw samples
+    # (frontier probability, latency distributions), energy, device traces and lineage, per device.
+    from tests.analyze.variant_store import build_workspace
 
-    assert split_recipe("prune:0.5+int8") == ("prune:0.5", "int8") and split_recipe("prune_2_4") == ("prune_2_4", "fp32")
-    rows = [VariantRow(source="default", trained_id="t" * 64, hyperparameters={"filters": 8}, val_accuracy=0.9,
-                       variant=v, tflite_sha256=f"{i}" * 64, tflite_path=None, size_bytes=1000 * (4 - i),
-                       gzip_size_bytes=900, test_accuracy=0.9 - 0.01 * i, latency_median_us=1000.0 / (i + 1),
-                       energy_mj_per_inference=None, simulated=False, run_ids=(f"run{i}",), status="measured",
-                       problem=None) for i, v in enumerate(["fp32", "int8", "prune:0.5+int8"])]
-    meta = {"spec_name": "tiny", "budget": "smoke", "target": "local", "protocol": "smoke", "threads": 1}
-    page = write_study_report(rows, meta, tmp_path / "report.html").read_text()
-    assert "<h1>Study tiny (smoke)</h1>" in page and all(s in page for s in (f'<section id="{n}">' for n in SECTIONS))
-    assert "smoke: no verdicts" in _section(page, "variants")
-    assert "3.00× the speed" in _section(page, "headline")  # prune:0.5+int8 at 333 µs vs fp32 at 1000 µs
-    assert "smoke protocol: indicative, not a verdict" in _section(page, "headline")
+    from edgebench.report.study_html import write_study_report
+
+    study_json = build_workspace(tmp_path)
+    page = write_study_report(study_json, tmp_path / "report.html").read_text()
+    assert "<h1>Study cnn_image (smoke)</h1>" in page and all(s in page for s in (f'<section id="{n}">' for n in SECTIONS))
+    assert "Pixel 7" in _section(page, "pareto") and "frontier probability over 1000 draws" in _section(page, "pareto")
+    assert "data:image/png;base64," in _section(page, "latency")
+    assert "default/prune:0.5+int8" in _section(page, "headline")
+    assert "trial_failed" in _section(page, "variants") or "trial 4" in _section(page, "lineage")
 
 
 def test_device_traces_convert_the_kernels_documented_units_and_skip_unreadable_samples():

@@ -2,12 +2,25 @@
 frozen records out). Reads records, the store and stats only: never devices, targets, bench runs or
 TensorFlow.
 
-`objectives` (NAME:min|max specs, checked columns), `fronts` (non-dominated sorting, hypervolume,
-contributions; `pareto`), `frontier_probability` (Monte-Carlo frontier probability from samples).
+    study_table(study) / session_table(session)    the variant table of a study or a store session
+    pareto(df, objectives, ...)                      fronts, hypervolume, contributions, frontier probability
+    pareto_of_variants(table, objectives, ...)       the same per device, samples from the stored runs
+    attainment_surfaces(df, objectives, samples)     10/50/90 % attainment surfaces (2 objectives)
+    effects(table, ...)                              hyperparameter effects, top-k spread, rank changes
+    sensitivity(table, ...)                          hyperparameter sensitivity under pruning
+    compare(a_repeats, b_repeats, ...)               B vs A: ratio with a CI, verdict, repeats needed
 """
 from __future__ import annotations
 
+from edgebench.analyze.attainment import attainment_surfaces
+from edgebench.analyze.compare import Comparison, compare
+from edgebench.analyze.effects import Effects, effects
 from edgebench.analyze.fronts import ParetoAnalysis, pareto
 from edgebench.analyze.objectives import Objective, parse_objectives
+from edgebench.analyze.sensitivity import Sensitivity, sensitivity
+from edgebench.analyze.variant_pareto import VariantPareto, pareto_of_variants
+from edgebench.analyze.variant_table import PROPERTIES, session_table, study_table
 
-__all__ = ["Objective", "ParetoAnalysis", "parse_objectives", "pareto"]
+__all__ = ["PROPERTIES", "Comparison", "Effects", "Objective", "ParetoAnalysis", "Sensitivity", "VariantPareto",
+           "attainment_surfaces", "compare", "effects", "parse_objectives", "pareto", "pareto_of_variants",
+           "sensitivity", "session_table", "study_table"]

@@ -92,6 +92,11 @@ def _store_root(study_json: Path, workspace: str | os.PathLike[str] | None) -> P
     return workspace_root(None)
 
 
+def study_workspace(study: str | os.PathLike[str], workspace: str | os.PathLike[str] | None = None) -> Path:
+    """The workspace whose results store holds a study's runs (see `_store_root`)."""
+    return _store_root(find_study(study, workspace), workspace)
+
+
 def _open_store(root: Path) -> ResultsStore | None:
     path = root / "results.sqlite"
     return ResultsStore(path) if path.is_file() else None  # opening a missing file would create one

@@ -47,7 +47,7 @@ def load_table(args: argparse.Namespace) -> pd.DataFrame:
 
     if args.study is not None:
         # owned by the `sources` helper of issue 13 (lands at merge); the ignore keeps mypy quiet before
-        from edgebench.analyze.variant_table import study_table  # type: ignore[import-not-found, unused-ignore]
+        from edgebench.analyze.variant_table import study_table
 
         table: pd.DataFrame = study_table(args.study, workspace=args.workspace)
         return table

@@ -5,7 +5,6 @@ terminal. Never imports TensorFlow; pandas and matplotlib load inside `run`."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,64 +59,46 @@ def _json_list(cell: Any, row: int, column: str, path: Path) -> Any:
     return value
 
 
-def _optional_analysis(module: str, name: str, table: pd.DataFrame) -> tuple[Any, str]:
-    """effects(table) / sensitivity(table) when this edgebench has them; else None and the reason."""
-    from edgebench.errors import EdgebenchError
-
-    try:
-        function = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None, f"this edgebench has no {module}.{name}"
-    try:
-        return function(table), ""
-    except EdgebenchError as exc:
-        return None, str(exc)
-
-
-def stored_traces(table: pd.DataFrame, workspace: str | None) -> tuple[pd.DataFrame, str]:
-    """Battery/thermal traces of the table's stored runs (report/traces.py) and the section's note."""
-    from edgebench.api import open_store
-    from edgebench.report.traces import device_traces, traces_note
-
-    run_ids = list(dict.fromkeys(r for ids in table.get("run_ids", []) if isinstance(ids, (list, tuple))
-                                 for r in ids))
-    store = open_store(workspace)
-    try:
-        traces = device_traces({run_id: store.device_samples(run_id) for run_id in run_ids})
-    finally:
-        store.close()
-    return traces, traces_note(len(run_ids), traces)
+def study_name(study: str) -> str:
+    """The report's file name for a study given as a folder, its study.json or a name."""
+    path = Path(study)
+    return path.parent.name if path.name == "study.json" else path.name
 
 
 def run(args: argparse.Namespace) -> int:
     from edgebench.errors import UsageError
     from edgebench.report.analysis_html import build_inputs, write_report
+    from edgebench.report.inputs import hyperparameter_analyses
+    from edgebench.report.study_html import stored_report_inputs
     from edgebench.workspace import Workspace
 
     if args.draws < 1:
         raise UsageError(f"--draws {args.draws}: expected at least 1 Monte-Carlo draw")
-    traces, traces_note = None, None
     if args.table is not None:
         table, name = read_table_file(Path(args.table)), Path(args.table).stem
-        traces_note = "not recorded: a table file holds no battery or thermal samples (report --session or --study)"
-        meta = {"table": args.table}
+        if table.empty:
+            raise UsageError(f"{args.table}: the variant table has no rows; nothing to report")
+        effects, effects_note, sensitivity, sensitivity_note = hyperparameter_analyses(table, seed=args.seed)
+        inputs = build_inputs(table, title=f"edgebench report: {name}", objectives=args.objectives, effects=effects,
+                              sensitivity=sensitivity, effects_note=effects_note, sensitivity_note=sensitivity_note,
+                              traces_note="not recorded: a table file holds no battery or thermal samples (report"
+                                          " --session or --study)", meta={"table": args.table}, draws=args.draws,
+                              seed=args.seed)
     else:
-        variant_table = importlib.import_module("edgebench.analyze.variant_table")  # issue 13's reader of the store
+        from edgebench.analyze.variant_table import session_table, study_table, study_workspace
 
         if args.study is not None:
-            table, name = variant_table.study_table(args.study, workspace=args.workspace), Path(args.study).stem
-            meta = {"study": args.study}
+            workspace: Path | str | None = study_workspace(args.study, args.workspace)
+            table, name, meta = study_table(args.study, workspace=args.workspace), study_name(args.study), \
+                {"study": args.study}
         else:
-            table, name = variant_table.session_table(args.session, workspace=args.workspace), args.session
-            meta = {"session": args.session}
-        traces, traces_note = stored_traces(table, args.workspace)
-    if table.empty:
-        raise UsageError(f"{next(iter(meta.values()))}: the variant table has no rows; nothing to report")
-    effects, effects_note = _optional_analysis("edgebench.analyze.effects", "effects", table)
-    sensitivity, sensitivity_note = _optional_analysis("edgebench.analyze.sensitivity", "sensitivity", table)
-    inputs = build_inputs(table, title=f"edgebench report: {name}", objectives=args.objectives, effects=effects,
-                          sensitivity=sensitivity, effects_note=effects_note, sensitivity_note=sensitivity_note,
-                          traces=traces, traces_note=traces_note, meta=meta, draws=args.draws, seed=args.seed)
+            workspace = args.workspace
+            table, name, meta = session_table(args.session, workspace=args.workspace), args.session, \
+                {"session": args.session}
+        if table.empty:
+            raise UsageError(f"{next(iter(meta.values()))}: the variant table has no rows; nothing to report")
+        inputs = stored_report_inputs(table, title=f"edgebench report: {name}", meta=meta, workspace=workspace,
+                                      objectives=args.objectives, draws=args.draws, seed=args.seed)
     output = Path(args.output) if args.output else Workspace.resolve(args.workspace).root / "reports" / f"{name}.html"
     path = write_report(inputs, output)
     if not args.quiet:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from edgebench.analyze.variant_pareto import pareto_of_variants
 from edgebench.analyze.objectives import Objective, parse_objectives
-from edgebench.errors import UsageError
+from edgebench.errors import EdgebenchError, UsageError
 
 DEFAULT_OBJECTIVES = "latency_ms:min,accuracy:max"
 GROUP_COLUMNS = ("device_model", "config")
@@ -166,3 +166,18 @@ def build_inputs(table: pd.DataFrame, *, title: str, objectives: str | Sequence[
                         sensitivity=frames_of(sensitivity), effects_note=effects_note,
                         sensitivity_note=sensitivity_note, traces=traces if recorded else None,
                         traces_note=str(note), meta=facts)
+
+
+def hyperparameter_analyses(table: pd.DataFrame, *, seed: int = 0) -> tuple[Any, str, Any, str]:
+    """`analyze.effects` and `analyze.sensitivity` of a variant table, each with the reason it is missing
+    (a table without hyperparameter columns, too few models, ...) instead of the record."""
+    from edgebench.analyze.effects import effects
+    from edgebench.analyze.sensitivity import sensitivity
+
+    out: list[Any] = []
+    for analysis in (effects, sensitivity):
+        try:
+            out += [analysis(table, seed=seed), ""]
+        except EdgebenchError as exc:
+            out += [None, str(exc)]
+    return out[0], out[1], out[2], out[3]

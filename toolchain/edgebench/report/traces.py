@@ -7,6 +7,7 @@ need the battery calibration (energy per inference already carries it).
 """
 from __future__ import annotations
 
+import os
 import re
 from typing import Mapping, Sequence
 
@@ -60,3 +61,17 @@ def traces_note(run_count: int, traces: pd.DataFrame) -> str:
         return (f"not recorded: none of the {run_count} stored runs has battery or thermal samples (the sampler"
                 " found no power_supply or thermal_zone node, e.g. on this host or with sampling off)")
     return "recorded"
+
+
+def stored_traces(table: pd.DataFrame, workspace: str | os.PathLike[str] | None) -> tuple[pd.DataFrame, str]:
+    """Battery/thermal traces of the table's stored runs (report/traces.py) and the section's note."""
+    from edgebench.api import open_store
+
+    run_ids = list(dict.fromkeys(r for ids in table.get("run_ids", []) if isinstance(ids, (list, tuple))
+                                 for r in ids))
+    store = open_store(workspace)
+    try:
+        traces = device_traces({run_id: store.device_samples(run_id) for run_id in run_ids})
+    finally:
+        store.close()
+    return traces, traces_note(len(run_ids), traces)

@@ -183,9 +183,7 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
             "objectives": objectives, "variants_for": variants_for, "variants": names,
             "trials": [_trial_summary(t) for t in tuned]}
     json_path.write_text(json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2, default=str))
-    # The page lists trained models (a trial that trained none is in study.json and the terminal table).
-    report = write_study_report([r for r in rows if r.trained_id is not None], {**meta, "trials": len(tuned)},
-                                out_dir / "report.html")
+    report = write_study_report(json_path, out_dir / "report.html", workspace=ws.root)
     return StudyRun(spec_name=spec.name, budget=spec.budget, target=target, session=session, study_name=study_name,
                     rows=tuple(rows), report_path=report, json_path=json_path)
 
