@@ -206,3 +206,17 @@ def test_analysis_records_of_dataframes_are_shown_table_by_table_with_provenance
     assert '<span class="src-measured">measured</span>' in html_text  # energy_mj's provenance in this table
     with pytest.raises(TypeError, match="record of DataFrames"):
         frames_of(42)
+
+
+def test_analysis_tables_list_the_strongest_checked_rows_and_count_the_rest_by_reason():
+    from edgebench.report.analysis_html import readable_rows
+
+    frame = pd.DataFrame({"device_id": ["d"] * 50, "hyperparameter": [f"h{i}" for i in range(50)],
+                          "cliffs_delta": [(-1) ** i * i / 50 for i in range(50)],
+                          "status": ["checked"] * 45 + ["not_checked"] * 5,
+                          "reason": [None] * 45 + ["too few rows"] * 4 + ["one level"]})
+    shown, note = readable_rows(frame, limit=10)
+    assert shown["hyperparameter"].tolist() == [f"h{i}" for i in range(44, 34, -1)]  # |delta| largest first
+    assert "device_id" not in shown.columns and "status" not in shown.columns  # constant: said once, not per row
+    assert note.startswith("the 10 strongest of 45 rows by |cliffs_delta|")
+    assert "5 row(s) not checked: 4× too few rows; 1× one level" in note

@@ -184,12 +184,49 @@ def _analysis_tables(frames: dict[str, pd.DataFrame], inputs: ReportInputs, what
                               size_in=(1.6 + 1.1 * shape[1], 1.4 + 0.45 * shape[0])))
     for name, frame in frames.items():
         out.append(f"<h3>{html.escape(name.replace('_', ' '))}</h3>")
-        leading_text = next((i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])),
-                            len(frame.columns))
-        out.append(table_html(*effects_with_provenance(frame, inputs.table), text_columns=leading_text)
-                   if not frame.empty
-                   else _missing(f"{name}: empty"))
+        if frame.empty:
+            out.append(_missing(f"{name}: empty"))
+            continue
+        shown, note = readable_rows(frame)
+        if shown.empty:
+            out.append(_missing(note))
+            continue
+        leading_text = next((i for i, c in enumerate(shown.columns) if pd.api.types.is_numeric_dtype(shown[c])),
+                            len(shown.columns))
+        out.append(table_html(*effects_with_provenance(shown, inputs.table), text_columns=leading_text))
+        if note:
+            out.append(f"<p class=note>{html.escape(note)}</p>")
     return "".join(out)
+
+
+# Columns whose magnitude orders an analysis table's rows (strongest first) when the table is cut.
+STRENGTH_COLUMNS = ("cliffs_delta", "spearman_rho", "max_over_min", "wasserstein", "jensen_shannon", "rank_move")
+MAX_TABLE_ROWS = 40
+
+
+def readable_rows(frame: pd.DataFrame, limit: int = MAX_TABLE_ROWS) -> tuple[pd.DataFrame, str]:
+    """The rows a reader needs: the evaluated ones, strongest first, at most `limit`; rows that could not
+    be evaluated (status not_checked) are counted by reason in the note instead of listed one by one."""
+    notes = []
+    if "status" in frame.columns:
+        unchecked = frame[frame["status"] == "not_checked"]
+        frame = frame[frame["status"] != "not_checked"]
+        if len(unchecked):
+            reasons = unchecked["reason"].fillna("no reason").value_counts() if "reason" in unchecked.columns \
+                else pd.Series({"no reason": len(unchecked)})
+            notes.append(f"{len(unchecked)} row(s) not checked: " + "; ".join(
+                f"{count}× {reason}" for reason, count in reasons.head(5).items()))
+    # One device, one config, every row checked: those columns say nothing row by row (the page header has them).
+    frame = frame.drop(columns=[c for c in ("device_id", "config", "status") if c in frame.columns
+                                and frame[c].nunique(dropna=False) <= 1])
+    strength = next((c for c in STRENGTH_COLUMNS if c in frame.columns), None)
+    if strength is not None and len(frame) > limit:
+        frame = frame.reindex(frame[strength].abs().sort_values(ascending=False, na_position="last").index)
+    if len(frame) > limit:
+        notes.insert(0, f"the {limit} strongest of {len(frame)} rows" + (f" by |{strength}|" if strength else "")
+                     + "; every row is in the command's --json")
+        frame = frame.head(limit)
+    return frame, ". ".join(notes)
 
 
 def _ranks(inputs: ReportInputs) -> str:

@@ -1,0 +1,137 @@
+"""The analysis commands on a real study, as a user runs them:
+
+    edgebench study run models/cnn_image.toml --budget smoke --target local --variants-for all
+    edgebench pareto --study S ... | effects --study S | sensitivity --study S | compare A B | report --study S
+
+The cnn_image smoke budget as shipped (5 short trials, two pruning levels, the README's main job) with every
+trial's model optimized and measured on this host; then every analysis reads what the study stored, and the
+report is opened in headless Chromium. One study (about two minutes) serves every test of this file; the
+shipped-smoke test of the other specs is tests/study/test_shipped_smoke_studies.py.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+from edgebench.cli.main import main
+from edgebench.report.analysis_html import SECTIONS
+from edgebench.spec import load_spec
+from tests.report import browser
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+SPEC = MODELS / "cnn_image.toml"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    workspace = tmp_path_factory.mktemp("analysis") / "ws"
+    code = main(["--workspace", str(workspace), "study", "run", str(SPEC), "--budget", "smoke", "--target", "local",
+                 "--variants-for", "all"])
+    assert code == 0
+    (study_json,) = (workspace / "studies").glob("*/study.json")
+    return workspace, study_json
+
+
+def _json(capsys, argv):
+    code = main(argv)
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_every_trial_model_is_optimized_measured_and_traced_to_its_hyperparameters(study, capsys):
+    workspace, study_json = study
+    data = json.loads(study_json.read_text())
+    spec = load_spec(SPEC, "smoke")
+    assert data["variants_for"] == "all"
+    tuned = optuna.load_study(study_name=data["optuna_study"], storage=f"sqlite:///{workspace / 'optuna.sqlite'}")
+    assert sum(t.state.name == "COMPLETE" for t in tuned.trials) == spec.tuning.trials
+    rows = data["rows"]
+    for r in rows:
+        assert r["status"] == "measured" or r["problem"], r
+    models = {r["trained_id"] for r in rows if r["trained_id"]}
+    assert len(models) >= 4, "sensitivity needs 4 or more trained models"
+    measured = [r for r in rows if r["status"] == "measured"]
+    for model in models:  # every trained model got both pruning levels and the baselines
+        variants = {r["variant"] for r in measured if r["trained_id"] == model}
+        assert {"fp32", "int8", "prune:0.5", "prune:0.8", "dynamic_range", "float16"} <= variants, (model, variants)
+    assert all(r["latency_median_us"] > 0 and r["test_accuracy"] is not None for r in measured)
+    run = measured[-1]
+    assert main(["--workspace", str(workspace), "results", "lineage", run["run_ids"][0], "--json"]) == 0
+    node = json.loads(capsys.readouterr().out)["lineage"]
+    while node["parents"]:
+        node = node["parents"][0]
+    assert node["kind"] == "hyperparameters" and node["record"]["hyperparameters"] == run["hyperparameters"]
+
+
+def test_pareto_of_the_study_is_the_brute_force_frontier_with_frontier_probability(study, capsys):
+    workspace, study_json = study
+    code, out = _json(capsys, ["--workspace", str(workspace), "pareto", "--study", str(study_json.parent),
+                               "--objectives", "accuracy:max,latency_ms:min,size_bytes:min", "--json"])
+    assert code == 0
+    (analysis,) = out["analyses"]
+    rows = analysis["rows"]
+    assert len(rows) >= 30
+    points = np.array([[-r["accuracy"], r["latency_ms"], r["size_bytes"]] for r in rows])
+    brute = [not any(np.all(q <= p) and np.any(q < p) for q in points) for p in points]
+    assert [r["on_frontier"] for r in rows] == brute
+    # Samples from the store: the latency median's bootstrap and the accuracy's binomial model.
+    assert all(0.0 <= r["frontier_probability"] <= 1.0 for r in rows)
+    by_rank = sorted(rows, key=lambda r: r["efficiency_rank"])  # ranked by frontier probability, best first
+    assert all(a["frontier_probability"] >= b["frontier_probability"] for a, b in zip(by_rank, by_rank[1:]))
+    assert {s["objective"] for s in analysis["samples"] if s["model"]} == {"accuracy", "latency_ms"}
+    code, out = _json(capsys, ["--workspace", str(workspace), "pareto", "--study", str(study_json.parent),
+                               "--objectives", "accuracy:max,latency_ms:min", "--json"])
+    levels = {round(p["level"], 2) for p in out["analyses"][0]["attainment"]}
+    assert code == 0 and levels == {0.1, 0.5, 0.9}
+
+
+def test_effects_and_sensitivity_give_their_tables_from_the_study(study, capsys):
+    workspace, study_json = study
+    code, effects = _json(capsys, ["--workspace", str(workspace), "effects", "--study", str(study_json), "--json"])
+    assert code == 0
+    # Kendall tau between the fp32 ranking of the trained models and each variant's, for both pruning levels.
+    ranked = {(r["variant"], r["property"]) for r in effects["rank_changes"]}
+    assert {("prune:0.5", "latency_ms"), ("prune:0.8", "accuracy"), ("int8", "latency_ms")} <= ranked
+    assert {r["variant"] for r in effects["spread"]} >= {"fp32", "prune:0.8"}
+    code, sensitivity = _json(capsys, ["--workspace", str(workspace), "sensitivity", "--study", str(study_json),
+                                       "--json"])
+    assert code == 0
+    levels = {r["variant"] for r in sensitivity["distances"]}
+    assert {"prune:0.5", "prune:0.8"} <= levels
+    assert sensitivity["influence_changes"], "no influence change rows"
+
+
+def test_compare_refuses_a_verdict_on_the_smoke_study_and_says_why(study, capsys):
+    workspace, study_json = study
+    data = json.loads(study_json.read_text())
+    fp32, int8 = (Path(next(r["tflite_path"] for r in data["rows"] if r["variant"] == v and r["source"] == "default")).name
+                  for v in ("fp32", "int8"))
+    code, out = _json(capsys, ["--workspace", str(workspace), "compare", fp32, int8, "--session", data["session"],
+                               "--json"])
+    assert code == 1 and "smoke" in out["refused"]
+
+
+def test_the_report_of_the_study_fills_every_section_and_renders_in_chromium(study, capsys, tmp_path):
+    workspace, study_json = study
+    page = tmp_path / "study.html"
+    assert main(["--workspace", str(workspace), "report", "--study", str(study_json.parent), "-o", str(page)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(page)
+    text = page.read_text()
+    assert "frontier probability over 1000 draws" in text and "10/50/90 % empirical attainment" in text
+    # The page the study wrote itself is the same report of the same rows.
+    own = (study_json.parent / "report.html").read_text()
+    assert all(f'<section id="{name}">' in own for name in SECTIONS)
+    if browser.CHROMIUM is None:
+        pytest.skip("chromium is not installed (Debian package `chromium`, in .ci/apt-packages.txt)")
+    found = browser.probe(page, tmp_path)
+    assert list(found.sections) == list(SECTIONS)
+    assert all(length > 20 for length in found.sections.values()), found.sections
+    # Pareto, latency ECDF and rank agreement at least (no energy or traces on this host: those say why).
+    assert len(found.images) >= 3 and all(i["complete"] and i["width"] and i["height"] for i in found.images)
+    assert "not recorded" in text.split('<section id="energy">')[1].split("</section>")[0].lower()
+    assert found.page_requests == []
