@@ -37,3 +37,27 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, harness_cache: Pa
     monkeypatch.setenv("EDGEBENCH_WORKSPACE", str(ws))
     monkeypatch.setenv("EDGEBENCH_HARNESS_CACHE", str(harness_cache))
     return ws
+
+
+# The longest test files (minutes each on 2 cores: studies, the optimization matrix, lab and battery
+# sessions), longest first. scripts/test.sh hands whole files to two workers in collection order
+# (--dist loadfile --no-loadscope-reorder); starting with these keeps the run from ending with one
+# worker alone on a long file while the other idles.
+LONGEST_FIRST = (
+    "tests/study/test_shipped_smoke_studies.py",
+    "tests/optimize/test_matrix.py",
+    "tests/bench/test_lab_under_load.py",
+    "tests/profiling/test_profile_battery.py",
+    "tests/cli/test_analysis_of_a_study.py",
+    "tests/study/test_run.py",
+    "tests/profiling/test_profile_battery_rails.py",
+    "tests/targets/test_lab_faults.py",
+    "tests/bench/test_worker_drops.py",
+    "tests/targets/test_hung_harness.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    root = Path(str(config.rootpath))
+    items.sort(key=lambda item: rank.get(item.path.relative_to(root).as_posix(), len(rank)))  # stable otherwise
