@@ -91,6 +91,20 @@ def test_hypervolume_equals_moocore_on_the_minimization_form() -> None:
     assert analysis.hypervolume == pytest.approx(moocore.hypervolume(flipped, ref=ref * np.array([1, -1, -1])))
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hypervolume_equals_optunas_independent_implementation(seed: int) -> None:
+    # Optuna's WFG hypervolume (minimization) is a second, independent implementation; mixed directions
+    # enter it negated.
+    optuna_hv = pytest.importorskip("optuna._hypervolume").compute_hypervolume
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(0, 1, size=(40, 3))
+    objectives = parse_objectives("a:min,b:max,c:min")
+    reference = np.array([1.1, -0.1, 1.1])
+    sign = np.array([1.0, -1.0, 1.0])
+    ours = pareto(pd.DataFrame(points, columns=["a", "b", "c"]), objectives, reference=reference.tolist()).hypervolume
+    assert ours == pytest.approx(optuna_hv(points * sign, reference * sign), rel=1e-12)
+
+
 def test_exclusive_contributions_by_hand_and_by_removal() -> None:
     # (1,3), (2,2), (3,1) against (4,4): each owns a 1 x 1 square; (3,3) is dominated and owns nothing
     points = np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0], [3.0, 3.0]])
