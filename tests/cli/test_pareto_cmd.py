@@ -57,9 +57,9 @@ def test_json_with_samples(csv: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_a_long_table_prints_plain_columns(csv: Path, capsys: pytest.CaptureFixture[str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from edgebench.cli import pareto_cmd
+    from edgebench.cli import pareto_output
 
-    monkeypatch.setattr(pareto_cmd, "RICH_TABLE_MAX_ROWS", 2)
+    monkeypatch.setattr(pareto_output, "RICH_TABLE_MAX_ROWS", 2)
     assert main(["pareto", str(csv), "--objectives", "latency_ms:min,accuracy:max", "--id-col", "variant"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "pareto: latency_ms:min, accuracy:max (4 rows)"

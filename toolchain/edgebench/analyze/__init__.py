@@ -18,7 +18,8 @@ from edgebench.analyze.effects import Effects, effects
 from edgebench.analyze.fronts import ParetoAnalysis, pareto
 from edgebench.analyze.objectives import Objective, parse_objectives
 from edgebench.analyze.sensitivity import Sensitivity, sensitivity
-from edgebench.analyze.variant_pareto import VariantPareto, pareto_of_variants
+from edgebench.analyze.variant_pareto import pareto_of_variants
+from edgebench.analyze.variant_records import VariantPareto
 from edgebench.analyze.variant_table import PROPERTIES, session_table, study_table
 
 __all__ = ["PROPERTIES", "Comparison", "Effects", "Objective", "ParetoAnalysis", "Sensitivity", "VariantPareto",

@@ -21,7 +21,7 @@ import pandas as pd
 from edgebench.analyze.frontier_probability import efficiency_ranks
 
 if TYPE_CHECKING:
-    from edgebench.analyze.variant_pareto import DeviceAnalysis
+    from edgebench.analyze.variant_records import DeviceAnalysis
 
 DEFINITION = ("combined_frontier_probability = mean over the devices of the per-device frontier probability"
               " (the expected share of devices on which the variant is non-dominated); only for variants"

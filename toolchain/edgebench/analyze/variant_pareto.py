@@ -11,7 +11,6 @@ for a row without what its model needs (no raw samples, no test-set size, fewer 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -19,8 +18,9 @@ import pandas as pd
 
 from edgebench.analyze.attainment import surfaces_of_points
 from edgebench.analyze.bootstrap import hierarchical_medians
-from edgebench.analyze.fronts import ParetoAnalysis, _as_objectives, pareto
+from edgebench.analyze.fronts import _as_objectives, pareto
 from edgebench.analyze.objectives import Objective
+from edgebench.analyze.variant_records import DeviceAnalysis, Excluded, SampleUse, VariantPareto
 from edgebench.analyze.variant_table import device_labels
 from edgebench.errors import UsageError
 
@@ -34,42 +34,6 @@ MIN_ENERGY_RUNS = 2
 # bootstrap costs draws x samples per repeat (~30 ms a row for 3 x 200 samples at 1,000 replicates);
 # 200 replicates describe its distribution to within a few percent of its quantiles at a fifth of that.
 MAX_REPLICATES = 200
-
-
-@dataclass(frozen=True)
-class Excluded:
-    id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class SampleUse:
-    """How one objective was drawn in one analysis: `model` None = fixed in every row."""
-    objective: str
-    model: str | None
-    rows_sampled: int
-    rows_fixed: int
-
-
-@dataclass(frozen=True)
-class DeviceAnalysis:
-    """One device's analysis (device None: the table has one device or none)."""
-    device: str | None
-    analysis: ParetoAnalysis | None  # None when skipped
-    excluded: tuple[Excluded, ...]
-    samples: tuple[SampleUse, ...]
-    attainment: pd.DataFrame | None  # 2 objectives with samples only
-    skipped: str | None = None  # why there is no analysis
-
-
-@dataclass(frozen=True)
-class VariantPareto:
-    objectives: tuple[Objective, ...]
-    analyses: tuple[DeviceAnalysis, ...]
-    excluded: tuple[Excluded, ...]  # rows that ran on no device, in a table of several devices
-    across: pd.DataFrame | None  # --across-devices (analyze.across_devices)
-    draws: int
-    seed: int
 
 
 def check_objective_columns(table: pd.DataFrame, objectives: Sequence[Objective]) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from edgebench.analyze.variant_pareto import DeviceAnalysis, VariantPareto
+    from edgebench.analyze.variant_records import DeviceAnalysis, VariantPareto
 
 
 def run_store_source(args: argparse.Namespace, reference: list[float] | None) -> int:
@@ -37,7 +37,7 @@ def run_store_source(args: argparse.Namespace, reference: list[float] | None) ->
 def to_json(result: VariantPareto, source: dict[str, str]) -> dict[str, Any]:
     from edgebench.analyze.across_devices import DEFINITION
     from edgebench.analyze.variant_pareto import SAMPLE_MODELS
-    from edgebench.cli.pareto_cmd import to_json as analysis_json
+    from edgebench.cli.pareto_output import to_json as analysis_json
 
     analyses = []
     for a in result.analyses:
@@ -65,7 +65,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def print_result(result: VariantPareto, source: dict[str, str]) -> None:
-    from edgebench.cli.pareto_cmd import new_console
+    from edgebench.cli.pareto_output import new_console
 
     console = new_console()
     what = ", ".join(f"{k} {v}" for k, v in source.items())
@@ -79,7 +79,7 @@ def print_result(result: VariantPareto, source: dict[str, str]) -> None:
 
 
 def _print_device(console: Any, a: DeviceAnalysis) -> None:
-    from edgebench.cli.pareto_cmd import print_analysis, print_attainment
+    from edgebench.cli.pareto_output import print_analysis, print_attainment
 
     title = f"device {a.device}" if a.device else ""
     console.print("")
