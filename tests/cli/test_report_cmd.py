@@ -65,3 +65,19 @@ def test_traces_of_runs_the_store_does_not_hold_are_not_recorded_with_the_reason
 
     traces, note = stored_traces(variant_table(1, 1).head(2), str(tmp_path / "ws"))  # a real, empty results store
     assert traces.empty and note.startswith("not recorded: none of the 6 stored runs has battery or thermal samples")
+
+
+def test_report_of_a_stored_session_and_of_a_study_by_name(tmp_path, capsys):
+    # A real results store written through its API (tests/analyze/variant_store.py): two devices.
+    from tests.analyze.variant_store import build_workspace
+
+    build_workspace(tmp_path)
+    code = main(["--workspace", str(tmp_path), "report", "--session", "s1", "--quiet", "--draws", "100"])
+    page = Path(capsys.readouterr().out.strip())
+    assert code == 0 and page == tmp_path / "reports" / "s1.html"
+    text = page.read_text()
+    assert "Pixel 7" in text and "edgebench-virtual" in text  # one analysis per device
+    code = main(["--workspace", str(tmp_path), "report", "--study", "cnn_image", "--quiet", "--draws", "100"])
+    assert code == 0 and Path(capsys.readouterr().out.strip()).name == "cnn_image-smoke-0123456789ab.html"
+    assert main(["--workspace", str(tmp_path), "report", "--session", "nope"]) == 2
+    assert "no session 'nope'" in capsys.readouterr().err

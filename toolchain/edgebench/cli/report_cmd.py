@@ -59,12 +59,6 @@ def _json_list(cell: Any, row: int, column: str, path: Path) -> Any:
     return value
 
 
-def study_name(study: str) -> str:
-    """The report's file name for a study given as a folder, its study.json or a name."""
-    path = Path(study)
-    return path.parent.name if path.name == "study.json" else path.name
-
-
 def run(args: argparse.Namespace) -> int:
     from edgebench.errors import UsageError
     from edgebench.report.analysis_html import build_inputs, write_report
@@ -85,11 +79,11 @@ def run(args: argparse.Namespace) -> int:
                                           " --session or --study)", meta={"table": args.table}, draws=args.draws,
                               seed=args.seed)
     else:
-        from edgebench.analyze.variant_table import session_table, study_table, study_workspace
+        from edgebench.analyze.variant_table import find_study, session_table, study_table, study_workspace
 
         if args.study is not None:
             workspace: Path | str | None = study_workspace(args.study, args.workspace)
-            table, name, meta = study_table(args.study, workspace=args.workspace), study_name(args.study), \
+            table, name, meta = study_table(args.study, workspace=args.workspace), find_study(args.study, args.workspace).parent.name, \
                 {"study": args.study}
         else:
             workspace = args.workspace
