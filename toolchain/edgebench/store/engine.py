@@ -57,7 +57,7 @@ def parse_store_url(location: str | os.PathLike[str]) -> StoreUrl:
         return StoreUrl(URL.create("sqlite", database=str(Path(text).expanduser().resolve())))
     try:
         url = make_url(text)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise StoreError(f"cannot read {_mask(text)!r} as a results store URL ({exc}). Expected {EXPECTED}.") from None
     if url.drivername in _SQLITE_DRIVERS:
         if url.database in (None, "", ":memory:"):
