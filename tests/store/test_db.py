@@ -276,3 +276,24 @@ def test_energy_is_stored_from_a_typed_record_in_the_same_columns(store):
     assert json.loads(row["rails_json"])["reason"] == "no rails" and row["power_path"] == "usb suspended"
     store.save_run(_record(run_id="r2", key="k2"), {}, energy=dataclasses.replace(energy, rails=None))
     assert store.energy_rows(["r2"])["r2"]["rails_json"] is None
+
+
+def test_long_text_from_devices_and_users_is_kept_whole_on_every_backend(store):
+    """PostgreSQL enforces VARCHAR lengths (SQLite does not): a vendor string, a long file name, a deep
+    sysfs path or a runtime's wording must not make one backend refuse a run the other keeps."""
+    vendor = "Vendor " + "x" * 300
+    store.upsert_device("host:long", "adb", {"manufacturer": vendor, "model": vendor, "soc": vendor,
+                                             "abi": "arm64-v8a" * 10, "os_version": vendor})
+    name = "m" * 250 + "-ünïcödé.tflite"  # 255 bytes is a file name's limit, not 255 characters
+    store.upsert_variant("b" * 64, name, 10, {})
+    record = dataclasses.replace(_record(), device_id="host:long", model_sha256="b" * 64, model=name,
+                                 target="tcp:" + "t" * 300, accelerator_used="gpu (fell back: " + "y" * 40 + ")",
+                                 runtime_api_generation="CompiledModel " + "z" * 30)
+    channel = "/sys/devices/platform/" + "soc:qcom,pmic_glink/" * 15 + "current_now"
+    store.save_run(record, {}, device_samples=[DeviceSample(5, channel, "42")])
+    (back,) = store.runs("s1")
+    assert (back.model, back.target, back.accelerator_used, back.runtime_api_generation) == (
+        name, record.target, record.accelerator_used, record.runtime_api_generation)
+    assert [s.channel for s in store.device_samples("r1")] == [channel]
+    (device,) = [d for d in store.table_rows("devices") if d["device_id"] == "host:long"]
+    assert device["model"] == vendor and device["abi"] == "arm64-v8a" * 10

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, RowMapping, delete, insert, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from edgebench.errors import StoreError
 from edgebench.records import Check, EnergyResult, InputShape, LatencyStats, Provenance, RunConfig, RunRecord
@@ -174,14 +174,17 @@ class ResultsStore:
 
     @contextmanager
     def _reporting(self, what: str) -> Iterator[None]:
-        """A lost or refused connection (not a constraint: those are bugs) becomes a StoreError that says so."""
+        """A lost connection or a value the database refuses becomes a StoreError that says so; a broken
+        constraint (IntegrityError) stays what it is: a bug to see."""
         try:
             yield
         except IntegrityError:
             raise
-        except DBAPIError as exc:
+        except (OperationalError, InterfaceError) as exc:
             raise StoreError(f"{what} in results store {self.url} failed: {driver_reason(exc)}. Check that the "
                              "database is reachable; the run folders on this host keep what was measured.") from exc
+        except DBAPIError as exc:
+            raise StoreError(f"{what} in results store {self.url} was refused: {driver_reason(exc)}") from exc
 
     # -- lineage ------------------------------------------------------------------------------
     def save_lineage(self, artifacts: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]]) -> None:
