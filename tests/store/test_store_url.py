@@ -161,3 +161,20 @@ def test_workspace_default_is_unchanged_without_store(workspace, capsys, monkeyp
     assert main(["results", "list", "--json"]) == 0
     assert (workspace / "results.sqlite").is_file()
     assert Path(workspace / "results.sqlite").stat().st_size > 0
+
+
+def test_a_store_that_goes_away_mid_session_is_a_clear_error(postgres_store_url, postgres_server):
+    from sqlalchemy import create_engine, text
+
+    url = postgres_store_url("gone")
+    s = ResultsStore(url)
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:  # the database goes while the store is open
+            conn.execute(text(f"DROP DATABASE {make_url(url).database} WITH (FORCE)"))
+        with pytest.raises(StoreError, match=r"adding session s1 in results store postgresql\+psycopg://.* failed: .*"
+                                             r"does not exist\. Check that the database is reachable"):
+            s.add_session("s1", started_at_utc="2026-01-01T00:00:00", command="test", host="h", version="0")
+    finally:
+        s.close()
+        admin.dispose()
