@@ -42,7 +42,10 @@ as_postgres() {
 
 # The server programs (initdb, pg_ctl): $PG_BINDIR, else the newest /usr/lib/postgresql/*/bin, else PATH.
 pg_bindir() {
-  if [ -n "${PG_BINDIR:-}" ]; then echo "$PG_BINDIR"; return; fi
+  if [ -n "${PG_BINDIR:-}" ]; then
+    [ -x "$PG_BINDIR/initdb" ] && [ -x "$PG_BINDIR/pg_ctl" ] || return 1
+    echo "$PG_BINDIR"; return
+  fi
   local newest
   newest=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   if [ -n "$newest" ] && [ -x "$newest/initdb" ]; then echo "$newest"; return; fi
@@ -140,7 +143,7 @@ throwaway() {
     esac
   done
   local bin
-  bin=$(pg_bindir) || { say "PostgreSQL's server programs (initdb, pg_ctl) are not installed: run scripts/lab-db.sh install (Debian package postgresql) or set PG_BINDIR"; exit 3; }
+  bin=$(pg_bindir) || { say "PostgreSQL's server programs (initdb, pg_ctl) are not installed${PG_BINDIR:+ in PG_BINDIR=$PG_BINDIR}: run scripts/lab-db.sh install (Debian package postgresql) or set PG_BINDIR to their folder"; exit 3; }
   mkdir -p "$dir"
   [ -z "$(ls -A "$dir")" ] || die "$dir is not empty: give a new or empty folder for the throwaway server"
   dir=$(cd "$dir" && pwd)
