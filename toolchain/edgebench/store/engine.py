@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from edgebench.errors import StoreError
 
 EXPECTED = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
 LAB_EXTRA = "pip install 'edgebench[lab]'"
+SQLITE_BUSY_S = 30  # how long a SQLite writer waits for another one before "database is locked"
 CONNECT_TIMEOUT_S = 10  # psycopg waits forever by default for a host that drops packets
 _POSTGRES_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
 _SQLITE_DRIVERS = ("sqlite", "sqlite+pysqlite")
@@ -134,9 +137,19 @@ def _mask(text: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_S * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
     # WAL: readers (results export) never block the writer; synchronous=FULL keeps committed runs on a crash.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # Switching a new file to WAL needs it alone for a moment, and SQLite answers "database is locked" at
+    # once (no busy wait) to another connection opening it then: that one tries again.
+    deadline = time.monotonic() + SQLITE_BUSY_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
