@@ -50,7 +50,8 @@ def test_a_bare_path_or_a_relative_sqlite_url_is_a_file_from_here(tmp_path, monk
     ("postgresql+psycopg://u:secret@h:notaport/db", "cannot read"),
     ("   ", "the results store URL is empty"),
 ])
-def test_a_url_that_cannot_be_a_store_is_refused_saying_what_is_expected(given, expected):
+def test_a_url_that_cannot_be_a_store_is_refused_saying_what_is_expected(given, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # whatever a wrong reading might create lands here
     with pytest.raises(StoreError) as refused:
         ResultsStore(given)
     assert expected in str(refused.value)
