@@ -262,8 +262,10 @@ class ResultsStore:
 
     def table_rows(self, table_name: str) -> Iterable[dict[str, Any]]:
         table = t.metadata.tables[table_name]
+        # An order of its own: without one, SQLite and PostgreSQL may hand rows back differently.
+        order = list(table.primary_key.columns) or list(table.columns)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(table)).mappings()]
+            return [dict(r) for r in conn.execute(select(table).order_by(*order)).mappings()]
 
     def close(self) -> None:
         self.engine.dispose()
