@@ -35,6 +35,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, harness_cache: Pa
     """A private workspace so tests never touch ./edgebench-work; harness builds come from the shared cache."""
     ws = tmp_path / "ws"
     monkeypatch.setenv("EDGEBENCH_WORKSPACE", str(ws))
+    monkeypatch.delenv("EDGEBENCH_STORE", raising=False)  # results go to the workspace's own SQLite file
     monkeypatch.setenv("EDGEBENCH_HARNESS_CACHE", str(harness_cache))
     return ws
 

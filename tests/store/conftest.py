@@ -2,8 +2,8 @@
 
 Every test that takes the `store` or `store_url` fixture runs once per backend listed in STORE_BACKENDS, with
 the same assertions. A backend is a fixture that returns `new_url(name) -> str`: the URL of a fresh, empty
-store (one per name within a test), and tears down what it made after the test. A later backend (e.g.
-PostgreSQL: one database per name, dropped afterwards) joins the suite by adding its fixture here.
+store (one per name within a test), and tears down what it made after the test. PostgreSQL: one throwaway
+server per test process, one database per name, dropped afterwards (tests/store/postgres.py).
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.store.postgres import postgres_server, postgres_store_url  # noqa: F401 - fixtures
 
 NewStoreUrl = Callable[[str], str]
 
@@ -23,7 +25,7 @@ def sqlite_store_url(tmp_path: Path) -> NewStoreUrl:
     return new_url
 
 
-STORE_BACKENDS = ["sqlite_store_url"]
+STORE_BACKENDS = ["sqlite_store_url", "postgres_store_url"]
 
 
 @pytest.fixture(params=STORE_BACKENDS, ids=lambda fixture: fixture.removesuffix("_store_url"))

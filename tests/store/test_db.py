@@ -3,6 +3,8 @@ import json
 import sqlite3
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import inspect as sa_inspect
 
 from edgebench.errors import StoreError
 from edgebench.records import Check, InputShape, LatencyStats, Provenance, RunConfig, RunRecord
@@ -61,13 +63,81 @@ def test_resumed_failed_run_is_replaced_and_the_attempt_kept(store):
     assert attempt["error"] == "device vanished"
 
 
-def test_finished_run_is_never_overwritten(store):
-    store.save_run(_record(), {})
-    with pytest.raises(StoreError, match="already stored"):
-        store.save_run(_record(run_id="r2"), {})
+def test_a_finished_run_is_never_overwritten_and_the_stored_one_is_returned(store):
+    store.save_run(_record(), {}, [LatencySample("timed", 0, 5.0, 0)])
+    saved = store.save_run(_record(run_id="r2", error="measured again"), {}, [LatencySample("timed", 0, 9.0, 0)])
+    assert saved.written is False and saved.record.run_id == "r1" and saved.record.error is None
+    assert [r.run_id for r in store.runs()] == ["r1"]
+    assert [s.latency_us for s in store.latency_samples("r1")] == [5.0] and store.latency_samples("r2") == []
 
 
-# SQLite's own: these edit the file with sqlite3 to make old or half-migrated stores.
+def _sql(url, *statements):
+    """Edit a store behind edgebench's back (to make old or half-migrated ones), on any backend."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def _query(url, statement):
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.exec_driver_sql(statement)]
+    finally:
+        engine.dispose()
+
+
+def _everything(url):
+    """Every table's name, columns and rows."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            inspector = sa_inspect(conn)
+            return {name: ([c["name"] for c in inspector.get_columns(name)],
+                           sorted((tuple(r) for r in conn.exec_driver_sql(f'SELECT * FROM "{name}"')), key=repr))
+                    for name in inspector.get_table_names()}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("stored, what_to_do", [("999", "written by a newer edgebench: upgrade"),
+                                                ("2", "migrates versions 3 and 4 only")])
+def test_other_schema_version_is_refused_naming_both_and_what_to_do_and_nothing_changes(store_url, stored,
+                                                                                     what_to_do):
+    url = store_url("other")
+    s = ResultsStore(url)
+    s.add_session("s1", started_at_utc="2026-01-01T00:00:00", command="test", host="h", version="0")
+    s.close()
+    _sql(url, f"UPDATE meta SET value='{stored}' WHERE key='schema_version'")
+    before = _everything(url)
+    with pytest.raises(StoreError, match=f"schema version {stored}; this edgebench reads version 5") as refused:
+        ResultsStore(url)
+    assert what_to_do in str(refused.value) and "not changed" in str(refused.value)
+    assert _everything(url) == before
+
+
+def test_a_database_with_another_applications_tables_is_refused_untouched(store_url):
+    url = store_url("foreign")
+    _sql(url, "CREATE TABLE runs (id INTEGER PRIMARY KEY, name TEXT)")
+    with pytest.raises(StoreError, match=r"no edgebench schema version .* \(runs\): it belongs to something else"):
+        ResultsStore(url)
+    assert list(_everything(url)) == ["runs"]
+
+
+def test_tables_left_by_an_interrupted_creation_are_completed(store_url):
+    url = store_url("half")
+    ResultsStore(url).close()
+    _sql(url, "DROP TABLE meta", "DROP TABLE run_attempts")
+    ResultsStore(url).close()
+    assert _query(url, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
+    assert "run_attempts" in _everything(url)
+
+
+# SQLite's own: the file's bytes.
 def test_other_schema_version_is_refused_and_file_untouched(tmp_path):
     path = tmp_path / "old.sqlite"
     ResultsStore(path).close()
@@ -86,19 +156,17 @@ def test_latest_session(store):
     assert store.latest_session() == "s2"
 
 
-def test_version_3_store_is_migrated_in_place_keeping_every_run(tmp_path):
-    path = tmp_path / "v3.sqlite"
+def test_version_3_store_is_migrated_in_place_keeping_every_run(store_url):
+    path = store_url("v3")
     s = ResultsStore(path)
     s.add_session("s1", started_at_utc="2026-01-01T00:00:00", command="test", host="h", version="0")
     s.upsert_device("host:x", "local", {})
     s.upsert_variant("a" * 64, "m.tflite", 10, {})
     s.save_run(_record(), {"name": "smoke"})
     s.close()
-    con = sqlite3.connect(path)  # what version 3 had: no lineage tables, no energy.rails_json
-    con.executescript("DROP TABLE artifact_links; DROP TABLE artifacts; ALTER TABLE energy DROP COLUMN rails_json;"
-                      "ALTER TABLE runs DROP COLUMN input_shapes_json;"
-                      "UPDATE meta SET value='3' WHERE key='schema_version';")
-    con.close()
+    # What version 3 had: no lineage tables, no energy.rails_json, no runs.input_shapes_json.
+    _sql(path, "DROP TABLE artifact_links", "DROP TABLE artifacts", "ALTER TABLE energy DROP COLUMN rails_json",
+         "ALTER TABLE runs DROP COLUMN input_shapes_json", "UPDATE meta SET value='3' WHERE key='schema_version'")
     s = ResultsStore(path)
     try:
         assert [r.run_id for r in s.runs()] == ["r1"]
@@ -128,15 +196,13 @@ def test_lineage_rows_are_added_once_and_links_keep_every_recipe(store):
     assert store.find_ids("r1") == [("run", "r1")]
 
 
-def test_a_migration_interrupted_after_its_schema_change_completes_on_the_next_open(tmp_path):
-    path = tmp_path / "half.sqlite"
+def test_a_migration_interrupted_after_its_schema_change_completes_on_the_next_open(store_url):
+    path = store_url("half")
     ResultsStore(path).close()
-    con = sqlite3.connect(path)  # SQLite commits DDL at once: the column landed, the version did not
-    con.executescript("UPDATE meta SET value='3' WHERE key='schema_version';")
-    con.close()
-    s = ResultsStore(path)
-    s.close()
-    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("5",)
+    # Left by an edgebench that let SQLite commit DDL at once: the column landed, the version did not.
+    _sql(path, "UPDATE meta SET value='3' WHERE key='schema_version'")
+    ResultsStore(path).close()
+    assert _query(path, "SELECT value FROM meta WHERE key='schema_version'") == [("5",)]
 
 
 def test_input_shapes_round_trip(store):
@@ -147,16 +213,13 @@ def test_input_shapes_round_trip(store):
     assert back.input_shapes == shapes
 
 
-def _as_version_4(path):
+def _as_version_4(url):
     """What a version-4 store looks like: no runs.input_shapes_json."""
-    con = sqlite3.connect(path)
-    con.executescript("ALTER TABLE runs DROP COLUMN input_shapes_json;"
-                      "UPDATE meta SET value='4' WHERE key='schema_version';")
-    con.close()
+    _sql(url, "ALTER TABLE runs DROP COLUMN input_shapes_json", "UPDATE meta SET value='4' WHERE key='schema_version'")
 
 
-def test_version_4_store_is_migrated_in_place_keeping_every_run(tmp_path):
-    path = tmp_path / "v4.sqlite"
+def test_version_4_store_is_migrated_in_place_keeping_every_run(store_url):
+    path = store_url("v4")
     s = ResultsStore(path)
     s.add_session("s1", started_at_utc="2026-01-01T00:00:00", command="test", host="h", version="0")
     s.upsert_device("host:x", "local", {})
@@ -177,16 +240,13 @@ def test_version_4_store_is_migrated_in_place_keeping_every_run(tmp_path):
         s.close()
 
 
-def test_an_interrupted_4_to_5_migration_completes_on_the_next_open(tmp_path):
-    path = tmp_path / "half5.sqlite"
+def test_an_interrupted_4_to_5_migration_completes_on_the_next_open(store_url):
+    path = store_url("half5")
     ResultsStore(path).close()
-    con = sqlite3.connect(path)  # the column landed (DDL commits at once), the version did not
-    con.executescript("UPDATE meta SET value='4' WHERE key='schema_version';")
-    con.close()
+    _sql(path, "UPDATE meta SET value='4' WHERE key='schema_version'")  # the column landed, the version did not
     ResultsStore(path).close()
-    con = sqlite3.connect(path)
-    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("5",)
-    assert "input_shapes_json" in [row[1] for row in con.execute("PRAGMA table_info(runs)")]
+    assert _query(path, "SELECT value FROM meta WHERE key='schema_version'") == [("5",)]
+    assert "input_shapes_json" in _everything(path)["runs"][0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,3 +289,22 @@ def test_analysis_queries_runs_by_ids_timed_samples_devices_and_sessions(store):
     assert store.timed_latencies_us(wanted) == {"r1": [1.0, 2.0, 3.0]}  # warm-up left out, r2 has none
     assert store.devices(["host:x", "nope"])["host:x"]["model"] == "cpu" and len(store.devices(["nope"])) == 0
     assert store.session_names() == ["s1", "s0"]
+def test_long_text_from_devices_and_users_is_kept_whole_on_every_backend(store):
+    """PostgreSQL enforces VARCHAR lengths (SQLite does not): a vendor string, a long file name, a deep
+    sysfs path or a runtime's wording must not make one backend refuse a run the other keeps."""
+    vendor = "Vendor " + "x" * 300
+    store.upsert_device("host:long", "adb", {"manufacturer": vendor, "model": vendor, "soc": vendor,
+                                             "abi": "arm64-v8a" * 10, "os_version": vendor})
+    name = "m" * 250 + "-ünïcödé.tflite"  # 255 bytes is a file name's limit, not 255 characters
+    store.upsert_variant("b" * 64, name, 10, {})
+    record = dataclasses.replace(_record(), device_id="host:long", model_sha256="b" * 64, model=name,
+                                 target="tcp:" + "t" * 300, accelerator_used="gpu (fell back: " + "y" * 40 + ")",
+                                 runtime_api_generation="CompiledModel " + "z" * 30)
+    channel = "/sys/devices/platform/" + "soc:qcom,pmic_glink/" * 15 + "current_now"
+    store.save_run(record, {}, device_samples=[DeviceSample(5, channel, "42")])
+    (back,) = store.runs("s1")
+    assert (back.model, back.target, back.accelerator_used, back.runtime_api_generation) == (
+        name, record.target, record.accelerator_used, record.runtime_api_generation)
+    assert [s.channel for s in store.device_samples("r1")] == [channel]
+    (device,) = [d for d in store.table_rows("devices") if d["device_id"] == "host:long"]
+    assert device["model"] == vendor and device["abi"] == "arm64-v8a" * 10

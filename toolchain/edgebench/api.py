@@ -21,8 +21,9 @@ __all__ = ["push_and_run", "open_store", "inspect_file"]
 
 
 def open_store(workspace: str | os.PathLike[str] | None = None, *, url: str | None = None) -> ResultsStore:
-    """The results store of a workspace (or any SQLAlchemy URL)."""
-    return ResultsStore(url or Workspace.resolve(workspace).results_db)
+    """The results store at `url` (`sqlite:///PATH` or `postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB`),
+    else $EDGEBENCH_STORE, else the workspace's SQLite file."""
+    return ResultsStore(url or Workspace.resolve(workspace).results_store)
 
 
 def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None = None, protocol: str = "standard",
@@ -38,7 +39,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                  adb: str | None = None, runtime: str | os.PathLike[str] | None = None,
                  reconnect_timeout_s: float = 120.0, verify: bool = False, engine: str = "runner",
                  engine_binary: str | os.PathLike[str] | None = None,
-                 input_shapes: ShapesArgument = None) -> SessionResult:
+                 input_shapes: ShapesArgument = None, store: str | None = None) -> SessionResult:
     """Measure models on targets and store the results.
 
     Args:
@@ -60,6 +61,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
             placeholder shapes. A model with a dynamic dimension other than a leading batch and no
             shape is refused (its runs are recorded as failed with the reason); the shapes that ran
             are in each record's `input_shapes`.
+        store: the results store's URL (default: $EDGEBENCH_STORE, else the workspace's SQLite file).
 
     Returns:
         SessionResult with every run record of the session and per-config summaries.
@@ -70,9 +72,9 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
     check_number("--reconnect-timeout", reconnect_timeout_s, low=0, high=MAX_SECONDS)
     resolved = resolve(protocol, runs=runs, warmup=warmup, min_seconds=min_seconds, repeats=repeats,
                        cooldown=cooldown, run_delay_ms=run_delay_ms)
-    store = ResultsStore(ws.results_db)
+    results = ResultsStore(store or ws.results_store)
     try:
-        session = PushAndRun(workspace=ws, store=store, targets=resolve_targets(target or default_target(), ws, adb=adb),
+        session = PushAndRun(workspace=ws, store=results, targets=resolve_targets(target or default_target(), ws, adb=adb),
                              on_stage=on_stage, on_record=on_record, on_plan=on_plan, keep=keep,
                              profile_ops=profile_ops, runtime_dir=Path(runtime) if runtime else None,
                              reconnect_timeout_s=reconnect_timeout_s, verify=verify, engine_binary=binary)
@@ -80,7 +82,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                            accelerators=accelerators, cpu_mask=cpu_mask, resume=resume,
                            command="push_and_run(api)", input_shapes=input_shapes)
     finally:
-        store.close()
+        results.close()
 
 
 def _engine_binary(engine: str, engine_binary: str | os.PathLike[str] | None) -> Path | None:

@@ -188,7 +188,7 @@ def record_in_workspace(workspace: Any, artifacts: Any, records: Any, *, note: s
     """Open the workspace's results store and record each artifact's lineage (train/optimize/convert)."""
     from edgebench.workspace import Workspace
 
-    results = ResultsStore(Workspace.resolve(workspace).results_db)
+    results = ResultsStore(Workspace.resolve(workspace).results_store)
     try:
         for record in records:
             record_lineage(results, artifacts, record, note=note)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_WORKSPACE = "edgebench-work"
+STORE_ENV = "EDGEBENCH_STORE"  # the results store's URL; `edgebench --store URL` sets it for its command
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,14 @@ class Workspace:
 
     @property
     def results_db(self) -> Path:
+        """The workspace's own SQLite results store (the default store)."""
         return self.root / "results.sqlite"
+
+    @property
+    def results_store(self) -> str:
+        """Where results are read and written: $EDGEBENCH_STORE (a URL, e.g. a lab's PostgreSQL) when set,
+        else the workspace's SQLite file. Run folders, builds and artifacts stay in the workspace either way."""
+        return os.environ.get(STORE_ENV) or f"sqlite:///{self.results_db}"
 
     @property
     def harness_builds(self) -> Path:

@@ -21,7 +21,7 @@ import pandas as pd
 from edgebench.analyze.variant_rows import ModelFacts, facts_from_lineage, measurement_rows, recipe_parts
 from edgebench.errors import UsageError
 from edgebench.store import ResultsStore
-from edgebench.workspace import DEFAULT_WORKSPACE
+from edgebench.workspace import DEFAULT_WORKSPACE, STORE_ENV
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,10 @@ def study_workspace(study: str | os.PathLike[str], workspace: str | os.PathLike[
 
 
 def _open_store(root: Path) -> ResultsStore | None:
+    """$EDGEBENCH_STORE (`--store URL`, e.g. a lab's PostgreSQL) when set, else the workspace's SQLite file."""
+    url = os.environ.get(STORE_ENV)
+    if url:
+        return ResultsStore(url)
     path = root / "results.sqlite"
     return ResultsStore(path) if path.is_file() else None  # opening a missing file would create one
 

@@ -284,10 +284,11 @@ class DeviceWorker:
 
     def _store(self, outcome: RunOutcome) -> None:
         outcome = with_output_checks(outcome, self.store.runs(self.plan.session))
-        self.store.save_run(outcome.record, _protocol_json(self.plan.protocol), outcome.latency_samples,
-                            outcome.device_samples)
-        self.report.records.append(outcome.record)
-        self.on_record(outcome.record)
+        # Another writer of a shared store may have stored this run first: theirs is kept and reported.
+        saved = self.store.save_run(outcome.record, _protocol_json(self.plan.protocol), outcome.latency_samples,
+                                    outcome.device_samples)
+        self.report.records.append(saved.record)
+        self.on_record(saved.record)
 
     def _failed(self, dep: Deployment | None, run: PlannedRun, key: str, reason: str) -> RunOutcome:
         info = self.target.describe()

@@ -53,6 +53,9 @@ def _add_global_options(parser: argparse._ActionsContainer, *, suppress: bool = 
     default: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
     parser.add_argument("--workspace", metavar="DIR", **(default or {"default": None}),
                         help="folder for results, builds and run folders (default: $EDGEBENCH_WORKSPACE or ./edgebench-work)")
+    parser.add_argument("--store", metavar="URL", **(default or {"default": None}),
+                        help="results store: sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB "
+                        "(default: $EDGEBENCH_STORE, else results.sqlite in the workspace)")
     parser.add_argument("--debug", action="store_true", **default, help="show tracebacks for errors")
     parser.add_argument("--verbose", action="store_true", **default,
                         help="also show TensorFlow's, LiteRT's and the converter's own log lines (hidden by default)")
@@ -90,6 +93,7 @@ def _with_nested(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParse
 
 def main(argv: Sequence[str] | None = None) -> int:
     from edgebench.errors import EdgebenchError, UsageError
+    from edgebench.workspace import STORE_ENV
 
     argv = list(sys.argv[1:] if argv is None else argv)
     top = build_parser()
@@ -102,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub_argv = rest[index + 1:] if index is not None else rest
     parser, module = _command_parser(top_args.command)
     args = parser.parse_args(sub_argv)
-    for name in ("workspace", "debug", "verbose"):
+    for name in ("workspace", "store", "debug", "verbose"):
         if not hasattr(args, name):
             setattr(args, name, getattr(top_args, name))
     if args.verbose:
@@ -110,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["EDGEBENCH_VERBOSE"] = "1"
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
     noise = None
+    saved_store = os.environ.get(STORE_ENV)
+    if args.store is not None:
+        # Every command reads the store through the workspace (Workspace.results_store), and so do the
+        # processes it starts; restored afterwards for callers of main() in one process (tests).
+        os.environ[STORE_ENV] = args.store
     try:
         if top_args.command in CHATTY_COMMANDS and not args.verbose:
             from edgebench.cli.quiet import LibraryNoiseFilter
@@ -139,6 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if noise is not None:
             noise.replay(sys.stderr)  # the library's lines may explain the traceback that follows
         raise
+    finally:
+        if saved_store is None:
+            os.environ.pop(STORE_ENV, None)
+        else:
+            os.environ[STORE_ENV] = saved_store
 
 
 if __name__ == "__main__":

@@ -1,22 +1,25 @@
 """The results store: open (creating or checking the schema), write a run in one transaction, read back.
 
-SQLite file in the workspace by default; any SQLAlchemy URL (PostgreSQL for a lab) through the
-same code. A crash mid-write leaves no half run: every run and its samples go in one transaction.
+A SQLite file in the workspace by default, or a PostgreSQL database shared by a lab's hosts (store/engine.py
+reads the URL): the same code for both. A crash mid-write leaves no half run: every run and its samples go
+in one transaction; a run key is stored once however many writers race on it.
 """
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import Engine, RowMapping, create_engine, delete, event, insert, select
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, RowMapping, delete, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from edgebench.errors import StoreError
 from edgebench.records import Check, EnergyResult, InputShape, LatencyStats, Provenance, RunConfig, RunRecord
 from edgebench.store import schema as t
+from edgebench.store.engine import create_store_engine, driver_reason, parse_store_url, write_transaction
+from edgebench.store.migrate import ensure_schema
 
 
 @dataclass(frozen=True)
@@ -34,57 +37,47 @@ class DeviceSample:
     value_text: str | None
 
 
-def _url_for(location: str | Path) -> str:
-    text = str(location)
-    if "://" in text:
-        return text
-    return f"sqlite:///{Path(text).resolve()}"
+@dataclass(frozen=True)
+class SavedRun:
+    """What the store holds for a run after `save_run`: the record given, or (written=False) the row another
+    writer stored first under the same run key, which is kept."""
+
+    record: RunRecord
+    written: bool
+
+
+# A writer that loses a race retries its transaction and then reads the winner's rows; more rounds than
+# writers of one run key never happen in practice, the bound only stops a livelock.
+_CONFLICT_ROUNDS = 8
 
 
 class ResultsStore:
-    """All reads and writes of results. Thread-safe for one process (one engine, short transactions)."""
+    """All reads and writes of results. Thread-safe for one process (one engine, short transactions); any
+    number of processes and hosts may write to one PostgreSQL store (or one SQLite file on one host)."""
 
     def __init__(self, location: str | Path) -> None:
-        self.url = _url_for(location)
-        if self.url.startswith("sqlite:///"):
-            Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        where = parse_store_url(location)
+        self.url = where.shown  # password hidden: this is printed in messages
+        self.backend = where.backend
+        self.engine: Engine = create_store_engine(where)
         try:
-            self.engine: Engine = create_engine(self.url, future=True)
-        except Exception as exc:  # bad URL, missing driver
-            raise StoreError(f"cannot open results store {self.url!r}: {exc}") from exc
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._ensure_schema()
+            self._ensure_schema()
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     # -- schema -------------------------------------------------------------------------------
     def _ensure_schema(self) -> None:
         try:
-            with self.engine.begin() as conn:
-                # The version first: a store of another version is refused before anything is created.
-                row = None
-                if sa_inspect(conn).has_table("meta"):
-                    row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).first()
-                if row is None:
-                    t.metadata.create_all(conn)
-                    conn.execute(insert(t.meta).values(key="schema_version", value=str(t.SCHEMA_VERSION)))
-                elif row[0] in ("3", "4"):
-                    if row[0] == "3":
-                        _migrate_3_to_4(conn)
-                    _migrate_4_to_5(conn)
-                elif row[0] != str(t.SCHEMA_VERSION):
-                    raise StoreError(
-                        f"results store {self.url} has schema version {row[0]}; this edgebench reads "
-                        f"version {t.SCHEMA_VERSION}. Use a new workspace (--workspace DIR) or the "
-                        "edgebench version that wrote it; the file was not changed.")
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"cannot open results store {self.url}: {exc}") from exc
+            with write_transaction(self.engine) as conn:
+                ensure_schema(conn, self.url)
+        except DBAPIError as exc:
+            raise StoreError(f"cannot open results store {self.url}: {driver_reason(exc)}") from exc
 
     # -- sessions -----------------------------------------------------------------------------
     def add_session(self, session: str, *, started_at_utc: str, command: str, host: str,
                     version: str) -> None:
-        with self.engine.begin() as conn:
+        with self._reporting("adding session " + session), write_transaction(self.engine) as conn:
             conn.execute(insert(t.sessions).values(session=session, started_at_utc=started_at_utc,
                                                    command=command, host=host, edgebench_version=version))
 
@@ -110,86 +103,94 @@ class ResultsStore:
                       manufacturer=info.get("manufacturer"), model=info.get("model"), soc=info.get("soc"),
                       abi=info.get("abi"), os_version=info.get("os_version"),
                       info_json=json.dumps(info, sort_keys=True, default=str))
-        with self.engine.begin() as conn:
+
+        def write(conn: Connection) -> None:
             exists = conn.execute(select(t.devices.c.device_id).where(t.devices.c.device_id == device_id)).first()
             if exists:
                 conn.execute(t.devices.update().where(t.devices.c.device_id == device_id).values(**values))
             else:
                 conn.execute(insert(t.devices).values(**values))
+        self._write_until_settled(write, f"storing device {device_id}")
 
     def upsert_variant(self, model_sha256: str, name: str, size_bytes: int, info: Mapping[str, Any]) -> None:
-        with self.engine.begin() as conn:
+        def write(conn: Connection) -> None:
             exists = conn.execute(select(t.variants.c.model_sha256)
                                   .where(t.variants.c.model_sha256 == model_sha256)).first()
             if not exists:
                 conn.execute(insert(t.variants).values(model_sha256=model_sha256, name=name, size_bytes=size_bytes,
                                                        info_json=json.dumps(info, sort_keys=True, default=str)))
+        self._write_until_settled(write, f"storing model {name}")
 
     def save_run(self, record: RunRecord, protocol_json: Mapping[str, Any],
                  latency_samples: Sequence[LatencySample] = (),
-                 device_samples: Sequence[DeviceSample] = (), energy: EnergyResult | None = None) -> None:
+                 device_samples: Sequence[DeviceSample] = (), energy: EnergyResult | None = None) -> SavedRun:
         """Store one run with its checks, summary, raw samples and (battery runs) energy atomically.
 
-        A stored *failed* attempt with the same key (a resumed session re-doing it) is moved to
-        run_attempts in the same transaction; an ok or invalid one is never overwritten.
+        Idempotent per run key: a stored *failed* attempt with the same key (a resumed session re-doing
+        it) is moved to run_attempts in the same transaction; an ok or invalid one is never overwritten,
+        and is returned instead (written=False). Of writers racing on one key (several hosts), one wins;
+        the others read the winner's row: a run is never stored twice, nor lost.
         """
-        with self.engine.begin() as conn:
-            previous = conn.execute(select(t.runs.c.run_id, t.runs.c.status, t.runs.c.error,
-                                           t.runs.c.started_at_utc)
-                                    .where(t.runs.c.run_key == record.run_key)).first()
-            if previous is not None:
-                if previous.status != "failed":
-                    raise StoreError(f"run {record.run_key[:12]} is already stored as {previous.status}; "
-                                     "not overwriting a finished run")
-                conn.execute(insert(t.run_attempts).values(
-                    run_key=record.run_key, run_id=previous.run_id, session=record.session,
-                    status=previous.status, error=previous.error, started_at_utc=previous.started_at_utc))
-                for table in (t.checks, t.summaries, t.latency_samples, t.device_samples, t.energy):
-                    conn.execute(delete(table).where(table.c.run_id == previous.run_id))
-                conn.execute(delete(t.runs).where(t.runs.c.run_id == previous.run_id))
-            conn.execute(insert(t.runs).values(**_run_row(record, protocol_json)))
-            if record.checks:
-                conn.execute(insert(t.checks), [
-                    dict(run_id=record.run_id, name=c.name, outcome=c.outcome, reason=c.reason, advisory=c.advisory)
-                    for c in record.checks])
-            if record.latency is not None:
-                conn.execute(insert(t.summaries).values(run_id=record.run_id, **_stats_row(record.latency)))
-            if latency_samples:
-                conn.execute(insert(t.latency_samples), [
-                    dict(run_id=record.run_id, phase=s.phase, idx=s.index, latency_us=s.latency_us,
-                         start_ns=s.start_ns) for s in latency_samples])
-            if device_samples:
-                conn.execute(insert(t.device_samples), [
-                    dict(run_id=record.run_id, t_ns=s.t_ns, channel=s.channel, value_text=s.value_text)
-                    for s in device_samples])
-            if energy is not None:
-                conn.execute(insert(t.energy).values(run_id=record.run_id, **_energy_row(energy)))
+        with self._reporting(f"storing run {record.run_id}"):
+            for _ in range(_CONFLICT_ROUNDS):
+                seen = self._stored_run_identity(record.run_key)
+                try:
+                    with write_transaction(self.engine) as conn:
+                        written = _write_run(conn, record, protocol_json, latency_samples, device_samples, energy)
+                except IntegrityError:
+                    # Another writer stored this key between our read and our insert (PostgreSQL lets
+                    # both read; the unique run key refuses the second): the next round reads its row.
+                    # If the stored row did not change, the conflict is this row's own (e.g. a NULL in
+                    # a required column): that is a bug to see, not a race to retry.
+                    if self._stored_run_identity(record.run_key) == seen:
+                        raise
+                    continue
+                if written:
+                    return SavedRun(record, written=True)
+                (winner,) = self._runs(t.runs.c.run_key == record.run_key)
+                return SavedRun(winner, written=False)
+        raise StoreError(f"run {record.run_id} ({record.run_key[:12]}) changed under {_CONFLICT_ROUNDS} attempts "
+                         f"to store it in {self.url}: other writers keep replacing it. Stop the other writers of "
+                         "this session and resume it (push-and-run --resume).")
+
+    def _stored_run_identity(self, run_key: str) -> tuple[Any, ...] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.runs.c.run_id, t.runs.c.status, t.runs.c.started_at_utc)
+                               .where(t.runs.c.run_key == run_key)).first()
+        return tuple(row) if row is not None else None
+
+    def _write_until_settled(self, write: Callable[[Connection], None], what: str) -> None:
+        """Run a check-then-insert `write` in a transaction; when another writer inserted the same key in
+        between (IntegrityError), run it again: it then finds their row and leaves it."""
+        with self._reporting(what):
+            for round_ in range(_CONFLICT_ROUNDS):
+                try:
+                    with write_transaction(self.engine) as conn:
+                        write(conn)
+                    return
+                except IntegrityError:
+                    if round_ == _CONFLICT_ROUNDS - 1:
+                        raise
+
+    @contextmanager
+    def _reporting(self, what: str) -> Iterator[None]:
+        """A lost connection or a value the database refuses becomes a StoreError that says so; a broken
+        constraint (IntegrityError) stays what it is: a bug to see."""
+        try:
+            yield
+        except IntegrityError:
+            raise
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreError(f"{what} in results store {self.url} failed: {driver_reason(exc)}. Check that the "
+                             "database is reachable; the run folders on this host keep what was measured.") from exc
+        except DBAPIError as exc:
+            raise StoreError(f"{what} in results store {self.url} was refused: {driver_reason(exc)}") from exc
 
     # -- lineage ------------------------------------------------------------------------------
     def save_lineage(self, artifacts: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]]) -> None:
-        """Add artifacts and the links between them in one transaction; what is stored already stays."""
-        try:
-            self._save_lineage(artifacts, links)
-        except IntegrityError:
-            # Another process added some of the same rows between our check and our insert: the
-            # retry sees them and adds only the rest.
-            self._save_lineage(artifacts, links)
-
-    def _save_lineage(self, artifacts: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]]) -> None:
-        with self.engine.begin() as conn:
-            for a in artifacts:
-                known = conn.execute(select(t.artifacts.c.artifact_id)
-                                     .where(t.artifacts.c.artifact_id == a["artifact_id"])).first()
-                if not known:
-                    conn.execute(insert(t.artifacts).values(**a))
-            for link in links:
-                link = dict(link)
-                same = ((t.artifact_links.c.child_id == link["child_id"])
-                        & (t.artifact_links.c.parent_id == link["parent_id"]))
-                if not link.pop("only_if_new", False):  # only_if_new: skip when any link child -> parent exists
-                    same = same & (t.artifact_links.c.detail == link["detail"])
-                if not conn.execute(select(t.artifact_links.c.child_id).where(same)).first():
-                    conn.execute(insert(t.artifact_links).values(**link))
+        """Add artifacts and the links between them in one transaction; what is stored already stays.
+        Another process adding some of the same rows at once: the retry sees them and adds only the rest."""
+        self._write_until_settled(lambda conn: _write_lineage(conn, artifacts, links), "storing lineage")
 
     def artifact(self, artifact_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -289,8 +290,10 @@ class ResultsStore:
 
     def table_rows(self, table_name: str) -> Iterable[dict[str, Any]]:
         table = t.metadata.tables[table_name]
+        # An order of its own: without one, SQLite and PostgreSQL may hand rows back differently.
+        order = list(table.primary_key.columns) or list(table.columns)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(table)).mappings()]
+            return [dict(r) for r in conn.execute(select(table).order_by(*order)).mappings()]
 
     def close(self) -> None:
         self.engine.dispose()
@@ -302,36 +305,58 @@ def _chunks(ids: Sequence[str], size: int = 500) -> list[list[str]]:
     return [unique[i:i + size] for i in range(0, len(unique), size)]
 
 
-def _migrate_3_to_4(conn: Any) -> None:
-    """Version 4 only adds the lineage tables and one nullable column. Each step checks first, so a
-    migration interrupted midway (SQLite commits DDL at once) simply completes on the next open."""
-    from sqlalchemy import text
+def _write_run(conn: Connection, record: RunRecord, protocol_json: Mapping[str, Any],
+               latency_samples: Sequence[LatencySample], device_samples: Sequence[DeviceSample],
+               energy: EnergyResult | None) -> bool:
+    """Write one run in the caller's transaction; False (nothing written) when a finished run holds its key."""
+    # FOR UPDATE (PostgreSQL): a second writer replacing the same failed attempt waits here, then finds
+    # it gone, instead of deleting rows of the first writer's new run (same run id).
+    previous = conn.execute(select(t.runs.c.run_id, t.runs.c.status, t.runs.c.error, t.runs.c.started_at_utc)
+                            .where(t.runs.c.run_key == record.run_key).with_for_update()).first()
+    if previous is not None:
+        if previous.status != "failed":
+            return False
+        conn.execute(insert(t.run_attempts).values(
+            run_key=record.run_key, run_id=previous.run_id, session=record.session,
+            status=previous.status, error=previous.error, started_at_utc=previous.started_at_utc))
+        for table in (t.checks, t.summaries, t.latency_samples, t.device_samples, t.energy):
+            conn.execute(delete(table).where(table.c.run_id == previous.run_id))
+        conn.execute(delete(t.runs).where(t.runs.c.run_id == previous.run_id))
+    conn.execute(insert(t.runs).values(**_run_row(record, protocol_json)))
+    if record.checks:
+        conn.execute(insert(t.checks), [
+            dict(run_id=record.run_id, name=c.name, outcome=c.outcome, reason=c.reason, advisory=c.advisory)
+            for c in record.checks])
+    if record.latency is not None:
+        conn.execute(insert(t.summaries).values(run_id=record.run_id, **_stats_row(record.latency)))
+    if latency_samples:
+        conn.execute(insert(t.latency_samples), [
+            dict(run_id=record.run_id, phase=s.phase, idx=s.index, latency_us=s.latency_us,
+                 start_ns=s.start_ns) for s in latency_samples])
+    if device_samples:
+        conn.execute(insert(t.device_samples), [
+            dict(run_id=record.run_id, t_ns=s.t_ns, channel=s.channel, value_text=s.value_text)
+            for s in device_samples])
+    if energy is not None:
+        conn.execute(insert(t.energy).values(run_id=record.run_id, **_energy_row(energy)))
+    return True
 
-    t.metadata.create_all(conn, tables=[t.artifacts, t.artifact_links])
-    if "rails_json" not in {c["name"] for c in sa_inspect(conn).get_columns("energy")}:
-        conn.execute(text("ALTER TABLE energy ADD COLUMN rails_json TEXT"))
-    conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value="4"))
 
-
-def _migrate_4_to_5(conn: Any) -> None:
-    """Version 5 adds one nullable column (runs stored before it keep NULL: their shapes are unknown).
-    The column is added only when missing, then the version is set, so an interrupted migration
-    (SQLite commits the ALTER at once) completes on the next open."""
-    from sqlalchemy import text
-
-    if "input_shapes_json" not in {c["name"] for c in sa_inspect(conn).get_columns("runs")}:
-        conn.execute(text("ALTER TABLE runs ADD COLUMN input_shapes_json TEXT"))
-    conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value="5"))
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    # WAL: readers (results export) never block the writer; synchronous=FULL keeps committed runs on a crash.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _write_lineage(conn: Connection, artifacts: Sequence[Mapping[str, Any]],
+                   links: Sequence[Mapping[str, Any]]) -> None:
+    for a in artifacts:
+        known = conn.execute(select(t.artifacts.c.artifact_id)
+                             .where(t.artifacts.c.artifact_id == a["artifact_id"])).first()
+        if not known:
+            conn.execute(insert(t.artifacts).values(**a))
+    for link in links:
+        link = dict(link)
+        same = ((t.artifact_links.c.child_id == link["child_id"])
+                & (t.artifact_links.c.parent_id == link["parent_id"]))
+        if not link.pop("only_if_new", False):  # only_if_new: skip when any link child -> parent exists
+            same = same & (t.artifact_links.c.detail == link["detail"])
+        if not conn.execute(select(t.artifact_links.c.child_id).where(same)).first():
+            conn.execute(insert(t.artifact_links).values(**link))
 
 
 def _stats_row(stats: LatencyStats) -> dict[str, Any]:

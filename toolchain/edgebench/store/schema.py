@@ -1,6 +1,11 @@
 """The results store's tables (SQLAlchemy Core). Tidy: one row per thing, raw samples kept.
 
 Bump SCHEMA_VERSION whenever a table changes; the store refuses to open a file of another version.
+
+Text that comes from devices, tools or users (vendor strings, file names, serials, sysfs paths, what the
+runtime reports) is Text, not String(n): PostgreSQL enforces a VARCHAR's length where SQLite does not,
+and a run SQLite keeps must not be refused by PostgreSQL. (They were String(n) until PostgreSQL support
+came; SQLite ignores the length, so stores of version 5 made before are the same schema.)
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ sessions = Table(
     Column("session", String(64), primary_key=True),
     Column("started_at_utc", String(32), nullable=False),
     Column("command", Text, nullable=False),
-    Column("host", String(255), nullable=False),
+    Column("host", Text, nullable=False),
     Column("edgebench_version", String(32), nullable=False),
 )
 
@@ -33,18 +38,18 @@ devices = Table(
     "devices", metadata,
     Column("device_id", String(128), primary_key=True),  # ro.serialno+fingerprint hash or machine id
     Column("device_kind", String(16), nullable=False),
-    Column("manufacturer", String(128)),
-    Column("model", String(128)),
-    Column("soc", String(128)),
-    Column("abi", String(64)),
-    Column("os_version", String(128)),
+    Column("manufacturer", Text),
+    Column("model", Text),
+    Column("soc", Text),
+    Column("abi", Text),
+    Column("os_version", Text),
     Column("info_json", Text, nullable=False),
 )
 
 variants = Table(
     "variants", metadata,
     Column("model_sha256", String(64), primary_key=True),  # content address of the .tflite
-    Column("name", String(255), nullable=False),
+    Column("name", Text, nullable=False),
     Column("size_bytes", BigInteger, nullable=False),
     Column("info_json", Text, nullable=False),
 )
@@ -55,9 +60,9 @@ runs = Table(
     Column("run_key", String(64), nullable=False),
     Column("session", String(64), ForeignKey("sessions.session"), nullable=False),
     Column("model_sha256", String(64), ForeignKey("variants.model_sha256"), nullable=False),
-    Column("model", String(255), nullable=False),
+    Column("model", Text, nullable=False),
     Column("device_id", String(128), ForeignKey("devices.device_id"), nullable=False),
-    Column("target", String(255), nullable=False),
+    Column("target", Text, nullable=False),
     Column("threads", Integer, nullable=False),
     Column("accelerator", String(16), nullable=False),
     Column("cpu_mask", String(32)),
@@ -73,8 +78,8 @@ runs = Table(
     Column("engine", String(32), nullable=False),
     Column("harness_build_id", String(64)),
     Column("runtime_sha256", String(64)),
-    Column("runtime_api_generation", String(16)),
-    Column("accelerator_used", String(16)),
+    Column("runtime_api_generation", Text),
+    Column("accelerator_used", Text),
     Column("fallback_reason", Text),
     Column("output_checksum", String(32)),
     Column("init_ms", Float),
@@ -128,7 +133,7 @@ device_samples = Table(
     "device_samples", metadata,
     Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
     Column("t_ns", BigInteger, nullable=False),  # CLOCK_BOOTTIME on the device
-    Column("channel", String(255), nullable=False),  # the sysfs/procfs node read
+    Column("channel", Text, nullable=False),  # the sysfs/procfs node read
     Column("value_text", Text),  # raw text as read: units and sign are decided at analysis time
     Index("ix_device_samples_run", "run_id"),
 )
