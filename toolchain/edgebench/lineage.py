@@ -82,7 +82,7 @@ class Node:
     label: str
     record: dict[str, Any]
     via: str = ""  # the link detail from the child to this node
-    parents: tuple["Node", ...] = ()
+    parents: tuple[Node, ...] = ()
 
 
 @dataclass(frozen=True)

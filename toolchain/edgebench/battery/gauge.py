@@ -172,7 +172,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 # numpy ≥ 2 renamed trapz to trapezoid; the project allows numpy 1.26.
-_trapezoid = getattr(np, "trapezoid", None) or getattr(np, "trapz")
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz
 
 
 def integrate(t_s: np.ndarray, values: np.ndarray) -> float:

@@ -56,7 +56,7 @@ class AdbServerAddress:
         return f"{self.host}:{self.port}"
 
     @classmethod
-    def resolve(cls, explicit: str | None = None) -> "AdbServerAddress":
+    def resolve(cls, explicit: str | None = None) -> AdbServerAddress:
         """--adb HOST:PORT, else ADB_SERVER_SOCKET (tcp:HOST:PORT), else ANDROID_ADB_SERVER_*, else 5037."""
         text = explicit or os.environ.get("ADB_SERVER_SOCKET")
         if text:
@@ -151,7 +151,7 @@ class AdbServer:
         except AdbError:
             pass  # already gone: the goal state
 
-    def device(self, serial: str) -> "AdbDevice":
+    def device(self, serial: str) -> AdbDevice:
         return AdbDevice(self, serial)
 
 
