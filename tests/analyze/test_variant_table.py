@@ -144,3 +144,27 @@ def test_unknown_session_lists_the_sessions(workspace: Path, tmp_path: Path) -> 
     with pytest.raises(UsageError, match="has no results store"):
         session_table("s1", workspace=tmp_path)
     assert not (tmp_path / "results.sqlite").exists()  # looking did not create a store
+
+
+def test_a_later_run_of_a_study_file_joins_the_study_on_its_device(tmp_path: Path) -> None:
+    # The study measured on its target; a battery run of one variant on another device, later and in another
+    # session, is part of the same variant's measurements (row per device), though study.json never names it.
+    import dataclasses
+
+    from edgebench.store import ResultsStore
+
+    build_workspace(tmp_path)
+    store = ResultsStore(tmp_path / "results.sqlite")
+    try:
+        store.add_session("s2", started_at_utc="2026-02-01T00:00:00", command="profile-battery", host="h", version="0")
+        store.upsert_device("phone2", "phone", {"model": "Pixel 9"})
+        (template,) = [r for r in store.runs("s1") if r.run_id == "A-pixel-0"]
+        later = dataclasses.replace(template, run_id="A-phone2-0", run_key="A-phone2-0", session="s2",
+                                    device_id="phone2", target="phone2")
+        store.save_run(later, {}, [])
+    finally:
+        store.close()
+    rows = study_table(tmp_path / "studies" / "cnn_image-smoke-0123456789ab")
+    a = rows[rows["tflite_sha256"] == SHA["A"]]
+    assert sorted(a["device_model"]) == ["Pixel 7", "Pixel 9", "edgebench-virtual"]
+    assert a[a["device_model"] == "Pixel 9"]["run_ids"].tolist() == [["A-phone2-0"]]

@@ -107,7 +107,8 @@ def _open_store(root: Path) -> ResultsStore | None:
 
 
 def study_table(study: str | os.PathLike[str], *, workspace: str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """The variant table of a study: every study.json row, once per device × config it ran on."""
+    """The variant table of a study: every study.json row, once per device × config it ran on: the study's own
+    runs and any later stored run of the same .tflite (profile-battery on a phone, a rerun on another device)."""
     path = find_study(study, workspace)
     try:
         data = json.loads(path.read_text())
@@ -137,6 +138,9 @@ def study_table(study: str | os.PathLike[str], *, workspace: str | os.PathLike[s
             sha = row.get("tflite_sha256")
             facts = _study_facts(row, store)
             model_runs = [runs[i] for i in (row.get("run_ids") or [])]
+            if sha is not None and store is not None:  # later measurements of the same file, e.g. battery runs
+                known = {r.run_id for r in model_runs}  # of the study's frontier on a phone
+                model_runs += [r for r in store.runs_of_model(str(sha)) if r.run_id not in known]
             # Without a .tflite the study row says why (build_failed; trial_failed / trial_pruned for a tuning
             # trial that never trained a model); with one and no ok run, it failed to run.
             status = str(row.get("status") or "build_failed") if sha is None else "run_failed"
