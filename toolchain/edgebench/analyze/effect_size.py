@@ -243,11 +243,13 @@ def exact_permutation_p(x: np.ndarray, y: np.ndarray, statistic_rows: Callable[[
     if len(x) > EXACT_PERMUTATION_MAX_N:
         return None
 
-    def statistic(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
-        return statistic_rows(np.atleast_2d(a), np.atleast_2d(b))
+    def statistic(shuffled: np.ndarray, axis: int = -1) -> np.ndarray:
+        shuffled = np.atleast_2d(shuffled)
+        return statistic_rows(shuffled, np.broadcast_to(y, shuffled.shape))
 
-    result = stats.permutation_test((x, y), statistic, permutation_type="pairings", vectorized=True,
-                                    n_resamples=np.inf, alternative="two-sided")
+    # one sample: "pairings" then enumerates the n! orders of x against y (given both, it would take (n!)^2)
+    result = stats.permutation_test((x,), statistic, permutation_type="pairings", vectorized=True,
+                                    n_resamples=np.inf, alternative="two-sided", batch=10_000)
     return float(result.pvalue)
 
 
