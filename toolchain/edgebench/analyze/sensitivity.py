@@ -158,8 +158,12 @@ def compare_profiles(base: pd.DataFrame, pruned: pd.DataFrame, hp: str, prop: st
     if too_few:
         return {**out, "verdict": "not_checked", **not_checked("; ".join([*notes, too_few]))}
     interval = bootstrap_over_rows(n, statistic, draws=draws, confidence=confidence, seed=seed, vectorized=True)
+    for name, index in (("change", _CHANGE), ("trend_base", _TREND_BASE), ("trend_pruned", _TREND_PRUNED),
+                        ("wasserstein", _W), ("jensen_shannon", _JS)):
+        if np.isfinite(point[index]) and interval.constant[index]:  # a constant resample is no interval
+            notes.append(f"every resample gives {name} = {interval.low[index]:.3g}: no interval")
     for name, index in (("change", _CHANGE), ("trend_base", _TREND_BASE), ("trend_pruned", _TREND_PRUNED)):
-        if np.isfinite(point[index]) and not interval.constant[index]:  # a constant resample is no interval
+        if np.isfinite(point[index]) and not interval.constant[index]:
             out.update({f"{name}_ci_low": interval.low[index], f"{name}_ci_high": interval.high[index]})
     for name, index in (("wasserstein", _W), ("jensen_shannon", _JS)):
         if np.isfinite(point[index]) and not interval.constant[index]:
