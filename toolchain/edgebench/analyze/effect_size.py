@@ -249,7 +249,8 @@ def exact_permutation_p(x: np.ndarray, y: np.ndarray, statistic_rows: Callable[[
 
     # one sample: "pairings" then enumerates the n! orders of x against y (given both, it would take (n!)^2)
     result = stats.permutation_test((x,), statistic, permutation_type="pairings", vectorized=True,
-                                    n_resamples=np.inf, alternative="two-sided", batch=10_000)
+                                    n_resamples=math.factorial(len(x)), alternative="two-sided",
+                                    batch=10_000)  # n_resamples >= n! pairings: scipy enumerates them all
     return float(result.pvalue)
 
 
