@@ -138,7 +138,7 @@ def test_rank_changes_are_kendall_tau_fp32_vs_variant_and_name_the_movers() -> N
     expected = stats.kendalltau(fp32, int8)
     assert change["kendall_tau"] == pytest.approx(expected.statistic)
     assert change["p_value"] == pytest.approx(expected.pvalue)
-    assert change["ci_low"] <= change["kendall_tau"] <= change["ci_high"]
+    assert change["status"] == "not_checked" and "n = 6 configurations" in change["reason"]  # no CI below 10
     assert change["top_movers"].startswith("trial 4 (5->1)")
     moves = result.rank_moves.set_index("configuration")
     assert moves.loc["trial 4", "rank_move"] == -4 and moves.loc["trial 5", "rank_move"] == 0

@@ -181,6 +181,8 @@ class Interval:
     low: np.ndarray
     high: np.ndarray
     degenerate_draws: int  # resamples whose statistic was undefined (e.g. constant), left out of the quantiles
+    constant: np.ndarray  # per statistic: every defined resample gave the same value (no interval to show)
+    upper: np.ndarray  # per statistic: the one-sided upper bound, the `confidence` quantile of the resamples
 
 
 def bootstrap_over_rows(n_rows: int, statistic: Callable[..., np.ndarray], *, draws: int, confidence: float,
@@ -208,7 +210,48 @@ def bootstrap_over_rows(n_rows: int, statistic: Callable[..., np.ndarray], *, dr
             warnings.simplefilter("ignore")  # an all-NaN row gives NaN, reported as no interval
             low = np.nanquantile(distribution, alpha, axis=-1)
             high = np.nanquantile(distribution, 1.0 - alpha, axis=-1)
-    return Interval(low, high, int(bad.any(axis=0).sum()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an all-NaN row has no spread either
+        constant = ~(np.nanmax(distribution, axis=-1) > np.nanmin(distribution, axis=-1))
+        upper = np.nanquantile(distribution, confidence, axis=-1)
+    return Interval(low, high, int(bad.any(axis=0).sum()), constant, upper)
+
+
+def fisher_z_interval(estimate: float, standard_error: float, confidence: float) -> tuple[float, float]:
+    """tanh(atanh(r) -/+ z * se): a correlation's two-sided interval on Fisher's z scale (inside -1..1)."""
+    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    centre = math.atanh(estimate)
+    return math.tanh(centre - z * standard_error), math.tanh(centre + z * standard_error)
+
+
+def too_few_for_interval(n: int, minimum: int, confidence: float, what: str = "configurations") -> str | None:
+    """The reason no interval is shown below `minimum` (the n from which the tests' coverage simulation
+    shows the interval holding its level), else None."""
+    if n >= minimum:
+        return None
+    return (f"n = {n} {what}: a {confidence:.0%} interval needs at least {minimum} (below that its coverage"
+            " falls short of the stated level in simulation)")
+
+
+EXACT_PERMUTATION_MAX_N = 8  # 8! = 40,320 pairings: enumerated exactly; above, the library's own p-value
+
+
+def exact_permutation_p(x: np.ndarray, y: np.ndarray, statistic_rows: Callable[[np.ndarray, np.ndarray],
+                                                                                np.ndarray]) -> float | None:
+    """Two-sided p of an association statistic over all n! pairings of x with y
+    (scipy.stats.permutation_test, exact); None when n > EXACT_PERMUTATION_MAX_N."""
+    if len(x) > EXACT_PERMUTATION_MAX_N:
+        return None
+
+    def statistic(shuffled: np.ndarray, axis: int = -1) -> np.ndarray:
+        shuffled = np.atleast_2d(shuffled)
+        return statistic_rows(shuffled, np.broadcast_to(y, shuffled.shape))
+
+    # one sample: "pairings" then enumerates the n! orders of x against y (given both, it would take (n!)^2)
+    result = stats.permutation_test((x,), statistic, permutation_type="pairings", vectorized=True,
+                                    n_resamples=math.factorial(len(x)), alternative="two-sided",
+                                    batch=10_000)  # n_resamples >= n! pairings: scipy enumerates them all
+    return float(result.pvalue)
 
 
 _MAX_BATCH_ELEMENTS = 2_000_000  # resamples x rows per vectorized block

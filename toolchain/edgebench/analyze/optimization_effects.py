@@ -3,7 +3,8 @@
 - `top_k_spread`: among the k configurations best by accuracy, (max - min) / min of each property per
   variant (the seed's "LARD") and the accuracy band those k span;
 - `rank_changes`: Kendall tau between the ranking of configurations (trained models) by a property under
-  fp32 and under each other variant, with a bootstrap CI over configurations, and who moves most.
+  fp32 and under each other variant (exact permutation p for small n), with a bootstrap CI over
+  configurations from 10 of them, and who moves most.
 """
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ import pandas as pd
 from scipy import stats
 
 from edgebench.analyze.effect_size import (GROUP_COLUMNS, MAXIMIZED_PROPERTIES, RECIPE, analysis_groups,
-                                           bootstrap_over_rows, not_checked, usable_values)
+                                           bootstrap_over_rows, exact_permutation_p, not_checked,
+                                           too_few_for_interval, usable_values)
 from edgebench.analyze.rank_statistics import kendall_tau_rows
 
 BASE_VARIANT = "fp32"
 MIN_RANKED_CONFIGURATIONS = 3
+# The percentile bootstrap CI of tau holds 94-99 % coverage for a 95 % interval from 10 configurations and
+# falls to 63-86 % below 8 (tests/analyze/test_interval_coverage.py); fewer get tau and an exact p only.
+MIN_TAU_INTERVAL_CONFIGURATIONS = 10
 TOP_MOVERS = 3
 
 SPREAD_COLUMNS = (*GROUP_COLUMNS, "variant", "property", "k", "ranked_by", "accuracy_min", "accuracy_max",
@@ -139,9 +144,9 @@ def _rank_change(base: pd.DataFrame, a: pd.Series, b: pd.Series, common: list[st
         return {"n": n, **not_checked(f"{prop} is the same for every configuration under one of the two:"
                                       " no ranking to compare")}, None
     result = stats.kendalltau(x, y)  # tau-b (ties in either ranking are allowed)
-
-    interval = bootstrap_over_rows(n, lambda idx, axis=-1: kendall_tau_rows(x[idx], y[idx])[None, :], draws=draws,
-                                   confidence=confidence, seed=seed, vectorized=True, elements_per_draw=n * n)
+    exact = exact_permutation_p(x, y, kendall_tau_rows)  # small n: all n! pairings, ties or not
+    p_value = exact if exact is not None else float(result.pvalue)
+    shown = tau_interval(x, y, confidence, draws, seed)
     rank_a, rank_b = _ranks(x, prop), _ranks(y, prop)
     labels = configuration_labels(base)
     moved = pd.DataFrame({"configuration": [labels[t] for t in common],
@@ -150,8 +155,22 @@ def _rank_change(base: pd.DataFrame, a: pd.Series, b: pd.Series, common: list[st
     order = moved.reindex(moved["rank_move"].abs().sort_values(ascending=False, kind="stable").index)
     top = [f"{r.configuration} ({r.rank_fp32}->{r.rank_variant})" for r in order.head(TOP_MOVERS).itertuples()
            if r.rank_move != 0]
+    return {"n": n, "kendall_tau": float(result.statistic), "p_value": p_value, "top_movers": "; ".join(top),
+            **shown}, moved
+
+
+def tau_interval(x: np.ndarray, y: np.ndarray, confidence: float, draws: int, seed: int) -> dict[str, object]:
+    """Percentile bootstrap CI of tau-b over configurations, from MIN_TAU_INTERVAL_CONFIGURATIONS; never one
+    where every resample gives the same tau (a perfectly concordant sample stays so when resampled)."""
+    n = len(x)
+    too_few = too_few_for_interval(n, MIN_TAU_INTERVAL_CONFIGURATIONS, confidence)
+    if too_few:
+        return not_checked(too_few)
+    interval = bootstrap_over_rows(n, lambda idx, axis=-1: kendall_tau_rows(x[idx], y[idx])[None, :], draws=draws,
+                                   confidence=confidence, seed=seed, vectorized=True, elements_per_draw=n * n)
+    if interval.constant[0]:
+        return not_checked(f"every resample gives tau = {interval.low[0]:g}: the bootstrap cannot bound it")
     reason = (f"{interval.degenerate_draws} of {draws} resamples had a constant side and were left out of the CI"
               if interval.degenerate_draws else "")
-    return {"n": n, "kendall_tau": float(result.statistic), "p_value": float(result.pvalue),
-            "ci_low": float(interval.low[0]), "ci_high": float(interval.high[0]), "top_movers": "; ".join(top),
-            "status": "checked", "reason": reason}, moved
+    return {"ci_low": float(interval.low[0]), "ci_high": float(interval.high[0]), "status": "checked",
+            "reason": reason}

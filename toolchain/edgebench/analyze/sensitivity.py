@@ -9,8 +9,9 @@ the **profile** of a variant is the median of the property at each level of h (l
 normalised to sum to 1 (its shape, free of the overall scale pruning changes). Distances between the base
 and pruned profiles: Wasserstein-1 over the level positions 0..1 (numeric h only: a category has no order)
 and Jensen-Shannon (base 2, 0..1) over the shared levels. **Influence** of h: Kruskal-Wallis epsilon squared
-of the property over h's levels (H / (n - 1), rank-based, 0..1). CIs: percentile bootstrap over configurations,
-base and pruned model of a configuration drawn together. Exact definitions: README, "edgebench sensitivity".
+of the property over h's levels (H / (n - 1), rank-based, 0..1). CIs (from MIN_INTERVAL_CONFIGURATIONS models):
+percentile bootstrap over configurations, base and pruned model of a configuration drawn together; for the
+distances a one-sided upper bound [0, upper]. Exact definitions: README, "edgebench sensitivity".
 """
 from __future__ import annotations
 
@@ -21,15 +22,18 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import jensenshannon
 
-from edgebench.analyze.effect_size import (GROUP_COLUMNS, RECIPE, Interval, analysis_groups, with_recipes, bootstrap_over_rows,
+from edgebench.analyze.effect_size import (GROUP_COLUMNS, RECIPE, analysis_groups, with_recipes, bootstrap_over_rows,
                                            choose_properties, hyperparameter_columns, json_records, levels,
-                                           not_checked, usable_values)
+                                           not_checked, too_few_for_interval, usable_values)
 from edgebench.analyze.rank_statistics import (kruskal_h_rows, level_medians, pearson_rows, ranks,
                                                wasserstein_rows)
 from edgebench.errors import UsageError
 
 DEFAULT_DRAWS = 1000
 MIN_CONFIGURATIONS = 4
+# Intervals (change, trends, distance bounds) from this many trained models: below it the coverage of the
+# bootstrap falls short in simulation (tests/analyze/test_interval_coverage.py; README has the figures).
+MIN_INTERVAL_CONFIGURATIONS = 20
 PAIR_COLUMNS = (*GROUP_COLUMNS, "variant", "base_variant", "pruning", "sparsity", "hyperparameter", "property")
 DISTANCE_COLUMNS = (*PAIR_COLUMNS, "n_configurations", "n_levels", "wasserstein", "wasserstein_ci_low",
                     "wasserstein_ci_high", "jensen_shannon", "jensen_shannon_ci_low", "jensen_shannon_ci_high",
@@ -146,22 +150,30 @@ def compare_profiles(base: pd.DataFrame, pruned: pd.DataFrame, hp: str, prop: st
         return profile_statistics(codes[idx], x[idx], y[idx], hp_numbers[idx] if lv.numeric else None, positions)
 
     point = statistic(np.arange(n))[:, 0]
-    interval = bootstrap_over_rows(n, statistic, draws=draws, confidence=confidence, seed=seed, vectorized=True)
-    out.update({"wasserstein": point[_W], "wasserstein_ci_low": interval.low[_W],
-                "wasserstein_ci_high": interval.high[_W], "jensen_shannon": point[_JS],
-                "jensen_shannon_ci_low": interval.low[_JS], "jensen_shannon_ci_high": interval.high[_JS],
-                "influence_base": point[_INF_BASE], "influence_pruned": point[_INF_PRUNED],
-                "change": point[_CHANGE], "change_ci_low": interval.low[_CHANGE],
-                "change_ci_high": interval.high[_CHANGE], "trend_base": point[_TREND_BASE],
-                "trend_base_ci_low": interval.low[_TREND_BASE], "trend_base_ci_high": interval.high[_TREND_BASE],
-                "trend_pruned": point[_TREND_PRUNED], "trend_pruned_ci_low": interval.low[_TREND_PRUNED],
-                "trend_pruned_ci_high": interval.high[_TREND_PRUNED], "status": "checked"})
+    out.update({"wasserstein": point[_W], "jensen_shannon": point[_JS], "influence_base": point[_INF_BASE],
+                "influence_pruned": point[_INF_PRUNED], "change": point[_CHANGE], "trend_base": point[_TREND_BASE],
+                "trend_pruned": point[_TREND_PRUNED]})
     notes = [] if lv.numeric else [f"{hp.removeprefix('hp.')} is categorical: no Wasserstein (levels have no order)"]
+    too_few = too_few_for_interval(n, MIN_INTERVAL_CONFIGURATIONS, confidence, "trained models")
+    if too_few:
+        return {**out, "verdict": "not_checked", **not_checked("; ".join([*notes, too_few]))}
+    interval = bootstrap_over_rows(n, statistic, draws=draws, confidence=confidence, seed=seed, vectorized=True)
+    for name, index in (("change", _CHANGE), ("trend_base", _TREND_BASE), ("trend_pruned", _TREND_PRUNED),
+                        ("wasserstein", _W), ("jensen_shannon", _JS)):
+        if np.isfinite(point[index]) and interval.constant[index]:  # a constant resample is no interval
+            notes.append(f"every resample gives {name} = {interval.low[index]:.3g}: no interval")
+    for name, index in (("change", _CHANGE), ("trend_base", _TREND_BASE), ("trend_pruned", _TREND_PRUNED)):
+        if np.isfinite(point[index]) and not interval.constant[index]:
+            out.update({f"{name}_ci_low": interval.low[index], f"{name}_ci_high": interval.high[index]})
+    for name, index in (("wasserstein", _W), ("jensen_shannon", _JS)):
+        if np.isfinite(point[index]) and not interval.constant[index]:
+            # one-sided: a distance is >= 0 and its estimate is biased upward, so a two-sided percentile
+            # interval misses a true value near 0; [0, upper] reads "at most upper" at the stated level
+            out.update({f"{name}_ci_low": 0.0, f"{name}_ci_high": interval.upper[index]})
     if interval.degenerate_draws:
         notes.append(f"{interval.degenerate_draws} of {draws} resamples had fewer than 2 levels or a constant"
                      " side and were left out of the CIs")
-    out["reason"] = "; ".join(notes)
-    out["verdict"] = _verdict(interval)
+    out.update({"status": "checked", "reason": "; ".join(notes), "verdict": _verdict(out)})
     return out
 
 
@@ -193,14 +205,16 @@ def profile_statistics(codes: np.ndarray, base: np.ndarray, pruned: np.ndarray, 
     return out
 
 
-def _verdict(interval: Interval) -> str:
+def _verdict(row: dict[str, object]) -> str:
     """"reversed" when the trend's CI excludes 0 on opposite sides under base and pruned; else by the
     CI of the influence change."""
-    base_low, base_high = interval.low[_TREND_BASE], interval.high[_TREND_BASE]
-    pruned_low, pruned_high = interval.low[_TREND_PRUNED], interval.high[_TREND_PRUNED]
+    def bounds(name: str) -> tuple[float, float]:
+        return float(row.get(f"{name}_ci_low", np.nan)), float(row.get(f"{name}_ci_high", np.nan))  # type: ignore[arg-type]
+
+    (base_low, base_high), (pruned_low, pruned_high) = bounds("trend_base"), bounds("trend_pruned")
     if (base_low > 0 and pruned_high < 0) or (base_high < 0 and pruned_low > 0):
         return "reversed"
-    low, high = interval.low[_CHANGE], interval.high[_CHANGE]
+    low, high = bounds("change")
     if not (np.isfinite(low) and np.isfinite(high)):
         return "not_checked"
     if low > 0:
