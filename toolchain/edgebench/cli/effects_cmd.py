@@ -80,15 +80,18 @@ def run(args: argparse.Namespace) -> int:
                 f" {1 - result.confidence:g}{'' if args.all else '; significant ones shown, --all for every test'})",
                 shown, ["variant", "property", "hyperparameter", "level", "n_level", "n_rest", "median_level",
                         "median_rest", "p_holm", "cliffs_delta", "magnitude"])
-    correlations = result.correlations[result.correlations["status"] == "checked"]
-    print_table(console, f"Spearman rho [{result.confidence:.0%} bootstrap CI, {result.draws} resamples]",
+    # Rows with an estimate are shown even when their interval could not be given (too few rows: "no CI").
+    correlations = result.correlations[result.correlations["spearman_rho"].notna()]
+    print_table(console, f"Spearman rho [{result.confidence:.0%} CI, Fisher z with the Bonett-Wright SE;"
+                " 'no CI' below the rows its level needs]",
                 with_ci(correlations, "spearman_rho", "ci_low", "ci_high"),
                 ["variant", "property", "hyperparameter", "n", "spearman_rho", "p_value"])
     print_table(console, f"spread among the top {result.top_k} by accuracy: (max - min) / min",
                 result.spread, ["variant", "property", "k", "ranked_by", "accuracy_min", "accuracy_max", "min",
                                 "max", "spread", "reason"])
-    changes = result.rank_changes[result.rank_changes["status"] == "checked"]
-    print_table(console, f"rank agreement fp32 vs each variant: Kendall tau [{result.confidence:.0%} CI]",
+    changes = result.rank_changes[result.rank_changes["kendall_tau"].notna()]
+    print_table(console, f"rank agreement fp32 vs each variant: Kendall tau [{result.confidence:.0%} bootstrap CI;"
+                " 'no CI' below the configurations its level needs]",
                 with_ci(changes, "kendall_tau", "ci_low", "ci_high"),
                 ["variant", "property", "n", "kendall_tau", "top_movers"])
     print_not_checked(console, [result.tests, result.correlations, result.spread, result.rank_changes])
@@ -123,8 +126,8 @@ def print_table(console: Console, title: str, frame: pd.DataFrame, columns: Sequ
 def with_ci(frame: pd.DataFrame, column: str, low: str, high: str) -> pd.DataFrame:
     """`column` shown as "value [low, high]" (one cell per estimate keeps the tables narrow)."""
     out = frame.copy()
-    out[column] = [f"{cell(v)} [{cell(lo)}, {cell(hi)}]" if cell(v) else ""
-                   for v, lo, hi in zip(frame[column], frame[low], frame[high])]
+    out[column] = [("" if not cell(v) else f"{cell(v)} [{cell(lo)}, {cell(hi)}]" if cell(lo) and cell(hi)
+                    else f"{cell(v)} (no CI)") for v, lo, hi in zip(frame[column], frame[low], frame[high])]
     return out
 
 

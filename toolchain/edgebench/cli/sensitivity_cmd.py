@@ -1,5 +1,6 @@
 """`edgebench sensitivity (--study S | --table FILE)`: how pruning changes each hyperparameter's profile and
-influence (Wasserstein, Jensen-Shannon, influence change with bootstrap CIs). pandas/scipy load in `run`."""
+influence (Wasserstein and Jensen-Shannon with one-sided upper bounds, influence change with bootstrap CIs).
+pandas/scipy load in `run`."""
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     shown = distances[distances["status"] == "checked"]
     shown = with_ci(with_ci(shown, "wasserstein", "wasserstein_ci_low", "wasserstein_ci_high"),
                     "jensen_shannon", "jensen_shannon_ci_low", "jensen_shannon_ci_high")
-    print_table(console, f"profile distance pruned vs unpruned [{result.confidence:.0%} bootstrap CI,"
-                f" {result.draws} resamples over configurations]", shown,
+    print_table(console, f"profile distance pruned vs unpruned [0, {result.confidence:.0%} upper bound] from"
+                f" {result.draws} bootstrap resamples over configurations", shown,
                 ["variant", "base_variant", "hyperparameter", "property", "n_configurations", "wasserstein",
                  "jensen_shannon"])
     influence = result.influence_changes[result.influence_changes["status"] == "checked"]
