@@ -57,7 +57,7 @@ def test_json_has_every_table(csv: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 def test_errors(tmp_path: Path, csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["effects", "--table", str(tmp_path / "missing.csv")]) == 2
-    assert "expected a .csv or .parquet variant table, found no file" in capsys.readouterr().err
+    assert "expected a .csv or .parquet file, found no file there" in capsys.readouterr().err
     assert main(["effects", "--table", str(csv), "--properties", "speed"]) == 2
     assert "'speed' is not a column" in capsys.readouterr().err
     with pytest.raises(SystemExit):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+# scipy's trapezoid: numpy renamed trapz to trapezoid in 2.0, and the project allows numpy 1.26.
+from scipy.integrate import trapezoid as _trapezoid
 
 from edgebench.errors import ParseError
 
@@ -171,8 +173,6 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-# numpy ≥ 2 renamed trapz to trapezoid; the project allows numpy 1.26.
-_trapezoid = getattr(np, "trapezoid", None) or np.trapz
 
 
 def integrate(t_s: np.ndarray, values: np.ndarray) -> float:

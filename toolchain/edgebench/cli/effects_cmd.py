@@ -41,9 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_table(args: argparse.Namespace) -> pd.DataFrame:
     """The variant table of --study (through the store) or --table (a file)."""
-    import pandas as pd
 
-    from edgebench.errors import UsageError
 
     if args.study is not None:
         # owned by the `sources` helper of issue 13 (lands at merge); the ignore keeps mypy quiet before
@@ -51,15 +49,9 @@ def load_table(args: argparse.Namespace) -> pd.DataFrame:
 
         table: pd.DataFrame = study_table(args.study, workspace=args.workspace)
         return table
-    path = Path(args.table)
-    if not path.is_file():
-        raise UsageError(f"--table {path}: expected a .csv or .parquet variant table, found no file there")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    raise UsageError(f"--table {path}: expected a .csv or .parquet file, got {suffix or 'no suffix'!r}")
+    from edgebench.cli.table_files import read_variant_table
+
+    return read_variant_table(Path(args.table))
 
 
 def run(args: argparse.Namespace) -> int:

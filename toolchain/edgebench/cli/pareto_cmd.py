@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", nargs="?", default=None,
@@ -33,25 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hypervolume reference point, one value per objective in --objectives order"
                              " (default: each objective's worst value plus 10%% of its range)")
     parser.add_argument("--json", action="store_true", help="print JSON")
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    from edgebench.errors import UsageError
-
-    if not path.is_file():
-        raise UsageError(f"{path}: expected a .csv or .parquet file, found no file there")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix in (".parquet", ".pq"):
-        try:
-            return pd.read_parquet(path)
-        except ImportError as exc:
-            raise UsageError(f"{path}: reading Parquet needs pyarrow ({exc}): pip install pyarrow,"
-                             " or give a .csv") from None
-    raise UsageError(f"{path}: expected a .csv or .parquet file, got {suffix or 'no suffix'!r}")
 
 
 def parse_reference(text: str | None) -> list[float] | None:
@@ -85,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from edgebench.analyze.frontier_probability import parse_sample_specs
     from edgebench.analyze.fronts import pareto
     from edgebench.cli.pareto_output import new_console, print_analysis, print_attainment, to_json
+    from edgebench.cli.table_files import read_table
 
     check_source(args)
     if args.file is None:

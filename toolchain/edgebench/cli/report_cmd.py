@@ -5,15 +5,13 @@ terminal. Never imports TensorFlow; pandas and matplotlib load inside `run`."""
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 HELP = "One self-contained HTML report of a study or session (Pareto, latency, energy, effects, lineage)."
-LIST_COLUMNS = ("latency_repeats_ms", "energy_samples_mj", "run_ids")  # JSON lists in a CSV export
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,43 +31,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="print only the report's path, not the tables")
 
 
-def read_table_file(path: Path) -> pd.DataFrame:
-    """A variant table from CSV/Parquet; list columns written as JSON text are read back as lists."""
-    from edgebench.cli.pareto_cmd import read_table
-
-    table = read_table(path)
-    for column in LIST_COLUMNS:
-        if column in table.columns:
-            table[column] = [_json_list(v, row, column, path) for row, v in enumerate(table[column].tolist())]
-    return table
-
-
-def _json_list(cell: Any, row: int, column: str, path: Path) -> Any:
-    from edgebench.errors import UsageError
-
-    if not isinstance(cell, str):
-        return cell if isinstance(cell, (list, tuple)) or hasattr(cell, "__len__") else []
-    try:
-        value = json.loads(cell)
-    except ValueError:
-        raise UsageError(f"{path}: row {row + 1}, column {column!r}: expected a JSON list (e.g. [[12.1, 12.4]]),"
-                         f" got {cell[:60]!r}") from None
-    if not isinstance(value, list):
-        raise UsageError(f"{path}: row {row + 1}, column {column!r}: expected a JSON list, got {cell[:60]!r}")
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     from edgebench.errors import UsageError
     from edgebench.report.analysis_html import build_inputs, write_report
     from edgebench.report.inputs import hyperparameter_analyses
+    from edgebench.cli.table_files import read_variant_table
     from edgebench.report.study_html import stored_report_inputs
     from edgebench.workspace import Workspace
 
     if args.draws < 1:
         raise UsageError(f"--draws {args.draws}: expected at least 1 Monte-Carlo draw")
     if args.table is not None:
-        table, name = read_table_file(Path(args.table)), Path(args.table).stem
+        table, name = read_variant_table(Path(args.table)), Path(args.table).stem
         if table.empty:
             raise UsageError(f"{args.table}: the variant table has no rows; nothing to report")
         effects, effects_note, sensitivity, sensitivity_note = hyperparameter_analyses(table, seed=args.seed)
