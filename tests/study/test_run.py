@@ -63,11 +63,15 @@ def test_study_cli_prints_the_report_path(tmp_path, capsys):
     from edgebench.cli.main import main
 
     spec = tmp_path / "tiny.toml"
-    spec.write_text(tiny_toml("cnn_image", variants=["fp32"]))
+    spec.write_text(tiny_toml("cnn_image", variants=["fp32"]).replace('[measure]\n', '[measure]\nenergy = true\n'))
     code = main(["--workspace", str(tmp_path / "ws"), "study", "run", str(spec), "--budget", "smoke",
                  "--trials", "1", "--runs", "20", "--variants", "fp32,float16"])
-    out = capsys.readouterr().out.strip().splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.strip().splitlines()
     assert code == 0, out
+    # The spec asks for energy: study run does not measure it, and says so instead of leaving it implied.
+    assert "the spec asks for energy, which is not measured by `study run`" in captured.err
+    assert json.loads((Path(out[-1]).parent / "study.json").read_text())["energy"].startswith("not measured")
     assert out[-1].endswith("report.html") and Path(out[-1]).is_file()
     measured, total = out[0].split(": ")[1].split(" variant")[0].split("/")
     assert measured == total and int(total) % 2 == 0  # fp32 and float16 of each trained model

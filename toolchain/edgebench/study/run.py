@@ -23,6 +23,10 @@ from typing import Any, Callable
 from edgebench.spec import StudySpec
 from edgebench.study.candidates import Candidate, UnfinishedTrial, check_variants_for, select_candidates, unfinished_trials
 
+ENERGY_NOT_MEASURED = ("not measured by `study run` (it measures latency): profile the variants you need with"
+                       " `edgebench profile-battery FILE... --target SERIAL` on a phone or virtual device; those"
+                       " runs join the study's variant table and report")
+
 # Cheap (conversion only) and what every comparison needs, so always built when applicable.
 BASELINE_VARIANTS = ("fp32", "dynamic_range", "float16", "int8")
 
@@ -161,6 +165,10 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     by_sha: dict[str, Any] = {}
     if n_builds:
         step(StudyStep("build", spec.name, "", "", host, "done", n_builds, n_builds))
+    # A spec may ask for energy; study run measures latency only, and says so rather than leave it implied.
+    energy = ENERGY_NOT_MEASURED if spec.measure.energy else "not requested by the spec"
+    if spec.measure.energy:
+        log(f"study {spec.name}: the spec asks for energy, which is {energy}")
     if paths:
         log(f"study {spec.name}: measuring {len(paths)} .tflite file(s) on {target} ({protocol})")
         measuring = _MeasureSteps(spec.name, {str(c.path): (k.source, v) for k, v, c, _ in built if c is not None},
@@ -180,7 +188,7 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     json_path = out_dir / "study.json"
     meta = {"spec": spec.source, "spec_name": spec.name, "budget": spec.budget, "spec_hash": spec.spec_hash,
             "target": target, "protocol": protocol, "threads": spec.measure.threads[0], "session": session, "optuna_study": study_name,
-            "objectives": objectives, "variants_for": variants_for, "variants": names,
+            "objectives": objectives, "variants_for": variants_for, "variants": names, "energy": energy,
             "trials": [_trial_summary(t) for t in tuned]}
     json_path.write_text(json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2, default=str))
     report = write_study_report(json_path, out_dir / "report.html", workspace=ws.root)
