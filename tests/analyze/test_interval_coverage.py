@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edgebench.analyze.effects import MIN_SPEARMAN_INTERVAL_ROWS, effects, spearman_interval
+from edgebench.analyze.hyperparameter_effects import MIN_SPEARMAN_INTERVAL_ROWS, effects, spearman_interval
 from edgebench.analyze.optimization_effects import MIN_TAU_INTERVAL_CONFIGURATIONS, tau_interval
 from edgebench.analyze.effect_size import bootstrap_over_rows
 from edgebench.analyze.rank_statistics import kendall_tau_rows, spearman_rows
-from edgebench.analyze.sensitivity import MIN_INTERVAL_CONFIGURATIONS, compare_profiles, profile_statistics
+from edgebench.analyze.pruning_sensitivity import MIN_INTERVAL_CONFIGURATIONS, compare_profiles, profile_statistics
 
 DATA_SETS = 200
 COVERAGE_BAND = (0.88, 0.99)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from edgebench.analyze.compare import Comparison
+    from edgebench.analyze.comparison import Comparison
     from edgebench.records import RunRecord
     from edgebench.store import ResultsStore
 
@@ -205,7 +205,7 @@ def _device_models(store: ResultsStore) -> dict[str, str | None]:
 def _judge(store: ResultsStore, a: Side, b: Side, metric: str, confidence: float, draws: int,
            seed: int) -> tuple[str | None, Comparison | None]:
     """(every refusal reason joined, or None; the comparison, or None when refused)."""
-    from edgebench.analyze.compare import compare
+    from edgebench.analyze.comparison import compare
     from edgebench.bench.summary import summarize
 
     reasons = []

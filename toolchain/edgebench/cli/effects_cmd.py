@@ -55,7 +55,7 @@ def load_table(args: argparse.Namespace) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgebench.analyze.effects import DEFAULT_DRAWS, effects
+    from edgebench.analyze.hyperparameter_effects import DEFAULT_DRAWS, effects
 
     table = load_table(args)
     result = effects(table, args.properties, top_k=args.top_k, confidence=args.confidence, seed=args.seed,

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgebench.analyze.sensitivity import DEFAULT_DRAWS, sensitivity
+    from edgebench.analyze.pruning_sensitivity import DEFAULT_DRAWS, sensitivity
     from edgebench.cli.effects_cmd import load_table, print_not_checked, print_table, wide_console, with_ci
 
     result = sensitivity(load_table(args), args.properties, seed=args.seed, confidence=args.confidence,

@@ -169,10 +169,10 @@ def build_inputs(table: pd.DataFrame, *, title: str, objectives: str | Sequence[
 
 
 def hyperparameter_analyses(table: pd.DataFrame, *, seed: int = 0) -> tuple[Any, str, Any, str]:
-    """`analyze.effects` and `analyze.sensitivity` of a variant table, each with the reason it is missing
+    """`analyze.effects` and `analyze.sensitivity` (hyperparameter_effects, pruning_sensitivity) of a variant table, each with the reason it is missing
     (a table without hyperparameter columns, too few models, ...) instead of the record."""
-    from edgebench.analyze.effects import effects
-    from edgebench.analyze.sensitivity import sensitivity
+    from edgebench.analyze.hyperparameter_effects import effects
+    from edgebench.analyze.pruning_sensitivity import sensitivity
 
     out: list[Any] = []
     for analysis in (effects, sensitivity):

@@ -18,7 +18,7 @@ so the percentile interval of the median of medians is about [min_B − max_A, m
 undoes the bootstrap's plug-in variance (s²(n − 1)/n per side), and the t quantile with the repeats'
 degrees of freedom pays for estimating that spread from so few repeats. With normal log repeat medians
 this is the two-sample t interval; the within-repeat resampling adds each median's sampling noise once
-more (slightly conservative). tests/analyze/test_compare.py measures the coverage by simulation. The
+more (slightly conservative). tests/analyze/test_comparison.py measures the coverage by simulation. The
 mean of log medians, not their median, is the centre because the t interval is exact for it; with 3
 repeats it is also the more precise of the two.
 

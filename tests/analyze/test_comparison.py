@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from edgebench.analyze.compare import Comparison, compare, repeats_needed
+from edgebench.analyze.comparison import Comparison, compare, repeats_needed
 
 TRUE_MEDIAN_MS = 10.0
 SHIFT = 1.03  # B is 3 % slower than A

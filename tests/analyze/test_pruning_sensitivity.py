@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from edgebench.analyze.sensitivity import sensitivity
+from edgebench.analyze.pruning_sensitivity import sensitivity
 from edgebench.errors import UsageError
 
 DRAWS = 200

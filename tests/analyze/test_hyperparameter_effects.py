@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from edgebench.analyze.effect_size import cliffs_delta_from_u, holm, levels, magnitude
-from edgebench.analyze.effects import effects, level_tests
+from edgebench.analyze.hyperparameter_effects import effects, level_tests
 from edgebench.errors import UsageError
 
 DRAWS = 200  # the CIs' exact width is not the point of these tests
