@@ -29,6 +29,16 @@ GROUP_COLUMNS = ("device_id", "config")
 RECIPE = "_recipe"  # working column: each row's optimization recipe (see with_recipes)
 
 
+def check_resampling(confidence: float, seed: int, draws: int) -> None:
+    """The options every bootstrapped analysis takes, checked once with the same words."""
+    if not 0.0 < confidence < 1.0:
+        raise UsageError(f"confidence: expected a number between 0 and 1 (e.g. 0.95), got {confidence}")
+    if seed < 0:
+        raise UsageError(f"seed: expected a non-negative integer, got {seed}")
+    if draws < 1:
+        raise UsageError(f"draws: expected a positive number of bootstrap resamples (e.g. 1000), got {draws}")
+
+
 def holm(p_values: Sequence[float]) -> np.ndarray:
     """Holm's step-down adjusted p-values (family-wise error), NaN entries left out of the family and kept NaN.
 

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from edgebench.analyze.effect_size import (GROUP_COLUMNS, RECIPE, analysis_groups, with_recipes, choose_properties,
-                                           cliffs_delta_from_u, exact_permutation_p, fisher_z_interval, holm,
-                                           hyperparameter_columns, json_records, levels, magnitude, not_checked,
-                                           too_few_for_interval, usable_values)
+from edgebench.analyze.effect_size import (GROUP_COLUMNS, RECIPE, analysis_groups, check_resampling,
+                                           choose_properties, cliffs_delta_from_u, exact_permutation_p,
+                                           fisher_z_interval, holm, hyperparameter_columns, json_records, levels,
+                                           magnitude, not_checked, too_few_for_interval, usable_values,
+                                           with_recipes)
 from edgebench.analyze.optimization_effects import rank_changes, top_k_spread
 from edgebench.analyze.rank_statistics import spearman_rows
 from edgebench.errors import UsageError
@@ -60,14 +61,9 @@ def effects(table: pd.DataFrame, properties: Sequence[str] | str | None = None, 
             confidence: float = 0.95, seed: int = 0, *, draws: int = DEFAULT_DRAWS) -> Effects:
     """Effects of the `hp.*` columns of a variant table on `properties` (default: those of
     accuracy, latency_ms, size_bytes, energy_mj, training_s that are columns)."""
-    if not 0.0 < confidence < 1.0:
-        raise UsageError(f"confidence: expected a number between 0 and 1 (e.g. 0.95), got {confidence}")
+    check_resampling(confidence, seed, draws)
     if top_k < 2:
         raise UsageError(f"top-k: expected at least 2 models (a spread needs two), got {top_k}")
-    if seed < 0:
-        raise UsageError(f"seed: expected a non-negative integer, got {seed}")
-    if draws < 1:
-        raise UsageError(f"draws: expected a positive number of bootstrap resamples (e.g. 1000), got {draws}")
     props = choose_properties(table, properties)
     if not props:
         raise UsageError("the variant table has none of the default properties (accuracy, latency_ms, size_bytes,"

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import jensenshannon
 
-from edgebench.analyze.effect_size import (GROUP_COLUMNS, RECIPE, analysis_groups, with_recipes, bootstrap_over_rows,
+from edgebench.analyze.effect_size import (GROUP_COLUMNS, RECIPE, analysis_groups, check_resampling, with_recipes,
+                                           bootstrap_over_rows,
                                            choose_properties, hyperparameter_columns, json_records, levels,
                                            not_checked, too_few_for_interval, usable_values)
 from edgebench.analyze.rank_statistics import (kruskal_h_rows, level_medians, pearson_rows, ranks,
@@ -70,12 +71,7 @@ def sensitivity(table: pd.DataFrame, properties: Sequence[str] | str | None = No
     if missing:
         raise UsageError(f"the variant table lacks {', '.join(missing)}: sensitivity pairs pruned and unpruned"
                          " variants of the same trained model by these columns")
-    if not 0.0 < confidence < 1.0:
-        raise UsageError(f"confidence: expected a number between 0 and 1 (e.g. 0.95), got {confidence}")
-    if seed < 0:
-        raise UsageError(f"seed: expected a non-negative integer, got {seed}")
-    if draws < 1:
-        raise UsageError(f"draws: expected a positive number of bootstrap resamples (e.g. 1000), got {draws}")
+    check_resampling(confidence, seed, draws)
     if not table["transform"].map(is_pruned).any():
         raise UsageError("the variant table has no pruned variant (transform prune:S or prune_2_4): ask the study"
                          " for some, e.g. variants prune:0.5, prune:0.8, prune_2_4")
