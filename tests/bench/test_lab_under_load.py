@@ -62,7 +62,8 @@ def test_two_device_session_under_load_stores_every_run_ok(tmp_path, harness_cac
         # A real condition is still caught: thermal throttling injected on the second device.
         assert main(["--workspace", str(workspace), "virtual-device", "fault", serials[1], "--throttle", "3"]) == 0
         capsys.readouterr()
+        # No cool-down: `auto` would wait its full 60 s for a thermal status the injected fault holds up.
         code, records = _run(capsys, workspace, str(MODEL), "--target", serials[1], "--cpu-mask", "prime",
-                             protocol="standard")
+                             "--cooldown", "none", protocol="standard")
         assert records[0]["status"] == "invalid", records[0]["check_reasons"]
         assert records[0]["checks"]["thermal"] == "fail" and records[0]["checks"]["cpu_frequency"] == "fail"
