@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from edgebench.report import plots
-from edgebench.report.inputs import BASELINE_VARIANT, ReportInputs, build_inputs, group_keys
+from edgebench.report.inputs import BASELINE_VARIANT, ReportInputs, build_inputs, groups
 from edgebench.report.tables import effects_with_provenance, headline_rows, lineage_rows, table_html, variant_rows
 
 if TYPE_CHECKING:
@@ -73,16 +73,6 @@ def _missing(text: str) -> str:
     return f'<p class="missing">{html.escape(text)}</p>'
 
 
-def _groups(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    keys = group_keys(table)
-    if not keys:
-        return [("all rows", table)]
-    out = []
-    for key, group in table.groupby(keys, sort=True, dropna=False):
-        out.append((" ".join(str(k) for k in (key if isinstance(key, tuple) else (key,))), group))
-    return out
-
-
 def _headline(inputs: ReportInputs) -> str:
     head = inputs.headline
     if head.empty:
@@ -117,7 +107,7 @@ def _pareto(inputs: ReportInputs) -> str:
     if table["on_frontier"].isna().all():
         return _missing("No Pareto analysis: " + "; ".join(inputs.pareto_notes))
     out = []
-    for label, group in _groups(table)[:MAX_GROUP_FIGURES]:
+    for label, group in groups(table)[:MAX_GROUP_FIGURES]:
         if group["on_frontier"].isna().all():
             continue
         surfaces = inputs.surfaces
@@ -140,7 +130,7 @@ def _latency(inputs: ReportInputs) -> str:
                                                            if isinstance(c, (list, tuple, np.ndarray))):
         return _missing("No raw latency samples in the table (no ok repeat stored its samples).")
     out = []
-    for label, group in _groups(table)[:MAX_GROUP_FIGURES]:
+    for label, group in groups(table)[:MAX_GROUP_FIGURES]:
         ordered = group.sort_values("efficiency_rank") if group["efficiency_rank"].notna().any() else group
         out.append(f"<h3>{html.escape(label)}</h3>")
         out.append(figure_img(partial(plots.latency_ecdf, ordered), f"latency ECDF, {label}"))
@@ -234,7 +224,7 @@ def _ranks(inputs: ReportInputs) -> str:
     others = [v for v in dict.fromkeys(table["variant"]) if v != BASELINE_VARIANT][:6]
     props = [p for p in ("latency_ms", "accuracy", "energy_mj") if p in table.columns]
     out = []
-    for label, group in _groups(table)[:MAX_GROUP_FIGURES]:
+    for label, group in groups(table)[:MAX_GROUP_FIGURES]:
         cells = [(p, v) for p in props for v in others if len(plots.rank_pairs(group, p, v)) >= 2]
         if not cells:
             continue

@@ -67,6 +67,15 @@ def group_label(key: Any) -> str:
     return " ".join(str(k) for k in (key if isinstance(key, tuple) else (key,))) or "all rows"
 
 
+def groups(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(label, rows) per device model and run config, or ("all rows", table) without those columns: the
+    grouping and labels every section uses (attainment surfaces are matched to their plot by label)."""
+    keys = group_keys(table)
+    if not keys:
+        return [("all rows", table)]
+    return [(group_label(key), group) for key, group in table.groupby(keys, sort=True, dropna=False)]
+
+
 def analyse_fronts(table: pd.DataFrame, objectives: Sequence[Objective], *, draws: int,
                    seed: int) -> tuple[pd.DataFrame, tuple[str, ...], pd.DataFrame | None]:
     """The table (index 0..n-1) with PARETO_COLUMNS filled per (device model, config) group, one note per
@@ -78,11 +87,8 @@ def analyse_fronts(table: pd.DataFrame, objectives: Sequence[Objective], *, draw
                          else float) for c in PARETO_COLUMNS}
     notes: list[str] = []
     surfaces: list[pd.DataFrame] = []
-    keys = group_keys(table)
-    groups = table.groupby(keys, sort=True, dropna=False) if keys else [((), table)]
     position = {row_id: i for i, row_id in enumerate(table["id"].astype(str))}
-    for key, group in groups:
-        label = group_label(key)
+    for label, group in groups(table):
         try:
             result = pareto_of_variants(group, list(objectives), draws=draws, seed=seed)
         except UsageError as exc:
@@ -122,7 +128,7 @@ def headline(table: pd.DataFrame, *, per_group: int = HEADLINE_PER_GROUP) -> pd.
     order = ["efficiency_rank", "front", "latency_ms"] if front["efficiency_rank"].notna().any() else ["latency_ms"]
     keys = group_keys(table)
     rows = []
-    for _, group in (front.groupby(keys, sort=True, dropna=False) if keys else [((), front)]):
+    for _, group in groups(front):
         for _, row in group.sort_values(order).head(per_group).iterrows():
             base = _baseline(table, row, keys)
             rows.append({**{c: row.get(c) for c in columns if c in row.index},
