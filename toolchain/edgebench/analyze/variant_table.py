@@ -21,7 +21,7 @@ import pandas as pd
 from edgebench.analyze.variant_rows import ModelFacts, facts_from_lineage, measurement_rows, recipe_parts
 from edgebench.errors import UsageError
 from edgebench.store import ResultsStore
-from edgebench.workspace import DEFAULT_WORKSPACE, STORE_ENV
+from edgebench.workspace import DEFAULT_WORKSPACE, STORE_ENV, Workspace
 
 
 @dataclass(frozen=True)
@@ -98,12 +98,12 @@ def study_workspace(study: str | os.PathLike[str], workspace: str | os.PathLike[
 
 
 def _open_store(root: Path) -> ResultsStore | None:
-    """$EDGEBENCH_STORE (`--store URL`, e.g. a lab's PostgreSQL) when set, else the workspace's SQLite file."""
-    url = os.environ.get(STORE_ENV)
-    if url:
-        return ResultsStore(url)
-    path = root / "results.sqlite"
-    return ResultsStore(path) if path.is_file() else None  # opening a missing file would create one
+    """The workspace's results store (Workspace.results_store: $EDGEBENCH_STORE, e.g. a lab's PostgreSQL,
+    else its SQLite file); None for a workspace without one: opening a missing file would create it."""
+    workspace = Workspace(root)
+    if not os.environ.get(STORE_ENV) and not workspace.results_db.is_file():
+        return None
+    return ResultsStore(workspace.results_store)
 
 
 def study_table(study: str | os.PathLike[str], *, workspace: str | os.PathLike[str] | None = None) -> pd.DataFrame:
