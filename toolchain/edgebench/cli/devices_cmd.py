@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json() for r in reports], indent=1))
     else:
-        from rich.console import Console
+        from edgebench.cli.console import wide_console
         from rich.table import Table
 
         table = Table(title="targets", title_justify="left")
@@ -53,9 +53,7 @@ def run(args: argparse.Namespace) -> int:
                           f"{r.android_release} (SDK {r.sdk_int})" if r.android_release else "—", masks, battery,
                           str(r.thermal_status) if r.thermal_status is not None else "—",
                           f"{r.run_folder_free_bytes / 2**30:.1f} GB" if r.run_folder_free_bytes else "—")
-        console = Console()
-        if not console.is_terminal:
-            console.width = max(console.width, 160)
+        console = wide_console()
         console.print(table)
         for r in reports:
             for problem in r.problems:

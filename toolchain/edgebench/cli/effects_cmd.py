@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=1))
         return 0
+    from edgebench.cli.console import wide_console
+
     console = wide_console()
     tests = result.tests
     checked = tests[tests["status"] == "checked"]
@@ -88,15 +90,6 @@ def run(args: argparse.Namespace) -> int:
                 ["variant", "property", "n", "kendall_tau", "top_movers"])
     print_not_checked(console, [result.tests, result.correlations, result.spread, result.rank_changes])
     return 0
-
-
-def wide_console() -> Console:
-    from rich.console import Console
-
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 160)
-    return console
 
 
 def print_table(console: Console, title: str, frame: pd.DataFrame, columns: Sequence[str]) -> None:

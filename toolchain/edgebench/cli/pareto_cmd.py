@@ -65,7 +65,8 @@ def check_source(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from edgebench.analyze.frontier_probability import parse_sample_specs
     from edgebench.analyze.fronts import pareto
-    from edgebench.cli.pareto_output import new_console, print_analysis, print_attainment, to_json
+    from edgebench.cli.console import wide_console
+    from edgebench.cli.pareto_output import print_analysis, print_attainment, to_json
     from edgebench.cli.table_files import read_table
 
     check_source(args)
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(to_json(analysis, attainment), indent=1))
         return 0
-    console = new_console()
+    console = wide_console()
     print_analysis(console, analysis)
     if attainment is not None:
         print_attainment(console, attainment)

@@ -23,15 +23,6 @@ def to_json(analysis: ParetoAnalysis, attainment: pd.DataFrame | None = None) ->
             "attainment": None if attainment is None else attainment.to_dict(orient="records")}
 
 
-def new_console() -> Any:
-    from rich.console import Console
-
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 160)
-    return console
-
-
 def print_analysis(console: Any, analysis: ParetoAnalysis, title: str = "") -> None:
     """The rows (a rich table up to 500, plain columns beyond), the hypervolume and its reference."""
     if len(analysis.rows) <= RICH_TABLE_MAX_ROWS:

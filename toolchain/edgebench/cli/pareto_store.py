@@ -65,9 +65,9 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def print_result(result: VariantPareto, source: dict[str, str]) -> None:
-    from edgebench.cli.pareto_output import new_console
+    from edgebench.cli.console import wide_console
 
-    console = new_console()
+    console = wide_console()
     what = ", ".join(f"{k} {v}" for k, v in source.items())
     console.print(f"source: {what}", highlight=False, markup=False)
     for excluded in result.excluded:

@@ -64,7 +64,7 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 def run(args: argparse.Namespace) -> int:
     import signal
 
-    from rich.console import Console
+    from edgebench.cli.console import wide_console
 
     from edgebench.api import push_and_run
     from edgebench.bench.plan import parse_accelerators, parse_int_list
@@ -74,9 +74,7 @@ def run(args: argparse.Namespace) -> int:
     threads = parse_int_list(args.threads, "--threads")
     accelerators = parse_accelerators(args.accel)
     # With --json, stdout carries only the JSON; progress and the table go to stderr.
-    console = Console(stderr=True) if args.json else Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 180)  # logs and CI: no folding of model names
+    console = wide_console(stderr=args.json, min_width=180)  # logs and CI: no folding of model names
     # SIGTERM (a CI timeout, `kill`) stops as cleanly as Ctrl-C: harnesses killed, session resumable.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:

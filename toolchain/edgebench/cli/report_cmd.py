@@ -69,13 +69,9 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else Workspace.resolve(args.workspace).root / "reports" / f"{name}.html"
     path = write_report(inputs, output)
     if not args.quiet:
-        from rich.console import Console
-
+        from edgebench.cli.console import wide_console
         from edgebench.report.terminal import print_tables
 
-        console = Console()
-        if not console.is_terminal:
-            console.width = max(console.width, 160)
-        print_tables(inputs, console)
+        print_tables(inputs, wide_console())
     print(path)
     return 0

@@ -17,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edgebench.analyze.pruning_sensitivity import DEFAULT_DRAWS, sensitivity
-    from edgebench.cli.effects_cmd import load_table, print_not_checked, print_table, wide_console, with_ci
+    from edgebench.cli.console import wide_console
+    from edgebench.cli.effects_cmd import load_table, print_not_checked, print_table, with_ci
 
     result = sensitivity(load_table(args), args.properties, seed=args.seed, confidence=args.confidence,
                          draws=args.draws if args.draws is not None else DEFAULT_DRAWS)

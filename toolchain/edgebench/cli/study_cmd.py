@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from edgebench.cli.console import wide_console
 
     from edgebench.cli.progress import StageProgress
     from edgebench.spec import load_spec
@@ -34,9 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec, args.budget)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        console.width = max(console.width, 180)  # logs and CI: one line per message
+    console = wide_console(stderr=True, min_width=180)  # logs and CI: one line per message
     with StageProgress(console) as progress:
         result = run_study(spec, workspace=args.workspace, target=args.target, resume=args.resume,
                            objectives=args.objectives, sampler=args.sampler, trials=args.trials,
