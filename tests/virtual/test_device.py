@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import pytest
 
+from edgebench.virtual import adb_protocol as p
 from edgebench.virtual import registry
 from tests.virtual.helpers import PrivateAdb, aarch64_exit_program, start_device, stop_all
 
@@ -190,6 +192,30 @@ def reboot_device(virtual_root: Path, sandbox_available: None) -> Iterator[regis
     state = start_device(virtual_root)
     yield state
     registry.stop_device(registry.load_state(state.layout))
+
+
+def test_reboot_stream_ends_with_the_link_not_before_it(reboot_device: registry.DeviceState) -> None:
+    # adbd's reboot service never closes its stream: the link dies under it. A CLSE first would let
+    # `adb reboot` return while the server still holds the old connection, and `adb wait-for-device`
+    # then returns on it and the next command meets "device offline".
+    with socket.create_connection(("127.0.0.1", reboot_device.config.port), timeout=10) as sock:
+        sock.sendall(p.encode(p.Packet(p.A_CNXN, 0x01000001, 4096, b"host::\0")))
+        replies = sock.makefile("rb")
+        assert _read_packet(replies).command == p.A_CNXN
+        sock.sendall(p.encode(p.Packet(p.A_OPEN, 7, 0, b"reboot:\0")))
+        assert _read_packet(replies).command == p.A_OKAY
+        with pytest.raises((EOFError, ConnectionError)):
+            while True:  # nothing but the link going down may follow: no WRTE, no CLSE
+                packet = _read_packet(replies)
+                assert packet.command not in (p.A_CLSE, p.A_WRTE), packet
+
+
+def _read_packet(replies: BinaryIO) -> p.Packet:
+    header = replies.read(p.HEADER.size)
+    if len(header) < p.HEADER.size:
+        raise EOFError("the device closed the connection")
+    command, arg0, arg1, length, _check, _magic = p.HEADER.unpack(header)
+    return p.Packet(command, arg0, arg1, replies.read(length))
 
 
 def test_reboot_forgets_runtime_state_and_keeps_data(private_adb: PrivateAdb, reboot_device: registry.DeviceState) -> None:

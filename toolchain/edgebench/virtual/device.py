@@ -158,11 +158,14 @@ class VirtualDevice:
 
     async def _reboot(self, stream: Stream) -> None:
         # A reboot ends every device process and what a boot forgets; the adb server sees the
-        # connection drop and reconnects (as with a phone rebooting over Wi-Fi adb).
-        await stream.close()
+        # connection drop and reconnects (as with a phone rebooting over Wi-Fi adb). Like adbd,
+        # the stream never closes on its own: it ends with the link, so `adb reboot` returns
+        # only after the server has lost the old connection and `wait-for-device` waits for the
+        # new one (closing first let `wait-for-device` return on the dying link).
         task = asyncio.get_running_loop().create_task(self.reboot())
         self._background.add(task)  # keep a reference until it is done
         task.add_done_callback(self._background.discard)
+        await asyncio.Event().wait()  # cancelled when the dropped link tears this stream down
 
     async def reboot(self, *, wipe_tmp: bool = False, down_s: float = 0.0) -> None:
         """A reboot: every device process ends, boot state is forgotten. `wipe_tmp` (the reboot
