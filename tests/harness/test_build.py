@@ -36,6 +36,25 @@ def test_build_is_reused_until_forced(tmp_path):
     assert [p.name for p in (tmp_path / "host").iterdir()] == [first.build_id]  # no scratch left
 
 
+def test_a_concurrent_build_that_finished_first_is_kept_not_deleted_under_its_users(tmp_path, monkeypatch):
+    # Lab workers on one host share the build cache: a slower twin build must not delete (and replace)
+    # the folder another process is already running binaries from.
+    first = build_harness("host", out_root=tmp_path)
+    inode = first.runner_path.stat().st_ino
+    (tmp_path / "host" / first.build_id / "build.json").unlink()  # as if that build were still under way
+    real_build = build_mod._Toolchain.build
+
+    def slower_twin(self, scratch):  # type: ignore[no-untyped-def]
+        warnings = real_build(self, scratch)
+        (first.runner_path.parent.parent / "build.json").write_text("{}")  # the other process finishes first
+        return warnings
+
+    monkeypatch.setattr(build_mod._Toolchain, "build", slower_twin)
+    again = build_harness("host", out_root=tmp_path)
+    assert again == first and again.runner_path.stat().st_ino == inode
+    assert [p.name for p in (tmp_path / "host").iterdir()] == [first.build_id]  # no scratch left
+
+
 def test_build_id_follows_sources_compiler_and_flags(monkeypatch):
     toolchain = build_mod._host_toolchain()
     base = build_mod._build_id("host", toolchain)

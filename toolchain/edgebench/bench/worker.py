@@ -50,6 +50,11 @@ class SessionPlan:
     # model sha256 -> the shapes its inputs run at, or why it cannot run (dynamic dims, bad shape);
     # a model missing here (not readable as .tflite) runs without shapes and the runner says why.
     shapes: Mapping[str, ShapePlan | str] = field(default_factory=dict)
+    # A lab job runs one repeat of the plan (None: every repeat). A device that measured a moment
+    # ago (the lab's previous job on it) is cooled down first, against the baseline read before its
+    # first job, as consecutive runs of one session are.
+    only_repeat: int | None = None
+    warm_baseline_c: Mapping[str, float] | None = None
 
     def shape_plan(self, model_sha256: str) -> ShapePlan | None:
         found = self.shapes.get(model_sha256)
@@ -89,6 +94,7 @@ class DeviceWorker:
         self._in_flight: str | None = None
         self._interrupted_run: str | None = None
         self._drop_reason = ""
+        self.baseline_c: dict[str, float] | None = None  # the temperatures cool-downs aim for
 
     # -- called from the main thread --------------------------------------------------------------
     def cancel(self) -> None:
@@ -147,20 +153,23 @@ class DeviceWorker:
         # Named masks (little, big, ...) mean different CPUs on different devices.
         mask = resolve_cpu_mask(plan.cpu_mask, named_masks(clusters_of(target.cpu_facts())), device=target.name)
         planned = plan_runs(plan.models, configs(plan.threads, plan.accelerators, mask), plan.protocol.effective.repeats)
+        if plan.only_repeat is not None:
+            planned = [run for run in planned if run.repeat == plan.only_repeat]
         if not planned:
             return
         self.on_stage(planned[0], target.name, "deploy")
         try:
             target.remove_leftover_runs()
             dep = self.deploy(target, plan.models)
-            baseline = target.read_temperatures_c()
+            baseline = dict(plan.warm_baseline_c) if plan.warm_baseline_c else target.read_temperatures_c()
         except DeviceConnectionError as exc:  # dropped before the first run: wait for it like mid-run
             prepared = self._prepare_after_drop(planned[0], exc)
             if prepared is None:
                 self._give_up(planned, 0, None, info)
                 return
             dep, baseline = prepared
-        ran_one = False
+        self.baseline_c = baseline
+        ran_one = plan.warm_baseline_c is not None
         for index, run in enumerate(planned):
             if self.stop.is_set():
                 raise Interrupted()

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
     "virtual-device": ("edgebench.cli.virtual_device_cmd",
                        "Start, stop, list virtual adb devices (sandboxed phones on this host); inject faults; read energy truth."),
+    "lab": ("edgebench.cli.lab_cmd",
+            "A phone lab of several hosts on one PostgreSQL store: submit sessions, run workers, watch, cancel, retry."),
     "doctor": ("edgebench.cli.doctor_cmd", "Check a target up front: state, run folder, space, harness, runtime."),
 }
 

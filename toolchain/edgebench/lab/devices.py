@@ -1,0 +1,94 @@
+"""The devices lab workers announced: who reaches which phone, in what state, seen when.
+
+A worker writes one row per device it serves and refreshes it every heartbeat; `lab submit` matches
+its --devices conditions against the rows refreshed within the stall timeout (the live devices).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Sequence
+
+from sqlalchemy import Engine, delete, select, update
+
+from edgebench.errors import UsageError
+from edgebench.lab.tables import lab_devices
+from edgebench.store.engine import write_transaction
+
+MATCH_KEYS = ("serial", "model", "abi", "host", "device_id")
+
+
+@dataclass(frozen=True)
+class AnnouncedDevice:
+    worker: str
+    serial: str
+    host: str
+    device_id: str
+    model: str | None
+    abi: str
+    state: str  # idle | measuring | stopped
+    job_id: int | None
+    session: str | None
+    last_heartbeat_utc: str
+
+    def age_s(self, now: dt.datetime) -> float:
+        return (now - dt.datetime.fromisoformat(self.last_heartbeat_utc)).total_seconds()
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def announce(engine: Engine, devices: Sequence[AnnouncedDevice]) -> None:
+    with write_transaction(engine) as conn:
+        for d in devices:
+            conn.execute(delete(lab_devices).where(lab_devices.c.worker == d.worker, lab_devices.c.serial == d.serial))
+            conn.execute(lab_devices.insert().values(**d.__dict__))
+
+
+def beat(engine: Engine, worker: str) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(update(lab_devices).where(lab_devices.c.worker == worker)
+                     .values(last_heartbeat_utc=utc_now().isoformat()))
+
+
+def set_state(engine: Engine, worker: str, serial: str, state: str, job_id: int | None, session: str | None) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(update(lab_devices).where(lab_devices.c.worker == worker, lab_devices.c.serial == serial)
+                     .values(state=state, job_id=job_id, session=session, last_heartbeat_utc=utc_now().isoformat()))
+
+
+def announced(engine: Engine) -> list[AnnouncedDevice]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(lab_devices).order_by(lab_devices.c.host, lab_devices.c.serial)).mappings().all()
+    return [AnnouncedDevice(**dict(r)) for r in rows]
+
+
+def live(devices: Sequence[AnnouncedDevice], stall_s: float) -> list[AnnouncedDevice]:
+    now = utc_now()
+    return [d for d in devices if d.state != "stopped" and d.age_s(now) <= stall_s]
+
+
+def parse_condition(text: str) -> dict[str, str]:
+    """`model=Pixel 8,abi=arm64-v8a`: every key must match (case-insensitive)."""
+    condition: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",")):
+        key, eq, value = part.partition("=")
+        key = key.strip().lower()
+        if not eq or key not in MATCH_KEYS or not value.strip():
+            raise UsageError(f"--devices takes KEY=VALUE conditions joined by commas, KEY one of "
+                             f"{', '.join(MATCH_KEYS)}, e.g. 'model=Pixel 8' or 'abi=arm64-v8a,host=lab-2'. "
+                             f"Received: {text!r}.")
+        condition[key] = value.strip()
+    return condition
+
+
+def matching(devices: Sequence[AnnouncedDevice], conditions: Sequence[dict[str, str]]) -> list[AnnouncedDevice]:
+    """Devices that meet any one condition (all of its keys); every device without conditions. One device
+    reached by two workers is listed once."""
+    chosen: dict[str, AnnouncedDevice] = {}
+    for d in devices:
+        if not conditions or any(all(str(getattr(d, k) or "").lower() == v.lower() for k, v in c.items())
+                                 for c in conditions):
+            chosen.setdefault(d.serial, d)
+    return list(chosen.values())

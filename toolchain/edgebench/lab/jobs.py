@@ -1,0 +1,130 @@
+"""One lab job on one device: one model × config × repeat, run by push-and-run's own device worker.
+
+The job rebuilds its run from the session's stored plan, fetches the model file from the database
+(once per host, checked by hash), and hands a one-repeat SessionPlan to `bench.worker.DeviceWorker`:
+device locks, reconnects, validity checks, cool-down and storing the run are push-and-run's, unchanged.
+A run already stored (a job retried after its worker died) is skipped by its run key, never stored twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from sqlalchemy import select
+
+from edgebench.bench.execute import Deployment
+from edgebench.bench.input_shapes import plan_session_shapes
+from edgebench.bench.plan import ModelFile, PlannedRun
+from edgebench.bench.worker import DeviceWorker, Interrupted, SessionPlan
+from edgebench.errors import EdgebenchError
+from edgebench.lab.plan import LabPlan
+from edgebench.lab.queue import Lab
+from edgebench.lab.submit import load_plan
+from edgebench.lab.tables import lab_models
+from edgebench.records import RunRecord
+from edgebench.store import ResultsStore
+from edgebench.targets.base import Target
+from edgebench.workspace import Workspace
+
+StageCallback = Callable[[PlannedRun, str, str], None]
+
+
+class JobFailed(EdgebenchError):
+    """The device could not do the job (gone, or it refused); `lab retry SESSION --failed` queues it again."""
+
+
+class StopRequested(EdgebenchError):
+    """The worker is stopping (or the job was cancelled): the job's run in flight was not stored."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    session: str
+    serial: str
+    model_sha256: str
+    threads: int
+    accelerator: str
+    repeat: int
+
+
+@dataclass
+class JobRunner:
+    """Runs jobs for the devices of one worker process; one job per device at a time (the queue's lock)."""
+
+    lab: Lab
+    results: ResultsStore
+    workspace: Workspace
+    targets: dict[str, Target]  # serial -> target
+    deploy: Callable[[Target, Sequence[ModelFile]], Deployment]
+    reconnect_timeout_s: float
+    on_stage: StageCallback
+    on_record: Callable[[RunRecord], None]
+    stop: threading.Event = field(default_factory=threading.Event)
+    _plans: dict[str, LabPlan] = field(default_factory=dict)
+    _baselines: dict[str, dict[str, float]] = field(default_factory=dict)
+    _fetch_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self, job: JobSpec, should_abort: Callable[[], bool]) -> str:
+        target = self.targets.get(job.serial)
+        if target is None:
+            raise JobFailed(f"job for device {job.serial} reached a worker that does not serve it")
+        plan = self._plans.get(job.session) or self._plans.setdefault(job.session, load_plan(self.lab, job.session))
+        model = self._model_file(plan, job.model_sha256)
+        shapes = plan_session_shapes([model], list(plan.input_shapes) if plan.input_shapes else None)
+        session_plan = SessionPlan(
+            session=job.session, protocol=plan.resolved_protocol(), models=[model], threads=[job.threads],
+            accelerators=[job.accelerator], cpu_mask=plan.cpu_mask, done=self.results.stored_run_statuses(job.session),
+            reconnect_timeout_s=self.reconnect_timeout_s, shapes=shapes, only_repeat=job.repeat,
+            warm_baseline_c=self._baselines.get(job.serial))
+        stop = threading.Event()
+        worker = DeviceWorker(target, session_plan, store=self.results, workspace=self.workspace, deploy=self.deploy,
+                              stop=stop, on_stage=self.on_stage, on_record=self.on_record)
+        watcher = threading.Thread(target=self._watch, args=(should_abort, stop, worker), daemon=True,
+                                   name=f"edgebench-abort-{job.serial}")
+        watcher.start()
+        try:
+            report = worker.run()
+        except Interrupted:
+            raise StopRequested(f"device {job.serial}: stopped before the run was stored; the job runs again") from None
+        finally:
+            stop.set()  # ends the watcher
+            watcher.join()
+        if worker.baseline_c is not None and job.serial not in self._baselines:
+            self._baselines[job.serial] = worker.baseline_c  # the idle temperatures of the first job
+        if report.problem or report.not_run:
+            raise JobFailed(f"device {job.serial}: {report.problem or 'the run was not done'}")
+        if report.skipped:
+            return "already stored"
+        return ", ".join(f"{r.status} {r.run_id}" for r in report.records)
+
+    def _watch(self, should_abort: Callable[[], bool], stop: threading.Event, worker: DeviceWorker) -> None:
+        """Cancelled (`lab cancel`) or the worker stopping: kill the harness of the run in flight."""
+        while not stop.wait(0.5):
+            if self.stop.is_set() or should_abort():
+                stop.set()
+                worker.cancel()
+                return
+
+    def _model_file(self, plan: LabPlan, sha256: str) -> ModelFile:
+        """The model's bytes from the database into this host's cache, once, checked by their hash."""
+        entry = next((m for m in plan.models if m.sha256 == sha256), None)
+        if entry is None:
+            raise JobFailed(f"model {sha256[:12]} is not part of its session's plan")
+        path = self.workspace.root / "lab-models" / sha256 / entry.name
+        with self._fetch_lock:
+            if not path.is_file():
+                with self.lab.engine.connect() as conn:
+                    row = conn.execute(select(lab_models.c.content).where(lab_models.c.model_sha256 == sha256)).first()
+                if row is None:
+                    raise JobFailed(f"model {entry.name} ({sha256[:12]}) is missing from the lab's database")
+                content = bytes(row[0])
+                if hashlib.sha256(content).hexdigest() != sha256:
+                    raise JobFailed(f"model {entry.name} in the lab's database does not match its hash {sha256[:12]}")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_name(path.name + f".{os.getpid()}.part")
+                partial.write_bytes(content)
+                os.replace(partial, path)
+        return ModelFile(path=path, name=entry.name, sha256=sha256, size_bytes=entry.size_bytes)

@@ -1,0 +1,234 @@
+"""`lab worker`: serve the devices this host reaches, taking their jobs from the lab's queue.
+
+One procrastinate worker per process, one queue and one lock per device (a job of device X waits for
+a worker that reaches X; two jobs never run on X at once, whichever workers reach it). Beside the
+queue's own worker heartbeat, this process refreshes its devices' rows (`lab status`), and puts back
+into the queue the jobs of workers whose heartbeat stopped (SIGKILL, power loss, a pulled cable):
+procrastinate marks them stalled, any live worker re-queues them, and the one that reaches the device
+runs them. A run stored before its worker died is not stored again: the run key is unique.
+
+The database going away stops the queue's worker; this process waits for it (backoff, up to the
+outage budget) and starts again, while the devices finish the runs in flight.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import text
+
+from edgebench.errors import StoreError, UsageError
+from edgebench.lab import devices as announced_devices
+from edgebench.lab.devices import AnnouncedDevice, utc_now
+from edgebench.lab.jobs import JobRunner, JobSpec, StopRequested
+from edgebench.lab.plan import MEASURE_TASK, device_queue
+from edgebench.lab.queue import Lab
+from edgebench.targets.base import Target
+
+OUTAGE_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # then every 8 s
+
+
+class DatabaseLost(StoreError):
+    """The queue's worker stopped on its own: its heartbeat could not reach the database."""
+JOBS_LEFT = text("SELECT count(*) FROM procrastinate_jobs WHERE queue_name = ANY(:queues) AND status IN ('todo', 'doing')")
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    heartbeat_s: float = 5.0  # how often this worker says it is alive
+    stall_s: float = 30.0  # a worker silent this long is dead: its jobs go back into the queue
+    db_outage_s: float = 120.0  # how long to wait for the database before stopping
+    until_idle: bool = False  # stop once no job is waiting for (or running on) these devices
+
+
+class LabWorker:
+    def __init__(self, lab: Lab, runner: JobRunner, targets: Sequence[tuple[Target, AnnouncedDevice]],
+                 settings: WorkerSettings, say: Callable[[str], None]) -> None:
+        self.lab = lab
+        self.runner = runner
+        self.devices = [d for _t, d in targets]
+        self.settings = settings
+        self.say = say
+        self.name = self.devices[0].worker
+        self.queues = [device_queue(d.serial) for d in self.devices]
+        self._stopping = False
+        self._worker_task: asyncio.Task[Any] | None = None
+
+    def run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._request_stop)
+        outage_started: float | None = None
+        try:
+            while not self._stopping:
+                try:
+                    await asyncio.to_thread(announced_devices.announce, self.lab.engine, self._fresh_rows())
+                    outage_started = None
+                    await self._serve()
+                except Exception as exc:  # noqa: BLE001 - only a lost database is waited for; others re-raised
+                    if not _is_connection_loss(exc):
+                        raise
+                    outage_started = outage_started or time.monotonic()
+                    await self._wait_for_database(outage_started, exc)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            await asyncio.to_thread(self._mark_stopped)
+
+    def _request_stop(self) -> None:
+        if self._stopping:  # a second Ctrl-C: stop the runs in flight too (not stored; their jobs run again)
+            self.runner.stop.set()
+            return
+        self.say("stopping: the jobs in flight finish first (Ctrl-C again to stop them now)")
+        self._stopping = True
+        if self._worker_task is not None:
+            self._worker_task.cancel()
+
+    async def _serve(self) -> None:
+        app = self.lab.app(measure=self._measure)
+        async with app.open_async():
+            await self._requeue_stalled(app)
+            self._worker_task = asyncio.create_task(app.run_worker_async(
+                queues=self.queues, concurrency=len(self.devices), name=self.name, install_signal_handlers=False,
+                update_heartbeat_interval=self.settings.heartbeat_s, stalled_worker_timeout=self.settings.stall_s,
+                fetch_job_polling_interval=self.settings.heartbeat_s, abort_job_polling_interval=1.0))
+            side = asyncio.create_task(self._side_loop(app))
+            try:
+                await self._worker_task
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+            finally:
+                side.cancel()
+                await asyncio.gather(side, return_exceptions=True)
+                self._worker_task = None
+        if not self._stopping:  # the queue's worker stopped by itself: its heartbeat failed
+            raise DatabaseLost(f"the lab's queue worker stopped: lost {self.lab.store.shown}")
+
+    async def _side_loop(self, app: Any) -> None:
+        idle_since: float | None = None
+        ran_jobs = False
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_s)
+            await asyncio.to_thread(announced_devices.beat, self.lab.engine, self.name)
+            await self._requeue_stalled(app)
+            if not self.settings.until_idle:
+                continue
+            if await asyncio.to_thread(self._jobs_left) > 0:
+                idle_since = None
+                ran_jobs = True
+                continue
+            idle_since = idle_since or time.monotonic()
+            # Idle right after a job, or for a stall timeout from the start (time for a `lab submit`).
+            if ran_jobs or time.monotonic() - idle_since >= self.settings.stall_s:
+                self.say("no job left for these devices: stopping (--until-idle)")
+                self._stopping = True
+                if self._worker_task is not None:
+                    self._worker_task.cancel()
+                return
+
+    async def _requeue_stalled(self, app: Any) -> None:
+        """Jobs whose worker stopped heartbeating go back into their device's queue (any live worker does
+        this; two doing it at once is harmless: the second finds the job no longer running)."""
+        for job in await app.job_manager.get_stalled_jobs(task_name=MEASURE_TASK,
+                                                          seconds_since_heartbeat=self.settings.stall_s):
+            try:
+                await app.job_manager.retry_job(job)
+            except Exception as exc:  # noqa: BLE001 - another worker re-queued it first
+                logging.getLogger(__name__).debug("re-queueing job %s: %s", job.id, exc)
+                continue
+            self.say(f"re-queued job {job.id} of device {job.task_kwargs.get('serial')}: its worker stopped "
+                     f"heartbeating for {self.settings.stall_s:g} s")
+
+    def _jobs_left(self) -> int:
+        with self.lab.engine.connect() as conn:
+            return int(conn.execute(JOBS_LEFT, {"queues": self.queues}).scalar_one())
+
+    def _measure(self, context: Any, **kwargs: Any) -> str:
+        job = JobSpec(**kwargs)
+        announced_devices.set_state(self.lab.engine, self.name, job.serial, "measuring", context.job.id, job.session)
+        try:
+            return self.runner.run(job, context.should_abort)
+        except StopRequested:
+            raise
+        finally:
+            try:
+                announced_devices.set_state(self.lab.engine, self.name, job.serial, "idle", None, None)
+            except Exception:  # noqa: BLE001 - the database is away: the heartbeat row catches up later
+                pass
+
+    async def _wait_for_database(self, started: float, exc: BaseException) -> None:
+        budget = self.settings.db_outage_s
+        self.say(f"lost the lab's database {self.lab.store.shown} ({_reason(exc)}); retrying for up to {budget:g} s")
+        for attempt in range(10_000):
+            waited = time.monotonic() - started
+            if waited > budget:
+                raise StoreError(f"the lab's database {self.lab.store.shown} was unreachable for {waited:.0f} s "
+                                 f"(--db-outage {budget:g}); this worker stopped. Runs it measured are stored or kept "
+                                 f"in {self.runner.workspace.root} and flushed when it starts again.") from exc
+            await asyncio.sleep(min(OUTAGE_BACKOFF_S[min(attempt, len(OUTAGE_BACKOFF_S) - 1)], budget - waited + 0.1))
+            if await asyncio.to_thread(self._database_answers):
+                self.say(f"the lab's database is back after {time.monotonic() - started:.0f} s")
+                return
+
+    def _database_answers(self) -> bool:
+        try:
+            with self.lab.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means: not yet
+            return False
+
+    def _fresh_rows(self) -> list[AnnouncedDevice]:
+        now = utc_now().isoformat()
+        return [AnnouncedDevice(**{**d.__dict__, "state": "idle", "job_id": None, "session": None,
+                                   "last_heartbeat_utc": now}) for d in self.devices]
+
+    def _mark_stopped(self) -> None:
+        try:
+            for d in self.devices:
+                announced_devices.set_state(self.lab.engine, self.name, d.serial, "stopped", None, None)
+        except Exception:  # noqa: BLE001 - the database is away: the rows turn stale instead
+            pass
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def _is_connection_loss(exc: BaseException) -> bool:
+    """A lost or refused database connection (psycopg's OperationalError, however wrapped)."""
+    import psycopg
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (psycopg.OperationalError, DatabaseLost)) or "connection" in type(seen).__name__.lower():
+            return True
+        if getattr(seen, "orig", None) is not None and isinstance(seen.orig, psycopg.OperationalError):  # type: ignore[attr-defined]
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def check_settings(settings: WorkerSettings) -> WorkerSettings:
+    if not 0.2 <= settings.heartbeat_s <= 300:
+        raise UsageError(f"--heartbeat takes seconds from 0.2 to 300. Received: {settings.heartbeat_s:g}.")
+    if not settings.heartbeat_s * 3 <= settings.stall_s <= 24 * 3600:
+        raise UsageError(f"--stall-timeout takes at least three heartbeats ({settings.heartbeat_s * 3:g} s) and at "
+                         f"most a day. Received: {settings.stall_s:g}.")
+    if not 0 <= settings.db_outage_s <= 7 * 24 * 3600:
+        raise UsageError(f"--db-outage takes seconds from 0 to a week. Received: {settings.db_outage_s:g}.")
+    return settings
