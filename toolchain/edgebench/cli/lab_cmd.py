@@ -67,9 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edgebench.lab.queue import open_lab
+    from edgebench.store import ResultsStore
     from edgebench.workspace import STORE_ENV
 
-    lab = open_lab(os.environ.get(STORE_ENV))
+    url = os.environ.get(STORE_ENV)
+    if url:
+        ResultsStore(url).close()  # a store of another schema version is refused before the lab adds tables
+    lab = open_lab(url)
     handler = {"submit": _submit, "worker": _worker, "status": _status, "cancel": _cancel, "retry": _retry}
     return handler[args.lab_command](lab, args)
 
