@@ -100,10 +100,9 @@ def _submit(lab: Any, args: argparse.Namespace) -> int:
 def _worker(lab: Any, args: argparse.Namespace) -> int:
     from edgebench.bench.execute import deploy_harness_factory
     from edgebench.lab.discover import discover
-    from edgebench.lab.jobs import JobRunner
+    from edgebench.lab.jobs import JobRunner, TimedStore
     from edgebench.lab.worker import LabWorker, WorkerSettings, check_settings, worker_name
     from edgebench.protocols import MAX_SECONDS, check_number
-    from edgebench.store import ResultsStore
     from edgebench.workspace import Workspace
 
     settings = check_settings(WorkerSettings(heartbeat_s=args.heartbeat, stall_s=args.stall_timeout,
@@ -123,7 +122,7 @@ def _worker(lab: Any, args: argparse.Namespace) -> int:
     def stored(record: Any) -> None:
         say(f"{record.target} · {record.model} · {record.config.label()} · repeat {record.repeat}: stored {record.status}")
 
-    runner = JobRunner(lab=lab, results=ResultsStore(ws.results_store), workspace=ws,
+    runner = JobRunner(lab=lab, results=TimedStore(ws.results_store), workspace=ws,
                        targets={d.serial: t for t, d in served}, deploy=deploy_harness_factory(ws),
                        reconnect_timeout_s=args.reconnect_timeout, on_stage=stage, on_record=stored)
     say(f"serving {', '.join(f'{d.serial} ({d.model or d.abi})' for _t, d in served)} on {lab.store.shown}")

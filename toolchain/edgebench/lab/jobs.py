@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import select
 
@@ -26,10 +27,57 @@ from edgebench.lab.submit import load_plan
 from edgebench.lab.tables import lab_models
 from edgebench.records import RunRecord
 from edgebench.store import ResultsStore
+from edgebench.store.db import SavedRun
 from edgebench.targets.base import Target
 from edgebench.workspace import Workspace
 
 StageCallback = Callable[[PlannedRun, str, str], None]
+
+
+class TimedStore(ResultsStore):
+    """The results store, counting the seconds each job thread spends in it (`lab worker` reports them as
+    the job's database time, the lab's cost next to the device's)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self._spent = threading.local()
+
+    def seconds(self) -> float:
+        return float(getattr(self._spent, "s", 0.0))
+
+    def reset(self) -> None:
+        self._spent.s = 0.0
+
+    def _timed(self, started: float) -> None:
+        self._spent.s = self.seconds() + time.perf_counter() - started
+
+    def stored_run_statuses(self, session: str) -> dict[str, str]:
+        started = time.perf_counter()
+        try:
+            return super().stored_run_statuses(session)
+        finally:
+            self._timed(started)
+
+    def upsert_device(self, device_id: str, device_kind: str, info: Mapping[str, Any]) -> None:
+        started = time.perf_counter()
+        try:
+            super().upsert_device(device_id, device_kind, info)
+        finally:
+            self._timed(started)
+
+    def runs(self, session: str | None = None) -> list[RunRecord]:
+        started = time.perf_counter()
+        try:
+            return super().runs(session)
+        finally:
+            self._timed(started)
+
+    def save_run(self, *args: Any, **kwargs: Any) -> SavedRun:
+        started = time.perf_counter()
+        try:
+            return super().save_run(*args, **kwargs)
+        finally:
+            self._timed(started)
 
 
 class JobFailed(EdgebenchError):
@@ -55,7 +103,7 @@ class JobRunner:
     """Runs jobs for the devices of one worker process; one job per device at a time (the queue's lock)."""
 
     lab: Lab
-    results: ResultsStore
+    results: TimedStore
     workspace: Workspace
     targets: dict[str, Target]  # serial -> target
     deploy: Callable[[Target, Sequence[ModelFile]], Deployment]

@@ -26,7 +26,7 @@ from sqlalchemy import text
 from edgebench.errors import StoreError, UsageError
 from edgebench.lab import devices as announced_devices
 from edgebench.lab.devices import AnnouncedDevice, utc_now
-from edgebench.lab.jobs import JobRunner, JobSpec, StopRequested
+from edgebench.lab.jobs import JobRunner, JobSpec
 from edgebench.lab.plan import MEASURE_TASK, device_queue
 from edgebench.lab.queue import Lab
 from edgebench.targets.base import Target
@@ -155,16 +155,23 @@ class LabWorker:
 
     def _measure(self, context: Any, **kwargs: Any) -> str:
         job = JobSpec(**kwargs)
+        started = time.perf_counter()
+        self.runner.results.reset()
         announced_devices.set_state(self.lab.engine, self.name, job.serial, "measuring", context.job.id, job.session)
+        state_s = time.perf_counter() - started
         try:
-            return self.runner.run(job, context.should_abort)
-        except StopRequested:
-            raise
+            outcome = self.runner.run(job, context.should_abort)
         finally:
+            before = time.perf_counter()
             try:
                 announced_devices.set_state(self.lab.engine, self.name, job.serial, "idle", None, None)
             except Exception:  # noqa: BLE001 - the database is away: the heartbeat row catches up later
                 pass
+            state_s += time.perf_counter() - before
+        database_ms = (state_s + self.runner.results.seconds()) * 1000
+        self.say(f"job {context.job.id} on {job.serial} done in {time.perf_counter() - started:.2f} s "
+                 f"(database {database_ms:.0f} ms): {outcome}")
+        return outcome
 
     async def _wait_for_database(self, started: float, exc: BaseException) -> None:
         budget = self.settings.db_outage_s
