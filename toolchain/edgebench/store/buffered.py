@@ -37,7 +37,7 @@ class Backoff:
     """Waits between attempts to reach the store: first_s, doubling, never more than max_s."""
 
     first_s: float = 0.5
-    max_s: float = 10.0
+    max_s: float = 5.0  # a lab's database back after a restart is seen within 5 s, not 10
 
     def delays_s(self) -> Iterator[float]:
         delay = self.first_s
