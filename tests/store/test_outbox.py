@@ -106,7 +106,16 @@ def test_an_unreadable_entry_is_an_error_naming_its_file(tmp_path: Path) -> None
 def test_flushing_a_run_twice_stores_it_once_with_its_samples(tmp_path: Path, sqlite_store: ResultsStore) -> None:
     workspace = Workspace(tmp_path)
     buffered = BufferedStore(sqlite_store, workspace, db_outage_s=1, backoff=FAST)
+    on_disk_when_written: list[list[str]] = []
+    save_run = sqlite_store.save_run
+
+    def spying_save_run(*args, **kwargs):  # a process killed inside the write would still have the run
+        on_disk_when_written.append([e.record.run_key for _, e in RunOutbox(workspace.outbox).entries()])
+        return save_run(*args, **kwargs)
+
+    sqlite_store.save_run = spying_save_run  # type: ignore[method-assign]
     assert buffered.save_run(_record(), {}, SAMPLES, DEVICE_SAMPLES) is not None
+    assert on_disk_when_written == [["k1"]] and not list(workspace.outbox.glob("*/*.json"))
     # Stored, then killed before the file was removed: the next session flushes it again.
     RunOutbox(workspace.outbox).put(_entry(sqlite_store.url))
     other_store = RunOutbox(workspace.outbox)

@@ -165,7 +165,7 @@ class BufferedStore:
     def drain(self) -> None:
         """Wait until the store has every run kept by this process (or raise why it never will)."""
         with self._cond:
-            while self._pending and self._stopped is None:
+            while self._pending and self._stopped is None and not self._closed.is_set():
                 self._start_flusher()
                 self._cond.wait(timeout=0.5)
             self._raise_if_stopped()
