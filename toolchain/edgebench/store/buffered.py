@@ -140,17 +140,21 @@ class BufferedStore:
     # -- reads --------------------------------------------------------------------------------------
     def runs(self, session: str) -> list[RunRecord]:
         """The session's stored runs and those waiting in this process's outbox. While the store cannot be
-        reached: the runs it held at the last read and every run written through here since."""
-        try:
-            stored = self.store.runs(session)
-        except DBAPIError as exc:
-            if not is_connection_loss(exc):
-                raise
-            with self._cond:
-                stored = list(self._known.get(session, {}).values())
-        else:
-            with self._cond:
-                self._known[session] = {r.run_key: r for r in stored}
+        reached: the runs it held at the last read and every run written through here since (not asked
+        again until the flusher reached it: a host that drops packets would hold each read for the
+        connect timeout)."""
+        with self._cond:
+            outage_on = self._down_since is not None
+            stored = list(self._known.get(session, {}).values())
+        if not outage_on:
+            try:
+                stored = self.store.runs(session)
+            except DBAPIError as exc:
+                if not is_connection_loss(exc):
+                    raise
+            else:
+                with self._cond:
+                    self._known[session] = {r.run_key: r for r in stored}
         with self._cond:
             waiting = [e.record for _, e in self._pending if e.record.session == session]
         keys = {r.run_key for r in stored}
