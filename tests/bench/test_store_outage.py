@@ -7,6 +7,9 @@ The local target runs the real harness on this host: its store path is the one o
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -21,7 +24,7 @@ from sqlalchemy.pool import NullPool
 from edgebench.api import push_and_run
 from edgebench.cli.main import main
 from edgebench.records import RunRecord
-from edgebench.store import StoreOutageError
+from edgebench.store import ResultsStore, StoreOutageError
 
 from ..conftest import REAL_MODELS
 from ..store.postgres import StoppablePostgres, stoppable_postgres  # noqa: F401 - fixture
@@ -139,3 +142,39 @@ def test_past_the_budget_the_session_stops_says_why_and_the_next_session_stores_
     assert len(rows) == 6 and len({key for key, *_ in rows}) == 6
     assert all(status == "ok" and samples == count and samples >= 50 for _, status, samples, count in rows)
     assert not list((workspace / "outbox").glob("*/*.json"))
+
+
+def test_a_session_killed_while_the_store_is_away_loses_nothing_it_measured(
+        workspace: Path, stoppable_postgres: StoppablePostgres, new_store: Callable[[], str],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    url = new_store()
+    ResultsStore(url).close()  # the schema, so that its runs can be counted from the start
+    argv = ["push-and-run", str(ADD), "--protocol", "smoke", "--repeats", "10"]
+    proc = subprocess.Popen([sys.executable, "-m", "edgebench.cli.main", *argv, "--db-outage", "600"],
+                            env={**os.environ, "EDGEBENCH_WORKSPACE": str(workspace), "EDGEBENCH_STORE": url},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while _count(url, "SELECT count(*) FROM runs") == [(0,)] and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            time.sleep(0.05)
+        stoppable_postgres.halt()
+        while len(list((workspace / "outbox").glob("*/*.json"))) < 2 and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    stoppable_postgres.start()
+    kept = {p.stem for p in (workspace / "outbox").glob("*/*.json")}  # run keys measured but not stored
+    (session,) = {p.parent.name for p in (workspace / "outbox").glob("*/*.json")}
+    stored_before = {key for key, *_ in _stored_runs(url, session)}
+    assert len(kept) >= 2 and not kept & stored_before
+
+    code = main(["--store", url, "--workspace", str(workspace), *argv, "--resume", session])
+    assert code == 0, capsys.readouterr().err
+    rows = _stored_runs(url, session)
+    assert len(rows) == 10 and len({key for key, *_ in rows}) == 10
+    assert kept <= {key for key, *_ in rows}  # stored from the outbox, not measured again
+    assert all(status == "ok" and samples == count and samples >= 50 for _, status, samples, count in rows)
+    assert f"{len(stored_before) + len(kept)} runs already stored were skipped" in capsys.readouterr().out
