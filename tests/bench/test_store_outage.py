@@ -92,8 +92,9 @@ def test_a_ten_second_outage_mid_session_loses_nothing_and_stores_nothing_twice(
                 stoppable_postgres.start()
             threading.Timer(OUTAGE_S, back).start()
 
+    stages: list[str] = []
     result = push_and_run([ADD], target="local", protocol="smoke", repeats=8, workspace=workspace, store=url,
-                          db_outage_s=60, on_record=on_record)
+                          db_outage_s=60, on_record=on_record, on_stage=lambda run, target, stage: stages.append(stage))
 
     assert "up" in outage  # the session outlived the outage
     assert result.ok and len(result.records) == 8
@@ -105,6 +106,7 @@ def test_a_ten_second_outage_mid_session_loses_nothing_and_stores_nothing_twice(
     during = [r for r in result.records if outage["down"] < _utc(r.started_at_utc or "") < outage["up"]]
     assert len(during) >= 2, [r.started_at_utc for r in result.records]
     assert not list((workspace / "outbox").glob("*/*.json"))  # all flushed
+    assert "results store unreachable: 1 run(s) kept in the outbox until it is back (up to 60 s)" in stages
 
 
 def test_past_the_budget_the_session_stops_says_why_and_the_next_session_stores_the_kept_runs(

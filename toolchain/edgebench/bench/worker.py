@@ -190,7 +190,7 @@ class DeviceWorker:
                 continue
             refusal = plan.shape_refusal(run.model.sha256)
             if refusal is not None:  # recorded like any model that cannot run; the others go on
-                self._store(self._failed(dep, run, key, refusal))
+                self._store(run, self._failed(dep, run, key, refusal))
                 continue
             if ran_one:
                 self.on_stage(run, target.name, "cool-down")
@@ -207,7 +207,7 @@ class DeviceWorker:
             if self.stop.is_set():
                 raise Interrupted()  # cut short by the stop: never stored, a resume redoes it
             ran_one = True
-            self._store(outcome)
+            self._store(run, outcome)
             if gone:
                 self.report.not_run = len(planned) - index - 1
                 return
@@ -275,7 +275,7 @@ class DeviceWorker:
                       runtime_sha256=dep.runtime_sha256 if dep else "not deployed",
                       device_id=info.device_id, config=run.config, protocol=self.plan.protocol, repeat=run.repeat,
                       input_shapes=_shape_key(self.plan.shape_plan(run.model.sha256)))
-        self._store(self._failed(dep, run, key, reason))
+        self._store(run, self._failed(dep, run, key, reason))
         self.report.not_run = len(planned) - index - 1
 
     def _kill_leftover(self, run_name: str) -> None:
@@ -298,7 +298,7 @@ class DeviceWorker:
         if self.stop.wait(seconds):
             raise Interrupted()
 
-    def _store(self, outcome: RunOutcome) -> None:
+    def _store(self, run: PlannedRun, outcome: RunOutcome) -> None:
         # Compared with the stored runs, and with those still in the outbox when the store is away.
         outcome = with_output_checks(outcome, self.outbox.runs(self.plan.session))
         saved = self.outbox.save_run(outcome.record, _protocol_json(self.plan.protocol), outcome.latency_samples,
@@ -306,6 +306,9 @@ class DeviceWorker:
         # Another writer of a shared store may have stored this run first: theirs is kept and reported.
         # None: kept in the outbox until the store is back (the record is the one that will be stored).
         record = saved.record if saved is not None else outcome.record
+        if saved is None:
+            self.on_stage(run, self.target.name, f"results store unreachable: {self.outbox.waiting()} run(s) kept "
+                                                 f"in the outbox until it is back (up to {self.outbox.db_outage_s:g} s)")
         self.report.records.append(record)
         self.on_record(record)
 
