@@ -145,7 +145,10 @@ class PushAndRun:
                                     stop=self.stop, on_stage=self.on_stage, on_record=self.on_record, outbox=outbox)
                        for t in self.targets]
             reports = self._run_workers(workers, session)
-            outbox.drain()  # every run kept while the store was away is in it before it is read back
+            try:
+                outbox.drain()  # every run kept while the store was away is in it before it is read back
+            except KeyboardInterrupt:  # the kept runs stay in the outbox: the resume stores them first
+                raise SessionInterrupted(session) from None
         finally:
             outbox.close()  # what the store did not take stays in the outbox for the next session
         records = self.store.runs(session)
