@@ -16,6 +16,9 @@
 #       (PostgreSQL refuses to run as root). --owner-pid: stop it and delete DIR when PID exits.
 #   scripts/lab-db.sh stop DIR
 #       Stops a throwaway server (immediately) and deletes DIR.
+#   scripts/lab-db.sh halt DIR  /  scripts/lab-db.sh start DIR
+#       A database outage on a throwaway server, for tests: halt stops it as an administrator would
+#       (pg_ctl stop -m fast: every session ends) and keeps DIR; start starts it again on the same port.
 #   scripts/lab-db.sh install
 #       Only the Debian package (postgresql).
 #
@@ -25,7 +28,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 say() { echo "lab-db: $*" >&2; }
 die() { say "$*"; exit 1; }
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"
@@ -158,9 +161,7 @@ throwaway() {
   local port attempt
   for attempt in 1 2 3 4 5; do
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    if "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -s start \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-        >/dev/null 2>&1; then
+    if start_throwaway "$bin" "$dir" "$port"; then
       break
     fi
     if [ "$attempt" = 5 ] || ! grep -q "could not bind\|already in use" "$dir/server.log"; then
@@ -176,6 +177,29 @@ throwaway() {
       lab-db-watch "$owner_pid" "$dir" "$here/lab-db.sh" </dev/null >/dev/null 2>&1 &
   fi
   echo "$url"
+}
+
+start_throwaway() {  # BIN DIR PORT
+  local run=()
+  [ "$(id -u)" != 0 ] || run=(runuser -u postgres --)
+  "${run[@]}" "$1/pg_ctl" -D "$2/data" -l "$2/server.log" -w -t 60 -s start \
+    -o "-p $3 -k $2 -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    >/dev/null 2>&1
+}
+
+throwaway_again() {  # halt|start DIR
+  local dir=${2:-} bin owner run=()
+  [ -n "$dir" ] && [ -f "$dir/url" ] || die "${dir:-DIR} is not a throwaway server's folder (no url file in it)"
+  bin=$(pg_bindir) || die "cannot find pg_ctl for the server in $dir"
+  owner=$(stat -c %U "$dir/data")
+  if [ "$(id -un)" != "$owner" ] && [ "$(id -u)" = 0 ]; then run=(runuser -u "$owner" --); fi
+  if [ "$1" = halt ]; then
+    "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w -s stop >/dev/null 2>&1 || die "pg_ctl stop in $dir failed"
+  else
+    local port
+    port=$(sed -E 's|.*:([0-9]+)/[^/]*$|\1|' "$dir/url")
+    start_throwaway "$bin" "$dir" "$port" || { tail -n 20 "$dir/server.log" >&2 || true; die "the server in $dir did not start again on port $port (its log above)"; }
+  fi
 }
 
 stop() {
@@ -196,6 +220,7 @@ case "${1:-}" in
   setup) shift; setup "$@" ;;
   throwaway) shift; throwaway "$@" ;;
   stop) shift; stop "$@" ;;
+  halt | start) throwaway_again "$@" ;;
   install) install_postgres ;;
   *) usage ;;
 esac

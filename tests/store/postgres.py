@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 
@@ -34,6 +36,43 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """The superuser URL (database `postgres`) of this test process's throwaway server."""
+    with _throwaway() as (url, _folder):
+        yield url
+
+
+@dataclass(frozen=True)
+class StoppablePostgres:
+    """A throwaway server of its own, to take away and bring back (a database outage)."""
+
+    url: str  # superuser URL, database `postgres`
+    folder: str
+
+    def halt(self) -> None:
+        """pg_ctl stop -m fast: the server ends every session and stops taking connections."""
+        _lab_db("halt", self.folder)
+
+    def start(self) -> None:
+        """Up again on the same port (no-op when it runs)."""
+        if not os.path.exists(os.path.join(self.folder, "data", "postmaster.pid")):
+            _lab_db("start", self.folder)
+
+
+def _lab_db(command: str, folder: str) -> None:
+    done = subprocess.run(["bash", str(LAB_DB), command, folder], capture_output=True, text=True, timeout=90)
+    if done.returncode != 0:
+        raise RuntimeError(f"scripts/lab-db.sh {command} {folder} failed: {done.stderr.strip()}")
+
+
+@pytest.fixture(scope="module")
+def stoppable_postgres() -> Iterator[StoppablePostgres]:
+    """A server of the module's own (initdb takes ~1 s), so halting it disturbs no other test's server."""
+    with _throwaway() as (url, folder):
+        server = StoppablePostgres(url, folder)
+        yield server
+
+
+@contextmanager
+def _throwaway() -> Iterator[tuple[str, str]]:
     if importlib.util.find_spec("psycopg") is None:
         _unavailable("the PostgreSQL driver psycopg is not installed (pip install 'edgebench[lab]')")
     folder = tempfile.mkdtemp(prefix="edgebench-pg-")  # not pytest's tmp: the user postgres must enter it
@@ -46,7 +85,7 @@ def postgres_server() -> Iterator[str]:
         subprocess.run(["bash", str(LAB_DB), "stop", folder], capture_output=True, timeout=60)
         pytest.fail(f"scripts/lab-db.sh throwaway failed ({started.returncode}): {started.stderr.strip()}")
     try:
-        yield started.stdout.strip().splitlines()[-1]
+        yield started.stdout.strip().splitlines()[-1], folder
     finally:
         subprocess.run(["bash", str(LAB_DB), "stop", folder], capture_output=True, timeout=60)
 

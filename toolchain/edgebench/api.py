@@ -10,7 +10,8 @@ from edgebench.bench.plan import PlannedRun
 from edgebench.bench.session import PushAndRun, SessionResult
 from edgebench.protocols import MAX_SECONDS, check_number, check_threads, resolve
 from edgebench.records import RunRecord
-from edgebench.store import ResultsStore
+from edgebench.store import DEFAULT_DB_OUTAGE_S, ResultsStore
+from edgebench.store.buffered import MAX_DB_OUTAGE_S
 from edgebench.targets import default_target, resolve_targets
 from edgebench.workspace import Workspace
 
@@ -39,7 +40,8 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                  adb: str | None = None, runtime: str | os.PathLike[str] | None = None,
                  reconnect_timeout_s: float = 120.0, verify: bool = False, engine: str = "runner",
                  engine_binary: str | os.PathLike[str] | None = None,
-                 input_shapes: ShapesArgument = None, store: str | None = None) -> SessionResult:
+                 input_shapes: ShapesArgument = None, store: str | None = None,
+                 db_outage_s: float = DEFAULT_DB_OUTAGE_S) -> SessionResult:
     """Measure models on targets and store the results.
 
     Args:
@@ -62,6 +64,9 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
             shape is refused (its runs are recorded as failed with the reason); the shapes that ran
             are in each record's `input_shapes`.
         store: the results store's URL (default: $EDGEBENCH_STORE, else the workspace's SQLite file).
+        db_outage_s: how long the store may stay unreachable mid-session (seconds): the devices go on
+            measuring and the runs wait in the workspace's outbox; after that the session stops with a
+            StoreOutageError saying where they are (the next session with the workspace stores them).
 
     Returns:
         SessionResult with every run record of the session and per-config summaries.
@@ -70,6 +75,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
     binary = _engine_binary(engine, engine_binary)
     threads = check_threads(threads)
     check_number("--reconnect-timeout", reconnect_timeout_s, low=0, high=MAX_SECONDS)
+    check_number("--db-outage", db_outage_s, low=0, high=MAX_DB_OUTAGE_S)
     resolved = resolve(protocol, runs=runs, warmup=warmup, min_seconds=min_seconds, repeats=repeats,
                        cooldown=cooldown, run_delay_ms=run_delay_ms)
     results = ResultsStore(store or ws.results_store)
@@ -77,7 +83,8 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
         session = PushAndRun(workspace=ws, store=results, targets=resolve_targets(target or default_target(), ws, adb=adb),
                              on_stage=on_stage, on_record=on_record, on_plan=on_plan, keep=keep,
                              profile_ops=profile_ops, runtime_dir=Path(runtime) if runtime else None,
-                             reconnect_timeout_s=reconnect_timeout_s, verify=verify, engine_binary=binary)
+                             reconnect_timeout_s=reconnect_timeout_s, verify=verify, engine_binary=binary,
+                             db_outage_s=db_outage_s)
         return session.run([Path(m) for m in models], protocol=resolved, threads=threads,
                            accelerators=accelerators, cpu_mask=cpu_mask, resume=resume,
                            command="push_and_run(api)", input_shapes=input_shapes)

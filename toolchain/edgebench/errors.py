@@ -51,6 +51,11 @@ class StoreError(EdgebenchError):
     """The results store could not be opened or written."""
 
 
+class StoreUnreachableError(StoreError):
+    """The results store's database could not be reached (connection refused or lost): worth waiting for,
+    unlike a write it refused."""
+
+
 class DeviceError(EdgebenchError):
     """A device-facing failure; the message always names the serial and the command."""
 

@@ -47,6 +47,12 @@ class Workspace:
         return self.root / "sessions" / session
 
     @property
+    def outbox(self) -> Path:
+        """Measured runs the results store does not have yet (unreachable, or the process was killed):
+        store/outbox.py; the next session with this workspace stores them first."""
+        return self.root / "outbox"
+
+    @property
     def artifacts(self) -> Path:
         """Trained, transformed and converted models, content-addressed."""
         return self.root / "artifacts"

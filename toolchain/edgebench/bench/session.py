@@ -23,7 +23,7 @@ from edgebench.bench.worker import DeviceWorker, Interrupted, SessionPlan, Worke
 from edgebench.errors import EdgebenchError, UsageError
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import ConfigSummary, RunRecord
-from edgebench.store import ResultsStore
+from edgebench.store import DEFAULT_DB_OUTAGE_S, BufferedStore, ResultsStore
 from edgebench.targets.base import Target
 from edgebench.targets.staging import file_sha256
 from edgebench.user_files import regular_file_problem
@@ -104,7 +104,7 @@ class PushAndRun:
                  on_plan: Callable[[int], None] | None = None, keep: bool = False,
                  profile_ops: bool = False, runtime_dir: Path | None = None,
                  reconnect_timeout_s: float = 120.0, verify: bool = False,
-                 engine_binary: Path | None = None) -> None:
+                 engine_binary: Path | None = None, db_outage_s: float = DEFAULT_DB_OUTAGE_S) -> None:
         self.workspace = workspace
         self.store = store
         self.targets = list(targets)
@@ -117,6 +117,7 @@ class PushAndRun:
         self.keep = keep
         self.profile_ops = profile_ops
         self.reconnect_timeout_s = reconnect_timeout_s
+        self.db_outage_s = db_outage_s
         self.stop = threading.Event()
 
     def run(self, model_paths: Sequence[str | os.PathLike[str]], *, protocol: ResolvedProtocol,
@@ -126,19 +127,30 @@ class PushAndRun:
         if not models and problems:
             raise UsageError("no model could be read:\n  " + "\n  ".join(p.message for p in problems))
         shapes: dict[str, ShapePlan | str] = plan_session_shapes(models, input_shapes, engine=self.engine)
-        session = self._open_session(resume, command)
-        for model in models:
-            self.store.upsert_variant(model.sha256, model.name, model.size_bytes, {"path": str(model.path)})
-        plan = SessionPlan(session=session, protocol=protocol, models=models, threads=threads,
-                           accelerators=accelerators, cpu_mask=cpu_mask,
-                           done=self.store.stored_run_statuses(session), keep=self.keep,
-                           profile_ops=self.profile_ops, reconnect_timeout_s=self.reconnect_timeout_s,
-                           engine=self.engine, shapes=shapes)
-        self.on_plan(len(models) * len(threads) * len(accelerators) * protocol.effective.repeats)  # per device
-        workers = [DeviceWorker(t, plan, store=self.store, workspace=self.workspace, deploy=self._deploy,
-                                stop=self.stop, on_stage=self.on_stage, on_record=self.on_record)
-                   for t in self.targets]
-        reports = self._run_workers(workers, session)
+        outbox = BufferedStore(self.store, self.workspace, db_outage_s=self.db_outage_s)
+        try:
+            # Runs an earlier process measured but could not store (store away, or killed) go in first,
+            # so a resume sees them as done.
+            outbox.flush_outbox()
+            session = self._open_session(resume, command)
+            for model in models:
+                self.store.upsert_variant(model.sha256, model.name, model.size_bytes, {"path": str(model.path)})
+            plan = SessionPlan(session=session, protocol=protocol, models=models, threads=threads,
+                               accelerators=accelerators, cpu_mask=cpu_mask,
+                               done=self.store.stored_run_statuses(session), keep=self.keep,
+                               profile_ops=self.profile_ops, reconnect_timeout_s=self.reconnect_timeout_s,
+                               db_outage_s=self.db_outage_s, engine=self.engine, shapes=shapes)
+            self.on_plan(len(models) * len(threads) * len(accelerators) * protocol.effective.repeats)  # per device
+            workers = [DeviceWorker(t, plan, store=self.store, workspace=self.workspace, deploy=self._deploy,
+                                    stop=self.stop, on_stage=self.on_stage, on_record=self.on_record, outbox=outbox)
+                       for t in self.targets]
+            reports = self._run_workers(workers, session)
+            try:
+                outbox.drain()  # every run kept while the store was away is in it before it is read back
+            except KeyboardInterrupt:  # the kept runs stay in the outbox: the resume stores them first
+                raise SessionInterrupted(session) from None
+        finally:
+            outbox.close()  # what the store did not take stays in the outbox for the next session
         records = self.store.runs(session)
         return SessionResult(
             session=session, records=tuple(records), summaries=tuple(summarize(records)),

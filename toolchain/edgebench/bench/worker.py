@@ -4,6 +4,8 @@ A device that drops mid-run, or between runs (deploy, temperature baseline, cool
 for (bounded by the reconnect timeout); the interrupted run
 is redone after a fresh deploy, finished runs are kept. A device that stays gone gets its
 interrupted run stored as failed and its remaining runs reported as not run (a resume does them).
+A results store that goes away is waited for the same way, without holding the device up: runs are
+kept in the workspace's outbox and stored when it is back (store/buffered.py, `--db-outage`).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from edgebench.devices.cpu_topology import clusters_of, named_masks, resolve_cpu
 from edgebench.errors import EdgebenchError
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import Provenance, RunRecord
-from edgebench.store import ResultsStore
+from edgebench.store import DEFAULT_DB_OUTAGE_S, BufferedStore, ResultsStore
 from edgebench.targets.base import DeviceInfo, Target
 from edgebench.workspace import Workspace
 
@@ -46,6 +48,7 @@ class SessionPlan:
     keep: bool = False
     profile_ops: bool = False
     reconnect_timeout_s: float = 120.0
+    db_outage_s: float = DEFAULT_DB_OUTAGE_S  # how long the results store may stay unreachable
     engine: str = "runner"
     # model sha256 -> the shapes its inputs run at, or why it cannot run (dynamic dims, bad shape);
     # a model missing here (not readable as .tflite) runs without shapes and the runner says why.
@@ -81,10 +84,15 @@ class Interrupted(Exception):
 class DeviceWorker:
     def __init__(self, target: Target, plan: SessionPlan, *, store: ResultsStore, workspace: Workspace,
                  deploy: Callable[[Target, Sequence[ModelFile]], Deployment], stop: threading.Event,
-                 on_stage: Callable[[PlannedRun, str, str], None], on_record: Callable[[RunRecord], None]) -> None:
+                 on_stage: Callable[[PlannedRun, str, str], None], on_record: Callable[[RunRecord], None],
+                 outbox: BufferedStore | None = None) -> None:
+        """`outbox`: where runs are written (shared by a session's workers); without one, the worker makes
+        its own over `store` (outbox in `workspace`, budget plan.db_outage_s) and waits for it at the end."""
         self.target = target
         self.plan = plan
         self.store = store
+        self._owns_outbox = outbox is None
+        self.outbox = outbox or BufferedStore(store, workspace, db_outage_s=plan.db_outage_s)
         self.workspace = workspace
         self.deploy = deploy
         self.stop = stop
@@ -126,17 +134,23 @@ class DeviceWorker:
         host_lock = HostLock(info.device_id, target.name)
         host_lock.acquire(plan.session)
         try:
-            target.acquire_device_lock(owner_record(plan.session))
             try:
-                self._undo_crashed_battery_run()
-                self._run_plan(info)
-            finally:
+                target.acquire_device_lock(owner_record(plan.session))
                 try:
-                    target.release_device_lock()
-                except EdgebenchError:
-                    pass  # gone: the lock turns stale and is taken over later
+                    self._undo_crashed_battery_run()
+                    self._run_plan(info)
+                finally:
+                    try:
+                        target.release_device_lock()
+                    except EdgebenchError:
+                        pass  # gone: the lock turns stale and is taken over later
+            finally:
+                host_lock.release()
+            if self._owns_outbox:
+                self.outbox.drain()  # the device is free; its runs still wait for the store (within the budget)
         finally:
-            host_lock.release()
+            if self._owns_outbox:
+                self.outbox.close()
         return self.report
 
     def _undo_crashed_battery_run(self) -> None:
@@ -149,7 +163,8 @@ class DeviceWorker:
 
     def _run_plan(self, info: DeviceInfo) -> None:
         target, plan = self.target, self.plan
-        self.store.upsert_device(info.device_id, info.device_kind, info.to_json())
+        # Its runs cannot be stored before its row: waited for (within the budget) if the store is away.
+        self.outbox.call(lambda: self.store.upsert_device(info.device_id, info.device_kind, info.to_json()))
         # Named masks (little, big, ...) mean different CPUs on different devices.
         mask = resolve_cpu_mask(plan.cpu_mask, named_masks(clusters_of(target.cpu_facts())), device=target.name)
         planned = plan_runs(plan.models, configs(plan.threads, plan.accelerators, mask), plan.protocol.effective.repeats)
@@ -173,6 +188,7 @@ class DeviceWorker:
         for index, run in enumerate(planned):
             if self.stop.is_set():
                 raise Interrupted()
+            self.outbox.raise_if_stopped()  # the store stayed away longer than --db-outage: stop here
             key = run_key(session=plan.session, model_sha256=run.model.sha256,
                           harness_build_id=dep.harness_build_id, runtime_sha256=dep.runtime_sha256,
                           device_id=info.device_id, config=run.config, protocol=plan.protocol, repeat=run.repeat,
@@ -183,7 +199,7 @@ class DeviceWorker:
                 continue
             refusal = plan.shape_refusal(run.model.sha256)
             if refusal is not None:  # recorded like any model that cannot run; the others go on
-                self._store(self._failed(dep, run, key, refusal))
+                self._store(run, self._failed(dep, run, key, refusal))
                 continue
             if ran_one:
                 self.on_stage(run, target.name, "cool-down")
@@ -200,7 +216,7 @@ class DeviceWorker:
             if self.stop.is_set():
                 raise Interrupted()  # cut short by the stop: never stored, a resume redoes it
             ran_one = True
-            self._store(outcome)
+            self._store(run, outcome)
             if gone:
                 self.report.not_run = len(planned) - index - 1
                 return
@@ -268,7 +284,7 @@ class DeviceWorker:
                       runtime_sha256=dep.runtime_sha256 if dep else "not deployed",
                       device_id=info.device_id, config=run.config, protocol=self.plan.protocol, repeat=run.repeat,
                       input_shapes=_shape_key(self.plan.shape_plan(run.model.sha256)))
-        self._store(self._failed(dep, run, key, reason))
+        self._store(run, self._failed(dep, run, key, reason))
         self.report.not_run = len(planned) - index - 1
 
     def _kill_leftover(self, run_name: str) -> None:
@@ -291,13 +307,19 @@ class DeviceWorker:
         if self.stop.wait(seconds):
             raise Interrupted()
 
-    def _store(self, outcome: RunOutcome) -> None:
-        outcome = with_output_checks(outcome, self.store.runs(self.plan.session))
+    def _store(self, run: PlannedRun, outcome: RunOutcome) -> None:
+        # Compared with the stored runs, and with those still in the outbox when the store is away.
+        outcome = with_output_checks(outcome, self.outbox.runs(self.plan.session))
+        saved = self.outbox.save_run(outcome.record, _protocol_json(self.plan.protocol), outcome.latency_samples,
+                                     outcome.device_samples)
         # Another writer of a shared store may have stored this run first: theirs is kept and reported.
-        saved = self.store.save_run(outcome.record, _protocol_json(self.plan.protocol), outcome.latency_samples,
-                                    outcome.device_samples)
-        self.report.records.append(saved.record)
-        self.on_record(saved.record)
+        # None: kept in the outbox until the store is back (the record is the one that will be stored).
+        record = saved.record if saved is not None else outcome.record
+        if saved is None:
+            self.on_stage(run, self.target.name, f"results store unreachable: {self.outbox.waiting()} run(s) kept "
+                                                 f"in the outbox until it is back (up to {self.outbox.db_outage_s:g} s)")
+        self.report.records.append(record)
+        self.on_record(record)
 
     def _failed(self, dep: Deployment | None, run: PlannedRun, key: str, reason: str) -> RunOutcome:
         info = self.target.describe()

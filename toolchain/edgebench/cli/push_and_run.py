@@ -45,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", default=None, metavar="FILE.html", help="also write an HTML report")
     parser.add_argument("--reconnect-timeout", type=float, default=120.0, metavar="S",
                         help="how long to wait for a device that dropped before giving up on it (default 120)")
+    parser.add_argument("--db-outage", type=float, default=120.0, metavar="S",
+                        help="how long the results store may stay unreachable mid-session (default 120): the "
+                             "devices go on measuring, runs wait in the workspace's outbox; then it stops")
     parser.add_argument("--json", action="store_true", help="print one JSON array of run records")
     add_input_shape_argument(parser)
 
@@ -86,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
                 run_delay_ms=args.run_delay_ms, resume=args.resume,
                 keep=args.keep, workspace=args.workspace, on_stage=progress.stage, on_record=progress.finished,
                 on_plan=progress.plan, profile_ops=args.profile_ops, adb=args.adb, runtime=args.runtime,
-                reconnect_timeout_s=args.reconnect_timeout, verify=args.verify, engine=args.engine,
+                reconnect_timeout_s=args.reconnect_timeout, db_outage_s=args.db_outage, verify=args.verify,
+                engine=args.engine,
                 engine_binary=args.engine_binary, input_shapes=args.input_shapes)
     finally:
         signal.signal(signal.SIGTERM, previous)

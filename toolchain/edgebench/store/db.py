@@ -15,10 +15,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from sqlalchemy import Connection, Engine, RowMapping, delete, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from edgebench.errors import StoreError
+from edgebench.errors import StoreError, StoreUnreachableError
 from edgebench.records import Check, EnergyResult, InputShape, LatencyStats, Provenance, RunConfig, RunRecord
 from edgebench.store import schema as t
-from edgebench.store.engine import create_store_engine, driver_reason, parse_store_url, write_transaction
+from edgebench.store.engine import (create_store_engine, driver_reason, is_connection_loss, parse_store_url,
+                                    write_transaction)
 from edgebench.store.migrate import ensure_schema
 
 
@@ -180,10 +181,14 @@ class ResultsStore:
             yield
         except IntegrityError:
             raise
-        except (OperationalError, InterfaceError) as exc:
-            raise StoreError(f"{what} in results store {self.url} failed: {driver_reason(exc)}. Check that the "
-                             "database is reachable; the run folders on this host keep what was measured.") from exc
         except DBAPIError as exc:
+            if is_connection_loss(exc):  # worth waiting for: store/buffered.py does, within --db-outage
+                raise StoreUnreachableError(
+                    f"{what} in results store {self.url} failed: {driver_reason(exc)}. Check that the database is "
+                    "reachable; the run folders on this host keep what was measured.") from exc
+            if isinstance(exc, (OperationalError, InterfaceError)):
+                raise StoreError(f"{what} in results store {self.url} failed: {driver_reason(exc)}. Check that the "
+                                 "database is reachable; the run folders on this host keep what was measured.") from exc
             raise StoreError(f"{what} in results store {self.url} was refused: {driver_reason(exc)}") from exc
 
     # -- lineage ------------------------------------------------------------------------------
@@ -394,7 +399,7 @@ def _run_row(r: RunRecord, protocol_json: Mapping[str, Any]) -> dict[str, Any]:
         input_shapes_json=json.dumps([s.to_json() for s in r.input_shapes]))
 
 
-def _record_from_row(r: RowMapping, checks: tuple[Check, ...]) -> RunRecord:
+def _record_from_row(r: RowMapping | Mapping[str, Any], checks: tuple[Check, ...]) -> RunRecord:
     latency = None
     if r["count"] is not None:
         latency = LatencyStats(count=r["count"], min_us=r["min_us"], p10_us=r["p10_us"], median_us=r["median_us"],
@@ -419,3 +424,22 @@ def _input_shapes(text: str | None) -> tuple[InputShape, ...]:
     if not text:
         return ()
     return tuple(InputShape.from_json(obj) for obj in json.loads(text))
+
+
+def run_to_json(record: RunRecord, protocol_json: Mapping[str, Any]) -> dict[str, Any]:
+    """A run as the store's rows would hold it (runs + summaries columns, and its checks), as JSON: what the
+    outbox (store/outbox.py) keeps on disk until the store takes it. Built from the rows' own mapping so a
+    new column reaches the outbox with no second list to keep in step."""
+    row = _run_row(record, protocol_json)
+    row.update(_stats_row(record.latency) if record.latency is not None
+               else {c.name: None for c in t.summaries.c if c.name != "run_id"})
+    checks = [dict(name=c.name, outcome=c.outcome, reason=c.reason, advisory=c.advisory) for c in record.checks]
+    return {"row": row, "checks": checks}
+
+
+def run_from_json(obj: Mapping[str, Any]) -> tuple[RunRecord, dict[str, Any]]:
+    """The record and protocol JSON that `run_to_json` was given."""
+    row = obj["row"]
+    checks = tuple(Check(name=c["name"], outcome=c["outcome"], reason=c["reason"], advisory=c["advisory"])
+                   for c in obj["checks"])
+    return _record_from_row(row, checks), json.loads(row["protocol_json"])

@@ -10,6 +10,7 @@ import importlib.util
 import os
 import re
 import sqlite3
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,6 +122,33 @@ def driver_reason(exc: DBAPIError) -> str:
     """The database driver's own words (e.g. 'connection refused'), without SQLAlchemy's SQL dump."""
     lines = [line.strip() for line in str(exc.orig).strip().splitlines() if line.strip()]
     return " ".join(lines) or type(exc.orig).__name__
+
+
+# PostgreSQL's SQLSTATEs of a server going away or not yet back: admin_shutdown (pg_ctl stop -m fast ends
+# every session with it), crash_shutdown, cannot_connect_now ("the database system is starting up");
+# class 08 is "connection exception". A failed connect has no SQLSTATE at all (refused, timed out).
+_POSTGRES_GONE = ("57P01", "57P02", "57P03")
+# SQLite's words for a file that cannot be reached for now (another writer held it past the busy timeout,
+# a network file system gone); "no such table" and the like are OperationalError too, and are not these.
+_SQLITE_GONE = ("database is locked", "unable to open database file")
+
+
+def is_connection_loss(exc: DBAPIError) -> bool:
+    """Whether `exc` says the database could not be reached (worth waiting for), as opposed to a statement it
+    refused (a broken constraint, a missing table, a bad value: a bug or a wrong store, never retried)."""
+    if exc.connection_invalidated:  # SQLAlchemy's dialect recognised a dropped connection
+        return True
+    orig = exc.orig
+    psycopg = sys.modules.get("psycopg")  # loaded whenever a PostgreSQL store is in use
+    if psycopg is not None:
+        if isinstance(orig, psycopg.InterfaceError):  # "the connection is closed"
+            return True
+        if isinstance(orig, psycopg.OperationalError):
+            sqlstate = getattr(orig, "sqlstate", None)
+            return sqlstate is None or sqlstate.startswith("08") or sqlstate in _POSTGRES_GONE
+    if isinstance(orig, sqlite3.OperationalError):
+        return any(words in str(orig) for words in _SQLITE_GONE)
+    return False
 
 
 def _advice(store: StoreUrl) -> str:
