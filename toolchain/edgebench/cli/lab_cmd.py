@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Any
@@ -103,8 +104,12 @@ def _worker(lab: Any, args: argparse.Namespace) -> int:
     from edgebench.lab.jobs import JobRunner, TimedStore
     from edgebench.lab.worker import LabWorker, WorkerSettings, check_settings, worker_name
     from edgebench.protocols import MAX_SECONDS, check_number
+    from edgebench.store import BufferedStore
     from edgebench.workspace import Workspace
 
+    if not args.verbose:  # the worker says when the database goes and comes back; the libraries' lines are noise
+        for name in ("procrastinate", "psycopg.pool", "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     settings = check_settings(WorkerSettings(heartbeat_s=args.heartbeat, stall_s=args.stall_timeout,
                                              db_outage_s=args.db_outage, until_idle=args.until_idle))
     check_number("--reconnect-timeout", args.reconnect_timeout, low=0, high=MAX_SECONDS)
@@ -122,11 +127,20 @@ def _worker(lab: Any, args: argparse.Namespace) -> int:
     def stored(record: Any) -> None:
         say(f"{record.target} · {record.model} · {record.config.label()} · repeat {record.repeat}: stored {record.status}")
 
-    runner = JobRunner(lab=lab, results=TimedStore(ws.results_store), workspace=ws,
+    results = TimedStore(ws.results_store)
+    outbox = BufferedStore(results, ws, db_outage_s=settings.db_outage_s)
+    kept = outbox.flush_outbox()  # what a killed or stopped worker of this workspace measured and kept
+    if kept:
+        say(f"stored {kept} run(s) an earlier worker kept in {ws.root / 'outbox'}")
+    runner = JobRunner(lab=lab, results=results, outbox=outbox, workspace=ws,
                        targets={d.serial: t for t, d in served}, deploy=deploy_harness_factory(ws),
                        reconnect_timeout_s=args.reconnect_timeout, on_stage=stage, on_record=stored)
     say(f"serving {', '.join(f'{d.serial} ({d.model or d.abi})' for _t, d in served)} on {lab.store.shown}")
-    LabWorker(lab, runner, served, settings, say).run()
+    try:
+        LabWorker(lab, runner, served, settings, say).run()
+        outbox.drain()  # runs still waiting for the store: within the budget, or the error says where they are
+    finally:
+        outbox.close()
     say("stopped")
     return 0
 

@@ -26,7 +26,7 @@ from edgebench.lab.queue import Lab
 from edgebench.lab.submit import load_plan
 from edgebench.lab.tables import lab_models
 from edgebench.records import RunRecord
-from edgebench.store import ResultsStore
+from edgebench.store import BufferedStore, ResultsStore
 from edgebench.store.db import SavedRun
 from edgebench.targets.base import Target
 from edgebench.workspace import Workspace
@@ -104,6 +104,7 @@ class JobRunner:
 
     lab: Lab
     results: TimedStore
+    outbox: BufferedStore  # runs go to disk first, then to the store (waits out an outage within --db-outage)
     workspace: Workspace
     targets: dict[str, Target]  # serial -> target
     deploy: Callable[[Target, Sequence[ModelFile]], Deployment]
@@ -124,12 +125,13 @@ class JobRunner:
         shapes = plan_session_shapes([model], list(plan.input_shapes) if plan.input_shapes else None)
         session_plan = SessionPlan(
             session=job.session, protocol=plan.resolved_protocol(), models=[model], threads=[job.threads],
-            accelerators=[job.accelerator], cpu_mask=plan.cpu_mask, done=self.results.stored_run_statuses(job.session),
+            accelerators=[job.accelerator], cpu_mask=plan.cpu_mask,
+            done=self.outbox.call(lambda: self.results.stored_run_statuses(job.session)),
             reconnect_timeout_s=self.reconnect_timeout_s, shapes=shapes, only_repeat=job.repeat,
-            warm_baseline_c=self._baselines.get(job.serial))
+            warm_baseline_c=self._baselines.get(job.serial), db_outage_s=self.outbox.db_outage_s)
         stop = threading.Event()
         worker = DeviceWorker(target, session_plan, store=self.results, workspace=self.workspace, deploy=self.deploy,
-                              stop=stop, on_stage=self.on_stage, on_record=self.on_record)
+                              stop=stop, on_stage=self.on_stage, on_record=self.on_record, outbox=self.outbox)
         watcher = threading.Thread(target=self._watch, args=(should_abort, stop, worker), daemon=True,
                                    name=f"edgebench-abort-{job.serial}")
         watcher.start()

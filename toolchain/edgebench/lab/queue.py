@@ -37,7 +37,12 @@ class Lab:
 
         app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=self.conninfo))
         if measure is not None:
-            app.task(name=MEASURE_TASK, pass_context=True)(measure)
+            from edgebench.targets.locks import DeviceBusyError
+
+            # A device another process still measures (a job re-queued while its first worker finished it
+            # during a database outage) is tried again later, where it finds its run stored.
+            retry = procrastinate.RetryStrategy(max_attempts=10, wait=10, retry_exceptions={DeviceBusyError})
+            app.task(name=MEASURE_TASK, pass_context=True, retry=retry)(measure)
         return app
 
 

@@ -13,6 +13,7 @@ outage budget) and starts again, while the devices finish the runs in flight.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import signal
@@ -22,13 +23,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from edgebench.errors import StoreError, UsageError
+from edgebench.errors import StoreError, StoreUnreachableError, UsageError
 from edgebench.lab import devices as announced_devices
 from edgebench.lab.devices import AnnouncedDevice, utc_now
 from edgebench.lab.jobs import JobRunner, JobSpec
 from edgebench.lab.plan import MEASURE_TASK, device_queue
 from edgebench.lab.queue import Lab
+from edgebench.store.engine import driver_reason, is_connection_loss
 from edgebench.targets.base import Target
 
 OUTAGE_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # then every 8 s
@@ -59,6 +62,9 @@ class LabWorker:
         self.queues = [device_queue(d.serial) for d in self.devices]
         self._stopping = False
         self._worker_task: asyncio.Task[Any] | None = None
+        self._outage_since: float | None = None  # monotonic time the database was first found gone
+        self._failure: BaseException | None = None  # why the worker stopped, raised once its jobs are done
+        self._requeue_from = 0.0  # monotonic time from which stalled jobs may be re-queued
 
     def run(self) -> None:
         asyncio.run(self._main())
@@ -67,18 +73,19 @@ class LabWorker:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._request_stop)
-        outage_started: float | None = None
         try:
             while not self._stopping:
                 try:
                     await asyncio.to_thread(announced_devices.announce, self.lab.engine, self._fresh_rows())
-                    outage_started = None
+                    await self._database_back()
                     await self._serve()
                 except Exception as exc:  # noqa: BLE001 - only a lost database is waited for; others re-raised
                     if not _is_connection_loss(exc):
                         raise
-                    outage_started = outage_started or time.monotonic()
-                    await self._wait_for_database(outage_started, exc)
+                    self._database_lost(exc)
+                    await self._wait_for_database(exc)
+            if self._failure is not None:
+                raise self._failure
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
@@ -89,6 +96,9 @@ class LabWorker:
             self.runner.stop.set()
             return
         self.say("stopping: the jobs in flight finish first (Ctrl-C again to stop them now)")
+        self._stop_serving()
+
+    def _stop_serving(self) -> None:
         self._stopping = True
         if self._worker_task is not None:
             self._worker_task.cancel()
@@ -115,30 +125,73 @@ class LabWorker:
             raise DatabaseLost(f"the lab's queue worker stopped: lost {self.lab.store.shown}")
 
     async def _side_loop(self, app: Any) -> None:
+        """Heartbeat of the device rows, re-queueing of stalled jobs, --until-idle; an outage is waited out
+        here too (the queue's own connection pool waits for the database while it is short)."""
         idle_since: float | None = None
         ran_jobs = False
-        while True:
-            await asyncio.sleep(self.settings.heartbeat_s)
-            await asyncio.to_thread(announced_devices.beat, self.lab.engine, self.name)
-            await self._requeue_stalled(app)
-            if not self.settings.until_idle:
-                continue
-            if await asyncio.to_thread(self._jobs_left) > 0:
-                idle_since = None
-                ran_jobs = True
-                continue
-            idle_since = idle_since or time.monotonic()
-            # Idle right after a job, or for a stall timeout from the start (time for a `lab submit`).
-            if ran_jobs or time.monotonic() - idle_since >= self.settings.stall_s:
-                self.say("no job left for these devices: stopping (--until-idle)")
-                self._stopping = True
-                if self._worker_task is not None:
-                    self._worker_task.cancel()
-                return
+        try:
+            while True:
+                await asyncio.sleep(self.settings.heartbeat_s)
+                try:
+                    await asyncio.to_thread(announced_devices.beat, self.lab.engine, self.name)
+                    await self._database_back()
+                    await self._requeue_stalled(app)
+                    left = await asyncio.to_thread(self._jobs_left) if self.settings.until_idle else 0
+                except Exception as exc:  # noqa: BLE001 - only a lost database is waited for; others re-raised
+                    if not _is_connection_loss(exc):
+                        raise
+                    self._database_lost(exc)
+                    if self._outage_s() > self.settings.db_outage_s:
+                        raise self._outage_error(exc) from exc
+                    continue
+                if not self.settings.until_idle:
+                    continue
+                if left > 0:
+                    idle_since, ran_jobs = None, True
+                    continue
+                idle_since = idle_since or time.monotonic()
+                # Idle right after a job, or for a stall timeout from the start (time for a `lab submit`).
+                if ran_jobs or time.monotonic() - idle_since >= self.settings.stall_s:
+                    self.say("no job left for these devices: stopping (--until-idle)")
+                    self._stop_serving()
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported by _main once the jobs in flight are done
+            self._failure = exc
+            self._stop_serving()
+
+    def _database_lost(self, exc: BaseException) -> None:
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            self.say(f"lost the lab's database {self.lab.store.shown} ({_reason(exc)}); waiting for it for up to "
+                     f"{self.settings.db_outage_s:g} s (--db-outage) while the runs in flight finish")
+
+    def _outage_s(self) -> float:
+        return time.monotonic() - self._outage_since if self._outage_since is not None else 0.0
+
+    async def _database_back(self) -> None:
+        if self._outage_since is None:
+            return
+        self.say(f"the lab's database is back after {self._outage_s():.0f} s")
+        self._outage_since = None
+        # Every worker's heartbeat stopped with the database: give the live ones a stall timeout to beat
+        # again before taking their running jobs for dead ones.
+        self._requeue_from = time.monotonic() + self.settings.stall_s
+        # Store what waited on disk before taking jobs again: a re-queued job finds its run stored.
+        await asyncio.to_thread(self.runner.outbox.drain)
+
+    def _outage_error(self, exc: BaseException) -> StoreError:
+        return StoreError(f"the lab's database {self.lab.store.shown} was unreachable for {self._outage_s():.0f} s "
+                          f"(--db-outage {self.settings.db_outage_s:g}; {_reason(exc)}); this worker stopped. Runs "
+                          f"it measured are kept in {self.runner.workspace.root / 'outbox'} and stored when a worker "
+                          "of this workspace starts again.")
 
     async def _requeue_stalled(self, app: Any) -> None:
         """Jobs whose worker stopped heartbeating go back into their device's queue (any live worker does
         this; two doing it at once is harmless: the second finds the job no longer running)."""
+        if time.monotonic() < self._requeue_from:
+            return
         for job in await app.job_manager.get_stalled_jobs(task_name=MEASURE_TASK,
                                                           seconds_since_heartbeat=self.settings.stall_s):
             try:
@@ -157,35 +210,38 @@ class LabWorker:
         job = JobSpec(**kwargs)
         started = time.perf_counter()
         self.runner.results.reset()
-        announced_devices.set_state(self.lab.engine, self.name, job.serial, "measuring", context.job.id, job.session)
+        self._set_state(job.serial, "measuring", context.job.id, job.session)
         state_s = time.perf_counter() - started
         try:
             outcome = self.runner.run(job, context.should_abort)
+        except Exception as exc:
+            self.say(f"job {context.job.id} on {job.serial} failed: {_reason(exc)}")
+            raise
         finally:
             before = time.perf_counter()
-            try:
-                announced_devices.set_state(self.lab.engine, self.name, job.serial, "idle", None, None)
-            except Exception:  # noqa: BLE001 - the database is away: the heartbeat row catches up later
-                pass
+            self._set_state(job.serial, "idle", None, None)
             state_s += time.perf_counter() - before
         database_ms = (state_s + self.runner.results.seconds()) * 1000
         self.say(f"job {context.job.id} on {job.serial} done in {time.perf_counter() - started:.2f} s "
                  f"(database {database_ms:.0f} ms): {outcome}")
         return outcome
 
-    async def _wait_for_database(self, started: float, exc: BaseException) -> None:
-        budget = self.settings.db_outage_s
-        self.say(f"lost the lab's database {self.lab.store.shown} ({_reason(exc)}); retrying for up to {budget:g} s")
-        for attempt in range(10_000):
-            waited = time.monotonic() - started
-            if waited > budget:
-                raise StoreError(f"the lab's database {self.lab.store.shown} was unreachable for {waited:.0f} s "
-                                 f"(--db-outage {budget:g}); this worker stopped. Runs it measured are stored or kept "
-                                 f"in {self.runner.workspace.root} and flushed when it starts again.") from exc
-            await asyncio.sleep(min(OUTAGE_BACKOFF_S[min(attempt, len(OUTAGE_BACKOFF_S) - 1)], budget - waited + 0.1))
+    async def _wait_for_database(self, exc: BaseException) -> None:
+        for attempt in itertools.count():
+            remaining_s = self.settings.db_outage_s - self._outage_s()
+            if remaining_s <= 0:
+                raise self._outage_error(exc)
+            await asyncio.sleep(min(OUTAGE_BACKOFF_S[min(attempt, len(OUTAGE_BACKOFF_S) - 1)], remaining_s + 0.1))
             if await asyncio.to_thread(self._database_answers):
-                self.say(f"the lab's database is back after {time.monotonic() - started:.0f} s")
                 return
+
+    def _set_state(self, serial: str, state: str, job_id: int | None, session: str | None) -> None:
+        """The device's row for `lab status`; while the database is away it catches up at the next heartbeat."""
+        try:
+            announced_devices.set_state(self.lab.engine, self.name, serial, state, job_id, session)
+        except Exception as exc:  # noqa: BLE001 - only a lost database is let pass
+            if not _is_connection_loss(exc):
+                raise
 
     def _database_answers(self) -> bool:
         try:
@@ -213,21 +269,30 @@ def worker_name() -> str:
 
 
 def _is_connection_loss(exc: BaseException) -> bool:
-    """A lost or refused database connection (psycopg's OperationalError, however wrapped)."""
+    """A lost or refused database connection, however it is wrapped: SQLAlchemy's (the store's own test),
+    psycopg's directly or under procrastinate's ConnectorException, psycopg_pool's timeout, the store's."""
     import psycopg
+    import psycopg_pool
 
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, (psycopg.OperationalError, DatabaseLost)) or "connection" in type(seen).__name__.lower():
+        if isinstance(seen, (DatabaseLost, StoreUnreachableError, psycopg_pool.PoolTimeout)):
             return True
-        if getattr(seen, "orig", None) is not None and isinstance(seen.orig, psycopg.OperationalError):  # type: ignore[attr-defined]
+        if isinstance(seen, DBAPIError):
+            return is_connection_loss(seen)
+        if isinstance(seen, psycopg.OperationalError):
+            sqlstate = getattr(seen, "sqlstate", None)
+            return sqlstate is None or sqlstate.startswith("08") or sqlstate.startswith("57P")
+        if isinstance(seen, psycopg.InterfaceError):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
 
 
 def _reason(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
+    if isinstance(exc, DBAPIError):
+        return driver_reason(exc)
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
 
 
 def check_settings(settings: WorkerSettings) -> WorkerSettings:
