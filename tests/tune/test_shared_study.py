@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from types import SimpleNamespace
 from sqlalchemy.engine import make_url
 
 from edgebench.cli.main import main
@@ -97,11 +98,13 @@ def _kill_mid_trial(study, proc: subprocess.Popen[bytes], timeout_s: float):
     raise AssertionError(f"worker {proc.pid} ran no trial within {timeout_s} s")
 
 
-def _study(url: str, name: str, timeout_s: float):
+def _study(url: str, name: str, workers: list[tuple[subprocess.Popen[bytes], Path]], timeout_s: float):
     import optuna
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        for proc, log in workers:
+            assert proc.poll() is None, f"a worker ended before the study began: {log.read_text()[-3000:]}"
         try:
             return optuna.load_study(study_name=name, storage=url)
         except KeyError:
@@ -117,7 +120,7 @@ def test_three_workers_one_killed_mid_trial_end_with_exactly_the_budget(tmp_path
     name = study_name(spec, "multi", "tpe")
     workers = [_start_worker(i, Path(spec.source), url, tmp_path) for i in range(WORKERS)]
     try:
-        study = _study(url, name, timeout_s=120)
+        study = _study(url, name, workers, timeout_s=120)
         victim, _ = workers[0]
         killed = _kill_mid_trial(study, victim, timeout_s=300)
         for proc, log in workers[1:]:
@@ -203,3 +206,40 @@ def test_the_command_line_refuses_a_fractional_heartbeat(tmp_path, capsys):
         main(["tune", "spec.toml", "--heartbeat-s", "0.5"])
     assert exit_.value.code == 2
     assert "expected a whole number of seconds, at least 1; received '0.5'" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # the retry callback, called here
+def test_a_live_worker_whose_trial_another_worker_failed_goes_on_and_counts_it_once(tmp_path, monkeypatch):
+    """A host so busy that its heartbeats stop reaching the storage within the grace period looks dead:
+    another worker fails its trial and queues a retry. The slow worker, finding its trial taken, says so
+    and goes on; the study still ends with the budget, the retry counted in place of the taken trial."""
+    import optuna
+    from optuna.trial import TrialState
+
+    import edgebench.train.trainer as trainer
+    from edgebench.tune import default_storage
+
+    spec = tiny_spec(tmp_path)
+    name = study_name(spec, "accuracy", "random")
+    calls: list[dict] = []
+
+    def train(spec, params, *, store, dataset=None, on_epoch_end=None, **_):
+        calls.append(dict(params))
+        if len(calls) == 2:  # what fail_stale_trials does in another worker once this trial's heartbeat is stale
+            storage = optuna.storages.RDBStorage(default_storage(tmp_path))
+            study = optuna.load_study(study_name=name, storage=storage)
+            taken = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))[0]
+            storage.set_trial_state_values(taken._trial_id, state=TrialState.FAIL)
+            optuna.storages.RetryHeartbeatStaleTrialCallback()(study, storage.get_trial(taken._trial_id))
+        return SimpleNamespace(artifact_id=f"id-{params['filters']}", val_accuracy=params["filters"] / 16,
+                               test_accuracy=0.5)
+
+    monkeypatch.setattr(trainer, "train_model", train)
+    monkeypatch.setattr("edgebench.lineage.record_in_workspace", lambda *a, **k: None)  # fakes have no lineage
+    logs: list[str] = []
+    result = run_tuning(spec, store=ArtifactStore(tmp_path / "artifacts"), workspace=tmp_path, sampler="random",
+                        trials=3, log=logs.append)
+    assert [t.state for t in result.trials] == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
+    assert any("trial 1 was failed by another worker" in line for line in logs), logs
+    assert "retried as trial 2" in result.trials[1].failure
+    assert result.trials[2].params == result.trials[1].params and len(calls) == 4 and result.ran_now == 3

@@ -29,6 +29,9 @@ DEFAULT_HEARTBEAT_S = 10
 GRACE_HEARTBEATS = 3  # default grace: three missed heartbeats (a busy host may miss one or two)
 MAX_RETRIES = 3  # a trial whose worker dies this many times in a row (e.g. the OOM killer) is left failed
 CONNECT_TIMEOUT_S = 10  # psycopg waits forever by default for a host that drops packets
+# The server probes the lock's connection when idle: a holder whose host lost power or its cable lets go of
+# the lock after about 10 + 5 * 3 s, instead of the operating system's two hours.
+SERVER_KEEPALIVES = {"tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3}
 EXPECTED = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
 _LOCK_NAME = "edgebench tune: start a trial"
 
@@ -170,8 +173,9 @@ class _PostgresLock:
         from sqlalchemy import create_engine
 
         self._where = where
+        options = " ".join(f"-c {name}={value}" for name, value in SERVER_KEEPALIVES.items())
         self._engine = create_engine(where.url, pool_pre_ping=True, isolation_level="AUTOCOMMIT",
-                                     connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+                                     connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "options": options})
         self._key = int.from_bytes(hashlib.sha256(_LOCK_NAME.encode()).digest()[:8], "big", signed=True)
         self._conn: Any = None
 
