@@ -2,10 +2,11 @@
 
     run_tuning(spec, store=..., workspace=..., sampler="tpe", trials=20) -> TuningResult
 
-Studies live in Optuna storage (default: `sqlite:///<workspace>/optuna.sqlite`) under a name
-derived from the spec's hash, the objectives and the sampler, so `resume=True` continues a study
-that was stopped without redoing its finished trials. A trial that raises is recorded as failed
-with its reason in the user attr `failure`, and the study goes on.
+Studies live in Optuna storage (default: `sqlite:///<workspace>/optuna.sqlite`; tune/storage.py) under
+a name derived from the spec's hash, the objectives and the sampler, so `resume=True` continues a study
+that was stopped without redoing its finished trials, and `join=True` lets workers on several hosts
+share one in PostgreSQL (tune/worker.py: an exact budget, retries of trials whose worker died). A trial
+that raises is recorded as failed with its reason in the user attr `failure`, and the study goes on.
 """
 from __future__ import annotations
 
@@ -49,12 +50,12 @@ class TrialSummary:
 @dataclass(frozen=True)
 class TuningResult:
     study_name: str
-    storage: str
+    storage: str  # its URL, password hidden
     objectives: str
     sampler: str
     trials: tuple[TrialSummary, ...]
     best: tuple[TrialSummary, ...]  # top_k by accuracy, or the non-dominated set (by accuracy, top_k first)
-    ran_now: int  # trials run by this call (a resumed study ran the rest before)
+    ran_now: int  # trials run to their end by this call (earlier calls and other workers ran the rest)
 
 
 def study_name(spec: StudySpec, objectives: str, sampler: str) -> str:
