@@ -184,6 +184,19 @@ def test_an_unreachable_storage_names_its_url_without_the_password(tmp_path, cap
     assert code == 1 and "tuner:***@127.0.0.1:1/lab" in out.err and "s3cret" not in out.err + out.out
 
 
+@pytest.mark.parametrize(("url", "said"), [
+    ("postgresql://tuner:s3cret-pw@dbhost:port/optuna", "cannot read 'postgresql://tuner:***@dbhost:port/optuna'"),
+    ("postgresql+psycopg://tuner:s3cret-pw@dbhost/", "names no database"),
+    ("sqlite:///:memory:", "names no file"),
+    ("mysql://tuner:s3cret-pw@dbhost/optuna", "is a mysql database; edgebench keeps studies in SQLite or PostgreSQL"),
+])
+def test_a_malformed_storage_url_is_refused_before_anything_runs(tmp_path, url, said):
+    with pytest.raises(UsageError) as err:
+        run_tuning(tiny_spec(tmp_path), store=ArtifactStore(tmp_path / "artifacts"), workspace=tmp_path, storage=url,
+                   join=True, log=lambda _: None)
+    assert said in str(err.value) and "s3cret" not in str(err.value) and "Expected sqlite:///PATH" in str(err.value)
+
+
 @pytest.mark.parametrize(("heartbeat_s", "grace_s", "said"), [
     (0, None, "at least 1. Received: 0"),
     (10, 10, "grace period (10 s) must be longer than the heartbeat interval (10 s)"),

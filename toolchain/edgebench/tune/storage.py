@@ -67,7 +67,7 @@ class TuningStorage:
 
     url: str
     shown: str
-    backend: str  # sqlite | postgresql | another SQLAlchemy backend (mysql, ...)
+    backend: str  # sqlite | postgresql
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -98,7 +98,10 @@ def parse_storage_url(url: str | None, workspace_root: str | os.PathLike[str]) -
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")  # the driver edgebench ships (the 'lab' extra)
     backend = parsed.get_backend_name()
-    shown = parsed.render_as_string(hide_password=True)
+    shown = _mask(text)
+    if backend not in ("sqlite", "postgresql"):
+        raise UsageError(f"Optuna storage {shown!r} is a {backend} database; edgebench keeps studies in SQLite or "
+                         f"PostgreSQL (it hands out trials under a lock of theirs). Expected {EXPECTED}.")
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise UsageError(f"Optuna storage {shown!r} names no file: an in-memory study is lost when the command "
@@ -151,15 +154,12 @@ class TrialLock(Protocol):
 @contextmanager
 def trial_lock(where: TuningStorage) -> Iterator[TrialLock]:
     """A PostgreSQL advisory lock (released by the server if its holder dies), or a file lock beside a
-    SQLite file (released by the kernel). Other databases: a UsageError, as no lock is known for them."""
+    SQLite file (released by the kernel)."""
     lock: _PostgresLock | _FileLock
-    if where.backend == "postgresql":
-        lock = _PostgresLock(where)
-    elif where.sqlite_path is not None:
+    if where.sqlite_path is not None:
         lock = _FileLock(where.sqlite_path.with_name(where.sqlite_path.name + ".trial-lock"))
     else:
-        raise UsageError(f"Optuna storage {where.shown} is a {where.backend} database; edgebench hands out trials "
-                         f"under a lock it knows for SQLite and PostgreSQL only. Expected {EXPECTED}.")
+        lock = _PostgresLock(where)
     try:
         yield lock
     finally:
