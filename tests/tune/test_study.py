@@ -117,7 +117,7 @@ def test_multi_objective_study_measures_latency_and_yields_a_pareto_set(spec, tm
     assert {t.number for t in result.best} <= front
 
 
-def test_resume_records_a_trial_left_running_by_a_killed_process_as_failed(spec, tmp_path, monkeypatch):
+def test_resume_fails_a_trial_left_running_by_a_killed_process_and_retries_it(spec, tmp_path, monkeypatch):
     import optuna
 
     from edgebench.tune import default_storage, study_name
@@ -127,8 +127,12 @@ def test_resume_records_a_trial_left_running_by_a_killed_process_as_failed(spec,
     monkeypatch.setattr("edgebench.lineage.record_in_workspace", lambda *a, **k: None)  # fakes have no lineage
     _tune(spec, tmp_path, sampler="random", trials=1)
     study = optuna.load_study(study_name=study_name(spec, "accuracy", "random"), storage=default_storage(tmp_path))
-    study.ask()  # a trial the killed process never finished
+    killed = study.ask()  # a trial the killed process never finished
+    killed.suggest_categorical("filters", [8, 16])
     result = _tune(spec, tmp_path, sampler="random", trials=3, resume=True)
-    assert [t.state for t in result.trials] == ["COMPLETE", "FAIL", "COMPLETE"]
-    assert "interrupted" in result.trials[1].failure
-    assert len(fake.calls) == 2
+    # Trial 1 does not count: its retry (trial 2, same parameters) takes its place, so 3 finished trials.
+    assert [t.state for t in result.trials] == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
+    assert "interrupted" in result.trials[1].failure and "retried as trial 2" in result.trials[1].failure
+    retry = study.trials[2]
+    assert retry.system_attrs["failed_trial"] == 1 and retry.params["filters"] == killed.params["filters"]
+    assert len(fake.calls) == 3 and result.ran_now == 2

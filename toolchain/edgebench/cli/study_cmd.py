@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     with StageProgress(console) as progress:
         result = run_study(spec, workspace=args.workspace, target=args.target, resume=args.resume,
                            objectives=args.objectives, sampler=args.sampler, trials=args.trials,
-                           storage=args.storage, runs=args.runs, protocol=args.protocol, variants=variants,
+                           storage=args.storage, join=args.join, heartbeat_s=args.heartbeat_s,
+                           grace_s=args.grace_s, runs=args.runs, protocol=args.protocol, variants=variants,
                            variants_for=args.variants_for,
                            data_dir=args.data_dir, log=progress.log, on_step=progress.step)
     measured = sum(r.status == "measured" for r in result.rows)

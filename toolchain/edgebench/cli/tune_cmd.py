@@ -1,7 +1,8 @@
-"""`edgebench tune SPEC [--budget smoke|full] [--sampler S] [--objectives accuracy|multi] [--resume]`.
+"""`edgebench tune SPEC [--budget smoke|full] [--sampler S] [--objectives accuracy|multi] [--resume | --join]`.
 
 Runs the tuning stage alone: an Optuna study stored in <workspace>/optuna.sqlite (or --storage URL),
-named from the spec's hash, so --resume continues it without redoing finished trials.
+named from the spec's hash, so --resume continues it without redoing finished trials, and --join lets
+workers on several hosts share it on PostgreSQL (heartbeats; a dead worker's trial is retried).
 """
 from __future__ import annotations
 
@@ -19,15 +20,39 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
                         help="accuracy: tpe, random, grid, bohb (TPE + Hyperband pruning); multi: nsga2, tpe, "
                              "random (default: the spec's sampler; for multi, "
                              f"{DEFAULT_MULTI_SAMPLER})")
-    parser.add_argument("--trials", type=int, default=None, help="total trials (default: the spec's budget)")
+    parser.add_argument("--trials", type=int, default=None,
+                        help="finished trials the study ends with, counting every worker's (default: the spec's "
+                             "budget); a trial whose worker died is retried and counted once")
     parser.add_argument("--target", default="local", help="where latency is measured (multi-objective trials; study variants): local or an adb serial")
     parser.add_argument("--runs", type=int, default=None, help="timed inferences per run (default: the smoke protocol's)")
     parser.add_argument("--storage", default=None, metavar="URL",
-                        help="Optuna storage URL (default: sqlite:///<workspace>/optuna.sqlite)")
+                        help="Optuna storage: sqlite:///PATH (default: sqlite:///<workspace>/optuna.sqlite) or "
+                             "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE, shared by the workers of a lab")
     parser.add_argument("--resume", action="store_true",
-                        help="continue the stored study of this spec (default: start it over)")
+                        help="continue the stored study of this spec alone; trials left running are retried "
+                             "(default: start it over in a SQLite file; in a server database an existing study is "
+                             "never replaced)")
+    parser.add_argument("--join", action="store_true",
+                        help="work on the study beside other workers (any host, same --storage and spec), creating "
+                             "it if missing: together they end with --trials finished trials")
+    parser.add_argument("--heartbeat-s", type=whole_seconds, default=None, metavar="S",
+                        help="seconds between a worker's heartbeats for its running trial (default: 10)")
+    parser.add_argument("--grace-s", type=whole_seconds, default=None, metavar="S",
+                        help="seconds without a heartbeat after which a trial's worker counts as dead: the trial "
+                             "is failed and retried by a live worker (default: 3 heartbeats)")
     parser.add_argument("--data-dir", default=None, metavar="DIR",
                         help="where dataset paths point (default: $EDGEBENCH_DATA or <workspace>/datasets)")
+
+
+def whole_seconds(text: str) -> int:
+    """A whole number of seconds >= 1 (Optuna's heartbeats take whole seconds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of seconds, at least 1; received {text!r}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     ws = Workspace.resolve(args.workspace)
     result = run_tuning(spec, store=ArtifactStore.for_workspace(ws), workspace=ws.root, objectives=args.objectives,
                         sampler=args.sampler, trials=args.trials, storage=args.storage, resume=args.resume,
+                        join=args.join, heartbeat_s=args.heartbeat_s, grace_s=args.grace_s,
                         data_dir=data_root(args.data_dir, ws.root), target=args.target, runs=args.runs)
     print(f"study {result.study_name} ({result.storage}): {len(result.trials)} trial(s), {result.ran_now} run now")
     for t in result.trials:

@@ -101,7 +101,8 @@ def variant_names(spec: StudySpec, extra: tuple[str, ...] = BASELINE_VARIANTS) -
 
 def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = None, target: str = "local",
               resume: bool = False, objectives: str = "accuracy", sampler: str | None = None,
-              trials: int | None = None, storage: str | None = None, runs: int | None = None,
+              trials: int | None = None, storage: str | None = None, join: bool = False,
+              heartbeat_s: int | None = None, grace_s: int | None = None, runs: int | None = None,
               protocol: str = "smoke", variants: list[str] | None = None, variants_for: str = "best",
               data_dir: str | os.PathLike[str] | None = None,
               log: Callable[[str], None] | None = None,
@@ -137,7 +138,8 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
         tune_device = host if objectives == "accuracy" else f"{host} + {target}"
         step(StudyStep("tune", spec.name, "", "", tune_device, f"{n_trials} trial(s), {objectives}", 0, None))
         tuning = run_tuning(spec, store=store, workspace=ws.root, objectives=objectives, sampler=sampler,
-                            trials=trials, storage=storage, resume=resume, dataset=dataset, target=target,
+                            trials=trials, storage=storage, resume=resume, join=join, heartbeat_s=heartbeat_s,
+                            grace_s=grace_s, dataset=dataset, target=target,
                             runs=runs, log=log)
         study_name, tuned, best = tuning.study_name, tuning.trials, tuning.best
         step(StudyStep("tune", spec.name, "", "", tune_device, "done", 1, 1))

@@ -6,8 +6,9 @@ Optuna and TensorFlow are imported only when a study runs.
 """
 from __future__ import annotations
 
-from edgebench.tune.study import (MULTI_SAMPLERS, OBJECTIVES, SINGLE_SAMPLERS, TrialSummary, TuningResult,
-                                  default_storage, run_tuning, study_name)
+from edgebench.tune.storage import default_storage
+from edgebench.tune.study import (MULTI_SAMPLERS, OBJECTIVES, SINGLE_SAMPLERS, TrialSummary, TuningResult, run_tuning,
+                                  study_name)
 
 __all__ = ["MULTI_SAMPLERS", "OBJECTIVES", "SINGLE_SAMPLERS", "TrialSummary", "TuningResult", "default_storage",
            "run_tuning", "study_name"]
