@@ -32,9 +32,9 @@ class Phones:
         return {**self.adb.env, "EDGEBENCH_HARNESS_CACHE": str(self.harness_cache), **extra}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def phones(tmp_path_factory: pytest.TempPathFactory, harness_cache: Path) -> Iterator[Phones]:
-    """Six virtual phones on one private adb server (adb 36)."""
+    """Six virtual phones on one private adb server (adb 36), shared by the lab tests of a test process."""
     from edgebench.virtual.sandbox import probe
 
     reason = probe()

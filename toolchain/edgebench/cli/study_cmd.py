@@ -1,4 +1,4 @@
-"""`edgebench study run SPEC [--budget smoke|full] [--target local|SERIAL] [--resume] [--variants-for W]`.
+"""`edgebench study run SPEC [--budget smoke|full] [--target local|SERIAL|lab[:KEY=VALUE]] [--resume] [--variants-for W]`.
 
 Train the default model, tune, build the optimization variants of the default model and the best
 trial(s) (`--variants-for default|best|all`: only the default model, or every trial's), measure them all in one

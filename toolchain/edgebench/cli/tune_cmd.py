@@ -23,7 +23,9 @@ def add_tuning_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=int, default=None,
                         help="finished trials the study ends with, counting every worker's (default: the spec's "
                              "budget); a trial whose worker died is retried and counted once")
-    parser.add_argument("--target", default="local", help="where latency is measured (multi-objective trials; study variants): local or an adb serial")
+    parser.add_argument("--target", default="local", help="where latency is measured (multi-objective trials; study run's variants): local, an adb serial, or the phones of "
+                             "a lab: lab (every live device) or lab:KEY=VALUE[,...], e.g. 'lab:model=Pixel 8' "
+                             "(each trial's model goes through `edgebench lab`'s queue; needs --store postgresql...)")
     parser.add_argument("--runs", type=int, default=None, help="timed inferences per run (default: the smoke protocol's)")
     parser.add_argument("--storage", default=None, metavar="URL",
                         help="Optuna storage: sqlite:///PATH (default: sqlite:///<workspace>/optuna.sqlite) or "

@@ -29,23 +29,24 @@ def lab_conditions(target: str) -> list[str] | None:
     return None
 
 
-def measure_on_lab(model_path: str | os.PathLike[str], conditions: Sequence[str], *, protocol: str = "smoke",
-                   runs: int | None = None, timeout_s: float = 3600.0, poll_s: float = 0.5,
-                   stall_s: float = 30.0) -> list[RunRecord]:
-    """Queue one repeat of `model_path` on every live lab device that matches, wait for the jobs, return the
-    stored runs. The lab is the store at $EDGEBENCH_STORE (a PostgreSQL URL)."""
+def measure_on_lab(model_paths: Sequence[str | os.PathLike[str]], conditions: Sequence[str], *,
+                   protocol: str = "smoke", runs: int | None = None, threads: Sequence[int] = (1,),
+                   input_shapes: Sequence[str] | None = None, timeout_s: float = 3600.0, poll_s: float = 0.5,
+                   stall_s: float = 30.0, command: str = "edgebench: measured on the lab") -> tuple[str, list[RunRecord]]:
+    """Queue `model_paths` on every live lab device that matches `conditions`, wait for the jobs, return the
+    session and its stored runs. The lab is the store at $EDGEBENCH_STORE (a PostgreSQL URL)."""
     url = os.environ.get(STORE_ENV)
     lab = open_lab(url)
     results = ResultsStore(url or "")
     try:
-        done = submit(lab, results, [model_path], protocol=protocol, overrides={"runs": runs} if runs else {},
-                      threads=[1], accelerators=["cpu"], cpu_mask=None, input_shapes=None,
-                      device_conditions=list(conditions), stall_s=stall_s, command="edgebench tune: a trial's latency")
+        done = submit(lab, results, model_paths, protocol=protocol, overrides={"runs": runs} if runs else {},
+                      threads=threads, accelerators=["cpu"], cpu_mask=None, input_shapes=input_shapes,
+                      device_conditions=list(conditions), stall_s=stall_s, command=command)
         deadline = time.monotonic() + timeout_s
         while True:
             status = lab_status(lab, session=done.session, stall_s=stall_s).sessions[0]
             if status.finished:
-                return results.runs(done.session)
+                return done.session, results.runs(done.session)
             if time.monotonic() > deadline:
                 raise EdgebenchError(f"lab session {done.session} did not finish within {timeout_s:g} s "
                                      f"({status.jobs}); see `edgebench lab status --session {done.session}`")

@@ -108,6 +108,7 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
               log: Callable[[str], None] | None = None,
               on_step: Callable[[StudyStep], None] | None = None) -> StudyRun:
     from edgebench.api import push_and_run
+    from edgebench.lab.remote import lab_conditions, measure_on_lab
     from edgebench.datasets.loaders import data_root, load_dataset
     from edgebench.lineage import record_in_workspace
     from edgebench.optimize import build_variant
@@ -175,12 +176,21 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
         log(f"study {spec.name}: measuring {len(paths)} .tflite file(s) on {target} ({protocol})")
         measuring = _MeasureSteps(spec.name, {str(c.path): (k.source, v) for k, v, c, _ in built if c is not None},
                                   step)
-        result = push_and_run(paths, target=target, protocol=protocol, threads=spec.measure.threads[:1],
-                              runs=runs, workspace=ws.root, input_shapes=spec.measure.push_and_run_shapes(),
-                              on_plan=measuring.plan, on_stage=measuring.stage,
-                              on_record=measuring.finished)
-        session = result.session
-        for r in result.records:
+        conditions = lab_conditions(target)
+        if conditions is not None:  # the phones of a lab, through its queue (`edgebench lab`)
+            session, records = measure_on_lab(paths, conditions, protocol=protocol, runs=runs,
+                                              threads=spec.measure.threads[:1],
+                                              input_shapes=spec.measure.push_and_run_shapes(),
+                                              command=f"edgebench study run {spec.name}")
+            for r in records:
+                measuring.finished(r)
+        else:
+            result = push_and_run(paths, target=target, protocol=protocol, threads=spec.measure.threads[:1],
+                                  runs=runs, workspace=ws.root, input_shapes=spec.measure.push_and_run_shapes(),
+                                  on_plan=measuring.plan, on_stage=measuring.stage,
+                                  on_record=measuring.finished)
+            session, records = result.session, list(result.records)
+        for r in records:
             by_sha.setdefault(r.model_sha256, []).append(r)
 
     rows = _mark_front([_row(cand, name, conv, problem, by_sha) for cand, name, conv, problem in built])

@@ -245,6 +245,7 @@ def measure_fp32(trained: Any, trial: Any, *, store: ArtifactStore, workspace: A
     import statistics
 
     from edgebench.api import push_and_run
+    from edgebench.lab.remote import lab_conditions, measure_on_lab
     from edgebench.lineage import record_in_workspace
     from edgebench.optimize import build_variant
 
@@ -252,11 +253,17 @@ def measure_fp32(trained: Any, trial: Any, *, store: ArtifactStore, workspace: A
     record_in_workspace(workspace, store, [converted])
     trial.set_user_attr("tflite_sha256", converted.artifact_id)
     trial.set_user_attr("size_bytes", converted.size_bytes)
-    result = push_and_run([converted.path], target=target, protocol="smoke", runs=runs, workspace=workspace)
-    ok = [r.latency.median_us for r in result.records if r.status == "ok" and r.latency and r.latency.median_us]
-    trial.set_user_attr("run_ids", [r.run_id for r in result.records])
+    conditions = lab_conditions(target)
+    if conditions is not None:  # the phones of a lab: a job per matching device, through the lab's queue
+        _session, records = measure_on_lab([converted.path], conditions, protocol="smoke", runs=runs,
+                                           command=f"edgebench tune: latency of trial {trial.number}")
+    else:
+        records = list(push_and_run([converted.path], target=target, protocol="smoke", runs=runs,
+                                    workspace=workspace).records)
+    ok = [r.latency.median_us for r in records if r.status == "ok" and r.latency and r.latency.median_us]
+    trial.set_user_attr("run_ids", [r.run_id for r in records])
     if not ok:
-        why = "; ".join(filter(None, (r.error for r in result.records))) or "no run succeeded"
+        why = "; ".join(filter(None, (r.error for r in records))) or "no run succeeded"
         raise RuntimeError(f"no latency measured on {target}: {why}")
     latency = float(statistics.median(ok))
     trial.set_user_attr("latency_median_us", latency)
