@@ -76,3 +76,25 @@ def test_a_store_of_another_schema_version_is_refused_before_the_lab_adds_tables
         tables = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
     engine.dispose()
     assert tables == {"meta"}
+
+
+def test_a_restarted_worker_replaces_the_rows_of_dead_or_stopped_ones_of_its_host(postgres_store_url) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import socket
+
+    from edgebench.lab.devices import announced
+
+    lab = open_lab(postgres_store_url("rows"))
+    host = socket.gethostname()
+
+    def row(worker: str, serial: str, state: str = "idle", row_host: str = host) -> AnnouncedDevice:
+        return AnnouncedDevice(worker=worker, serial=serial, host=row_host, device_id=f"id-{serial}", model="Pixel 8",
+                               abi="x86_64", state=state, job_id=None, session=None, last_heartbeat_utc=utc_now().isoformat())
+
+    dead = f"{host}/{2**22 + 17}"  # above pid_max: never a live process
+    announce(lab.engine, [row(dead, "A"), row(f"{host}/{os.getpid()}", "B"), row("other-host/5", "A")])
+    announce(lab.engine, [row(f"{host}/1", "A")])  # pid 1 is alive: a second worker of this host is kept
+    announce(lab.engine, [row(f"{host}/new", "A")])
+    left = {(d.worker, d.serial) for d in announced(lab.engine)}
+    assert left == {(f"{host}/{os.getpid()}", "B"), ("other-host/5", "A"), (f"{host}/1", "A"), (f"{host}/new", "A")}
+    lab.engine.dispose()

@@ -6,6 +6,7 @@ its --devices conditions against the rows refreshed within the stall timeout (th
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -40,10 +41,31 @@ def utc_now() -> dt.datetime:
 
 
 def announce(engine: Engine, devices: Sequence[AnnouncedDevice]) -> None:
+    """This worker's rows, replacing those of earlier workers of this host for the same devices that have
+    stopped or died (`lab status` would list them as gone forever)."""
     with write_transaction(engine) as conn:
         for d in devices:
-            conn.execute(delete(lab_devices).where(lab_devices.c.worker == d.worker, lab_devices.c.serial == d.serial))
+            earlier = conn.execute(select(lab_devices.c.worker, lab_devices.c.state).where(
+                lab_devices.c.host == d.host, lab_devices.c.serial == d.serial)).all()
+            for worker, state in earlier:
+                if worker == d.worker or state == "stopped" or not _alive_here(worker):
+                    conn.execute(delete(lab_devices).where(lab_devices.c.worker == worker,
+                                                           lab_devices.c.serial == d.serial))
             conn.execute(lab_devices.insert().values(**d.__dict__))
+
+
+def _alive_here(worker: str) -> bool:
+    """Whether the worker process (`host/pid`, of this host) still runs."""
+    pid_text = worker.rpartition("/")[2]
+    if not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def beat(engine: Engine, worker: str) -> None:
