@@ -113,8 +113,8 @@ def failover(server: str, serials: list[str], tmp: Path) -> float:
     engine = create_engine(url)
     while True:  # the first job running: kill the worker that took it
         with engine.connect() as conn:
-            row = conn.execute(text("SELECT j.id, w.name FROM procrastinate_jobs j JOIN procrastinate_workers w "
-                                    "ON w.id = j.worker_id WHERE j.status = 'doing' LIMIT 1")).first()
+            row = conn.execute(text("SELECT job_id, worker FROM lab_devices WHERE state = 'measuring' "
+                                    "AND job_id IS NOT NULL LIMIT 1")).first()
         if row is not None:
             break
         time.sleep(0.05)

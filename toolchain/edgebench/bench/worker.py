@@ -309,7 +309,9 @@ class DeviceWorker:
 
     def _store(self, run: PlannedRun, outcome: RunOutcome) -> None:
         # Compared with the stored runs, and with those still in the outbox when the store is away.
-        outcome = with_output_checks(outcome, self.outbox.runs(self.plan.session))
+        record = outcome.record
+        outcome = with_output_checks(outcome, self.outbox.runs(self.plan.session, device_id=record.device_id,
+                                                               model_sha256=record.model_sha256))
         saved = self.outbox.save_run(outcome.record, _protocol_json(self.plan.protocol), outcome.latency_samples,
                                      outcome.device_samples)
         # Another writer of a shared store may have stored this run first: theirs is kept and reported.

@@ -65,10 +65,11 @@ class TimedStore(ResultsStore):
         finally:
             self._timed(started)
 
-    def runs(self, session: str | None = None) -> list[RunRecord]:
+    def runs(self, session: str | None = None, *, device_id: str | None = None,
+             model_sha256: str | None = None) -> list[RunRecord]:
         started = time.perf_counter()
         try:
-            return super().runs(session)
+            return super().runs(session, device_id=device_id, model_sha256=model_sha256)
         finally:
             self._timed(started)
 

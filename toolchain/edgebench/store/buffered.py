@@ -79,7 +79,8 @@ class BufferedStore:
         self._down_since: float | None = None  # time.monotonic() of the first failure of the current outage
         self._last_reason = ""
         self._stopped: StoreError | None = None  # why writing stopped (budget spent, or a write refused)
-        self._known: dict[str, dict[str, RunRecord]] = {}  # session -> run key -> record, for reads in an outage
+        # (session, device id or None, model sha256 or None) -> run key -> record, for reads in an outage
+        self._known: dict[tuple[str, str | None, str | None], dict[str, RunRecord]] = {}
 
     # -- writes -------------------------------------------------------------------------------------
     def save_run(self, record: RunRecord, protocol_json: Mapping[str, Any],
@@ -138,25 +139,27 @@ class BufferedStore:
         return len(entries)
 
     # -- reads --------------------------------------------------------------------------------------
-    def runs(self, session: str) -> list[RunRecord]:
-        """The session's stored runs and those waiting in this process's outbox. While the store cannot be
-        reached: the runs it held at the last read and every run written through here since (not asked
-        again until the flusher reached it: a host that drops packets would hold each read for the
-        connect timeout)."""
+    def runs(self, session: str, *, device_id: str | None = None, model_sha256: str | None = None) -> list[RunRecord]:
+        """The session's stored runs (of one device and model, when given) and those waiting in this
+        process's outbox. While the store cannot be reached: the runs it held at the last read and every
+        run written through here since (not asked again until the flusher reached it: a host that drops
+        packets would hold each read for the connect timeout)."""
+        scope = (session, device_id, model_sha256)
         with self._cond:
             outage_on = self._down_since is not None
-            stored = list(self._known.get(session, {}).values())
+            stored = list(self._known.get(scope, {}).values())
         if not outage_on:
             try:
-                stored = self.store.runs(session)
+                stored = self.store.runs(session, device_id=device_id, model_sha256=model_sha256)
             except DBAPIError as exc:
                 if not is_connection_loss(exc):
                     raise
             else:
                 with self._cond:
-                    self._known[session] = {r.run_key: r for r in stored}
+                    self._known[scope] = {r.run_key: r for r in stored}
         with self._cond:
-            waiting = [e.record for _, e in self._pending if e.record.session == session]
+            waiting = [e.record for _, e in self._pending if e.record.session == session
+                       and device_id in (None, e.record.device_id) and model_sha256 in (None, e.record.model_sha256)]
         keys = {r.run_key for r in stored}
         return stored + [r for r in waiting if r.run_key not in keys]
 
@@ -200,7 +203,9 @@ class BufferedStore:
         self.outbox.remove(path)
         with self._cond:
             self._down_since = None
-            self._known.setdefault(entry.record.session, {})[entry.record.run_key] = saved.record
+            r = entry.record
+            for scope in {(r.session, d, m) for d in (None, r.device_id) for m in (None, r.model_sha256)}:
+                self._known.setdefault(scope, {})[r.run_key] = saved.record
         return saved
 
     def _start_flusher(self) -> None:  # with self._cond held

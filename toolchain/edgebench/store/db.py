@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import Connection, Engine, RowMapping, delete, insert, select
+from sqlalchemy import and_, Connection, Engine, RowMapping, delete, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from edgebench.errors import StoreError, StoreUnreachableError
@@ -228,8 +228,13 @@ class ResultsStore:
         return found[0] if found else None
 
     # -- reads --------------------------------------------------------------------------------
-    def runs(self, session: str | None = None) -> list[RunRecord]:
-        return self._runs(t.runs.c.session == session if session is not None else None)
+    def runs(self, session: str | None = None, *, device_id: str | None = None,
+             model_sha256: str | None = None) -> list[RunRecord]:
+        """Stored runs, of a session (all: None), of one device and model when given (a run's output
+        checks compare only those: reading the whole session for each run grows with it)."""
+        where = [c == v for c, v in ((t.runs.c.session, session), (t.runs.c.device_id, device_id),
+                                     (t.runs.c.model_sha256, model_sha256)) if v is not None]
+        return self._runs(and_(*where) if where else None)
 
     def _runs(self, where: Any = None) -> list[RunRecord]:
         query = select(t.runs, *[c for c in t.summaries.c if c.name != "run_id"]).select_from(
