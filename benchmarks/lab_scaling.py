@@ -2,7 +2,7 @@
 
 1, 2 and 4 `edgebench lab worker` processes with two virtual devices each on one PostgreSQL (a
 throwaway server from scripts/lab-db.sh), a session of 6 jobs per device whose runs mostly wait on the
-device (runs 50 ms apart), so this 2-core host does not cap the lab:
+device (runs 100 ms apart), so this 2-core host does not cap the lab:
 - jobs per minute, and the ratio to linear (n × the one-worker rate; target >= 0.8 at 4 workers);
 - database time per job, as each worker reports it (its store reads and writes and the device-state
   updates), and the queue's hand-over per device (one job finished -> the next started, from
@@ -32,7 +32,7 @@ from _lab import virtual_lab  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "fixtures" / "models" / "eb_uint8_image_mean.tflite"
-WORKLOAD = ("--protocol", "smoke", "--runs", "20", "--warmup", "1", "--run-delay-ms", "50", "--threads", "1,2",
+WORKLOAD = ("--protocol", "smoke", "--runs", "20", "--warmup", "1", "--run-delay-ms", "100", "--threads", "1,2",
             "--repeats", "3")
 SPAN = text("SELECT extract(epoch FROM max(at) FILTER (WHERE type = 'succeeded') - min(at) FILTER (WHERE type = 'started')), "
             "count(*) FILTER (WHERE type = 'succeeded') FROM procrastinate_events")
