@@ -37,6 +37,8 @@ def test_a_database_outage_mid_session_loses_nothing(stoppable_postgres: Stoppab
         total, distinct, ok = lab.query("SELECT count(*), count(DISTINCT run_key), count(*) FILTER (WHERE status = 'ok') "
                                         "FROM runs WHERE session = :s", s=session)[0]
         assert (total, distinct, ok) == (24, 24, 24)  # 1 model × 2 configs × 3 repeats × 4 phones
+        assert dict(lab.query("SELECT status::text, count(*) FROM procrastinate_jobs WHERE args->>'session' = :s "
+                              "GROUP BY 1", s=session)) == {"succeeded": 24}
         assert lab.query("SELECT count(*) FROM runs r WHERE session = :s AND NOT EXISTS (SELECT 1 FROM "
                          "latency_samples l WHERE l.run_id = r.run_id)", s=session)[0][0] == 0
         finished_while_down = [
@@ -48,4 +50,22 @@ def test_a_database_outage_mid_session_loses_nothing(stoppable_postgres: Stoppab
         assert not list((tmp_path / "a" / "outbox").rglob("*.json")) and not list((tmp_path / "b" / "outbox").rglob("*.json"))
     finally:
         stoppable_postgres.start()
+        lab.stop()
+
+
+def test_a_database_away_longer_than_the_budget_stops_the_worker_saying_why(  # type: ignore[no-untyped-def]
+        stoppable_postgres: StoppablePostgres, phones: Phones, tmp_path) -> None:  # noqa: F811
+    lab = Lab(stoppable_postgres.url, phones, tmp_path)
+    try:
+        worker = lab.start_worker(phones.serials[4:5], "c", "--db-outage", "2")
+        lab.wait_for("the announced phone", "SELECT count(*) FROM lab_devices WHERE state = 'idle' AND serial = :s",
+                     lambda rows: rows and rows[0][0] == 1, s=phones.serials[4])
+        stoppable_postgres.halt()
+        try:
+            code = worker.proc.wait(timeout=60)
+        finally:
+            stoppable_postgres.start()
+        assert code != 0
+        assert "was unreachable for" in worker.text() and "(--db-outage 2" in worker.text()
+    finally:
         lab.stop()

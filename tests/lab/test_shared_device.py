@@ -28,6 +28,11 @@ def test_two_workers_on_the_same_phones_take_turns(lab: Lab) -> None:
     for w in workers:
         wait_exit(w)
     assert dict(lab.query(JOBS, s=session)) == {"succeeded": 12}
+    # Each job ran once: none was handed to the second worker while the first measured its phone (the
+    # device lock would have refused it, and the job would have been tried again later).
+    assert lab.query("SELECT count(*) FROM procrastinate_events e JOIN procrastinate_jobs j ON j.id = e.job_id "
+                     "WHERE j.args->>'session' = :s AND e.type = 'started'", s=session) == [(12,)]
+    assert not any("busy" in w.text() for w in workers)
     assert all("stored ok" in w.text() for w in workers)  # both took jobs: the phones really were shared
     assert "stopping: the jobs in flight finish first" in busy.text()
     spans: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}

@@ -133,7 +133,7 @@ def _worker(lab: Any, args: argparse.Namespace) -> int:
     if kept:
         say(f"stored {kept} run(s) an earlier worker kept in {ws.root / 'outbox'}")
     runner = JobRunner(lab=lab, results=results, outbox=outbox, workspace=ws,
-                       targets={d.serial: t for t, d in served}, deploy=deploy_harness_factory(ws),
+                       targets={d.device_id: t for t, d in served}, deploy=deploy_harness_factory(ws),
                        reconnect_timeout_s=args.reconnect_timeout, on_stage=stage, on_record=stored)
     say(f"serving {', '.join(f'{d.serial} ({d.model or d.abi})' for _t, d in served)} on {lab.store.shown}")
     try:
@@ -174,6 +174,16 @@ def _status(lab: Any, args: argparse.Namespace) -> int:
         sessions.add_row(s.session, s.submitted_at_utc, s.submitted_by, str(j["succeeded"]), str(j["failed"]),
                          str(j["doing"]), str(j["todo"]), str(j["cancelled"] + j["aborted"]))
     console.print(sessions)
+    for s in status.sessions:
+        if args.session is None and s.finished:
+            continue  # per device: the session asked for, and those still running
+        per_device = Table(title=f"session {s.session} per device")
+        for column in ("device", "done", "failed", "running", "waiting", "cancelled"):
+            per_device.add_column(column)
+        for serial, counts in sorted(s.per_device.items()):
+            per_device.add_row(serial, *(str(counts.get(k, 0)) for k in ("succeeded", "failed", "doing", "todo")),
+                               str(counts.get("cancelled", 0) + counts.get("aborted", 0)))
+        console.print(per_device)
     return 0
 
 

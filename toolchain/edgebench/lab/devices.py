@@ -2,6 +2,7 @@
 
 A worker writes one row per device it serves and refreshes it every heartbeat; `lab submit` matches
 its --devices conditions against the rows refreshed within the stall timeout (the live devices).
+Heartbeats are the database's clock (`now()`), never a host's: the hosts of a lab need not agree on time.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Sequence
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, select, text, update
 
 from edgebench.errors import UsageError
 from edgebench.lab.tables import lab_devices
@@ -40,10 +41,15 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def database_now(conn: Connection) -> dt.datetime:
+    return conn.execute(text("SELECT now()")).scalar_one()  # type: ignore[no-any-return]
+
+
 def announce(engine: Engine, devices: Sequence[AnnouncedDevice]) -> None:
     """This worker's rows, replacing those of earlier workers of this host for the same devices that have
     stopped or died (`lab status` would list them as gone forever)."""
     with write_transaction(engine) as conn:
+        now = database_now(conn).isoformat()
         for d in devices:
             earlier = conn.execute(select(lab_devices.c.worker, lab_devices.c.state).where(
                 lab_devices.c.host == d.host, lab_devices.c.serial == d.serial)).all()
@@ -51,7 +57,7 @@ def announce(engine: Engine, devices: Sequence[AnnouncedDevice]) -> None:
                 if worker == d.worker or state == "stopped" or not _alive_here(worker):
                     conn.execute(delete(lab_devices).where(lab_devices.c.worker == worker,
                                                            lab_devices.c.serial == d.serial))
-            conn.execute(lab_devices.insert().values(**d.__dict__))
+            conn.execute(lab_devices.insert().values(**{**d.__dict__, "last_heartbeat_utc": now}))
 
 
 def _alive_here(worker: str) -> bool:
@@ -71,24 +77,33 @@ def _alive_here(worker: str) -> bool:
 def beat(engine: Engine, worker: str) -> None:
     with write_transaction(engine) as conn:
         conn.execute(update(lab_devices).where(lab_devices.c.worker == worker)
-                     .values(last_heartbeat_utc=utc_now().isoformat()))
+                     .values(last_heartbeat_utc=database_now(conn).isoformat()))
 
 
 def set_state(engine: Engine, worker: str, serial: str, state: str, job_id: int | None, session: str | None) -> None:
     with write_transaction(engine) as conn:
         conn.execute(update(lab_devices).where(lab_devices.c.worker == worker, lab_devices.c.serial == serial)
-                     .values(state=state, job_id=job_id, session=session, last_heartbeat_utc=utc_now().isoformat()))
+                     .values(state=state, job_id=job_id, session=session,
+                             last_heartbeat_utc=database_now(conn).isoformat()))
 
 
-def announced(engine: Engine) -> list[AnnouncedDevice]:
+def announced(engine: Engine) -> tuple[list[AnnouncedDevice], dt.datetime]:
+    """Every announced device, and the database's time now (to judge their heartbeats' age by)."""
     with engine.connect() as conn:
         rows = conn.execute(select(lab_devices).order_by(lab_devices.c.host, lab_devices.c.serial)).mappings().all()
-    return [AnnouncedDevice(**dict(r)) for r in rows]
+        now = database_now(conn)
+    return [AnnouncedDevice(**dict(r)) for r in rows], now
 
 
-def live(devices: Sequence[AnnouncedDevice], stall_s: float) -> list[AnnouncedDevice]:
-    now = utc_now()
+def live(engine: Engine, stall_s: float) -> list[AnnouncedDevice]:
+    devices, now = announced(engine)
     return [d for d in devices if d.state != "stopped" and d.age_s(now) <= stall_s]
+
+
+def jobs_in_flight(engine: Engine, stall_s: float) -> set[int]:
+    """Jobs a worker says it is measuring, in a device row refreshed within the stall timeout."""
+    devices, now = announced(engine)
+    return {d.job_id for d in devices if d.state == "measuring" and d.job_id is not None and d.age_s(now) <= stall_s}
 
 
 def parse_condition(text: str) -> dict[str, str]:
@@ -112,5 +127,5 @@ def matching(devices: Sequence[AnnouncedDevice], conditions: Sequence[dict[str, 
     for d in devices:
         if not conditions or any(all(str(getattr(d, k) or "").lower() == v.lower() for k, v in c.items())
                                  for c in conditions):
-            chosen.setdefault(d.serial, d)
+            chosen.setdefault(d.device_id, d)
     return list(chosen.values())

@@ -14,13 +14,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+import procrastinate.exceptions
 from sqlalchemy import select
 
 from edgebench.bench.execute import Deployment
 from edgebench.bench.input_shapes import plan_session_shapes
 from edgebench.bench.plan import ModelFile, PlannedRun
 from edgebench.bench.worker import DeviceWorker, Interrupted, SessionPlan
-from edgebench.errors import EdgebenchError
+from edgebench.lab.errors import JobFailed, StopRequested
 from edgebench.lab.plan import LabPlan
 from edgebench.lab.queue import Lab
 from edgebench.lab.submit import load_plan
@@ -81,18 +82,11 @@ class TimedStore(ResultsStore):
             self._timed(started)
 
 
-class JobFailed(EdgebenchError):
-    """The device could not do the job (gone, or it refused); `lab retry SESSION --failed` queues it again."""
-
-
-class StopRequested(EdgebenchError):
-    """The worker is stopping (or the job was cancelled): the job's run in flight was not stored."""
-
-
 @dataclass(frozen=True)
 class JobSpec:
     session: str
-    serial: str
+    device_id: str
+    serial: str  # as `lab submit` saw it (the device may be on another adb serial here)
     model_sha256: str
     threads: int
     accelerator: str
@@ -107,7 +101,7 @@ class JobRunner:
     results: TimedStore
     outbox: BufferedStore  # runs go to disk first, then to the store (waits out an outage within --db-outage)
     workspace: Workspace
-    targets: dict[str, Target]  # serial -> target
+    targets: dict[str, Target]  # device id -> target
     deploy: Callable[[Target, Sequence[ModelFile]], Deployment]
     reconnect_timeout_s: float
     on_stage: StageCallback
@@ -118,10 +112,13 @@ class JobRunner:
     _fetch_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, job: JobSpec, should_abort: Callable[[], bool]) -> str:
-        target = self.targets.get(job.serial)
+        target = self.targets.get(job.device_id)
         if target is None:
-            raise JobFailed(f"job for device {job.serial} reached a worker that does not serve it")
+            raise JobFailed(f"job for device {job.serial} ({job.device_id}) reached a worker that does not serve it")
         plan = self._plans.get(job.session) or self._plans.setdefault(job.session, load_plan(self.lab, job.session))
+        stored = self._stored_run(job)
+        if stored is not None:  # a job run again after its worker died, maybe on another host or harness build
+            return f"already stored: {stored.status} {stored.run_id}"
         model = self._model_file(plan, job.model_sha256)
         shapes = plan_session_shapes([model], list(plan.input_shapes) if plan.input_shapes else None)
         session_plan = SessionPlan(
@@ -139,7 +136,10 @@ class JobRunner:
         try:
             report = worker.run()
         except Interrupted:
-            raise StopRequested(f"device {job.serial}: stopped before the run was stored; the job runs again") from None
+            if should_abort():  # `lab cancel`: the job ends aborted
+                raise procrastinate.exceptions.JobAborted(f"device {job.serial}: cancelled; the run was not stored") from None
+            raise StopRequested(f"device {job.serial}: the worker stopped before the run was stored; "
+                                "the job goes back into the queue") from None
         finally:
             stop.set()  # ends the watcher
             watcher.join()
@@ -150,6 +150,14 @@ class JobRunner:
         if report.skipped:
             return "already stored"
         return ", ".join(f"{r.status} {r.run_id}" for r in report.records)
+
+    def _stored_run(self, job: JobSpec) -> RunRecord | None:
+        """The run of this job already stored (ok or invalid), found by what it measured rather than its run
+        key, which also names the harness build and runtime: another host may have built them differently."""
+        runs = self.outbox.call(lambda: self.results.runs(job.session, device_id=job.device_id,
+                                                          model_sha256=job.model_sha256))
+        return next((r for r in runs if r.repeat == job.repeat and r.config.threads == job.threads
+                     and r.config.accelerator == job.accelerator and r.status in ("ok", "invalid")), None)
 
     def _watch(self, should_abort: Callable[[], bool], stop: threading.Event, worker: DeviceWorker) -> None:
         """Cancelled (`lab cancel`) or the worker stopping: kill the harness of the run in flight."""

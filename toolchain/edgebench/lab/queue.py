@@ -17,6 +17,8 @@ from edgebench.lab.plan import MEASURE_TASK
 from edgebench.lab.tables import ensure_lab_schema
 from edgebench.store.engine import LAB_EXTRA, StoreUrl, create_store_engine, parse_store_url, write_transaction
 
+POOL_WAIT_S = 10.0
+
 
 @dataclass
 class Lab:
@@ -35,13 +37,18 @@ class Lab:
         measurement task. Without it the app can defer, list, cancel and retry jobs, but not run them."""
         import procrastinate
 
-        app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=self.conninfo))
+        # timeout: how long the queue's calls wait for a pooled connection (psycopg_pool's default is 30 s):
+        # past it they fail, and `lab worker` waits for the database itself, within --db-outage.
+        app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=self.conninfo, timeout=POOL_WAIT_S))
         if measure is not None:
+            from edgebench.lab.errors import StopRequested
             from edgebench.targets.locks import DeviceBusyError
 
-            # A device another process still measures (a job re-queued while its first worker finished it
-            # during a database outage) is tried again later, where it finds its run stored.
-            retry = procrastinate.RetryStrategy(max_attempts=10, wait=10, retry_exceptions={DeviceBusyError})
+            # A worker stopping mid-job puts the job back into the queue at once; a device another process
+            # still measures (a job re-queued while its first worker finished it) is tried again later,
+            # where it finds its run stored.
+            retry = procrastinate.RetryStrategy(max_attempts=50, wait=5,
+                                                retry_exceptions={DeviceBusyError, StopRequested})
             app.task(name=MEASURE_TASK, pass_context=True, retry=retry)(measure)
         return app
 

@@ -33,19 +33,24 @@ def measure_on_lab(model_paths: Sequence[str | os.PathLike[str]], conditions: Se
                    protocol: str = "smoke", runs: int | None = None, threads: Sequence[int] = (1,),
                    input_shapes: Sequence[str] | None = None, timeout_s: float = 3600.0, poll_s: float = 0.5,
                    stall_s: float = 30.0, command: str = "edgebench: measured on the lab") -> tuple[str, list[RunRecord]]:
-    """Queue `model_paths` on every live lab device that matches `conditions`, wait for the jobs, return the
-    session and its stored runs. The lab is the store at $EDGEBENCH_STORE (a PostgreSQL URL)."""
+    """Queue `model_paths` on every live lab device that matches `conditions` (devices of one model only),
+    wait for the jobs (every one must succeed), return the session and its stored runs. The lab is the store
+    at $EDGEBENCH_STORE (a PostgreSQL URL)."""
     url = os.environ.get(STORE_ENV)
     lab = open_lab(url)
     results = ResultsStore(url or "")
     try:
         done = submit(lab, results, model_paths, protocol=protocol, overrides={"runs": runs} if runs else {},
                       threads=threads, accelerators=["cpu"], cpu_mask=None, input_shapes=input_shapes,
-                      device_conditions=list(conditions), stall_s=stall_s, command=command)
+                      device_conditions=list(conditions), stall_s=stall_s, command=command, one_device_model=True)
         deadline = time.monotonic() + timeout_s
         while True:
             status = lab_status(lab, session=done.session, stall_s=stall_s).sessions[0]
             if status.finished:
+                unfinished = {k: n for k, n in status.jobs.items() if k != "succeeded" and n}
+                if unfinished:  # a latency from some of the devices only would not compare with the others'
+                    raise EdgebenchError(f"lab session {done.session} ended with jobs {unfinished}; see `edgebench "
+                                         f"lab status --session {done.session}` and the workers' logs")
                 return done.session, results.runs(done.session)
             if time.monotonic() > deadline:
                 raise EdgebenchError(f"lab session {done.session} did not finish within {timeout_s:g} s "

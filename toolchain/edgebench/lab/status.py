@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from edgebench.errors import UsageError
-from edgebench.lab.devices import AnnouncedDevice, announced, utc_now
+from edgebench.lab.devices import AnnouncedDevice, announced
 from edgebench.lab.plan import MEASURE_TASK
 from edgebench.lab.queue import Lab
 from edgebench.lab.tables import lab_sessions
@@ -55,8 +55,8 @@ class LabStatus:
 
 
 def lab_status(lab: Lab, *, session: str | None, stall_s: float) -> LabStatus:
-    now = utc_now()
-    devices = tuple(_device_status(d, now, stall_s) for d in announced(lab.engine))
+    announced_rows, now = announced(lab.engine)
+    devices = tuple(_device_status(d, now, stall_s) for d in announced_rows)
     with lab.engine.connect() as conn:
         query = select(lab_sessions.c.session, lab_sessions.c.submitted_at_utc, lab_sessions.c.submitted_by)
         if session is not None:

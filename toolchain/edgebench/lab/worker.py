@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -31,6 +32,7 @@ from edgebench.lab.devices import AnnouncedDevice, utc_now
 from edgebench.lab.jobs import JobRunner, JobSpec
 from edgebench.lab.plan import MEASURE_TASK, device_queue
 from edgebench.lab.queue import Lab
+from edgebench.store import StoreOutageError
 from edgebench.store.engine import driver_reason, is_connection_loss
 from edgebench.targets.base import Target
 
@@ -39,6 +41,7 @@ OUTAGE_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # then every 8 s
 
 class DatabaseLost(StoreError):
     """The queue's worker stopped on its own: its heartbeat could not reach the database."""
+DOING_HERE = text("SELECT id FROM procrastinate_jobs WHERE status = 'doing' AND worker_id = ANY(:workers)")
 JOBS_LEFT = text("SELECT count(*) FROM procrastinate_jobs WHERE queue_name = ANY(:queues) AND status IN ('todo', 'doing')")
 
 
@@ -59,18 +62,25 @@ class LabWorker:
         self.settings = settings
         self.say = say
         self.name = self.devices[0].worker
-        self.queues = [device_queue(d.serial) for d in self.devices]
+        self.queues = [device_queue(d.device_id) for d in self.devices]
         self._stopping = False
         self._worker_task: asyncio.Task[Any] | None = None
         self._outage_since: float | None = None  # monotonic time the database was first found gone
         self._failure: BaseException | None = None  # why the worker stopped, raised once its jobs are done
         self._requeue_from = 0.0  # monotonic time from which stalled jobs may be re-queued
+        self._running: dict[int, int | None] = {}  # job id -> the queue worker's id, of jobs running here
+        self._queue_worker_ids: set[int] = set()  # the queue's ids of this process's workers, past and present
+        self._orphan_candidates: set[int] = set()
+        self._quick_restarts = 0  # the queue's worker stopping while the database answers
 
     def run(self) -> None:
         asyncio.run(self._main())
 
     async def _main(self) -> None:
         loop = asyncio.get_running_loop()
+        # Jobs (sync, on the default executor), heartbeats and outbox work share one pool: a thread per
+        # device and some to spare, so the heartbeat never waits behind measuring devices.
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=len(self.devices) + 4, thread_name_prefix="edgebench-lab"))
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._request_stop)
         try:
@@ -84,6 +94,12 @@ class LabWorker:
                         raise
                     self._database_lost(exc)
                     await self._wait_for_database(exc)
+                    if self._outage_s() < 1.0 and isinstance(exc, DatabaseLost):
+                        self._quick_restarts += 1
+                        if self._quick_restarts >= 3:  # not an outage: something else stops the queue's worker
+                            raise StoreError(f"the lab's queue worker stopped {self._quick_restarts} times in a row "
+                                             f"while {self.lab.store.shown} answered; run with --verbose to see "
+                                             "procrastinate's reason") from exc
             if self._failure is not None:
                 raise self._failure
         finally:
@@ -135,7 +151,13 @@ class LabWorker:
                 try:
                     await asyncio.to_thread(announced_devices.beat, self.lab.engine, self.name)
                     await self._database_back()
+                    # The queue's worker stops its own heartbeat first when it shuts down, then waits for the
+                    # jobs in flight: they must not look stalled to the other workers meanwhile.
+                    for worker_id in {w for w in self._running.values() if w is not None}:
+                        await app.job_manager.update_heartbeat(worker_id)
                     await self._requeue_stalled(app)
+                    await self._requeue_orphans(app)
+                    self._quick_restarts = 0  # a heartbeat went round: the queue's worker runs
                     left = await asyncio.to_thread(self._jobs_left) if self.settings.until_idle else 0
                 except Exception as exc:  # noqa: BLE001 - only a lost database is waited for; others re-raised
                     if not _is_connection_loss(exc):
@@ -192,8 +214,16 @@ class LabWorker:
         this; two doing it at once is harmless: the second finds the job no longer running)."""
         if time.monotonic() < self._requeue_from:
             return
-        for job in await app.job_manager.get_stalled_jobs(task_name=MEASURE_TASK,
-                                                          seconds_since_heartbeat=self.settings.stall_s):
+        stalled = await app.job_manager.get_stalled_jobs(task_name=MEASURE_TASK,
+                                                         seconds_since_heartbeat=self.settings.stall_s)
+        if not stalled:
+            return
+        # The queue's worker may be gone while its process still measures the job (its queue worker stopped
+        # on a lost database and waits for the job): that process's device row says so, and is fresh.
+        in_flight = await asyncio.to_thread(announced_devices.jobs_in_flight, self.lab.engine, self.settings.stall_s)
+        for job in stalled:
+            if job.id in self._running or job.id in in_flight:
+                continue
             try:
                 await app.job_manager.retry_job(job)
             except Exception as exc:  # noqa: BLE001 - another worker re-queued it first
@@ -202,12 +232,39 @@ class LabWorker:
             self.say(f"re-queued job {job.id} of device {job.task_kwargs.get('serial')}: its worker stopped "
                      f"heartbeating for {self.settings.stall_s:g} s")
 
+    async def _requeue_orphans(self, app: Any) -> None:
+        """Jobs the queue lists as running here that are not: their end could not be recorded while the
+        database was away (the queue's worker lived on through it). Left so, they would hold their device's
+        lock for ever; back into the queue, they find their run stored."""
+        if not self._queue_worker_ids:
+            return
+        ids = await asyncio.to_thread(self._doing_here) - set(self._running)
+        # Seen twice, a heartbeat apart: a job just taken is listed before its function starts here.
+        orphans, self._orphan_candidates = ids & self._orphan_candidates, ids
+        for job_id in orphans:
+            await app.job_manager.retry_job_by_id_async(job_id, retry_at=utc_now())
+            self.say(f"re-queued job {job_id}: its end was not recorded while the database was away")
+
+    def _doing_here(self) -> set[int]:
+        with self.lab.engine.connect() as conn:
+            rows = conn.execute(DOING_HERE, {"workers": sorted(self._queue_worker_ids)})
+            return {int(r[0]) for r in rows}
+
     def _jobs_left(self) -> int:
         with self.lab.engine.connect() as conn:
             return int(conn.execute(JOBS_LEFT, {"queues": self.queues}).scalar_one())
 
     def _measure(self, context: Any, **kwargs: Any) -> str:
         job = JobSpec(**kwargs)
+        self._running[context.job.id] = context.job.worker_id
+        if context.job.worker_id is not None:
+            self._queue_worker_ids.add(context.job.worker_id)
+        try:
+            return self._measure_job(context, job)
+        finally:
+            self._running.pop(context.job.id, None)
+
+    def _measure_job(self, context: Any, job: JobSpec) -> str:
         started = time.perf_counter()
         self.runner.results.reset()
         self._set_state(job.serial, "measuring", context.job.id, job.session)
@@ -228,6 +285,8 @@ class LabWorker:
 
     async def _wait_for_database(self, exc: BaseException) -> None:
         for attempt in itertools.count():
+            if self._stopping:  # Ctrl-C while waiting: what was measured waits on disk for the next start
+                return
             remaining_s = self.settings.db_outage_s - self._outage_s()
             if remaining_s <= 0:
                 raise self._outage_error(exc)
@@ -276,6 +335,8 @@ def _is_connection_loss(exc: BaseException) -> bool:
 
     seen: BaseException | None = exc
     while seen is not None:
+        if isinstance(seen, StoreOutageError):  # the outbox gave up (budget spent, or a refused run): fatal
+            return False
         if isinstance(seen, (DatabaseLost, StoreUnreachableError, psycopg_pool.PoolTimeout)):
             return True
         if isinstance(seen, DBAPIError):
