@@ -16,6 +16,12 @@ from ..conftest import REAL_MODELS
 MOBILENET = REAL_MODELS / "tfls_mobilenet_v1_0.25_224_float.tflite"
 SHORT = ["--duration", "20", "--idle", "8", "--warmup", "2", "--cooldown", "none", "--verify-seconds", "2",
          "--calibrate-seconds", "75"]
+# The fault tests assert only that a fault held inside the measured window fails its check, so their
+# window is shorter than the truth test's. The fault starts >= 6 s after the window mark (2 s warm-up,
+# then 4 s measured) and holds to the window's end: >= 6 s of a 12 s window, 3x the stale-gauge limit
+# (10 x 175.8 ms) and dozens of 10 Hz samples. The idle after the window leaves the fault CLI 6 s to
+# clear the throttle before the run's closing thermal read (the thermal test wants it cleared by then).
+FAULT_SHORT = ["--duration", "12", "--idle", "6", *SHORT[4:]]
 
 pytestmark = pytest.mark.slow
 
@@ -113,7 +119,7 @@ def _inject_during_measured_window(phone, run_index: int, inject: str, clear: st
 def test_injected_faults_invalidate_the_run_with_a_reason(phone, capsys, inject, clear, checks):
     inject, clear = inject.replace("SERIAL", phone.serial), clear.replace("SERIAL", phone.serial)
     thread = _inject_during_measured_window(phone, 0, inject, clear)
-    code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "1", *SHORT, "--json")
+    code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "1", *FAULT_SHORT, "--json")
     thread.join(timeout=60)
     (result,) = json.loads(capsys.readouterr().out)
     assert code == 1 and not result["valid"]
@@ -192,7 +198,7 @@ def test_a_charger_coming_online_mid_run_invalidates_it(phone, capsys):
     thread = _inject_during_measured_window(phone, 0, f"fault virtual-device fault {phone.serial} --weak-charger 50",
                                             f"fault virtual-device fault {phone.serial} --usb-power off")
     try:
-        code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "1", *SHORT,
+        code = phone.cli("profile-battery", str(MOBILENET), "--target", phone.serial, "--repeats", "1", *FAULT_SHORT,
                          "--json")
         thread.join(timeout=60)
     finally:
