@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 from edgebench.targets import resolve_targets
+from edgebench.virtual.profiles import profiles_dir
 from edgebench.workspace import Workspace
 
-PROFILES = Path(__file__).resolve().parents[2] / "toolchain" / "edgebench" / "virtual" / "device_profiles"
 SCALE_TO_UA = {"uA": 1.0, "mA": 1000.0}
 DISCHARGE_SIGN = {"charging_positive": -1, "discharging_positive": 1}
 
@@ -18,7 +18,7 @@ DISCHARGE_SIGN = {"charging_positive": -1, "discharging_positive": 1}
 def seed_declared_calibration(workspace: Path, serial: str, profile: str) -> None:
     """Write the device profile's calibration from the virtual profile's battery_model (unit, sign,
     gauge period, counter step), as `profile-battery` would store a measured one."""
-    model = json.loads((PROFILES / f"{profile}.json").read_text())["battery_model"]
+    model = json.loads((profiles_dir() / f"{profile}.json").read_text())["battery_model"]
     ws = Workspace.resolve(workspace)
     device_id = resolve_targets(serial, ws)[0].describe().device_id
     path = ws.root / "device-profiles" / (re.sub(r"[^A-Za-z0-9_.-]", "_", device_id) + ".json")
