@@ -46,14 +46,14 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, harness_cache: Pa
 # worker alone on a long file while the other idles.
 LONGEST_FIRST = (
     "tests/study/test_shipped_smoke_studies.py",
-    "tests/optimize/test_matrix.py",
-    "tests/bench/test_lab_under_load.py",
     "tests/profiling/test_profile_battery.py",
+    "tests/optimize/test_matrix.py",
     "tests/cli/test_analysis_of_a_study.py",
     "tests/study/test_run.py",
-    "tests/profiling/test_profile_battery_rails.py",
     "tests/targets/test_lab_faults.py",
-    "tests/bench/test_worker_drops.py",
+    "tests/optimize/test_pipeline.py",
+    "tests/profiling/test_profile_battery_rails.py",
+    "tests/tune/test_study.py",
     "tests/targets/test_hung_harness.py",
 )
 

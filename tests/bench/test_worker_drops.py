@@ -24,7 +24,9 @@ from edgebench.workspace import Workspace
 
 from ..conftest import REAL_MODELS
 
-ADD = REAL_MODELS / "tflm_simple_add_model.tflite"
+# A model of milliseconds: the standard preset warms up for 2 s, and the runner writes a line per
+# inference (a µs model wrote ~10^6 lines per run to parse and store, most of this file's time).
+MODEL = REAL_MODELS / "tfls_mobilenet_v1_0.25_224_float.tflite"
 
 
 def _session(workspace_root, drops_at_read: set[int], comes_back: bool):
@@ -41,7 +43,7 @@ def _session(workspace_root, drops_at_read: set[int], comes_back: bool):
 
     target.read_temperatures_c = read_temperatures_c  # type: ignore[method-assign]
     target.reconnect = lambda: comes_back  # type: ignore[method-assign]
-    model = ModelFile(path=ADD, name=ADD.name, sha256=file_sha256(ADD), size_bytes=ADD.stat().st_size)
+    model = ModelFile(path=MODEL, name=MODEL.name, sha256=file_sha256(MODEL), size_bytes=MODEL.stat().st_size)
     # standard: its auto cool-down reads the temperatures between runs (smoke has none)
     protocol = resolve("standard", runs=20, warmup=1, min_seconds=0.05, repeats=3)
     plan = SessionPlan(session="drop-session", protocol=protocol, models=[model], threads=[1], accelerators=["cpu"],

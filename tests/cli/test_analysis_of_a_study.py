@@ -7,8 +7,8 @@ The cnn_image smoke budget as shipped (5 short trials, two pruning levels, the R
 trial's model optimized and measured on this host; then, as a user would for the variants they care about,
 `edgebench profile-battery` of the default model's fp32 and int8 files on a (virtual) phone, whose energy
 is `simulated` and whose battery and thermal nodes are sampled. Every analysis reads what was stored, and
-the report is opened in headless Chromium. One study (about two minutes) and one battery session (about
-two more) serve every test of this file; the shipped-smoke test of the other specs is
+the report is opened in headless Chromium. One study (about two minutes) and one battery session (under
+a minute) serve every test of this file; the shipped-smoke test of the other specs is
 tests/study/test_shipped_smoke_studies.py.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pytest
 from edgebench.cli.main import main
 from edgebench.report.analysis_html import SECTIONS
 from edgebench.spec import load_spec
+from tests.profiling.declared_calibration import seed_declared_calibration
 from tests.report import browser
 from tests.virtual.helpers import cli_lab
 
@@ -34,8 +35,10 @@ pytestmark = pytest.mark.slow
 
 # profile-battery's windows cut to seconds (the battery preset's are minutes): enough for a simulated gauge.
 # At a fixed rate: back to back, a 2 µs model writes more runner lines than a battery run analyses.
+# No calibration window: the phone's declared gauge units are stored first (as a calibrated phone has
+# them); calibrating is tested in tests/profiling/test_profile_battery.py.
 SHORT_BATTERY = ["--repeats", "2", "--duration", "6", "--idle", "4", "--warmup", "1", "--cooldown", "none",
-                 "--verify-seconds", "1", "--calibrate-seconds", "75", "--screen", "on", "--inference-rate", "1000"]
+                 "--verify-seconds", "1", "--screen", "on", "--inference-rate", "1000"]
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +51,7 @@ def study(tmp_path_factory, harness_cache):
     rows = json.loads(study_json.read_text())["rows"]
     files = [next(r["tflite_path"] for r in rows if r["source"] == "default" and r["variant"] == v) for v in ("fp32", "int8")]
     with cli_lab(workspace, harness_cache, "--profile", "pixel-8-like", "--battery-level", "80") as (_adb, serials):
+        seed_declared_calibration(workspace, serials[0], "pixel-8-like")
         assert main(["--workspace", str(workspace), "profile-battery", *files, "--target", serials[0],
                      *SHORT_BATTERY]) == 0
     return workspace, study_json

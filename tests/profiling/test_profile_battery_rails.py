@@ -8,14 +8,11 @@ rails' (active - idle) is the workload's CPU energy, which is what the truth rec
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 
 import pytest
 
-from edgebench.targets import resolve_targets
-from edgebench.workspace import Workspace
-
+from .declared_calibration import seed_declared_calibration
 from .test_profile_battery import MOBILENET, SHORT, _device_state
 
 pytestmark = pytest.mark.slow
@@ -23,21 +20,9 @@ SOC_RAILS = {"S4M_VDD_CPUCL0", "S3M_VDD_CPUCL1", "S2M_VDD_CPUCL2", "S2S_VDD_G3D"
 IDLE_FLOOR_MW, SCREEN_MW = 350.0, 600.0  # edgebench/virtual/device_profiles/pixel-8-like.json battery_model
 
 
-def _seed_calibration(phone) -> None:
-    """The gauge calibration (§1.3) is tested on the mate-20 phone; here the profile's declared
-    units (µA, charging positive) are stored so the test spends its time on rails, not 60 s of idle."""
-    ws = Workspace.resolve(phone.workspace)
-    device_id = resolve_targets(phone.serial, ws)[0].describe().device_id
-    path = ws.root / "device-profiles" / (re.sub(r"[^A-Za-z0-9_.-]", "_", device_id) + ".json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"device_id": device_id, "calibration": {
-        "kind": "edgebench.battery.calibration", "version": 1, "scale_to_ua": 1.0, "discharge_sign": -1,
-        "update_period_s": 0.1758, "charge_quantum_uah": 500.0, "agreement": 0.0,
-        "source": "test: pixel-8-like profile's declared units (uA, charging_positive)"}}))
-
-
 def test_rail_energy_within_15_percent_of_truth_screen_off_doze_off_and_restored(pixel, capsys):
-    _seed_calibration(pixel)
+    # The gauge calibration is tested on the mate-20 phone: here the test spends its time on rails.
+    seed_declared_calibration(pixel.workspace, pixel.serial, "pixel-8-like")
     before = _device_state(pixel)
     assert before["wakefulness"] == "mWakefulness=Awake" and before["doze"] == ["1", "1"]
     code = pixel.cli("profile-battery", str(MOBILENET), "--target", pixel.serial, "--repeats", "2", *SHORT, "--json")
