@@ -54,7 +54,10 @@ LONGEST_FIRST = (
     "tests/optimize/test_pipeline.py",
     "tests/profiling/test_profile_battery_rails.py",
     "tests/tune/test_study.py",
+    "tests/lab/test_db_outage.py",
+    "tests/tune/test_shared_study.py",
     "tests/targets/test_hung_harness.py",
+    "tests/lab/test_worker_kill.py",
 )
 
 
