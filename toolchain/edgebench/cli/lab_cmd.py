@@ -162,9 +162,9 @@ def _status(lab: Any, args: argparse.Namespace) -> int:
     for column in ("host", "device", "model", "state", "job", "session", "last heartbeat"):
         devices.add_column(column)
     for d in status.devices:
-        state = d.device.state if d.alive else f"gone ({d.device.state})"
-        devices.add_row(d.device.host, d.device.serial, d.device.model or d.device.abi, state,
-                        str(d.device.job_id or ""), d.device.session or "", f"{d.heartbeat_age_s:.0f} s ago")
+        state = d.announced.state if d.alive else f"gone ({d.announced.state})"
+        devices.add_row(d.announced.host, d.announced.serial, d.announced.model or d.announced.abi, state,
+                        str(d.announced.job_id or ""), d.announced.session or "", f"{d.heartbeat_age_s:.0f} s ago")
     console.print(devices)
     sessions = Table(title="sessions")
     for column in ("session", "submitted", "by", "done", "failed", "running", "waiting", "cancelled"):

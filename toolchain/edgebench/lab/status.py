@@ -23,7 +23,7 @@ _JOBS = text("SELECT id, status::text AS status FROM procrastinate_jobs WHERE ta
 
 @dataclass(frozen=True)
 class DeviceStatus:
-    device: AnnouncedDevice
+    announced: AnnouncedDevice  # as its worker announced it
     heartbeat_age_s: float
     alive: bool  # heartbeat within the stall timeout and not stopped
 
@@ -47,7 +47,7 @@ class LabStatus:
     sessions: tuple[SessionStatus, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"devices": [{**d.device.__dict__, "heartbeat_age_s": round(d.heartbeat_age_s, 1), "alive": d.alive}
+        return {"devices": [{**d.announced.__dict__, "heartbeat_age_s": round(d.heartbeat_age_s, 1), "alive": d.alive}
                             for d in self.devices],
                 "sessions": [{"session": s.session, "submitted_at_utc": s.submitted_at_utc,
                               "submitted_by": s.submitted_by, "jobs": s.jobs, "per_device": s.per_device,
