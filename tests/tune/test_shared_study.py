@@ -70,7 +70,8 @@ def _running_trial_of(study, pid: int):
 
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         claim = t.user_attrs.get("worker")
-        if isinstance(claim, dict) and claim.get("pid") == pid and claim.get("trial") == t.number:
+        # Mid-trial: its parameters drawn (killed before that, its retry has none to repeat and draws anew).
+        if isinstance(claim, dict) and claim.get("pid") == pid and claim.get("trial") == t.number and t.params:
             return t
     return None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, delete, select, text, update
 
@@ -74,10 +74,14 @@ def _alive_here(worker: str) -> bool:
     return True
 
 
-def beat(engine: Engine, worker: str) -> None:
+def beat(engine: Engine, worker: str, states: Mapping[str, tuple[str, int | None, str | None]]) -> None:
+    """Refresh this worker's rows with each device's (state, job id, session): a state change the database
+    missed while it was away is written with the first heartbeat that reaches it."""
     with write_transaction(engine) as conn:
-        conn.execute(update(lab_devices).where(lab_devices.c.worker == worker)
-                     .values(last_heartbeat_utc=database_now(conn).isoformat()))
+        now = database_now(conn).isoformat()
+        for serial, (state, job_id, session) in states.items():
+            conn.execute(update(lab_devices).where(lab_devices.c.worker == worker, lab_devices.c.serial == serial)
+                         .values(state=state, job_id=job_id, session=session, last_heartbeat_utc=now))
 
 
 def set_state(engine: Engine, worker: str, serial: str, state: str, job_id: int | None, session: str | None) -> None:

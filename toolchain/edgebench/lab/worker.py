@@ -71,6 +71,8 @@ class LabWorker:
         self._running: dict[int, int | None] = {}  # job id -> the queue worker's id, of jobs running here
         self._queue_worker_ids: set[int] = set()  # the queue's ids of this process's workers, past and present
         self._orphan_candidates: set[int] = set()
+        self._states: dict[str, tuple[str, int | None, str | None]] = {d.serial: ("idle", None, None)
+                                                                        for d in self.devices}
         self._quick_restarts = 0  # the queue's worker stopping while the database answers
 
     def run(self) -> None:
@@ -149,7 +151,7 @@ class LabWorker:
             while True:
                 await asyncio.sleep(self.settings.heartbeat_s)
                 try:
-                    await asyncio.to_thread(announced_devices.beat, self.lab.engine, self.name)
+                    await asyncio.to_thread(announced_devices.beat, self.lab.engine, self.name, dict(self._states))
                     await self._database_back()
                     # The queue's worker stops its own heartbeat first when it shuts down, then waits for the
                     # jobs in flight: they must not look stalled to the other workers meanwhile.
@@ -296,6 +298,7 @@ class LabWorker:
 
     def _set_state(self, serial: str, state: str, job_id: int | None, session: str | None) -> None:
         """The device's row for `lab status`; while the database is away it catches up at the next heartbeat."""
+        self._states[serial] = (state, job_id, session)  # the next heartbeat writes it if this cannot
         try:
             announced_devices.set_state(self.lab.engine, self.name, serial, state, job_id, session)
         except Exception as exc:  # noqa: BLE001 - only a lost database is let pass
