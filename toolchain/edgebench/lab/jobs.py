@@ -124,7 +124,7 @@ class JobRunner:
         session_plan = SessionPlan(
             session=job.session, protocol=plan.resolved_protocol(), models=[model], threads=[job.threads],
             accelerators=[job.accelerator], cpu_mask=plan.cpu_mask,
-            done=self.outbox.call(lambda: self.results.stored_run_statuses(job.session)),
+            done={},  # _stored_run above already skipped a stored run (a run key match is one of its cases)
             reconnect_timeout_s=self.reconnect_timeout_s, shapes=shapes, only_repeat=job.repeat,
             warm_baseline_c=self._baselines.get(job.serial), db_outage_s=self.outbox.db_outage_s)
         stop = threading.Event()
