@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "One self-contained HTML report of a study or session (Pareto, latency, energy, effects, lineage)."),
     "effects": ("edgebench.cli.effects_cmd", "Hyperparameter effects, top-k spread and rank changes under optimization."),
     "sensitivity": ("edgebench.cli.sensitivity_cmd", "Hyperparameter sensitivity under pruning (Wasserstein, Jensen-Shannon, CIs)."),
+    "perfmodel": ("edgebench.cli.perfmodel_cmd",
+                  "Performance models: predict latency and energy, evaluate them, transfer them to new devices."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
     "virtual-device": ("edgebench.cli.virtual_device_cmd",

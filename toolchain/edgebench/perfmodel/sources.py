@@ -1,0 +1,50 @@
+"""Where a performance model's rows come from: a table file, or runs in the results store picked by a
+selector (`session=S`, `device=D`, `study=S`, joined by commas: `session=S,device=D`).
+
+    resolve_source(text, options=..., measure=..., workspace=...) -> PerfTable
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from edgebench.errors import UsageError
+from edgebench.perfmodel.table import PerfTable, read_config_file, table_from_frame
+
+SELECTOR_KEYS = ("session", "device", "study")
+STORE_MEASURES = ("latency_median_ms", "latency_p90_ms", "energy_mj")
+
+
+def parse_selector(text: str) -> dict[str, str] | None:
+    """{'session': S, ...} when `text` is a store selector, None when it is not one (a file path)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all("=" in p and p.split("=", 1)[0].strip() in SELECTOR_KEYS for p in parts):
+        return None
+    selector: dict[str, str] = {}
+    for part in parts:
+        key, value = (s.strip() for s in part.split("=", 1))
+        if not value:
+            raise UsageError(f"store selector {text!r}: {key}= has no value; e.g. session=20261206-1200-ab12")
+        if key in selector:
+            raise UsageError(f"store selector {text!r}: {key}= is given twice")
+        selector[key] = value
+    return selector
+
+
+def resolve_source(text: str, *, options: Sequence[str] | None, measure: str | None,
+                   workspace: str | Path | None = None) -> PerfTable:
+    """A file's table (options and measure named by the user) or the store's rows for a selector (options
+    are the model features and run options unless named; the measure defaults to latency_median_ms)."""
+    selector = parse_selector(text)
+    if selector is None:
+        if Path(text).is_file() or not any(k + "=" in text for k in SELECTOR_KEYS):
+            if not options:
+                raise UsageError(f"{text}: a table file needs --options COL,COL,... naming its option columns")
+            if measure is None:
+                raise UsageError(f"{text}: a table file needs --measure COL naming the measured column")
+            return table_from_frame(read_config_file(text), options=options, measure=measure, source=text)
+        raise UsageError(f"{text!r}: neither a file nor a store selector; a selector is KEY=VALUE[,KEY=VALUE] "
+                         f"with keys {', '.join(SELECTOR_KEYS)}")
+    from edgebench.perfmodel.store_table import store_table
+
+    return store_table(selector, options=options, measure=measure or STORE_MEASURES[0], workspace=workspace)
