@@ -34,9 +34,9 @@ class FeatureRange:
     def outside(self, value: float) -> str | None:
         """Why `value` lies outside this feature's fitted space, or None when it lies inside."""
         span = f"{self.min_value:g}..{self.max_value:g}"
-        if value < self.min_value:
+        if value < self.min_value and not _same(value, self.min_value):
             return f"{self.name} = {value:g} is below the fitted range {span}"
-        if value > self.max_value:
+        if value > self.max_value and not _same(value, self.max_value):
             return f"{self.name} = {value:g} is above the fitted range {span}"
         if self.levels is not None and not any(_same(value, level) for level in self.levels):
             seen = ", ".join(f"{level:g}" for level in self.levels)
