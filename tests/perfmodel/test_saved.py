@@ -120,3 +120,12 @@ def test_model_names_are_one_folder(tmp_path: Path):
     assert default_model_dir(tmp_path, "pixel7-lat") == tmp_path / "perfmodels" / "pixel7-lat"
     with pytest.raises(UsageError, match=r"model name '\.\./x': expected letters"):
         default_model_dir(tmp_path, "../x")
+
+
+def test_saving_replaces_a_model_but_not_other_files(saved: Path, tmp_path: Path):
+    model = load_model(saved)
+    assert save_model(model, saved).path == saved  # a model folder is replaced
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match=r"a folder with other files and no model in it"):
+        save_model(model, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

@@ -116,6 +116,10 @@ def save_model(model: SavedPerfModel, directory: str | Path) -> SavedPerfModel:
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory}: expected a folder for the model (model.pkl and model.json), found a file")
+    if directory.is_dir() and any(directory.iterdir()) and not (directory / META_FILE).is_file():
+        # replacing a model is fine; filling a folder of other things with one is not what was meant
+        raise UsageError(f"{directory}: a folder with other files and no model in it; give an empty or new "
+                         "folder (or one of an earlier model, which is replaced)")
     directory.mkdir(parents=True, exist_ok=True)
     blob = pickle.dumps(model.estimator, protocol=pickle.HIGHEST_PROTOCOL)
     meta = model.metadata() | {"model_sha256": hashlib.sha256(blob).hexdigest()}
