@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from edgebench.errors import UsageError
+from edgebench.perfmodel.learners import DEFAULT_LEARNER, LEARNERS  # scikit-learn loads only when fitting
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from edgebench.perfmodel.saved import SavedPerfModel
     from edgebench.perfmodel.table import PerfTable
 
-LEARNER_NAMES = ("tree", "forest", "boosting", "mlp")  # perfmodel.learners.LEARNERS, without importing it
 SHOWN_ROWS = 40  # predictions printed in the table; -o FILE.csv or --json has every row
 SHOWN_REASONS = 5
 
@@ -40,7 +40,8 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     _add_source_arguments(parser)
-    parser.add_argument("--learner", choices=LEARNER_NAMES, default="forest", help="the learner (default forest)")
+    parser.add_argument("--learner", choices=LEARNERS, default=DEFAULT_LEARNER,
+                        help=f"the learner (default {DEFAULT_LEARNER})")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--name", metavar="N", help="save under <workspace>/perfmodels/N/ (default: from the "
                        "source, measure and learner)")
@@ -49,8 +50,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     _add_source_arguments(parser)
-    parser.add_argument("--learners", metavar="L,L,...", type=_names, default=list(LEARNER_NAMES),
-                        help=f"learners to compare (default {','.join(LEARNER_NAMES)})")
+    parser.add_argument("--learners", metavar="L,L,...", type=_names, default=list(LEARNERS),
+                        help=f"learners to compare (default {','.join(LEARNERS)})")
     parser.add_argument("--folds", type=int, default=5, metavar="K", help="folds per repeat (default 5; "
                         "fewer when the table is small, said in the output)")
     parser.add_argument("--repeats", type=int, default=3, metavar="R",
