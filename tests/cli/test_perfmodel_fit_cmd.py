@@ -34,17 +34,19 @@ def test_fit_saves_under_the_workspace_and_predict_flags_outside_rows(workspace:
     assert (meta["rows"], meta["options"], meta["learner"]) == (48, ["threads", "size"], "tree")
 
     new = tmp_path / "new.csv"
-    new.write_bytes(b"threads,size,latency_ms\r\n4,128,1.64\r\n16,128,0.8\r\n2,500,20\r\n")
+    new.write_bytes(b"threads,size,latency_ms\r\n4,128,1.64\r\n16,128,0.8\r\n2,500,20\r\n8,96,\r\n")  # 8,96: not measured
     out_csv = tmp_path / "predicted.csv"
     assert main(["perfmodel", "predict", "lat", str(new), "-o", str(out_csv)]) == 0
     captured = capsys.readouterr()
-    assert "WARNING: 2 of 3 configurations lie OUTSIDE the model's feature space" in captured.err
+    assert "WARNING: 2 of 4 configurations lie OUTSIDE the model's feature space" in captured.err
     assert "row 2: threads = 16 is above the fitted range 1..8" in captured.err
     assert "row 3: size = 500 is above the fitted range 96..224" in captured.err
     assert "OUTSIDE" in captured.out and "MAPE against the measured latency_ms" in captured.out
+    assert "over 3 measured rows" in captured.out
     written = out_csv.read_text().splitlines()
     assert written[0] == "row_id,threads,size,predicted_latency_ms,measured_latency_ms,provenance,outside_space"
     assert written[1].endswith(",predicted,") and "threads = 16 is above" in written[2]
+    assert written[4].startswith("4,8.0,96.0,") and ",,predicted," in written[4]  # blank: not measured
 
 
 def test_predict_json_prints_records_only_and_still_warns(workspace: Path, tmp_path: Path, capsys):

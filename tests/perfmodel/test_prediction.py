@@ -49,3 +49,12 @@ def test_missing_columns_are_listed(model: SavedPerfModel):
 def test_a_non_numeric_option_names_row_and_value(model: SavedPerfModel):
     with pytest.raises(UsageError, match=r"row 2, option 'threads': 'four' is not a finite number"):
         predict(model, pd.DataFrame({"threads": ["1", "four"], "size": [96, 96]}))
+
+
+def test_one_measured_row_is_scored_and_blank_cells_are_not_measured(model: SavedPerfModel):
+    (single,) = predict(model, pd.DataFrame({"threads": [2], "size": [96], "latency_ms": [1.3]}))
+    assert single.measured_value == 1.3  # one row: no "constant measure" refusal when predicting
+    rows = pd.DataFrame({"threads": [2, 4], "size": [96, 96], "latency_ms": [1.3, None]})
+    assert [p.measured_value for p in predict(model, rows)] == [1.3, None]
+    with pytest.raises(UsageError, match=r"row 2, measure 'latency_ms': 'slow'; expected a number > 0, or a blank"):
+        predict(model, pd.DataFrame({"threads": [2, 4], "size": [96, 96], "latency_ms": ["1.3", "slow"]}))

@@ -13,6 +13,7 @@ from edgebench.errors import UsageError
 from edgebench.perfmodel.learners import DEFAULT_LEARNER, LEARNERS  # scikit-learn loads only when fitting
 
 if TYPE_CHECKING:
+    import pandas as pd
     from rich.console import Console
 
     from edgebench.perfmodel.evaluation import LearnerScore, Progress
@@ -107,12 +108,13 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.output and Path(args.output).suffix.lower() != ".csv":
         raise UsageError(f"-o {args.output}: expected a .csv file name for the predictions")
     model = load_model(_model_dir(args.model, args.workspace))
-    table = _prediction_rows(args.source, model, args.workspace)
-    predictions = predict(model, table)
+    rows = _prediction_rows(args.source, model, args.workspace)
+    predictions = predict(model, rows, source=args.source)
     _warn_outside(predictions)  # on stderr, with --json too: never silent
-    if model.device_ids and table.device_ids and set(table.device_ids) != set(model.device_ids):
+    devices = getattr(rows, "device_ids", ())  # store rows name their devices; a file's do not
+    if model.device_ids and devices and set(devices) != set(model.device_ids):
         _stderr().print(f"[yellow]note:[/] the model was fitted on device(s) {', '.join(model.device_ids)}; "
-                        f"these rows are from {', '.join(table.device_ids)}")
+                        f"these rows are from {', '.join(devices)}")
     if args.output:
         _write_csv(Path(args.output), predictions)
     if args.json:
@@ -124,10 +126,11 @@ def run_predict(args: argparse.Namespace) -> int:
     _print_predictions(console, model, predictions)
     mape = measured_mape_pct(predictions)
     if mape is not None:
-        inside = measured_mape_pct(predictions, inside_only=True)
-        outside = outside_count(predictions)
-        console.print(f"MAPE against the measured {model.measure}: {mape:.1f} % over {len(predictions)} rows"
-                      + (f" ({inside:.1f} % over the {len(predictions) - outside} inside the feature space)"
+        measured = [p for p in predictions if p.measured_value is not None]
+        inside = measured_mape_pct(measured, inside_only=True)
+        outside = outside_count(measured)
+        console.print(f"MAPE against the measured {model.measure}: {mape:.1f} % over {len(measured)} measured rows"
+                      + (f" ({inside:.1f} % over the {len(measured) - outside} inside the feature space)"
                          if outside and inside is not None else ""))
     if args.output:
         console.print(f"wrote {len(predictions)} predictions to {args.output}")
@@ -159,16 +162,15 @@ def _model_dir(text: str, workspace: str | None) -> Path:
     return named if named.exists() else path
 
 
-def _prediction_rows(source: str, model: SavedPerfModel, workspace: str | None) -> PerfTable:
-    """SOURCE's rows with the model's options; the measure too when the rows carry it."""
+def _prediction_rows(source: str, model: SavedPerfModel, workspace: str | None) -> PerfTable | pd.DataFrame:
+    """SOURCE's rows: a store selector's table (with the model's options and measure), or a file's frame
+    (`predict` checks its option columns and reads the measure where there is one)."""
     from edgebench.perfmodel.sources import parse_selector, resolve_source
-    from edgebench.perfmodel.table import read_config_file, table_from_frame
+    from edgebench.perfmodel.table import read_config_file
 
     if parse_selector(source) is not None:
         return resolve_source(source, options=model.options, measure=model.measure, workspace=workspace)
-    frame = read_config_file(source)
-    return table_from_frame(frame, options=model.options,
-                            measure=model.measure if model.measure in frame.columns else None, source=source)
+    return read_config_file(source)
 
 
 @contextlib.contextmanager

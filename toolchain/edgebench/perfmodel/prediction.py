@@ -41,25 +41,50 @@ class Prediction:
 
 def predict(model: SavedPerfModel, rows: PerfTable | pd.DataFrame, *,
             source: str = "the configurations to predict") -> tuple[Prediction, ...]:
-    """The model's prediction for every row, flagged where the row lies outside its feature space."""
-    table = rows if isinstance(rows, PerfTable) else table_from_frame(
-        rows, options=model.options, measure=model.measure if model.measure in rows.columns else None,
-        source=source)
+    """The model's prediction for every row, flagged where the row lies outside its feature space. When
+    the rows carry the model's measure, each prediction also carries the measured value (a blank cell:
+    not measured)."""
+    if isinstance(rows, PerfTable):
+        table = rows
+        measured = _measured(table.frame, model.measure, table.source)
+    else:
+        # the measure is checked here, not by table_from_frame: one row, or equal ones, may be scored
+        table = table_from_frame(rows, options=model.options, measure=None, source=source)
+        measured = _measured(rows, model.measure, source)
     missing = [name for name in model.options if name not in table.frame.columns]
     if missing:
         raise UsageError(f"{table.source}: the model needs the option column(s) {', '.join(missing)}; the columns "
                          f"are: {', '.join(map(str, table.frame.columns))}")
     x = table.frame[list(model.options)].to_numpy(dtype=float)
     predicted = model.estimator.predict(x)
-    measured = (table.frame[model.measure].to_numpy(dtype=float) if model.measure in table.frame.columns
-                else None)
     return tuple(
         Prediction(row_id=table.ids[i], measure=model.measure,
                    features=tuple(zip(model.options, (float(v) for v in x[i]))),
-                   predicted_value=float(predicted[i]),
-                   measured_value=float(measured[i]) if measured is not None else None,
+                   predicted_value=float(predicted[i]), measured_value=measured[i],
                    outside_space=model.feature_space.outside([float(v) for v in x[i]]))
         for i in range(len(x)))
+
+
+def _measured(frame: pd.DataFrame, measure: str, source: str) -> list[float | None]:
+    """The measured values of `measure` per row (None: no such column, or a blank cell); text or a value
+    <= 0 is an error naming the row."""
+    import math
+
+    import pandas as pd
+
+    if measure not in frame.columns:
+        return [None] * len(frame)
+    values: list[float | None] = []
+    for row, cell in enumerate(frame[measure].tolist()):
+        if cell is None or (isinstance(cell, str) and not cell.strip()) or (isinstance(cell, float) and math.isnan(cell)):
+            values.append(None)
+            continue
+        number = pd.to_numeric(pd.Series([cell]), errors="coerce").iloc[0]
+        if pd.isna(number) or not math.isfinite(float(number)) or float(number) <= 0:
+            raise UsageError(f"{source}: row {row + 1}, measure {measure!r}: {cell!r}; expected a number > 0, or a "
+                             "blank cell for a configuration not measured")
+        values.append(float(number))
+    return values
 
 
 def outside_count(predictions: Sequence[Prediction]) -> int:
