@@ -43,6 +43,9 @@ def test_fit_saves_under_the_workspace_and_predict_flags_outside_rows(workspace:
     assert "row 3: size = 500 is above the fitted range 96..224" in captured.err
     assert "OUTSIDE" in captured.out and "MAPE against the measured latency_ms" in captured.out
     assert "over 3 measured rows" in captured.out
+    assert main(["perfmodel", "predict", "latency", str(new)]) == 2  # a mistyped name: the names there are
+    err = capsys.readouterr().err
+    assert "latency: expected a model folder or the name of a model under" in err and "models there are: lat" in err
     written = out_csv.read_text().splitlines()
     assert written[0] == "row_id,threads,size,predicted_latency_ms,measured_latency_ms,provenance,outside_space"
     assert written[1].endswith(",predicted,") and "threads = 16 is above" in written[2]

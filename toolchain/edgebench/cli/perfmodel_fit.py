@@ -151,15 +151,20 @@ def _table(args: argparse.Namespace) -> PerfTable:
 
 
 def _model_dir(text: str, workspace: str | None) -> Path:
-    """MODEL_DIR as given, else a model name under <workspace>/perfmodels/."""
-    from edgebench.perfmodel.saved import MODELS_FOLDER
+    """MODEL_DIR as given, else a model name under <workspace>/perfmodels/ (an error lists the names)."""
+    from edgebench.perfmodel.saved import META_FILE, MODELS_FOLDER
     from edgebench.workspace import Workspace
 
     path = Path(text)
-    if path.exists() or "/" in text:
+    if path.exists() or "/" in text or "\\" in text:
         return path
-    named = Workspace.resolve(workspace).root / MODELS_FOLDER / text
-    return named if named.exists() else path
+    models = Workspace.resolve(workspace).root / MODELS_FOLDER
+    if (models / text).exists():
+        return models / text
+    names = sorted(p.parent.name for p in models.glob(f"*/{META_FILE}")) if models.is_dir() else []
+    raise UsageError(f"{text}: expected a model folder or the name of a model under {models}; "
+                     + (f"the models there are: {', '.join(names)}" if names else "there are none yet "
+                        "(edgebench perfmodel fit ... --name N saves one)"))
 
 
 def _prediction_rows(source: str, model: SavedPerfModel, workspace: str | None) -> PerfTable | pd.DataFrame:
