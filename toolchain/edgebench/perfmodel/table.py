@@ -136,7 +136,7 @@ def table_from_frame(frame: pd.DataFrame, *, options: Sequence[str], measure: st
             row = int(bad.index[0])
             raise UsageError(f"{source}: row {row + 1}, measure {measure!r}: {frame[measure].iloc[row]!r}; expected "
                              "a value > 0 (errors are relative to it: MAPE divides by the measure)")
-        if values.nunique() < 2:
+        if len(values) >= 2 and values.nunique() < 2:
             raise UsageError(f"{source}: the measure {measure!r} is constant ({values.iloc[0]:g} in all "
                              f"{len(values)} rows): there is nothing to model")
     row_ids = tuple(str(i) for i in ids) if ids is not None else tuple(str(i + 1) for i in range(len(frame)))
@@ -147,12 +147,14 @@ def table_from_frame(frame: pd.DataFrame, *, options: Sequence[str], measure: st
 def _numeric(column: pd.Series, name: str, source: str, *, what: str) -> pd.Series:
     import pandas as pd
 
-    converted = pd.to_numeric(column, errors="coerce")
-    bad = converted.isna() | ~converted.apply(lambda v: pd.isna(v) or abs(float(v)) != float("inf"))
+    import numpy as np
+
+    converted = pd.to_numeric(column, errors="coerce").astype(float)
+    bad = ~np.isfinite(converted.to_numpy())
     if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
-        value = column.iloc[row]
-        shown = "an empty cell" if pd.isna(value) or str(value).strip() == "" else repr(value)
+        row = int(bad.nonzero()[0][0])
+        value: object = column.iloc[row]
+        shown = "an empty cell" if value is None or str(value).strip() in ("", "nan", "None") else repr(value)
         raise UsageError(f"{source}: row {row + 1}, {what} {name!r}: {shown} is not a finite number. Options must "
                          "be numeric: encode a category as numbers (e.g. 0/1 per level) or leave the column out")
     return converted.astype(float)
