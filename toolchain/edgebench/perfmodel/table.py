@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 PARQUET_MAGIC = b"PAR1"
 MAX_TABLE_BYTES = 512 * 1024 * 1024
+DECIMAL_COMMA = re.compile(r"(?:^|;)\s*-?\d+,\d+\s*(?:;|$)", re.MULTILINE)
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,7 +58,8 @@ class PerfTable:
 
 
 def read_config_file(path: str | Path) -> pd.DataFrame:
-    """A table of configurations from CSV (comma, semicolon or tab separated: detected), Parquet (by its
+    """A table of configurations from CSV (comma, semicolon or tab separated: detected; with semicolons, a
+    decimal comma is read as such), Parquet (by its
     magic bytes, whatever the suffix) or whitespace-separated text. A UTF-8 BOM, CRLF line ends and
     `#` comment lines are accepted."""
     import pandas as pd
@@ -91,7 +94,9 @@ def read_config_file(path: str | Path) -> pd.DataFrame:
     try:
         if delimiter is None:
             return pd.read_csv(io.StringIO(body), sep=r"\s+", engine="python")
-        return pd.read_csv(io.StringIO(body), sep=delimiter, skipinitialspace=True)
+        # A semicolon-separated export from a comma-decimal locale (de_DE, fr_FR, ...) writes 10,5.
+        decimal = "," if delimiter == ";" and DECIMAL_COMMA.search(body) else "."
+        return pd.read_csv(io.StringIO(body), sep=delimiter, skipinitialspace=True, decimal=decimal)
     except (ValueError, pd.errors.ParserError) as exc:
         raise UsageError(f"{path}: could not read it as a {'whitespace-separated' if delimiter is None else repr(delimiter) + '-separated'}"
                          f" table: {exc}") from None
