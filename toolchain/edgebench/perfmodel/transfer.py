@@ -62,18 +62,23 @@ def parse_methods(text: str) -> tuple[str, ...]:
     return methods
 
 
-def check_compatible(source: PerfTable, target: PerfTable) -> None:
-    """The same option columns in both (order may differ), and a measure in both."""
-    only_source = [o for o in source.options if o not in target.options]
-    only_target = [o for o in target.options if o not in source.options]
-    if only_source or only_target:
+def check_same_options(source: PerfTable, other: PerfTable, role: str = "target") -> None:
+    """The same option columns in the source and `other` (order may differ), else those that differ."""
+    only_source = [o for o in source.options if o not in other.options]
+    only_other = [o for o in other.options if o not in source.options]
+    if only_source or only_other:
         said = []
         if only_source:
             said.append(f"only the source ({source.source}) has {', '.join(only_source)}")
-        if only_target:
-            said.append(f"only the target ({target.source}) has {', '.join(only_target)}")
-        raise UsageError("source and target must have the same option columns: " + "; ".join(said)
+        if only_other:
+            said.append(f"only the {role} ({other.source}) has {', '.join(only_other)}")
+        raise UsageError(f"source and {role} must have the same option columns: " + "; ".join(said)
                          + ". Name the options both share with --options")
+
+
+def check_compatible(source: PerfTable, target: PerfTable) -> None:
+    """The same option columns in both, and a measure in both."""
+    check_same_options(source, target)
     for role, table in (("source", source), ("target", target)):
         if table.measure is None:
             raise UsageError(f"{role} {table.source}: no measure column; transfer needs the measure in both")
@@ -87,9 +92,10 @@ def select_terms(source: PerfTable) -> StepwiseModel:
 
 def transfer(source: PerfTable, target: PerfTable, budgets: Sequence[Budget], methods: Sequence[str] = METHODS,
              repeats: int = DEFAULT_REPEATS, seed: int = 0, learner: str = DEFAULT_LEARNER, *,
-             progress: Callable[[str], None] | None = None) -> list[TransferRecord]:
+             progress: Callable[[int, int, str], None] | None = None) -> list[TransferRecord]:
     """Every method at every budget, over `repeats` repeats. Repeat r draws its own random target sample
-    per budget; every method in repeat r uses the learner seed `seed + r`."""
+    per budget; every method in repeat r uses the learner seed `seed + r`. `progress(done, total, text)`
+    is called before each fit."""
     import numpy as np
 
     check_compatible(source, target)
@@ -106,11 +112,21 @@ def transfer(source: PerfTable, target: PerfTable, budgets: Sequence[Budget], me
     scores: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
     scored: dict[tuple[str, int], int] = {}
     notes: dict[tuple[str, int], list[str]] = {}
+    needs_source = bool({"dm", "lms", "nlms"} & set(methods))
+    total = repeats * (len(sizes) * len(methods) + needs_source)
+    done = 0
+
+    def say(text: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(done, total, text)
+        done += 1
+
     for repeat in range(repeats):
         learner_seed = seed + repeat
         source_prediction = None
-        if {"dm", "lms", "nlms"} & set(methods):
-            _say(progress, f"repeat {repeat + 1}/{repeats}: source model ({learner}, {source.rows} rows)")
+        if needs_source:
+            say(f"repeat {repeat + 1}/{repeats}: source model ({learner}, {source.rows} rows)")
             source_model = make_learner(learner, learner_seed).fit(source.x(), source.y())
             source_prediction = source_model.predict(x_target)
         for budget, size in zip(budgets, sizes):
@@ -118,7 +134,7 @@ def transfer(source: PerfTable, target: PerfTable, budgets: Sequence[Budget], me
             sample = np.sort(rng.choice(target.rows, size=size, replace=False))
             rest = np.setdiff1d(np.arange(target.rows), sample)
             for method in methods:
-                _say(progress, f"repeat {repeat + 1}/{repeats}, budget {budget.text} ({size} rows): {method}")
+                say(f"repeat {repeat + 1}/{repeats}, budget {budget.text} ({size} rows): {method}")
                 train, test = sample, rest
                 if method == "gs":
                     assert terms is not None
@@ -167,8 +183,3 @@ def _predict(method: str, x: np.ndarray, y: np.ndarray, train: np.ndarray, test:
     features = np.column_stack([source_prediction, x])
     forest = RandomForestRegressor(n_estimators=NLMS_TREES, random_state=seed, n_jobs=1)
     return np.asarray(forest.fit(features[train], y[train]).predict(features[test]), dtype=float)
-
-
-def _say(progress: Callable[[str], None] | None, text: str) -> None:
-    if progress is not None:
-        progress(text)
