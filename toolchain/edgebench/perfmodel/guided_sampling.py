@@ -76,10 +76,10 @@ def guided_configurations(table: PerfTable, terms: Sequence[Term]) -> tuple[list
         indexes = [options.index(o) for o in term]
         kind = "main effect" if len(term) == 1 else "interaction"
         for combination in itertools.product(*(levels[o] for o in term)):
-            values = list(base)
+            varied = list(base)
             for index, value in zip(indexes, combination):
-                values[index] = value
-            wanted.setdefault(tuple(values), f"varies {term_name(term)} ({kind}): "
+                varied[index] = value
+            wanted.setdefault(tuple(varied), f"varies {term_name(term)} ({kind}): "
                               + ", ".join(f"{o}={_level(v)}" for o, v in zip(term, combination)))
     rows = [first_row[c] for c in wanted if c in first_row]
     reasons = [wanted[c] for c in wanted if c in first_row]

@@ -95,12 +95,12 @@ def push_and_run_commands(configurations: Sequence[Configuration], options: Sequ
         threads_of: dict[tuple[str, ...], list[str]] = {}
         for threads, accels in accels_of.items():
             threads_of.setdefault(tuple(sorted(accels)), []).append(threads)
-        for accels, threads_list in threads_of.items():
+        for accel_names, threads_list in threads_of.items():
             words = ["edgebench", "push-and-run", model]
             if "threads" in keys:
                 words += ["--threads", ",".join(sorted(threads_list, key=_number))]
             if "accelerator" in keys:
-                words += ["--accel", ",".join(accels)]
+                words += ["--accel", ",".join(accel_names)]
             if mask:
                 words += ["--cpu-mask", mask]
             if device:

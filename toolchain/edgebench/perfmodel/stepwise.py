@@ -81,7 +81,7 @@ def stepwise_aic(x: np.ndarray, y: np.ndarray, names: Sequence[str], *, interact
         design = np.column_stack([np.ones(n)] + [columns[t] for t in terms])
         coefficients, *_ = np.linalg.lstsq(design, y, rcond=None)
         rss = float(np.sum((y - design @ coefficients) ** 2))
-        return n * float(np.log(max(rss, floor) / n)) + penalty * design.shape[1]
+        return float(n * np.log(max(rss, floor) / n) + penalty * design.shape[1])
 
     # Forward from the intercept, not from all main effects as seed 5's step(lm(Y ~ .)) does: started
     # full, a noise option stays whenever one of its interactions passes AIC by chance (36 % of noise

@@ -176,7 +176,7 @@ def _predict(method: str, x: np.ndarray, y: np.ndarray, train: np.ndarray, test:
         return np.asarray(model.predict(x[test]), dtype=float)
     assert source_prediction is not None
     if method == "dm":
-        return source_prediction[test]
+        return np.asarray(source_prediction[test], dtype=float)
     if method == "lms":
         shift = LinearRegression().fit(source_prediction[train].reshape(-1, 1), y[train])
         return np.asarray(shift.predict(source_prediction[test].reshape(-1, 1)), dtype=float)
