@@ -35,7 +35,7 @@ def test_selects_exactly_the_generating_terms_with_the_bic_penalty():
 def test_noise_options_enter_no_more_often_than_aic_lets_them():
     """AIC admits a useless term when its χ²₁ exceeds 2 (about 16 % of the time): over 100 data sets the
     generating terms are always kept, and each noise option enters in at most 30 (started from all main
-    effects, as seed 5's R code starts, noise options stay in about 36 %)."""
+    effects, as seed 5's R code starts, noise options stay in about a third)."""
     entered = {"noise1": 0, "noise2": 0}
     for seed in range(100):
         x, y = generated(seed)

@@ -84,8 +84,8 @@ def stepwise_aic(x: np.ndarray, y: np.ndarray, names: Sequence[str], *, interact
         return float(n * np.log(max(rss, floor) / n) + penalty * design.shape[1])
 
     # Forward from the intercept, not from all main effects as seed 5's step(lm(Y ~ .)) does: started
-    # full, a noise option stays whenever one of its interactions passes AIC by chance (36 % of noise
-    # options on tests/perfmodel/test_stepwise.py's data against 16 % from the intercept).
+    # full, a noise option stays whenever one of its interactions passes AIC by chance (about a third
+    # of noise options on tests/perfmodel/test_stepwise.py's data, about 15 % from the intercept).
     current: list[Term] = []
     current_aic = aic(current)
     steps: list[str] = []
