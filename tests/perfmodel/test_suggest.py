@@ -65,6 +65,8 @@ def test_errors_for_budget_strategy_and_options():
         suggest(source, source, 73)
     with pytest.raises(UsageError, match="expected one of gs, variance"):
         suggest(source, source, 3, "magic")
+    with pytest.raises(UsageError, match="--seed -2"):
+        suggest(source, source, 3, "variance", seed=-2)
     other = table(factorial_frame().rename(columns={"noise1": "threads"}), "new", options=("a", "b", "c", "threads"))
     with pytest.raises(UsageError, match=r"only the candidates \(new\) has threads"):
         suggest(source, other, 3)

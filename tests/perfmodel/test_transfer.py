@@ -92,3 +92,7 @@ def test_too_few_target_rows_and_unknown_method():
         transfer(table(frame), table(frame.iloc[[0, 40]].reset_index(drop=True), "tiny"), [parse_budget("2")], ["dm"])
     with pytest.raises(UsageError, match="subset of scratch,dm,lms,nlms,gs"):
         transfer(table(frame), table(frame), [parse_budget("4")], ["dm", "magic"])
+    with pytest.raises(UsageError, match="--repeats 0: expected at least 1"):
+        transfer(table(frame), table(frame), [parse_budget("4")], ["dm"], repeats=0)
+    with pytest.raises(UsageError, match="--seed -1"):
+        transfer(table(frame), table(frame), [parse_budget("4")], ["dm"], seed=-1)

@@ -61,6 +61,8 @@ def suggest(source: PerfTable, candidates: PerfTable, budget: int, strategy: str
 
     if strategy not in STRATEGIES:
         raise UsageError(f"--strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: expected a seed of 0 or more")
     check_same_options(source, candidates, "candidates")
     if source.measure is None:
         raise UsageError(f"source {source.source}: no measure column; suggest learns from the source's measure")

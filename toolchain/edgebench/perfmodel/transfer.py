@@ -102,6 +102,8 @@ def transfer(source: PerfTable, target: PerfTable, budgets: Sequence[Budget], me
     methods = parse_methods(",".join(methods))
     if repeats < 1:
         raise UsageError(f"--repeats {repeats}: expected at least 1")
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: expected a seed of 0 or more")
     require_rows(target, 3, "transfer (2 rows to train on and 1 to score)")
     sizes = [b.rows_of(target.rows, target.source) for b in budgets]
     if not sizes:
