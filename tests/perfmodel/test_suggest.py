@@ -110,3 +110,11 @@ def test_no_lines_when_push_and_run_cannot_set_what_differs():
     plan = suggest(source, source, 12, "variance", run_values=run_values_from_frame(frame))
     assert plan.push_and_run == ()
     assert any("differ in flops, which push-and-run cannot set" in note for note in plan.notes)
+
+
+def test_store_one_hot_accelerator_features_give_the_accelerator():
+    frame = device_table().drop(columns=["accelerator", "gpu"])
+    frame["accel.cpu"] = [1.0, 0.0] * 6
+    frame["accel.gpu"] = [0.0, 1.0] * 6
+    values = run_values_from_frame(frame)
+    assert [v["accelerator"] for v in values[:2]] == ["cpu", "gpu"] and values[0]["threads"] == "1"

@@ -78,3 +78,29 @@ def test_suggest_writes_a_plan_and_push_and_run_lines(tmp_path, capsys):
 def test_suggest_without_a_source_says_what_to_give(capsys):
     assert main(["perfmodel", "suggest", "--device", "SERIAL9", "--budget", "5"]) == 2
     assert "needs --source" in capsys.readouterr().err
+
+
+def test_suggest_from_the_source_configurations_gives_lines(tmp_path, capsys):
+    device_table().to_csv(tmp_path / "phone-a.csv", index=False)
+    assert main(["perfmodel", "suggest", "--source", str(tmp_path / "phone-a.csv"), "--options", "flops,threads,gpu",
+                 "--measure", "latency_ms", "--budget", "3", "--strategy", "variance"]) == 0
+    out = capsys.readouterr().out
+    assert "3 configurations of" in out and "edgebench push-and-run m" in out
+
+
+def test_what_a_store_table_left_out_is_said_on_stderr(tables, capsys, monkeypatch):
+    """A store selector's table carries notes (rows without an ok run, simulated figures): they are shown."""
+    import dataclasses
+
+    from edgebench.perfmodel import sources
+
+    real = sources.resolve_source
+
+    def with_notes(text, **kwargs):
+        table = real(text, **kwargs)
+        return dataclasses.replace(table, notes=("left out 3 of 75 row(s) without an ok run: 3 run_failed",))
+
+    monkeypatch.setattr(sources, "resolve_source", with_notes)
+    assert main(transfer_args(*tables, "--budget", "4", "--repeats", "1", "--methods", "dm", "--json")) == 0
+    err = capsys.readouterr().err
+    assert "source " in err and "target " in err and "left out 3 of 75 row(s)" in err

@@ -12,6 +12,8 @@ from edgebench.errors import UsageError
 from edgebench.perfmodel.learners import DEFAULT_LEARNER, LEARNERS
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from edgebench.perfmodel.suggest import SuggestPlan
     from edgebench.perfmodel.table import PerfTable
     from edgebench.perfmodel.transfer import TransferRecord
@@ -70,6 +72,7 @@ def run_transfer(args: argparse.Namespace) -> int:
     source = resolve_source(args.source, options=options, measure=args.measure, workspace=args.workspace)
     target = resolve_source(args.target, options=options or list(source.options), measure=args.measure,
                             workspace=args.workspace)
+    _print_notes(err, {"source": source, "target": target})
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("transfer", total=None)
@@ -123,6 +126,13 @@ def _print_transfer(records: Sequence[TransferRecord], source: PerfTable, target
                   highlight=False)
 
 
+def _print_notes(console: Console, tables: dict[str, PerfTable]) -> None:
+    """What the tables left out or derived (store rows without an ok run, simulated figures, ...)."""
+    for role, table in tables.items():
+        for note in table.notes:
+            console.print(f"{role} {table.source}: {note}", highlight=False, markup=False)
+
+
 def _mean_sd(mean: float, sd: float | None) -> str:
     return f"{mean:.3g}" + (f" ± {sd:.2g}" if sd is not None else "")
 
@@ -144,6 +154,7 @@ def add_suggest_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_suggest(args: argparse.Namespace) -> int:
+    from edgebench.cli.console import wide_console
     from edgebench.perfmodel.plan_commands import run_values_from_frame
     from edgebench.perfmodel.sources import resolve_source
     from edgebench.perfmodel.suggest import plan_to_dict, suggest, write_plan
@@ -154,9 +165,13 @@ def run_suggest(args: argparse.Namespace) -> int:
                          + (f"; --device {args.device} only names the new device" if args.device else ""))
     options = _option_list(args.options)
     source = resolve_source(args.source, options=options, measure=args.measure, workspace=args.workspace)
-    candidates_text = args.target_configs or args.source
-    candidates, run_values = _candidates(candidates_text, options or list(source.options), source.measure,
-                                         args.workspace, run_values_from_frame)
+    if args.target_configs is None:  # the source's own configurations
+        candidates, run_values = source, _run_values(args.source, source, run_values_from_frame)
+        _print_notes(wide_console(stderr=True), {"source": source})
+    else:
+        candidates, run_values = _candidates(args.target_configs, options or list(source.options), source.measure,
+                                             args.workspace, run_values_from_frame)
+        _print_notes(wide_console(stderr=True), {"source": source, "candidates": candidates})
     plan = suggest(source, candidates, args.budget, args.strategy, args.seed, run_values=run_values,
                    device=args.device)
     if args.output:
@@ -181,6 +196,19 @@ def _candidates(text: str, options: list[str], measure: str | None, workspace: s
         return table_from_frame(frame, options=options, measure=named, source=text), run_values_from_frame(frame)
     table = resolve_source(text, options=options, measure=measure, workspace=workspace)
     return table, run_values_from_frame(table.frame)
+
+
+def _run_values(text: str, table: PerfTable, run_values_from_frame: Any) -> list[dict[str, str]]:
+    """push-and-run's settings per row of a table already read: from the file's other columns, or the
+    store table's own."""
+    from edgebench.perfmodel.sources import parse_selector
+    from edgebench.perfmodel.table import read_config_file
+
+    if parse_selector(text) is None and Path(text).is_file():
+        values: list[dict[str, str]] = run_values_from_frame(read_config_file(text))
+        return values
+    values = run_values_from_frame(table.frame)
+    return values
 
 
 def _print_plan(plan: SuggestPlan, options: Sequence[str], output: str | None) -> None:

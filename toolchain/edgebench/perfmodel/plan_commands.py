@@ -26,6 +26,7 @@ RUN_SETTINGS: dict[str, tuple[str, ...]] = {
     "model": ("model", "model_path", "model_file", "tflite"),
     "model_sha256": ("model_sha", "model_sha256", "sha256"),
 }
+ONE_HOT_ACCEL = "accel."  # perfmodel/features.py's run features: accel.<name> = 1 for the accelerator that ran
 
 
 class Configuration(Protocol):
@@ -43,8 +44,11 @@ def setting_of(column: str) -> str | None:
 
 
 def run_values_from_frame(frame: pd.DataFrame) -> list[dict[str, str]]:
-    """Per row, push-and-run's settings found in the table's columns (cells as written; 2.0 reads 2)."""
+    """Per row, push-and-run's settings found in the table's columns (cells as written; 2.0 reads 2). The
+    store's one-hot accelerator features (`accel.cpu`, `accel.gpu`, ...) give the accelerator when no column
+    names it."""
     columns = {setting_of(c): c for c in frame.columns if setting_of(c) is not None}
+    one_hot = {str(c)[len(ONE_HOT_ACCEL):]: c for c in frame.columns if str(c).startswith(ONE_HOT_ACCEL)}
     rows: list[dict[str, str]] = []
     for _, row in frame.iterrows():
         values = {}
@@ -52,6 +56,9 @@ def run_values_from_frame(frame: pd.DataFrame) -> list[dict[str, str]]:
             text = _text(row[column])
             if setting is not None and text:
                 values[setting] = text
+        hot = [name for name, column in one_hot.items() if row[column] == 1]
+        if "accelerator" not in columns and len(hot) == 1:
+            values["accelerator"] = hot[0]
         rows.append(values)
     return rows
 
