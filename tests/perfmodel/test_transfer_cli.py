@@ -75,9 +75,11 @@ def test_suggest_writes_a_plan_and_push_and_run_lines(tmp_path, capsys):
     assert printed["push_and_run"] and all("--target SERIAL9" in line for line in printed["push_and_run"])
 
 
-def test_suggest_without_a_source_says_what_to_give(capsys):
+def test_suggest_without_a_source_says_what_to_give(workspace, capsys):
+    assert main(["perfmodel", "suggest", "--budget", "5"]) == 2
+    assert "needs --source FILE_OR_SELECTOR (the measured rows to learn from) or --device D" in capsys.readouterr().err
     assert main(["perfmodel", "suggest", "--device", "SERIAL9", "--budget", "5"]) == 2
-    assert "needs --source" in capsys.readouterr().err
+    assert "has no results store" in capsys.readouterr().err
 
 
 def test_suggest_from_the_source_configurations_gives_lines(tmp_path, capsys):

@@ -139,12 +139,15 @@ def _mean_sd(mean: float, sd: float | None) -> str:
 
 def add_suggest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default=None, metavar="FILE_OR_SELECTOR",
-                        help="measured configurations of other environments to learn from")
+                        help="measured configurations of other environments to learn from (default with --device: "
+                             "every other device's rows in the results store)")
     parser.add_argument("--target-configs", default=None, metavar="FILE_OR_SELECTOR",
                         help="the candidate configurations of the new environment (measured or not; "
                              "default: the source's configurations)")
     parser.add_argument("--device", default=None, metavar="D",
-                        help="the new device (its serial): named in the plan and the push-and-run lines")
+                        help="the new device (its serial, or a stored device id or model name): named in the plan "
+                             "and the push-and-run lines; without --source, the source is every other device's "
+                             "rows in the results store")
     parser.add_argument("--budget", type=int, required=True, metavar="N", help="configurations to suggest")
     parser.add_argument("--strategy", choices=("gs", "variance"), default="gs",
                         help="gs: guided sampling's choice (default); variance: where the source forest's "
@@ -159,14 +162,18 @@ def run_suggest(args: argparse.Namespace) -> int:
     from edgebench.perfmodel.sources import resolve_source
     from edgebench.perfmodel.suggest import plan_to_dict, suggest, write_plan
 
-    if args.source is None:
-        raise UsageError("perfmodel suggest needs --source FILE_OR_SELECTOR: the measured rows of other "
-                         "environments (e.g. a store selector session=S,device=OTHER) to learn from"
-                         + (f"; --device {args.device} only names the new device" if args.device else ""))
     options = _option_list(args.options)
-    source = resolve_source(args.source, options=options, measure=args.measure, workspace=args.workspace)
+    if args.source is not None:
+        source = resolve_source(args.source, options=options, measure=args.measure, workspace=args.workspace)
+    elif args.device is not None:
+        from edgebench.perfmodel.device_source import other_devices_source
+
+        source = other_devices_source(args.device, options=options, measure=args.measure, workspace=args.workspace)
+    else:
+        raise UsageError("perfmodel suggest needs --source FILE_OR_SELECTOR (the measured rows to learn from) or "
+                         "--device D (then the source is every other device's rows in the results store)")
     if args.target_configs is None:  # the source's own configurations
-        candidates, run_values = source, _run_values(args.source, source, run_values_from_frame)
+        candidates, run_values = source, _run_values(args.source or "", source, run_values_from_frame)
         _print_notes(wide_console(stderr=True), {"source": source})
     else:
         candidates, run_values = _candidates(args.target_configs, options or list(source.options), source.measure,
