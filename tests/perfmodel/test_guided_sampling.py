@@ -4,11 +4,12 @@ up at random to the budget, and said so."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from edgebench.errors import UsageError
 from edgebench.perfmodel.guided_sampling import TOP_UP_REASON, default_row, guided_configurations, guided_rows
-from tests.perfmodel.generated import factorial_frame, table
+from tests.perfmodel.generated import OPTIONS, factorial_frame, table
 
 
 def test_default_is_the_row_nearest_the_most_common_levels():
@@ -56,3 +57,18 @@ def test_unknown_term_and_oversized_budget_are_errors():
         guided_configurations(t, [("zz",)])
     with pytest.raises(UsageError, match="only 72 rows"):
         guided_rows(t, [("a",)], 73, np.random.default_rng(0))
+
+
+def test_a_sparse_table_gives_the_row_nearest_the_default_that_has_the_levels():
+    """Model features change together: no row varies `a` alone, but rows with each level of `a` exist; the one
+    agreeing with the default on the most other options is taken."""
+    frame = factorial_frame()
+    extra = [[0, 1, 0, 0]] * 4 + [[1, 4, 1, 2], [2, 4, 1, 2], [3, 4, 1, 2], [1, 1, 0, 2]]
+    frame = pd.concat([frame[frame["a"] == 0], pd.DataFrame(extra, columns=list(OPTIONS)).assign(y=50.0)],
+                      ignore_index=True)
+    t = table(frame)
+    x = t.x()
+    rows, reasons, base = guided_configurations(t, [("a",)])
+    assert x[base].tolist() == [0, 1, 0, 0]
+    assert [x[r].tolist() for r in rows] == [[0, 1, 0, 0], [1, 1, 0, 2], [2, 4, 1, 2], [3, 4, 1, 2]]
+    assert reasons[1] == "varies a (main effect): a=1"

@@ -6,7 +6,8 @@ regression found influential on the source.
 The rule, as seed 5's `GuidedSampling.py` applies it: start from a default configuration; for each
 influential main effect, vary that option over all its levels (the others at default); for each
 influential pairwise interaction, take the Cartesian product of both options' levels. Only
-configurations that exist in the table count. More than the budget: a random sample of them; fewer: the
+configurations that exist in the table count: matched on the influential options, the row nearest the
+default on the others (see `guided_configurations`). More than the budget: a random sample of them; fewer: the
 rest of the budget drawn at random from the other rows, and said so.
 """
 from __future__ import annotations
@@ -55,9 +56,11 @@ def default_row(table: PerfTable) -> int:
 
 
 def guided_configurations(table: PerfTable, terms: Sequence[Term]) -> tuple[list[int], list[str], int]:
-    """Rows of `table` (one per distinct configuration, its first row) that GS's rule asks for, in rule
+    """Rows of `table` (one per configuration) that GS's rule asks for, in rule
     order with the reason for each, and the default row."""
     import itertools
+
+    import numpy as np
 
     x = table.x()
     options = list(table.options)
@@ -65,12 +68,20 @@ def guided_configurations(table: PerfTable, terms: Sequence[Term]) -> tuple[list
     if unknown:
         raise UsageError(f"guided sampling: the terms name {', '.join(unknown)}, which are not options of "
                          f"{table.source} ({', '.join(options)})")
-    first_row: dict[tuple[float, ...], int] = {}
-    for position, values in enumerate(map(tuple, x.tolist())):
-        first_row.setdefault(values, position)
     levels = {o: sorted(set(x[:, i].tolist())) for i, o in enumerate(options)}
     base_row = default_row(table)
     base = tuple(x[base_row].tolist())
+    # A configuration is looked up by the influential options' values; among the rows that have them, the
+    # one agreeing with the default on the most other options (the first such). On a full factorial that
+    # is the exact configuration seed 5 asks for; on a sparse table (model features that change together,
+    # so no row varies FLOPs alone) it is the nearest row that exists.
+    influential = [i for i, o in enumerate(options) if any(o in t for t in terms)]
+    agreement = (x == np.asarray(base)).sum(axis=1)
+    nearest: dict[tuple[float, ...], int] = {}
+    for position, row in enumerate(x.tolist()):
+        key = tuple(row[i] for i in influential)
+        if key not in nearest or agreement[position] > agreement[nearest[key]]:
+            nearest[key] = position
     wanted: dict[tuple[float, ...], str] = {base: DEFAULT_REASON}
     for term in terms:
         indexes = [options.index(o) for o in term]
@@ -81,8 +92,9 @@ def guided_configurations(table: PerfTable, terms: Sequence[Term]) -> tuple[list
                 varied[index] = value
             wanted.setdefault(tuple(varied), f"varies {term_name(term)} ({kind}): "
                               + ", ".join(f"{o}={_level(v)}" for o, v in zip(term, combination)))
-    rows = [first_row[c] for c in wanted if c in first_row]
-    reasons = [wanted[c] for c in wanted if c in first_row]
+    found = [(nearest.get(tuple(c[i] for i in influential)), why) for c, why in wanted.items()]
+    rows = [r for r, _ in found if r is not None]
+    reasons = [why for r, why in found if r is not None]
     return rows, reasons, base_row
 
 
