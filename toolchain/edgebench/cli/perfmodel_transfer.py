@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from edgebench.perfmodel.transfer import TransferRecord
 
 ALL_METHODS = "scratch,dm,lms,nlms,gs"
+MAX_PLAN_COLUMNS = 6  # option columns shown in suggest's table
 
 
 def _add_table_arguments(parser: argparse.ArgumentParser) -> None:
@@ -226,11 +227,20 @@ def _print_plan(plan: SuggestPlan, options: Sequence[str], output: str | None) -
     console = wide_console()
     table = Table(title=f"{plan.budget} configurations of {plan.candidates} to measure next ({plan.strategy}"
                         + (f", device {plan.device}" if plan.device else "") + ")")
-    for column in ("id", *options, "why"):
-        table.add_column(column, justify="left" if column in ("id", "why") else "right")
+    # The options that vary among the chosen configurations, GS's first; the plan file has them all.
+    in_terms = {o for term in plan.selected_terms for o in term.split(":")}
+    varying = [o for o in options if len({c.options[o] for c in plan.configurations}) > 1]
+    shown = sorted(varying, key=lambda o: o not in in_terms)[:MAX_PLAN_COLUMNS]
+    for column in ("id", *shown, "why"):
+        table.add_column(column, justify="left" if column in ("id", "why") else "right",
+                         overflow="fold" if column in ("id", "why") else "ellipsis")
     for c in plan.configurations:
-        table.add_row(c.id, *(f"{c.options[o]:g}" for o in options), c.reason)
+        table.add_row(c.id, *(f"{c.options[o]:g}" for o in shown), c.reason)
     console.print(table)
+    hidden = len(options) - len(shown)
+    if hidden:
+        console.print(f"{hidden} more option(s) (constant among these, or beyond the first {MAX_PLAN_COLUMNS}) are in "
+                      "the plan: -o PLAN.json or --json", highlight=False)
     if plan.selected_terms:
         console.print("GS terms (AIC stepwise regression on the source): " + ", ".join(plan.selected_terms),
                       highlight=False)
