@@ -25,7 +25,7 @@ from ..conftest import REAL_MODELS
 HELLO_FLOAT = "tflm_hello_world_float.tflite"
 HELLO_INT8 = "tflm_hello_world_int8.tflite"
 ADD = "tflm_simple_add_model.tflite"
-PERSON = "tflm_person_detect_int8.tflite"  # the LiteRT here refuses its per-channel quantization: a failed run
+BROKEN = "broken.tflite"  # not a model: its runs fail, and its rows are left out
 MASKS = ("1", "3")
 
 pytestmark = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two CPU masks need two CPUs")
@@ -35,10 +35,11 @@ pytestmark = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two CPU masks
 def measured(tmp_path_factory: pytest.TempPathFactory, harness_cache: Path) -> tuple[Path, str, Path]:
     """(workspace, session, models folder): 4 models × threads 1, 2 × masks 1, 3, one smoke repeat each."""
     models = tmp_path_factory.mktemp("models")
-    for name in (HELLO_FLOAT, HELLO_INT8, ADD, PERSON):
+    for name in (HELLO_FLOAT, HELLO_INT8, ADD):
         shutil.copy(REAL_MODELS / name, models / name)
+    (models / BROKEN).write_text("this is not a model\n")
     ws = tmp_path_factory.mktemp("perf") / "ws"
-    paths = [models / n for n in (HELLO_FLOAT, HELLO_INT8, ADD, PERSON)]
+    paths = [models / n for n in (HELLO_FLOAT, HELLO_INT8, ADD, BROKEN)]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EDGEBENCH_HARNESS_CACHE", str(harness_cache))
         mp.delenv("EDGEBENCH_STORE", raising=False)
@@ -52,7 +53,7 @@ def test_a_session_gives_one_row_per_model_config_with_its_features(measured):
     ws, session, models = measured
     table = resolve_source(f"session={session}", options=None, measure=None, workspace=ws)
     assert table.measure == "latency_median_ms" and table.provenance == "measured"
-    assert table.rows == 3 * 2 * 2  # person_detect failed everywhere: left out
+    assert table.rows == 3 * 2 * 2  # broken.tflite failed everywhere: left out
     assert "left out 4 of 16 row(s) without an ok run: 4 run_failed" in table.notes
     assert any("smoke protocol" in n for n in table.notes)
     names = {HELLO_FLOAT: models / HELLO_FLOAT, HELLO_INT8: models / HELLO_INT8, ADD: models / ADD}
