@@ -4,6 +4,7 @@ masks with the smoke protocol, then `store_table` (through `resolve_source`, as 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -184,3 +185,24 @@ def test_simulated_energy_never_shares_a_table_with_measured_energy(tmp_path):
     assert sorted(phone.y()) == sorted(virtual.y()) == [0.5, 1.5]
     latency = store_table({"session": "s1"}, options=["flops", "device.Pixel_7"], workspace=tmp_path)
     assert latency.provenance == "simulated" and any("virtual device" in n for n in latency.notes)
+
+
+def test_a_study_by_name_gives_its_variants_rows(measured):
+    """A study.json as `edgebench study run` writes it (rows naming a .tflite and its runs), here over the
+    measured session's runs: study= takes the folder's name or its unique beginning."""
+    ws, session, models = measured
+    store = ResultsStore(ws / "results.sqlite")
+    runs = store.runs(session)
+    store.close()
+    rows = []
+    for name in (HELLO_FLOAT, ADD):
+        sha = hashlib.sha256((models / name).read_bytes()).hexdigest()
+        rows.append({"source": "default", "variant": name.removesuffix(".tflite"), "tflite_sha256": sha,
+                     "run_ids": [r.run_id for r in runs if r.model_sha256 == sha], "status": "measured"})
+    folder = ws / "studies" / "mini-smoke-0123456789ab"
+    folder.mkdir(parents=True)
+    (folder / "study.json").write_text(json.dumps({"rows": rows}))
+    table = store_table({"study": "mini"}, options=["threads", "cpu_mask.cpus", "flops"], workspace=ws)
+    assert table.rows == 2 * 2 * 2 and table.source == "study=mini"
+    assert sorted(set(table.frame["flops"])) == [576.0, 16384.0]
+    assert store_table({"study": str(folder)}, options=["flops"], workspace=ws).ids == table.ids
