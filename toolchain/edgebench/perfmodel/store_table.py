@@ -167,7 +167,7 @@ def _table(rows: pd.DataFrame, store: ResultsStore, root: Path, *, options: Sequ
             by_sha[sha] = model_features(paths[sha])
         device = devices.get(row["device_id"], {})
         label = _feature_name(labels[row["device_id"]])
-        features.append({**by_sha[sha], **_ran_at(ok, notes, row),
+        features.append({**by_sha[sha], **_ran_at(ok),
                          **run_features(threads=ok[0].config.threads, accelerator=_accelerator(ok),
                                         cpu_mask=ok[0].config.cpu_mask, cpu_count=device_cpu_count(device)),
                          **device_features(device, label)})
@@ -197,13 +197,9 @@ def _provenance(rows: pd.DataFrame, measure: str, source: str, notes: list[str])
     return "simulated" if simulated else "measured"
 
 
-def _ran_at(ok: list[RunRecord], notes: list[str], row: Any) -> dict[str, float]:
+def _ran_at(ok: list[RunRecord]) -> dict[str, float]:
     """input_elements as the runs ran (the runner reports each input's shape; a dynamic input may run at another
     size than the file's placeholder), when every ok repeat reports the same shapes."""
-    if any(r.threads_observed is not None and r.threads_observed != r.config.threads for r in ok):
-        notes.append(f"{row['variant']}: the runner reported another thread count than requested "
-                     f"({sorted({r.threads_observed for r in ok if r.threads_observed is not None})}); `threads` "
-                     "is the requested one")
     shapes = {tuple(s.dims for s in r.input_shapes) for r in ok}
     if len(shapes) != 1 or not next(iter(shapes)):
         return {}
