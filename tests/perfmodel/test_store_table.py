@@ -21,7 +21,7 @@ from edgebench.stats import latency_stats
 from edgebench.store import LatencySample, ResultsStore
 
 from ..analyze.variant_store import _energy
-from ..conftest import REAL_MODELS
+from ..conftest import FIXTURES, REAL_MODELS
 
 HELLO_FLOAT = "tflm_hello_world_float.tflite"
 HELLO_INT8 = "tflm_hello_world_int8.tflite"
@@ -206,3 +206,22 @@ def test_a_study_by_name_gives_its_variants_rows(measured):
     assert table.rows == 2 * 2 * 2 and table.source == "study=mini"
     assert sorted(set(table.frame["flops"])) == [576.0, 16384.0]
     assert store_table({"study": str(folder)}, options=["flops"], workspace=ws).ids == table.ids
+
+
+def test_input_elements_are_the_shapes_that_ran_not_the_files_placeholder(tmp_path, harness_cache, monkeypatch):
+    """A dynamic-input model (placeholder 1x1x1x3) run at 1x8x8x3 and at 1x16x16x3: each session's row has the
+    input size that ran; one device row holding both says so rather than picking one."""
+    monkeypatch.setenv("EDGEBENCH_HARNESS_CACHE", str(harness_cache))
+    monkeypatch.delenv("EDGEBENCH_STORE", raising=False)
+    dynamic = FIXTURES / "models" / "eb_dynamic_image_conv.tflite"
+    ws = tmp_path / "ws"
+    sessions = [push_and_run([dynamic, REAL_MODELS / ADD], target="local", protocol="smoke", runs=5, warmup=1,
+                             input_shapes=[f"image=1,{side},{side},3"], workspace=ws).session for side in (8, 16)]
+    assert model_features(dynamic)["input_elements"] == 3.0
+    for session, elements in zip(sessions, (192.0, 768.0)):
+        table = store_table({"session": session}, options=["input_elements", "flops"], workspace=ws)
+        by_id = dict(zip(table.ids, table.frame["input_elements"]))
+        assert by_id[f"eb_dynamic_image_conv.tflite @ {table.ids[0].split(' @ ')[1]}"] == elements
+        assert any("eb_dynamic_image_conv.tflite: ran at other input shapes" in n for n in table.notes)
+    device = store_table({"device": table.device_ids[0]}, options=["flops"], workspace=ws)
+    assert any("eb_dynamic_image_conv.tflite on " in n and "several input shapes" in n for n in device.notes)

@@ -167,7 +167,15 @@ def _table(rows: pd.DataFrame, store: ResultsStore, root: Path, *, options: Sequ
             by_sha[sha] = model_features(paths[sha])
         device = devices.get(row["device_id"], {})
         label = _feature_name(labels[row["device_id"]])
-        features.append({**by_sha[sha], **_ran_at(ok),
+        ran = _ran_at(ok)
+        name = ok[0].model
+        if ran is None:
+            notes.append(f"{name} on {labels[row['device_id']]} / {ok[0].config.label()}: its runs ran at several "
+                         "input shapes, and one row holds them all; input_elements is the file's")
+        elif ran and ran["input_elements"] != by_sha[sha]["input_elements"]:
+            notes.append(f"{name}: ran at other input shapes than the file's placeholder; input_elements is what "
+                         "ran, flops and the other model features are the file's")
+        features.append({**by_sha[sha], **(ran or {}),
                          **run_features(threads=ok[0].config.threads, accelerator=_accelerator(ok),
                                         cpu_mask=ok[0].config.cpu_mask, cpu_count=device_cpu_count(device)),
                          **device_features(device, label)})
@@ -197,11 +205,13 @@ def _provenance(rows: pd.DataFrame, measure: str, source: str, notes: list[str])
     return "simulated" if simulated else "measured"
 
 
-def _ran_at(ok: list[RunRecord]) -> dict[str, float]:
+def _ran_at(ok: list[RunRecord]) -> dict[str, float] | None:
     """input_elements as the runs ran (the runner reports each input's shape; a dynamic input may run at another
-    size than the file's placeholder), when every ok repeat reports the same shapes."""
-    shapes = {tuple(s.dims for s in r.input_shapes) for r in ok}
-    if len(shapes) != 1 or not next(iter(shapes)):
+    size than the file's placeholder): {} when no run reported shapes, None when they ran at several."""
+    shapes = {tuple(s.dims for s in r.input_shapes) for r in ok if r.input_shapes}
+    if len(shapes) > 1:
+        return None
+    if not shapes:
         return {}
     return {"input_elements": float(sum(math.prod(d) for d in next(iter(shapes))))}
 
