@@ -4,13 +4,14 @@
 
 Measuring half: the .tflite variants of the cnn_image smoke study (`edgebench study run models/cnn_image.toml
 --budget smoke --variants-for all`: every trained trial × fp32, int8, prune:0.5, prune:0.8, prune:0.5+int8, qat;
-run here first when the workspace holds no study) are pushed and run with the smoke protocol in 3 environments
+run here first when the workspace holds no study) are pushed and run with the smoke protocol in 4 environments
 where latency really differs:
   host-1t   this host's x86_64 runner (`--target local`), 1 thread
   host-2t   the same at 2 threads
   arm64-1t  a virtual device with the arm64-v8a ABI (the aarch64 harness and LiteRT under qemu-user), 1 thread
+  arm64-2t  the same at 2 threads
 each its own session in the workspace's results store. `<workspace>/perfmodel_transfer.json` records the sessions
-(and the virtual device's port, so a rerun gets the same device back): a rerun resumes them and re-measures
+(and the virtual device's port, so both arm64 environments and every rerun use the same device): a rerun resumes them and re-measures
 nothing that is stored.
 
 Analysis half: each environment's rows come from the store (`perfmodel.store_table`: model features of each
@@ -53,6 +54,7 @@ ENVIRONMENTS = (
     Environment("host-1t", "host x86_64, 1 thread", None, 1),
     Environment("host-2t", "host x86_64, 2 threads", None, 2),
     Environment("arm64-1t", "arm64-v8a virtual device (qemu-user), 1 thread", "arm64-v8a", 1),
+    Environment("arm64-2t", "arm64-v8a virtual device (qemu-user), 2 threads", "arm64-v8a", 2),
 )
 
 
@@ -119,6 +121,7 @@ def measure(workspace: Path, models: list[Path]) -> dict[str, Any]:
 
     manifest_path = workspace / "perfmodel_transfer.json"
     manifest: dict[str, Any] = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    ports = manifest.setdefault("ports", {})  # one virtual device per ABI, the same one on every rerun
     for env in ENVIRONMENTS:
         entry = manifest.setdefault(env.key, {})
         if entry.get("complete") and entry.get("models") == len(models):
@@ -128,8 +131,8 @@ def measure(workspace: Path, models: list[Path]) -> dict[str, Any]:
         with contextlib.ExitStack() as stack:
             target = "local"
             if env.abi is not None:
-                entry.setdefault("port", _free_port())
-                target = stack.enter_context(virtual_device(workspace, env.abi, int(entry["port"])))
+                port = int(ports.setdefault(env.abi, _free_port()))
+                target = stack.enter_context(virtual_device(workspace, env.abi, port))
             result = push_and_run(models, target=target, protocol="smoke", threads=(env.threads,),
                                   resume=entry.get("session"), workspace=workspace)
         entry.update(session=result.session, models=len(models), complete=result.ok,
@@ -206,7 +209,7 @@ def main() -> None:
     print(f"{len(models)} distinct .tflite variants from the cnn_image smoke study in {workspace}", flush=True)
     manifest = measure(workspace, models)
     print(f"measuring half: {time.monotonic() - started:.0f} s this run", flush=True)
-    incomplete = [k for k, v in manifest.items() if not v.get("complete")]
+    incomplete = [e.key for e in ENVIRONMENTS if not manifest[e.key].get("complete")]
     if incomplete:
         print(f"not every run succeeded in {', '.join(incomplete)}: analysing what was measured")
     if not args.measure_only:
