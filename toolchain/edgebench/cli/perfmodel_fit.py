@@ -25,10 +25,19 @@ SHOWN_ROWS = 40  # predictions printed in the table; -o FILE.csv or --json has e
 SHOWN_REASONS = 5
 
 
+def _add_store_flags(parser: argparse.ArgumentParser) -> None:
+    """--session/--device/--study: the store's rows, as the selector session=S,device=D,study=S spells them."""
+    for key, example in (("session", "a push-and-run or lab session"), ("device", "a device id, id prefix or model name"),
+                         ("study", "a study folder or name")):
+        parser.add_argument(f"--{key}", metavar=key[0].upper(), default=None,
+                            help=f"rows from the results store: {example} (combine to narrow; instead of SOURCE)")
+
+
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="SOURCE",
+    parser.add_argument("source", metavar="SOURCE", nargs="?", default=None,
                         help="a table file (CSV, Parquet or whitespace-separated text) or a store selector "
-                             "session=S,device=D,study=S")
+                             "session=S,device=D,study=S (or give --session/--device/--study)")
+    _add_store_flags(parser)
     parser.add_argument("--measure", metavar="COL", help="the measured column to learn (store default: "
                         "latency_median_ms)")
     parser.add_argument("--options", metavar="A,B,...", type=_names,
@@ -62,9 +71,10 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL_DIR",
                         help="a model folder made by `perfmodel fit` (or its name under <workspace>/perfmodels/)")
-    parser.add_argument("source", metavar="SOURCE",
+    parser.add_argument("source", metavar="SOURCE", nargs="?", default=None,
                         help="configurations with the model's option columns (a table file or a store "
                              "selector); when the measure column is there too, the model is scored against it")
+    _add_store_flags(parser)
     parser.add_argument("--json", action="store_true", help="print the prediction records as JSON only")
     parser.add_argument("-o", "--output", metavar="FILE.csv", help="also write every prediction to a CSV file")
 
@@ -108,8 +118,9 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.output and Path(args.output).suffix.lower() != ".csv":
         raise UsageError(f"-o {args.output}: expected a .csv file name for the predictions")
     model = load_model(_model_dir(args.model, args.workspace))
-    rows = _prediction_rows(args.source, model, args.workspace)
-    predictions = predict(model, rows, source=args.source)
+    source = source_text(args)
+    rows = _prediction_rows(source, model, args.workspace)
+    predictions = predict(model, rows, source=source)
     _warn_outside(predictions)  # on stderr, with --json too: never silent
     devices = getattr(rows, "device_ids", ())  # store rows name their devices; a file's do not
     if model.device_ids and devices and set(devices) != set(model.device_ids):
@@ -147,7 +158,20 @@ def _names(text: str) -> list[str]:
 def _table(args: argparse.Namespace) -> PerfTable:
     from edgebench.perfmodel.sources import resolve_source
 
-    return resolve_source(args.source, options=args.options, measure=args.measure, workspace=args.workspace)
+    return resolve_source(source_text(args), options=args.options, measure=args.measure, workspace=args.workspace)
+
+
+def source_text(args: argparse.Namespace) -> str:
+    """SOURCE, or the selector the --session/--device/--study flags spell; exactly one of the two."""
+    flags = {key: getattr(args, key) for key in ("session", "device", "study") if getattr(args, key, None)}
+    if args.source and flags:
+        raise UsageError(f"give SOURCE ({args.source}) or --{'/--'.join(flags)}, not both")
+    if not args.source and not flags:
+        raise UsageError("expected SOURCE (a table file, or a store selector such as session=S) or "
+                         "--session S / --device D / --study S")
+    if flags and any("," in v for v in flags.values()):
+        raise UsageError(f"--{'/--'.join(flags)}: one value each, without commas; got {flags}")
+    return str(args.source) if args.source else ",".join(f"{k}={v}" for k, v in flags.items())
 
 
 def _model_dir(text: str, workspace: str | None) -> Path:
