@@ -126,5 +126,11 @@ def test_device_models_that_choose_differently_are_named() -> None:
     other["decision_table"][0]["name"] = "small-other"
     lines = policy_differences({"Phone X": base, "Phone Y": other})
     assert lines[0] == "Phone X and Phone Y differ in 1 of 42 states:"
-    assert lines[1] == "  battery 0-20 %, discharging, thermal 0: small vs small-other"
+    assert lines[1] == "  small vs small-other (1): battery 0-20 %; discharging; thermal 0"
+    for row in other["decision_table"][:7]:  # band 0-20 %, discharging, every thermal status
+        row["name"] = "small-other"
+    other["decision_table"][8]["name"] = "x"  # band 0-20 %, charging, thermal 1
+    assert policy_differences({"Phone X": base, "Phone Y": other})[1:] == [
+        "  small vs small-other (7): battery 0-20 %; discharging; thermal 0,1,2,3,4,5,6",
+        "  big vs x (1): battery 0-20 %; charging; thermal 1"]
     assert policy_differences({"A": base, "B": base}) == ["A and B choose the same variant in all 42 states"]

@@ -130,24 +130,41 @@ def build_policy(variants: Sequence[MeasuredVariant], excluded: Sequence[Exclude
     return policy
 
 
+def _describe(rows: list[dict[str, Any]]) -> str:
+    """The states of `rows` in a few words: bands, charging and thermal statuses (a product when they are one)."""
+    bands = sorted({(r["battery_min_pct"], r["battery_max_pct"]) for r in rows})
+    charging = sorted({r["charging"] for r in rows})
+    thermal = sorted({r["thermal_status"] for r in rows})
+    band_text = ", ".join(f"{low:g}-{min(high, 100):g} %" for low, high in bands)
+    charge_text = " or ".join("charging" if c else "discharging" for c in charging)
+    thermal_text = ",".join(str(t) for t in thermal)
+    if len(rows) == len(bands) * len(charging) * len(thermal):
+        return f"battery {band_text}; {charge_text}; thermal {thermal_text}"
+    return "; ".join(f"battery {r['battery_min_pct']:g}-{min(r['battery_max_pct'], 100):g} %,"
+                     f" {'charging' if r['charging'] else 'discharging'}, thermal {r['thermal_status']}" for r in rows)
+
+
 def policy_differences(policies: dict[str, dict[str, Any]]) -> list[str]:
-    """Lines naming the states where device models choose differently (by variant name: one file, many devices)."""
+    """Lines naming the states where device models choose differently (by variant name: one file, many
+    devices), grouped by the pair of choices."""
     models = list(policies)
     lines = []
     for i, first in enumerate(models):
         for second in models[i + 1:]:
             a, b = policies[first]["decision_table"], policies[second]["decision_table"]
             keyed = {(r["battery_min_pct"], r["charging"], r["thermal_status"]): r["name"] for r in b}
-            differ = [(r, keyed.get((r["battery_min_pct"], r["charging"], r["thermal_status"]))) for r in a
-                      if keyed.get((r["battery_min_pct"], r["charging"], r["thermal_status"])) != r["name"]]
+            groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for row in a:
+                other = keyed.get((row["battery_min_pct"], row["charging"], row["thermal_status"]))
+                if other != row["name"]:
+                    groups.setdefault((row["name"], str(other)), []).append(row)
+            differ = sum(len(g) for g in groups.values())
             if not differ:
                 lines.append(f"{first} and {second} choose the same variant in all {len(a)} states")
                 continue
-            lines.append(f"{first} and {second} differ in {len(differ)} of {len(a)} states:")
-            for row, other in differ:
-                lines.append(f"  battery {row['battery_min_pct']:g}-{min(row['battery_max_pct'], 100):g} %,"
-                             f" {'charging' if row['charging'] else 'discharging'}, thermal {row['thermal_status']}:"
-                             f" {row['name']} vs {other}")
+            lines.append(f"{first} and {second} differ in {differ} of {len(a)} states:")
+            for (mine, theirs), rows in groups.items():
+                lines.append(f"  {mine} vs {theirs} ({len(rows)}): {_describe(rows)}")
     return lines
 
 

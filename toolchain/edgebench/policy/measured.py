@@ -195,7 +195,14 @@ def _variant(name: str, sha: str, config: str, rows: list[dict[str, Any]], runs:
         energy_ci_mj=(interval.low_us, interval.high_us, interval.level) if interval else None,
         energy_runs=len(energy), energy_source=_least_measured(sources),
         latency_source=_least_measured(lat_sources), device_model=", ".join(sorted({str(r["device_model"]) for r in rows})),
-        indicative=not all(bool(r.get("verdict_allowed")) for r in rows), notes=tuple(notes)), ""
+        indicative=any(_shortened(run) for run in row_runs if run_thermal_status(run)[0] is not None),
+        notes=tuple(notes)), ""
+
+
+def _shortened(run: RunRecord) -> bool:
+    """A smoke run, or one the bench shortened: a figure to look at, not a verdict. (Not the variant table's
+    verdict_allowed, which also refuses battery runs: their latency is from a full protocol.)"""
+    return run.protocol == "smoke" or any(c.name == "shortened" and c.outcome == "fail" for c in run.checks)
 
 
 def _least_measured(sources: set[str]) -> str:
