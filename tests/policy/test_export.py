@@ -134,3 +134,13 @@ def test_device_models_that_choose_differently_are_named() -> None:
         "  small vs small-other (7): battery 0-20 %; discharging; thermal 0,1,2,3,4,5,6",
         "  big vs x (1): battery 0-20 %; charging; thermal 1"]
     assert policy_differences({"A": base, "B": base}) == ["A and B choose the same variant in all 42 states"]
+
+
+def test_the_rule_imports_no_pandas_numpy_or_sklearn() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, edgebench.policy.decide; heavy = {'pandas', 'numpy', 'sklearn', 'scipy'} & set(sys.modules);"
+            " print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
