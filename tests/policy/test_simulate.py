@@ -54,6 +54,7 @@ def test_a_variant_without_energy_makes_the_total_unknown_not_zero(policy: dict[
     policy["thresholds"]["latency_budget_p90_ms"] = 20.0  # big misses: mid everywhere
     sim = simulate(policy, _trace(tmp_path), rate_hz=1.0)
     assert sim.result("policy").energy_mj is None and sim.result("most_accurate").energy_mj == pytest.approx(2000.0)
+    assert sim.result("policy").energy_basis == "not known: no energy per inference for mid (measure it with profile-battery)"
 
 
 def test_the_timeline_plot_is_written(policy: dict[str, Any], tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -135,8 +134,13 @@ def _print_policy(model: str, policy: dict[str, Any], path: Path) -> None:
         print(f"  {name}: {count} state(s)")
     if fallbacks:
         print(f"  fallback (no variant meets the constraints) in {fallbacks} state(s): see \"reason\" in the table")
-    for excluded in policy["excluded"]:
-        print(f"  left out {excluded['name']}: {excluded['reason']}")
+    by_reason: dict[str, list[str]] = {}
+    for excluded in policy["excluded"]:  # grouped: a study's variants are often left out for one reason
+        reason = excluded["reason"].split(", not on ")[0] if excluded["reason"].startswith("measured only on") else excluded["reason"]
+        by_reason.setdefault(reason, []).append(excluded["name"])
+    for reason, names in by_reason.items():
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        print(f"  left out {len(names)}: {shown}: {reason}")
     if policy["indicative"]:
         print(f"  indicative: {policy['indicative_reason']}")
 
@@ -197,10 +201,13 @@ def _simulate(args: argparse.Namespace) -> int:
     for note in sim.trace_notes:
         print(f"  note: {note}")
     for r in sim.results:
-        print(f"{r.label}: energy {_fmt(r.energy_mj, 'mJ')} (predicted), p90 {_fmt(r.latency_p90_ms, 'ms')}"
+        energy = f"{r.energy_mj:.4g} mJ (predicted)" if r.energy_mj is not None else "not known"
+        print(f"{r.label}: energy {energy}, p90 {_fmt(r.latency_p90_ms, 'ms')}"
               f" (worst {_fmt(r.worst_latency_p90_ms, 'ms')}), mean accuracy {_fmt(r.mean_accuracy, '', '.4f').strip()},"
               f" {r.switches} switch(es)")
-    print(f"energy: {sim.result('policy').energy_basis}")
+    for r in sim.results:
+        if r.energy_mj is None or r.strategy == "policy":
+            print(f"energy of {r.label}: {r.energy_basis}")
     print("policy timeline:")
     last = None
     for span in sim.result("policy").spans:
@@ -209,5 +216,5 @@ def _simulate(args: argparse.Namespace) -> int:
                   f"{'charging' if span.state.charging else 'discharging'}, thermal {span.state.thermal_status}: {span.variant}")
             last = span.variant
     if args.output:
-        print(f"timeline plot: {args.output}", file=sys.stderr)
+        print(f"timeline plot: {args.output}")
     return 0

@@ -112,8 +112,8 @@ def build_policy(variants: Sequence[MeasuredVariant], excluded: Sequence[Exclude
         "thresholds": thresholds.to_json(),
         "rule": "per state, the most accurate variant meeting every constraint; none: the fastest (fallback)",
         "indicative": bool(indicative),
-        "indicative_reason": (f"measured with a shortened (smoke) protocol: {', '.join(indicative)}; good for a"
-                              " look, not a verdict" if indicative else None),
+        "indicative_reason": (f"{len(indicative)} of {len(variants)} variant(s) measured with a shortened (smoke)"
+                              " protocol (their \"indicative\"): good for a look, not a verdict" if indicative else None),
         "variants": [_variant_json(v) for v in variants],
         "excluded": [{"name": e.name, "sha256": e.sha256, "reason": e.reason} for e in excluded],
     }

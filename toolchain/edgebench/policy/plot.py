@@ -44,10 +44,14 @@ def plot_timeline(sim: Simulation, path: str | os.PathLike[str]) -> None:
         if None in points:
             continue  # a variant without an energy figure: no line rather than a made-up one
         energy_ax.plot(minutes, [p / 1000.0 for p in points if p is not None], label=result.label)
+    if not energy_ax.lines:
+        energy_ax.text(0.5, 0.5, "energy not known: a variant run has no energy per inference (profile-battery)",
+                       ha="center", va="center", transform=energy_ax.transAxes)
+    else:
+        energy_ax.legend(loc="upper left", fontsize="small")
     energy_ax.set_ylabel("energy (J, predicted)")
     energy_ax.set_xlabel("time (min)")
     energy_ax.set_title(f"cumulative energy at {sim.rate_hz:g} inferences/s — predicted from energy per inference")
-    energy_ax.legend(loc="upper left", fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

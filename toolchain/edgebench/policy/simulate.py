@@ -71,8 +71,12 @@ def weighted_percentile(values: Sequence[float], weights: Sequence[float], q: fl
 
 
 def _energy_basis(variants: Sequence[Mapping[str, Any]]) -> str:
-    sources = sorted({str(v["energy_mj"]["source"]) for v in variants if v.get("energy_mj")})
-    return ("predicted: energy per inference (" + (", ".join(sources) or "none") + ") × inferences at the"
+    missing = sorted({str(v["name"]) for v in variants if not v.get("energy_mj")})
+    if missing:
+        return (f"not known: no energy per inference for {', '.join(missing[:3])}"
+                f"{f' and {len(missing) - 3} more' if len(missing) > 3 else ''} (measure it with profile-battery)")
+    sources = sorted({str(v["energy_mj"]["source"]) for v in variants})
+    return ("predicted: energy per inference (" + ", ".join(sources) + ") × inferences at the"
             " trace's rate; not a measurement of this trace")
 
 
