@@ -32,6 +32,15 @@ def test_lms_recovers_a_linear_shift_from_a_handful_of_rows():
     assert records[("scratch", 4)].mape_pct_mean > 5  # 4 rows are too few to learn it from scratch
 
 
+def test_lms_log_recovers_a_power_law_shift_where_a_linear_shift_does_not():
+    source = factorial_frame()
+    target = source.assign(y=3.0 * source["y"] ** 1.5)  # another device: slower, and more so for big models
+    records = by_method(transfer(table(source), table(target, "target"), [parse_budget("2")],
+                                 ["scratch", "lms", "lms_log"], repeats=3, seed=0, learner="tree"))
+    assert records[("lms_log", 2)].mape_pct_mean < 1e-6
+    assert records[("lms", 2)].mape_pct_mean > 1  # two raw points do not fit a curve
+
+
 def test_gs_trains_on_the_generating_terms_of_the_source():
     source = factorial_frame(seed=3, noise_sd=0.3)
     target = factorial_frame(seed=4, noise_sd=0.3).assign(y=lambda f: 1.7 * f["y"])
@@ -90,7 +99,7 @@ def test_too_few_target_rows_and_unknown_method():
     frame = factorial_frame()
     with pytest.raises(UsageError, match="2 row.*at least 3"):
         transfer(table(frame), table(frame.iloc[[0, 40]].reset_index(drop=True), "tiny"), [parse_budget("2")], ["dm"])
-    with pytest.raises(UsageError, match="subset of scratch,dm,lms,nlms,gs"):
+    with pytest.raises(UsageError, match="subset of scratch,dm,lms,lms_log,nlms,gs"):
         transfer(table(frame), table(frame), [parse_budget("4")], ["dm", "magic"])
     with pytest.raises(UsageError, match="--repeats 0: expected at least 1"):
         transfer(table(frame), table(frame), [parse_budget("4")], ["dm"], repeats=0)

@@ -8,6 +8,8 @@ Methods, each given the source table, the target table, a budget of B target row
 - dm: the learner fitted on all source rows predicts the target directly;
 - lms: a linear regression target_y ~ source_model(x) fitted on the sampled rows; prediction
   LMS(source_model(x));
+- lms_log: the shift as a power law, log target_y ~ log source_model(x) (a device k times slower is one
+  coefficient; a linear shift on two raw points extrapolates wildly across orders of magnitude);
 - nlms: the same with a 16-tree random forest on [source_model(x), options];
 - gs: stepwise regression on the source picks the influential terms, the B rows are those that vary them
   (guided_sampling.py), and the learner is fitted on them.
@@ -29,7 +31,7 @@ from edgebench.perfmodel.table import PerfTable, require_rows
 if TYPE_CHECKING:
     import numpy as np
 
-METHODS = ("scratch", "dm", "lms", "nlms", "gs")
+METHODS = ("scratch", "dm", "lms", "lms_log", "nlms", "gs")
 NLMS_TREES = 16  # seed 5's shift forest
 DEFAULT_REPEATS = 5
 
@@ -114,7 +116,7 @@ def transfer(source: PerfTable, target: PerfTable, budgets: Sequence[Budget], me
     scores: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
     scored: dict[tuple[str, int], int] = {}
     notes: dict[tuple[str, int], list[str]] = {}
-    needs_source = bool({"dm", "lms", "nlms"} & set(methods))
+    needs_source = bool({"dm", "lms", "lms_log", "nlms"} & set(methods))
     total = repeats * (len(sizes) * len(methods) + needs_source)
     done = 0
 
@@ -182,6 +184,9 @@ def _predict(method: str, x: np.ndarray, y: np.ndarray, train: np.ndarray, test:
     if method == "lms":
         shift = LinearRegression().fit(source_prediction[train].reshape(-1, 1), y[train])
         return np.asarray(shift.predict(source_prediction[test].reshape(-1, 1)), dtype=float)
+    if method == "lms_log":  # the learners predict exp(...) > 0, so the logarithm is defined
+        shift = LinearRegression().fit(np.log(source_prediction[train]).reshape(-1, 1), np.log(y[train]))
+        return np.asarray(np.exp(shift.predict(np.log(source_prediction[test]).reshape(-1, 1))), dtype=float)
     features = np.column_stack([source_prediction, x])
     forest = RandomForestRegressor(n_estimators=NLMS_TREES, random_state=seed, n_jobs=1)
     return np.asarray(forest.fit(features[train], y[train]).predict(features[test]), dtype=float)
