@@ -17,7 +17,7 @@ nothing that is stored.
 Analysis half: each environment's rows come from the store (`perfmodel.store_table`: model features of each
 .tflite, median latency) over the model features that vary in every environment; for every ordered pair
 source -> target, `perfmodel.transfer.transfer` gives MAPE (mean ± sd over --repeats random target samples) and
-the share of predictions within ±10 % of scratch, dm, lms, lms_log, nlms and gs at 2.5 % and 10 % budgets of the target's
+the share of predictions within ±10 % of scratch, dm, lms, ratio, nlms and gs at 2.5 % and 10 % budgets of the target's
 configurations (at least 2 rows).
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "toolchain"))
 
 SPEC = REPO / "models" / "cnn_image.toml"
 BUDGETS = ("2.5%", "10%")
-METHODS = ("scratch", "dm", "lms", "lms_log", "nlms", "gs")
+METHODS = ("scratch", "dm", "lms", "ratio", "nlms", "gs")
 
 
 @dataclass(frozen=True)

@@ -67,13 +67,13 @@ def test_transfer_between_stored_sessions_prints_every_method_beside_scratch(ses
     records = _json(capsys, ["perfmodel", "transfer", "--source", f"session={one}", "--target", f"session={two}",
                              "--budget", "2", "--repeats", "2", "--workspace", str(ws), "--json"])
     assert isinstance(records, list)
-    assert {r["method"] for r in records} == {"scratch", "dm", "lms", "lms_log", "nlms", "gs"}
+    assert {r["method"] for r in records} == {"scratch", "dm", "lms", "ratio", "nlms", "gs"}
     assert all(r["budget"] == 2 and r["repeats"] == 2 and r["scored_rows"] >= 1 and r["mape_pct_mean"] >= 0
                for r in records)
     assert main(["perfmodel", "transfer", "--source", f"session={one}", "--target", f"session={two}",
                  "--budget", "2", "--repeats", "1", "--workspace", str(ws)]) == 0
     out = capsys.readouterr().out
-    assert "scratch MAPE %" in out and all(m in out for m in ("dm", "lms", "lms_log", "nlms", "gs"))
+    assert "scratch MAPE %" in out and all(m in out for m in ("dm", "lms", "ratio", "nlms", "gs"))
 
 
 def test_store_flags_and_source_are_one_or_the_other(sessions, capsys):

@@ -28,7 +28,7 @@ def transfer_args(source: Path, target: Path, *more: str) -> list[str]:
 def test_transfer_json_has_a_record_per_method_and_budget(tables, capsys):
     assert main(transfer_args(*tables, "--budget", "6", "--budget", "10%", "--repeats", "2", "--json")) == 0
     records = json.loads(capsys.readouterr().out)
-    assert {(r["method"], r["budget"]) for r in records} == {(m, b) for m in ("scratch", "dm", "lms", "lms_log", "nlms", "gs")
+    assert {(r["method"], r["budget"]) for r in records} == {(m, b) for m in ("scratch", "dm", "lms", "ratio", "nlms", "gs")
                                                            for b in (6, 8)}
     lms = next(r for r in records if r["method"] == "lms" and r["budget"] == 8)
     assert lms["mape_pct_mean"] < 5 and lms["repeats"] == 2 and lms["budget_share"] == pytest.approx(8 / 72)
@@ -47,7 +47,7 @@ def test_transfer_table_puts_scratch_beside_each_method(tables, capsys):
 @pytest.mark.parametrize(("more", "message"), [
     (["--budget", "72"], "at most 71"),
     (["--budget", "x"], "expected a count of rows"),
-    (["--budget", "4", "--methods", "dm,zz"], "subset of scratch,dm,lms,lms_log,nlms,gs"),
+    (["--budget", "4", "--methods", "dm,zz"], "subset of scratch,dm,lms,ratio,nlms,gs"),
 ])
 def test_transfer_errors(tables, capsys, more, message):
     assert main(transfer_args(*tables, *more)) == 2

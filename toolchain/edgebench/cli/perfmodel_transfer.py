@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from edgebench.perfmodel.table import PerfTable
     from edgebench.perfmodel.transfer import TransferRecord
 
-ALL_METHODS = "scratch,dm,lms,lms_log,nlms,gs"
+ALL_METHODS = "scratch,dm,lms,ratio,nlms,gs"
 MAX_PLAN_COLUMNS = 6  # option columns shown in suggest's table
 
 

@@ -8,8 +8,9 @@ Methods, each given the source table, the target table, a budget of B target row
 - dm: the learner fitted on all source rows predicts the target directly;
 - lms: a linear regression target_y ~ source_model(x) fitted on the sampled rows; prediction
   LMS(source_model(x));
-- lms_log: the shift as a power law, log target_y ~ log source_model(x) (a device k times slower is one
-  coefficient; a linear shift on two raw points extrapolates wildly across orders of magnitude);
+- ratio: target_y = k · source_model(x), log k the mean of log(target_y / source_model(x)) over the sampled
+  rows (a device k times slower is one coefficient, stable from one row; a linear shift on two raw
+  points extrapolates wildly across orders of magnitude);
 - nlms: the same with a 16-tree random forest on [source_model(x), options];
 - gs: stepwise regression on the source picks the influential terms, the B rows are those that vary them
   (guided_sampling.py), and the learner is fitted on them.
@@ -31,7 +32,7 @@ from edgebench.perfmodel.table import PerfTable, require_rows
 if TYPE_CHECKING:
     import numpy as np
 
-METHODS = ("scratch", "dm", "lms", "lms_log", "nlms", "gs")
+METHODS = ("scratch", "dm", "lms", "ratio", "nlms", "gs")
 NLMS_TREES = 16  # seed 5's shift forest
 DEFAULT_REPEATS = 5
 
@@ -116,7 +117,7 @@ def transfer(source: PerfTable, target: PerfTable, budgets: Sequence[Budget], me
     scores: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
     scored: dict[tuple[str, int], int] = {}
     notes: dict[tuple[str, int], list[str]] = {}
-    needs_source = bool({"dm", "lms", "lms_log", "nlms"} & set(methods))
+    needs_source = bool({"dm", "lms", "ratio", "nlms"} & set(methods))
     total = repeats * (len(sizes) * len(methods) + needs_source)
     done = 0
 
@@ -184,9 +185,9 @@ def _predict(method: str, x: np.ndarray, y: np.ndarray, train: np.ndarray, test:
     if method == "lms":
         shift = LinearRegression().fit(source_prediction[train].reshape(-1, 1), y[train])
         return np.asarray(shift.predict(source_prediction[test].reshape(-1, 1)), dtype=float)
-    if method == "lms_log":  # the learners predict exp(...) > 0, so the logarithm is defined
-        shift = LinearRegression().fit(np.log(source_prediction[train]).reshape(-1, 1), np.log(y[train]))
-        return np.asarray(np.exp(shift.predict(np.log(source_prediction[test]).reshape(-1, 1))), dtype=float)
+    if method == "ratio":  # the learners predict exp(...) > 0, so the logarithm is defined
+        log_k = float(np.mean(np.log(y[train]) - np.log(source_prediction[train])))
+        return np.asarray(np.exp(log_k) * source_prediction[test], dtype=float)
     features = np.column_stack([source_prediction, x])
     forest = RandomForestRegressor(n_estimators=NLMS_TREES, random_state=seed, n_jobs=1)
     return np.asarray(forest.fit(features[train], y[train]).predict(features[test]), dtype=float)
