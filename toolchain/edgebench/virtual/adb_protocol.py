@@ -4,7 +4,11 @@ Written from AOSP's protocol.txt: every message is a 24-byte little-endian heade
 arg1, data_length, data_check, magic = command ^ 0xffffffff) plus up to max_payload bytes. The adb
 server opens streams with OPEN("service:args"); we answer OKAY(local, remote) or CLSE(0, remote).
 Data flows in WRTE packets and each WRTE must be acknowledged with OKAY before the next one is sent
-on that stream (one WRTE in flight per stream, both directions). No AUTH by default: a TCP device
+on that stream (one WRTE in flight per stream, both directions). Stream lifecycle as adbd's
+handle_packet: a CLSE for an open stream is answered with our own CLSE (pure-protocol clients such
+as adb-shell wait for it); WRTE/OKAY/CLSE for unknown streams, or naming another peer id, are
+ignored. The device also opens streams itself (`adb reverse`): OPEN(id, 0, "tcp:PORT"), the host's
+first OKAY names its end. No AUTH by default: a TCP device
 that answers CNXN directly is accepted by `adb connect`.
 
 A `LinkPolicy` (faults.LinkFaults) may change how the link behaves: `handshake()` says whether a
@@ -22,7 +26,7 @@ import logging
 import secrets
 import struct
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable, Coroutine, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +115,13 @@ class Stream:
         self.remote_id = remote_id
         self.service = service
         self._incoming: asyncio.Queue[bytes | None] = asyncio.Queue()
+        # A stream the host opened may be written at once (our OKAY answered its OPEN, which implies
+        # its READY); one we opened waits for the host's first OKAY, which also names its end.
         self._acked = asyncio.Event()
-        self._acked.set()
+        self._opened = asyncio.Event()
+        if remote_id:
+            self._acked.set()
+            self._opened.set()
         self._write_lock = asyncio.Lock()
         self.closed = False  # by either side
 
@@ -153,7 +162,8 @@ class Stream:
     async def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.transport.send(Packet(A_CLSE, self.local_id, self.remote_id))
+            if self.remote_id:
+                self.transport.send(Packet(A_CLSE, self.local_id, self.remote_id))
             self._release()
         self.transport.forget(self)
 
@@ -162,7 +172,10 @@ class Stream:
         if not self.closed:
             self._incoming.put_nowait(payload)
 
-    def _on_okay(self) -> None:
+    def _on_okay(self, remote_id: int) -> None:
+        if not self.remote_id:  # the first READY of a stream we opened names the peer's end
+            self.remote_id = remote_id
+            self._opened.set()
         self._acked.set()
 
     def _on_close(self) -> None:
@@ -171,15 +184,24 @@ class Stream:
 
     def _release(self) -> None:
         self._acked.set()
+        self._opened.set()
         self._incoming.put_nowait(None)
 
 
 ServiceHandler = Callable[[Stream], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Connecting:
+    """A service that must reach something first (`tcp:`, `localabstract:`): the OPEN is answered
+    with OKAY once `connect()` returns the handler, with CLSE when it returns None, as adbd does
+    when its connect fails."""
+    connect: Callable[[], Awaitable[ServiceHandler | None]]
+
+
 class ServiceHost(Protocol):
     def banner(self) -> bytes: ...
-    def open_service(self, name: str) -> ServiceHandler | None: ...
+    def open_service(self, name: str) -> ServiceHandler | Connecting | None: ...
 
 
 class LinkPolicy(Protocol):
@@ -282,41 +304,99 @@ class AdbTransport:
         if packet.command == A_OPEN:
             self._open(packet)
         elif packet.command == A_WRTE:
-            stream = self.streams.get(packet.arg1)
-            if stream is None:  # late data for a stream we closed: tell the peer again
-                self.send(Packet(A_CLSE, 0, packet.arg0))
-            else:
+            # Late data for a stream already closed is ignored (protocol.txt; adbd sends nothing).
+            stream = self._find(packet.arg1, packet.arg0)
+            if stream is not None and packet.arg0 != 0:
                 stream._on_write(packet.payload)
         elif packet.command == A_OKAY:
-            stream = self.streams.get(packet.arg1)
-            if stream is not None:
-                stream._on_okay()
+            stream = self._find(packet.arg1, packet.arg0)
+            if stream is not None and packet.arg0 != 0:
+                stream._on_okay(packet.arg0)
         elif packet.command == A_CLSE:
-            stream = self.streams.pop(packet.arg1, None)
+            # CLSE(0, id) is what old servers send for a normal close too: accepted, as adbd does.
+            stream = self._find(packet.arg1, packet.arg0)
             if stream is not None:
+                self.streams.pop(stream.local_id, None)
                 stream._on_close()
+                if stream.remote_id:
+                    # adbd answers with its own CLSE while the stream was still open: closing its
+                    # local socket shuts the remote side down. Clients (adb-shell, dadb) wait for it.
+                    self.send(Packet(A_CLSE, stream.local_id, stream.remote_id))
         else:
             log.debug("ignoring %s", packet.name)
+
+    def _find(self, local_id: int, remote_id: int) -> Stream | None:
+        """The stream `local_id` if `remote_id` is its peer (or 0, or the peer is not known yet), as
+        adbd's find_local_socket: a packet naming another peer's id is not for this stream."""
+        stream = self.streams.get(local_id)
+        if stream is None or (remote_id and stream.remote_id and remote_id != stream.remote_id):
+            return None
+        return stream
 
     def _send_auth_token(self) -> None:
         self.send(Packet(A_AUTH, ADB_AUTH_TOKEN, 0, secrets.token_bytes(TOKEN_SIZE)))
 
+    def _new_id(self) -> int:
+        local_id = self._next_id
+        self._next_id = (self._next_id % 0x7FFFFFFF) + 1
+        return local_id
+
     def _open(self, packet: Packet) -> None:
         remote_id = packet.arg0
-        name = packet.payload.rstrip(b"\0").decode("utf-8", "replace")
-        handler = self.host.open_service(name)
-        if handler is None:
+        if remote_id == 0 or packet.arg1 != 0:
+            log.debug("ignoring OPEN(%d, %d): not a valid open", packet.arg0, packet.arg1)
+            return
+        name = packet.payload.split(b"\0", 1)[0].decode("utf-8", "replace")
+        service = self.host.open_service(name)
+        if service is None:
             log.info("refusing service %r", name)
             self.send(Packet(A_CLSE, 0, remote_id))
             return
-        local_id = self._next_id
-        self._next_id = (self._next_id % 0x7FFFFFFF) + 1
-        stream = Stream(self, local_id, remote_id, name)
-        self.streams[local_id] = stream
-        self.send(Packet(A_OKAY, local_id, remote_id))
-        task = asyncio.get_running_loop().create_task(self._serve(stream, handler))
+        if isinstance(service, Connecting):
+            self._spawn(self._connect_then_serve(remote_id, name, service))
+            return
+        stream = Stream(self, self._new_id(), remote_id, name)
+        self.streams[stream.local_id] = stream
+        self.send(Packet(A_OKAY, stream.local_id, remote_id))
+        self._spawn(self._serve(stream, service))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    async def _connect_then_serve(self, remote_id: int, name: str, service: Connecting) -> None:
+        try:
+            handler = await service.connect()
+        except Exception:  # a broken connector must not take the device down
+            log.exception("service %r failed to connect", name)
+            handler = None
+        if handler is None:
+            log.info("service %r: nothing to connect to; closing", name)
+            self.send(Packet(A_CLSE, 0, remote_id))
+            return
+        stream = Stream(self, self._new_id(), remote_id, name)
+        self.streams[stream.local_id] = stream
+        self.send(Packet(A_OKAY, stream.local_id, remote_id))
+        await self._serve(stream, handler)
+
+    async def open_stream(self, destination: str, *, timeout_s: float = 10.0) -> Stream | None:
+        """Open a stream towards the host (`adb reverse`: OPEN(id, 0, "tcp:PORT")); None when the
+        host refuses it (CLSE) or does not answer within `timeout_s`."""
+        if not self.connected:
+            return None
+        stream = Stream(self, self._new_id(), 0, destination)
+        self.streams[stream.local_id] = stream
+        self.send(Packet(A_OPEN, stream.local_id, 0, destination.encode() + b"\0"))
+        try:
+            await asyncio.wait_for(stream._opened.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            pass
+        if stream.closed or not stream.remote_id:
+            stream.closed = True
+            self.forget(stream)
+            return None
+        return stream
 
     async def _serve(self, stream: Stream, handler: ServiceHandler) -> None:
         try:
