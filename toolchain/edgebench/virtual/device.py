@@ -25,13 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from edgebench.errors import UsageError
-from edgebench.virtual.adb_protocol import AdbTransport, ServiceHandler, Stream, banner
+from edgebench.virtual.adb_protocol import AdbTransport, Connecting, ServiceHandler, Stream, banner
 from edgebench.virtual.control import serve as serve_control
 from edgebench.virtual.device_fs import DeviceFS
 from edgebench.virtual.device_procs import kill_by_name
 from edgebench.virtual.fault_control import FaultController
 from edgebench.virtual.faults import HARNESS_COMMS, FaultRequest, LinkFaults
+from edgebench.virtual.forwarding import Forwarding
 from edgebench.virtual.image import build_image, identity_properties, reset_boot_state, set_runtime_property
+from edgebench.virtual.netns_sockets import DeviceSockets
 from edgebench.virtual.profiles import ABIS, Profile, load_profile
 from edgebench.virtual.power_host import Controls, PowerHost
 from edgebench.virtual.sandbox import QEMU_AARCH64, Sandbox
@@ -124,6 +126,8 @@ class VirtualDevice:
         self.props = identity_properties(self.profile, serial=config.serial, abi=config.abi, port=config.port)
         self.sandbox = Sandbox(layout.root, layout.overlay, abi=config.abi)
         self.fs: DeviceFS | None = None
+        self.sockets: DeviceSockets | None = None  # sockets in the device's network namespace
+        self.forwarding = Forwarding(lambda: self.sockets)
         self.server: asyncio.base_events.Server | None = None
         self.control_server: asyncio.base_events.Server | None = None
         self.transports: set[AdbTransport] = set()
@@ -137,7 +141,10 @@ class VirtualDevice:
     def banner(self) -> bytes:
         return banner(self.props)
 
-    def open_service(self, name: str) -> ServiceHandler | None:
+    def open_service(self, name: str) -> ServiceHandler | Connecting | None:
+        forwarded = self.forwarding.open_service(name)
+        if forwarded is not None:
+            return forwarded
         request = parse_shell_service(name)
         if request is not None:
             return lambda stream: run_shell(stream, request, self.sandbox)
@@ -250,6 +257,8 @@ class VirtualDevice:
     async def _start_sandbox(self) -> None:
         await self.sandbox.start()
         self.fs = DeviceFS(self.sandbox.root_dir_path(), as_shell=True)
+        assert self.sandbox.init_pid is not None
+        self.sockets = DeviceSockets(self.sandbox.init_pid)
         if self.sandbox.aarch64 == "exec-prefix":
             # No binfmt_misc for qemu here: aarch64 programs must be started through qemu. Say so
             # where a harness driver can see it (also exported as $EDGEBENCH_EXEC_PREFIX).
@@ -258,6 +267,10 @@ class VirtualDevice:
             set_runtime_property(self.layout.root, "ro.edgebench.exec_prefix", QEMU_AARCH64)
 
     async def _stop_sandbox(self) -> None:
+        self.forwarding.close()
+        if self.sockets is not None:
+            self.sockets.close()
+            self.sockets = None
         if self.fs is not None:
             self.fs.close()
             self.fs = None
@@ -284,6 +297,7 @@ class VirtualDevice:
             await transport.run()
         finally:
             self.transports.discard(transport)
+            self.forwarding.drop(transport)
 
     async def stop(self) -> None:
         if self.control_server is not None:
