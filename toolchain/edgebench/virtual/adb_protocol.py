@@ -14,7 +14,9 @@ that answers CNXN directly is accepted by `adb connect`.
 A `LinkPolicy` (faults.LinkFaults) may change how the link behaves: `handshake()` says whether a
 CNXN is answered with CNXN ("device"), with AUTH TOKEN and refused signatures ("unauthorized": the
 server offers its keys, sends its public key and waits for the user, showing the device as
-unauthorized) or not at all ("offline"); `count()` sees every byte; `pace()` slows transfers.
+unauthorized) or not at all ("offline"); `count()` sees every byte; `pace()` slows transfers. An
+`AuthPolicy` (adb_auth.AdbKeys, `--auth`) makes a "device" link require a signature from a known
+host key; an offered public key waits for `user_allows()`.
 
 What runs behind a stream is decided by a `ServiceHost` (the virtual device): it maps a service
 name to a coroutine that talks through a `Stream`.
@@ -204,6 +206,12 @@ class ServiceHost(Protocol):
     def open_service(self, name: str) -> ServiceHandler | Connecting | None: ...
 
 
+class AuthPolicy(Protocol):
+    """The device requires adb's RSA authentication (adb_auth.AdbKeys)."""
+    def verify(self, token: bytes, signature: bytes) -> bool: ...
+    def remember(self, public_key: bytes) -> None: ...
+
+
 class LinkPolicy(Protocol):
     def handshake(self) -> str: ...  # device | unauthorized | offline
     def count(self, n: int) -> None: ...
@@ -214,11 +222,14 @@ class AdbTransport:
     """One connection from an adb server: handshake, then multiplex streams until EOF."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: ServiceHost,
-                 link: LinkPolicy | None = None) -> None:
+                 link: LinkPolicy | None = None, auth: AuthPolicy | None = None) -> None:
         self.reader = reader
         self.writer = writer
         self.host = host
         self.link = link
+        self.auth = auth
+        self.token = b""  # the last AUTH TOKEN we sent
+        self.offered_key: bytes | None = None  # RSAPUBLICKEY waiting for the user (auth only)
         self.pending_cnxn = False  # a CNXN we have not answered yet (unauthorized/offline)
         self.version = A_VERSION
         self.max_payload = MAX_PAYLOAD_V1
@@ -238,6 +249,16 @@ class AdbTransport:
     async def pace(self, n: int) -> None:
         if self.link is not None:
             await self.link.pace("out", n)
+
+    def user_allows(self) -> None:
+        """The user answered "Allow USB debugging?" (or the device woke up): with authentication,
+        the offered host key is remembered; a held CNXN is answered."""
+        if self.auth is not None and self.pending_cnxn:
+            if self.offered_key is None:
+                return  # no key offered yet: there is no dialog to answer
+            self.auth.remember(self.offered_key)
+            self.offered_key = None
+        self.complete_handshake()
 
     def complete_handshake(self) -> None:
         """Answer a CNXN held back while the device was unauthorized or offline."""
@@ -284,19 +305,15 @@ class AdbTransport:
             self.max_payload = max(MAX_PAYLOAD_V1, min(packet.arg1, MAX_PAYLOAD))
             self.connected = False
             self.pending_cnxn = True
+            self.offered_key = None
             mode = self.link.handshake() if self.link is not None else "device"
-            if mode == "device":
+            if mode == "device" and self.auth is None:
                 self.complete_handshake()
-            elif mode == "unauthorized":
+            elif mode != "offline":
                 self._send_auth_token()
             return  # offline: the CNXN stays unanswered
         if packet.command == A_AUTH and not self.connected:
-            mode = self.link.handshake() if self.link is not None else "device"
-            if mode == "device":
-                self.complete_handshake()  # the key is accepted
-            elif packet.arg0 == ADB_AUTH_SIGNATURE:
-                self._send_auth_token()  # signature refused: ask for the next key
-            # ADB_AUTH_RSAPUBLICKEY: the "Allow USB debugging?" dialog waits for a user who never comes
+            self._on_auth(packet)
             return
         if not self.connected:
             log.debug("ignoring %s before CNXN", packet.name)
@@ -333,8 +350,30 @@ class AdbTransport:
             return None
         return stream
 
+    def _on_auth(self, packet: Packet) -> None:
+        mode = self.link.handshake() if self.link is not None else "device"
+        if not self.pending_cnxn or mode == "offline":
+            return
+        if self.auth is None:
+            if mode == "device":
+                self.complete_handshake()  # an injected "unauthorized" was lifted: the key is accepted
+            elif packet.arg0 == ADB_AUTH_SIGNATURE:
+                self._send_auth_token()  # signature refused: ask for the next key
+            # ADB_AUTH_RSAPUBLICKEY: the "Allow USB debugging?" dialog waits for a user who never comes
+            return
+        if packet.arg0 == ADB_AUTH_SIGNATURE:
+            if mode == "device" and self.token and self.auth.verify(self.token, packet.payload):
+                self.complete_handshake()
+            else:
+                self._send_auth_token()  # a new token: the host tries its next key
+        elif packet.arg0 == ADB_AUTH_RSAPUBLICKEY:
+            self.offered_key = packet.payload  # the dialog is up; user_allows() answers it
+        else:
+            raise ProtocolError(f"AUTH of unknown type {packet.arg0}")
+
     def _send_auth_token(self) -> None:
-        self.send(Packet(A_AUTH, ADB_AUTH_TOKEN, 0, secrets.token_bytes(TOKEN_SIZE)))
+        self.token = secrets.token_bytes(TOKEN_SIZE)
+        self.send(Packet(A_AUTH, ADB_AUTH_TOKEN, 0, self.token))
 
     def _new_id(self) -> int:
         local_id = self._next_id

@@ -11,6 +11,7 @@ A device folder (`<workspace>/virtual-devices/<ro.serialno>/`) holds:
   battery_state.json   the battery model's charge, kept across restarts (power_host.py)
   energy_truth.jsonl   host-only true energy per measured window (energy_truth.py)
   nospace/, .host-staging/   scratch of the no-space fault and of atomic sysfs writes
+  adb_keys      host keys the user allowed (started --auth; adb_auth.py)
 """
 from __future__ import annotations
 
@@ -19,12 +20,13 @@ import json
 import logging
 import secrets
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from edgebench.errors import UsageError
+from edgebench.virtual.adb_auth import AdbKeys
 from edgebench.virtual.adb_protocol import AdbTransport, Connecting, ServiceHandler, Stream, banner
 from edgebench.virtual.control import serve as serve_control
 from edgebench.virtual.device_fs import DeviceFS
@@ -53,19 +55,20 @@ class DeviceConfig:
     cpuinfo: str = "profile"  # "profile": the profile's /proc/cpuinfo; "host": this machine's
     created_utc: str = ""
     version: int = CONFIG_VERSION
+    auth: bool = False  # require adb's RSA authentication (adb_auth.py); set by each `start`
 
     @staticmethod
-    def new(profile: str, abi: str, port: int, cpuinfo: str = "profile") -> DeviceConfig:
+    def new(profile: str, abi: str, port: int, cpuinfo: str = "profile", *, auth: bool = False) -> DeviceConfig:
         if abi not in ABIS:
             raise UsageError(f"--abi must be one of {', '.join(ABIS)}. Received: {abi!r}.")
         if cpuinfo not in ("profile", "host"):
             raise UsageError(f"cpuinfo must be 'profile' or 'host'. Received: {cpuinfo!r}.")
         serial = "EBV" + secrets.token_hex(5).upper()  # 13 characters, like a phone's serial
         return DeviceConfig(serial, profile, abi, port, cpuinfo,
-                            datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                            datetime.now(timezone.utc).isoformat(timespec="seconds"), auth=auth)
 
     def with_port(self, port: int) -> DeviceConfig:
-        return DeviceConfig(self.serial, self.profile, self.abi, port, self.cpuinfo, self.created_utc, self.version)
+        return replace(self, port=port)
 
     @property
     def adb_serial(self) -> str:
@@ -135,6 +138,8 @@ class VirtualDevice:
         self.controls = Controls()
         self.faults = FaultController(self)
         self.link = LinkFaults(on_drop=self.faults.drop_now)
+        # --auth: adb's RSA authentication against the keys the user allowed (kept in the device folder).
+        self.auth = AdbKeys(layout.folder / "adb_keys") if config.auth else None
         self.power: PowerHost | None = None
 
     # ServiceHost
@@ -234,7 +239,7 @@ class VirtualDevice:
         previous, self.link.state = self.link.state, state
         if state == "device":
             for transport in list(self.transports):
-                transport.complete_handshake()  # the user accepted / the device woke up
+                transport.user_allows()  # the user accepted (remembering the key) / the device woke up
         elif previous == "device":
             for transport in list(self.transports):
                 if transport.connected:  # the server must handshake again to notice
@@ -291,7 +296,7 @@ class VirtualDevice:
         self.control_server = await serve_control(self.layout.folder, self._control)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        transport = AdbTransport(reader, writer, self, self.link)
+        transport = AdbTransport(reader, writer, self, self.link, self.auth)
         self.transports.add(transport)
         try:
             await transport.run()
