@@ -214,11 +214,12 @@ def test_push_folder_with_symlinks(adb: PrivateAdb, device: registry.DeviceState
     serial = device.config.adb_serial
     folder = symlinked_folder(tmp_path)
     dest = f"{TMP}/push-{Path(adb.binary).parent.name}"
-    for _ in range(2):  # the second push replaces the links it made
+    for _ in range(2):  # the second push lands in DEST/libs, as adb does once DEST exists
         result = adb.run("-s", serial, "push", str(folder), dest)
         assert result.returncode == 0, result.stderr
-    listing = adb.check("-s", serial, "shell", f"cd {dest} && readlink libfoo.so sub/link && wc -c < libfoo.so")
-    assert listing.split() == ["libfoo.so.1", "../libfoo.so", "70000"]
+    for where in (dest, f"{dest}/libs"):
+        listing = adb.check("-s", serial, "shell", f"cd {where} && readlink libfoo.so sub/link && wc -c < libfoo.so")
+        assert listing.split() == ["libfoo.so.1", "../libfoo.so", "70000"]
 
 
 def test_forward_tcp_and_localabstract_carry_data_both_ways(adb: PrivateAdb, device: registry.DeviceState) -> None:
