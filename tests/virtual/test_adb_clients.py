@@ -11,6 +11,7 @@ Servers inside the device are the host's python3 run in the device (the sandbox 
 """
 from __future__ import annotations
 
+import filecmp
 import os
 import socket
 import subprocess
@@ -189,9 +190,16 @@ def test_adbutils_reverse_carries_data_both_ways(shared_adb: PrivateAdb, device:
     assert dev.reverse_list() == []  # type: ignore[attr-defined]
 
 
-def test_adbutils_sync_push_stat_list_and_pull_dir(adbutils_device: object, tmp_path: Path) -> None:
+def test_adbutils_sync_push_stat_list_and_pull_dir(shared_adb: PrivateAdb, device: registry.DeviceState,
+                                                   adbutils_device: object, tmp_path: Path) -> None:
     dev: object = adbutils_device
     sync = dev.sync  # type: ignore[attr-defined]
+    # adbutils' own e2e test pushes a folder with the adb binary, then pulls it back with sync.pull.
+    folder = symlinked_folder(tmp_path)
+    shared_adb.check("-s", device.config.adb_serial, "push", str(folder), f"{TMP}/adbutils-tree")
+    assert sync.pull(f"{TMP}/adbutils-tree", tmp_path / "tree") == 3 * 70_000  # links arrive as their targets
+    compared = filecmp.dircmp(folder, tmp_path / "tree")
+    assert not (compared.left_only or compared.right_only or compared.diff_files or compared.subdirs["sub"].diff_files)
     dev.shell(f"mkdir -p {TMP}/adbutils-dir/sub")  # type: ignore[attr-defined]
     (tmp_path / "one.bin").write_bytes(b"1" * 5000)
     sync.push(str(tmp_path / "one.bin"), f"{TMP}/adbutils-dir")  # a folder as destination: STAT, then the name
