@@ -205,6 +205,8 @@ def _answer(root_fd: int, op: str, args: list[Any]) -> tuple[Any, int | None]:
         result = OPERATIONS[op](root_fd, *args)
     except OSError as exc:
         return {"err": error_to_wire(exc)}, None
+    except ValueError as exc:  # a NUL inside a path: refused like any bad path, never the end of the helper
+        return {"err": [errno.EINVAL, str(exc), None]}, None
     if op in RETURNS_FD:
         return {"fd": True}, result
     if op == "stat":
