@@ -141,3 +141,21 @@ def test_unknown_key_is_unauthorized_until_allowed_then_remembered(adb_name: str
         for server in servers:
             server.run("kill-server")
         (auth_device.layout.folder / "adb_keys").unlink(missing_ok=True)
+
+
+def test_cli_start_auth_waits_for_allow_and_a_restart_remembers(tmp_path: Path, harness_cache: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from edgebench.cli.main import main
+    from tests.virtual.helpers import cli_lab
+
+    workspace = tmp_path / "ws"
+    with cli_lab(workspace, harness_cache, "--auth") as (adb, serials):
+        assert "unauthorized: allow this host with `edgebench virtual-device fault" in capsys.readouterr().out
+        assert state_of(adb, serials[0], "unauthorized") == "unauthorized"
+        assert main(["--workspace", str(workspace), "virtual-device", "fault", serials[0], "--state", "device"]) == 0
+        assert state_of(adb, serials[0], "device") == "device"
+        assert main(["--workspace", str(workspace), "virtual-device", "stop", "--all"]) == 0
+        # The same device restarted with --auth knows this host's key now: connected at once.
+        assert main(["--workspace", str(workspace), "virtual-device", "start", "--auth"]) == 0
+        assert "(connected)" in capsys.readouterr().out
+        assert state_of(adb, serials[0], "device") == "device"

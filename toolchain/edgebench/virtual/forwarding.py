@@ -118,15 +118,16 @@ class Forwarding:
             return None
         return Connecting(lambda: self._connect(spec))
 
-    def _socket(self, family: int) -> socket.socket:
+    async def _socket(self, family: int) -> socket.socket:
         sockets = self.sockets()
         if sockets is None:
             raise OSError("the device is not running")
-        return sockets.socket(family)
+        # In a thread: the first call starts the helper, which must not stall the device's event loop.
+        return await asyncio.get_running_loop().run_in_executor(None, sockets.socket, family)
 
     async def _connect(self, spec: SocketSpec) -> ServiceHandler | None:
         try:
-            sock = self._socket(spec.family)
+            sock = await self._socket(spec.family)
             try:
                 await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, spec.address), CONNECT_TIMEOUT_S)
             except BaseException:
@@ -186,7 +187,7 @@ class Forwarding:
         return b"OKAY"
 
     async def _listen(self, spec: SocketSpec, remote: str, transport: AdbTransport) -> _Listener:
-        sock = self._socket(spec.family)
+        sock = await self._socket(spec.family)
         try:
             if spec.family == socket.AF_INET:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
