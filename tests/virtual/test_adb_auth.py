@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,9 @@ def test_unknown_key_is_unauthorized_until_allowed_then_remembered(adb_name: str
     servers = [KeyedAdb(ADB_BINARIES[adb_name], free_port(), home=str(tmp_path / name)) for name in ("alice", "bob")]
     for server in servers:
         os.makedirs(server.home)
-        server.check("start-server")
+    # Started side by side: adb 36 takes ~3 s to start a server.
+    starting = [subprocess.Popen([server.binary, "start-server"], env=server.env) for server in servers]
+    assert [proc.wait(60) for proc in starting] == [0, 0]
     alice, bob = servers
     try:
         alice.run("connect", serial)
