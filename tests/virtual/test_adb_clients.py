@@ -247,12 +247,16 @@ def test_forward_tcp_and_localabstract_carry_data_both_ways(adb: PrivateAdb, dev
         finally:
             server.kill()
             adb.run("-s", serial, "forward", "--remove-all")
-    # Nothing listening in the device: the connection is closed at once (the device refuses the OPEN).
-    host_port = free_port()
-    adb.check("-s", serial, "forward", f"tcp:{host_port}", "tcp:7999")
-    with socket.create_connection(("127.0.0.1", host_port), timeout=10) as conn:
-        conn.settimeout(10)
-        assert conn.recv(10) == b""
+    # The device's 127.0.0.1 is its own: a port only the HOST listens on is not reachable, so the
+    # device refuses the OPEN and the forwarded connection closes at once.
+    with socket.socket() as host_only:
+        host_only.bind(("127.0.0.1", 0))
+        host_only.listen()
+        host_port = free_port()
+        adb.check("-s", serial, "forward", f"tcp:{host_port}", f"tcp:{host_only.getsockname()[1]}")
+        with socket.create_connection(("127.0.0.1", host_port), timeout=10) as conn:
+            conn.settimeout(10)
+            assert conn.recv(10) == b""
     adb.run("-s", serial, "forward", "--remove-all")
 
 
