@@ -1,15 +1,14 @@
 """The device side of the adb transport protocol (packets, CNXN handshake, streams), asyncio only.
 
-Written from AOSP's protocol.txt: every message is a 24-byte little-endian header (command, arg0,
-arg1, data_length, data_check, magic = command ^ 0xffffffff) plus up to max_payload bytes. The adb
-server opens streams with OPEN("service:args"); we answer OKAY(local, remote) or CLSE(0, remote).
+Written from AOSP's protocol.txt (packets: adb_wire.py; a stream's reads and writes: adb_stream.py). The
+adb server opens streams with OPEN("service:args"); we answer OKAY(local, remote) or CLSE(0, remote).
 Data flows in WRTE packets and each WRTE must be acknowledged with OKAY before the next one is sent
 on that stream (one WRTE in flight per stream, both directions). Stream lifecycle as adbd's
 handle_packet: a CLSE for an open stream is answered with our own CLSE (pure-protocol clients such
 as adb-shell wait for it); WRTE/OKAY/CLSE for unknown streams, or naming another peer id, are
 ignored. The device also opens streams itself (`adb reverse`): OPEN(id, 0, "tcp:PORT"), the host's
-first OKAY names its end. No AUTH by default: a TCP device
-that answers CNXN directly is accepted by `adb connect`.
+first OKAY names its end. No AUTH by default: a TCP device that answers CNXN directly is accepted
+by `adb connect`.
 
 A `LinkPolicy` (faults.LinkFaults) may change how the link behaves: `handshake()` says whether a
 CNXN is answered with CNXN ("device"), with AUTH TOKEN and refused signatures ("unauthorized": the
@@ -26,179 +25,48 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import struct
-from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Coroutine, Protocol
+from typing import Any, Coroutine, Protocol
+
+from edgebench.virtual.adb_stream import Connecting, ServiceHandler, Stream, StreamClosed
+from edgebench.virtual.adb_wire import (
+    A_AUTH,
+    A_CLSE,
+    A_CNXN,
+    A_OKAY,
+    A_OPEN,
+    A_STLS,
+    A_SYNC,
+    A_VERSION,
+    A_VERSION_MIN,
+    A_VERSION_SKIP_CHECKSUM,
+    A_WRTE,
+    ADB_AUTH_RSAPUBLICKEY,
+    ADB_AUTH_SIGNATURE,
+    ADB_AUTH_TOKEN,
+    COMMAND_NAMES,
+    FEATURES,
+    HEADER,
+    MAX_PAYLOAD,
+    MAX_PAYLOAD_V1,
+    TOKEN_SIZE,
+    Packet,
+    ProtocolError,
+    banner,
+    checksum,
+    encode,
+    read_packet,
+)
+
+# What the rest of the package (and the tests) import from here: the transport plus the wire and stream types.
+__all__ = [
+    "A_AUTH", "A_CLSE", "A_CNXN", "A_OKAY", "A_OPEN", "A_STLS", "A_SYNC", "A_VERSION", "A_VERSION_MIN",
+    "A_VERSION_SKIP_CHECKSUM", "A_WRTE", "ADB_AUTH_RSAPUBLICKEY", "ADB_AUTH_SIGNATURE", "ADB_AUTH_TOKEN",
+    "COMMAND_NAMES", "FEATURES", "HEADER", "MAX_PAYLOAD", "MAX_PAYLOAD_V1", "TOKEN_SIZE", "Packet", "ProtocolError",
+    "banner", "checksum", "encode", "read_packet", "Connecting", "ServiceHandler", "Stream", "StreamClosed",
+    "ServiceHost", "AuthPolicy", "LinkPolicy", "AdbTransport",
+]
 
 log = logging.getLogger(__name__)
-
-A_SYNC = 0x434E5953
-A_CNXN = 0x4E584E43
-A_AUTH = 0x48545541
-A_OPEN = 0x4E45504F
-A_OKAY = 0x59414B4F
-A_CLSE = 0x45534C43
-A_WRTE = 0x45545257
-A_STLS = 0x534C5453
-COMMAND_NAMES = {A_SYNC: "SYNC", A_CNXN: "CNXN", A_AUTH: "AUTH", A_OPEN: "OPEN", A_OKAY: "OKAY",
-                 A_CLSE: "CLSE", A_WRTE: "WRTE", A_STLS: "STLS"}
-
-ADB_AUTH_TOKEN, ADB_AUTH_SIGNATURE, ADB_AUTH_RSAPUBLICKEY = 1, 2, 3
-TOKEN_SIZE = 20
-
-A_VERSION_MIN = 0x01000000
-A_VERSION_SKIP_CHECKSUM = 0x01000001  # from this version on data_check may be 0 and is not checked
-A_VERSION = A_VERSION_SKIP_CHECKSUM
-MAX_PAYLOAD = 1024 * 1024
-MAX_PAYLOAD_V1 = 4 * 1024  # what a pre-2016 peer may announce; we never go above what the peer says
-
-HEADER = struct.Struct("<6I")
-# Features we implement; anything else (sendrecv_v2, cmd, abb, delayed_ack...) stays unadvertised.
-FEATURES = ("shell_v2", "stat_v2", "ls_v2", "fixed_push_mkdir")
-
-
-class ProtocolError(Exception):
-    """The peer sent something that is not an adb packet; the connection is dropped."""
-
-
-@dataclass(frozen=True)
-class Packet:
-    command: int
-    arg0: int
-    arg1: int
-    payload: bytes = b""
-
-    @property
-    def name(self) -> str:
-        return COMMAND_NAMES.get(self.command, f"{self.command:#010x}")
-
-
-def checksum(payload: bytes) -> int:
-    return sum(payload) & 0xFFFFFFFF
-
-
-def encode(packet: Packet, *, with_checksum: bool = True) -> bytes:
-    check = checksum(packet.payload) if with_checksum else 0
-    return HEADER.pack(packet.command, packet.arg0, packet.arg1, len(packet.payload), check,
-                       packet.command ^ 0xFFFFFFFF) + packet.payload
-
-
-async def read_packet(reader: asyncio.StreamReader, *, max_payload: int, verify_checksum: bool) -> Packet:
-    header = await reader.readexactly(HEADER.size)
-    command, arg0, arg1, length, check, magic = HEADER.unpack(header)
-    if magic != command ^ 0xFFFFFFFF:
-        raise ProtocolError(f"bad magic {magic:#x} for command {command:#x}: not an adb peer")
-    if length > max(max_payload, MAX_PAYLOAD):
-        raise ProtocolError(f"{COMMAND_NAMES.get(command, hex(command))} carries {length} bytes, "
-                            f"more than the {max_payload} agreed")
-    payload = await reader.readexactly(length) if length else b""
-    if verify_checksum and check and checksum(payload) != check:
-        raise ProtocolError(f"checksum mismatch on {COMMAND_NAMES.get(command, hex(command))}")
-    return Packet(command, arg0, arg1, payload)
-
-
-def banner(props: dict[str, str], features: tuple[str, ...] = FEATURES) -> bytes:
-    """CNXN identity: 'device::ro.product.name=..;ro.product.model=..;ro.product.device=..;features=..'."""
-    parts = [f"{key}={props.get(key, '')}" for key in ("ro.product.name", "ro.product.model", "ro.product.device")]
-    parts.append("features=" + ",".join(features))
-    return ("device::" + ";".join(parts)).encode()
-
-
-class StreamClosed(Exception):
-    """The other end closed the stream (or the connection went away)."""
-
-
-class Stream:
-    """One adb stream as seen by a service: read what the host writes, write back, close."""
-
-    def __init__(self, transport: AdbTransport, local_id: int, remote_id: int, service: str) -> None:
-        self.transport = transport
-        self.local_id = local_id
-        self.remote_id = remote_id
-        self.service = service
-        self._incoming: asyncio.Queue[bytes | None] = asyncio.Queue()
-        # A stream the host opened may be written at once (our OKAY answered its OPEN, which implies
-        # its READY); one we opened waits for the host's first OKAY, which also names its end.
-        self._acked = asyncio.Event()
-        self._opened = asyncio.Event()
-        if remote_id:
-            self._acked.set()
-            self._opened.set()
-        self._write_lock = asyncio.Lock()
-        self.closed = False  # by either side
-
-    @property
-    def max_payload(self) -> int:
-        return self.transport.max_payload
-
-    async def read(self) -> bytes | None:
-        """Next chunk the host wrote, or None once the host closed the stream."""
-        if self.closed and self._incoming.empty():
-            return None
-        data = await self._incoming.get()
-        if data is None:
-            return None
-        # Acknowledge only once the data is consumed: that is the protocol's back-pressure.
-        if not self.closed:
-            self.transport.send(Packet(A_OKAY, self.local_id, self.remote_id))
-        return data
-
-    async def write(self, data: bytes) -> None:
-        """Send `data` in WRTE packets of at most max_payload bytes, one unacknowledged at a time."""
-        async with self._write_lock:
-            view = memoryview(data)
-            while view:
-                if self.closed:
-                    raise StreamClosed(self.service)
-                await self._acked.wait()
-                if self.closed:
-                    raise StreamClosed(self.service)
-                chunk, view = view[: self.max_payload], view[self.max_payload:]
-                await self.transport.pace(len(chunk))
-                if self.closed:
-                    raise StreamClosed(self.service)
-                self._acked.clear()
-                self.transport.send(Packet(A_WRTE, self.local_id, self.remote_id, bytes(chunk)))
-            await self._acked.wait()  # return only when the host has taken all of it
-
-    async def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            if self.remote_id:
-                self.transport.send(Packet(A_CLSE, self.local_id, self.remote_id))
-            self._release()
-        self.transport.forget(self)
-
-    # Called by the transport.
-    def _on_write(self, payload: bytes) -> None:
-        if not self.closed:
-            self._incoming.put_nowait(payload)
-
-    def _on_okay(self, remote_id: int) -> None:
-        if not self.remote_id:  # the first READY of a stream we opened names the peer's end
-            self.remote_id = remote_id
-            self._opened.set()
-        self._acked.set()
-
-    def _on_close(self) -> None:
-        self.closed = True
-        self._release()
-
-    def _release(self) -> None:
-        self._acked.set()
-        self._opened.set()
-        self._incoming.put_nowait(None)
-
-
-ServiceHandler = Callable[[Stream], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Connecting:
-    """A service that must reach something first (`tcp:`, `localabstract:`): the OPEN is answered
-    with OKAY once `connect()` returns the handler, with CLSE when it returns None, as adbd does
-    when its connect fails."""
-    connect: Callable[[], Awaitable[ServiceHandler | None]]
 
 
 class ServiceHost(Protocol):
