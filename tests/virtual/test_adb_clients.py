@@ -225,9 +225,11 @@ def test_push_folder_with_symlinks(adb: PrivateAdb, device: registry.DeviceState
     for _ in range(2):  # the second push lands in DEST/libs, as adb does once DEST exists
         result = adb.run("-s", serial, "push", str(folder), dest)
         assert result.returncode == 0, result.stderr
+    link_mtime = int(os.lstat(folder / "libfoo.so").st_mtime)
     for where in (dest, f"{dest}/libs"):
-        listing = adb.check("-s", serial, "shell", f"cd {where} && readlink libfoo.so sub/link && wc -c < libfoo.so")
-        assert listing.split() == ["libfoo.so.1", "../libfoo.so", "70000"]
+        listing = adb.check("-s", serial, "shell",
+                            f"cd {where} && readlink libfoo.so sub/link && wc -c < libfoo.so && stat -c %Y libfoo.so")
+        assert listing.split() == ["libfoo.so.1", "../libfoo.so", "70000", str(link_mtime)]
 
 
 def test_forward_tcp_and_localabstract_carry_data_both_ways(adb: PrivateAdb, device: registry.DeviceState) -> None:

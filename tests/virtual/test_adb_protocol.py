@@ -35,7 +35,8 @@ def test_packet_round_trip_and_magic() -> None:
 def test_banner_lists_identity_props_and_only_implemented_features() -> None:
     text = p.banner({"ro.product.name": "shiba", "ro.product.model": "Pixel 8", "ro.product.device": "shiba"}).decode()
     assert text == ("device::ro.product.name=shiba;ro.product.model=Pixel 8;ro.product.device=shiba;"
-                    "features=shell_v2,stat_v2,ls_v2,fixed_push_mkdir")
+                    "features=shell_v2,stat_v2,ls_v2,fixed_push_mkdir,fixed_push_symlink_timestamp")
+    assert "sendrecv_v2" not in text  # not implemented, so never advertised: clients fall back to v1
 
 
 class Host:

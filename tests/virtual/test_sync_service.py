@@ -147,11 +147,12 @@ def test_symlink_targets_and_paths_are_c_strings_as_the_adb_client_sends_them(ro
     """`adb push DIR` sends a link's target as readlink() + NUL; over an existing file it replaces it."""
     (root / "data/local/tmp/libfoo.so").write_bytes(b"old")
     mode = b"%d" % (stat.S_IFLNK | 0o777)
-    out = sync(root, [req(b"SEND", b"/data/local/tmp/libfoo.so," + mode) + data(b"libfoo.so.1\0") + done(),
+    out = sync(root, [req(b"SEND", b"/data/local/tmp/libfoo.so," + mode) + data(b"libfoo.so.1\0") + done(1_600_000_000),
                       req(b"SEND", b"/data/local/tmp/sub/link," + mode) + data(b"../libfoo.so\0") + done(),
                       req(b"LST2", b"/data/local/tmp/libfoo.so\0ignored")])
     assert out[:16] == (b"OKAY" + bytes(4)) * 2
     assert os.readlink(root / "data/local/tmp/libfoo.so") == "libfoo.so.1"
+    assert os.lstat(root / "data/local/tmp/libfoo.so").st_mtime == 1_600_000_000  # fixed_push_symlink_timestamp
     assert os.readlink(root / "data/local/tmp/sub/link") == "../libfoo.so"
     lst2 = STAT_V2.unpack(out[16:])
     assert lst2[0] == b"LST2" and lst2[1] == 0 and stat.S_ISLNK(lst2[4])

@@ -32,7 +32,7 @@ MAX_PAYLOAD_V1 = 4 * 1024  # what a pre-2016 peer may announce; we never go abov
 
 HEADER = struct.Struct("<6I")
 # Features we implement; anything else (sendrecv_v2, cmd, abb, delayed_ack...) stays unadvertised.
-FEATURES = ("shell_v2", "stat_v2", "ls_v2", "fixed_push_mkdir")
+FEATURES = ("shell_v2", "stat_v2", "ls_v2", "fixed_push_mkdir", "fixed_push_symlink_timestamp")
 
 
 class ProtocolError(Exception):

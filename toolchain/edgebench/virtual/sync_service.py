@@ -4,7 +4,8 @@ Requests are a byte stream across WRTE packets (a request may span packets, one 
 several): 4-byte id + 4-byte little-endian length + payload. Implemented: STAT (lstat, v1), STA2
 (stat) and LST2 (lstat) with the 72-byte v2 record, LIST/LIS2 (ending with DONE and a full zeroed
 entry), SEND "path,mode" + DATA* + DONE(mtime) (symlinks when mode is S_IFLNK: the DATA is the
-target, NUL-terminated as the adb client sends it; parents made as with fixed_push_mkdir), RECV,
+target, NUL-terminated as the adb client sends it, and the link gets the mtime, as
+fixed_push_symlink_timestamp promises; parents made as with fixed_push_mkdir), RECV,
 QUIT. Paths and link targets are C strings, as adbd passes them to the kernel. sendrecv_v2 (SND2,
 RCV2, compression) is not implemented, so the device does not advertise it and clients use v1. Failures answer FAIL + message; unknown requests end the session.
 """
@@ -254,7 +255,7 @@ async def _send(requests: _Requests, out: _Output, fs: DeviceFS, spec: str) -> b
             os.utime(fd, (mtime, mtime))
         else:
             try:
-                fs.symlink(_c_string(link_target.decode("utf-8", "surrogateescape")), path)
+                fs.symlink(_c_string(link_target.decode("utf-8", "surrogateescape")), path, mtime)
             except OSError as exc:
                 await out.add(_fail(f"symlink failed: {exc.strerror}"))
                 return False
