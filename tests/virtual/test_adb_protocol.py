@@ -35,7 +35,8 @@ def test_packet_round_trip_and_magic() -> None:
 def test_banner_lists_identity_props_and_only_implemented_features() -> None:
     text = p.banner({"ro.product.name": "shiba", "ro.product.model": "Pixel 8", "ro.product.device": "shiba"}).decode()
     assert text == ("device::ro.product.name=shiba;ro.product.model=Pixel 8;ro.product.device=shiba;"
-                    "features=shell_v2,stat_v2,ls_v2,fixed_push_mkdir")
+                    "features=shell_v2,stat_v2,ls_v2,fixed_push_mkdir,fixed_push_symlink_timestamp")
+    assert "sendrecv_v2" not in text  # not implemented, so never advertised: clients fall back to v1
 
 
 class Host:
@@ -142,6 +143,119 @@ def test_one_wrte_in_flight_and_okay_after_consuming() -> None:
         close = await host.recv()
         assert (close.command, close.arg0, close.arg1) == (p.A_CLSE, local, 5)
         assert received == [b"ping"]
+        task.cancel()
+
+    run(body)
+
+
+async def opened(services: Services, name: bytes, remote: int = 5) -> tuple[Host, asyncio.Task[None], int]:
+    host, task = await connected(services)
+    host.send(p.A_CNXN, 0x01000001, 4096, b"host::\0")
+    await host.recv()
+    host.send(p.A_OPEN, remote, 0, name + b"\0")
+    okay = await host.recv()
+    assert (okay.command, okay.arg1) == (p.A_OKAY, remote)
+    return host, task, okay.arg0
+
+
+async def wait_forever(stream: p.Stream) -> None:
+    while await stream.read() is not None:
+        pass
+
+
+def test_host_clse_is_answered_with_clse_once() -> None:
+    """adbd's local socket close shuts its remote peer down: the host's CLSE gets a CLSE back
+    (adb-shell waits for it after every sync command); a CLSE for a forgotten stream gets nothing."""
+    async def body() -> None:
+        host, task, local = await opened(Services({"sync:": wait_forever}), b"sync:")
+        host.send(p.A_CLSE, 5, local)
+        reply = await host.recv()
+        assert (reply.command, reply.arg0, reply.arg1) == (p.A_CLSE, local, 5)
+        host.send(p.A_CLSE, 5, local)  # as adb-shell does after a device-side close
+        assert await host.nothing_for(0.2)
+        task.cancel()
+
+    run(body)
+
+
+def test_packets_for_unknown_streams_or_other_peers_are_ignored() -> None:
+    async def body() -> None:
+        host, task, local = await opened(Services({"sync:": wait_forever}), b"sync:")
+        host.send(p.A_WRTE, 9, 4242, b"late data")  # no such stream: adbd stays silent
+        assert await host.nothing_for(0.2)
+        host.send(p.A_WRTE, 6, local, b"not from this stream's peer")
+        host.send(p.A_CLSE, 6, local)
+        assert await host.nothing_for(0.2)
+        host.send(p.A_OPEN, 0, 0, b"sync:\0")  # local-id 0 is not a valid OPEN
+        assert await host.nothing_for(0.2)
+        host.send(p.A_WRTE, 5, local, b"x")
+        ack = await host.recv()
+        assert (ack.command, ack.arg0, ack.arg1) == (p.A_OKAY, local, 5)
+        task.cancel()
+
+    run(body)
+
+
+def test_connecting_service_answers_okay_after_connect_and_clse_when_it_fails() -> None:
+    async def echo(stream: p.Stream) -> None:
+        data = await stream.read()
+        await stream.write(b"echo:" + (data or b""))
+
+    async def reach() -> p.ServiceHandler | None:
+        await asyncio.sleep(0.05)
+        return echo
+
+    async def unreachable() -> p.ServiceHandler | None:
+        return None
+
+    services = Services({"tcp:1": p.Connecting(reach), "tcp:2": p.Connecting(unreachable)})  # type: ignore[dict-item]
+
+    async def body() -> None:
+        host, task, local = await opened(services, b"tcp:1")
+        host.send(p.A_WRTE, 5, local, b"hi")
+        assert (await host.recv()).command == p.A_OKAY
+        data = await host.recv()
+        assert (data.command, data.payload) == (p.A_WRTE, b"echo:hi")
+        host.send(p.A_OPEN, 7, 0, b"tcp:2\0")
+        refused = await host.recv()
+        assert (refused.command, refused.arg0, refused.arg1) == (p.A_CLSE, 0, 7)
+        task.cancel()
+
+    run(body)
+
+
+def test_device_opened_stream_waits_for_the_hosts_okay_and_carries_data_both_ways() -> None:
+    holder: list[p.AdbTransport] = []
+
+    async def body() -> None:
+        a, b = socket.socketpair()
+        host = Host(*await asyncio.open_connection(sock=a))
+        transport = p.AdbTransport(*await asyncio.open_connection(sock=b), Services({}))
+        holder.append(transport)
+        task = asyncio.get_running_loop().create_task(transport.run())
+        host.send(p.A_CNXN, 0x01000001, 4096, b"host::\0")
+        await host.recv()
+        opening = asyncio.get_running_loop().create_task(transport.open_stream("tcp:8080"))
+        open_packet = await host.recv()
+        assert (open_packet.command, open_packet.arg1, open_packet.payload) == (p.A_OPEN, 0, b"tcp:8080\0")
+        device_id = open_packet.arg0
+        host.send(p.A_OKAY, 31, device_id)
+        stream = await opening
+        assert stream is not None and stream.remote_id == 31
+        writer = asyncio.get_running_loop().create_task(stream.write(b"from device"))
+        wrte = await host.recv()
+        assert (wrte.command, wrte.arg0, wrte.arg1, wrte.payload) == (p.A_WRTE, device_id, 31, b"from device")
+        host.send(p.A_OKAY, 31, device_id)
+        await writer
+        host.send(p.A_WRTE, 31, device_id, b"from host")
+        assert await stream.read() == b"from host"
+        # A refused OPEN (CLSE(0, id)) gives None.
+        refusing = asyncio.get_running_loop().create_task(transport.open_stream("tcp:9"))
+        refused_open = await host.recv()
+        while refused_open.command != p.A_OPEN:
+            refused_open = await host.recv()
+        host.send(p.A_CLSE, 0, refused_open.arg0)
+        assert await refusing is None
         task.cancel()
 
     run(body)

@@ -141,3 +141,40 @@ def test_failures_end_the_session(root: Path) -> None:
     assert out.startswith(b"FAIL") and b"open failed" in out and b"STAT" not in out
     assert sync(root, [req(b"XXXX", b"/")]).startswith(b"FAIL")
     assert sync(root, [req(b"SEND", b"/data/local/tmp/no-comma")]).startswith(b"FAIL")
+
+
+def test_symlink_targets_and_paths_are_c_strings_as_the_adb_client_sends_them(root: Path) -> None:
+    """`adb push DIR` sends a link's target as readlink() + NUL; over an existing file it replaces it."""
+    (root / "data/local/tmp/libfoo.so").write_bytes(b"old")
+    mode = b"%d" % (stat.S_IFLNK | 0o777)
+    out = sync(root, [req(b"SEND", b"/data/local/tmp/libfoo.so," + mode) + data(b"libfoo.so.1\0") + done(1_600_000_000),
+                      req(b"SEND", b"/data/local/tmp/sub/link," + mode) + data(b"../libfoo.so\0") + done(),
+                      req(b"LST2", b"/data/local/tmp/libfoo.so\0ignored")])
+    assert out[:16] == (b"OKAY" + bytes(4)) * 2
+    assert os.readlink(root / "data/local/tmp/libfoo.so") == "libfoo.so.1"
+    assert os.lstat(root / "data/local/tmp/libfoo.so").st_mtime == 1_600_000_000  # fixed_push_symlink_timestamp
+    assert os.readlink(root / "data/local/tmp/sub/link") == "../libfoo.so"
+    lst2 = STAT_V2.unpack(out[16:])
+    assert lst2[0] == b"LST2" and lst2[1] == 0 and stat.S_ISLNK(lst2[4])
+    out = sync(root, [req(b"SEND", b"/data/local/tmp/a\0b,420") + data(b"x") + done()])
+    assert out == b"OKAY" + bytes(4) and (root / "data/local/tmp/a").read_bytes() == b"x"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the shell-uid file helper runs only when the server is root")
+def test_file_helper_refuses_a_nul_in_a_path_and_stays_up(root: Path) -> None:
+    """A path with a NUL used to raise ValueError inside the helper, which then exited mid-push."""
+    for folder in (root, root / "data", root / "data/local"):
+        folder.chmod(0o755)
+    (root / "data/local/tmp").chmod(0o777)
+    fs = DeviceFS(str(root), as_shell=True)
+    try:
+        assert fs.helper is not None
+        with pytest.raises(OSError) as raised:
+            fs.symlink("libfoo.so.1\0", "/data/local/tmp/link")
+        assert raised.value.errno == errno.EINVAL
+        proc = fs.helper.proc
+        assert proc is not None and proc.poll() is None
+        assert stat.S_ISDIR(fs.stat("/data/local/tmp", follow=True).st_mode)
+        assert fs.helper.proc is proc  # the same helper answered
+    finally:
+        fs.close()

@@ -9,6 +9,7 @@ prints the host-only true energy of the measured windows (edgebench/virtual/ener
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     start.add_argument("--count", type=int, default=1, help="how many devices (default 1)")
     start.add_argument("--cpuinfo", choices=("profile", "host"), default="profile",
                        help="/proc/cpuinfo of new devices: the profile's (default) or this host's")
+    start.add_argument("--auth", action="store_true",
+                       help="require adb's RSA authentication: an unknown host key leaves the device "
+                            "'unauthorized' until allowed with `fault SERIAL --state device`, then it is remembered")
     start.add_argument("--adb", default=None, help=adb_help)
     start.add_argument("--no-connect", action="store_true", help="do not `adb connect` the devices")
     start.add_argument("--start-adb-server", action="store_true",
@@ -206,7 +210,7 @@ def _start(args: argparse.Namespace, root: Path) -> int:
             registry.check_port(port)
             match = next((s for s in existing if s.config.port == port), None)
             if match is None:
-                config = DeviceConfig.new(profile_ref, abi, port, args.cpuinfo)
+                config = DeviceConfig.new(profile_ref, abi, port, args.cpuinfo, auth=args.auth)
                 layouts.append(registry.create_device(root, config))
                 continue
             _check_same(match.config, args, profile.name)
@@ -221,10 +225,13 @@ def _start(args: argparse.Namespace, root: Path) -> int:
         while len(layouts) < args.count:
             port = registry.allocate_port(root, reserved)
             reserved.add(port)
-            layouts.append(registry.create_device(root, DeviceConfig.new(profile_ref, abi, port, args.cpuinfo)))
+            layouts.append(registry.create_device(root, DeviceConfig.new(profile_ref, abi, port, args.cpuinfo, auth=args.auth)))
 
     failures = 0
     for layout in layouts:
+        config = layout.load_config()
+        if config.auth != args.auth:  # --auth is a property of this start, not of the identity
+            layout.save_config(dataclasses.replace(config, auth=args.auth))
         try:
             state = registry.start_device(layout)
         except registry.VirtualDeviceError as exc:
@@ -243,6 +250,9 @@ def _start(args: argparse.Namespace, root: Path) -> int:
                 answer = AdbServer(address).connect(config.adb_serial)
                 if answer.startswith("connected") or answer.startswith("already connected"):
                     line += "  (connected)"
+                elif args.auth and "authenticate" in answer:  # an unknown host key: the dialog is up
+                    line += (f"  (unauthorized: allow this host with `edgebench virtual-device fault "
+                             f"{config.serial} --state device`)")
                 else:  # e.g. "failed to authenticate to ..." when started --state unauthorized
                     line += f"  (adb connect: {answer.strip()})"
                     if faults is None or faults.state in (None, "device"):  # not what was asked for

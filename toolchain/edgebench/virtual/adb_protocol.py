@@ -1,16 +1,21 @@
 """The device side of the adb transport protocol (packets, CNXN handshake, streams), asyncio only.
 
-Written from AOSP's protocol.txt: every message is a 24-byte little-endian header (command, arg0,
-arg1, data_length, data_check, magic = command ^ 0xffffffff) plus up to max_payload bytes. The adb
-server opens streams with OPEN("service:args"); we answer OKAY(local, remote) or CLSE(0, remote).
+Written from AOSP's protocol.txt (packets: adb_wire.py; a stream's reads and writes: adb_stream.py). The
+adb server opens streams with OPEN("service:args"); we answer OKAY(local, remote) or CLSE(0, remote).
 Data flows in WRTE packets and each WRTE must be acknowledged with OKAY before the next one is sent
-on that stream (one WRTE in flight per stream, both directions). No AUTH by default: a TCP device
-that answers CNXN directly is accepted by `adb connect`.
+on that stream (one WRTE in flight per stream, both directions). Stream lifecycle as adbd's
+handle_packet: a CLSE for an open stream is answered with our own CLSE (pure-protocol clients such
+as adb-shell wait for it); WRTE/OKAY/CLSE for unknown streams, or naming another peer id, are
+ignored. The device also opens streams itself (`adb reverse`): OPEN(id, 0, "tcp:PORT"), the host's
+first OKAY names its end. No AUTH by default: a TCP device that answers CNXN directly is accepted
+by `adb connect`.
 
 A `LinkPolicy` (faults.LinkFaults) may change how the link behaves: `handshake()` says whether a
 CNXN is answered with CNXN ("device"), with AUTH TOKEN and refused signatures ("unauthorized": the
 server offers its keys, sends its public key and waits for the user, showing the device as
-unauthorized) or not at all ("offline"); `count()` sees every byte; `pace()` slows transfers.
+unauthorized) or not at all ("offline"); `count()` sees every byte; `pace()` slows transfers. An
+`AuthPolicy` (adb_auth.AdbKeys, `--auth`) makes a "device" link require a signature from a known
+host key; an offered public key waits for `user_allows()`.
 
 What runs behind a stream is decided by a `ServiceHost` (the virtual device): it maps a service
 name to a coroutine that talks through a `Stream`.
@@ -20,166 +25,59 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import struct
-from dataclasses import dataclass
-from typing import Awaitable, Callable, Protocol
+from typing import Any, Coroutine, Protocol
+
+from edgebench.virtual.adb_stream import Connecting, ServiceHandler, Stream, StreamClosed
+from edgebench.virtual.adb_wire import (
+    A_AUTH,
+    A_CLSE,
+    A_CNXN,
+    A_OKAY,
+    A_OPEN,
+    A_STLS,
+    A_SYNC,
+    A_VERSION,
+    A_VERSION_MIN,
+    A_VERSION_SKIP_CHECKSUM,
+    A_WRTE,
+    ADB_AUTH_RSAPUBLICKEY,
+    ADB_AUTH_SIGNATURE,
+    ADB_AUTH_TOKEN,
+    COMMAND_NAMES,
+    FEATURES,
+    HEADER,
+    MAX_PAYLOAD,
+    MAX_PAYLOAD_V1,
+    TOKEN_SIZE,
+    Packet,
+    ProtocolError,
+    banner,
+    checksum,
+    encode,
+    read_packet,
+)
+
+# What the rest of the package (and the tests) import from here: the transport plus the wire and stream types.
+__all__ = [
+    "A_AUTH", "A_CLSE", "A_CNXN", "A_OKAY", "A_OPEN", "A_STLS", "A_SYNC", "A_VERSION", "A_VERSION_MIN",
+    "A_VERSION_SKIP_CHECKSUM", "A_WRTE", "ADB_AUTH_RSAPUBLICKEY", "ADB_AUTH_SIGNATURE", "ADB_AUTH_TOKEN",
+    "COMMAND_NAMES", "FEATURES", "HEADER", "MAX_PAYLOAD", "MAX_PAYLOAD_V1", "TOKEN_SIZE", "Packet", "ProtocolError",
+    "banner", "checksum", "encode", "read_packet", "Connecting", "ServiceHandler", "Stream", "StreamClosed",
+    "ServiceHost", "AuthPolicy", "LinkPolicy", "AdbTransport",
+]
 
 log = logging.getLogger(__name__)
-
-A_SYNC = 0x434E5953
-A_CNXN = 0x4E584E43
-A_AUTH = 0x48545541
-A_OPEN = 0x4E45504F
-A_OKAY = 0x59414B4F
-A_CLSE = 0x45534C43
-A_WRTE = 0x45545257
-A_STLS = 0x534C5453
-COMMAND_NAMES = {A_SYNC: "SYNC", A_CNXN: "CNXN", A_AUTH: "AUTH", A_OPEN: "OPEN", A_OKAY: "OKAY",
-                 A_CLSE: "CLSE", A_WRTE: "WRTE", A_STLS: "STLS"}
-
-ADB_AUTH_TOKEN, ADB_AUTH_SIGNATURE, ADB_AUTH_RSAPUBLICKEY = 1, 2, 3
-TOKEN_SIZE = 20
-
-A_VERSION_MIN = 0x01000000
-A_VERSION_SKIP_CHECKSUM = 0x01000001  # from this version on data_check may be 0 and is not checked
-A_VERSION = A_VERSION_SKIP_CHECKSUM
-MAX_PAYLOAD = 1024 * 1024
-MAX_PAYLOAD_V1 = 4 * 1024  # what a pre-2016 peer may announce; we never go above what the peer says
-
-HEADER = struct.Struct("<6I")
-# Features we implement; anything else (sendrecv_v2, cmd, abb, delayed_ack...) stays unadvertised.
-FEATURES = ("shell_v2", "stat_v2", "ls_v2", "fixed_push_mkdir")
-
-
-class ProtocolError(Exception):
-    """The peer sent something that is not an adb packet; the connection is dropped."""
-
-
-@dataclass(frozen=True)
-class Packet:
-    command: int
-    arg0: int
-    arg1: int
-    payload: bytes = b""
-
-    @property
-    def name(self) -> str:
-        return COMMAND_NAMES.get(self.command, f"{self.command:#010x}")
-
-
-def checksum(payload: bytes) -> int:
-    return sum(payload) & 0xFFFFFFFF
-
-
-def encode(packet: Packet, *, with_checksum: bool = True) -> bytes:
-    check = checksum(packet.payload) if with_checksum else 0
-    return HEADER.pack(packet.command, packet.arg0, packet.arg1, len(packet.payload), check,
-                       packet.command ^ 0xFFFFFFFF) + packet.payload
-
-
-async def read_packet(reader: asyncio.StreamReader, *, max_payload: int, verify_checksum: bool) -> Packet:
-    header = await reader.readexactly(HEADER.size)
-    command, arg0, arg1, length, check, magic = HEADER.unpack(header)
-    if magic != command ^ 0xFFFFFFFF:
-        raise ProtocolError(f"bad magic {magic:#x} for command {command:#x}: not an adb peer")
-    if length > max(max_payload, MAX_PAYLOAD):
-        raise ProtocolError(f"{COMMAND_NAMES.get(command, hex(command))} carries {length} bytes, "
-                            f"more than the {max_payload} agreed")
-    payload = await reader.readexactly(length) if length else b""
-    if verify_checksum and check and checksum(payload) != check:
-        raise ProtocolError(f"checksum mismatch on {COMMAND_NAMES.get(command, hex(command))}")
-    return Packet(command, arg0, arg1, payload)
-
-
-def banner(props: dict[str, str], features: tuple[str, ...] = FEATURES) -> bytes:
-    """CNXN identity: 'device::ro.product.name=..;ro.product.model=..;ro.product.device=..;features=..'."""
-    parts = [f"{key}={props.get(key, '')}" for key in ("ro.product.name", "ro.product.model", "ro.product.device")]
-    parts.append("features=" + ",".join(features))
-    return ("device::" + ";".join(parts)).encode()
-
-
-class StreamClosed(Exception):
-    """The other end closed the stream (or the connection went away)."""
-
-
-class Stream:
-    """One adb stream as seen by a service: read what the host writes, write back, close."""
-
-    def __init__(self, transport: AdbTransport, local_id: int, remote_id: int, service: str) -> None:
-        self.transport = transport
-        self.local_id = local_id
-        self.remote_id = remote_id
-        self.service = service
-        self._incoming: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self._acked = asyncio.Event()
-        self._acked.set()
-        self._write_lock = asyncio.Lock()
-        self.closed = False  # by either side
-
-    @property
-    def max_payload(self) -> int:
-        return self.transport.max_payload
-
-    async def read(self) -> bytes | None:
-        """Next chunk the host wrote, or None once the host closed the stream."""
-        if self.closed and self._incoming.empty():
-            return None
-        data = await self._incoming.get()
-        if data is None:
-            return None
-        # Acknowledge only once the data is consumed: that is the protocol's back-pressure.
-        if not self.closed:
-            self.transport.send(Packet(A_OKAY, self.local_id, self.remote_id))
-        return data
-
-    async def write(self, data: bytes) -> None:
-        """Send `data` in WRTE packets of at most max_payload bytes, one unacknowledged at a time."""
-        async with self._write_lock:
-            view = memoryview(data)
-            while view:
-                if self.closed:
-                    raise StreamClosed(self.service)
-                await self._acked.wait()
-                if self.closed:
-                    raise StreamClosed(self.service)
-                chunk, view = view[: self.max_payload], view[self.max_payload:]
-                await self.transport.pace(len(chunk))
-                if self.closed:
-                    raise StreamClosed(self.service)
-                self._acked.clear()
-                self.transport.send(Packet(A_WRTE, self.local_id, self.remote_id, bytes(chunk)))
-            await self._acked.wait()  # return only when the host has taken all of it
-
-    async def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.transport.send(Packet(A_CLSE, self.local_id, self.remote_id))
-            self._release()
-        self.transport.forget(self)
-
-    # Called by the transport.
-    def _on_write(self, payload: bytes) -> None:
-        if not self.closed:
-            self._incoming.put_nowait(payload)
-
-    def _on_okay(self) -> None:
-        self._acked.set()
-
-    def _on_close(self) -> None:
-        self.closed = True
-        self._release()
-
-    def _release(self) -> None:
-        self._acked.set()
-        self._incoming.put_nowait(None)
-
-
-ServiceHandler = Callable[[Stream], Awaitable[None]]
 
 
 class ServiceHost(Protocol):
     def banner(self) -> bytes: ...
-    def open_service(self, name: str) -> ServiceHandler | None: ...
+    def open_service(self, name: str) -> ServiceHandler | Connecting | None: ...
+
+
+class AuthPolicy(Protocol):
+    """The device requires adb's RSA authentication (adb_auth.AdbKeys)."""
+    def verify(self, token: bytes, signature: bytes) -> bool: ...
+    def remember(self, public_key: bytes) -> None: ...
 
 
 class LinkPolicy(Protocol):
@@ -192,11 +90,14 @@ class AdbTransport:
     """One connection from an adb server: handshake, then multiplex streams until EOF."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: ServiceHost,
-                 link: LinkPolicy | None = None) -> None:
+                 link: LinkPolicy | None = None, auth: AuthPolicy | None = None) -> None:
         self.reader = reader
         self.writer = writer
         self.host = host
         self.link = link
+        self.auth = auth
+        self.token = b""  # the last AUTH TOKEN we sent
+        self.offered_key: bytes | None = None  # RSAPUBLICKEY waiting for the user (auth only)
         self.pending_cnxn = False  # a CNXN we have not answered yet (unauthorized/offline)
         self.version = A_VERSION
         self.max_payload = MAX_PAYLOAD_V1
@@ -216,6 +117,16 @@ class AdbTransport:
     async def pace(self, n: int) -> None:
         if self.link is not None:
             await self.link.pace("out", n)
+
+    def user_allows(self) -> None:
+        """The user answered "Allow USB debugging?" (or the device woke up): with authentication,
+        the offered host key is remembered; a held CNXN is answered."""
+        if self.auth is not None and self.pending_cnxn:
+            if self.offered_key is None:
+                return  # no key offered yet: there is no dialog to answer
+            self.auth.remember(self.offered_key)
+            self.offered_key = None
+        self.complete_handshake()
 
     def complete_handshake(self) -> None:
         """Answer a CNXN held back while the device was unauthorized or offline."""
@@ -262,19 +173,15 @@ class AdbTransport:
             self.max_payload = max(MAX_PAYLOAD_V1, min(packet.arg1, MAX_PAYLOAD))
             self.connected = False
             self.pending_cnxn = True
+            self.offered_key = None
             mode = self.link.handshake() if self.link is not None else "device"
-            if mode == "device":
+            if mode == "device" and self.auth is None:
                 self.complete_handshake()
-            elif mode == "unauthorized":
+            elif mode != "offline":
                 self._send_auth_token()
             return  # offline: the CNXN stays unanswered
         if packet.command == A_AUTH and not self.connected:
-            mode = self.link.handshake() if self.link is not None else "device"
-            if mode == "device":
-                self.complete_handshake()  # the key is accepted
-            elif packet.arg0 == ADB_AUTH_SIGNATURE:
-                self._send_auth_token()  # signature refused: ask for the next key
-            # ADB_AUTH_RSAPUBLICKEY: the "Allow USB debugging?" dialog waits for a user who never comes
+            self._on_auth(packet)
             return
         if not self.connected:
             log.debug("ignoring %s before CNXN", packet.name)
@@ -282,41 +189,121 @@ class AdbTransport:
         if packet.command == A_OPEN:
             self._open(packet)
         elif packet.command == A_WRTE:
-            stream = self.streams.get(packet.arg1)
-            if stream is None:  # late data for a stream we closed: tell the peer again
-                self.send(Packet(A_CLSE, 0, packet.arg0))
-            else:
+            # Late data for a stream already closed is ignored (protocol.txt; adbd sends nothing).
+            stream = self._find(packet.arg1, packet.arg0)
+            if stream is not None and packet.arg0 != 0:
                 stream._on_write(packet.payload)
         elif packet.command == A_OKAY:
-            stream = self.streams.get(packet.arg1)
-            if stream is not None:
-                stream._on_okay()
+            stream = self._find(packet.arg1, packet.arg0)
+            if stream is not None and packet.arg0 != 0:
+                stream._on_okay(packet.arg0)
         elif packet.command == A_CLSE:
-            stream = self.streams.pop(packet.arg1, None)
+            # CLSE(0, id) is what old servers send for a normal close too: accepted, as adbd does.
+            stream = self._find(packet.arg1, packet.arg0)
             if stream is not None:
+                self.streams.pop(stream.local_id, None)
                 stream._on_close()
+                if stream.remote_id:
+                    # adbd answers with its own CLSE while the stream was still open: closing its
+                    # local socket shuts the remote side down. Clients (adb-shell, dadb) wait for it.
+                    self.send(Packet(A_CLSE, stream.local_id, stream.remote_id))
         else:
             log.debug("ignoring %s", packet.name)
 
+    def _find(self, local_id: int, remote_id: int) -> Stream | None:
+        """The stream `local_id` if `remote_id` is its peer (or 0, or the peer is not known yet), as
+        adbd's find_local_socket: a packet naming another peer's id is not for this stream."""
+        stream = self.streams.get(local_id)
+        if stream is None or (remote_id and stream.remote_id and remote_id != stream.remote_id):
+            return None
+        return stream
+
+    def _on_auth(self, packet: Packet) -> None:
+        mode = self.link.handshake() if self.link is not None else "device"
+        if not self.pending_cnxn or mode == "offline":
+            return
+        if self.auth is None:
+            if mode == "device":
+                self.complete_handshake()  # an injected "unauthorized" was lifted: the key is accepted
+            elif packet.arg0 == ADB_AUTH_SIGNATURE:
+                self._send_auth_token()  # signature refused: ask for the next key
+            # ADB_AUTH_RSAPUBLICKEY: the "Allow USB debugging?" dialog waits for a user who never comes
+            return
+        if packet.arg0 == ADB_AUTH_SIGNATURE:
+            if mode == "device" and self.token and self.auth.verify(self.token, packet.payload):
+                self.complete_handshake()
+            else:
+                self._send_auth_token()  # a new token: the host tries its next key
+        elif packet.arg0 == ADB_AUTH_RSAPUBLICKEY:
+            self.offered_key = packet.payload  # the dialog is up; user_allows() answers it
+        else:
+            raise ProtocolError(f"AUTH of unknown type {packet.arg0}")
+
     def _send_auth_token(self) -> None:
-        self.send(Packet(A_AUTH, ADB_AUTH_TOKEN, 0, secrets.token_bytes(TOKEN_SIZE)))
+        self.token = secrets.token_bytes(TOKEN_SIZE)
+        self.send(Packet(A_AUTH, ADB_AUTH_TOKEN, 0, self.token))
+
+    def _new_id(self) -> int:
+        local_id = self._next_id
+        self._next_id = (self._next_id % 0x7FFFFFFF) + 1
+        return local_id
 
     def _open(self, packet: Packet) -> None:
         remote_id = packet.arg0
-        name = packet.payload.rstrip(b"\0").decode("utf-8", "replace")
-        handler = self.host.open_service(name)
-        if handler is None:
+        if remote_id == 0 or packet.arg1 != 0:
+            log.debug("ignoring OPEN(%d, %d): not a valid open", packet.arg0, packet.arg1)
+            return
+        name = packet.payload.split(b"\0", 1)[0].decode("utf-8", "replace")
+        service = self.host.open_service(name)
+        if service is None:
             log.info("refusing service %r", name)
             self.send(Packet(A_CLSE, 0, remote_id))
             return
-        local_id = self._next_id
-        self._next_id = (self._next_id % 0x7FFFFFFF) + 1
-        stream = Stream(self, local_id, remote_id, name)
-        self.streams[local_id] = stream
-        self.send(Packet(A_OKAY, local_id, remote_id))
-        task = asyncio.get_running_loop().create_task(self._serve(stream, handler))
+        if isinstance(service, Connecting):
+            self._spawn(self._connect_then_serve(remote_id, name, service))
+            return
+        stream = Stream(self, self._new_id(), remote_id, name)
+        self.streams[stream.local_id] = stream
+        self.send(Packet(A_OKAY, stream.local_id, remote_id))
+        self._spawn(self._serve(stream, service))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    async def _connect_then_serve(self, remote_id: int, name: str, service: Connecting) -> None:
+        try:
+            handler = await service.connect()
+        except Exception:  # a broken connector must not take the device down
+            log.exception("service %r failed to connect", name)
+            handler = None
+        if handler is None:
+            log.info("service %r: nothing to connect to; closing", name)
+            self.send(Packet(A_CLSE, 0, remote_id))
+            return
+        stream = Stream(self, self._new_id(), remote_id, name)
+        self.streams[stream.local_id] = stream
+        self.send(Packet(A_OKAY, stream.local_id, remote_id))
+        await self._serve(stream, handler)
+
+    async def open_stream(self, destination: str, *, timeout_s: float = 10.0) -> Stream | None:
+        """Open a stream towards the host (`adb reverse`: OPEN(id, 0, "tcp:PORT")); None when the
+        host refuses it (CLSE) or does not answer within `timeout_s`."""
+        if not self.connected:
+            return None
+        stream = Stream(self, self._new_id(), 0, destination)
+        self.streams[stream.local_id] = stream
+        self.send(Packet(A_OPEN, stream.local_id, 0, destination.encode() + b"\0"))
+        try:
+            await asyncio.wait_for(stream._opened.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            pass
+        if stream.closed or not stream.remote_id:
+            stream.closed = True
+            self.forget(stream)
+            return None
+        return stream
 
     async def _serve(self, stream: Stream, handler: ServiceHandler) -> None:
         try:

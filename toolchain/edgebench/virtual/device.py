@@ -11,6 +11,7 @@ A device folder (`<workspace>/virtual-devices/<ro.serialno>/`) holds:
   battery_state.json   the battery model's charge, kept across restarts (power_host.py)
   energy_truth.jsonl   host-only true energy per measured window (energy_truth.py)
   nospace/, .host-staging/   scratch of the no-space fault and of atomic sysfs writes
+  adb_keys      host keys the user allowed (started --auth; adb_auth.py)
 """
 from __future__ import annotations
 
@@ -19,19 +20,22 @@ import json
 import logging
 import secrets
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from edgebench.errors import UsageError
-from edgebench.virtual.adb_protocol import AdbTransport, ServiceHandler, Stream, banner
+from edgebench.virtual.adb_auth import AdbKeys
+from edgebench.virtual.adb_protocol import AdbTransport, Connecting, ServiceHandler, Stream, banner
 from edgebench.virtual.control import serve as serve_control
 from edgebench.virtual.device_fs import DeviceFS
 from edgebench.virtual.device_procs import kill_by_name
 from edgebench.virtual.fault_control import FaultController
 from edgebench.virtual.faults import HARNESS_COMMS, FaultRequest, LinkFaults
+from edgebench.virtual.forwarding import Forwarding
 from edgebench.virtual.image import build_image, identity_properties, reset_boot_state, set_runtime_property
+from edgebench.virtual.netns_sockets import DeviceSockets
 from edgebench.virtual.profiles import ABIS, Profile, load_profile
 from edgebench.virtual.power_host import Controls, PowerHost
 from edgebench.virtual.sandbox import QEMU_AARCH64, Sandbox
@@ -51,19 +55,20 @@ class DeviceConfig:
     cpuinfo: str = "profile"  # "profile": the profile's /proc/cpuinfo; "host": this machine's
     created_utc: str = ""
     version: int = CONFIG_VERSION
+    auth: bool = False  # require adb's RSA authentication (adb_auth.py); set by each `start`
 
     @staticmethod
-    def new(profile: str, abi: str, port: int, cpuinfo: str = "profile") -> DeviceConfig:
+    def new(profile: str, abi: str, port: int, cpuinfo: str = "profile", *, auth: bool = False) -> DeviceConfig:
         if abi not in ABIS:
             raise UsageError(f"--abi must be one of {', '.join(ABIS)}. Received: {abi!r}.")
         if cpuinfo not in ("profile", "host"):
             raise UsageError(f"cpuinfo must be 'profile' or 'host'. Received: {cpuinfo!r}.")
         serial = "EBV" + secrets.token_hex(5).upper()  # 13 characters, like a phone's serial
         return DeviceConfig(serial, profile, abi, port, cpuinfo,
-                            datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                            datetime.now(timezone.utc).isoformat(timespec="seconds"), auth=auth)
 
     def with_port(self, port: int) -> DeviceConfig:
-        return DeviceConfig(self.serial, self.profile, self.abi, port, self.cpuinfo, self.created_utc, self.version)
+        return replace(self, port=port)
 
     @property
     def adb_serial(self) -> str:
@@ -124,6 +129,8 @@ class VirtualDevice:
         self.props = identity_properties(self.profile, serial=config.serial, abi=config.abi, port=config.port)
         self.sandbox = Sandbox(layout.root, layout.overlay, abi=config.abi)
         self.fs: DeviceFS | None = None
+        self.sockets: DeviceSockets | None = None  # sockets in the device's network namespace
+        self.forwarding = Forwarding(lambda: self.sockets)
         self.server: asyncio.base_events.Server | None = None
         self.control_server: asyncio.base_events.Server | None = None
         self.transports: set[AdbTransport] = set()
@@ -131,13 +138,18 @@ class VirtualDevice:
         self.controls = Controls()
         self.faults = FaultController(self)
         self.link = LinkFaults(on_drop=self.faults.drop_now)
+        # --auth: adb's RSA authentication against the keys the user allowed (kept in the device folder).
+        self.auth = AdbKeys(layout.folder / "adb_keys") if config.auth else None
         self.power: PowerHost | None = None
 
     # ServiceHost
     def banner(self) -> bytes:
         return banner(self.props)
 
-    def open_service(self, name: str) -> ServiceHandler | None:
+    def open_service(self, name: str) -> ServiceHandler | Connecting | None:
+        forwarded = self.forwarding.open_service(name)
+        if forwarded is not None:
+            return forwarded
         request = parse_shell_service(name)
         if request is not None:
             return lambda stream: run_shell(stream, request, self.sandbox)
@@ -227,7 +239,7 @@ class VirtualDevice:
         previous, self.link.state = self.link.state, state
         if state == "device":
             for transport in list(self.transports):
-                transport.complete_handshake()  # the user accepted / the device woke up
+                transport.user_allows()  # the user accepted (remembering the key) / the device woke up
         elif previous == "device":
             for transport in list(self.transports):
                 if transport.connected:  # the server must handshake again to notice
@@ -250,6 +262,8 @@ class VirtualDevice:
     async def _start_sandbox(self) -> None:
         await self.sandbox.start()
         self.fs = DeviceFS(self.sandbox.root_dir_path(), as_shell=True)
+        assert self.sandbox.init_pid is not None
+        self.sockets = DeviceSockets(self.sandbox.init_pid)
         if self.sandbox.aarch64 == "exec-prefix":
             # No binfmt_misc for qemu here: aarch64 programs must be started through qemu. Say so
             # where a harness driver can see it (also exported as $EDGEBENCH_EXEC_PREFIX).
@@ -258,6 +272,10 @@ class VirtualDevice:
             set_runtime_property(self.layout.root, "ro.edgebench.exec_prefix", QEMU_AARCH64)
 
     async def _stop_sandbox(self) -> None:
+        self.forwarding.close()
+        if self.sockets is not None:
+            self.sockets.close()
+            self.sockets = None
         if self.fs is not None:
             self.fs.close()
             self.fs = None
@@ -278,12 +296,13 @@ class VirtualDevice:
         self.control_server = await serve_control(self.layout.folder, self._control)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        transport = AdbTransport(reader, writer, self, self.link)
+        transport = AdbTransport(reader, writer, self, self.link, self.auth)
         self.transports.add(transport)
         try:
             await transport.run()
         finally:
             self.transports.discard(transport)
+            self.forwarding.drop(transport)
 
     async def stop(self) -> None:
         if self.control_server is not None:

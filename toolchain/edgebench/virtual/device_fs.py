@@ -151,11 +151,11 @@ class DeviceFS:
         fd: int = self.helper.call("create_file", path, mode)
         return fd
 
-    def symlink(self, target: str, path: str) -> None:
+    def symlink(self, target: str, path: str, mtime: int | None = None) -> None:
         if self.helper is None:
-            fs_ops.symlink(self.root_fd, target, path)
+            fs_ops.symlink(self.root_fd, target, path, mtime)
         else:
-            self.helper.call("symlink", target, path)
+            self.helper.call("symlink", target, path, mtime)
 
     def unlink(self, path: str) -> None:
         if self.helper is None:

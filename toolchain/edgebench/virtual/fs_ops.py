@@ -142,7 +142,8 @@ def create_file(root_fd: int, path: str, mode: int) -> int:
     return fd
 
 
-def symlink(root_fd: int, target: str, path: str) -> None:
+def symlink(root_fd: int, target: str, path: str, mtime: int | None = None) -> None:
+    """Make (or replace) a symlink; `mtime` is set on the link itself, as adbd does on push."""
     parent_fd, name = _parent_fd(root_fd, path, make_parents=True)
     try:
         try:
@@ -150,6 +151,8 @@ def symlink(root_fd: int, target: str, path: str) -> None:
         except FileNotFoundError:
             pass
         os.symlink(target, name, dir_fd=parent_fd)
+        if mtime is not None:
+            os.utime(name, (mtime, mtime), dir_fd=parent_fd, follow_symlinks=False)
     finally:
         os.close(parent_fd)
 
@@ -205,6 +208,8 @@ def _answer(root_fd: int, op: str, args: list[Any]) -> tuple[Any, int | None]:
         result = OPERATIONS[op](root_fd, *args)
     except OSError as exc:
         return {"err": error_to_wire(exc)}, None
+    except ValueError as exc:  # a NUL inside a path: refused like any bad path, never the end of the helper
+        return {"err": [errno.EINVAL, str(exc), None]}, None
     if op in RETURNS_FD:
         return {"fd": True}, result
     if op == "stat":

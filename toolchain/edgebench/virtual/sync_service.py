@@ -3,8 +3,11 @@
 Requests are a byte stream across WRTE packets (a request may span packets, one packet may hold
 several): 4-byte id + 4-byte little-endian length + payload. Implemented: STAT (lstat, v1), STA2
 (stat) and LST2 (lstat) with the 72-byte v2 record, LIST/LIS2 (ending with DONE and a full zeroed
-entry), SEND "path,mode" + DATA* + DONE(mtime) (symlinks when mode is S_IFLNK, parents made as with
-fixed_push_mkdir), RECV, QUIT. Failures answer FAIL + message; unknown requests end the session.
+entry), SEND "path,mode" + DATA* + DONE(mtime) (symlinks when mode is S_IFLNK: the DATA is the
+target, NUL-terminated as the adb client sends it, and the link gets the mtime, as
+fixed_push_symlink_timestamp promises; parents made as with fixed_push_mkdir), RECV,
+QUIT. Paths and link targets are C strings, as adbd passes them to the kernel. sendrecv_v2 (SND2,
+RCV2, compression) is not implemented, so the device does not advertise it and clients use v1. Failures answer FAIL + message; unknown requests end the session.
 """
 from __future__ import annotations
 
@@ -64,6 +67,12 @@ def _fail(message: str) -> bytes:
     return REQUEST.pack(b"FAIL", len(data)) + data
 
 
+def _c_string(text: str) -> str:
+    """adbd hands paths and link targets to the kernel as C strings: they end at the first NUL.
+    The adb client sends a symlink's target with its terminating NUL (`readlink` + '\\0')."""
+    return text.split("\0", 1)[0]
+
+
 def _u32(value: int) -> int:
     return value & 0xFFFFFFFF
 
@@ -98,6 +107,8 @@ async def run_sync(stream: Stream, fs: DeviceFS) -> None:
         if raw is None:
             return
         path = raw.decode("utf-8", "surrogateescape")
+        if request_id != b"SEND":
+            path = _c_string(path)
         if request_id == b"STAT":
             try:
                 st = fs.stat(path, follow=False)
@@ -183,6 +194,7 @@ def _remove_partial(fs: DeviceFS, path: str, fd: int | None) -> None:
 async def _send(requests: _Requests, out: _Output, fs: DeviceFS, spec: str) -> bool:
     """Receive one file; False when the session must end (after a FAIL, as adbd does)."""
     path, comma, mode_text = spec.rpartition(",")
+    path = _c_string(path)
     if not comma:
         await out.add(_fail("missing , in ID_SEND_V1"))
         return False
@@ -243,7 +255,7 @@ async def _send(requests: _Requests, out: _Output, fs: DeviceFS, spec: str) -> b
             os.utime(fd, (mtime, mtime))
         else:
             try:
-                fs.symlink(link_target.decode("utf-8", "surrogateescape"), path)
+                fs.symlink(_c_string(link_target.decode("utf-8", "surrogateescape")), path, mtime)
             except OSError as exc:
                 await out.add(_fail(f"symlink failed: {exc.strerror}"))
                 return False
