@@ -104,8 +104,8 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
               trials: int | None = None, storage: str | None = None, join: bool = False,
               heartbeat_s: int | None = None, grace_s: int | None = None, runs: int | None = None,
               protocol: str = "smoke", variants: list[str] | None = None, variants_for: str = "best",
-              data_dir: str | os.PathLike[str] | None = None,
-              log: Callable[[str], None] | None = None,
+              data_dir: str | os.PathLike[str] | None = None, latency_from: str | None = None,
+              energy_from: str | None = None, log: Callable[[str], None] | None = None,
               on_step: Callable[[StudyStep], None] | None = None) -> StudyRun:
     from edgebench.api import push_and_run
     from edgebench.lab.remote import lab_conditions, measure_on_lab
@@ -140,8 +140,8 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
         step(StudyStep("tune", spec.name, "", "", tune_device, f"{n_trials} trial(s), {objectives}", 0, None))
         tuning = run_tuning(spec, store=store, workspace=ws.root, objectives=objectives, sampler=sampler,
                             trials=trials, storage=storage, resume=resume, join=join, heartbeat_s=heartbeat_s,
-                            grace_s=grace_s, dataset=dataset, target=target,
-                            runs=runs, log=log)
+                            grace_s=grace_s, dataset=dataset, target=target, runs=runs,
+                            latency_from=latency_from, energy_from=energy_from, log=log)
         study_name, tuned, best = tuning.study_name, tuning.trials, tuning.best
         step(StudyStep("tune", spec.name, "", "", tune_device, "done", 1, 1))
     candidates = select_candidates(default, tuned, best, variants_for, lambda tid: store.load("trained", tid))
@@ -275,7 +275,9 @@ def _trial_summary(t: Any) -> dict[str, Any]:
     """One tuning trial in study.json: what it drew, what it scored (Optuna's values) and why it stopped."""
     return {"number": t.number, "state": t.state, "params": t.params,
             "values": list(t.values) if t.values is not None else None, "trained_id": t.trained_id,
-            "failure": t.failure}
+            "failure": t.failure,
+            # measured | predicted per value: a performance model's figures are never passed off as measured
+            "value_sources": list(t.sources) if t.sources is not None else None}
 
 
 def _mark_front(rows: list[VariantRow]) -> list[VariantRow]:
