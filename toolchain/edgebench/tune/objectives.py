@@ -89,7 +89,7 @@ def parse_figure_source(text: str | None, flag: str) -> FigureSource:
         path = Path(text[len("model:"):].strip()).expanduser()
         if not path.exists():
             raise UsageError(f"{flag} {text}: no saved performance model at {path}; fit one with "
-                             "`edgebench perfmodel fit ... --save DIR` and pass model:DIR")
+                             "`edgebench perfmodel fit SOURCE --measure latency_median_ms -o DIR` and pass model:DIR")
         return FigureSource("model", path)
     raise UsageError(f"{flag} {text!r}: expected device (measure on --target) or model:PATH (a saved "
                      "performance model predicts it)")
