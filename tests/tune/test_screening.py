@@ -164,3 +164,40 @@ def test_trials_outside_the_models_feature_space_are_measured_with_the_reason(tm
     assert all(t.measured and t.attrs["run_ids"] for t in done)
     assert all("outside the latency model's feature space" in t.attrs["screening"] for t in done)
     assert sum("above the fitted range 1..100" in line for line in lines) == 2
+
+
+def _screened_result():
+    from edgebench.tune import TrialSummary, TuningResult
+
+    def trial(number, latency, source):
+        return TrialSummary(number=number, state="COMPLETE", params={"filters": 8}, values=(0.8, latency),
+                            trained_id=f"t{number}", failure=None, attrs={"latency_source": source},
+                            sources=("measured", source))
+
+    trials = (trial(0, 95.5, "measured"), trial(1, 4321.0, "predicted"))
+    return TuningResult(study_name="s-accuracy+latency-tpe", storage="sqlite:///x", objectives="accuracy+latency",
+                        sampler="tpe", trials=trials, best=trials[:1], ran_now=2,
+                        objective_names=("accuracy", "latency"), figure_sources=(("latency", "model:m"),))
+
+
+def test_tune_output_marks_each_predicted_number(tmp_path, monkeypatch, capsys):
+    import edgebench.tune as tune
+    from edgebench.cli.main import main
+
+    monkeypatch.setattr(tune, "run_tuning", lambda *a, **k: _screened_result())
+    spec = tiny_spec(tmp_path, "cnn_image")
+    assert main(["--workspace", str(tmp_path), "tune", str(spec.source), "--objectives", "accuracy,latency"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any("#0" in line and "95.5 µs]" in line for line in lines)
+    assert any("#1" in line and "4321 µs predicted]" in line for line in lines)
+    assert any("latency measured on the device for 1 of 2" in line for line in lines)
+    assert main(["--workspace", str(tmp_path), "tune", str(spec.source), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [v["source"] for v in shown["trials"][1]["values"]] == ["measured", "predicted"]
+
+
+def test_study_json_keeps_each_trials_value_sources():
+    from edgebench.study.run import _trial_summary
+
+    summary = _trial_summary(_screened_result().trials[1])
+    assert summary["values"] == [0.8, 4321.0] and summary["value_sources"] == ["measured", "predicted"]

@@ -95,13 +95,14 @@ def run(args: argparse.Namespace) -> int:
     from edgebench.tune.objectives import format_values
 
     names = result.objective_names
-    measured = sum(t.state == "COMPLETE" and t.measured for t in result.trials)
+    measured = sum(t.state == "COMPLETE" and t.attrs.get("latency_source", "measured") == "measured"
+                   for t in result.trials)
     complete = sum(t.state == "COMPLETE" for t in result.trials)
     print(f"study {result.study_name} ({result.storage}): {len(result.trials)} trial(s), {result.ran_now} run now; "
           f"values: {', '.join(names)}")
     if any(origin != "device" for _, origin in result.figure_sources):
-        print(f"  {measured} of {complete} complete trial(s) measured on the device; the others' figures marked "
-              "predicted (" + ", ".join(f"{f} from {o}" for f, o in result.figure_sources) + ")")
+        print(f"  latency measured on the device for {measured} of {complete} complete trial(s); predicted figures "
+              "are marked predicted (" + ", ".join(f"{f} from {o}" for f, o in result.figure_sources) + ")")
     for t in result.trials:
         extra = f"  failure: {t.failure}" if t.failure else ""
         print(f"  #{t.number:<3} {t.state:<8} [{format_values(t.values, names, t.sources)}] {t.params}{extra}")
