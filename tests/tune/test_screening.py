@@ -201,3 +201,13 @@ def test_study_json_keeps_each_trials_value_sources():
 
     summary = _trial_summary(_screened_result().trials[1])
     assert summary["values"] == [0.8, 4321.0] and summary["value_sources"] == ["measured", "predicted"]
+
+
+def test_the_study_report_says_how_many_tuning_trials_were_predicted():
+    from edgebench.report.study_html import STUDY_FACTS
+    from edgebench.study.run import tune_figures_fact
+
+    fact = tune_figures_fact(_screened_result())
+    assert fact.startswith("latency from model:m: 1 of 2 complete trial(s) have predicted figures")
+    assert "tune_figures" in STUDY_FACTS
+    assert tune_figures_fact(dataclasses.replace(_screened_result(), figure_sources=(("latency", "device"),))) is None

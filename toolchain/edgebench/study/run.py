@@ -130,6 +130,7 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     default = train_model(spec, {}, store=store, dataset=dataset)
     step(StudyStep("train", spec.name, "default", "", host, "done", 1, 1))
     tuned: tuple[Any, ...] = ()  # every trial of the tuning (tune.TrialSummary)
+    tune_figures: str | None = None  # how many tuning trials had predicted figures (report fact)
     best: tuple[Any, ...] = ()
     study_name = None
     n_trials = trials if trials is not None else spec.tuning.trials
@@ -143,6 +144,7 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
                             grace_s=grace_s, dataset=dataset, target=target, runs=runs,
                             latency_from=latency_from, energy_from=energy_from, log=log)
         study_name, tuned, best = tuning.study_name, tuning.trials, tuning.best
+        tune_figures = tune_figures_fact(tuning)
         step(StudyStep("tune", spec.name, "", "", tune_device, "done", 1, 1))
     candidates = select_candidates(default, tuned, best, variants_for, lambda tid: store.load("trained", tid))
     unfinished = unfinished_trials(tuned, spec.resolve_hyperparameters) if variants_for == "all" else []
@@ -200,7 +202,8 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     json_path = out_dir / "study.json"
     meta = {"spec": spec.source, "spec_name": spec.name, "budget": spec.budget, "spec_hash": spec.spec_hash,
             "target": target, "protocol": protocol, "threads": spec.measure.threads[0], "session": session, "optuna_study": study_name,
-            "objectives": objectives, "variants_for": variants_for, "variants": names, "energy": energy,
+            "objectives": objectives, "tune_figures": tune_figures, "variants_for": variants_for, "variants": names,
+            "energy": energy,
             "trials": [_trial_summary(t) for t in tuned]}
     json_path.write_text(json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2, default=str))
     report = write_study_report(json_path, out_dir / "report.html", workspace=ws.root)
@@ -269,6 +272,17 @@ def _unfinished_row(t: UnfinishedTrial) -> VariantRow:
         test_accuracy=None, latency_median_us=None, energy_mj_per_inference=None, simulated=None, run_ids=(),
         status="trial_pruned" if t.state == "PRUNED" else "trial_failed", problem=t.reason,
         trial=t.number, trial_state=t.state)
+
+
+def tune_figures_fact(tuning: Any) -> str | None:
+    """The report's line on predicted tuning figures (tune.TuningResult), None when every figure was measured."""
+    modelled = [f"{figure} from {origin}" for figure, origin in tuning.figure_sources if origin != "device"]
+    if not modelled:
+        return None
+    complete = [t for t in tuning.trials if t.state == "COMPLETE"]
+    predicted = sum(not t.measured for t in complete)
+    return (f"{', '.join(modelled)}: {predicted} of {len(complete)} complete trial(s) have predicted figures "
+            "(marked predicted in study.json; the tuning's front is of measured trials only)")
 
 
 def _trial_summary(t: Any) -> dict[str, Any]:
