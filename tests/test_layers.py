@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("targets: where a run happens", frozenset({"targets"})),
     ("bench: deploy, run, collect, validate, record", frozenset({"bench"})),
     ("on top of bench: battery profiling, reports, the public API, lineage",
-     frozenset({"profiling", "report", "api", "lineage", "lab"})),
+     frozenset({"profiling", "report", "api", "lineage", "lab", "policy"})),
     ("optimize: recipes, transforms, conversion of a trained model", frozenset({"optimize"})),
     ("study spec (its optimize recipes are checked against optimize's catalog)", frozenset({"spec"})),
     ("train", frozenset({"train"})),

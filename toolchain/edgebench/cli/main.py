@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sensitivity": ("edgebench.cli.sensitivity_cmd", "Hyperparameter sensitivity under pruning (Wasserstein, Jensen-Shannon, CIs)."),
     "perfmodel": ("edgebench.cli.perfmodel_cmd",
                   "Performance models: predict latency and energy, evaluate them, transfer them to new devices."),
+    "policy": ("edgebench.cli.policy_cmd",
+               "A runtime variant policy: export it from measurements, check its files, simulate it over a trace."),
     "harness": ("edgebench.cli.harness_cmd", "Build the native on-device harness."),
     "devices": ("edgebench.cli.devices_cmd", "List attached targets (this host and adb devices)."),
     "virtual-device": ("edgebench.cli.virtual_device_cmd",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 PARQUET_MAGIC = b"PAR1"
 MAX_TABLE_BYTES = 512 * 1024 * 1024
+DECIMAL_COMMA = re.compile(r"(?:^|;)\s*-?\d+,\d+\s*(?:;|$)", re.MULTILINE)
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,7 +58,8 @@ class PerfTable:
 
 
 def read_config_file(path: str | Path) -> pd.DataFrame:
-    """A table of configurations from CSV (comma, semicolon or tab separated: detected), Parquet (by its
+    """A table of configurations from CSV (comma, semicolon or tab separated: detected; with semicolons, a
+    decimal comma is read as such), Parquet (by its
     magic bytes, whatever the suffix) or whitespace-separated text. A UTF-8 BOM, CRLF line ends and
     `#` comment lines are accepted."""
     import pandas as pd
@@ -91,7 +94,9 @@ def read_config_file(path: str | Path) -> pd.DataFrame:
     try:
         if delimiter is None:
             return pd.read_csv(io.StringIO(body), sep=r"\s+", engine="python")
-        return pd.read_csv(io.StringIO(body), sep=delimiter, skipinitialspace=True)
+        # A semicolon-separated export from a comma-decimal locale (de_DE, fr_FR, ...) writes 10,5.
+        decimal = "," if delimiter == ";" and DECIMAL_COMMA.search(body) else "."
+        return pd.read_csv(io.StringIO(body), sep=delimiter, skipinitialspace=True, decimal=decimal)
     except (ValueError, pd.errors.ParserError) as exc:
         raise UsageError(f"{path}: could not read it as a {'whitespace-separated' if delimiter is None else repr(delimiter) + '-separated'}"
                          f" table: {exc}") from None
@@ -136,7 +141,7 @@ def table_from_frame(frame: pd.DataFrame, *, options: Sequence[str], measure: st
             row = int(bad.index[0])
             raise UsageError(f"{source}: row {row + 1}, measure {measure!r}: {frame[measure].iloc[row]!r}; expected "
                              "a value > 0 (errors are relative to it: MAPE divides by the measure)")
-        if values.nunique() < 2:
+        if len(values) >= 2 and values.nunique() < 2:
             raise UsageError(f"{source}: the measure {measure!r} is constant ({values.iloc[0]:g} in all "
                              f"{len(values)} rows): there is nothing to model")
     row_ids = tuple(str(i) for i in ids) if ids is not None else tuple(str(i + 1) for i in range(len(frame)))
@@ -147,12 +152,14 @@ def table_from_frame(frame: pd.DataFrame, *, options: Sequence[str], measure: st
 def _numeric(column: pd.Series, name: str, source: str, *, what: str) -> pd.Series:
     import pandas as pd
 
-    converted = pd.to_numeric(column, errors="coerce")
-    bad = converted.isna() | ~converted.apply(lambda v: pd.isna(v) or abs(float(v)) != float("inf"))
+    import numpy as np
+
+    converted = pd.to_numeric(column, errors="coerce").astype(float)
+    bad = ~np.isfinite(converted.to_numpy())
     if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
-        value = column.iloc[row]
-        shown = "an empty cell" if pd.isna(value) or str(value).strip() == "" else repr(value)
+        row = int(bad.nonzero()[0][0])
+        value: object = column.iloc[row]
+        shown = "an empty cell" if value is None or str(value).strip() in ("", "nan", "None") else repr(value)
         raise UsageError(f"{source}: row {row + 1}, {what} {name!r}: {shown} is not a finite number. Options must "
                          "be numeric: encode a category as numbers (e.g. 0/1 per level) or leave the column out")
     return converted.astype(float)

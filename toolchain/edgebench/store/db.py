@@ -269,6 +269,15 @@ class ResultsStore:
             rows = conn.execute(select(t.devices).where(t.devices.c.device_id.in_(list(device_ids)))).mappings()
             return {r["device_id"]: dict(r) for r in rows}
 
+    def variants(self, model_sha256s: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """model_sha256 -> its stored variants row (name, size_bytes, info_json with the path it ran from)."""
+        out: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(model_sha256s):
+                rows = conn.execute(select(t.variants).where(t.variants.c.model_sha256.in_(chunk))).mappings()
+                out.update({r["model_sha256"]: dict(r) for r in rows})
+        return out
+
     def timed_latencies_us(self, run_ids: Sequence[str]) -> dict[str, list[float]]:
         """run_id -> its timed latency samples (µs) in inference order; runs without samples are absent."""
         out: dict[str, list[float]] = {}
