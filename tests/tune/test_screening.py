@@ -6,7 +6,6 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -18,7 +17,7 @@ from edgebench.errors import UsageError  # noqa: E402
 from edgebench.train import ArtifactStore  # noqa: E402
 from edgebench.tune import run_tuning  # noqa: E402
 from edgebench.tune.objectives import parse_figure_source, parse_objectives  # noqa: E402
-from edgebench.tune.screening import FigureModel, near_front  # noqa: E402
+from edgebench.tune.screening import near_front  # noqa: E402
 
 
 @pytest.mark.parametrize(("text", "names", "key"), [
@@ -82,28 +81,19 @@ def test_the_error_margin_keeps_a_trial_near_the_front():
     assert near_front((0.1, 1e9), [], directions, [0.0, 0.1]) == (True, None)  # nothing measured yet
 
 
-class StandInModel(FigureModel):
-    """A latency model fitted in the test (perfmodel.learners.make_learner) on a generated table of .tflite
-    size -> latency, with the fitted size range as its feature space."""
-
-    def predict_file(self, tflite):
-        size = float(Path(tflite).stat().st_size)
-        value = float(self.model.estimator.predict([[size]])[0]) * self.scale
-        low, high = self.model.size_range
-        reasons = () if low <= size <= high else (f"size_bytes = {size:g} is above the fitted range {low:g}..{high:g}",)
-        return value, reasons
-
-
-def stand_in(size_range, latency_us):
+def saved_model(folder, size_range, latency_us):
+    """A latency model saved by perfmodel.saved, fitted on a generated table of .tflite size_bytes ->
+    latency_median_us (latency_us, rising 1 % across the range): its feature space is that size range."""
     import numpy as np
+    import pandas as pd
 
-    from edgebench.perfmodel.learners import make_learner
+    from edgebench.perfmodel.saved import fit_model, save_model
+    from edgebench.perfmodel.table import table_from_frame
 
     sizes = np.linspace(*size_range, 12)
-    estimator = make_learner("tree", seed=0).fit(sizes.reshape(-1, 1), latency_us * (1 + sizes / size_range[1] / 100))
-    model = SimpleNamespace(estimator=estimator, size_range=size_range, path="stand-in", learner="tree", rows=12,
-                            measure="latency_median_us", cv_mape_pct=10.0)
-    return StandInModel(figure="latency", model=model, scale=1.0, margin=0.10, device_defaults=(), cpu_count=None)
+    frame = pd.DataFrame({"size_bytes": sizes, "latency_median_us": latency_us * (1 + sizes / size_range[1] / 100)})
+    table = table_from_frame(frame, options=["size_bytes"], measure="latency_median_us", source="generated")
+    return save_model(fit_model(table, "tree", seed=0), folder).path
 
 
 def deterministic_accuracy(monkeypatch):
@@ -119,13 +109,12 @@ def deterministic_accuracy(monkeypatch):
     monkeypatch.setattr(trainer, "train_model", train)
 
 
-def _tune_with_model(tmp_path, monkeypatch, model, trials):
-    monkeypatch.setattr(FigureModel, "load", staticmethod(lambda source, figure, target: model))
+def _tune_with_model(tmp_path, model, trials):
     lines: list[str] = []
     spec = tiny_spec(tmp_path, "cnn_image")
     result = run_tuning(spec, store=ArtifactStore(tmp_path / "artifacts"), workspace=tmp_path,
                         objectives="accuracy,latency", sampler="random", trials=trials, top_k=8, runs=20,
-                        latency_from=f"model:{tmp_path}", log=lines.append)
+                        latency_from=f"model:{model}", log=lines.append)
     return result, lines
 
 
@@ -134,8 +123,8 @@ def test_a_model_screens_trials_predicted_ones_are_marked_and_never_best(tmp_pat
 
     deterministic_accuracy(monkeypatch)
     # Predicts 50 ms for any of these models: slower than the measured ones, so a trial no more accurate
-    # than a measured trial is dominated even with the 10 % margin, and only the others are measured.
-    result, lines = _tune_with_model(tmp_path, monkeypatch, stand_in((1.0, 1e8), 50_000.0), trials=4)
+    # than a measured trial is dominated even with the model's CV error as margin; only the others are measured.
+    result, lines = _tune_with_model(tmp_path, saved_model(tmp_path / "m", (1.0, 1e8), 50_000.0), trials=4)
     done = [t for t in result.trials if t.state == "COMPLETE"]
     assert len(done) == 4, [t.failure for t in result.trials]
     measured = [t for t in done if t.measured]
@@ -158,12 +147,12 @@ def test_a_model_screens_trials_predicted_ones_are_marked_and_never_best(tmp_pat
 
 def test_trials_outside_the_models_feature_space_are_measured_with_the_reason(tmp_path, monkeypatch):
     # Fitted on files of 1..100 bytes: every real .tflite is above that range.
-    result, lines = _tune_with_model(tmp_path, monkeypatch, stand_in((1.0, 100.0), 50_000.0), trials=2)
+    result, lines = _tune_with_model(tmp_path, saved_model(tmp_path / "m", (1.0, 100.0), 50_000.0), trials=2)
     done = [t for t in result.trials if t.state == "COMPLETE"]
     assert len(done) == 2, [t.failure for t in result.trials]
     assert all(t.measured and t.attrs["run_ids"] for t in done)
     assert all("outside the latency model's feature space" in t.attrs["screening"] for t in done)
-    assert sum("above the fitted range 1..100" in line for line in lines) == 2
+    assert sum("size_bytes" in line and "above the fitted range 1..100" in line for line in lines) == 2
 
 
 def _screened_result():
