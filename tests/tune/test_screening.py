@@ -55,7 +55,7 @@ def test_a_figure_source_is_device_or_an_existing_model_folder(tmp_path):
         parse_figure_source("phone", "--energy-from")
 
 
-def test_energy_from_the_local_device_is_refused_before_anything_trains(tmp_path, monkeypatch):
+def test_energy_from_a_device_and_a_model_for_no_objective_are_refused_before_anything_trains(tmp_path, monkeypatch):
     from edgebench.cli.main import main
 
     monkeypatch.setattr(trainer, "train_model", lambda *a, **k: pytest.fail("trained before refusing"))
@@ -68,6 +68,9 @@ def test_energy_from_the_local_device_is_refused_before_anything_trains(tmp_path
                    target="SERIAL123", log=lambda _: None)
     code = main(["--workspace", str(tmp_path), "tune", str(spec.source), "--objectives", "accuracy,energy"])
     assert code != 0
+    with pytest.raises(UsageError, match="latency is not among --objectives accuracy,size; add it"):
+        run_tuning(spec, store=ArtifactStore(tmp_path / "a"), workspace=tmp_path, objectives="accuracy,size",
+                   latency_from=f"model:{tmp_path}", log=lambda _: None)
 
 
 def test_the_error_margin_keeps_a_trial_near_the_front():

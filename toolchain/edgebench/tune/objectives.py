@@ -95,6 +95,15 @@ def parse_figure_source(text: str | None, flag: str) -> FigureSource:
                      "performance model predicts it)")
 
 
+def check_figure_sources(objectives: Objectives, sources: dict[str, FigureSource]) -> None:
+    """A model for a figure that is not an objective would be loaded for nothing: say so."""
+    for figure, source in sources.items():
+        if source.origin == "model" and figure not in objectives.names:
+            raise UsageError(f"--{figure}-from {source.describe()}: {figure} is not among --objectives "
+                             f"{','.join(objectives.names)}; add it (e.g. --objectives "
+                             f"{','.join((*objectives.names, figure))}) or leave --{figure}-from out")
+
+
 def check_energy_source(objectives: Objectives, energy_from: FigureSource, target: str) -> None:
     """Refuse energy measured on a device: no push-and-run run returns energy per inference (a battery
     protocol takes minutes per model: `edgebench profile`), so tuning predicts it or does not use it."""

@@ -24,8 +24,8 @@ from edgebench.datasets.base import Dataset
 from edgebench.errors import UsageError
 from edgebench.spec import StudySpec
 from edgebench.store.artifacts import ArtifactStore
-from edgebench.tune.objectives import (DEVICE_FIGURES, Objectives, check_energy_source, pareto_set,
-                                       parse_figure_source, parse_objectives)
+from edgebench.tune.objectives import (DEVICE_FIGURES, Objectives, check_energy_source, check_figure_sources,
+                                       pareto_set, parse_figure_source, parse_objectives)
 from edgebench.tune.screening import FigureModel, TrialContext, score_device_figures
 from edgebench.tune.space import grid, grid_size, suggest_all, tunable
 from edgebench.tune.storage import (HeartbeatPolicy, TuningStorage, heartbeat_policy, open_storage, parse_storage_url,
@@ -125,6 +125,7 @@ def run_tuning(spec: StudySpec, *, store: ArtifactStore, workspace: str | os.Pat
     chosen = parse_objectives(objectives)
     sources = {"latency": parse_figure_source(latency_from, "--latency-from"),
                "energy": parse_figure_source(energy_from, "--energy-from")}
+    check_figure_sources(chosen, sources)
     check_energy_source(chosen, sources["energy"], target)
     if resume and join:
         raise UsageError("--resume and --join exclude each other: --resume continues a study no one else works on "
