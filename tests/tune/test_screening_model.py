@@ -7,11 +7,9 @@ from pathlib import Path
 import pytest
 
 from edgebench.errors import UsageError
+from edgebench.perfmodel import features, saved
 from edgebench.tune.objectives import FigureSource
 from edgebench.tune.screening import FigureModel
-
-saved = pytest.importorskip("edgebench.perfmodel.saved", reason="perfmodel.saved (helper fit) not merged yet")
-features = pytest.importorskip("edgebench.perfmodel.features", reason="perfmodel.features (helper store) not merged yet")
 
 MODELS = Path(__file__).resolve().parents[2] / "fixtures" / "models"
 FILES = ["eb_gather_vocab10.tflite", "eb_uint8_image_mean.tflite", "eb_float16_input.tflite",
