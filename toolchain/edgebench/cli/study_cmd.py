@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
                            storage=args.storage, join=args.join, heartbeat_s=args.heartbeat_s,
                            grace_s=args.grace_s, runs=args.runs, protocol=args.protocol, variants=variants,
                            variants_for=args.variants_for,
-                           data_dir=args.data_dir, log=progress.log, on_step=progress.step)
+                           data_dir=args.data_dir, latency_from=args.latency_from,
+                           energy_from=args.energy_from, log=progress.log, on_step=progress.step)
     measured = sum(r.status == "measured" for r in result.rows)
     failed = [r for r in result.rows if r.status != "measured"]
     print(f"study {result.spec_name} ({result.budget}) on {result.target}: {measured}/{len(result.rows)} "

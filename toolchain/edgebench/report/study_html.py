@@ -14,8 +14,8 @@ from edgebench.report.analysis_html import write_report
 from edgebench.report.inputs import DEFAULT_OBJECTIVES, ReportInputs, build_inputs, hyperparameter_analyses
 from edgebench.report.traces import stored_traces
 
-STUDY_FACTS = ("spec", "spec_hash", "target", "protocol", "session", "optuna_study", "objectives", "variants_for",
-               "energy")
+STUDY_FACTS = ("spec", "spec_hash", "target", "protocol", "session", "optuna_study", "objectives", "tune_figures",
+               "variants_for", "energy")
 
 
 def stored_report_inputs(table: pd.DataFrame, *, title: str, meta: Mapping[str, Any],

@@ -104,8 +104,8 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
               trials: int | None = None, storage: str | None = None, join: bool = False,
               heartbeat_s: int | None = None, grace_s: int | None = None, runs: int | None = None,
               protocol: str = "smoke", variants: list[str] | None = None, variants_for: str = "best",
-              data_dir: str | os.PathLike[str] | None = None,
-              log: Callable[[str], None] | None = None,
+              data_dir: str | os.PathLike[str] | None = None, latency_from: str | None = None,
+              energy_from: str | None = None, log: Callable[[str], None] | None = None,
               on_step: Callable[[StudyStep], None] | None = None) -> StudyRun:
     from edgebench.api import push_and_run
     from edgebench.lab.remote import lab_conditions, measure_on_lab
@@ -130,6 +130,7 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     default = train_model(spec, {}, store=store, dataset=dataset)
     step(StudyStep("train", spec.name, "default", "", host, "done", 1, 1))
     tuned: tuple[Any, ...] = ()  # every trial of the tuning (tune.TrialSummary)
+    tune_figures: str | None = None  # how many tuning trials had predicted figures (report fact)
     best: tuple[Any, ...] = ()
     study_name = None
     n_trials = trials if trials is not None else spec.tuning.trials
@@ -140,9 +141,10 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
         step(StudyStep("tune", spec.name, "", "", tune_device, f"{n_trials} trial(s), {objectives}", 0, None))
         tuning = run_tuning(spec, store=store, workspace=ws.root, objectives=objectives, sampler=sampler,
                             trials=trials, storage=storage, resume=resume, join=join, heartbeat_s=heartbeat_s,
-                            grace_s=grace_s, dataset=dataset, target=target,
-                            runs=runs, log=log)
+                            grace_s=grace_s, dataset=dataset, target=target, runs=runs,
+                            latency_from=latency_from, energy_from=energy_from, log=log)
         study_name, tuned, best = tuning.study_name, tuning.trials, tuning.best
+        tune_figures = tune_figures_fact(tuning)
         step(StudyStep("tune", spec.name, "", "", tune_device, "done", 1, 1))
     candidates = select_candidates(default, tuned, best, variants_for, lambda tid: store.load("trained", tid))
     unfinished = unfinished_trials(tuned, spec.resolve_hyperparameters) if variants_for == "all" else []
@@ -200,7 +202,8 @@ def run_study(spec: StudySpec, *, workspace: str | os.PathLike[str] | None = Non
     json_path = out_dir / "study.json"
     meta = {"spec": spec.source, "spec_name": spec.name, "budget": spec.budget, "spec_hash": spec.spec_hash,
             "target": target, "protocol": protocol, "threads": spec.measure.threads[0], "session": session, "optuna_study": study_name,
-            "objectives": objectives, "variants_for": variants_for, "variants": names, "energy": energy,
+            "objectives": objectives, "tune_figures": tune_figures, "variants_for": variants_for, "variants": names,
+            "energy": energy,
             "trials": [_trial_summary(t) for t in tuned]}
     json_path.write_text(json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2, default=str))
     report = write_study_report(json_path, out_dir / "report.html", workspace=ws.root)
@@ -271,11 +274,24 @@ def _unfinished_row(t: UnfinishedTrial) -> VariantRow:
         trial=t.number, trial_state=t.state)
 
 
+def tune_figures_fact(tuning: Any) -> str | None:
+    """The report's line on predicted tuning figures (tune.TuningResult), None when every figure was measured."""
+    modelled = [f"{figure} from {origin}" for figure, origin in tuning.figure_sources if origin != "device"]
+    if not modelled:
+        return None
+    complete = [t for t in tuning.trials if t.state == "COMPLETE"]
+    predicted = sum(not t.measured for t in complete)
+    return (f"{', '.join(modelled)}: {predicted} of {len(complete)} complete trial(s) have predicted figures "
+            "(marked predicted in study.json; the tuning's front is of measured trials only)")
+
+
 def _trial_summary(t: Any) -> dict[str, Any]:
     """One tuning trial in study.json: what it drew, what it scored (Optuna's values) and why it stopped."""
     return {"number": t.number, "state": t.state, "params": t.params,
             "values": list(t.values) if t.values is not None else None, "trained_id": t.trained_id,
-            "failure": t.failure}
+            "failure": t.failure,
+            # measured | predicted per value: a performance model's figures are never passed off as measured
+            "value_sources": list(t.sources) if t.sources is not None else None}
 
 
 def _mark_front(rows: list[VariantRow]) -> list[VariantRow]:

@@ -1,4 +1,6 @@
-"""Tune a study spec with Optuna: one objective (validation accuracy) or three (accuracy, size, latency).
+"""Tune a study spec with Optuna: validation accuracy alone, or with latency, energy and size
+(tune/objectives.py); latency and energy measured on the target or predicted by a performance model
+(tune/screening.py: only trials near the measured front are measured).
 
     run_tuning(spec, store=..., workspace=..., sampler="tpe", trials=20) -> TuningResult
 
@@ -16,12 +18,15 @@ import time
 import traceback
 import zlib
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Mapping
 
 from edgebench.datasets.base import Dataset
 from edgebench.errors import UsageError
 from edgebench.spec import StudySpec
 from edgebench.store.artifacts import ArtifactStore
+from edgebench.tune.objectives import (DEVICE_FIGURES, Objectives, check_energy_source, check_figure_sources,
+                                       pareto_set, parse_figure_source, parse_objectives)
+from edgebench.tune.screening import FigureModel, TrialContext, score_device_figures
 from edgebench.tune.space import grid, grid_size, suggest_all, tunable
 from edgebench.tune.storage import (HeartbeatPolicy, TuningStorage, heartbeat_policy, open_storage, parse_storage_url,
                                     trial_lock)
@@ -30,10 +35,7 @@ from edgebench.tune.worker import fail_interrupted, ledger, work_on_study, worke
 SINGLE_SAMPLERS = ("tpe", "random", "grid", "bohb")
 MULTI_SAMPLERS = ("nsga2", "tpe", "random")
 DEFAULT_MULTI_SAMPLER = "tpe"  # MOTPE: steadier than NSGA-II at budgets of tens of trials (benchmarks/tuning_efficiency.py)
-StudyDirectionName = Literal["minimize", "maximize"]
-# accuracy, size bytes, latency median µs
-MULTI_DIRECTIONS: tuple[StudyDirectionName, ...] = ("maximize", "minimize", "minimize")
-OBJECTIVES = ("accuracy", "multi")
+OBJECTIVES = ("accuracy", "multi", "a comma list of accuracy, latency, energy, size")
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,16 @@ class TrialSummary:
     number: int
     state: str  # COMPLETE | PRUNED | FAIL | RUNNING
     params: dict[str, Any]
-    values: tuple[float, ...] | None  # (val accuracy,) or (val accuracy, size bytes, latency median µs)
+    values: tuple[float, ...] | None  # in the order of TuningResult.objective_names (objectives.UNITS)
     trained_id: str | None
     failure: str | None
     attrs: dict[str, Any]
+    sources: tuple[str, ...] | None = None  # per value: measured | predicted (latency, energy by a model)
+
+    @property
+    def measured(self) -> bool:
+        """Every value of the trial measured (none predicted)."""
+        return self.sources is None or all(s == "measured" for s in self.sources)
 
 
 @dataclass(frozen=True)
@@ -54,15 +62,17 @@ class TuningResult:
     objectives: str
     sampler: str
     trials: tuple[TrialSummary, ...]
-    best: tuple[TrialSummary, ...]  # top_k by accuracy, or the non-dominated set (by accuracy, top_k first)
+    best: tuple[TrialSummary, ...]  # top_k by accuracy, or the non-dominated set of the latency-measured trials
     ran_now: int  # trials run to their end by this call (earlier calls and other workers ran the rest)
+    objective_names: tuple[str, ...] = ("accuracy",)  # the order of every trial's values
+    figure_sources: tuple[tuple[str, str], ...] = ()  # (latency|energy, device | model:PATH) as run
 
 
 def study_name(spec: StudySpec, objectives: str, sampler: str) -> str:
     return f"{spec.name}-{spec.budget}-{spec.spec_hash[:12]}-{objectives}-{sampler}"
 
 
-def make_sampler(objectives: str, sampler: str, spec: StudySpec, seed: int, trials: int | None = None,
+def make_sampler(objectives: Objectives, sampler: str, spec: StudySpec, seed: int, trials: int | None = None,
                  distributed: bool = False) -> tuple[Any, Any]:
     """(sampler, pruner) for the objectives and a budget of `trials` (default: the spec's);
     a UsageError listing the allowed names otherwise. `distributed`: other workers run trials of the
@@ -70,9 +80,9 @@ def make_sampler(objectives: str, sampler: str, spec: StudySpec, seed: int, tria
     rather than drawing the same point again)."""
     import optuna
 
-    allowed = SINGLE_SAMPLERS if objectives == "accuracy" else MULTI_SAMPLERS
+    allowed = MULTI_SAMPLERS if objectives.multi else SINGLE_SAMPLERS
     if sampler not in allowed:
-        raise UsageError(f"sampler {sampler!r} does not fit {objectives!r} tuning; allowed: {', '.join(allowed)}")
+        raise UsageError(f"sampler {sampler!r} does not fit {objectives.key!r} tuning; allowed: {', '.join(allowed)}")
     budget = spec.tuning.trials if trials is None else trials
     s: optuna.samplers.BaseSampler
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
@@ -100,24 +110,29 @@ def run_tuning(spec: StudySpec, *, store: ArtifactStore, workspace: str | os.Pat
                heartbeat_s: int | None = None, grace_s: int | None = None, dataset: Dataset | None = None,
                data_dir: str | os.PathLike[str] | None = None, target: str = "local", runs: int | None = None,
                timeout_minutes: float | None = None, top_k: int | None = None, seed: int | None = None,
+               latency_from: str | None = None, energy_from: str | None = None,
                log: Callable[[str], None] | None = None) -> TuningResult:
     """Run the study until it holds `trials` finished trials (default: the spec's budget), counting those
     of every worker that joined it. Without `resume` or `join` an existing study of the same name is
     replaced in a SQLite file and refused in a server database (others may be working on it); `resume`
     continues it alone (trials left running are retried); `join` works on it, created if missing,
-    beside other workers."""
+    beside other workers. `latency_from` / `energy_from`: `device` (default) or `model:PATH`, a saved
+    performance model that predicts the figure (tune/screening.py decides which trials are measured)."""
     import optuna
 
     from edgebench.datasets.loaders import load_dataset
 
-    if objectives not in OBJECTIVES:
-        raise UsageError(f"objectives {objectives!r}: allowed: {', '.join(OBJECTIVES)}")
+    chosen = parse_objectives(objectives)
+    sources = {"latency": parse_figure_source(latency_from, "--latency-from"),
+               "energy": parse_figure_source(energy_from, "--energy-from")}
+    check_figure_sources(chosen, sources)
+    check_energy_source(chosen, sources["energy"], target)
     if resume and join:
         raise UsageError("--resume and --join exclude each other: --resume continues a study no one else works on "
                          "(its running trials are retried at once), --join works on it beside other workers")
     policy = heartbeat_policy(heartbeat_s, grace_s)
     where = parse_storage_url(storage, workspace)
-    sampler = sampler or (spec.tuning.sampler if objectives == "accuracy" else DEFAULT_MULTI_SAMPLER)
+    sampler = sampler or (DEFAULT_MULTI_SAMPLER if chosen.multi else spec.tuning.sampler)
     trials = spec.tuning.trials if trials is None else trials
     if sampler == "grid":
         trials = min(trials, grid_size(spec))  # the grid sampler draws every point once, then stops
@@ -125,17 +140,21 @@ def run_tuning(spec: StudySpec, *, store: ArtifactStore, workspace: str | os.Pat
     seed = spec.seed if seed is None else seed
     timeout_minutes = spec.tuning.timeout_minutes if timeout_minutes is None else timeout_minutes
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
-    name = study_name(spec, objectives, sampler)
+    name = study_name(spec, chosen.key, sampler)
+    models = {figure: FigureModel.load(source, figure, target) for figure, source in sources.items()
+              if figure in chosen.names and source.origin == "model"}
+    for figure, model in models.items():
+        log(f"tune: {figure} predicted by {model.describe()}; a trial is measured on {target} only when the "
+            "prediction places it near the measured front")
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # Workers of one study draw different points: each seeds its sampler with its host and pid too.
-    s, pruner = make_sampler(objectives, sampler, spec, worker_seed(seed) if join else seed, trials,
+    s, pruner = make_sampler(chosen, sampler, spec, worker_seed(seed) if join else seed, trials,
                              distributed=join)
-    directions: list[StudyDirectionName] = ["maximize"] if objectives == "accuracy" else list(MULTI_DIRECTIONS)
     with trial_lock(where) as lock:
         lock.acquire()  # workers that start together create the tables, the study and trial 0 once
         try:
-            study = _open_study(name, where, policy, sampler=s, pruner=pruner, directions=directions,
+            study = _open_study(name, where, policy, sampler=s, pruner=pruner, directions=chosen.directions,
                                 resume=resume, join=join, log=log)
             study.set_user_attr("spec", spec.source)
             study.set_user_attr("spec_hash", spec.spec_hash)
@@ -157,12 +176,15 @@ def run_tuning(spec: StudySpec, *, store: ArtifactStore, workspace: str | os.Pat
                 f"{max(0, trials - before.counted)} more")
         if dataset is None:
             dataset = load_dataset(spec.dataset, data_dir, where=f"{spec.source}: dataset")
-        objective = _objective(spec, store=store, workspace=workspace, dataset=dataset, objectives=objectives,
+        context = TrialContext(objectives=chosen, models=models, store=store, workspace=workspace, dataset=dataset,
                                target=target, runs=runs, log=log)
+        objective = _objective(spec, context)
         deadline = time.monotonic() + timeout_minutes * 60 if timeout_minutes else None
         ran = work_on_study(study, objective, budget=trials, lock=lock, poll_s=policy.heartbeat_s,
                             deadline=deadline, log=log)
-    return summarize(study, storage=where.shown, objectives=objectives, sampler=sampler, top_k=top_k, ran_now=ran)
+    used = tuple((f, sources[f].describe()) for f in DEVICE_FIGURES if f in chosen.names)
+    return summarize(study, storage=where.shown, objectives=chosen, sampler=sampler, top_k=top_k, ran_now=ran,
+                     figure_sources=used)
 
 
 def worker_seed(seed: int) -> int:
@@ -172,7 +194,7 @@ def worker_seed(seed: int) -> int:
 
 
 def _open_study(name: str, where: TuningStorage, policy: HeartbeatPolicy, *, sampler: Any, pruner: Any,
-                directions: list[StudyDirectionName], resume: bool, join: bool, log: Callable[[str], None]) -> Any:
+                directions: list[Any], resume: bool, join: bool, log: Callable[[str], None]) -> Any:
     """Create or load the study `name`; without resume or join, replace an existing one in a SQLite
     file, and refuse one in a server database."""
     import optuna
@@ -192,8 +214,7 @@ def _open_study(name: str, where: TuningStorage, policy: HeartbeatPolicy, *, sam
                                directions=directions, load_if_exists=resume or join)
 
 
-def _objective(spec: StudySpec, *, store: ArtifactStore, workspace: Any, dataset: Dataset, objectives: str,
-               target: str, runs: int | None, log: Callable[[str], None]) -> Callable[[Any], Any]:
+def _objective(spec: StudySpec, ctx: TrialContext) -> Callable[[Any], Any]:
     import optuna
 
     from edgebench.lineage import record_in_workspace
@@ -204,89 +225,41 @@ def _objective(spec: StudySpec, *, store: ArtifactStore, workspace: Any, dataset
 
         def report(epoch: int, logs: Mapping[str, float]) -> None:
             metric = logs.get("val_accuracy", logs.get("accuracy"))
-            if metric is None or objectives != "accuracy":  # Optuna prunes single-objective studies only
+            if metric is None or ctx.objectives.multi:  # Optuna prunes single-objective studies only
                 return
             trial.report(metric, epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after epoch {epoch + 1} at val accuracy {metric:.4f}")
 
         try:
-            trained = train_model(spec, params, store=store, dataset=dataset, on_epoch_end=report)
+            trained = train_model(spec, params, store=ctx.store, dataset=ctx.dataset, on_epoch_end=report)
             trial.set_user_attr("trained_id", trained.artifact_id)
-            record_in_workspace(workspace, store, [trained], note=f"trial {trial.number} of study {trial.study.study_name}")
+            record_in_workspace(ctx.workspace, ctx.store, [trained], note=f"trial {trial.number} of study {trial.study.study_name}")
             trial.set_user_attr("test_accuracy", trained.test_accuracy)
             if trained.val_accuracy is None:
                 raise UsageError(f"{spec.source}: the dataset has no validation split, so trials cannot be scored; "
                                  f"set dataset.validation_fraction > 0")
             trial.set_user_attr("val_accuracy", trained.val_accuracy)
-            if objectives == "accuracy":
-                log(f"tune: trial {trial.number}: val accuracy {trained.val_accuracy:.4f} {params}")
+            if not ctx.objectives.multi:
+                ctx.log(f"tune: trial {trial.number}: val accuracy {trained.val_accuracy:.4f} {params}")
                 return trained.val_accuracy
-            size, latency = measure_fp32(trained, trial, store=store, workspace=workspace, dataset=dataset,
-                                         target=target, runs=runs)
-            log(f"tune: trial {trial.number}: val accuracy {trained.val_accuracy:.4f}, {size} B, "
-                f"{latency:.1f} µs {params}")
-            return trained.val_accuracy, float(size), latency
+            return score_device_figures(trial, trained, ctx)
         except optuna.TrialPruned:
             raise
         except Exception as exc:  # a failing trial is recorded and the study goes on
             reason = f"{type(exc).__name__}: {exc}"
             trial.set_user_attr("failure", reason)
             trial.set_user_attr("traceback", traceback.format_exc()[-4000:])
-            log(f"tune: trial {trial.number} failed: {reason}")
+            ctx.log(f"tune: trial {trial.number} failed: {reason}")
             raise
 
     return objective
 
 
-def measure_fp32(trained: Any, trial: Any, *, store: ArtifactStore, workspace: Any, dataset: Dataset, target: str,
-                 runs: int | None) -> tuple[int, float]:
-    """Convert to fp32 .tflite and time it on `target` (smoke protocol): (size bytes, latency median µs)."""
-    import statistics
-
-    from edgebench.api import push_and_run
-    from edgebench.lab.remote import lab_conditions, measure_on_lab
-    from edgebench.lineage import record_in_workspace
-    from edgebench.optimize import build_variant
-
-    converted = build_variant(trained, "fp32", store=store, dataset=dataset)
-    record_in_workspace(workspace, store, [converted])
-    trial.set_user_attr("tflite_sha256", converted.artifact_id)
-    trial.set_user_attr("size_bytes", converted.size_bytes)
-    conditions = lab_conditions(target)
-    if conditions is not None:  # the phones of a lab: a job per matching device, through the lab's queue
-        _session, records = measure_on_lab([converted.path], conditions, protocol="smoke", runs=runs,
-                                           command=f"edgebench tune: latency of trial {trial.number}")
-    else:
-        records = list(push_and_run([converted.path], target=target, protocol="smoke", runs=runs,
-                                    workspace=workspace).records)
-    ok = [r.latency.median_us for r in records if r.status == "ok" and r.latency and r.latency.median_us]
-    trial.set_user_attr("run_ids", [r.run_id for r in records])
-    if not ok:
-        why = "; ".join(filter(None, (r.error for r in records))) or "no run succeeded"
-        raise RuntimeError(f"no latency measured on {target}: {why}")
-    latency = float(statistics.median(ok))
-    trial.set_user_attr("latency_median_us", latency)
-    return converted.size_bytes, latency
-
-
-def pareto_set(complete: list[Any]) -> list[Any]:
-    """The finished multi-objective trials no other trial beats on accuracy, size and latency together
-    (analyze's non-dominated sorting, the one `study run` and `edgebench pareto` use)."""
-    import numpy as np
-
-    from edgebench.analyze.fronts import on_frontier
-    from edgebench.analyze.objectives import Objective
-
-    if not complete:
-        return []
-    objectives = [Objective(name, direction == "maximize")
-                  for name, direction in zip(("accuracy", "size_bytes", "latency_median_us"), MULTI_DIRECTIONS)]
-    flags = on_frontier(np.array([t.values for t in complete], dtype=float), objectives)
-    return [t for t, f in zip(complete, flags) if f]
-
-
-def summarize(study: Any, *, storage: str, objectives: str, sampler: str, top_k: int, ran_now: int) -> TuningResult:
+def summarize(study: Any, *, storage: str, objectives: Objectives, sampler: str, top_k: int, ran_now: int,
+              figure_sources: tuple[tuple[str, str], ...] = ()) -> TuningResult:
+    """The study's trials, and its best: top_k by accuracy, or the non-dominated set among the trials
+    whose latency was measured (a predicted latency never enters the reported front)."""
     from optuna.trial import TrialState
 
     retried_as = {t.system_attrs["retry_history"][-1]: t.number for t in study.trials if t.system_attrs.get("retry_history")}
@@ -300,13 +273,21 @@ def summarize(study: Any, *, storage: str, objectives: str, sampler: str, top_k:
             failure = "stopped without a recorded reason (interrupted, or its worker stopped and the retries ran out)"
         return TrialSummary(number=t.number, state=t.state.name, params=dict(t.params),
                             values=tuple(t.values) if t.values is not None else None,
-                            trained_id=t.user_attrs.get("trained_id"), failure=failure, attrs=dict(t.user_attrs))
+                            trained_id=t.user_attrs.get("trained_id"), failure=failure, attrs=dict(t.user_attrs),
+                            sources=value_sources(t, objectives) if t.values is not None else None)
 
     trials = tuple(one(t) for t in study.trials)
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    if objectives == "accuracy":
+    if not objectives.multi:
         best = sorted(complete, key=lambda t: -t.values[0])[:top_k]
     else:
-        best = sorted(pareto_set(complete), key=lambda t: -t.values[0])[:top_k]
-    return TuningResult(study_name=study.study_name, storage=storage, objectives=objectives, sampler=sampler,
-                        trials=trials, best=tuple(one(t) for t in best), ran_now=ran_now)
+        measured = [t for t in complete if t.user_attrs.get("latency_source", "measured") == "measured"]
+        best = sorted(pareto_set(measured, objectives), key=lambda t: -t.values[0])[:top_k]
+    return TuningResult(study_name=study.study_name, storage=storage, objectives=objectives.key, sampler=sampler,
+                        trials=trials, best=tuple(one(t) for t in best), ran_now=ran_now,
+                        objective_names=objectives.names, figure_sources=figure_sources)
+
+
+def value_sources(trial: Any, objectives: Objectives) -> tuple[str, ...]:
+    """measured | predicted for each value (trials of studies before sources were recorded: measured)."""
+    return tuple(str(trial.user_attrs.get(f"{n}_source", "measured")) for n in objectives.names)
