@@ -45,3 +45,16 @@ def test_json_round_trip_and_wrong_width():
     assert FeatureSpace.from_json(space().to_json()) == space()
     with pytest.raises(UsageError, match=r"expected 3 feature values \(threads, size, junk\), got 2"):
         space().outside([1, 2])
+
+
+def test_a_new_models_magnitudes_inside_the_fitted_range_are_inside_however_few_models_were_fitted():
+    # 5 models × threads 1/2/4: each size, FLOP and op count is seen 3 times, so by count alone they would be
+    # levels, and every new trial's model would be "a level never fitted".
+    sizes, flops, convs = [900, 912, 1180, 1268, 1408], [1e5, 2e5, 3e5, 4e5, 5e5], [1, 1, 2, 2, 3]
+    rows = [(s, f, c, t, 1.0 + f / 1e5 / t) for s, f, c in zip(sizes, flops, convs) for t in (1, 2, 4)]
+    frame = pd.DataFrame(rows, columns=["size_bytes", "flops", "op_count.CONV_2D", "threads", "ms"])
+    space = FeatureSpace.of_table(table_from_frame(frame, options=["size_bytes", "flops", "op_count.CONV_2D", "threads"],
+                                                   measure="ms", source="t"))
+    assert space.outside([1000, 2.5e5, 2, 2]) == ()
+    assert space.outside([1000, 2.5e5, 2, 3]) == ("threads = 3 is a level never fitted (fitted levels: 1, 2, 4)",)
+    assert space.outside([2000, 2.5e5, 2, 2]) == ("size_bytes = 2000 is above the fitted range 900..1408",)

@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from edgebench.errors import UsageError
+from edgebench.perfmodel.features import is_model_magnitude
 
 if TYPE_CHECKING:
     from edgebench.perfmodel.table import PerfTable
 
 # An option is discrete (its levels are recorded and an unseen level is flagged) when it takes at most
 # this many distinct values and each value appears on average at least twice: threads 1/2/4/8 over 24
-# rows is discrete; a continuous feature sampled at 12 points in 12 rows is not.
+# rows is discrete; a continuous feature sampled at 12 points in 12 rows is not. A model's magnitudes
+# (FLOPs, parameters, size, op counts) are never levels, however few models were fitted: a new model has
+# values no fitted one had, and inside the fitted range that is interpolation, not a new category.
 MAX_LEVELS = 10
 MIN_ROWS_PER_LEVEL = 2
 LEVEL_RELATIVE_TOLERANCE = 1e-9  # a level read back from CSV text still matches the fitted one
@@ -70,7 +73,8 @@ class FeatureSpace:
         for name in table.options:
             column = table.frame[name]
             distinct = sorted(float(v) for v in column.unique())
-            discrete = len(distinct) <= MAX_LEVELS and len(distinct) * MIN_ROWS_PER_LEVEL <= len(column)
+            discrete = (len(distinct) <= MAX_LEVELS and len(distinct) * MIN_ROWS_PER_LEVEL <= len(column)
+                        and not is_model_magnitude(name))
             ranges.append(FeatureRange(name=name, min_value=distinct[0], max_value=distinct[-1],
                                        levels=tuple(distinct) if discrete else None))
         return cls(tuple(ranges))

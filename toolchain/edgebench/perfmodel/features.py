@@ -23,6 +23,17 @@ from edgebench.errors import UsageError
 QUANT_SCHEMES = (
     "float32", "float16", "dynamic_range_int8", "full_int8", "full_uint8", "int16x8", "mixed", "unknown")
 ACCELERATORS = ("cpu", "gpu", "npu")
+# Features read from a model file that take any value in a range (a new trial's model has FLOPs no
+# fitted model had): a feature space checks their range only, never a set of levels.
+MODEL_MAGNITUDES = ("flops", "flops_uncounted_op_types", "params", "param_bytes", "size_bytes", "input_elements",
+                    "ops_total", "sparsity")
+MODEL_MAGNITUDE_PREFIXES = ("op_count.",)
+
+
+def is_model_magnitude(name: str) -> bool:
+    """True for a feature measured off a model file (FLOPs, parameters, op counts, ...), as opposed to a run
+    option or a category (threads, accelerator, CPU mask, device, quantization scheme)."""
+    return name in MODEL_MAGNITUDES or name.startswith(MODEL_MAGNITUDE_PREFIXES)
 _WEIGHT_DTYPES = {"float32": "<f4", "float16": "<f2", "int8": "i1", "uint8": "u1", "int16": "<i2"}
 _HEX_MASK = re.compile(r"^(0x)?[0-9a-f]+$")
 
