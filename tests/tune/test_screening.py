@@ -188,6 +188,17 @@ def test_tune_output_marks_each_predicted_number(tmp_path, monkeypatch, capsys):
     assert [v["source"] for v in shown["trials"][1]["values"]] == ["measured", "predicted"]
 
 
+def test_the_front_says_which_of_its_figures_are_predicted():
+    from edgebench.tune.objectives import front_label
+
+    assert front_label(("accuracy",), ()) == "best"
+    assert front_label(("accuracy", "size"), ()) == "non-dominated"
+    assert front_label(("accuracy", "latency"), (("latency", "model:m"),)) == \
+        "non-dominated (latency measured on the device)"
+    # Energy is predicted on every trial: a front of accuracy and energy must not call itself measured.
+    assert front_label(("accuracy", "energy"), (("energy", "model:e"),)) == "non-dominated (energy predicted by model:e)"
+
+
 def test_study_json_keeps_each_trials_value_sources():
     from edgebench.study.run import _trial_summary
 

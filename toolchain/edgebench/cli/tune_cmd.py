@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result_json(result), indent=2, default=str))
         return 0 if result.best else 1
-    from edgebench.tune.objectives import format_values
+    from edgebench.tune.objectives import format_values, front_label
 
     names = result.objective_names
     measured = sum(t.state == "COMPLETE" and t.attrs.get("latency_source", "measured") == "measured"
@@ -100,13 +100,13 @@ def run(args: argparse.Namespace) -> int:
     complete = sum(t.state == "COMPLETE" for t in result.trials)
     print(f"study {result.study_name} ({result.storage}): {len(result.trials)} trial(s), {result.ran_now} run now; "
           f"values: {', '.join(names)}")
-    if any(origin != "device" for _, origin in result.figure_sources):
+    if "latency" in names and any(origin != "device" for _, origin in result.figure_sources):
         print(f"  latency measured on the device for {measured} of {complete} complete trial(s); predicted figures "
               "are marked predicted (" + ", ".join(f"{f} from {o}" for f, o in result.figure_sources) + ")")
     for t in result.trials:
         extra = f"  failure: {t.failure}" if t.failure else ""
         print(f"  #{t.number:<3} {t.state:<8} [{format_values(t.values, names, t.sources)}] {t.params}{extra}")
-    label = "non-dominated (measured trials)" if len(names) > 1 else "best"
+    label = front_label(names, result.figure_sources)
     print(f"{label}: " + (", ".join(f"#{t.number} ({t.trained_id[:12] if t.trained_id else '—'})"
                                    for t in result.best) or "none (no trial completed)"))
     return 0 if result.best else 1

@@ -282,7 +282,8 @@ def tune_figures_fact(tuning: Any) -> str | None:
     complete = [t for t in tuning.trials if t.state == "COMPLETE"]
     predicted = sum(not t.measured for t in complete)
     return (f"{', '.join(modelled)}: {predicted} of {len(complete)} complete trial(s) have predicted figures "
-            "(marked predicted in study.json; the tuning's front is of measured trials only)")
+            "(marked predicted in study.json; the tuning's front holds only trials whose latency was measured"
+            + ("; its energy is predicted" if any(f == "energy" for f, _ in tuning.figure_sources) else "") + ")")
 
 
 def _trial_summary(t: Any) -> dict[str, Any]:

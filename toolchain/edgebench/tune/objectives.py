@@ -144,3 +144,17 @@ def format_values(values: Sequence[float] | None, names: Sequence[str], sources:
         source = sources[i] if sources is not None and i < len(sources) else "measured"
         out.append(text + ("" if source == "measured" else f" {source}"))
     return ", ".join(out)
+
+
+def front_label(names: tuple[str, ...] | list[str], figure_sources: tuple[tuple[str, str], ...]) -> str:
+    """What the reported front is made of: latency is always measured in it (trials whose latency was only
+    predicted are left out); energy, when an objective, is predicted on every trial (no device measures it)."""
+    if len(names) < 2:
+        return "best"
+    origins = dict(figure_sources)
+    parts = []
+    if "latency" in names:
+        parts.append("latency measured on the device")
+    if "energy" in names:
+        parts.append("energy predicted by " + origins.get("energy", "a model"))
+    return "non-dominated" + (f" ({'; '.join(parts)})" if parts else "")
