@@ -107,3 +107,12 @@ def test_too_few_target_rows_and_unknown_method():
         transfer(table(frame), table(frame), [parse_budget("4")], ["dm"], repeats=0)
     with pytest.raises(UsageError, match="--seed -1"):
         transfer(table(frame), table(frame), [parse_budget("4")], ["dm"], seed=-1)
+
+
+def test_budgets_that_come_to_the_same_rows_run_once_and_say_so():
+    source = factorial_frame()
+    target = source.assign(y=2 * source["y"])
+    records = transfer(table(source), table(target, "target"), [parse_budget("2.5%"), parse_budget("2"),
+                                                                parse_budget("10%")], ["scratch"], repeats=2)
+    assert [(r.budget, r.budget_asked) for r in records] == [(2, "2.5%"), (8, "10%")]
+    assert records[0].repeats == 2 and "budgets 2.5%, 2 are all 2 rows of this target: run once" in records[0].notes

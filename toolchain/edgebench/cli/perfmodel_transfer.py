@@ -121,7 +121,10 @@ def _print_transfer(records: Sequence[TransferRecord], source: PerfTable, target
                       + (f"  [dim](steps: {' '.join(gs_steps)})[/dim]" if gs_steps else ""), highlight=False)
         for record in gs:
             for note in record.notes:
-                console.print(f"GS at budget {record.budget}: {note}", highlight=False)
+                if " run once" not in note:
+                    console.print(f"GS at budget {record.budget}: {note}", highlight=False)
+    for note in dict.fromkeys(n for r in records for n in r.notes if n.endswith(": run once")):
+        console.print(note, highlight=False)
     console.print("MAPE = 100/N·Σ|y−ŷ|/y over the target rows each method did not train on; NMSE = "
                   "Σ(y−ŷ)²/(N·mean(ŷ)·mean(y)); ÷ scratch < 1: the method beats training from scratch.",
                   highlight=False)

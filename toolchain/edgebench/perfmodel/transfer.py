@@ -108,9 +108,15 @@ def transfer(source: PerfTable, target: PerfTable, budgets: Sequence[Budget], me
     if seed < 0:
         raise UsageError(f"--seed {seed}: expected a seed of 0 or more")
     require_rows(target, 3, "transfer (2 rows to train on and 1 to score)")
-    sizes = [b.rows_of(target.rows, target.source) for b in budgets]
-    if not sizes:
+    if not budgets:
         raise UsageError("give at least one --budget N or P%")
+    # Budgets that come to the same number of rows of this target (2.5 % and 5 % of 24 rows) are one budget:
+    # run once, shown once, and said so, rather than the same repeats counted twice.
+    same: dict[int, list[str]] = {}
+    for b in budgets:
+        same.setdefault(b.rows_of(target.rows, target.source), []).append(b.text)
+    budgets = [next(b for b in budgets if b.text == texts[0]) for texts in same.values()]
+    sizes = list(same)
     x_target = target.frame[list(source.options)].to_numpy(dtype=float)
     y_target = target.y()
     terms = select_terms(source) if "gs" in methods else None
@@ -155,6 +161,11 @@ def transfer(source: PerfTable, target: PerfTable, budgets: Sequence[Budget], me
                 scores.setdefault((method, size), []).append(
                     (mape_pct(y_test, predicted), nmse(y_test, predicted), within_share(y_test, predicted)))
                 scored[(method, size)] = len(test)
+    for size, texts in same.items():
+        if len(texts) > 1:
+            for method in methods:
+                notes.setdefault((method, size), []).append(
+                    f"budgets {', '.join(texts)} are all {size} rows of this target: run once")
     records = []
     for method in methods:
         for budget, size in zip(budgets, sizes):
