@@ -45,7 +45,7 @@ def store_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def fake_store_table(calls: list[str]):
     """Each device's table as store_table would give it: generated rows, a note."""
-    def resolve(text: str, *, options, measure, workspace):
+    def resolve(text: str, *, options, measure, workspace, keep_constant=False):
         calls.append(text)
         frame = factorial_frame(seed=len(calls), noise_sd=0.3).rename(columns={"y": measure})
         t = table(frame, text, options=tuple(options) if options else ("a", "b", "c", "noise1"), measure=measure)
@@ -62,6 +62,24 @@ def test_the_other_devices_rows_are_the_source(store_workspace, new_device):
     assert source.rows == 2 * 72 and source.measure == "latency_median_ms"
     assert "left out the rows of adb:ccc333" in source.notes[-1]
     assert any(n.startswith("device=adb:aaa111: left out 1 row") for n in source.notes)
+
+
+def test_an_option_constant_on_each_device_but_not_across_them_is_kept(store_workspace):
+    # One device ran only at 1 thread, the other only at 2: per device `threads` is constant, over both it varies.
+    asked: list[bool] = []
+
+    def resolve(text, *, options, measure, workspace, keep_constant=False):
+        asked.append(keep_constant)
+        frame = factorial_frame(noise_sd=0.3).rename(columns={"y": measure})
+        frame["threads"] = 1.0 if text.endswith("aaa111") else 2.0
+        frame["accel.cpu"] = 1.0  # constant everywhere: dropped, and said
+        return table(frame, text, options=("a", "b", "threads", "accel.cpu"), measure=measure)
+
+    source = other_devices_source("SERIALC", options=None, measure=None, workspace=store_workspace, resolve=resolve)
+    assert asked == [True, True]
+    assert source.options == ("a", "b", "threads")
+    assert sorted(set(source.frame["threads"])) == [1.0, 2.0]
+    assert any("constant over every device's rows: accel.cpu" in n for n in source.notes)
 
 
 def test_a_device_never_measured_learns_from_every_stored_device(store_workspace):

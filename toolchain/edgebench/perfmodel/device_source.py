@@ -71,16 +71,27 @@ def other_devices_source(device: str, *, options: Sequence[str] | None, measure:
     measure = measure or STORE_MEASURES[0]
     tables: list[PerfTable] = []
     for other in others:
-        table = resolve(f"device={other.device_id}", options=options, measure=measure, workspace=workspace)
-        options = options or list(table.options)  # the first device's options, for every other device too
-        tables.append(table)
-    names = list(tables[0].options)
+        # Every feature, constant ones too: threads may be constant on one device and vary on another, so
+        # what is constant is decided over the join below, not per device.
+        tables.append(resolve(f"device={other.device_id}", options=options, measure=measure, workspace=workspace,
+                              keep_constant=True))
+    names = [n for n in tables[0].options if all(n in t.options for t in tables[1:])]
+    dropped: list[str] = []
+    if options is None:
+        joined = pd.concat([t.frame[names] for t in tables], ignore_index=True)
+        dropped = [n for n in names if joined[n].nunique() < 2]
+        names = [n for n in names if n not in dropped]
     provenances = {t.provenance for t in tables}
     if len(provenances) > 1 and measure == "energy_mj":
         raise UsageError("the other devices' energy is measured on some and simulated on others; a table never "
                          "mixes them: give --source with the devices to learn from")
     frame = pd.concat([t.frame[names + [measure]] for t in tables], ignore_index=True)
     notes = [f"{t.source}: {note}" for t in tables for note in t.notes]
+    uncommon = sorted({n for t in tables for n in t.options} - set(names) - set(dropped))
+    if uncommon:
+        notes.append(f"left out feature(s) not known on every device: {', '.join(uncommon)}")
+    if dropped:
+        notes.append(f"left out {len(dropped)} feature(s) constant over every device's rows: {', '.join(dropped)}")
     if len(provenances) > 1:
         notes.append("some devices' latency is simulated (virtual devices), so the table's is")
     excluded = [d.device_id for d in devices if d.matches(device)]

@@ -32,9 +32,10 @@ def parse_selector(text: str) -> dict[str, str] | None:
 
 
 def resolve_source(text: str, *, options: Sequence[str] | None, measure: str | None,
-                   workspace: str | Path | None = None) -> PerfTable:
+                   workspace: str | Path | None = None, keep_constant: bool = False) -> PerfTable:
     """A file's table (options and measure named by the user) or the store's rows for a selector (options
-    are the model features and run options unless named; the measure defaults to latency_median_ms)."""
+    are the model features and run options unless named — without the constant ones unless `keep_constant`;
+    the measure defaults to latency_median_ms)."""
     selector = parse_selector(text)
     if selector is None:
         if Path(text).is_file() or not any(k + "=" in text for k in SELECTOR_KEYS):
@@ -47,4 +48,5 @@ def resolve_source(text: str, *, options: Sequence[str] | None, measure: str | N
                          f"with keys {', '.join(SELECTOR_KEYS)}")
     from edgebench.perfmodel.store_table import store_table
 
-    return store_table(selector, options=options, measure=measure or STORE_MEASURES[0], workspace=workspace)
+    return store_table(selector, options=options, measure=measure or STORE_MEASURES[0], workspace=workspace,
+                       keep_constant=keep_constant)

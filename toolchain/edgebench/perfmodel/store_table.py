@@ -35,10 +35,11 @@ MEASURE_COLUMNS = {"latency_median_ms": "latency_ms", "latency_p90_ms": "latency
 
 def store_table(selector: Mapping[str, str], options: Sequence[str] | None = None,
                 measure: str = "latency_median_ms",
-                workspace: str | os.PathLike[str] | None = None) -> PerfTable:
+                workspace: str | os.PathLike[str] | None = None, *, keep_constant: bool = False) -> PerfTable:
     """The measured rows a selector picks (session=, device=: an id, a unique id prefix or a model name;
     study=: a study folder or name) with their features. `options=None` takes every feature known for all rows
-    and not constant; named options must be features. Rows without an ok measurement are left out, and
+    and not constant (`keep_constant`: constant ones too, for a caller that joins several tables and drops
+    what is constant over the join); named options must be features. Rows without an ok measurement are left out, and
     `notes` says how many and why."""
     from edgebench.analyze.variant_table import session_table, study_table, study_workspace, workspace_root
 
@@ -68,7 +69,8 @@ def store_table(selector: Mapping[str, str], options: Sequence[str] | None = Non
             rows = _device_rows(store, device_id)
         elif device_id is not None:
             rows = rows[rows["device_id"] == device_id].reset_index(drop=True)
-        return _table(rows, store, root, options=options, measure=measure, source=source)
+        return _table(rows, store, root, options=options, measure=measure, source=source,
+                      keep_constant=keep_constant)
     finally:
         store.close()
 
@@ -124,7 +126,7 @@ def _device_rows(store: ResultsStore, device_id: str) -> pd.DataFrame:
 
 
 def _table(rows: pd.DataFrame, store: ResultsStore, root: Path, *, options: Sequence[str] | None, measure: str,
-           source: str) -> PerfTable:
+           source: str, keep_constant: bool = False) -> PerfTable:
     from edgebench.analyze.variant_table import device_labels
 
     column = MEASURE_COLUMNS[measure]
@@ -181,7 +183,7 @@ def _table(rows: pd.DataFrame, store: ResultsStore, root: Path, *, options: Sequ
                          **device_features(device, label)})
         ids.append(f"{ok[0].model} @ {labels[row['device_id']]} / {ok[0].config.label()}")
     ids = _unique(ids, list(rows["tflite_sha256"]))
-    frame, chosen = _feature_frame(features, options, source, notes)
+    frame, chosen = _feature_frame(features, options, source, notes, keep_constant)
     frame[measure] = rows[column].to_numpy(dtype=float)
     table = table_from_frame(frame, options=chosen, measure=measure, source=source, ids=ids,
                              device_ids=sorted(set(rows["device_id"])), provenance=provenance)
@@ -264,7 +266,7 @@ def _stored_path(variant: Mapping[str, Any] | None) -> Path | None:
 
 
 def _feature_frame(features: list[dict[str, float]], options: Sequence[str] | None, source: str,
-                   notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
+                   notes: list[str], keep_constant: bool = False) -> tuple[pd.DataFrame, list[str]]:
     """Rows' feature dicts as columns: an absent count or one-hot is 0; a feature unknown for some rows is left
     out (named options must be known for all). options=None drops constant columns."""
     import pandas as pd
@@ -282,7 +284,7 @@ def _feature_frame(features: list[dict[str, float]], options: Sequence[str] | No
         if unknown:
             notes.append("left out feature(s) unknown for some rows: "
                          + ", ".join(f"{n} ({k} row(s))" for n, k in unknown.items()))
-        constant = [n for n, v in columns.items() if len(set(v)) < 2]
+        constant = [] if keep_constant else [n for n, v in columns.items() if len(set(v)) < 2]
         if constant:
             notes.append(f"left out {len(constant)} constant feature(s): {', '.join(constant)}")
         chosen = [n for n in columns if n not in constant]
