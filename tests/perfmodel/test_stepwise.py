@@ -32,6 +32,16 @@ def test_selects_exactly_the_generating_terms_with_the_bic_penalty():
     assert model.steps[0].startswith("+ ")  # forward from the intercept
 
 
+@pytest.mark.parametrize("unit", [1.0, 1e-7, 1e6])
+def test_the_terms_chosen_do_not_depend_on_the_measures_unit(unit: float):
+    from tests.perfmodel.generated import OPTIONS, factorial_frame
+
+    frame = factorial_frame(seed=3, noise_sd=0.3)  # e.g. µs, then the same latencies in 0.1 s units, then in ps
+    x, y = frame[list(OPTIONS)].to_numpy(dtype=float), frame["y"].to_numpy(dtype=float)
+    assert {"a", "b", "c", "a:b"} <= set(stepwise_aic(x, y, OPTIONS).term_names)
+    assert stepwise_aic(x, y * unit, OPTIONS).terms == stepwise_aic(x, y, OPTIONS).terms
+
+
 def test_noise_options_enter_no_more_often_than_aic_lets_them():
     """AIC admits a useless term when its χ²₁ exceeds 2 (about 16 % of the time): over 100 data sets the
     generating terms are always kept, and each noise option enters in at most 30 (started from all main

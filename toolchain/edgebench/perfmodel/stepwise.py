@@ -75,7 +75,9 @@ def stepwise_aic(x: np.ndarray, y: np.ndarray, names: Sequence[str], *, interact
     for a, b in pairs:
         columns[(a, b)] = columns[(a,)] * columns[(b,)]
     total = float(np.sum((y - y.mean()) ** 2))
-    floor = max(total, 1.0) * 1e-12  # an exact fit would make log(RSS) -inf and every model tie
+    # An exact fit would make log(RSS) -inf and every model tie. Relative to the total, so the terms chosen do
+    # not depend on the measure's unit (seconds vs µs); the absolute guard only for a constant y.
+    floor = total * 1e-12 if total > 0 else 1e-300
 
     def aic(terms: Sequence[Term]) -> float:
         design = np.column_stack([np.ones(n)] + [columns[t] for t in terms])
