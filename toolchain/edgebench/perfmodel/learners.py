@@ -56,7 +56,9 @@ def nmse(y: np.ndarray, predicted: np.ndarray) -> float:
     """Normalized mean squared error as seed 5 defines it: Σ (y − ŷ)² / (N · mean(ŷ) · mean(y))."""
     import numpy as np
 
-    return float(np.sum((y - predicted) ** 2) / (len(y) * np.mean(predicted) * np.mean(y)))
+    scale = float(np.mean(y))  # computed on y / mean(y): the same value, without overflow for huge measures
+    y, predicted = y / scale, predicted / scale
+    return float(np.mean((y - predicted) ** 2) / (np.mean(predicted) * np.mean(y)))
 
 
 def within_share(y: np.ndarray, predicted: np.ndarray, tolerance: float = 0.10) -> float:
