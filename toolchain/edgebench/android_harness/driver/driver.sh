@@ -467,7 +467,12 @@ fi
 
 phase workload_end
 if [ -n "$WINDOW_PROP" ]; then
-  INFERENCES=$(cat "$OUT"/runner*.jsonl 2>/dev/null | grep -cE '"type":"(run|warmup)"')
+  INFERENCES=0
+  for f in "$OUT"/runner.jsonl "$OUT"/runner.[0-9]*.jsonl; do  # one grep per segment, not per node
+    [ -f "$f" ] || continue
+    n=$(grep -cE '"type":"(run|warmup)"' "$f" 2>/dev/null)
+    INFERENCES=$((INFERENCES + ${n:-0}))
+  done
   window_mark "$RUN_ID end ${INFERENCES:-0}"
 fi
 if [ "$IDLE_S" != 0 ]; then
