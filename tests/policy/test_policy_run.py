@@ -126,6 +126,11 @@ def test_measure_export_simulate_and_run_under_the_policy(phone: Phone, capsys: 
     model_dir.mkdir()
     for path in (ACCURATE, FAST):
         (model_dir / path.name).write_bytes(path.read_bytes())
+    # A policy of another device model is refused before the device is touched (unless told).
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**policy, "device": {**policy["device"], "model": "Phone Y", "device_ids": ["y1"]}}))
+    assert phone.cli("policy", "run", str(other), str(model_dir), "--target", phone.serial, "--duration", "2") == 2
+    assert "another device model's" in capsys.readouterr().err
     steps: dict[int, dict[str, object]] = {0: {"battery_level": 40}, 1: {"throttle": 2},
                                            2: {"battery_level": 80, "throttle": 0}}
     mover = _move_the_device_between_segments(phone, steps)
@@ -161,5 +166,6 @@ def test_measure_export_simulate_and_run_under_the_policy(phone: Phone, capsys: 
         assert protocol["policy"]["state"]["battery_pct"] == s["battery_pct"]
     # The heated segment's own samples hold the throttling: its run says so, not a silent pass.
     assert by_id[segments[2]["run_id"]][1]["policy"]["state"]["thermal_status"] == 2
+    print("\nsegments:", [(s["variant"], s["status"], s["error"]) for s in segments])
     switches_file = next((phone.workspace / "sessions").rglob("policy_run.json"))
     assert json.loads(switches_file.read_text())["switches"] == report["switches"]

@@ -95,6 +95,8 @@ def _add_run_arguments(sub: Any) -> None:
                      help="how long Discharging must hold before measuring (30)")
     run.add_argument("--calibrate-seconds", type=float, default=None, metavar="S",
                      help="idle recording that calibrates the gauge when the device has none stored (600)")
+    run.add_argument("--allow-other-device-model", action="store_true",
+                     help="run a policy measured on another device model (recorded in the report)")
     run.add_argument("--keep", action="store_true", help="keep the run folder on the device")
     run.add_argument("--json", action="store_true", help="print JSON: the segments, the switches, energy per variant")
 

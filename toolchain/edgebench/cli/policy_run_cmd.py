@@ -48,6 +48,15 @@ def run_policy(args: argparse.Namespace) -> int:
     if not isinstance(target, AdbTarget):
         raise UsageError("policy run reads a device's battery and thermal status: give a phone's or virtual device's"
                          f" adb serial with --target. Received: {args.target!r}.")
+    info = target.describe()
+    measured_on = policy.get("device", {})
+    same_device = (info.device_id in measured_on.get("device_ids", [])
+                   or (info.model or info.device_id) == measured_on.get("model"))
+    if not same_device and not args.allow_other_device_model:
+        raise UsageError(f"{args.policy} was built from measurements on {measured_on.get('model')!r}"
+                         f" ({', '.join(measured_on.get('device_ids', [])) or 'no ids'}); {target.name} is"
+                         f" {info.model!r} ({info.device_id}): its choices are another device model's. Export a policy"
+                         " from this device's measurements, or give --allow-other-device-model to run it anyway")
     models = sorted({str(Path(args.model_dir) / str(v["file"])) for v in policy["variants"]})
     console = Console(stderr=True)
     store = open_store(args.workspace)
@@ -66,7 +75,11 @@ def run_policy(args: argparse.Namespace) -> int:
     outcome = session.outcome
     if outcome is None:
         raise UsageError("the policy run did not start (see the messages above)")
-    report: dict[str, Any] = {"session": session_id, "policy": str(args.policy), **outcome.to_json(),
+    report: dict[str, Any] = {"session": session_id, "policy": str(args.policy),
+                              "device": {"model": info.model, "device_id": info.device_id, "kind": info.device_kind,
+                                         "policy_measured_on": measured_on.get("model"),
+                                         "same_device_model": same_device},
+                              **outcome.to_json(),
                               "variants": [s.to_json() for s in summaries if s.run_ids]}
     if args.json:
         print(json.dumps(report, indent=1))
@@ -78,6 +91,9 @@ def run_policy(args: argparse.Namespace) -> int:
 
 def _print(report: dict[str, Any]) -> None:
     print(f"session {report['session']}: policy {report['policy']}, {len(report['segments'])} segment(s)")
+    if not report["device"]["same_device_model"]:
+        print(f"  note: the policy was measured on {report['device']['policy_measured_on']!r}, this is"
+              f" {report['device']['model']!r} (--allow-other-device-model)")
     for row in report["segments"]:
         energy = row["energy_per_inference_mj"]
         shown = f"{energy:.4g} mJ/inference ({row['energy_source']})" if energy is not None else "energy not known"

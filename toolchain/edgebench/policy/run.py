@@ -188,7 +188,10 @@ def run_under_policy(ctx: BatteryRunContext, session: str, policy: Mapping[str, 
         if model is None:
             error = f"segment {choice.segment} ran {choice.model_path}, which is no variant of the policy"
             break
-        expected = choose(policy, choice.state).name
+        try:
+            expected = choose(policy, choice.state).name
+        except ValueError as exc:  # a state the rule cannot take (e.g. a level above 100 from an odd scale)
+            expected = f"none: {exc}"
         previous = done[-1].variant if done else None
         variant = names[model.sha256]
         switched_from = previous if previous not in (None, variant) else None
