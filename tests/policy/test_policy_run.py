@@ -164,8 +164,9 @@ def test_measure_export_simulate_and_run_under_the_policy(phone: Phone, capsys: 
         assert model == {v["name"]: v["file"] for v in policy["variants"]}[s["variant"]]
         assert source == "simulated" and protocol["policy"]["segment"] == s["segment"]
         assert protocol["policy"]["state"]["battery_pct"] == s["battery_pct"]
-    # The heated segment's own samples hold the throttling: its run says so, not a silent pass.
-    assert by_id[segments[2]["run_id"]][1]["policy"]["state"]["thermal_status"] == 2
-    print("\nsegments:", [(s["variant"], s["status"], s["error"]) for s in segments])
+    # The state is read at a segment's start; the throttling set once segment 1 had started (for segment 2
+    # to read) held during segment 1's measured window: that run's own checks catch it, it is not passed.
+    assert segments[1]["status"] == "invalid" and "cooling" in segments[1]["failed_checks"], segments[1]
+    assert segments[0]["status"] == "ok", segments[0]
     switches_file = next((phone.workspace / "sessions").rglob("policy_run.json"))
     assert json.loads(switches_file.read_text())["switches"] == report["switches"]

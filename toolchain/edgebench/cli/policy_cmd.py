@@ -81,8 +81,9 @@ def _add_run_arguments(sub: Any) -> None:
     run.add_argument("--target", required=True, help="the device's adb serial (a phone or a virtual device)")
     run.add_argument("--adb", default=None, metavar="HOST:PORT", help="adb server (default: $ADB_SERVER_SOCKET)")
     run.add_argument("--duration", type=float, required=True, metavar="S", help="seconds of workload in all")
-    run.add_argument("--segment", type=float, default=30.0, metavar="S",
-                     help="measured seconds per segment: the device re-reads its state and may switch after each (30)")
+    run.add_argument("--segment", type=float, default=None, metavar="S",
+                     help="measured seconds per segment: the device re-reads its state and may switch after each"
+                          " (30, or --duration when shorter)")
     run.add_argument("--warmup", type=float, default=2.0, metavar="S", help="warm-up per segment, not measured (2)")
     run.add_argument("--idle", type=float, default=None, metavar="S", help="idle baseline before and after (120)")
     run.add_argument("--rate", type=float, default=None, metavar="HZ", help="sampling rate of the gauge (10)")

@@ -35,7 +35,8 @@ def run_policy(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.model_dir} does not hold the files {args.policy} was built from: {wrong}."
                          " Give the folder of the measured variants (`edgebench policy check` lists them)")
     duration = check_number("--duration", args.duration, low=1, high=7 * 24 * 3600)
-    segment_s = check_number("--segment", args.segment, low=1, high=duration)
+    segment_s = check_number("--segment", args.segment if args.segment is not None else min(30.0, duration),
+                             low=1, high=duration)
     segments = max(1, math.ceil(duration / segment_s - 1e-9))
     protocol, shortened = resolve(duration=segment_s, idle=args.idle, warmup=args.warmup, repeats=1, cooldown="none",
                                   sample_hz=args.rate, rate_hz=args.inference_rate,

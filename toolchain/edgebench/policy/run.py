@@ -67,6 +67,7 @@ class Segment:
                 "variant": self.variant, "sha256": self.sha256, "expected_variant": self.expected,
                 "agrees": self.variant == self.expected, "switched_from": self.switched_from,
                 "run_id": record.run_id, "status": record.status, "error": record.error,
+                "failed_checks": [c.name for c in record.checks if c.outcome == "fail" and not c.advisory],
                 "energy_per_inference_mj": None if energy is None or not math.isfinite(energy.energy_per_inference_mj)
                 else energy.energy_per_inference_mj,
                 "inferences": energy.inferences if energy is not None else None,
