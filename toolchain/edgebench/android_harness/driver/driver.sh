@@ -355,13 +355,16 @@ run_workload() {
 
 # ---------- the device's state, for a policy (read as an app would) ----------
 
-CR=$(printf '\r')
+CR=
 BATTERY_DIR=
-for d in "$SYSROOT"/sys/class/power_supply/*; do
-  [ -d "$d" ] || continue
-  read_node "/sys/class/power_supply/${d##*/}/type"
-  if [ "$NODE_VALUE" = Battery ]; then BATTERY_DIR=/sys/class/power_supply/${d##*/}; break; fi
-done
+if [ -n "$POLICY" ]; then  # runs without a policy pay nothing for it
+  CR=$(printf '\r')
+  for d in "$SYSROOT"/sys/class/power_supply/*; do
+    [ -d "$d" ] || continue
+    read_node "/sys/class/power_supply/${d##*/}/type"
+    if [ "$NODE_VALUE" = Battery ]; then BATTERY_DIR=/sys/class/power_supply/${d##*/}; break; fi
+  done
+fi
 
 # charging_of TEXT -> P_CHARGING 1|0, or empty when TEXT says neither: power_supply status words, or
 # BatteryManager's status numbers in dumpsys battery (2 charging, 5 full, 3 discharging, 4 not charging)
