@@ -86,3 +86,26 @@ def test_a_policy_invocation_drops_the_model_and_times_every_segment() -> None:
     assert call.timeout_s == 100.0 + 3 * (2 + 10 * 1.5 + 60.0)
     with pytest.raises(ValueError, match="at least one segment"):
         policy_invocation(base, PolicySegments("/d/policy/t.txt", 0, 60.0), protocol)
+
+
+def test_the_text_report_shows_states_switches_and_what_is_not_known(capsys: pytest.CaptureFixture[str]) -> None:
+    from edgebench.cli.policy_run_cmd import _print
+
+    segment = {"t_s": 0.0, "battery_pct": 80.0, "charging": False, "thermal_status": 0, "thermal_source": "dumpsys",
+               "variant": "big", "switched_from": None, "status": "ok", "energy_per_inference_mj": 1.25,
+               "energy_source": "simulated", "agrees": True, "expected_variant": "big"}
+    report = {"session": "s1", "policy": "p.json", "error": "the driver exited 2 after 2 segment(s): no row",
+              "device": {"same_device_model": False, "policy_measured_on": "Phone X", "model": "Phone Y"},
+              "segments": [segment, {**segment, "t_s": 4.0, "battery_pct": 40.0, "thermal_source": "none",
+                                     "variant": "small", "switched_from": "big", "energy_per_inference_mj": None,
+                                     "agrees": False}],
+              "switches": [{"segment": 1}], "disagreements": [1],
+              "variants": [{"model": "big.tflite", "run_ids": ["r1"], "energy_per_inference_mj": {"value": 1.25},
+                            "simulated": True}]}
+    _print(report)
+    out = capsys.readouterr().out
+    assert "measured on 'Phone X', this is 'Phone Y'" in out
+    assert "battery 80 %, discharging, thermal 0: big  ok, 1.25 mJ/inference (simulated)" in out
+    assert "thermal 0 (not readable: 0): small  (switch)  ok, energy not known  ≠ policy's big" in out
+    assert "1 switch(es)" in out and "big.tflite: 1 segment(s), energy per inference 1.25 mJ (simulated)" in out
+    assert "stopped early: the driver exited 2" in out and "disagree in segment(s) [1]" in out
