@@ -53,6 +53,7 @@ LONGEST_FIRST = (
     "tests/targets/test_lab_faults.py",
     "tests/optimize/test_pipeline.py",
     "tests/profiling/test_profile_battery_rails.py",
+    "tests/policy/test_policy_run.py",
     "tests/tune/test_study.py",
     "tests/lab/test_db_outage.py",
     "tests/tune/test_shared_study.py",

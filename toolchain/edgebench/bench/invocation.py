@@ -96,3 +96,28 @@ def build_invocation(dep: Deployment, model: ModelFile, config: RunConfig, proto
         args += shape_plan.runner_args() if shape_plan is not None else []
     timeout = idle_total_s + eff.warmup_seconds + eff.max_seconds * 1.5 + timeout_margin_s
     return Invocation(tuple(args), env, timeout)
+
+
+@dataclass(frozen=True)
+class PolicySegments:
+    """A run under a variant policy (driver 1.3.0): the driver runs `segments` segments, each on the model
+    of the row of the flat decision table at `table_path` (a device path) for the state it reads first."""
+
+    table_path: str
+    segments: int
+    segment_margin_s: float  # per segment, beyond its protocol bounds: library load and init of its model
+
+
+def policy_invocation(base: Invocation, policy: PolicySegments, protocol: ResolvedProtocol) -> Invocation:
+    """`base` (one model's call) as a policy run: no --model (the table names each segment's), the
+    table and the segment count in the environment, and a timeout for every segment."""
+    if policy.segments < 1:
+        raise ValueError(f"a policy run has at least one segment, received {policy.segments}")
+    args = list(base.args)
+    if "--model" in args:
+        at = args.index("--model")
+        del args[at:at + 2]
+    eff = protocol.effective
+    one_segment_s = eff.warmup_seconds + eff.max_seconds * 1.5 + policy.segment_margin_s
+    env = {**base.env, "EDGEBENCH_POLICY": policy.table_path, "EDGEBENCH_POLICY_SEGMENTS": str(policy.segments)}
+    return Invocation(tuple(args), env, base.timeout_s + (policy.segments - 1) * one_segment_s)

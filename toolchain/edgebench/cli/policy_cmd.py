@@ -1,5 +1,6 @@
-"""`edgebench policy export | check | simulate`: a runtime variant policy an app loads (README: edgebench policy).
+"""`edgebench policy export | check | simulate | run`: a runtime variant policy an app loads (README: edgebench policy).
 
+run: a device follows the policy (driver.sh EDGEBENCH_POLICY), each segment measured as a battery run.
 export: from one device model's measured variants (a study or session), the variant per battery band ×
 charging × thermal status under the app's constraints, as JSON with a decision table; --devices writes one
 policy per device model and says where their choices differ. check: the files a policy names against a
@@ -66,6 +67,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           help="thermal status for a stored run's trace (the sampler does not record it over time)")
     simulate.add_argument("-o", "--output", default=None, metavar="PNG", help="write the timeline plot here")
     simulate.add_argument("--json", action="store_true", help="print JSON")
+    _add_run_arguments(sub)
+
+
+def _add_run_arguments(sub: Any) -> None:
+    run = sub.add_parser("run", help="run a device under the policy while it drains; measure each segment",
+                         description="Run the policy's variants on a phone or virtual device as the policy says: "
+                         "before each segment the device's harness reads its battery level, charging and thermal "
+                         "status and runs the decision table's variant; each segment is stored as a battery run "
+                         "(profile-battery's set-up, checks and energy), with the switches.")
+    run.add_argument("policy", metavar="POLICY_JSON")
+    run.add_argument("model_dir", metavar="MODEL_DIR", help="the folder of the policy's files (checked by sha256)")
+    run.add_argument("--target", required=True, help="the device's adb serial (a phone or a virtual device)")
+    run.add_argument("--adb", default=None, metavar="HOST:PORT", help="adb server (default: $ADB_SERVER_SOCKET)")
+    run.add_argument("--duration", type=float, required=True, metavar="S", help="seconds of workload in all")
+    run.add_argument("--segment", type=float, default=None, metavar="S",
+                     help="measured seconds per segment: the device re-reads its state and may switch after each"
+                          " (30, or --duration when shorter)")
+    run.add_argument("--warmup", type=float, default=2.0, metavar="S", help="warm-up per segment, not measured (2)")
+    run.add_argument("--idle", type=float, default=None, metavar="S", help="idle baseline before and after (120)")
+    run.add_argument("--rate", type=float, default=None, metavar="HZ", help="sampling rate of the gauge (10)")
+    run.add_argument("--inference-rate", type=float, default=None, metavar="HZ",
+                     help="run inferences at this rate instead of back to back")
+    run.add_argument("--power-path", default="auto", choices=("auto", "suspend-input", "wifi-adb", "cable-cut"),
+                     help="how the charger is kept out, as profile-battery (the device then reads discharging)")
+    run.add_argument("--screen", default="off", choices=("off", "on", "keep"), help="as profile-battery (off)")
+    run.add_argument("--verify-seconds", type=float, default=None, metavar="S",
+                     help="how long Discharging must hold before measuring (30)")
+    run.add_argument("--calibrate-seconds", type=float, default=None, metavar="S",
+                     help="idle recording that calibrates the gauge when the device has none stored (600)")
+    run.add_argument("--allow-other-device-model", action="store_true",
+                     help="run a policy measured on another device model (recorded in the report)")
+    run.add_argument("--keep", action="store_true", help="keep the run folder on the device")
+    run.add_argument("--json", action="store_true", help="print JSON: the segments, the switches, energy per variant")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
         return _export(args)
     if args.policy_command == "check":
         return _check(args)
+    if args.policy_command == "run":
+        from edgebench.cli.policy_run_cmd import run_policy
+
+        return run_policy(args)
     return _simulate(args)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -101,26 +102,29 @@ def run_battery(ctx: BatteryRunContext, session: str, model: ModelFile, repeat: 
         collected = drive_and_collect(dep, f"{session}/{header.run_id}", invocation, results_dir, keep=ctx.keep,
                                       read=read)
     except DeviceConnectionError as exc:  # no redo here (a battery run is minutes): stored failed, as ever
-        return _store_failed(ctx, header.failed(str(exc)))
+        return store_failed(ctx, header.failed(str(exc)))
     if collected.value is None:
-        return _store_failed(ctx, header.failed(collected.error or "", wall_seconds=collected.wall_seconds))
+        return store_failed(ctx, header.failed(collected.error or "", wall_seconds=collected.wall_seconds))
     output, samples, phases = collected.value
     header = header.with_shapes(shapes_ran(output.setup, shape_plan))  # what the runner ran
     failed = runner_failure(header, output, model, dep, collected.result, require_timed=True)
     if failed is not None:
-        return _store_failed(ctx, failed)
+        return store_failed(ctx, failed)
     try:
         series = eb.GaugeSeries.from_samples([(s.t_ns, s.channel, s.value_text) for s in samples],
                                              ctx.prepared.battery_dir)
         windows = windows_of(phases, output)
     except EdgebenchError as exc:  # this run's trace cannot be analysed: recorded, the session goes on
-        return _store_failed(ctx, header.failed(str(exc), wall_seconds=collected.wall_seconds), samples)
-    return _estimate_and_store(ctx, header, output, samples, series, windows, results_dir, collected.wall_seconds)
+        return store_failed(ctx, header.failed(str(exc), wall_seconds=collected.wall_seconds), samples)
+    return estimate_and_store(ctx, header, output, samples, series, windows, results_dir, collected.wall_seconds)
 
 
-def _estimate_and_store(ctx: BatteryRunContext, header: RunHeader, output: HarnessOutput,
-                        samples: list[DeviceSample], series: eb.GaugeSeries, windows: eb.Windows,
-                        results_dir: Path, wall_seconds: float | None) -> BatteryRunResult:
+def estimate_and_store(ctx: BatteryRunContext, header: RunHeader, output: HarnessOutput,
+                       samples: list[DeviceSample], series: eb.GaugeSeries, windows: eb.Windows,
+                       results_dir: Path, wall_seconds: float | None, *, plot_name: str = "trace.png",
+                       protocol_extra: Mapping[str, Any] | None = None) -> BatteryRunResult:
+    """Estimate the run's energy over `windows`, check it and store it with its samples (`protocol_extra`:
+    more of what the run was, stored beside the battery protocol, e.g. a policy run's segment)."""
     p, prepared, calibration = ctx.protocol, ctx.prepared, ctx.calibration
     state_after = observe_state(ctx.target)
     cooling_max = cooling_in(samples, windows.measured)[1]
@@ -147,13 +151,14 @@ def _estimate_and_store(ctx: BatteryRunContext, header: RunHeader, output: Harne
     invalid = any(c.outcome == "fail" and not c.advisory for c in checks)
     plot = None
     try:
-        plot = str(eb.plot_trace(series, calibration, windows, inference_times_s, results_dir / "trace.png"))
+        plot = str(eb.plot_trace(series, calibration, windows, inference_times_s, results_dir / plot_name))
     except Exception as exc:  # noqa: BLE001 - a plot never loses a measurement
         plot = None
         checks = checks + (Check("trace_plot", "not_checked", f"plot failed: {exc}", advisory=True),)
     record = header.measured(output, checks, invalid=invalid, wall_seconds=wall_seconds)
     latency_rows = [LatencySample("timed", s.index, s.latency_us, s.start_ns) for s in output.timed]
-    ctx.store.save_run(record, {"battery": p.to_json()}, latency_rows, samples, energy=EnergyResult(
+    ctx.store.save_run(record, {"battery": p.to_json(), **(protocol_extra or {})}, latency_rows, samples,
+                       energy=EnergyResult(
         energy_source=record.provenance.energy_source,
         idle_pre_power_mw=energy.idle_pre_power_mw, idle_post_power_mw=energy.idle_post_power_mw,
         idle_power_mw=energy.idle_power_mw, active_power_mw=energy.active_power_mw,
@@ -166,9 +171,10 @@ def _estimate_and_store(ctx: BatteryRunContext, header: RunHeader, output: Harne
     return BatteryRunResult(record.run_id, record, energy, plot, rails)
 
 
-def _store_failed(ctx: BatteryRunContext, record: RunRecord,
-                  samples: list[DeviceSample] | None = None) -> BatteryRunResult:
-    ctx.store.save_run(record, {"battery": ctx.protocol.to_json()}, device_samples=samples or ())
+def store_failed(ctx: BatteryRunContext, record: RunRecord, samples: list[DeviceSample] | None = None, *,
+                 protocol_extra: Mapping[str, Any] | None = None) -> BatteryRunResult:
+    ctx.store.save_run(record, {"battery": ctx.protocol.to_json(), **(protocol_extra or {})},
+                       device_samples=samples or ())
     return BatteryRunResult(record.run_id, record, None, None)
 
 

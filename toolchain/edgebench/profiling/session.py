@@ -111,8 +111,9 @@ class BatterySession:
         if per_model:
             eb.plot_energy(per_model, self.workspace.session_dir(session) / "energy_per_inference.png")
 
-    def _run_all(self, session: str, models: list[ModelFile], guard: DeviceStateGuard,
-                 results: dict[str, list[BatteryRunResult]]) -> None:
+    def _set_up(self, session: str, models: list[ModelFile], guard: DeviceStateGuard) -> BatteryRunContext:
+        """Prepare the device (power path, screen, Doze), deploy the harness and models, and find or make
+        the gauge's calibration: what every run of the session shares."""
         target, protocol = self.target, self.protocol
         prepared = prepare_device(target, guard, protocol, power_path=self.power_path, screen=self.screen,
                                   on_stage=self.on_stage)
@@ -123,8 +124,14 @@ class BatterySession:
         if calibration is None:
             calibration = calibrate_device(self.workspace, target, dep, protocol, prepared.battery_dir, session,
                                            timeout_margin_s=RUN_MARGIN_S, on_stage=self.on_stage)
-        context = BatteryRunContext(self.workspace, self.store, target, protocol, self.shortened, self.keep, dep,
-                                    prepared, calibration)
+        return BatteryRunContext(self.workspace, self.store, target, protocol, self.shortened, self.keep, dep,
+                                 prepared, calibration)
+
+    def _run_all(self, session: str, models: list[ModelFile], guard: DeviceStateGuard,
+                 results: dict[str, list[BatteryRunResult]]) -> None:
+        target, protocol = self.target, self.protocol
+        context = self._set_up(session, models, guard)
+        prepared = context.prepared
         baseline_temp = battery_temp_c(target, prepared.battery_dir)
         first = True
         for repeat in range(protocol.repeats):

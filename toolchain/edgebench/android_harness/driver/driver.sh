@@ -18,11 +18,16 @@
 #                        the workload (the virtual device's energy books; phones ignore it)
 #   EDGEBENCH_ENGINE     runner (default) or benchmark_model ($BIN/benchmark_model, output in
 #                        RUN_DIR/out/benchmark_model.txt)
+#   EDGEBENCH_POLICY     a variant policy's flat decision table (driver 1.3.0): the workload runs as
+#                        EDGEBENCH_POLICY_SEGMENTS segments (default 1); before each, the driver reads
+#                        the battery level, charging and thermal status, looks the row up and runs the
+#                        runner on that row's model (RUNNER_ARGS then hold no --model); choices in
+#                        RUN_DIR/out/policy.txt, outputs in runner.N.jsonl (see PROTOCOL.md)
 #
 # Only builtins run per node (read < file); external commands run a fixed,
 # small number of times per run (mkdir, date, taskset).
 
-DRIVER_VERSION=1.2.0
+DRIVER_VERSION=1.3.0
 STATE_FORMAT=1
 
 die_usage() {
@@ -36,9 +41,13 @@ RUN_DIR=$1
 shift
 [ "$1" = "--" ] || die_usage "expected -- after RUN_DIR, got '$1'"
 shift
+POLICY=${EDGEBENCH_POLICY:-}
+POLICY_SEGMENTS=${EDGEBENCH_POLICY_SEGMENTS:-1}
 for a in "$@"; do
   case $a in
     --out|--out=*) die_usage "do not pass --out: the driver writes RUN_DIR/out/runner.jsonl" ;;
+    --model|--model=*)
+      [ -n "$POLICY" ] && die_usage "do not pass --model with EDGEBENCH_POLICY: the policy's table names each segment's model" ;;
   esac
 done
 
@@ -63,6 +72,24 @@ esac
 case $IDLE_S in
   ''|*[!0-9]*) die_usage "EDGEBENCH_IDLE_S must be a whole number of seconds, got '$IDLE_S'" ;;
 esac
+if [ -n "$POLICY" ]; then
+  [ "$ENGINE" = runner ] || die_usage "EDGEBENCH_POLICY runs edgebench's runner only, got EDGEBENCH_ENGINE='$ENGINE'"
+  case $POLICY_SEGMENTS in
+    ''|*[!0-9]*|0) die_usage "EDGEBENCH_POLICY_SEGMENTS must be a whole number >= 1, got '$POLICY_SEGMENTS'" ;;
+  esac
+  [ -r "$POLICY" ] || die_usage "EDGEBENCH_POLICY names no readable file: '$POLICY'"
+  # Rows: BATTERY_MIN_PCT BATTERY_MAX_PCT CHARGING(0|1) THERMAL_STATUS(0..6) MODEL_PATH; '#' comments.
+  n=0
+  while read -r lo hi ch th model rest; do
+    n=$((n + 1))
+    case $lo in ''|'#'*) continue ;; esac
+    case "$lo.$hi.$th" in
+      *[!0-9.]*|.*|*..*|*.) die_usage "$POLICY line $n: expected 'MIN_PCT MAX_PCT CHARGING THERMAL MODEL' (whole numbers), got '$lo $hi $ch $th $model'" ;;
+    esac
+    case $ch in 0|1) ;; *) die_usage "$POLICY line $n: CHARGING must be 0 or 1, got '$ch'" ;; esac
+    [ -f "$model" ] || die_usage "$POLICY line $n: no model file '$model' on this device"
+  done <"$POLICY"
+fi
 MASK_NUM=
 MASK_HEX=
 if [ -n "$MASK" ]; then
@@ -301,12 +328,105 @@ window_mark() {
 
 # The engine: edgebench's runner (default), or the official benchmark_model binary, whose text
 # output (stdout and stderr together, as a user would capture it) the host parses.
+RUNNER_OUT=runner  # runner.N under a policy: one output per segment
 run_engine() {
   if [ "$ENGINE" = benchmark_model ]; then
     "$@" >"$OUT/benchmark_model.txt" 2>&1
   else
-    "$@" --out "$OUT/runner.jsonl" >"$OUT/runner.stdout" 2>"$OUT/runner.stderr"
+    "$@" --out "$OUT/$RUNNER_OUT.jsonl" >"$OUT/$RUNNER_OUT.stdout" 2>"$OUT/$RUNNER_OUT.stderr"
   fi
+}
+
+# run_workload ARGS...: the engine, pinned with taskset when a mask is set -> RUNNER_RC or DRIVER_ERROR
+run_workload() {
+  if [ -n "$MASK" ]; then
+    if command -v taskset >/dev/null 2>&1; then
+      TASKSET_USED=true
+      run_engine taskset "$MASK_HEX" "$PROGRAM" "$@"
+      RUNNER_RC=$?
+    else
+      DRIVER_ERROR="EDGEBENCH_CPU_MASK is set but no taskset command exists on this device"
+    fi
+  else
+    run_engine "$PROGRAM" "$@"
+    RUNNER_RC=$?
+  fi
+}
+
+# ---------- the device's state, for a policy (read as an app would) ----------
+
+CR=
+BATTERY_DIR=
+if [ -n "$POLICY" ]; then  # runs without a policy pay nothing for it
+  CR=$(printf '\r')
+  for d in "$SYSROOT"/sys/class/power_supply/*; do
+    [ -d "$d" ] || continue
+    read_node "/sys/class/power_supply/${d##*/}/type"
+    if [ "$NODE_VALUE" = Battery ]; then BATTERY_DIR=/sys/class/power_supply/${d##*/}; break; fi
+  done
+fi
+
+# charging_of TEXT -> P_CHARGING 1|0, or empty when TEXT says neither: power_supply status words, or
+# BatteryManager's status numbers in dumpsys battery (2 charging, 5 full, 3 discharging, 4 not charging)
+charging_of() {
+  case $1 in
+    Charging|Full|2|5) P_CHARGING=1 ;;
+    Discharging|'Not charging'|3|4) P_CHARGING=0 ;;
+    *) P_CHARGING= ;;
+  esac
+}
+
+# policy_state -> P_LEVEL (%), P_CHARGING (0|1), P_THERMAL (0..6), P_BATTERY_SOURCE, P_THERMAL_SOURCE.
+# P_LEVEL or P_CHARGING stay empty when neither sysfs nor dumpsys battery tells them.
+policy_state() {
+  P_LEVEL= P_CHARGING= P_BATTERY_SOURCE=sysfs P_THERMAL=0 P_THERMAL_SOURCE=none
+  if [ -n "$BATTERY_DIR" ]; then
+    read_node "$BATTERY_DIR/capacity"
+    case $NODE_VALUE in ''|*[!0-9]*) ;; *) P_LEVEL=$NODE_VALUE ;; esac
+    read_node "$BATTERY_DIR/status"
+    charging_of "$NODE_VALUE"
+  fi
+  if { [ -z "$P_LEVEL" ] || [ -z "$P_CHARGING" ]; } && [ -n "$HAVE_DUMPSYS" ]; then
+    P_BATTERY_SOURCE=dumpsys
+    level= scale=100 status=
+    while IFS= read -r l; do
+      l=${l%"$CR"}
+      l=${l#"${l%%[! ]*}"}
+      case $l in
+        'level: '*) level=${l#level: } ;;
+        'scale: '*) scale=${l#scale: } ;;
+        'status: '*) status=${l#status: } ;;
+      esac
+    done <<DUMPSYS_BATTERY
+$(dumpsys battery 2>/dev/null)
+DUMPSYS_BATTERY
+    case "$level.$scale" in
+      .*|*.|*[!0-9.]*) P_LEVEL= ;;
+      *) [ "$scale" -gt 0 ] && P_LEVEL=$((level * 100 / scale)) ;;
+    esac
+    charging_of "$status"
+  fi
+  # Android's framework thermal status (PowerManager.getCurrentThermalStatus) where the device has
+  # one; without it (Android < 10) status 0, as an app there must assume, and policy.txt says "none".
+  if [ -n "$HAVE_DUMPSYS" ]; then
+    TS=$(dumpsys thermalservice 2>/dev/null | grep -m1 'Thermal Status:')
+    TS=${TS##*:}
+    TS=${TS%"$CR"}
+    TS=${TS# }
+    case $TS in [0-6]) P_THERMAL=$TS P_THERMAL_SOURCE=dumpsys ;; esac
+  fi
+}
+
+# policy_lookup -> P_MODEL: the model of the table's row for the state (empty: no row)
+policy_lookup() {
+  P_MODEL=
+  while read -r lo hi ch th model rest; do
+    case $lo in ''|'#'*) continue ;; esac
+    if [ "$P_LEVEL" -ge "$lo" ] && [ "$P_LEVEL" -lt "$hi" ] && [ "$ch" = "$P_CHARGING" ] && [ "$th" = "$P_THERMAL" ]; then
+      P_MODEL=$model
+      return 0
+    fi
+  done <"$POLICY"
 }
 
 TASKSET_USED=false
@@ -318,22 +438,44 @@ if [ "$IDLE_S" != 0 ]; then
 fi
 phase workload_start
 window_mark "$RUN_ID start"
-if [ -n "$MASK" ]; then
-  if command -v taskset >/dev/null 2>&1; then
-    TASKSET_USED=true
-    run_engine taskset "$MASK_HEX" "$PROGRAM" "$@"
-    RUNNER_RC=$?
-  else
-    DRIVER_ERROR="EDGEBENCH_CPU_MASK is set but no taskset command exists on this device"
-  fi
+SEGMENTS_RUN=0
+if [ -z "$POLICY" ]; then
+  run_workload "$@"
 else
-  run_engine "$PROGRAM" "$@"
-  RUNNER_RC=$?
+  # One segment per decision: read the state, look its row up, run that row's model. A failed segment
+  # ends the workload. policy.txt, one tab-separated line per segment:
+  # SEGMENT UPTIME_S LEVEL_PCT CHARGING THERMAL_STATUS BATTERY_SOURCE THERMAL_SOURCE MODEL
+  while [ "$SEGMENTS_RUN" -lt "$POLICY_SEGMENTS" ]; do
+    policy_state
+    if [ -z "$P_LEVEL" ] || [ -z "$P_CHARGING" ]; then
+      DRIVER_ERROR="cannot read the battery level and charging state for the policy: neither ${BATTERY_DIR:-a Battery power_supply}/capacity and status (sysfs) nor dumpsys battery gave them (level '$P_LEVEL', charging '$P_CHARGING')"
+      break
+    fi
+    policy_lookup
+    if [ -z "$P_MODEL" ]; then
+      DRIVER_ERROR="the policy table $POLICY has no row for battery $P_LEVEL %, charging $P_CHARGING, thermal status $P_THERMAL"
+      break
+    fi
+    uptime_s
+    line "$SEGMENTS_RUN$TAB$UPTIME$TAB$P_LEVEL$TAB$P_CHARGING$TAB$P_THERMAL$TAB$P_BATTERY_SOURCE$TAB$P_THERMAL_SOURCE$TAB$P_MODEL" >>"$OUT/policy.txt"
+    phase "segment_${SEGMENTS_RUN}_start"
+    RUNNER_OUT=runner.$SEGMENTS_RUN
+    run_workload --model "$P_MODEL" "$@"
+    phase "segment_${SEGMENTS_RUN}_end"
+    SEGMENTS_RUN=$((SEGMENTS_RUN + 1))
+    [ -n "$DRIVER_ERROR" ] && break
+    [ "$RUNNER_RC" = 0 ] || break
+  done
 fi
 
 phase workload_end
 if [ -n "$WINDOW_PROP" ]; then
-  INFERENCES=$(grep -cE '"type":"(run|warmup)"' "$OUT/runner.jsonl" 2>/dev/null)
+  INFERENCES=0
+  for f in "$OUT"/runner.jsonl "$OUT"/runner.[0-9]*.jsonl; do  # one grep per segment, not per node
+    [ -f "$f" ] || continue
+    n=$(grep -cE '"type":"(run|warmup)"' "$f" 2>/dev/null)
+    INFERENCES=$((INFERENCES + ${n:-0}))
+  done
   window_mark "$RUN_ID end ${INFERENCES:-0}"
 fi
 if [ "$IDLE_S" != 0 ]; then
@@ -380,8 +522,18 @@ if [ -n "$KSH_VERSION" ]; then SHELL_HINT=ksh; elif [ -n "$BASH_VERSION" ]; then
   line "  \"sampler_exit_code\": $SAMPLER_RC,"
   if [ -n "$DRIVER_ERROR" ]; then json_str "$DRIVER_ERROR"; else JSON=null; fi
   line "  \"driver_error\": $JSON,"
+  if [ -n "$POLICY" ]; then json_str "$POLICY"; else JSON=null; fi
+  line "  \"policy\": $JSON,"
+  line "  \"policy_segments_run\": $SEGMENTS_RUN,"
   line "  \"files\": {"
   if [ "$ENGINE" = benchmark_model ]; then ENGINE_FILES=benchmark_model.txt
+  elif [ -n "$POLICY" ]; then
+    ENGINE_FILES=policy.txt
+    i=0
+    while [ $i -lt "$SEGMENTS_RUN" ]; do
+      ENGINE_FILES="$ENGINE_FILES runner.$i.jsonl runner.$i.stdout runner.$i.stderr"
+      i=$((i + 1))
+    done
   else ENGINE_FILES="runner.jsonl runner.stdout runner.stderr"; fi
   entries=
   for f in $ENGINE_FILES phases.txt samples.jsonl sampler.stderr sampled_nodes.txt state_before.txt state_after.txt; do
