@@ -23,6 +23,7 @@ def _write(path: Path, text: str, encoding: str = "utf-8", newline: str = "\n") 
     ("threads,mask,latency_ms\n1,0,10.5\n2,0,6.25\n4,1,3.5\n", "\r\n", "utf-8-sig"),  # Excel on Windows
     ("threads;mask;latency_ms\n1;0;10.5\n2;0;6.25\n4;1;3.5\n", "\n", "utf-8"),
     ("threads;mask;latency_ms\n1;0;10,5\n2;0;6,25\n4;1;3,5\n", "\r\n", "utf-8"),  # a comma-decimal locale
+    ("threads\tmask\tlatency_ms\n1\t0\t10,5\n2\t0\t6,25\n4\t1\t3,5\n", "\n", "utf-8"),  # tabs, decimal commas
     ("threads\tmask\tlatency_ms\n1\t0\t10.5\n2\t0\t6.25\n4\t1\t3.5\n", "\n", "utf-8"),
     ("# measured on a TX2\nthreads  mask   latency_ms\n 1 0  10.5\n2 0 6.25\n\n4    1 3.5\n", "\n", "utf-8"),
 ])

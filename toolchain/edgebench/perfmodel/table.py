@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 PARQUET_MAGIC = b"PAR1"
 MAX_TABLE_BYTES = 512 * 1024 * 1024
-DECIMAL_COMMA = re.compile(r"(?:^|;)\s*-?\d+,\d+\s*(?:;|$)", re.MULTILINE)
+def _decimal_comma(delimiter: str) -> re.Pattern[str]:
+    d = re.escape(delimiter)
+    return re.compile(rf"(?:^|{d})[ ]*-?\d+,\d+[ ]*(?:{d}|$)", re.MULTILINE)
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,8 +96,8 @@ def read_config_file(path: str | Path) -> pd.DataFrame:
     try:
         if delimiter is None:
             return pd.read_csv(io.StringIO(body), sep=r"\s+", engine="python")
-        # A semicolon-separated export from a comma-decimal locale (de_DE, fr_FR, ...) writes 10,5.
-        decimal = "," if delimiter == ";" and DECIMAL_COMMA.search(body) else "."
+        # A semicolon- or tab-separated export from a comma-decimal locale (de_DE, fr_FR, ...) writes 10,5.
+        decimal = "," if delimiter in (";", "\t") and _decimal_comma(delimiter).search(body) else "."
         return pd.read_csv(io.StringIO(body), sep=delimiter, skipinitialspace=True, decimal=decimal)
     except (ValueError, pd.errors.ParserError) as exc:
         raise UsageError(f"{path}: could not read it as a {'whitespace-separated' if delimiter is None else repr(delimiter) + '-separated'}"
