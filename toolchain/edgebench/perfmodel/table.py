@@ -60,9 +60,9 @@ class PerfTable:
 
 
 def read_config_file(path: str | Path) -> pd.DataFrame:
-    """A table of configurations from CSV (comma, semicolon or tab separated: detected; with semicolons, a
-    decimal comma is read as such), Parquet (by its
-    magic bytes, whatever the suffix) or whitespace-separated text. A UTF-8 BOM, CRLF line ends and
+    """A table of configurations from CSV (comma, semicolon or tab separated: detected; with semicolons or
+    tabs, a decimal comma is read as such), Parquet (by its magic bytes, whatever the suffix) or
+    whitespace-separated text. A UTF-8 BOM, CRLF line ends and
     `#` comment lines are accepted."""
     import pandas as pd
 
