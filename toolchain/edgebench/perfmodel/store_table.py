@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from edgebench.errors import UsageError
 from edgebench.perfmodel.features import absent_value, device_cpu_count, device_features, model_features, run_features
-from edgebench.perfmodel.sources import SELECTOR_KEYS, STORE_MEASURES
+from edgebench.perfmodel.selectors import SELECTOR_KEYS, STORE_MEASURES
 from edgebench.perfmodel.table import PerfTable, table_from_frame
 
 if TYPE_CHECKING:
