@@ -17,7 +17,7 @@ from edgebench.virtual.thermal import write_static as write_thermal_static
 
 SHELL_UID = 2000  # AID_SHELL: what `adb shell` runs as on a user build
 SDCARD_RW_GID = 1015
-SCRIPTS = ("getprop", "setprop", "dumpsys", "taskset", "settings", "cmd", "input", "svc")
+SCRIPTS = ("getprop", "setprop", "dumpsys", "taskset", "settings", "cmd", "input", "svc", "logcat", "log")
 # Regenerated on every start; everything else under root/ persists.
 VOLATILE = ("system", "vendor", "sys")
 # Host folders bound read-only into the device so Debian's mksh/toybox and their libraries run.

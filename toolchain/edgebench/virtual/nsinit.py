@@ -91,7 +91,7 @@ def _ensure_file(path: str) -> None:
             pass
 
 
-def setup_dev(root: str) -> None:
+def setup_dev(root: str, overlay: str) -> None:
     dev = os.path.join(root, "dev")
     _mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=1m")
     for name in DEVICE_NODES:
@@ -106,6 +106,12 @@ def setup_dev(root: str) -> None:
     for name, dest in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                        ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(dest, os.path.join(dev, name))
+    # The host-side daemons' sockets (logd.py), where a phone has them; read-only still lets
+    # device users connect (connecting needs write permission on the socket, not on the mount).
+    sockets = os.path.join(overlay, "dev", "socket")
+    if os.path.isdir(sockets):
+        os.mkdir(os.path.join(dev, "socket"))
+        bind(sockets, os.path.join(dev, "socket"), read_only=True)
     _mount(None, dev, None, MS_REMOUNT | MS_NOSUID | MS_NOEXEC | MS_RDONLY, "mode=755,size=1m")
 
 
@@ -158,7 +164,7 @@ def build(config: dict[str, Any]) -> str:
         path = os.path.join(root, rel)
         bind(path, path, read_only=True)
     setup_proc(root, config["overlay"])
-    setup_dev(root)
+    setup_dev(root, config["overlay"])
     aarch64 = "native"
     if config.get("qemu_aarch64"):
         try:

@@ -1,0 +1,101 @@
+"""The userland of a virtual device as phone tools use it: logcat and log, phone applets, services."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from edgebench.virtual import registry
+from tests.virtual.helpers import PrivateAdb, start_device, stop_all
+
+pytestmark = pytest.mark.usefixtures("sandbox_available")
+THREADTIME = re.compile(r"^\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} +\d+ +\d+ [VDIWEF] .{8,}: ")
+
+
+@pytest.fixture(scope="module")
+def device(virtual_root: Path, sandbox_available: None) -> Iterator[registry.DeviceState]:
+    state = start_device(virtual_root, profile="pixel-8-like", abi="x86_64")
+    yield state
+    stop_all(virtual_root)
+
+
+@pytest.fixture(scope="module")
+def adb(shared_adb: PrivateAdb, device: registry.DeviceState) -> PrivateAdb:
+    assert "connected" in shared_adb.check("connect", device.config.adb_serial)
+    return shared_adb
+
+
+def sh(adb: PrivateAdb, device: registry.DeviceState, command: str):  # type: ignore[no-untyped-def]
+    return adb.run("-s", device.config.adb_serial, "shell", command)
+
+
+def test_the_devices_services_write_to_the_log_from_boot_on(adb: PrivateAdb, device: registry.DeviceState) -> None:
+    # First in this module: the other tests clear the log.
+    healthd = adb.check("-s", device.config.adb_serial, "logcat", "-d", "-s", "healthd")
+    from edgebench.parsers.healthd import parse_healthd_log
+
+    samples = parse_healthd_log(healthd).samples
+    assert samples and samples[0].level_pct is not None and samples[0].voltage_mv
+    assert "booted (profile pixel-8-like)" in sh(adb, device, "logcat -d -s edgebench").stdout.decode()
+
+
+def test_log_entries_come_back_in_threadtime_and_the_other_formats(adb: PrivateAdb, device: registry.DeviceState) -> None:
+    serial = device.config.serial
+    assert adb.run("-s", device.config.adb_serial, "logcat", "-c").returncode == 0
+    assert sh(adb, device, "log -t EbTest -p w 'hello from the shell' && log -t Other quiet").returncode == 0
+    out = adb.check("-s", device.config.adb_serial, "logcat", "-d", "-v", "threadtime", "EbTest:V", "*:S")
+    lines = out.splitlines()
+    assert lines[0] == "--------- beginning of main", out
+    assert len(lines) == 2 and THREADTIME.match(lines[1]) and lines[1].endswith(" W EbTest  : hello from the shell")
+    brief = sh(adb, device, "logcat -d -v brief -s EbTest").stdout.decode().splitlines()[-1]
+    assert re.fullmatch(r"W/EbTest  \( *\d+\): hello from the shell", brief), brief
+    timed = sh(adb, device, "logcat -d -v time -s Other:I").stdout.decode().splitlines()[-1]
+    assert re.fullmatch(r"\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} I/Other   \( *\d+\): quiet", timed), timed
+    assert serial  # the device under test
+
+
+def test_logcat_tail_since_time_buffers_and_clear(adb: PrivateAdb, device: registry.DeviceState) -> None:
+    for i in range(3):
+        sh(adb, device, f"log -t Tail line{i}")
+    last = sh(adb, device, "logcat -t 2 -s Tail").stdout.decode().splitlines()
+    assert [line.rsplit(": ", 1)[1] for line in last if "Tail" in line] == ["line1", "line2"]
+    marker = sh(adb, device, "date +%s").stdout.decode().strip()
+    time.sleep(1.1)
+    sh(adb, device, "log -t Tail after")
+    since = sh(adb, device, f"logcat -d -T {marker}.999 -s Tail").stdout.decode()
+    assert "after" in since and "line2" not in since
+    sh(adb, device, "log -b system -t Sys system-entry; log -b crash -p f -t Crash boom")
+    assert "system-entry" not in sh(adb, device, "logcat -d -b main").stdout.decode()
+    everything = sh(adb, device, "logcat -d -b all").stdout.decode()
+    assert "--------- beginning of crash" in everything and "F Crash   : boom" in everything
+    assert sh(adb, device, "logcat -b system -c").returncode == 0
+    assert "system-entry" not in sh(adb, device, "logcat -d -b all").stdout.decode()
+    assert "after" in sh(adb, device, "logcat -d").stdout.decode()
+
+
+def test_logcat_refuses_bad_input_with_a_reason(adb: PrivateAdb, device: registry.DeviceState) -> None:
+    bad = sh(adb, device, "logcat -d -b nosuch")
+    assert bad.returncode == 1 and b"unknown buffer 'nosuch'" in bad.stderr
+    assert b"Invalid filter expression" in sh(adb, device, "logcat -d Tag:Z").stderr
+
+
+def test_logcat_follows_new_entries(adb: PrivateAdb, device: registry.DeviceState) -> None:
+    import subprocess
+
+    follower = subprocess.Popen([adb.binary, "-s", device.config.adb_serial, "logcat", "-v", "threadtime", "-T", "1",
+                                 "Follow:V", "*:S"], env=adb.env, stdout=subprocess.PIPE)
+    try:
+        time.sleep(0.5)
+        sh(adb, device, "log -t Follow live-entry")
+        assert follower.stdout is not None
+        seen = b""
+        deadline = time.monotonic() + 10
+        while b"live-entry" not in seen and time.monotonic() < deadline:
+            seen += follower.stdout.readline()
+        assert b"I Follow  : live-entry" in seen
+    finally:
+        follower.terminate()
+        follower.wait(10)
