@@ -99,3 +99,11 @@ def test_logcat_follows_new_entries(adb: PrivateAdb, device: registry.DeviceStat
     finally:
         follower.terminate()
         follower.wait(10)
+
+
+def test_uptime_and_boot_id_are_the_devices_own(adb: PrivateAdb, device: registry.DeviceState) -> None:
+    uptime_s = float(sh(adb, device, "cat /proc/uptime").stdout.split()[0])
+    host_uptime_s = float(Path("/proc/uptime").read_text().split()[0])
+    assert uptime_s < 300 < host_uptime_s or uptime_s < host_uptime_s - 5  # counted from the device's boot
+    boot_id = sh(adb, device, "cat /proc/sys/kernel/random/boot_id").stdout.decode().strip()
+    assert re.fullmatch(r"[0-9a-f-]{36}", boot_id) and boot_id != Path("/proc/sys/kernel/random/boot_id").read_text().strip()

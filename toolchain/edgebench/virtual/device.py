@@ -191,6 +191,7 @@ class VirtualDevice:
         await self._start_sandbox()
         log_boot(self.device_log, serial=self.config.serial, profile=self.profile.name)
         if self.power is not None:
+            self.power.boottime_offset_s = self.sandbox.boottime_offset_s
             self.power.rebooted()
         await self.faults.reapply_after_boot()
         if down_s > 0:
@@ -284,6 +285,7 @@ class VirtualDevice:
         self.power = PowerHost(self.layout.folder, self.layout.root, self.profile, self.config.serial,
                                lambda: self.sandbox.init_pid, self.controls)
         self.power.device_log = self.device_log
+        self.power.boottime_offset_s = self.sandbox.boottime_offset_s
         self.power.start()
         self.control_server = await serve_control(self.layout.folder, self._control)
 

@@ -30,6 +30,8 @@ import signal
 import socket
 import struct
 import sys
+import time
+import uuid
 from typing import Any
 
 MS_RDONLY = 0x1
@@ -122,6 +124,12 @@ def setup_proc(root: str, overlay: str) -> None:
     if os.path.isdir(overlay_proc):
         for name in sorted(os.listdir(overlay_proc)):
             bind(os.path.join(overlay_proc, name), os.path.join(proc, name), read_only=True)
+    # A boot id of this boot (the host's would survive the device's reboots).
+    boot_id = os.path.join(overlay, "boot_id")
+    with open(boot_id, "w") as f:
+        f.write(f"{uuid.uuid4()}\n")
+    os.chmod(boot_id, 0o444)
+    bind(boot_id, os.path.join(proc, "sys/kernel/random/boot_id"), read_only=True)
 
 
 def register_qemu(root: str, interpreter: str) -> None:
@@ -182,6 +190,7 @@ def build(config: dict[str, Any]) -> str:
     return aarch64
 
 
+CLONE_NEWTIME = 0x00000080
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -193,13 +202,24 @@ PR_SET_NAME = 15
 ID_RANGE = 65536  # host uids/gids 0..65535 keep their numbers inside (shell = 2000 on both sides)
 
 
+def _start_clocks_at_zero() -> int:
+    """Offset CLOCK_BOOTTIME and CLOCK_MONOTONIC of the new time namespace so the device's uptime
+    starts near 0 at each boot, as a phone's does. Before any process enters it (the kernel allows
+    offsets only then). Returns the offset in whole seconds (device clock = host clock + offset)."""
+    offset = -int(time.clock_gettime(time.CLOCK_MONOTONIC))
+    boot_offset = -int(time.clock_gettime(time.CLOCK_BOOTTIME))
+    with open("/proc/self/timens_offsets", "w") as f:
+        f.write(f"monotonic {offset} 0\nboottime {boot_offset} 0\n")
+    return boot_offset
+
+
 def _unshare_with_identity_map() -> None:
     """Enter new user/mount/pid/net/uts/ipc namespaces with uids 0..65535 mapped to themselves.
 
     Host root may map a range, but only from the *parent* user namespace, so a helper forked
     before the unshare writes our maps. Without host root, only our own uid can be mapped (to 0).
     """
-    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWTIME
     me = os.getpid()
     if os.geteuid() != 0:
         uid, gid = os.geteuid(), os.getegid()
@@ -271,7 +291,8 @@ def _init(config: dict[str, Any], report_fd: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Print `ready <host pid of the device's PID 1> <aarch64 mode>` (or `error: ...`), then wait."""
+    """Print `ready <host pid of the device's PID 1> <aarch64 mode> <boottime offset s>` (or
+    `error: ...`), then wait."""
     config = json.loads(argv[1])
     # If the device process dies (even by SIGKILL), we get SIGTERM and take the device down with us.
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
@@ -279,6 +300,7 @@ def main(argv: list[str]) -> int:
         return 1  # the parent was already gone before the line above
     try:
         _unshare_with_identity_map()
+        boottime_offset_s = _start_clocks_at_zero()
     except (SetupError, OSError) as exc:
         print(f"error: {exc}", flush=True)
         return 1
@@ -301,7 +323,7 @@ def main(argv: list[str]) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
-    print(f"ready {child} {status.split()[1]}", flush=True)
+    print(f"ready {child} {status.split()[1]} {boottime_offset_s}", flush=True)
     _, status_code = os.waitpid(child, 0)
     return os.waitstatus_to_exitcode(status_code)
 

@@ -62,6 +62,7 @@ class PowerHost(threading.Thread):
     device_log: LogBuffers | None = None  # set by the device: healthd and thermal lines go there
     _next_healthd_s = 0.0  # boottime of the next healthd line (the first comes at boot)
     _logged_level = 0  # thermal throttle level last written to the log
+    boottime_offset_s = 0  # the device's CLOCK_BOOTTIME minus the host's (set by the device each boot)
 
     def __init__(self, folder: Path, root: Path, profile: Profile, serial: str,
                  init_pid: Callable[[], int | None], controls: Controls) -> None:
@@ -276,11 +277,12 @@ class PowerHost(threading.Thread):
         consumed = 0
         for raw in pending.split(b"\n")[:-1]:  # only complete lines
             marker = parse_marker(raw.decode("utf-8", "replace"))
-            if marker is not None and marker.t_s > now:
+            # Markers carry the device's clock (its own time namespace); `now` is the host's.
+            if marker is not None and marker.t_s - self.boottime_offset_s > now:
                 break  # stamped after this period's reading: handle it next period
             consumed += len(raw) + 1
             if marker is not None:
-                record = self.tracker.feed(marker, self._energy_at)
+                record = self.tracker.feed(marker, lambda t: self._energy_at(t - self.boottime_offset_s))
                 if record is not None:
                     log.info("energy truth: %s", json.dumps(record, sort_keys=True))
         self.events_offset += consumed

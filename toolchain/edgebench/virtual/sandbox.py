@@ -69,6 +69,9 @@ class Sandbox:
         self.abi = abi
         self._init: asyncio.subprocess.Process | None = None
         self.init_pid: int | None = None  # host PID of the device's PID 1
+        # The device's own clocks (time namespace): its CLOCK_BOOTTIME = the host's + this offset,
+        # so its uptime starts at 0 on every boot.
+        self.boottime_offset_s = 0
         # How aarch64 programs run: native (x86_64 device), binfmt-namespace, binfmt-host, exec-prefix.
         self.aarch64 = "native"
         # Without host root only our own uid can be mapped: the shell is then uid 0 *inside* the
@@ -104,8 +107,9 @@ class Sandbox:
             raise SandboxError(f"the device's namespaces could not be set up: {line or 'no answer'}; user "
                                "namespaces (and, for arm64-v8a, binfmt_misc in user namespaces, Linux >= 6.7) "
                                "must be allowed")
-        _, pid, self.aarch64 = line.split()
+        _, pid, self.aarch64, offset = line.split()
         self.init_pid = int(pid)
+        self.boottime_offset_s = int(offset)
 
     def env(self, term: str | None = None) -> dict[str, str]:
         """android_env() for this device's commands."""
@@ -125,7 +129,7 @@ class Sandbox:
         if self.init_pid is None:
             raise SandboxError("the device sandbox is not started")
         enter = ["/usr/bin/nsenter", f"--target={self.init_pid}", "--user", "--mount", "--pid", "--net",
-                 "--uts", "--ipc", "--root", "--wd"]
+                 "--uts", "--ipc", "--time", "--root", "--wd"]
         drop = ["/usr/bin/setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
         if self.shell_uid == SHELL_UID:
             drop += [f"--reuid={SHELL_UID}", f"--regid={SHELL_UID}",
