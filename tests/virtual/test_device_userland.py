@@ -34,7 +34,11 @@ def sh(adb: PrivateAdb, device: registry.DeviceState, command: str):  # type: ig
 
 def test_the_devices_services_write_to_the_log_from_boot_on(adb: PrivateAdb, device: registry.DeviceState) -> None:
     # First in this module: the other tests clear the log.
-    healthd = adb.check("-s", device.config.adb_serial, "logcat", "-d", "-s", "healthd")
+    deadline = time.monotonic() + 10
+    healthd = ""
+    while "battery l=" not in healthd and time.monotonic() < deadline:  # healthd logs at its first reading
+        healthd = adb.check("-s", device.config.adb_serial, "logcat", "-d", "-s", "healthd")
+        time.sleep(0.1)
     from edgebench.parsers.healthd import parse_healthd_log
 
     samples = parse_healthd_log(healthd).samples
@@ -107,3 +111,28 @@ def test_uptime_and_boot_id_are_the_devices_own(adb: PrivateAdb, device: registr
     assert uptime_s < 300 < host_uptime_s or uptime_s < host_uptime_s - 5  # counted from the device's boot
     boot_id = sh(adb, device, "cat /proc/sys/kernel/random/boot_id").stdout.decode().strip()
     assert re.fullmatch(r"[0-9a-f-]{36}", boot_id) and boot_id != Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+
+
+def test_phone_applets_debian_toybox_lacks_run(adb: PrivateAdb, device: registry.DeviceState) -> None:
+    script = ("echo abc | tr a-c x-z; expr 2 + 3; dd if=/dev/zero bs=4 count=1 2>/dev/null | wc -c; "
+              "echo hi | gzip | gzip -d; getopt ab: -a -b 1; echo x > /data/local/tmp/d1; echo y > /data/local/tmp/d2; "
+              "diff /data/local/tmp/d1 /data/local/tmp/d2 >/dev/null; echo diff=$?")
+    out = sh(adb, device, script)
+    assert out.stdout.decode().split("\n")[:6] == ["xyz", "5", "4", "hi", " -a -b 1 --", "diff=1"], out
+
+
+def test_nproc_matches_the_profiles_cpus(adb: PrivateAdb, device: registry.DeviceState) -> None:
+    online = sh(adb, device, "cat /sys/devices/system/cpu/online").stdout.decode().strip()
+    expected = sum(int(r.split("-")[-1]) - int(r.split("-")[0]) + 1 for r in online.split(","))
+    assert sh(adb, device, "nproc").stdout.decode().strip() == str(expected)
+    assert sh(adb, device, "grep -c ^processor /proc/cpuinfo").stdout.decode().strip() == str(expected)
+
+
+def test_pm_am_and_cmd_answer_as_a_phone_without_apps(adb: PrivateAdb, device: registry.DeviceState) -> None:
+    listing = sh(adb, device, "pm list packages")
+    assert listing.returncode == 0 and listing.stdout == b""
+    assert sh(adb, device, "cmd package list packages").returncode == 0
+    started = sh(adb, device, "am start -n com.example/.Main")
+    assert started.returncode == 1 and b"unable to resolve Intent { cmp=com.example/.Main }" in started.stderr
+    assert b"Broadcast completed: result=0" in sh(adb, device, "am broadcast -a x.y").stdout
+    assert sh(adb, device, "am force-stop com.example").returncode == 0

@@ -17,7 +17,10 @@ from edgebench.virtual.thermal import write_static as write_thermal_static
 
 SHELL_UID = 2000  # AID_SHELL: what `adb shell` runs as on a user build
 SDCARD_RW_GID = 1015
-SCRIPTS = ("getprop", "setprop", "dumpsys", "taskset", "settings", "cmd", "input", "svc", "logcat", "log")
+SCRIPTS = ("getprop", "setprop", "dumpsys", "taskset", "settings", "cmd", "input", "svc", "logcat", "log", "nproc", "pm", "am")
+# Applets of Android's toybox that Debian's toybox build leaves out: the host's GNU/util-linux tools
+# (under the bound /usr) stand in for them, so phone scripts using them do not fail with 127.
+HOST_APPLETS = ("dd", "tr", "diff", "expr", "gzip", "getopt", "stty", "lsof", "more")
 # Regenerated on every start; everything else under root/ persists.
 VOLATILE = ("system", "vendor", "sys")
 # Host folders bound read-only into the device so Debian's mksh/toybox and their libraries run.
@@ -193,6 +196,9 @@ def _system(root: Path, props: dict[str, str], abi: str) -> None:
     for applet in toybox_applets():
         if applet not in SCRIPTS and applet != "sh" and not (bin_dir / applet).exists():
             os.symlink("toybox", bin_dir / applet)
+    for applet in HOST_APPLETS:
+        if not (bin_dir / applet).exists() and Path("/usr/bin", applet).exists():
+            os.symlink(f"/usr/bin/{applet}", bin_dir / applet)
     if Path("/usr/bin/mawk").exists():  # phones ship an awk outside toybox
         os.symlink("/usr/bin/mawk", bin_dir / "awk")
     scripts = resources.files("edgebench.virtual") / "device_scripts"
