@@ -136,3 +136,17 @@ def test_pm_am_and_cmd_answer_as_a_phone_without_apps(adb: PrivateAdb, device: r
     assert started.returncode == 1 and b"unable to resolve Intent { cmp=com.example/.Main }" in started.stderr
     assert b"Broadcast completed: result=0" in sh(adb, device, "am broadcast -a x.y").stdout
     assert sh(adb, device, "am force-stop com.example").returncode == 0
+
+
+def test_data_is_a_mount_point_and_wlan0_has_an_address_inside_the_device(adb: PrivateAdb,
+                                                                          device: registry.DeviceState) -> None:
+    df = sh(adb, device, "df /data/local/tmp").stdout.decode().splitlines()
+    assert df[-1].split()[-1] == "/data", df
+    wlan = sh(adb, device, "ip -4 addr show wlan0").stdout.decode()
+    assert "inet 192.168.1.100/24" in wlan, wlan
+    assert "inet addr:192.168.1.100" in sh(adb, device, "ifconfig wlan0").stdout.decode()
+    # The device's network namespace is its own: the host has no such address.
+    import socket
+
+    with socket.socket() as probe, pytest.raises(OSError):
+        probe.bind(("192.168.1.100", 0))

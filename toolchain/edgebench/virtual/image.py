@@ -199,6 +199,9 @@ def _system(root: Path, props: dict[str, str], abi: str) -> None:
     for applet in HOST_APPLETS:
         if not (bin_dir / applet).exists() and Path("/usr/bin", applet).exists():
             os.symlink(f"/usr/bin/{applet}", bin_dir / applet)
+    ip = next((Path(d, "ip") for d in ("/usr/sbin", "/usr/bin") if Path(d, "ip").exists()), None)
+    if ip is not None and not (bin_dir / "ip").exists():  # phones ship iproute2's ip
+        os.symlink(os.path.realpath(ip), bin_dir / "ip")  # /bin means /system/bin inside
     if Path("/usr/bin/mawk").exists():  # phones ship an awk outside toybox
         os.symlink("/usr/bin/mawk", bin_dir / "awk")
     scripts = resources.files("edgebench.virtual") / "device_scripts"

@@ -29,6 +29,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 import uuid
@@ -160,6 +161,31 @@ def loopback_up() -> None:
         fcntl.ioctl(s, siocsifflags, struct.pack("16sh", b"lo", flags | iff_up))
 
 
+WLAN_ADDRESS = "192.168.1.100/24"  # a home-router LAN address; the link leads nowhere
+IP_TOOLS = ("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip")
+
+
+def wlan_up() -> str | None:
+    """A `wlan0` with an address in the device's own network namespace (never the host's), so
+    tools that read a phone's Wi-Fi address find one. A dummy link where the kernel has the dummy
+    driver, else ifb (also a link without a peer); nothing beyond the device answers on it.
+    Returns None, or why there is no wlan0 (no iproute2, no such link type)."""
+    ip = next((path for path in IP_TOOLS if os.access(path, os.X_OK)), None)
+    if ip is None:
+        return "no iproute2 `ip` on the host"
+    for kind in ("dummy", "ifb"):
+        made = subprocess.run([ip, "link", "add", "wlan0", "type", kind], capture_output=True)
+        if made.returncode == 0:
+            break
+    else:
+        return f"the kernel offers neither a dummy nor an ifb link ({made.stderr.decode().strip()})"
+    for step in (["addr", "add", WLAN_ADDRESS, "dev", "wlan0"], ["link", "set", "wlan0", "up"]):
+        done = subprocess.run([ip, *step], capture_output=True)
+        if done.returncode != 0:
+            return f"`ip {' '.join(step)}` failed: {done.stderr.decode().strip()}"
+    return None
+
+
 def build(config: dict[str, Any]) -> str:
     """Build the device's mount table and chroot into it. Returns how aarch64 programs run:
     native (x86_64 device), binfmt-namespace, binfmt-host, or exec-prefix (qemu must be named)."""
@@ -173,6 +199,12 @@ def build(config: dict[str, Any]) -> str:
         bind(path, path, read_only=True)
     setup_proc(root, config["overlay"])
     setup_dev(root, config["overlay"])
+    for rel in config.get("partitions", []):
+        # A mount point of its own, as a phone's userdata is. Mounted last: every device mount
+        # shares the host's st_dev, and df names the last mount of a file's st_dev.
+        path = os.path.join(root, rel)
+        if os.path.isdir(path):
+            bind(path, path, read_only=False)
     aarch64 = "native"
     if config.get("qemu_aarch64"):
         try:
@@ -185,6 +217,9 @@ def build(config: dict[str, Any]) -> str:
             aarch64 = "binfmt-host" if os.path.exists(host_rule) else "exec-prefix"
     socket.sethostname(config.get("hostname", "localhost"))
     loopback_up()
+    no_wlan = wlan_up()
+    if no_wlan is not None:
+        print(f"nsinit: no wlan0: {no_wlan}", file=sys.stderr, flush=True)  # the device's server.log
     os.chroot(root)
     os.chdir("/")
     return aarch64

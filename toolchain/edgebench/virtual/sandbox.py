@@ -85,6 +85,7 @@ class Sandbox:
             "overlay": str(self.overlay),
             "host_binds": host_binds,
             "read_only": ["system", "vendor", "sys"],
+            "partitions": ["data"],
             "qemu_aarch64": QEMU_AARCH64 if self.abi == "arm64-v8a" else None,
             "hostname": "localhost",
             "parent_pid": os.getpid(),
