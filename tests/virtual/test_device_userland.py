@@ -150,3 +150,25 @@ def test_data_is_a_mount_point_and_wlan0_has_an_address_inside_the_device(adb: P
 
     with socket.socket() as probe, pytest.raises(OSError):
         probe.bind(("192.168.1.100", 0))
+
+
+def test_batterystats_reset_and_charged_read_the_gauge_and_meminfo_the_kernel(adb: PrivateAdb,
+                                                                              device: registry.DeviceState) -> None:
+    from edgebench.parsers.batterystats import parse_dumpsys_batterystats
+
+    assert sh(adb, device, "dumpsys batterystats --reset").stdout == b"Battery stats reset.\n"
+    counter_before = int(sh(adb, device, "cat /sys/class/power_supply/battery/charge_counter").stdout)
+    time.sleep(1.0)
+    text = sh(adb, device, "dumpsys batterystats --charged").stdout.decode()
+    counter_after = int(sh(adb, device, "cat /sys/class/power_supply/battery/charge_counter").stdout)
+    period = parse_dumpsys_batterystats(text).periods[0]
+    assert period.kind == "since_charged" and period.total_run_time_ms is not None
+    assert 1000 <= period.total_run_time_ms < 30_000
+    assert period.discharge_mah is not None
+    # The gauge's own counter since the reset (it may move once more between the two reads).
+    assert abs(period.discharge_mah - (counter_before - counter_after) / 1000) <= 1.0
+    meminfo = sh(adb, device, "dumpsys meminfo").stdout.decode()
+    total_kb = next(int(line.split()[1]) for line in sh(adb, device, "cat /proc/meminfo").stdout.decode().splitlines()
+                    if line.startswith("MemTotal:"))
+    assert f"Total RAM: {total_kb}K (status normal)" in meminfo
+    assert "batterystats" in sh(adb, device, "dumpsys -l").stdout.decode()
