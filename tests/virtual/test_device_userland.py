@@ -172,3 +172,10 @@ def test_batterystats_reset_and_charged_read_the_gauge_and_meminfo_the_kernel(ad
                     if line.startswith("MemTotal:"))
     assert f"Total RAM: {total_kb}K (status normal)" in meminfo
     assert "batterystats" in sh(adb, device, "dumpsys -l").stdout.decode()
+
+
+def test_shell_errors_read_as_androids_mksh(adb: PrivateAdb, device: registry.DeviceState) -> None:
+    missing = sh(adb, device, "no_such_command")
+    assert missing.returncode == 127
+    assert missing.stderr == b"/system/bin/sh: no_such_command: inaccessible or not found\n"
+    assert sh(adb, device, "cd /no/such").stderr == b"/system/bin/sh: cd: /no/such: No such file or directory\n"

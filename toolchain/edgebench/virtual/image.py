@@ -12,6 +12,7 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
+from edgebench.virtual.android_sh import install_sh
 from edgebench.virtual.profiles import Profile
 from edgebench.virtual.thermal import write_static as write_thermal_static
 
@@ -191,7 +192,7 @@ def _system(root: Path, props: dict[str, str], abi: str) -> None:
     bin_dir = root / "system/bin"
     bin_dir.mkdir(parents=True)
     (root / "system/xbin").mkdir()
-    os.symlink("/usr/bin/mksh", bin_dir / "sh")
+    install_sh(bin_dir / "sh")  # Debian's mksh, its messages without Debian's "E: " prefix
     os.symlink("/usr/bin/toybox", bin_dir / "toybox")
     for applet in toybox_applets():
         if applet not in SCRIPTS and applet != "sh" and not (bin_dir / applet).exists():
