@@ -4,7 +4,8 @@
 mount table is built. Each command then joins those namespaces with util-linux `nsenter` (root =
 the device folder) and drops privileges with `setpriv`: uid/gid 2000 with the shell's groups,
 no_new_privs, empty capability bounding set. So a device command sees only the device folder plus
-read-only host `/usr`, its own processes, and a private network namespace (only `lo`).
+read-only host `/usr`, its own processes, a private network namespace (`lo` and a `wlan0`) and its
+own clocks (a time namespace: uptime starts at 0 on each boot).
 
 Needs Linux user namespaces (checked by `probe()`); there is no weaker fallback: when namespaces
 are unavailable the device refuses to start and says why.
