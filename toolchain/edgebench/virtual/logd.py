@@ -118,8 +118,9 @@ class LogDaemon:
                              "consumed), max entry is 5120 B, max payload is 4068 B\n".encode())
             return
         printer = _Printer(request)
-        entries = [e for e in self.buffers.entries(request.buffers) if printer.selects(e)]
-        last_seq = max((e.seq for e in self.buffers.entries(request.buffers)), default=0)
+        snapshot = self.buffers.entries(request.buffers)  # one read: following resumes right after it
+        last_seq = max((e.seq for e in snapshot), default=0)
+        entries = [e for e in snapshot if printer.selects(e)]
         since = request.since
         if since is not None and since.count is not None:
             entries = entries[-since.count:] if since.count else []
