@@ -237,10 +237,14 @@ PR_SET_NAME = 15
 ID_RANGE = 65536  # host uids/gids 0..65535 keep their numbers inside (shell = 2000 on both sides)
 
 
-def _start_clocks_at_zero() -> int:
-    """Offset CLOCK_BOOTTIME and CLOCK_MONOTONIC of the new time namespace so the device's uptime
-    starts near 0 at each boot, as a phone's does. Before any process enters it (the kernel allows
-    offsets only then). Returns the offset in whole seconds (device clock = host clock + offset)."""
+def _start_clocks_at_zero() -> int | None:
+    """A time namespace whose CLOCK_BOOTTIME and CLOCK_MONOTONIC start near 0, so the device's
+    uptime restarts at each boot as a phone's does (offsets are set before any process enters it,
+    the only time the kernel allows). Returns the offset in whole seconds (device clock = host
+    clock + offset), or None on kernels without time namespaces (Linux < 5.6 or CONFIG_TIME_NS
+    off): the device then shares the host's clocks."""
+    if _libc.unshare(CLONE_NEWTIME) != 0:
+        return None
     offset = -int(time.clock_gettime(time.CLOCK_MONOTONIC))
     boot_offset = -int(time.clock_gettime(time.CLOCK_BOOTTIME))
     with open("/proc/self/timens_offsets", "w") as f:
@@ -254,7 +258,7 @@ def _unshare_with_identity_map() -> None:
     Host root may map a range, but only from the *parent* user namespace, so a helper forked
     before the unshare writes our maps. Without host root, only our own uid can be mapped (to 0).
     """
-    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWTIME
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC
     me = os.getpid()
     if os.geteuid() != 0:
         uid, gid = os.geteuid(), os.getegid()
@@ -326,7 +330,7 @@ def _init(config: dict[str, Any], report_fd: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Print `ready <host pid of the device's PID 1> <aarch64 mode> <boottime offset s>` (or
+    """Print `ready <host pid of the device's PID 1> <aarch64 mode> <boottime offset s, or "shared">` (or
     `error: ...`), then wait."""
     config = json.loads(argv[1])
     # If the device process dies (even by SIGKILL), we get SIGTERM and take the device down with us.
@@ -358,7 +362,8 @@ def main(argv: list[str]) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
-    print(f"ready {child} {status.split()[1]} {boottime_offset_s}", flush=True)
+    clocks = "shared" if boottime_offset_s is None else boottime_offset_s
+    print(f"ready {child} {status.split()[1]} {clocks}", flush=True)
     _, status_code = os.waitpid(child, 0)
     return os.waitstatus_to_exitcode(status_code)
 

@@ -73,6 +73,7 @@ class Sandbox:
         # The device's own clocks (time namespace): its CLOCK_BOOTTIME = the host's + this offset,
         # so its uptime starts at 0 on every boot.
         self.boottime_offset_s = 0
+        self.own_clocks = False  # False on kernels without time namespaces
         # How aarch64 programs run: native (x86_64 device), binfmt-namespace, binfmt-host, exec-prefix.
         self.aarch64 = "native"
         # Without host root only our own uid can be mapped: the shell is then uid 0 *inside* the
@@ -111,7 +112,8 @@ class Sandbox:
                                "must be allowed")
         _, pid, self.aarch64, offset = line.split()
         self.init_pid = int(pid)
-        self.boottime_offset_s = int(offset)
+        self.own_clocks = offset != "shared"
+        self.boottime_offset_s = int(offset) if self.own_clocks else 0
 
     def env(self, term: str | None = None) -> dict[str, str]:
         """android_env() for this device's commands."""
@@ -131,7 +133,7 @@ class Sandbox:
         if self.init_pid is None:
             raise SandboxError("the device sandbox is not started")
         enter = ["/usr/bin/nsenter", f"--target={self.init_pid}", "--user", "--mount", "--pid", "--net",
-                 "--uts", "--ipc", "--time", "--root", "--wd"]
+                 "--uts", "--ipc", *(["--time"] if self.own_clocks else []), "--root", "--wd"]
         drop = ["/usr/bin/setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
         if self.shell_uid == SHELL_UID:
             drop += [f"--reuid={SHELL_UID}", f"--regid={SHELL_UID}",
