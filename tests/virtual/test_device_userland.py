@@ -44,6 +44,21 @@ def test_the_devices_services_write_to_the_log_from_boot_on(adb: PrivateAdb, dev
     samples = parse_healthd_log(healthd).samples
     assert samples and samples[0].level_pct is not None and samples[0].voltage_mv
     assert "booted (profile pixel-8-like)" in sh(adb, device, "logcat -d -s edgebench").stdout.decode()
+    # A lab fault and the thermal throttling it sets are logged as they happen.
+    from edgebench.virtual import control
+    from edgebench.virtual.faults import FaultRequest
+
+    control.request(device.layout.folder, {"op": "fault", "request": FaultRequest(throttle=2).to_json()})
+    try:
+        deadline = time.monotonic() + 10
+        system = ""
+        while "Thermal status changed to 2" not in system and time.monotonic() < deadline:
+            system = sh(adb, device, "logcat -d -b system,main -s ThermalManagerService edgebench").stdout.decode()
+            time.sleep(0.1)
+        assert "W ThermalManagerService: Thermal status changed to 2" in system
+        assert "W edgebench: lab fault injected: throttle=2" in system
+    finally:
+        control.request(device.layout.folder, {"op": "fault", "request": FaultRequest(throttle=0).to_json()})
 
 
 def test_log_entries_come_back_in_threadtime_and_the_other_formats(adb: PrivateAdb, device: registry.DeviceState) -> None:
