@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 from ..conftest import REAL_MODELS
@@ -49,6 +50,13 @@ def test_push_and_run_all_stores_virtual_records(lab, capsys):
     with sqlite3.connect(lab.workspace / "results.sqlite") as con:
         kinds = {row[0] for row in con.execute("select device_kind from runs")}
         assert kinds == {"virtual"}
+    # Each run's log window (logcat since the driver started) is captured from the device's logcat.
+    windows = sorted(lab.workspace.rglob("logcat.txt"))
+    assert len(windows) >= 4, windows
+    for window in windows:
+        text = window.read_text()
+        assert re.search(r"^\d\d-\d\d [\d:.]+ +\d+ +\d+ I edgebench-driver: workload start", text, re.M), text
+        assert "I edgebench-driver: workload end: exit 0" in text
 
 
 def test_second_push_skips_unchanged_files(lab, capsys):

@@ -64,6 +64,16 @@ def start_device(root: Path, *, profile: str = "pixel-8-like", abi: str = "x86_6
     return registry.start_device(layout)
 
 
+def device_boottime_offset_s(state: registry.DeviceState) -> float:
+    """The device's CLOCK_BOOTTIME minus the host's (its own time namespace starts at 0 each boot)."""
+    status = state.status or {}
+    for line in Path(f"/proc/{status['init_pid']}/timens_offsets").read_text().splitlines():
+        name, seconds, nanoseconds = line.split()
+        if name in ("boottime", "7"):
+            return int(seconds) + int(nanoseconds) / 1e9
+    return 0.0
+
+
 def stop_all(root: Path) -> None:
     for state in registry.list_devices(root):
         registry.stop_device(state)

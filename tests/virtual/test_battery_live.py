@@ -12,7 +12,7 @@ from edgebench.parsers import parse_dumpsys_thermalservice
 from edgebench.virtual import control, registry
 from edgebench.virtual.energy_truth import TRUTH_FILE, read_truth
 from edgebench.virtual.faults import FaultRequest
-from tests.virtual.helpers import PrivateAdb, start_device, stop_all
+from tests.virtual.helpers import PrivateAdb, device_boottime_offset_s, start_device, stop_all
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
 BATTERY = "/sys/class/power_supply/battery"
@@ -108,12 +108,14 @@ class HostSampler:
     def __init__(self, state: registry.DeviceState) -> None:
         self.path = state.layout.root / "sys/class/power_supply/battery/current_now"
         self.samples: list[tuple[float, int]] = []
+        self.offset_s = device_boottime_offset_s(state)  # samples are stamped in the device's clock
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self) -> None:
         while not self.stop.is_set():
-            self.samples.append((time.clock_gettime(time.CLOCK_BOOTTIME), int(self.path.read_text())))
+            now = time.clock_gettime(time.CLOCK_BOOTTIME) + self.offset_s
+            self.samples.append((now, int(self.path.read_text())))
             time.sleep(0.05)
 
     def mean_between(self, t0: float, t1: float) -> float:

@@ -4,9 +4,11 @@ A virtual device is a real adb peer (device side of the adb protocol, `adb_proto
 on 127.0.0.1:PORT; `adb connect` adds it to any adb server (tested with adb 29 and 36). Behind it:
 
 - `shell:`/`shell,v2,...:`/`exec:` run in a sandbox (`sandbox.py`, `nsinit.py`): private user,
-  mount, PID, network, UTS and IPC namespaces, the device folder as `/`, uid 2000 with no
-  capabilities and no_new_privs, Debian `mksh` as /system/bin/sh and `toybox` applets, host `/usr`
-  read-only, a real procfs with the profile's /proc/cpuinfo bound over it;
+  mount, PID, network, UTS, IPC and time namespaces, the device folder as `/`, uid 2000 with no
+  capabilities and no_new_privs, Debian `mksh` as /system/bin/sh (`android_sh.py`) and `toybox`
+  applets, host `/usr` read-only, a real procfs with the profile's /proc/cpuinfo bound over it;
+- `logcat`/`log` are clients of a log daemon in the device process (`logd.py`, `device_log.py`,
+  `logcat_args.py`), which the device's own services also write to (`service_log.py`);
 - `sync:` (push/pull/ls/stat) resolves every path inside the device root with openat2
   (RESOLVE_IN_ROOT) and runs as the shell user in a helper process (`fs_ops.py`, `device_fs.py`,
   `sync_service.py`): the device process never changes its own ids, so the gauge thread stays root;

@@ -30,15 +30,18 @@ from edgebench.virtual.adb_auth import AdbKeys
 from edgebench.virtual.adb_protocol import AdbTransport, Connecting, ServiceHandler, Stream, banner
 from edgebench.virtual.control import serve as serve_control
 from edgebench.virtual.device_fs import DeviceFS
+from edgebench.virtual.device_log import LogBuffers
 from edgebench.virtual.device_procs import kill_by_name
 from edgebench.virtual.fault_control import FaultController
 from edgebench.virtual.faults import HARNESS_COMMS, FaultRequest, LinkFaults
 from edgebench.virtual.forwarding import Forwarding
+from edgebench.virtual.logd import LogDaemon
 from edgebench.virtual.image import build_image, identity_properties, reset_boot_state, set_runtime_property
 from edgebench.virtual.netns_sockets import DeviceSockets
 from edgebench.virtual.profiles import ABIS, Profile, load_profile
 from edgebench.virtual.power_host import Controls, PowerHost
 from edgebench.virtual.sandbox import QEMU_AARCH64, Sandbox
+from edgebench.virtual.service_log import log_boot
 from edgebench.virtual.shell_service import parse_shell_service, run_shell
 from edgebench.virtual.sync_service import run_sync
 
@@ -141,6 +144,8 @@ class VirtualDevice:
         # --auth: adb's RSA authentication against the keys the user allowed (kept in the device folder).
         self.auth = AdbKeys(layout.folder / "adb_keys") if config.auth else None
         self.power: PowerHost | None = None
+        self.device_log = LogBuffers()  # what logd holds: forgotten on reboot
+        self.logd = LogDaemon(self.device_log, layout.overlay)
 
     # ServiceHost
     def banner(self) -> bytes:
@@ -187,6 +192,7 @@ class VirtualDevice:
         self.drop_connections()
         await self._stop_sandbox()
         reset_boot_state(self.layout.root)
+        self.device_log.clear()
         if wipe_tmp:
             tmp = self.layout.root / "data/local/tmp"
             for entry in list(tmp.iterdir()) if tmp.is_dir() else []:
@@ -195,7 +201,9 @@ class VirtualDevice:
                 else:
                     entry.unlink(missing_ok=True)
         await self._start_sandbox()
+        log_boot(self.device_log, serial=self.config.serial, profile=self.profile.name)
         if self.power is not None:
+            self.power.boottime_offset_s = self.sandbox.boottime_offset_s
             self.power.rebooted()
         await self.faults.reapply_after_boot()
         if down_s > 0:
@@ -284,7 +292,9 @@ class VirtualDevice:
     async def start(self) -> None:
         build_image(self.layout.root, self.layout.overlay, self.profile, serial=self.config.serial,
                     abi=self.config.abi, port=self.config.port, cpuinfo=self.config.cpuinfo)
+        await self.logd.start()  # its socket folder is bound into the sandbox
         await self._start_sandbox()
+        log_boot(self.device_log, serial=self.config.serial, profile=self.profile.name)
         try:
             await self.listen()
         except OSError:
@@ -292,6 +302,8 @@ class VirtualDevice:
             raise
         self.power = PowerHost(self.layout.folder, self.layout.root, self.profile, self.config.serial,
                                lambda: self.sandbox.init_pid, self.controls)
+        self.power.device_log = self.device_log
+        self.power.boottime_offset_s = self.sandbox.boottime_offset_s
         self.power.start()
         self.control_server = await serve_control(self.layout.folder, self._control)
 
@@ -320,3 +332,4 @@ class VirtualDevice:
             await asyncio.get_running_loop().run_in_executor(None, self.power.join, 5.0)
             self.power = None
         await self._stop_sandbox()
+        await self.logd.stop()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgebench.virtual import nospace
 from edgebench.virtual.faults import FaultRequest
+from edgebench.virtual.service_log import log_fault
 
 if TYPE_CHECKING:
     from edgebench.virtual.device import VirtualDevice
@@ -40,6 +41,8 @@ class FaultController:
         if request.clear:
             await self.clear()
             return self.status()
+        if device.device_log is not None:
+            log_fault(device.device_log, request.to_json())
         if request.come_back_after is not None:
             self.come_back_after = request.come_back_after
         if request.slow_link_kbps is not None:

@@ -12,12 +12,16 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
+from edgebench.virtual.android_sh import install_sh
 from edgebench.virtual.profiles import Profile
 from edgebench.virtual.thermal import write_static as write_thermal_static
 
 SHELL_UID = 2000  # AID_SHELL: what `adb shell` runs as on a user build
 SDCARD_RW_GID = 1015
-SCRIPTS = ("getprop", "setprop", "dumpsys", "taskset", "settings", "cmd", "input", "svc")
+SCRIPTS = ("getprop", "setprop", "dumpsys", "taskset", "settings", "cmd", "input", "svc", "logcat", "log", "nproc", "pm", "am")
+# Applets of Android's toybox that Debian's toybox build leaves out: the host's GNU/util-linux tools
+# (under the bound /usr) stand in for them, so phone scripts using them do not fail with 127.
+HOST_APPLETS = ("dd", "tr", "diff", "expr", "gzip", "getopt", "stty", "lsof", "more")
 # Regenerated on every start; everything else under root/ persists.
 VOLATILE = ("system", "vendor", "sys")
 # Host folders bound read-only into the device so Debian's mksh/toybox and their libraries run.
@@ -188,11 +192,17 @@ def _system(root: Path, props: dict[str, str], abi: str) -> None:
     bin_dir = root / "system/bin"
     bin_dir.mkdir(parents=True)
     (root / "system/xbin").mkdir()
-    os.symlink("/usr/bin/mksh", bin_dir / "sh")
+    install_sh(bin_dir / "sh")  # Debian's mksh, its messages without Debian's "E: " prefix
     os.symlink("/usr/bin/toybox", bin_dir / "toybox")
     for applet in toybox_applets():
         if applet not in SCRIPTS and applet != "sh" and not (bin_dir / applet).exists():
             os.symlink("toybox", bin_dir / applet)
+    for applet in HOST_APPLETS:
+        if not (bin_dir / applet).exists() and Path("/usr/bin", applet).exists():
+            os.symlink(f"/usr/bin/{applet}", bin_dir / applet)
+    ip = next((Path(d, "ip") for d in ("/usr/sbin", "/usr/bin") if Path(d, "ip").exists()), None)
+    if ip is not None and not (bin_dir / "ip").exists():  # phones ship iproute2's ip
+        os.symlink(os.path.realpath(ip), bin_dir / "ip")  # /bin means /system/bin inside
     if Path("/usr/bin/mawk").exists():  # phones ship an awk outside toybox
         os.symlink("/usr/bin/mawk", bin_dir / "awk")
     scripts = resources.files("edgebench.virtual") / "device_scripts"

@@ -29,7 +29,10 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
+import time
+import uuid
 from typing import Any
 
 MS_RDONLY = 0x1
@@ -91,7 +94,7 @@ def _ensure_file(path: str) -> None:
             pass
 
 
-def setup_dev(root: str) -> None:
+def setup_dev(root: str, overlay: str) -> None:
     dev = os.path.join(root, "dev")
     _mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=1m")
     for name in DEVICE_NODES:
@@ -106,6 +109,12 @@ def setup_dev(root: str) -> None:
     for name, dest in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                        ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(dest, os.path.join(dev, name))
+    # The host-side daemons' sockets (logd.py), where a phone has them; read-only still lets
+    # device users connect (connecting needs write permission on the socket, not on the mount).
+    sockets = os.path.join(overlay, "dev", "socket")
+    if os.path.isdir(sockets):
+        os.mkdir(os.path.join(dev, "socket"))
+        bind(sockets, os.path.join(dev, "socket"), read_only=True)
     _mount(None, dev, None, MS_REMOUNT | MS_NOSUID | MS_NOEXEC | MS_RDONLY, "mode=755,size=1m")
 
 
@@ -116,6 +125,12 @@ def setup_proc(root: str, overlay: str) -> None:
     if os.path.isdir(overlay_proc):
         for name in sorted(os.listdir(overlay_proc)):
             bind(os.path.join(overlay_proc, name), os.path.join(proc, name), read_only=True)
+    # A boot id of this boot (the host's would survive the device's reboots).
+    boot_id = os.path.join(overlay, "boot_id")
+    with open(boot_id, "w") as f:
+        f.write(f"{uuid.uuid4()}\n")
+    os.chmod(boot_id, 0o444)
+    bind(boot_id, os.path.join(proc, "sys/kernel/random/boot_id"), read_only=True)
 
 
 def register_qemu(root: str, interpreter: str) -> None:
@@ -146,6 +161,31 @@ def loopback_up() -> None:
         fcntl.ioctl(s, siocsifflags, struct.pack("16sh", b"lo", flags | iff_up))
 
 
+WLAN_ADDRESS = "192.168.1.100/24"  # a home-router LAN address; the link leads nowhere
+IP_TOOLS = ("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip")
+
+
+def wlan_up() -> str | None:
+    """A `wlan0` with an address in the device's own network namespace (never the host's), so
+    tools that read a phone's Wi-Fi address find one. A dummy link where the kernel has the dummy
+    driver, else ifb (also a link without a peer); nothing beyond the device answers on it.
+    Returns None, or why there is no wlan0 (no iproute2, no such link type)."""
+    ip = next((path for path in IP_TOOLS if os.access(path, os.X_OK)), None)
+    if ip is None:
+        return "no iproute2 `ip` on the host"
+    for kind in ("dummy", "ifb"):
+        made = subprocess.run([ip, "link", "add", "wlan0", "type", kind], capture_output=True)
+        if made.returncode == 0:
+            break
+    else:
+        return f"the kernel offers neither a dummy nor an ifb link ({made.stderr.decode().strip()})"
+    for step in (["addr", "add", WLAN_ADDRESS, "dev", "wlan0"], ["link", "set", "wlan0", "up"]):
+        done = subprocess.run([ip, *step], capture_output=True)
+        if done.returncode != 0:
+            return f"`ip {' '.join(step)}` failed: {done.stderr.decode().strip()}"
+    return None
+
+
 def build(config: dict[str, Any]) -> str:
     """Build the device's mount table and chroot into it. Returns how aarch64 programs run:
     native (x86_64 device), binfmt-namespace, binfmt-host, or exec-prefix (qemu must be named)."""
@@ -158,7 +198,13 @@ def build(config: dict[str, Any]) -> str:
         path = os.path.join(root, rel)
         bind(path, path, read_only=True)
     setup_proc(root, config["overlay"])
-    setup_dev(root)
+    setup_dev(root, config["overlay"])
+    for rel in config.get("partitions", []):
+        # A mount point of its own, as a phone's userdata is. Mounted last: every device mount
+        # shares the host's st_dev, and df names the last mount of a file's st_dev.
+        path = os.path.join(root, rel)
+        if os.path.isdir(path):
+            bind(path, path, read_only=False)
     aarch64 = "native"
     if config.get("qemu_aarch64"):
         try:
@@ -171,11 +217,15 @@ def build(config: dict[str, Any]) -> str:
             aarch64 = "binfmt-host" if os.path.exists(host_rule) else "exec-prefix"
     socket.sethostname(config.get("hostname", "localhost"))
     loopback_up()
+    no_wlan = wlan_up()
+    if no_wlan is not None:
+        print(f"nsinit: no wlan0: {no_wlan}", file=sys.stderr, flush=True)  # the device's server.log
     os.chroot(root)
     os.chdir("/")
     return aarch64
 
 
+CLONE_NEWTIME = 0x00000080
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -185,6 +235,21 @@ CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 ID_RANGE = 65536  # host uids/gids 0..65535 keep their numbers inside (shell = 2000 on both sides)
+
+
+def _start_clocks_at_zero() -> int | None:
+    """A time namespace whose CLOCK_BOOTTIME and CLOCK_MONOTONIC start near 0, so the device's
+    uptime restarts at each boot as a phone's does (offsets are set before any process enters it,
+    the only time the kernel allows). Returns the offset in whole seconds (device clock = host
+    clock + offset), or None on kernels without time namespaces (Linux < 5.6 or CONFIG_TIME_NS
+    off): the device then shares the host's clocks."""
+    if _libc.unshare(CLONE_NEWTIME) != 0:
+        return None
+    offset = -int(time.clock_gettime(time.CLOCK_MONOTONIC))
+    boot_offset = -int(time.clock_gettime(time.CLOCK_BOOTTIME))
+    with open("/proc/self/timens_offsets", "w") as f:
+        f.write(f"monotonic {offset} 0\nboottime {boot_offset} 0\n")
+    return boot_offset
 
 
 def _unshare_with_identity_map() -> None:
@@ -265,7 +330,8 @@ def _init(config: dict[str, Any], report_fd: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Print `ready <host pid of the device's PID 1> <aarch64 mode>` (or `error: ...`), then wait."""
+    """Print `ready <host pid of the device's PID 1> <aarch64 mode> <boottime offset s, or "shared">` (or
+    `error: ...`), then wait."""
     config = json.loads(argv[1])
     # If the device process dies (even by SIGKILL), we get SIGTERM and take the device down with us.
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
@@ -273,6 +339,7 @@ def main(argv: list[str]) -> int:
         return 1  # the parent was already gone before the line above
     try:
         _unshare_with_identity_map()
+        boottime_offset_s = _start_clocks_at_zero()
     except (SetupError, OSError) as exc:
         print(f"error: {exc}", flush=True)
         return 1
@@ -295,7 +362,8 @@ def main(argv: list[str]) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
-    print(f"ready {child} {status.split()[1]}", flush=True)
+    clocks = "shared" if boottime_offset_s is None else boottime_offset_s
+    print(f"ready {child} {status.split()[1]} {clocks}", flush=True)
     _, status_code = os.waitpid(child, 0)
     return os.waitstatus_to_exitcode(status_code)
 

@@ -30,6 +30,8 @@ from edgebench.virtual.energy_truth import EVENTS_FILE, TRUTH_FILE, EnergyPoint,
 from edgebench.virtual.gauge import BatteryModel, GaugeReading
 from edgebench.virtual.hostfiles import AtomicWriter, read_device_tail, read_key_values
 from edgebench.virtual.profiles import Profile
+from edgebench.virtual.device_log import LogBuffers
+from edgebench.virtual.service_log import HEALTHD_EVERY_S, healthd_line, log_healthd, log_thermal_status
 from edgebench.virtual.thermal import cur_freq_files, throttle_files
 BUSY_UTILISATION = 0.05  # a cluster whose CPUs were used more than this runs at its ceiling
 
@@ -57,6 +59,11 @@ def boottime_s() -> float:
 
 
 class PowerHost(threading.Thread):
+    device_log: LogBuffers | None = None  # set by the device: healthd and thermal lines go there
+    _next_healthd_s = 0.0  # boottime of the next healthd line (the first comes at boot)
+    _logged_level = 0  # thermal throttle level last written to the log
+    boottime_offset_s = 0  # the device's CLOCK_BOOTTIME minus the host's (set by the device each boot)
+
     def __init__(self, folder: Path, root: Path, profile: Profile, serial: str,
                  init_pid: Callable[[], int | None], controls: Controls) -> None:
         super().__init__(name=f"gauge-{serial}", daemon=True)
@@ -107,6 +114,7 @@ class PowerHost(threading.Thread):
             self.boot_t = boottime_s()
             self.writer.forget()
             self.applied_level = None
+            self._next_healthd_s = 0.0
 
     def _load_saved(self) -> dict[str, Any] | None:
         try:
@@ -197,11 +205,28 @@ class PowerHost(threading.Thread):
         for rel, text in cur_freq_files(self.profile, level, busy).items():
             self.writer.write(rel, text)
         self._markers(now)
+        self._log_services(reading, now)
         self.prev_point = (now, self.energy)
         if now - self._last_save > SAVE_EVERY_S:
             self._last_save = now
             self.save()
         self.ticks += 1
+
+    def _log_services(self, reading: GaugeReading, now: float) -> None:
+        log = self.device_log
+        if log is None:
+            return
+        if now >= self._next_healthd_s:
+            self._next_healthd_s = now + HEALTHD_EVERY_S
+            battery = self.profile.power_supply.get("battery", {})
+            cycles = battery.get("cycle_count")
+            log_healthd(log, healthd_line(reading, charger_online=self.controls.usb_power,
+                                          full_charge_uah=self.profile.battery.charge_full_uah,
+                                          cycle_count=int(cycles) if cycles is not None else None))
+        level = self.controls.throttle_level
+        if level != self._logged_level:
+            self._logged_level = level
+            log_thermal_status(log, level)
 
     def _write_battery(self, r: GaugeReading) -> None:
         values = {"current_now": r.current_now, "current_avg": r.current_avg, "voltage_now": r.voltage_now_uv,
@@ -252,11 +277,12 @@ class PowerHost(threading.Thread):
         consumed = 0
         for raw in pending.split(b"\n")[:-1]:  # only complete lines
             marker = parse_marker(raw.decode("utf-8", "replace"))
-            if marker is not None and marker.t_s > now:
+            # Markers carry the device's clock (its own time namespace); `now` is the host's.
+            if marker is not None and marker.t_s - self.boottime_offset_s > now:
                 break  # stamped after this period's reading: handle it next period
             consumed += len(raw) + 1
             if marker is not None:
-                record = self.tracker.feed(marker, self._energy_at)
+                record = self.tracker.feed(marker, lambda t: self._energy_at(t - self.boottime_offset_s))
                 if record is not None:
                     log.info("energy truth: %s", json.dumps(record, sort_keys=True))
         self.events_offset += consumed

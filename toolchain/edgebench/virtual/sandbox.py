@@ -4,7 +4,8 @@
 mount table is built. Each command then joins those namespaces with util-linux `nsenter` (root =
 the device folder) and drops privileges with `setpriv`: uid/gid 2000 with the shell's groups,
 no_new_privs, empty capability bounding set. So a device command sees only the device folder plus
-read-only host `/usr`, its own processes, and a private network namespace (only `lo`).
+read-only host `/usr`, its own processes, a private network namespace (`lo` and a `wlan0`) and its
+own clocks (a time namespace: uptime starts at 0 on each boot).
 
 Needs Linux user namespaces (checked by `probe()`); there is no weaker fallback: when namespaces
 are unavailable the device refuses to start and says why.
@@ -69,6 +70,10 @@ class Sandbox:
         self.abi = abi
         self._init: asyncio.subprocess.Process | None = None
         self.init_pid: int | None = None  # host PID of the device's PID 1
+        # The device's own clocks (time namespace): its CLOCK_BOOTTIME = the host's + this offset,
+        # so its uptime starts at 0 on every boot.
+        self.boottime_offset_s = 0
+        self.own_clocks = False  # False on kernels without time namespaces
         # How aarch64 programs run: native (x86_64 device), binfmt-namespace, binfmt-host, exec-prefix.
         self.aarch64 = "native"
         # Without host root only our own uid can be mapped: the shell is then uid 0 *inside* the
@@ -82,6 +87,7 @@ class Sandbox:
             "overlay": str(self.overlay),
             "host_binds": host_binds,
             "read_only": ["system", "vendor", "sys"],
+            "partitions": ["data"],
             "qemu_aarch64": QEMU_AARCH64 if self.abi == "arm64-v8a" else None,
             "hostname": "localhost",
             "parent_pid": os.getpid(),
@@ -104,8 +110,10 @@ class Sandbox:
             raise SandboxError(f"the device's namespaces could not be set up: {line or 'no answer'}; user "
                                "namespaces (and, for arm64-v8a, binfmt_misc in user namespaces, Linux >= 6.7) "
                                "must be allowed")
-        _, pid, self.aarch64 = line.split()
+        _, pid, self.aarch64, offset = line.split()
         self.init_pid = int(pid)
+        self.own_clocks = offset != "shared"
+        self.boottime_offset_s = int(offset) if self.own_clocks else 0
 
     def env(self, term: str | None = None) -> dict[str, str]:
         """android_env() for this device's commands."""
@@ -125,7 +133,7 @@ class Sandbox:
         if self.init_pid is None:
             raise SandboxError("the device sandbox is not started")
         enter = ["/usr/bin/nsenter", f"--target={self.init_pid}", "--user", "--mount", "--pid", "--net",
-                 "--uts", "--ipc", "--root", "--wd"]
+                 "--uts", "--ipc", *(["--time"] if self.own_clocks else []), "--root", "--wd"]
         drop = ["/usr/bin/setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
         if self.shell_uid == SHELL_UID:
             drop += [f"--reuid={SHELL_UID}", f"--regid={SHELL_UID}",

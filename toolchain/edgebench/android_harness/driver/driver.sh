@@ -321,6 +321,12 @@ idle() {
 }
 # A device that keeps energy books per window (the virtual device) is told where the workload
 # starts and ends; a phone ignores the debug property.
+# The device log (logcat) gets the workload's start and end, as an app's own log lines would; the
+# run's log window (logcat.txt) then shows where the workload sits among the system's lines.
+devlog() {
+  command -v log >/dev/null 2>&1 && log -t edgebench-driver "$1" >/dev/null 2>&1
+  return 0
+}
 window_mark() {
   [ -n "$WINDOW_PROP" ] && setprop "$WINDOW_PROP" "$1" 2>/dev/null
   return 0
@@ -438,6 +444,7 @@ if [ "$IDLE_S" != 0 ]; then
 fi
 phase workload_start
 window_mark "$RUN_ID start"
+devlog "workload start: engine $ENGINE${RUN_ID:+, run $RUN_ID}"
 SEGMENTS_RUN=0
 if [ -z "$POLICY" ]; then
   run_workload "$@"
@@ -469,6 +476,7 @@ else
 fi
 
 phase workload_end
+devlog "workload end: exit ${RUNNER_RC:-none}${DRIVER_ERROR:+ ($DRIVER_ERROR)}"
 if [ -n "$WINDOW_PROP" ]; then
   INFERENCES=0
   for f in "$OUT"/runner.jsonl "$OUT"/runner.[0-9]*.jsonl; do  # one grep per segment, not per node
