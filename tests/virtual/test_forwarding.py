@@ -133,7 +133,10 @@ def test_reverse_listing_names_each_live_connection_uniquely() -> None:
     async def body() -> None:
         first, first_end = await host_connection(forwarding)
         second, second_end = await host_connection(forwarding)
+        assert (await forwarding._reverse_answer(first, "forward:tcp:0;tcp:9001"))[:4] == b"OKAY"
         assert (await forwarding._reverse_answer(second, "forward:tcp:0;tcp:9002"))[:4] == b"OKAY"
+        listing = (await forwarding._reverse_answer(second, "list-forward"))[4:].decode()
+        assert len({line.split()[0] for line in listing.splitlines()}) == 2, listing
         forwarding.drop(first)
         first.writer.close()
         first_end.close()
