@@ -63,8 +63,8 @@ __all__ = [
     "A_AUTH", "A_CLSE", "A_CNXN", "A_OKAY", "A_OPEN", "A_STLS", "A_SYNC", "A_VERSION", "A_VERSION_MIN",
     "A_VERSION_SKIP_CHECKSUM", "A_WRTE", "ADB_AUTH_RSAPUBLICKEY", "ADB_AUTH_SIGNATURE", "ADB_AUTH_TOKEN",
     "COMMAND_NAMES", "FEATURES", "HEADER", "MAX_PAYLOAD", "MAX_PAYLOAD_V1", "TOKEN_SIZE", "Packet", "ProtocolError",
-    "banner", "checksum", "encode", "read_packet", "Connected", "Connecting", "ServiceHandler", "Stream", "StreamClosed",
-    "ServiceHost", "AuthPolicy", "LinkPolicy", "AdbTransport",
+    "banner", "checksum", "encode", "read_packet", "Connected", "Connecting", "ServiceHandler", "Stream",
+    "StreamClosed", "ServiceHost", "AuthPolicy", "LinkPolicy", "AdbTransport",
 ]
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class AdbTransport:
         self._next_id = 1
         self.connected = False
         self.name = _connection_name(writer)
-
+        self.session = 0  # counts teardowns: a connect that outlives its session must not serve
 
     def send(self, packet: Packet) -> None:
         if self.writer.is_closing():
@@ -172,6 +172,7 @@ class AdbTransport:
             self.writer.close()
 
     def _teardown(self) -> None:
+        self.session += 1
         for stream in list(self.streams.values()):
             stream._on_close()
         self.streams.clear()
@@ -287,6 +288,7 @@ class AdbTransport:
         task.add_done_callback(self.tasks.discard)
 
     async def _connect_then_serve(self, remote_id: int, name: str, service: Connecting) -> None:
+        session = self.session
         try:
             connected = await service.connect()
         except Exception:  # a broken connector must not take the device down
@@ -297,9 +299,9 @@ class AdbTransport:
             self.send(Packet(A_CLSE, 0, remote_id))
             return
         try:
-            if self.writer.is_closing():
-                # The connection went away while connecting and the cancellation was lost (wait_for
-                # returns a result that is ready when it is cancelled): nobody is left to serve.
+            if self.writer.is_closing() or self.session != session:
+                # The connection (or its session) ended while connecting and the cancellation was lost
+                # (3.11's wait_for returns a result that is ready when it is cancelled): nobody to serve.
                 log.info("service %r: connected after the host left; closing", name)
                 return
             stream = Stream(self, self._new_id(), remote_id, name)
