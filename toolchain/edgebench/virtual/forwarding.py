@@ -283,11 +283,9 @@ class Forwarding:
         try:
             if isinstance(spec, TcpSpec):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind(address)
-                local = f"tcp:{sock.getsockname()[1]}"  # adbd names a TCP listener by its bound port
-            else:
-                sock.bind(address)
-                local = spec.text
+            sock.bind(address)
+            # adbd renames a TCP listener after the port it bound (`tcp:0` becomes `tcp:<picked>`).
+            local = f"tcp:{sock.getsockname()[1]}" if isinstance(spec, TcpSpec) else spec.text
             sock.listen(16)
         except BaseException:
             sock.close()
