@@ -149,22 +149,24 @@ def test_adbutils_forward_and_create_connection_reach_device_sockets(shared_adb:
     from adbutils import Network
 
     dev: object = adbutils_device
-    server = device_server(shared_adb, device.config.adb_serial, "tcp", "7101")
-    try:
-        host_port = free_port()
-        dev.forward(f"tcp:{host_port}", "tcp:7101")  # type: ignore[attr-defined]
-        assert any(item.local == f"tcp:{host_port}" and item.remote == "tcp:7101"
-                   for item in dev.forward_list())  # type: ignore[attr-defined]
-        with socket.create_connection(("127.0.0.1", host_port), timeout=10) as conn:
-            conn.sendall(b"ping")
-            answer = b""
-            while chunk := conn.recv(100):
-                answer += chunk
-        assert answer == b"hello from the device;PING"
-        server.wait(10)
-        dev.forward_remove(f"tcp:{host_port}")  # type: ignore[attr-defined]
-    finally:
-        server.kill()
+    # `tcp:HOST:PORT` is adbd's other form (the adb CLI does not write it; libraries pass it through).
+    for port, remote in (("7101", "tcp:7101"), ("7103", "tcp:localhost:7103")):
+        server = device_server(shared_adb, device.config.adb_serial, "tcp", port)
+        try:
+            host_port = free_port()
+            dev.forward(f"tcp:{host_port}", remote)  # type: ignore[attr-defined]
+            assert any(item.local == f"tcp:{host_port}" and item.remote == remote
+                       for item in dev.forward_list())  # type: ignore[attr-defined]
+            with socket.create_connection(("127.0.0.1", host_port), timeout=10) as conn:
+                conn.sendall(b"ping")
+                answer = b""
+                while chunk := conn.recv(100):
+                    answer += chunk
+            assert answer == b"hello from the device;PING", remote
+            server.wait(10)
+            dev.forward_remove(f"tcp:{host_port}")  # type: ignore[attr-defined]
+        finally:
+            server.kill()
     server = device_server(shared_adb, device.config.adb_serial, "abstract", "edgebench-echo")
     try:
         with dev.create_connection(Network.LOCAL_ABSTRACT, "edgebench-echo") as conn:  # type: ignore[attr-defined]
@@ -278,3 +280,25 @@ def test_reverse_carries_data_both_ways_and_lists_and_removes(adb: PrivateAdb, d
     picked = adb.check("-s", serial, "reverse", "tcp:0", f"tcp:{port}").strip()
     assert picked.isdigit() and f"tcp:{picked} tcp:{port}" in adb.check("-s", serial, "reverse", "--list")
     adb.check("-s", serial, "reverse", "--remove-all")
+
+
+# The local address of the device's listener on a TCP port, from its own /proc/net/tcp (hex, as the kernel shows it).
+LISTENER_ADDRESS = ("import sys; port = '%04X' % int(sys.argv[1]); "
+                    "print([line.split()[1] for line in open('/proc/net/tcp') if line.split()[1].endswith(':' + port)])")
+
+
+def test_reverse_listens_on_all_device_addresses_for_a_bare_port(shared_adb: PrivateAdb, device: registry.DeviceState,
+                                                                 adbutils_device: object) -> None:
+    """adbd's socket_spec_listen binds INADDR_ANY for `tcp:PORT` and loopback for `tcp:localhost:PORT`;
+    the device's addresses are its sandbox's network namespace, never the host's."""
+    dev: object = adbutils_device
+    serial = device.config.adb_serial
+    port, _, _ = host_server()
+    dev.reverse("tcp:7303", f"tcp:{port}")  # type: ignore[attr-defined]
+    dev.reverse("tcp:localhost:7304", f"tcp:{port}")  # type: ignore[attr-defined]
+    try:
+        bare = shared_adb.check("-s", serial, "shell", f'{DEVICE_PYTHON} -c "{LISTENER_ADDRESS}" 7303').strip()
+        local = shared_adb.check("-s", serial, "shell", f'{DEVICE_PYTHON} -c "{LISTENER_ADDRESS}" 7304').strip()
+        assert bare == "['00000000:1C87']" and local == "['0100007F:1C88']", (bare, local)
+    finally:
+        dev.reverse_remove_all()  # type: ignore[attr-defined]

@@ -201,11 +201,11 @@ def test_connecting_service_answers_okay_after_connect_and_clse_when_it_fails() 
         data = await stream.read()
         await stream.write(b"echo:" + (data or b""))
 
-    async def reach() -> p.ServiceHandler | None:
+    async def reach() -> p.Connected | None:
         await asyncio.sleep(0.05)
-        return echo
+        return p.Connected(echo, lambda: None)
 
-    async def unreachable() -> p.ServiceHandler | None:
+    async def unreachable() -> p.Connected | None:
         return None
 
     services = Services({"tcp:1": p.Connecting(reach), "tcp:2": p.Connecting(unreachable)})  # type: ignore[dict-item]

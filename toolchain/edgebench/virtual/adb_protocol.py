@@ -23,11 +23,12 @@ name to a coroutine that talks through a `Stream`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import secrets
 from typing import Any, Coroutine, Protocol
 
-from edgebench.virtual.adb_stream import Connecting, ServiceHandler, Stream, StreamClosed
+from edgebench.virtual.adb_stream import Connected, Connecting, ServiceHandler, Stream, StreamClosed
 from edgebench.virtual.adb_wire import (
     A_AUTH,
     A_CLSE,
@@ -62,8 +63,8 @@ __all__ = [
     "A_AUTH", "A_CLSE", "A_CNXN", "A_OKAY", "A_OPEN", "A_STLS", "A_SYNC", "A_VERSION", "A_VERSION_MIN",
     "A_VERSION_SKIP_CHECKSUM", "A_WRTE", "ADB_AUTH_RSAPUBLICKEY", "ADB_AUTH_SIGNATURE", "ADB_AUTH_TOKEN",
     "COMMAND_NAMES", "FEATURES", "HEADER", "MAX_PAYLOAD", "MAX_PAYLOAD_V1", "TOKEN_SIZE", "Packet", "ProtocolError",
-    "banner", "checksum", "encode", "read_packet", "Connecting", "ServiceHandler", "Stream", "StreamClosed",
-    "ServiceHost", "AuthPolicy", "LinkPolicy", "AdbTransport",
+    "banner", "checksum", "encode", "read_packet", "Connected", "Connecting", "ServiceHandler", "Stream",
+    "StreamClosed", "ServiceHost", "AuthPolicy", "LinkPolicy", "AdbTransport",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,17 @@ class LinkPolicy(Protocol):
     async def pace(self, direction: str, n: int) -> None: ...
 
 
+_unnamed = itertools.count(1)
+
+
+def _connection_name(writer: asyncio.StreamWriter) -> str:
+    """adbd's name for a TCP host connection, "host-<fd>": unique among live connections, as fds are.
+    (`adb reverse --list` shows it.) A connection without a socket gets a number of its own."""
+    sock = writer.get_extra_info("socket")
+    fd = sock.fileno() if sock is not None else -1
+    return f"host-{fd}" if fd >= 0 else f"host-unnamed-{next(_unnamed)}"
+
+
 class AdbTransport:
     """One connection from an adb server: handshake, then multiplex streams until EOF."""
 
@@ -105,6 +117,8 @@ class AdbTransport:
         self.tasks: set[asyncio.Task[None]] = set()
         self._next_id = 1
         self.connected = False
+        self.name = _connection_name(writer)
+        self.session = 0  # counts teardowns: a connect that outlives its session must not serve
 
     def send(self, packet: Packet) -> None:
         if self.writer.is_closing():
@@ -158,6 +172,7 @@ class AdbTransport:
             self.writer.close()
 
     def _teardown(self) -> None:
+        self.session += 1
         for stream in list(self.streams.values()):
             stream._on_close()
         self.streams.clear()
@@ -273,19 +288,28 @@ class AdbTransport:
         task.add_done_callback(self.tasks.discard)
 
     async def _connect_then_serve(self, remote_id: int, name: str, service: Connecting) -> None:
+        session = self.session
         try:
-            handler = await service.connect()
+            connected = await service.connect()
         except Exception:  # a broken connector must not take the device down
             log.exception("service %r failed to connect", name)
-            handler = None
-        if handler is None:
+            connected = None
+        if connected is None:
             log.info("service %r: nothing to connect to; closing", name)
             self.send(Packet(A_CLSE, 0, remote_id))
             return
-        stream = Stream(self, self._new_id(), remote_id, name)
-        self.streams[stream.local_id] = stream
-        self.send(Packet(A_OKAY, stream.local_id, remote_id))
-        await self._serve(stream, handler)
+        try:
+            if self.writer.is_closing() or self.session != session:
+                # The connection (or its session) ended while connecting and the cancellation was lost
+                # (3.11's wait_for returns a result that is ready when it is cancelled): nobody to serve.
+                log.info("service %r: connected after the host left; closing", name)
+                return
+            stream = Stream(self, self._new_id(), remote_id, name)
+            self.streams[stream.local_id] = stream
+            self.send(Packet(A_OKAY, stream.local_id, remote_id))
+            await self._serve(stream, connected.serve)
+        finally:
+            connected.release()  # idempotent: whatever serve did not get to close
 
     async def open_stream(self, destination: str, *, timeout_s: float = 10.0) -> Stream | None:
         """Open a stream towards the host (`adb reverse`: OPEN(id, 0, "tcp:PORT")); None when the

@@ -106,8 +106,16 @@ ServiceHandler = Callable[[Stream], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class Connected:
+    """What a `Connecting` service reached: `serve` runs it on the opened stream (and closes what it
+    holds when done); `release` closes it too, idempotently, for when the stream never gets served."""
+    serve: ServiceHandler
+    release: Callable[[], None]
+
+
+@dataclass(frozen=True)
 class Connecting:
     """A service that must reach something first (`tcp:`, `localabstract:`): the OPEN is answered
-    with OKAY once `connect()` returns the handler, with CLSE when it returns None, as adbd does
-    when its connect fails."""
-    connect: Callable[[], Awaitable[ServiceHandler | None]]
+    with OKAY once `connect()` returns, with CLSE when it returns None, as adbd does when its connect
+    fails. `connect()` closes what it opened if it is cancelled."""
+    connect: Callable[[], Awaitable[Connected | None]]
