@@ -28,13 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="policy_command", metavar="SUBCOMMAND", required=True)
     export = sub.add_parser("export", help="build a policy from a study's or session's measurements",
                             description="Build a policy: per battery band x charging x thermal status 0..6, the "
-                            "most accurate variant meeting the constraints; none: the fastest (the fallback).")
+                            "most accurate variant known to meet the constraints; else the fallback (README: the order).")
     where = export.add_mutually_exclusive_group(required=True)
     where.add_argument("--study", metavar="S", help="a study (folder, study.json or name under <workspace>/studies)")
     where.add_argument("--session", metavar="S", help="a results-store session")
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--device", metavar="D", help="the device model (or device id) the policy is for")
-    which.add_argument("--devices", metavar="D1,D2", help="one policy per device model, written into the folder -o")
+    which.add_argument("--devices", metavar="D1,D2", help="one policy per device model (name each model once),"
+                       " written into the folder -o")
     export.add_argument("-o", "--output", required=True, metavar="PATH",
                         help="the policy JSON (--device), or a folder for policy-<model>.json files (--devices)")
     export.add_argument("--latency-budget-ms", type=float, default=None, metavar="MS", help="p90 latency budget")
