@@ -65,7 +65,7 @@ def test_export_a_study_for_one_device(workspace: Path, tmp_path: Path, capsys: 
     rows = {(r["battery_min_pct"], r["charging"], r["thermal_status"]): r for r in policy["decision_table"]}
     # charging: no energy budget; A's 11.9 ms misses 10 ms, B (4.9 ms, 0.88) is the most accurate that fits
     assert rows[(50, True, 0)]["name"] == "default/prune:0.5+int8" and rows[(50, True, 0)]["met"]
-    # discharging: B has no energy measurement, A's 2.2 mJ > 0.1 mJ: the fastest, B, as the fallback
+    # discharging (band 50-100 %: budget from 75 %, 0.15 mJ): B has no energy measurement, A's 2.2 mJ misses it
     assert not rows[(50, False, 0)]["met"] and "energy per inference not measured" in rows[(50, False, 0)]["reason"]
     assert "policy for Pixel 7, 3 variant(s), 56 states" in capsys.readouterr().out
 
@@ -75,14 +75,19 @@ def test_export_per_device_model_says_where_choices_differ(workspace: Path, tmp_
     assert _export(workspace, tmp_path, "--devices", "Pixel 7,edgebench-virtual", "--latency-budget-ms", "15") == 0
     pixel = json.loads((tmp_path / "policy-Pixel-7.json").read_text())
     virtual = json.loads((tmp_path / "policy-edgebench-virtual.json").read_text())
-    assert {r["name"] for r in pixel["decision_table"]} == {"default/fp32"}
+    # A (11.9 ms) is measured at thermal 0 and 2 (the battery run), so known to meet 15 ms at 0..2; above 2
+    # no variant was measured, so the fastest, B, with outcome not_checked (never met)
+    assert {r["name"] for r in pixel["decision_table"] if r["thermal_status"] <= 2} == {"default/fp32"}
+    hot = [r for r in pixel["decision_table"] if r["thermal_status"] > 2]
+    assert {(r["name"], r["outcome"], r["met"]) for r in hot} == {("default/prune:0.5+int8", "not_checked", False)}
     assert {r["name"] for r in virtual["decision_table"]} == {"default/prune:0.5+int8"}  # A's 32 ms misses 15 ms
     assert virtual["indicative"] and not pixel["indicative"]  # the virtual runs were smoke runs
     assert any(e["name"] == "trial 3/fp32" for e in virtual["excluded"])  # its only virtual run failed
     out = capsys.readouterr().out
-    assert "Pixel 7 and edgebench-virtual differ in 56 of 56 states:" in out
-    assert ("  default/fp32 vs default/prune:0.5+int8 (56): battery 0-15 %, 15-30 %, 30-50 %, 50-100 %;"
-            " discharging or charging; thermal 0,1,2,3,4,5,6") in out
+    assert "Pixel 7 and edgebench-virtual differ in 24 of 56 states:" in out
+    assert ("  default/fp32 vs default/prune:0.5+int8 (24): battery 0-15 %, 15-30 %, 30-50 %, 50-100 %;"
+            " discharging or charging; thermal 0,1,2") in out
+    assert "latency not known (never measured at that thermal status) in 32 state(s)" in out
 
 
 def test_check_reports_a_changed_file_and_exits_non_zero(workspace: Path, tmp_path: Path,
@@ -140,3 +145,20 @@ def test_export_errors_are_clear(workspace: Path, tmp_path: Path, capsys: pytest
     assert "no runs on device 'Galaxy'" in capsys.readouterr().err
     assert _export(workspace, tmp_path / "p.json", "--device", "Pixel 7", "--battery-life-h", "5", "--rate", "1") == 2
     assert "give --battery-mah MAH and --battery-v" in capsys.readouterr().err
+
+
+def test_two_devices_of_one_model_are_an_error_not_an_overwrite(workspace: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert _export(workspace, tmp_path / "out", "--devices", "pixel,Pixel 7") == 2
+    err = capsys.readouterr().err
+    assert "'pixel' and 'Pixel 7' are both device model 'Pixel 7'" in err and "name each model once" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("options", [["--rate", "5"], ["--inference-share", "0.5"], ["--battery-mah", "4000"]])
+def test_battery_life_options_without_battery_life_are_an_error(workspace: Path, tmp_path: Path, options: list[str],
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert _export(workspace, tmp_path / "p.json", "--device", "Pixel 7", *options) == 2
+    err = capsys.readouterr().err
+    assert f"{options[0]} {float(options[1]):g} only set(s) a battery-life energy budget" in err
+    assert "add --battery-life-h H" in err and not (tmp_path / "p.json").exists()

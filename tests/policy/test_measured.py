@@ -48,6 +48,36 @@ def test_a_status_below_every_measured_one_takes_an_upper_bound() -> None:
         "2": {"p50_ms": 8.0, "p90_ms": 10.0, "thermal_status_recorded": True},
         "4": {"p50_ms": 16.0, "p90_ms": 20.0, "thermal_status_recorded": True}}}
     assert latency_at(variant, 0) == (8.0, 10.0, "not measured at 0: status 2's figure, an upper bound")
-    assert latency_at(variant, 3) == (8.0, 10.0, "not measured at 3: status 2's figure, a lower bound")
+    assert latency_at(variant, 3) == (8.0, 10.0, "not measured at 3: status 2's figure, a lower bound"
+                                                 " (status 4's 20 ms is an upper bound)")
     assert latency_at(variant, 4) == (16.0, 20.0, "measured at thermal status 4")
     assert latency_at(variant, 6)[2] == "not measured at 6: status 4's figure, a lower bound"
+
+
+def test_a_run_throttled_only_by_a_cooling_device_counts_at_the_status_it_recorded() -> None:
+    """The bench and profile-battery checks say the framework status they read (0) next to the cooling device
+    that failed them, and the run counts there; with no status read it still cannot be placed."""
+    from edgebench.battery import checks as battery_checks
+    from edgebench.battery.checks import ThermalEvidence
+    from edgebench.bench.checks import telemetry_checks
+    from edgebench.harness.samples import Telemetry
+
+    def bench(status: int | None) -> Check:
+        return telemetry_checks(Telemetry(thermal_status_max=status, cooling_states=(("cooling_device0", 2),)))[0]
+
+    def placed(*checks: Check) -> tuple[int | None, bool, str | None]:
+        return run_thermal_status(run("r", "big", "x1", 10.0, status="invalid", checks=checks))
+
+    assert bench(0).outcome == "fail" and placed(bench(0)) == (0, True, None)
+    assert bench(2).reason == "thermal status reached 2; cooling device cooling_device0 at state 2"
+    assert placed(bench(2)) == (2, True, None)
+    assert placed(bench(None))[:2] == (None, False)
+    window = ("cooling_device1", 3, 12.5)
+    battery = battery_checks.thermal(ThermalEvidence(0, 0, 120, window))
+    assert placed(battery, battery_checks.cooling(3)) == (0, True, None)
+    assert placed(battery_checks.thermal(ThermalEvidence(0, None, 120, window)), battery_checks.cooling(3)) == (0, True, None)
+    unread = battery_checks.thermal(ThermalEvidence(None, None, 120, window))
+    assert placed(unread, battery_checks.cooling(3))[:2] == (None, False)
+    # status 0 read at both ends, no cooling reading inside the window, a cooling device active around it
+    no_window = battery_checks.thermal(ThermalEvidence(0, 0, 0, None))
+    assert no_window.outcome == "not_checked" and placed(no_window, battery_checks.cooling(2)) == (0, True, None)

@@ -97,3 +97,28 @@ def test_rate_and_short_traces_are_checked(policy: dict[str, Any]) -> None:
         simulate(policy, one, 1.0)
     with pytest.raises(UsageError, match="--rate must be > 0"):
         simulate(policy, Trace((TracePoint(0.0, 50.0, False, 0),) * 2, "t"), 0.0)
+
+
+def test_the_fastest_baseline_is_the_fallbacks_fastest_lowest_p90_at_each_status(tmp_path: Path) -> None:
+    """spiky has the lower p50 but the higher p90 at thermal 0; at thermal 3 steady is slower than spiky."""
+    from edgebench.policy.decide import State, choose
+    from edgebench.policy.export import Thresholds
+    from edgebench.policy.measured import DeviceFacts, MeasuredVariant, ThermalLatency
+
+    def variant(name: str, figures: dict[int, tuple[float, float]]) -> MeasuredVariant:
+        return MeasuredVariant(
+            name=name, sha256=name[:2] * 32, file_name=f"{name}.tflite", config="cpu/1t", size_bytes=1.0,
+            accuracy=0.9, latency=tuple(ThermalLatency(s, p50, p90, 3, True) for s, (p50, p90) in figures.items()),
+            energy_median_mj=1.0, energy_ci_mj=None, energy_runs=3, energy_source="measured",
+            latency_source="measured", device_model="T", indicative=False)
+
+    variants = [variant("spiky", {0: (4.0, 30.0), 3: (5.0, 31.0)}), variant("steady", {0: (6.0, 8.0), 3: (40.0, 50.0)})]
+    policy = build_policy(variants, [], DeviceFacts("T", ("t",)), Thresholds(accuracy_floor=0.99), {})
+    assert choose(policy, State(80, False, 0)).reason.startswith("fallback (fastest)")
+    assert choose(policy, State(80, False, 0)).name == "steady" and choose(policy, State(80, False, 3)).name == "spiky"
+    sim = simulate(policy, _trace(tmp_path, "time_s,battery_pct,charging,thermal_status\n0,80,false,0\n"
+                                            "10,80,false,3\n30,80,false,3\n"), rate_hz=1.0)
+    fastest = sim.result("fastest")
+    assert [s.variant for s in fastest.spans] == ["steady", "spiky"]
+    assert [s.variant for s in fastest.spans] == [s.variant for s in sim.result("policy").spans]
+    assert fastest.label == "always fastest (lowest p90 at each thermal status: steady, spiky)"

@@ -106,7 +106,10 @@ def thermal(evidence: ThermalEvidence | None) -> Check:
                          "which brackets the measured window; cool down longer before the next run")
     if e.cooling_max_in_window is not None and e.cooling_max_in_window[1] > 0:
         name, state, t = e.cooling_max_in_window
-        return Check("thermal", "fail", f"{name} at cur_state {state} at t={t:.1f} s, inside the measured window: "
+        read = " and ".join(when for when, value in (("start", e.status_at_start), ("end", e.status_at_end))
+                            if value is not None)  # the status read, so the run can be placed at it (policy)
+        return Check("thermal", "fail", (f"thermal status 0 at the run's {read}, but " if read else "") +
+                     f"{name} at cur_state {state} at t={t:.1f} s, inside the measured window: "
                      "the thermal framework was throttling; cool down longer before the next run")
     unknown = [when for when, value in (("start", e.status_at_start), ("end", e.status_at_end)) if value is None]
     if unknown:

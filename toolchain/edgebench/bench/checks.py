@@ -98,7 +98,10 @@ def _thermal_check(t: Telemetry) -> Check:
     reasons = []
     if t.thermal_status_max is not None and t.thermal_status_max >= 1:
         reasons.append(f"thermal status reached {t.thermal_status_max}")
-    reasons += [f"cooling device {name} at state {state}" for name, state in t.cooling_states if state > 0]
+    cooling = [f"cooling device {name} at state {state}" for name, state in t.cooling_states if state > 0]
+    if cooling and t.thermal_status_max == 0:  # say the status read, so the run can be placed at it (policy)
+        reasons.append("thermal status 0")
+    reasons += cooling
     return Check("thermal", "fail" if reasons else "pass", "; ".join(reasons) or None)
 
 

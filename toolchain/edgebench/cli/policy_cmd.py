@@ -29,13 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="policy_command", metavar="SUBCOMMAND", required=True)
     export = sub.add_parser("export", help="build a policy from a study's or session's measurements",
                             description="Build a policy: per battery band x charging x thermal status 0..6, the "
-                            "most accurate variant meeting the constraints; none: the fastest (the fallback).")
+                            "most accurate variant known to meet the constraints; else the fallback (README: the order).")
     where = export.add_mutually_exclusive_group(required=True)
     where.add_argument("--study", metavar="S", help="a study (folder, study.json or name under <workspace>/studies)")
     where.add_argument("--session", metavar="S", help="a results-store session")
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--device", metavar="D", help="the device model (or device id) the policy is for")
-    which.add_argument("--devices", metavar="D1,D2", help="one policy per device model, written into the folder -o")
+    which.add_argument("--devices", metavar="D1,D2", help="one policy per device model (name each model once),"
+                       " written into the folder -o")
     export.add_argument("-o", "--output", required=True, metavar="PATH",
                         help="the policy JSON (--device), or a folder for policy-<model>.json files (--devices)")
     export.add_argument("--latency-budget-ms", type=float, default=None, metavar="MS", help="p90 latency budget")
@@ -43,10 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--energy-budget-mj", type=float, default=None, metavar="MJ", help="energy per inference budget")
     export.add_argument("--battery-life-h", type=float, default=None, metavar="H",
                         help="energy budget as a battery life: keep H hours of inference at --rate from each battery band")
-    export.add_argument("--rate", type=float, default=None, metavar="HZ", help="inferences per second (with --battery-life-h)")
+    export.add_argument("--rate", type=float, default=None, metavar="HZ", help="inferences per second (only with --battery-life-h)")
     export.add_argument("--battery-mah", type=float, default=None, metavar="MAH", help="battery capacity, when the device record has none")
     export.add_argument("--battery-v", type=float, default=None, metavar="V", help="battery nominal voltage (with --battery-mah)")
-    export.add_argument("--inference-share", type=float, default=1.0, metavar="F",
+    export.add_argument("--inference-share", type=float, default=None, metavar="F",
                         help="share of the battery inference may use (with --battery-life-h; default 1)")
     export.add_argument("--battery-bands", type=_floats, default=None, metavar="P1,P2",
                         help="battery band edges in %% (default 15,30,50: bands 0-15, 15-30, 30-50, 50-100)")
@@ -114,6 +115,21 @@ def run(args: argparse.Namespace) -> int:
     return _simulate(args)
 
 
+BATTERY_LIFE_OPTIONS = (("--rate", "rate"), ("--battery-mah", "battery_mah"), ("--battery-v", "battery_v"),
+                        ("--inference-share", "inference_share"))
+
+
+def _check_energy_options(args: argparse.Namespace) -> None:
+    """The options that only shape a battery-life budget are an error without --battery-life-h, not ignored."""
+    from edgebench.errors import UsageError
+
+    alone = [f"{flag} {getattr(args, name):g}" for flag, name in BATTERY_LIFE_OPTIONS if getattr(args, name) is not None]
+    if args.battery_life_h is None and alone:
+        raise UsageError(f"{', '.join(alone)} only set(s) a battery-life energy budget, and no --battery-life-h H was"
+                         " given: add --battery-life-h H (hours of inference to keep at --rate HZ), or drop"
+                         " them (--energy-budget-mj MJ sets a fixed budget per inference)")
+
+
 def _thresholds(args: argparse.Namespace, device: Any) -> Any:
     from edgebench.errors import UsageError
     from edgebench.policy.export import DEFAULT_BANDS_PCT, BatteryLife, Thresholds, battery_capacity_mj
@@ -122,26 +138,35 @@ def _thresholds(args: argparse.Namespace, device: Any) -> Any:
     if args.battery_life_h is not None:
         if args.rate is None or not args.rate > 0 or not args.battery_life_h > 0:
             raise UsageError(f"--battery-life-h needs --rate HZ, both > 0; received {args.battery_life_h} h, {args.rate} Hz")
-        if not 0 < args.inference_share <= 1:
-            raise UsageError(f"--inference-share must be in (0, 1], received {args.inference_share}")
+        share = 1.0 if args.inference_share is None else args.inference_share
+        if not 0 < share <= 1:
+            raise UsageError(f"--inference-share must be in (0, 1], received {share}")
         capacity, where = battery_capacity_mj(device, args.battery_mah, args.battery_v)
-        life = BatteryLife(args.battery_life_h, args.rate, capacity, where, args.inference_share)
+        life = BatteryLife(args.battery_life_h, args.rate, capacity, where, share)
     return Thresholds(latency_budget_p90_ms=args.latency_budget_ms, accuracy_floor=args.accuracy_floor,
                       energy_budget_mj=args.energy_budget_mj, battery_life=life,
                       battery_bands_pct=args.battery_bands or DEFAULT_BANDS_PCT)
 
 
 def _export(args: argparse.Namespace) -> int:
-    from edgebench.policy.export import build_policy, policy_differences, policy_path
+    from edgebench.errors import UsageError
+    from edgebench.policy.export import build_policy, policy_differences, policy_paths
     from edgebench.policy.measured import measured_variants
     from edgebench.policy.source import load_source
 
+    _check_energy_options(args)
     source = load_source(study=args.study, session=args.session, workspace=args.workspace)
     devices = [args.device] if args.device else [d.strip() for d in args.devices.split(",") if d.strip()]
     policies: dict[str, dict[str, Any]] = {}
+    asked_as: dict[str, str] = {}  # device model -> the --devices entry that named it
     for device in devices:
         variants, excluded, facts = measured_variants(source.table, device, source.runs, source.devices,
                                                       allow_other_device_model=args.allow_other_device_model)
+        if facts.model in asked_as:
+            raise UsageError(f"--devices {args.devices}: {asked_as[facts.model]!r} and {device!r} are both device model"
+                             f" {facts.model!r}; a policy is per device model, built from the runs of all its devices"
+                             f" ({', '.join(facts.device_ids)}), so name each model once")
+        asked_as[facts.model] = device
         if args.exclude_indicative:
             from edgebench.policy.measured import Excluded
             excluded += [Excluded(v.name, v.sha256, "measured only with a shortened (smoke) protocol;"
@@ -149,12 +174,11 @@ def _export(args: argparse.Namespace) -> int:
             variants = [v for v in variants if not v.indicative]
         policy = build_policy(variants, excluded, facts, _thresholds(args, facts), dict(source.description))
         policies[facts.model] = policy
-    paths = []
+    paths = {m: Path(args.output) for m in policies} if args.device else policy_paths(args.output, list(policies))
     for model, policy in policies.items():
-        path = Path(args.output) if args.device else Path(policy_path(args.output, model))
+        path = paths[model]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(policy, indent=1, allow_nan=False) + "\n")
-        paths.append(path)
         _print_policy(model, policy, path)
     for line in policy_differences(policies) if len(policies) > 1 else []:
         print(line)
@@ -166,12 +190,16 @@ def _print_policy(model: str, policy: dict[str, Any], path: Path) -> None:
     chosen: dict[str, int] = {}
     for row in rows:
         chosen[row["name"]] = chosen.get(row["name"], 0) + 1
-    fallbacks = sum(1 for r in rows if not r["met"])
+    fallbacks = sum(1 for r in rows if not r["met"] and r.get("outcome", "fallback") == "fallback")
+    not_known = sum(1 for r in rows if r.get("outcome") == "not_checked")
     print(f"{path}: policy for {model}, {len(policy['variants'])} variant(s), {len(rows)} states")
     for name, count in sorted(chosen.items(), key=lambda kv: -kv[1]):
         print(f"  {name}: {count} state(s)")
     if fallbacks:
         print(f"  fallback (no variant meets the constraints) in {fallbacks} state(s): see \"reason\" in the table")
+    if not_known:
+        print(f"  latency not known (never measured at that thermal status) in {not_known} state(s): the fastest"
+              " of the variants not known to miss, outcome not_checked; see \"reason\" in the table")
     by_reason: dict[str, list[str]] = {}
     for excluded in policy["excluded"]:  # grouped: a study's variants are often left out for one reason
         reason = excluded["reason"].split(", not on ")[0] if excluded["reason"].startswith("measured only on") else excluded["reason"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebench.errors import UsageError
-from edgebench.policy.decide import SCHEMA_VERSION
+from edgebench.policy.decide import READABLE_SCHEMA_VERSIONS
 
 MODEL_SUFFIXES = (".tflite", ".lite")
 
@@ -42,9 +42,9 @@ def read_policy(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise UsageError(f"{file} is not a policy: expected the JSON `edgebench policy export` writes; {exc}") from None
     if not isinstance(policy, dict) or policy.get("kind") != "edgebench-policy":
         raise UsageError(f"{file} is not a policy: expected a JSON object with \"kind\": \"edgebench-policy\"")
-    if policy.get("schema_version") != SCHEMA_VERSION:
+    if policy.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
         raise UsageError(f"{file} has policy schema version {policy.get('schema_version')!r}; this edgebench reads"
-                         f" version {SCHEMA_VERSION}: export the policy again")
+                         f" versions {', '.join(map(str, READABLE_SCHEMA_VERSIONS))}: export the policy again")
     return policy
 
 

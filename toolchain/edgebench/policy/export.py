@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 from edgebench.errors import UsageError
@@ -21,7 +22,8 @@ MJ_PER_MAH_V = 3600.0  # 1 mAh at 1 V = 3.6 J
 
 @dataclass(frozen=True)
 class BatteryLife:
-    """Keep `hours` of inference at `rate_hz` from the current battery band (see decide.energy_budget_mj)."""
+    """Keep `hours` of inference at `rate_hz` from the current battery band's middle level (see
+    decide.energy_budget_mj)."""
     hours: float
     rate_hz: float
     capacity_mj: float
@@ -56,8 +58,9 @@ class Thresholds:
             life = self.battery_life
             energy = {"kind": "battery_life", "hours": life.hours, "rate_hz": life.rate_hz,
                       "battery_capacity_mj": life.capacity_mj, "capacity_source": life.capacity_source,
-                      "inference_share": life.inference_share,
-                      "formula": "inference_share * battery_capacity_mj * band_min_pct / 100 / (hours * 3600 * rate_hz)"}
+                      "inference_share": life.inference_share, "band_level": "middle",
+                      "formula": "inference_share * battery_capacity_mj * band_level_pct / 100 / (hours * 3600 * rate_hz),"
+                                 " band_level_pct = (battery_min_pct + min(battery_max_pct, 100)) / 2"}
         return {"latency_budget_p90_ms": self.latency_budget_p90_ms, "accuracy_floor": self.accuracy_floor,
                 "energy_budget": energy, "charging_lifts_energy_budget": True,
                 "battery_bands_pct": sorted(self.battery_bands_pct)}
@@ -110,7 +113,9 @@ def build_policy(variants: Sequence[MeasuredVariant], excluded: Sequence[Exclude
         "source": source,
         "device": {"model": device.model, "device_ids": list(device.device_ids), **dict(device.details)},
         "thresholds": thresholds.to_json(),
-        "rule": "per state, the most accurate variant meeting every constraint; none: the fastest (fallback)",
+        "rule": ("per state, the most accurate variant known to meet every constraint (outcome met); else the"
+                 " fastest of those whose latency there is not known (not_checked); else the fallback: the"
+                 " lowest-energy variant when an energy budget is missed, otherwise the fastest"),
         "indicative": bool(indicative),
         "indicative_reason": (f"{len(indicative)} of {len(variants)} variant(s) measured with a shortened (smoke)"
                               " protocol (their \"indicative\"): good for a look, not a verdict" if indicative else None),
@@ -124,7 +129,7 @@ def build_policy(variants: Sequence[MeasuredVariant], excluded: Sequence[Exclude
                 choice = choose(policy, State(battery_pct=low, charging=charging, thermal_status=status))
                 rows.append({"battery_min_pct": low, "battery_max_pct": high, "charging": charging,
                              "thermal_status": status, "variant": choice.sha256, "name": choice.name,
-                             "met": choice.met, "reason": choice.reason, "latency_p90_ms": choice.latency_p90_ms,
+                             "met": choice.met, "outcome": choice.outcome, "reason": choice.reason, "latency_p90_ms": choice.latency_p90_ms,
                              "latency_basis": choice.latency_basis, "energy_budget_mj": choice.energy_budget_mj})
     policy["decision_table"] = rows
     return policy
@@ -175,3 +180,15 @@ def device_slug(model: str) -> str:
 
 def policy_path(folder: str | os.PathLike[str], model: str) -> str:
     return os.path.join(folder, f"policy-{device_slug(model)}.json")
+
+
+def policy_paths(folder: str | os.PathLike[str], models: Sequence[str]) -> dict[str, Path]:
+    """policy-<model>.json in `folder` for each model; an error, before anything is written, when two models
+    would share a file (names that differ only in characters a file name cannot hold, e.g. "Pixel 7"/"Pixel-7")."""
+    paths = {model: Path(policy_path(folder, model)) for model in models}
+    for path in set(paths.values()):
+        same = [model for model, p in paths.items() if p == path]
+        if len(same) > 1:
+            raise UsageError(f"device models {', '.join(repr(m) for m in same)} would all be written to {path}:"
+                             " export them one at a time with --device D -o FILE")
+    return paths

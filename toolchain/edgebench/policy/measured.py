@@ -6,8 +6,9 @@ Which runs count:
   "thermal status N" = N). A run whose thermal check was not evaluated (a host, a target without a thermal
   service) counts at status 0, marked `thermal_status_recorded: false`;
 - a run made invalid only by throttling (its failed checks are all `thermal`/`cooling`) counts at the status
-  it recorded: throttled runs are what the policy needs. A throttled run with no recorded status (only a
-  cooling device moved) cannot be placed and is left out, with a note;
+  it recorded, read from the thermal check's reason whatever its outcome (a cooling device active while the
+  framework said status 0 counts at 0: that is the status an app sees): throttled runs are what the policy
+  needs. A throttled run with no recorded status cannot be placed and is left out, with a note;
 - any other invalid or failed run does not count.
 Smoke (shortened) runs count but mark the variant `indicative` (the variant table's verdict_allowed).
 """
@@ -73,23 +74,24 @@ class DeviceFacts:
 
 
 def run_thermal_status(run: RunRecord) -> tuple[int | None, bool, str | None]:
-    """(status the run counts at, whether it was recorded, why it does not count) for one run."""
+    """(status the run counts at, whether it was recorded, why it does not count) for one run. The status is
+    read from the `thermal` check's reason whatever its outcome: a run throttled only by a cooling device
+    still recorded the framework's status ("thermal status 0; cooling device ... at state 2")."""
     thermal = next((c for c in run.checks if c.name == "thermal"), None)
     failed = [c for c in run.checks if c.outcome == "fail" and not c.advisory]
     if run.status == "invalid" and any(c.name not in THROTTLE_CHECKS for c in failed):
         return None, False, f"run {run.run_id} invalid: {', '.join(c.name for c in failed)}"
     if run.status not in ("ok", "invalid") or run.latency is None:
         return None, False, None
-    if thermal is None or thermal.outcome == "not_checked":
-        if any(c.name == "cooling" for c in failed):
-            return None, False, f"run {run.run_id} throttled (cooling device) with no thermal status recorded"
-        return 0, False, None
-    if thermal.outcome == "pass":
+    if thermal is not None and thermal.outcome == "pass":
         return 0, True, None
-    match = _STATUS.search(thermal.reason or "")
+    match = _STATUS.search(thermal.reason or "") if thermal is not None else None
     if match:
         return int(match.group(1)), True, None
-    return None, False, f"run {run.run_id} throttled with no thermal status recorded ({thermal.reason})"
+    if failed:  # throttled (thermal or cooling failed) and no status to place the run at
+        why = thermal.reason if thermal is not None and thermal.outcome == "fail" else "cooling device"
+        return None, False, f"run {run.run_id} throttled ({why}) with no thermal status recorded"
+    return 0, False, None
 
 
 def thermal_latencies(runs: Sequence[RunRecord]) -> tuple[tuple[ThermalLatency, ...], list[str]]:

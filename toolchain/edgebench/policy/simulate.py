@@ -1,4 +1,5 @@
-"""Replay a trace under a policy and under two baselines (always the most accurate, always the fastest).
+"""Replay a trace under a policy and under two baselines (always the most accurate; always the fastest, which
+is `decide.fastest`, the fallback's definition: the lowest p90 at each span's thermal status).
 
 Each trace point holds its state until the next point; over that span `rate_hz` × seconds inferences run on
 the chosen variant. Energy = Σ inferences × the variant's energy per inference (its median): a prediction
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from edgebench.errors import UsageError
-from edgebench.policy.decide import State, choose, latency_at
+from edgebench.policy.decide import State, choose, fastest, latency_at
 from edgebench.policy.trace import Trace
 
 
@@ -80,14 +81,21 @@ def _energy_basis(variants: Sequence[Mapping[str, Any]]) -> str:
             " trace's rate; not a measurement of this trace")
 
 
-def _replay(policy: Mapping[str, Any], trace: Trace, rate_hz: float, strategy: str, label: str,
-            fixed: Mapping[str, Any] | None) -> StrategyResult:
+def _pick(policy: Mapping[str, Any], strategy: str, state: State) -> str:
+    if strategy == "policy":
+        return choose(policy, state).name
+    if strategy == "fastest":
+        return str(fastest(policy["variants"], state.thermal_status)["name"])
+    return str(max(policy["variants"], key=lambda v: (float(v["accuracy"]), str(v["name"])))["name"])
+
+
+def _replay(policy: Mapping[str, Any], trace: Trace, rate_hz: float, strategy: str) -> StrategyResult:
     variants = {str(v["name"]): v for v in policy["variants"]}
     spans: list[Span] = []
     cumulative: float | None = 0.0
     for point, following in zip(trace.points, trace.points[1:]):
         state = State(point.battery_pct, point.charging, point.thermal_status)
-        name = str(fixed["name"]) if fixed is not None else choose(policy, state).name
+        name = _pick(policy, strategy, state)
         variant = variants[name]
         inferences = rate_hz * (following.time_s - point.time_s)
         energy_per = variant["energy_mj"]["median"] if variant.get("energy_mj") else None
@@ -102,7 +110,7 @@ def _replay(policy: Mapping[str, Any], trace: Trace, rate_hz: float, strategy: s
     for span in spans:
         time_by_variant[span.variant] = time_by_variant.get(span.variant, 0.0) + span.end_s - span.start_s
     return StrategyResult(
-        strategy=strategy, label=label, energy_mj=cumulative, energy_basis=_energy_basis(used), inferences=total,
+        strategy=strategy, label=_label(strategy, list(time_by_variant)), energy_mj=cumulative, energy_basis=_energy_basis(used), inferences=total,
         latency_p90_ms=weighted_percentile([s.latency_p90_ms for s in spans], weights, 0.9),
         worst_latency_p90_ms=max((s.latency_p90_ms for s in spans if s.inferences > 0), default=float("nan")),
         mean_accuracy=sum(float(variants[s.variant]["accuracy"]) * s.inferences for s in spans) / total if total else float("nan"),
@@ -110,19 +118,22 @@ def _replay(policy: Mapping[str, Any], trace: Trace, rate_hz: float, strategy: s
         time_by_variant_s=time_by_variant, spans=tuple(spans))
 
 
+def _label(strategy: str, used: list[str]) -> str:
+    if strategy == "policy":
+        return "policy"
+    if strategy == "most_accurate":
+        return f"always most accurate ({', '.join(used)})"
+    if len(used) == 1:
+        return f"always fastest ({used[0]})"
+    return f"always fastest (lowest p90 at each thermal status: {', '.join(used)})"
+
+
 def simulate(policy: Mapping[str, Any], trace: Trace, rate_hz: float) -> Simulation:
     if not rate_hz > 0:
         raise UsageError(f"--rate must be > 0 inferences per second, received {rate_hz}")
     if len(trace.points) < 2:
         raise UsageError(f"{trace.source}: a trace needs at least two points (a start and an end)")
-    variants = list(policy["variants"])
-    accurate = max(variants, key=lambda v: (float(v["accuracy"]), str(v["name"])))
-    fastest = min(variants, key=lambda v: (latency_at(v, 0)[0], str(v["name"])))
-    results = (
-        _replay(policy, trace, rate_hz, "policy", "policy", None),
-        _replay(policy, trace, rate_hz, "most_accurate", f"always most accurate ({accurate['name']})", accurate),
-        _replay(policy, trace, rate_hz, "fastest", f"always fastest ({fastest['name']})", fastest),
-    )
+    results = tuple(_replay(policy, trace, rate_hz, strategy) for strategy in ("policy", "most_accurate", "fastest"))
     return Simulation(rate_hz, trace.points[-1].time_s - trace.points[0].time_s, trace.source, trace.notes, results)
 
 
