@@ -102,12 +102,19 @@ def test_measure_export_simulate_and_run_under_the_policy(phone: Phone, capsys: 
     assert first_run is not None
     _record_accuracies(phone.workspace)
 
-    # 2. Export: below 50 % no variant fits the battery-life budget (band minimum 0 %: a budget of 0 mJ), so
-    # the fastest runs; from 50 % the budget is ample and the most accurate runs.
+    # 2. Export: a battery life whose energy budget (taken at each band's middle: 25 % and 75 %) lets the accurate
+    # variant run from 50 % up but not below, where only the fast one fits. The accurate variant's measured
+    # energy sets it: budget(level) = capacity · level / (hours · 3600 s · rate), equal to its energy at 50 %.
     policy_file = tmp_path / "policy.json"
     assert phone.cli("policy", "export", "--session", first_run.session, "--device", first_run.device_id,
-                     "-o", str(policy_file), "--battery-life-h", "0.001", "--rate", "10", "--battery-mah", "4000",
-                     "--battery-v", "3.85", "--battery-bands", "50") == 0, capsys.readouterr().err
+                     "-o", str(policy_file)) == 0, capsys.readouterr().err
+    energy = {v["file"]: v["energy_mj"]["median"] for v in json.loads(policy_file.read_text())["variants"]}
+    capacity_mj, rate_hz = 4000 * 3.6 * 3.85 * 1000, 10
+    hours = capacity_mj * 0.5 / (3600 * rate_hz * energy[ACCURATE.name])
+    assert energy[FAST.name] < energy[ACCURATE.name] / 2  # so the fast one fits at 25 %
+    assert phone.cli("policy", "export", "--session", first_run.session, "--device", first_run.device_id,
+                     "-o", str(policy_file), "--battery-life-h", f"{hours:.6g}", "--rate", str(rate_hz),
+                     "--battery-mah", "4000", "--battery-v", "3.85", "--battery-bands", "50") == 0, capsys.readouterr().err
     capsys.readouterr()
     policy = json.loads(policy_file.read_text())
     names = {v["file"]: v["name"] for v in policy["variants"]}
