@@ -16,7 +16,7 @@ result says which schedule, if any, was driven.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -44,6 +44,17 @@ class SelectiveBackpropResult:
                 "backward_seconds": round(sum(e.backward_seconds for e in self.epochs), 4)}
 
 
+@dataclass
+class _Tally:
+    """One epoch's running counts (mutable, private to the loop)."""
+
+    forwarded: int = 0
+    backpropagated: int = 0
+    forward_seconds: float = 0.0
+    backward_seconds: float = 0.0
+    step_losses: list[float] = field(default_factory=list)
+
+
 def per_example_loss(model: Any, tf: Any) -> Callable[[Any, Any], Any]:
     """The model's compiled loss without reduction over the batch (one value per example)."""
     loss = model.loss
@@ -65,14 +76,15 @@ def _progress_schedule(optimizer: Any, batch_size: int, tf: Any) -> tuple[Any, s
     base = tf.keras.optimizers.schedules.LearningRateSchedule
     if not isinstance(inner, base):
         return None, None
+    schedule: Any = inner
     progress = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="sb_lr_progress")
 
     class ByExamples(base):  # type: ignore[misc,valid-type]
         def __call__(self, step: Any) -> Any:
-            return inner(progress / float(batch_size))
+            return schedule(progress / float(batch_size))
 
         def get_config(self) -> dict[str, Any]:
-            return {"inner": inner.get_config(), "batch_size": batch_size}
+            return {"inner": schedule.get_config(), "batch_size": batch_size}
 
     optimizer.learning_rate = ByExamples()
     return progress, type(inner).__name__
@@ -92,12 +104,10 @@ def fit_selective_backprop(model: Any, x: np.ndarray, y: np.ndarray, *, settings
     loss_fn = per_example_loss(model, tf)
     optimizer = model.optimizer
 
-    @tf.function(reduce_retracing=True)
-    def forward_losses(xb: Any, yb: Any) -> Any:
+    def forward(xb: Any, yb: Any) -> Any:
         return loss_fn(yb, model(xb, training=False))
 
-    @tf.function(reduce_retracing=True)
-    def train_step(xb: Any, yb: Any) -> Any:
+    def step(xb: Any, yb: Any) -> Any:
         with tf.GradientTape() as tape:
             losses = loss_fn(yb, model(xb, training=True))
             loss = tf.reduce_mean(losses)  # unweighted: SB is intentionally biased (authors' code)
@@ -106,6 +116,9 @@ def fit_selective_backprop(model: Any, x: np.ndarray, y: np.ndarray, *, settings
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return losses
 
+    # Traced once per batch shape (full batches, the epoch's last batch, the flushed leftovers).
+    forward_losses = tf.function(forward, reduce_retracing=True)
+    train_step = tf.function(step, reduce_retracing=True)
     selector = LossSelector(beta=settings.beta, history=settings.history, seed=seed, tf=tf)
     cache = StaleLossCache(n, settings.staleness) if settings.stale else None
     progress, schedule = _progress_schedule(optimizer, batch_size, tf)
@@ -113,58 +126,55 @@ def fit_selective_backprop(model: Any, x: np.ndarray, y: np.ndarray, *, settings
     history: dict[str, list[float]] = {}
     stats: list[EpochStats] = []
 
+    def backpropagate(idx: np.ndarray, tally: _Tally) -> None:
+        t0 = time.perf_counter()
+        losses = np.asarray(train_step(x[idx], y[idx]))  # .numpy() waits for the step to finish
+        tally.backward_seconds += time.perf_counter() - t0
+        tally.backpropagated += len(idx)
+        tally.step_losses.append(float(losses.mean()))
+        if cache is not None:
+            cache.store(idx, losses)
+        if progress is not None and settings.lr_by == "backpropagated":
+            progress.assign_add(float(len(idx)))
+
     for epoch in range(epochs):
         primed = epoch == 0
         order = rng.permutation(n)
         queue = SelectionQueue(batch_size)
-        fwd_s = bwd_s = 0.0
-        forwarded = backprop = steps = 0
-        step_losses: list[float] = []
-
-        def backpropagate(idx: np.ndarray) -> None:
-            nonlocal bwd_s, backprop, steps
-            t0 = time.perf_counter()
-            losses = np.asarray(train_step(x[idx], y[idx]))  # .numpy() waits for the step to finish
-            bwd_s += time.perf_counter() - t0
-            backprop, steps = backprop + len(idx), steps + 1
-            step_losses.append(float(losses.mean()))
-            if cache is not None:
-                cache.store(idx, losses)
-            if progress is not None and settings.lr_by == "backpropagated":
-                progress.assign_add(float(len(idx)))
-
+        tally = _Tally()
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
             if progress is not None and settings.lr_by == "analyzed":
                 progress.assign_add(float(len(idx)))
             if primed:  # the authors' PrimedSelector: a baseline that takes everything, history untouched
-                forwarded += len(idx)
-                backpropagate(idx)
+                tally.forwarded += len(idx)
+                backpropagate(idx, tally)
                 continue
             t0 = time.perf_counter()
             if cache is None:
                 losses = np.asarray(forward_losses(x[idx], y[idx]))
-                forwarded += len(idx)
+                tally.forwarded += len(idx)
             else:
                 fresh = cache.needs_forward(idx)
                 losses = cache.loss[idx].copy()
                 if fresh.any():
                     losses[fresh] = np.asarray(forward_losses(x[idx[fresh]], y[idx[fresh]]))
                     cache.store(idx[fresh], losses[fresh])
-                    forwarded += int(fresh.sum())
+                    tally.forwarded += int(fresh.sum())
             selected, _ = selector.select(losses)
             queue.add(idx[selected])
-            fwd_s += time.perf_counter() - t0
+            tally.forward_seconds += time.perf_counter() - t0
             for batch in queue.full_batches():
-                backpropagate(batch)
+                backpropagate(batch, tally)
         leftovers = queue.flush()
         if leftovers is not None:
-            backpropagate(leftovers)
+            backpropagate(leftovers, tally)
 
-        stats.append(EpochStats(epoch=epoch + 1, primed=primed, examples_analyzed=n, examples_forwarded=forwarded,
-                                examples_backpropagated=backprop, backprop_batches=steps, forward_seconds=fwd_s,
-                                backward_seconds=bwd_s))
-        logs = {"loss": float(np.mean(step_losses)) if step_losses else float("nan")}
+        stats.append(EpochStats(epoch=epoch + 1, primed=primed, examples_analyzed=n, examples_forwarded=tally.forwarded,
+                                examples_backpropagated=tally.backpropagated, backprop_batches=len(tally.step_losses),
+                                forward_seconds=tally.forward_seconds, backward_seconds=tally.backward_seconds))
+        # nan when nothing was selected in an epoch (possible on tiny data with a large beta)
+        logs = {"loss": float(np.mean(tally.step_losses)) if tally.step_losses else float("nan")}
         if validation_data is not None and len(validation_data[0]):
             evaluated = model.evaluate(*validation_data, batch_size=256, verbose=0, return_dict=True)
             logs.update({f"val_{k}": float(v) for k, v in evaluated.items()})
