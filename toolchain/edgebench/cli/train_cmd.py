@@ -42,6 +42,9 @@ def parse_overrides(spec: StudySpec, items: list[str]) -> dict[str, Any]:
         name = name.strip()
         if not sep or not name:
             raise UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set filters=24")
+        if name == "selective_backprop.beta" and name not in {d.name for d in spec.search_space}:
+            raise UsageError(f"--set {item!r}: this spec does not search Selective-Backprop's beta; give it with "
+                             f"--selective-backprop beta={text.strip()}")
         try:
             hdef = spec.hyperparameter_def(name)
         except KeyError:
