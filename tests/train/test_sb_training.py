@@ -121,7 +121,7 @@ def test_lr_by_drives_a_users_schedule_by_the_examples_it_counts(lr_by: str) -> 
     next_lr = model.optimizer._learning_rate(model.optimizer.iterations)
     assert float(next_lr) == pytest.approx(float(schedule(counted / 50)), rel=1e-5)
     assert int(model.optimizer.iterations) == sum(e.backprop_batches for e in result.epochs)
-    assert set(result.history) == {"loss", "val_loss"} and len(result.history["loss"]) == 3
+    assert set(result.history) == {"loss", "backprop_fraction", "val_loss"} and len(result.history["loss"]) == 3
 
 
 @pytest.mark.parametrize("arch", ["cnn_image", "resnet50", "cnn_text", "lstm_sentiment"])

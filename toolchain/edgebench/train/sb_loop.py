@@ -29,7 +29,7 @@ EpochCallback = Callable[[int, Mapping[str, float]], None]
 
 @dataclass(frozen=True)
 class SelectiveBackpropResult:
-    history: dict[str, list[float]]  # loss (mean over the training steps), val_loss, val_accuracy per epoch
+    history: dict[str, list[float]]  # per epoch: loss (mean over the training steps), backprop_fraction, val_*
     epochs: tuple[EpochStats, ...]
     lr_schedule: str | None  # the schedule lr_by drove (its class name), None for a constant learning rate
 
@@ -174,7 +174,8 @@ def fit_selective_backprop(model: Any, x: np.ndarray, y: np.ndarray, *, settings
                                 examples_backpropagated=tally.backpropagated, backprop_batches=len(tally.step_losses),
                                 forward_seconds=tally.forward_seconds, backward_seconds=tally.backward_seconds))
         # nan when nothing was selected in an epoch (possible on tiny data with a large beta)
-        logs = {"loss": float(np.mean(tally.step_losses)) if tally.step_losses else float("nan")}
+        logs = {"loss": float(np.mean(tally.step_losses)) if tally.step_losses else float("nan"),
+                "backprop_fraction": stats[-1].backprop_fraction}
         if validation_data is not None and len(validation_data[0]):
             evaluated = model.evaluate(*validation_data, batch_size=256, verbose=0, return_dict=True)
             logs.update({f"val_{k}": float(v) for k, v in evaluated.items()})
