@@ -116,10 +116,16 @@ def fit_selective_backprop(model: Any, x: np.ndarray, y: np.ndarray, *, settings
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return losses
 
-    # Traced once per batch shape (full batches, the epoch's last batch, the flushed leftovers).
-    forward_losses = tf.function(forward, reduce_retracing=True)
-    train_step = tf.function(step, reduce_retracing=True)
     selector = LossSelector(beta=settings.beta, history=settings.history, seed=seed, tf=tf)
+
+    def forward_and_choose(xb: Any, yb: Any) -> Any:
+        return selector.choose(forward(xb, yb))[0]
+
+    # Traced once per batch shape (full batches, the epoch's last batch, the flushed leftovers). Without
+    # Stale-SB, the selection pass is one call per batch: forward, history update, percentile, draws.
+    forward_losses = tf.function(forward, reduce_retracing=True)
+    select_batch = tf.function(forward_and_choose, reduce_retracing=True)
+    train_step = tf.function(step, reduce_retracing=True)
     cache = StaleLossCache(n, settings.staleness) if settings.stale else None
     progress, schedule = _progress_schedule(optimizer, batch_size, tf)
     rng = np.random.default_rng(seed)
@@ -152,7 +158,7 @@ def fit_selective_backprop(model: Any, x: np.ndarray, y: np.ndarray, *, settings
                 continue
             t0 = time.perf_counter()
             if cache is None:
-                losses = np.asarray(forward_losses(x[idx], y[idx]))
+                selected = np.asarray(select_batch(x[idx], y[idx]))
                 tally.forwarded += len(idx)
             else:
                 fresh = cache.needs_forward(idx)
@@ -161,7 +167,7 @@ def fit_selective_backprop(model: Any, x: np.ndarray, y: np.ndarray, *, settings
                     losses[fresh] = np.asarray(forward_losses(x[idx[fresh]], y[idx[fresh]]))
                     cache.store(idx[fresh], losses[fresh])
                     tally.forwarded += int(fresh.sum())
-            selected, _ = selector.select(losses)
+                selected, _ = selector.select(losses)
             queue.add(idx[selected])
             tally.forward_seconds += time.perf_counter() - t0
             for batch in queue.full_batches():

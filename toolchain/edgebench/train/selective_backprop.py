@@ -34,6 +34,7 @@ class LossSelector:
         self.next = tf.Variable(0, dtype=tf.int32, trainable=False, name="sb_history_next")
         self._rng = tf.random.Generator.from_seed(seed)
         self._probabilities = tf.function(self._update_and_rank, reduce_retracing=True)
+        self._choose = tf.function(self.choose, reduce_retracing=True)
 
     def _update_and_rank(self, losses: Any) -> Any:
         tf = self._tf
@@ -52,15 +53,23 @@ class LossSelector:
         percentile = tf.reduce_sum(tf.cast(lower, tf.float32), axis=1) / tf.cast(self.filled, tf.float32)
         return tf.pow(percentile, self.beta)
 
+    def choose(self, losses: Any) -> tuple[Any, Any]:
+        """(selected mask, P) as tensors, with the run's seeded draws; traceable, so a training loop can
+        fuse it with the forward pass into one tf.function (one call per batch)."""
+        probs = self._update_and_rank(losses)
+        return self._rng.uniform(self._tf.shape(probs), dtype=self._tf.float32) < probs, probs
+
     def probabilities(self, losses: Any) -> np.ndarray:
         """P_i = p_i ** beta for a batch, after appending the batch to the history."""
         return np.asarray(self._probabilities(losses))
 
     def select(self, losses: Any, uniforms: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(selected mask, P) for a batch; `uniforms` replaces the run's own seeded draws (tests)."""
+        if uniforms is None:
+            mask, probs = self._choose(losses)
+            return np.asarray(mask), np.asarray(probs)
         probs = self.probabilities(losses)
-        draws = np.asarray(self._rng.uniform([len(probs)], dtype=self._tf.float32)) if uniforms is None \
-            else np.asarray(uniforms, dtype=np.float32)
+        draws = np.asarray(uniforms, dtype=np.float32)
         if draws.shape != probs.shape:
             raise ValueError(f"{len(draws)} uniform draws for {len(probs)} losses")
         return draws < probs, probs
