@@ -121,6 +121,10 @@ def test_lr_by_drives_a_users_schedule_by_the_examples_it_counts(lr_by: str) -> 
     next_lr = model.optimizer._learning_rate(model.optimizer.iterations)
     assert float(next_lr) == pytest.approx(float(schedule(counted / 50)), rel=1e-5)
     assert int(model.optimizer.iterations) == sum(e.backprop_batches for e in result.epochs)
+    # Full batches of 50 selected examples, then the epoch's leftovers flushed as one smaller batch.
+    for e in result.epochs[1:]:
+        assert e.backprop_batches == -(-e.examples_backpropagated // 50)
+    assert any(e.examples_backpropagated % 50 for e in result.epochs[1:])
     assert set(result.history) == {"loss", "backprop_fraction", "val_loss"} and len(result.history["loss"]) == 3
 
 
