@@ -135,3 +135,37 @@ def test_every_zoo_model_trains_with_sb(tmp_path: Path, arch: str) -> None:
     assert record.selective_backprop is not None and record.epochs_run == 2
     second = record.selective_backprop["epochs"][1]
     assert 0 < second["examples_backpropagated"] < record.dataset.num_train
+
+
+def test_a_searched_beta_is_a_hyperparameter_of_the_trained_model(tmp_path: Path) -> None:
+    path = tmp_path / "searched.toml"
+    path.write_text(tiny_toml("cnn_image", extra_space="selective_backprop.beta = { choices = [1, 3], default = 3 }")
+                    .replace("[budget.smoke]", "[train.selective_backprop]\nhistory = 64\n\n[budget.smoke]"))
+    spec = load_spec(path, "smoke")
+    store = ArtifactStore(tmp_path / "a")
+    # What a tuning trial does: train_model with the sampled point of the search space.
+    record = train_model(spec, {"selective_backprop.beta": 1, "epochs": 2}, store=store, seed=0)
+    assert record.hyperparameters["selective_backprop.beta"] == 1.0
+    assert record.selective_backprop is not None
+    assert record.selective_backprop["settings"] == {"beta": 1.0, "history": 64, "staleness": 0,
+                                                     "lr_by": "backpropagated"}
+    other = trained_id(spec, {**record.hyperparameters, "selective_backprop.beta": 3.0}, 0, record.dataset.data_hash)
+    assert other != record.artifact_id
+
+
+def test_tuning_samples_beta_and_trains_each_trial_with_it(tmp_path: Path) -> None:
+    from edgebench.tune import run_tuning
+
+    path = tmp_path / "tuned.toml"
+    path.write_text(tiny_toml("cnn_image", extra_space="selective_backprop.beta = { low = 0.5, high = 4, default = 3 }")
+                    .replace("[budget.smoke]", "[train.selective_backprop]\n\n[budget.smoke]"))
+    spec = load_spec(path, "smoke")
+    store = ArtifactStore(tmp_path / "artifacts")
+    result = run_tuning(spec, store=store, workspace=tmp_path, sampler="random", trials=2, log=lambda _: None)
+    betas = [t.params["selective_backprop.beta"] for t in result.trials]
+    assert betas[0] == 3.0 and 0.5 <= betas[1] <= 4 and betas[1] != 3.0
+    for trial, beta in zip(result.trials, betas):
+        assert trial.state == "COMPLETE" and trial.trained_id is not None
+        record = store.load("trained", trial.trained_id)
+        assert record.kind == "trained" and record.selective_backprop is not None
+        assert record.selective_backprop["settings"]["beta"] == beta
