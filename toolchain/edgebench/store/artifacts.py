@@ -5,7 +5,8 @@ optimize, tune and study all read it, so it belongs to none of them.
 
 Layout under `<workspace>/artifacts/`:
 
-    trained/<id>/model.h5 + record.json       id = sha256(architecture, options, hyperparameters, seed, data hash)
+    trained/<id>/model.h5 + record.json       id = sha256(architecture, options, hyperparameters, seed, data hash
+                                              [, Selective-Backprop settings])
     transformed/<id>/model.h5 + record.json   id = sha256(parent id, transform, fine-tuning settings, seed)
     converted/<id>/<arch>-<variant>-<id[:8]>.tflite + record.json   id = sha256 of the .tflite bytes
     (a descriptive file name, so measurement tables that show file names tell variants apart)
