@@ -61,7 +61,8 @@ def record_lineage(results: ResultsStore, artifacts: Any, record: Any, *, note: 
             row(r.artifact_id, "trained", r.architecture, payload, r.created_utc)
             row(hp_id, "hyperparameters", _hp_label(r.hyperparameters),
                 {"architecture": r.architecture, "hyperparameters": r.hyperparameters}, None)
-            facts = f"seed {r.seed}, dataset {r.dataset.loader} {r.dataset.data_hash[:12]}"
+            facts = f"seed {r.seed}, dataset {r.dataset.loader} {r.dataset.data_hash[:12]}" + _sb_facts(
+                getattr(r, "selective_backprop", None))
             # Without a note (reached from a variant) the link adds nothing when one is stored already.
             links.append(dict(child_id=r.artifact_id, parent_id=hp_id, relation="trained_with",
                               detail=f"{note}; {facts}" if note else facts, only_if_new=not note))
@@ -69,6 +70,16 @@ def record_lineage(results: ResultsStore, artifacts: Any, record: Any, *, note: 
     add(record)
     # Ancestors before children: the links' foreign keys need the parent rows first.
     results.save_lineage(list(reversed(rows)), links)
+
+
+def _sb_facts(sb: dict[str, Any] | None) -> str:
+    """How Selective-Backprop trained a model (the record's `selective_backprop`), or "" for standard training."""
+    if not sb:
+        return ""
+    s, fraction = sb["settings"], sb["totals"]["backprop_fraction"]
+    stale = f", staleness {s['staleness']}" if s["staleness"] else ""
+    done = "" if fraction is None else f", backpropagated {fraction:.3f} after priming"
+    return f", Selective-Backprop beta {s['beta']:g}{stale}{done}"
 
 
 def _hp_label(hyperparameters: dict[str, Any]) -> str:
@@ -180,7 +191,9 @@ def _facts(n: Node) -> str:
         return f"  (sparsity {r.get('weight_sparsity', 0):.2f}, fine-tuned {r.get('finetune_epochs')} epoch(s))"
     if n.kind == "trained":
         val = r.get("val_accuracy")
-        return f"  (seed {r.get('seed')}, val accuracy {val:.4f})" if val is not None else f"  (seed {r.get('seed')})"
+        sb = _sb_facts(r.get("selective_backprop"))
+        return f"  (seed {r.get('seed')}, val accuracy {val:.4f}{sb})" if val is not None \
+            else f"  (seed {r.get('seed')}{sb})"
     return ""
 
 

@@ -9,6 +9,7 @@ from edgebench.errors import UsageError
 from edgebench.optimize.applicability import NotApplicableError, check_recipe
 from edgebench.optimize.recipes import Recipe, RecipeError
 from edgebench.protocols import PRESETS
+from edgebench.spec.selective_backprop import BETA_DEF, BETA_DIMENSION, SelectiveBackpropSpec, parse_table
 from edgebench.spec.study_spec import (ACCELERATORS, DATASET_KEYS, DIMENSION_KEYS, LSTM_LOWERINGS, SAMPLERS,
                                   MeasureSpec, OptimizeSpec, SearchDimension, SpecError, StudySpec, TuningSpec,
                                   finite)
@@ -84,9 +85,32 @@ def validate(data: dict[str, Any], *, source: str, budget: str, override: Mappin
     tuning = _tuning(ctx, _table(ctx, data, "tuning"))
     optimize = _optimize(ctx, _table(ctx, data, "optimize"), arch_name)
     measure = _measure(ctx, _table(ctx, data, "measure"))
+    selective_backprop = _train(ctx, _table(ctx, data, "train"), space)
     return StudySpec(source=source, budget=budget, budgets=budgets, name=name, description=description,
                      architecture=arch_name, seed=seed, model_options=options, dataset=dataset, search_space=space,
-                     tuning=tuning, optimize=optimize, measure=measure, raw=data)
+                     tuning=tuning, optimize=optimize, measure=measure, raw=data,
+                     selective_backprop=selective_backprop)
+
+
+def _train(ctx: _Ctx, table: dict[str, Any], space: tuple[SearchDimension, ...]) -> SelectiveBackpropSpec | None:
+    """`[train]`: how the model is trained; today only `[train.selective_backprop]`."""
+    _keys(ctx, table, ("selective_backprop",), "train")
+    beta_searched = any(d.name == BETA_DIMENSION for d in space)
+    if "selective_backprop" not in table:
+        if beta_searched:
+            raise ctx.error(f"search_space.{BETA_DIMENSION}", "tunes Selective-Backprop's beta, but the spec "
+                            "trains without it", "add [train.selective_backprop] (history, staleness, lr_by; "
+                            "beta comes from this dimension) or remove the dimension")
+        return None
+    sb = table["selective_backprop"]
+    if not isinstance(sb, dict):
+        raise ctx.error("train.selective_backprop", f"expected a table, got {type(sb).__name__} {sb!r}",
+                        "[train.selective_backprop] with beta = 3 (history, staleness, lr_by optional)")
+
+    def problem(key: str, what: str, allowed: str) -> SpecError:
+        return ctx.error(f"train.selective_backprop.{key}", what, allowed)
+
+    return parse_table(sb, problem, beta_searched=beta_searched)
 
 
 def _dataset(ctx: _Ctx, table: dict[str, Any], task: str, seed: int) -> DatasetSpec:
@@ -133,8 +157,8 @@ def _dataset(ctx: _Ctx, table: dict[str, Any], task: str, seed: int) -> DatasetS
 def _search_space(ctx: _Ctx, table: dict[str, Any], defs: tuple[HyperparameterDef, ...]) -> tuple[SearchDimension, ...]:
     by_name = {d.name: d for d in defs}
     for k in table:
-        if k not in by_name:
-            raise ctx.error(f"search_space.{k}", "unknown hyperparameter", ", ".join(by_name))
+        if k not in by_name and k != "selective_backprop":
+            raise ctx.error(f"search_space.{k}", "unknown hyperparameter", ", ".join([*by_name, BETA_DIMENSION]))
     out = []
     for d in defs:  # architecture order; omitted hyperparameters are fixed at the study default
         entry = table.get(d.name)
@@ -142,6 +166,12 @@ def _search_space(ctx: _Ctx, table: dict[str, Any], defs: tuple[HyperparameterDe
             out.append(SearchDimension(d.name, "categorical", d.default, choices=(d.default,)))
             continue
         out.append(_dimension(ctx, d, entry))
+    sb = table.get("selective_backprop")
+    if sb is not None:  # `selective_backprop.beta = {...}`: TOML's dotted key makes it a nested table
+        if not isinstance(sb, dict) or set(sb) != {"beta"}:
+            raise ctx.error("search_space.selective_backprop", f"expected only a beta dimension, got {sb!r}",
+                            f"{BETA_DIMENSION} = {{ choices = [1, 2, 3], default = 3 }}")
+        out.append(_dimension(ctx, BETA_DEF, sb["beta"]))
     return tuple(out)
 
 

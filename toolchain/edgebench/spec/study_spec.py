@@ -18,13 +18,15 @@ from typing import Any, Mapping
 
 from edgebench.datasets.base import DatasetSpec
 from edgebench.errors import UsageError
+from edgebench.spec.selective_backprop import BETA_DEF, BETA_DIMENSION, SelectiveBackpropSpec
+from edgebench.zoo.hyperparameters import HyperparameterDef
 from edgebench.zoo.registry import ARCHITECTURES, Architecture
 
 SCHEMA_VERSION = 1
 REQUIRED_BUDGETS = ("smoke", "full")
 TOP_KEYS = ("schema_version", "name", "architecture", "description", "seed", "model", "dataset", "search_space",
-            "tuning", "optimize", "measure", "budget")
-BUDGET_KEYS = ("description", "seed", "model", "dataset", "search_space", "tuning", "optimize", "measure")
+            "tuning", "optimize", "measure", "train", "budget")
+BUDGET_KEYS = ("description", "seed", "model", "dataset", "search_space", "tuning", "optimize", "measure", "train")
 DATASET_KEYS = ("loader", "path", "validation_fraction", "test_fraction", "train_samples", "test_samples", "seed")
 DIMENSION_KEYS = ("choices", "low", "high", "log", "step", "default")
 SAMPLERS = ("tpe", "random")
@@ -138,6 +140,9 @@ class StudySpec:
     optimize: OptimizeSpec
     measure: MeasureSpec
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    # [train.selective_backprop]; None: standard training. Its beta is a placeholder when the search
+    # space tunes beta (`selective_backprop.beta`): `selective_backprop_for` gives the one used.
+    selective_backprop: SelectiveBackpropSpec | None = None
 
     @property
     def arch(self) -> Architecture:
@@ -152,6 +157,18 @@ class StudySpec:
     def defaults(self) -> dict[str, Any]:
         return {d.name: d.default for d in self.search_space}
 
+    def hyperparameter_def(self, name: str) -> HyperparameterDef:
+        """The domain of a search-space name: the architecture's, or Selective-Backprop's beta.
+        KeyError for names neither knows."""
+        return BETA_DEF if name == BETA_DIMENSION else self.arch.hyperparameter(name)
+
+    def selective_backprop_for(self, hyperparameters: Mapping[str, Any]) -> SelectiveBackpropSpec | None:
+        """The Selective-Backprop settings one training with these hyperparameters uses (None: off)."""
+        sb = self.selective_backprop
+        if sb is None or BETA_DIMENSION not in hyperparameters:
+            return sb
+        return sb.with_beta(float(hyperparameters[BETA_DIMENSION]))
+
     def resolve_hyperparameters(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The defaults with `values` applied; each value must lie in this spec's search space."""
         values = dict(values or {})
@@ -162,7 +179,7 @@ class StudySpec:
                             ", ".join(names))
         out = self.defaults()
         for name, value in values.items():
-            dim, hdef = self.dimension(name), self.arch.hyperparameter(name)
+            dim, hdef = self.dimension(name), self.hyperparameter_def(name)
             try:
                 v = hdef.coerce(value)
             except ValueError as exc:
@@ -174,10 +191,14 @@ class StudySpec:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "budget": self.budget, "name": self.name, "architecture": self.architecture,
-                "seed": self.seed, "model_options": _jsonable(self.model_options), "dataset": self.dataset.to_json(),
-                "search_space": [d.to_json() for d in self.search_space], "tuning": dict(self.tuning.__dict__),
-                "optimize": _jsonable(self.optimize.__dict__), "measure": self.measure.to_json()}
+        out = {"source": self.source, "budget": self.budget, "name": self.name, "architecture": self.architecture,
+               "seed": self.seed, "model_options": _jsonable(self.model_options), "dataset": self.dataset.to_json(),
+               "search_space": [d.to_json() for d in self.search_space], "tuning": dict(self.tuning.__dict__),
+               "optimize": _jsonable(self.optimize.__dict__), "measure": self.measure.to_json()}
+        # Left out when off, so the hash (and tuning study name) of a spec without it is what it was.
+        if self.selective_backprop is not None:
+            out["train"] = {"selective_backprop": self.selective_backprop.to_json()}
+        return out
 
     @property
     def spec_hash(self) -> str:

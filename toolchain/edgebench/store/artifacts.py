@@ -5,7 +5,8 @@ optimize, tune and study all read it, so it belongs to none of them.
 
 Layout under `<workspace>/artifacts/`:
 
-    trained/<id>/model.h5 + record.json       id = sha256(architecture, options, hyperparameters, seed, data hash)
+    trained/<id>/model.h5 + record.json       id = sha256(architecture, options, hyperparameters, seed, data hash
+                                              [, Selective-Backprop settings])
     transformed/<id>/model.h5 + record.json   id = sha256(parent id, transform, fine-tuning settings, seed)
     converted/<id>/<arch>-<variant>-<id[:8]>.tflite + record.json   id = sha256 of the .tflite bytes
     (a descriptive file name, so measurement tables that show file names tell variants apart)
@@ -66,6 +67,10 @@ class TrainedModel:
     versions: dict[str, str]
     path: Path = field(compare=False)  # model.h5; absolute, set when read from the store
     kind: str = "trained"
+    # Selective-Backprop, when it trained the model: settings, lr_schedule, totals after priming and
+    # per epoch examples_analyzed / _forwarded / _backpropagated, backprop_fraction, forward_seconds,
+    # backward_seconds (edgebench.train.sb_loop); None for standard training.
+    selective_backprop: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,8 @@ def from_json(data: dict[str, Any], path: Path) -> Record:
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name == "path":
+            continue
+        if f.name not in data and f.default is not dataclasses.MISSING:  # a field newer than the record
             continue
         value = data[f.name]
         if f.name == "dataset":

@@ -20,14 +20,34 @@ def _data(record: TrainedModel | TransformedModel | ConvertedModel) -> str:
 def describe_trained(r: TrainedModel, reused: bool) -> str:
     how = "reused (same spec, hyperparameters, seed and data)" if reused else f"trained in {r.train_seconds:.1f} s"
     hp = ", ".join(f"{k}={v}" for k, v in sorted(r.hyperparameters.items()))
-    return "\n".join([
+    lines = [
         f"trained {r.architecture}  {r.artifact_id}  {how}",
         f"  data      {_data(r)}",
         f"  hyper     {hp}",
         f"  params    {r.parameter_count:,}",
         f"  accuracy  val {_acc(r.val_accuracy)}  test {_acc(r.test_accuracy)}  ({r.epochs_run} epochs)",
-        f"  model     {r.path}",
-    ])
+    ]
+    if r.selective_backprop:
+        lines += describe_selective_backprop(r.selective_backprop)
+    lines.append(f"  model     {r.path}")
+    return "\n".join(lines)
+
+
+def describe_selective_backprop(sb: dict[str, Any]) -> list[str]:
+    """The SB lines of a trained record: settings, then analyzed / backpropagated / times per epoch."""
+    s, totals = sb["settings"], sb["totals"]
+    stale = f", Stale-SB staleness {s['staleness']}" if s["staleness"] else ""
+    schedule = f"schedule {sb['lr_schedule']} by examples {s['lr_by']}" if sb.get("lr_schedule") \
+        else "constant learning rate"
+    fraction = "—" if totals["backprop_fraction"] is None else f"{totals['backprop_fraction']:.3f}"
+    lines = [f"  SB        beta {s['beta']:g}, history {s['history']}{stale}; {schedule}; after the primed epoch "
+             f"backpropagated {fraction} (1/(beta+1) = {1 / (s['beta'] + 1):.3f})"]
+    for e in sb["epochs"]:
+        lines.append(f"    epoch {e['epoch']}{' (primed)' if e['primed'] else ''}: analyzed {e['examples_analyzed']}"
+                     f" (forward {e['examples_forwarded']}), backpropagated {e['examples_backpropagated']} "
+                     f"({e['backprop_fraction']:.3f}); forward {e['forward_seconds']:.2f} s, backward "
+                     f"{e['backward_seconds']:.2f} s")
+    return lines
 
 
 def describe_transformed(r: TransformedModel, reused: bool) -> str:

@@ -14,9 +14,10 @@ from edgebench.datasets.base import Dataset, DatasetError
 from edgebench.datasets.loaders import load_dataset
 from edgebench.errors import UsageError
 from edgebench.spec import StudySpec
+from edgebench.spec.selective_backprop import BETA_DIMENSION
 from edgebench.store.artifacts import ArtifactStore, TrainedModel, key, utc_now
 from edgebench.zoo._tf import load_tf
-from edgebench.zoo.keras_io import EpochCallback, accuracy, fit, save_keras, versions
+from edgebench.zoo.keras_io import EpochCallback, accuracy, fit, one_hot, save_keras, versions
 from edgebench.zoo.registry import Architecture
 
 TRAIN_FORMAT = 1  # bump when training code changes what a given key would produce
@@ -37,9 +38,13 @@ def check_dataset(arch: Architecture, dataset: Dataset, where: str) -> None:
 
 
 def trained_id(spec: StudySpec, hyperparameters: Mapping[str, Any], seed: int, data_hash: str) -> str:
-    return key({"kind": "trained", "format": TRAIN_FORMAT, "architecture": spec.architecture,
-                "options": spec.model_options, "hyperparameters": dict(hyperparameters), "seed": seed,
-                "data": data_hash})
+    payload = {"kind": "trained", "format": TRAIN_FORMAT, "architecture": spec.architecture,
+               "options": spec.model_options, "hyperparameters": dict(hyperparameters), "seed": seed,
+               "data": data_hash}
+    sb = spec.selective_backprop_for(hyperparameters)
+    if sb is not None:  # only then: the ids of standard training stay what they were
+        payload["selective_backprop"] = sb.to_json()
+    return key(payload)
 
 
 def train_model(spec: StudySpec, hyperparameters: Mapping[str, Any] | None = None, *, store: ArtifactStore,
@@ -65,13 +70,28 @@ def train_model(spec: StudySpec, hyperparameters: Mapping[str, Any] | None = Non
 
     tf = load_tf()
     start = time.perf_counter()
+    sb = spec.selective_backprop_for(hparams)
+    model_hparams = {k: v for k, v in hparams.items() if k != BETA_DIMENSION}
     try:
-        model = arch.build(hparams, input_shape=dataset.input_shape, num_classes=dataset.num_classes,
+        model = arch.build(model_hparams, input_shape=dataset.input_shape, num_classes=dataset.num_classes,
                            vocab_size=dataset.vocab_size, options=spec.model_options, seed=seed)
     except UsageError as exc:  # shape mismatches found by the builder: say which spec
         raise UsageError(f"{spec.source} (budget {spec.budget}): {exc}") from None
-    history = fit(model, dataset, batch_size=int(hparams["batch_size"]), epochs=int(hparams["epochs"]),
-                  on_epoch_end=on_epoch_end, verbose=verbose, tf=tf)
+    sb_record: dict[str, Any] | None = None
+    if sb is None:
+        history = fit(model, dataset, batch_size=int(hparams["batch_size"]), epochs=int(hparams["epochs"]),
+                      on_epoch_end=on_epoch_end, verbose=verbose, tf=tf)
+    else:
+        from edgebench.train.sb_loop import fit_selective_backprop
+
+        validation = (dataset.x_val, one_hot(dataset.y_val, dataset.num_classes)) if len(dataset.x_val) else None
+        result = fit_selective_backprop(model, dataset.x_train, one_hot(dataset.y_train, dataset.num_classes),
+                                        settings=sb, batch_size=int(hparams["batch_size"]),
+                                        epochs=int(hparams["epochs"]), validation_data=validation, seed=seed,
+                                        on_epoch_end=on_epoch_end, tf=tf)
+        history = result.history
+        sb_record = {"settings": sb.to_json(), "lr_schedule": result.lr_schedule, "totals": result.summary(),
+                     "epochs": [e.to_json() for e in result.epochs]}
     seconds = time.perf_counter() - start
     val_acc = accuracy(model, dataset.x_val, dataset.y_val) if len(dataset.x_val) else None
     test_acc = accuracy(model, dataset.x_test, dataset.y_test)
@@ -82,6 +102,6 @@ def train_model(spec: StudySpec, hyperparameters: Mapping[str, Any] | None = Non
             model_options=dict(spec.model_options), seed=seed, dataset=dataset.info(), spec=spec.to_json(),
             parameter_count=int(model.count_params()), val_accuracy=val_acc, test_accuracy=test_acc,
             epochs_run=len(history.get("loss", [])), history=history, train_seconds=round(seconds, 3),
-            created_utc=utc_now(), versions=versions(), path=path)
+            created_utc=utc_now(), versions=versions(), path=path, selective_backprop=sb_record)
 
     return store.put("trained", artifact_id, lambda p: save_keras(model, p), make_record)  # type: ignore[return-value]
