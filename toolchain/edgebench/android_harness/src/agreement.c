@@ -217,10 +217,29 @@ __attribute__((noreturn)) static void reference_child(runner *m, shared_header *
   memcpy(h->ref_sha, ref.model_sha, sizeof(h->ref_sha));
   model_load(&ref);
   model_check_supported(&ref);
+  char why[2048];
+  if (ref.n_in != m->n_in) {
+    snprintf(why, sizeof(why), "different signatures: the model has %zu inputs, the reference %zu",
+             m->n_in, ref.n_in);
+    goto refused;
+  }
+  /* A dynamic reference input runs at the shape the model's ran, input by input (names may
+   * differ); static ones stay as declared and must hold as many elements as the model's. */
+  args.n_shapes = 0;
+  for (size_t i = 0; i < ref.n_in && args.n_shapes < RUNNER_MAX_INPUTS; ++i) {
+    const io_tensor *t = &m->in[i];
+    int dynamic = 0;
+    for (unsigned d = 0; d < ref.in[i].type.layout.rank; ++d) dynamic |= ref.in[i].model_dims[d] < 0;
+    if (!dynamic || ref.in[i].type.layout.rank != t->type.layout.rank) continue;
+    input_shape *s = &args.shapes[args.n_shapes++];
+    memset(s, 0, sizeof(*s));
+    s->index = i;
+    s->rank = t->type.layout.rank;
+    for (unsigned d = 0; d < s->rank && d < 8; ++d) s->dims[d] = t->type.layout.dimensions[d];
+  }
   match_input_shapes(&ref);
   compile_with_fallback(&ref);
   buffers_prepare(&ref);
-  char why[2048];
   if (match_signatures(m, &ref, is_real, why, sizeof(why)) != 0) goto refused;
   /* The reals both models receive: the seeded float32 recipe, as quantization rounds it. */
   for (size_t i = 0; i < m->n_in; ++i) {
