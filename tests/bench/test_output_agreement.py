@@ -25,6 +25,8 @@ FLEX = FIXTURES / "models" / "eb_flex_matrix_determinant.tflite"
 # standard with its loop cut short (recorded as `shortened`, allowed): outputs are checked by default.
 SHORT_STANDARD = ("--protocol", "standard", "--runs", "2", "--warmup", "0", "--min-seconds", "0",
                   "--repeats", "1", "--cooldown", "0", "--json")
+# A µs model warms up for millions of runs in standard's 2 warm-up seconds: smoke, with the check asked for.
+SMOKE_CHECKED = ("--protocol", "smoke", "--runs", "2", "--warmup", "0", "--check-outputs", "--json")
 
 
 def _variant(tmp_path: Path, name: str, change: Callable[[str, np.ndarray], None]) -> Path:
@@ -83,11 +85,11 @@ def test_a_corrupted_variant_fails_and_an_honest_one_passes_against_the_parent(w
 
 
 def test_a_reference_that_cannot_run_or_differs_is_not_checked_with_the_reason(workspace, capsys):
-    _, records = _records(capsys, HELLO, "--reference", FLEX, *SHORT_STANDARD)
+    _, records = _records(capsys, HELLO, "--reference", FLEX, *SMOKE_CHECKED)
     check = _agreement(records[HELLO.name])
     assert check["outcome"] == "not_checked" and records[HELLO.name]["status"] == "ok"
     assert "could not run on CPU" in check["reason"] and "unsupported_ops" in check["reason"]
-    _, records = _records(capsys, HELLO, "--reference", FLOAT, *SHORT_STANDARD)
+    _, records = _records(capsys, HELLO, "--reference", FLOAT, *SMOKE_CHECKED)
     check = _agreement(records[HELLO.name])
     assert check["outcome"] == "not_checked" and "different signatures" in check["reason"]
     assert "1 elements in the model, 150528 in the reference" in check["reason"]
