@@ -125,3 +125,13 @@ def test_a_corrupted_variant_fails_on_a_virtual_device(tmp_path, harness_cache, 
     assert check["outcome"] == "fail" and record["status"] == "invalid", record
     assert "cosine 0.1" in check["reason"] and "L2" in check["reason"]
     assert code == 0
+
+
+def test_an_int8_model_is_compared_with_its_float_parent_on_dequantized_values(workspace, capsys):
+    int8 = REAL_MODELS / "tflm_hello_world_int8.tflite"  # int8 input and output, per-tensor scale/zero point
+    code, records = _records(capsys, int8, "--reference", HELLO, *SMOKE_CHECKED)
+    check = _agreement(records[int8.name])
+    # One element: judged on NaN/Inf and collapse only. Its figures are reals: the int8 output 6 with
+    # scale 0.00829 and zero point 5 reads 0.00829, not 6.
+    assert code == 0 and check["outcome"] == "pass", check
+    assert "L2 0.00829096" in check["reason"] and "NaN 0, Inf 0" in check["reason"]
