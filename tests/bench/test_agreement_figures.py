@@ -48,6 +48,12 @@ def test_nan_inf_and_collapse_fail_whatever_the_cosine():
     assert collapsed.outcome == "fail" and "collapsed to zero" in collapsed.reason
 
 
+def test_all_zero_outputs_agree_only_when_both_are_zero():
+    assert _check(SAME, cosine=None, l2_norm=0.0, reference_l2_norm=0.0, max_abs_diff=0.0).outcome == "pass"
+    failed = _check(SAME, cosine=None, l2_norm=0.2, reference_l2_norm=0.0)
+    assert failed.outcome == "fail" and "reference's output is all zero" in failed.reason
+
+
 def test_a_one_element_output_is_not_judged_on_its_sign():
     assert _check(PARENT, elements=1, cosine=-1.0).outcome == "pass"
 

@@ -48,8 +48,9 @@ def _problems(out: Mapping[str, Any], floor: float) -> list[str]:
                         f"reference's {_fmt(float(ref_norm))})")
     cosine = out.get("cosine")
     if int(out.get("elements") or 0) > 1:
-        if cosine is None and not problems:
-            problems.append("cosine undefined (an output without a finite nonzero value)")
+        if cosine is None and ref_norm == 0 and isinstance(norm, (int, float)) and norm > 0:
+            problems.append("the reference's output is all zero, the model's is not")
+        # cosine None otherwise: both all zero (they agree) or no finite pair (NaN/Inf judged above).
         elif isinstance(cosine, (int, float)) and cosine < floor:
             problems.append(f"cosine {_fmt(float(cosine))} < {floor:g}")
     return problems
