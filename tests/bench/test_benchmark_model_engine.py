@@ -38,6 +38,7 @@ def test_benchmark_model_output_becomes_a_record_without_invented_percentiles(wo
     assert record["init_ms"] == 2.409 and record["first_inference_us"] == 169816
     assert record["peak_rss_kb"] == int(10.332 * 1024)
     assert record["checks"]["shortened"] == "fail"  # 4 warm-up runs < smoke's 5
+    assert record["checks"]["output_agreement"] == "not_checked"  # benchmark_model prints no outputs
 
 
 def test_benchmark_model_failure_is_a_failed_run_with_its_reason(workspace, tmp_path, capsys):

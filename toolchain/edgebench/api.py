@@ -41,7 +41,8 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                  reconnect_timeout_s: float = 120.0, verify: bool = False, engine: str = "runner",
                  engine_binary: str | os.PathLike[str] | None = None,
                  input_shapes: ShapesArgument = None, store: str | None = None,
-                 db_outage_s: float = DEFAULT_DB_OUTAGE_S) -> SessionResult:
+                 db_outage_s: float = DEFAULT_DB_OUTAGE_S, check_outputs: bool | None = None,
+                 reference: str | os.PathLike[str] | None = None) -> SessionResult:
     """Measure models on targets and store the results.
 
     Args:
@@ -63,6 +64,10 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
             placeholder shapes. A model with a dynamic dimension other than a leading batch and no
             shape is refused (its runs are recorded as failed with the reason); the shapes that ran
             are in each record's `input_shapes`.
+        check_outputs: compare each run's outputs on the device with a reference run on CPU on the same
+            seeded inputs (the `output_agreement` check); None: on for the standard and mlperf protocols.
+        reference: the .tflite to compare with (default: the model's float parent when the artifact
+            store knows it, else the model itself on CPU).
         store: the results store's URL (default: $EDGEBENCH_STORE, else the workspace's SQLite file).
         db_outage_s: how long the store may stay unreachable mid-session (seconds): the devices go on
             measuring and the runs wait in the workspace's outbox; after that the session stops with a
@@ -87,7 +92,8 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                              db_outage_s=db_outage_s)
         return session.run([Path(m) for m in models], protocol=resolved, threads=threads,
                            accelerators=accelerators, cpu_mask=cpu_mask, resume=resume,
-                           command="push_and_run(api)", input_shapes=input_shapes)
+                           command="push_and_run(api)", input_shapes=input_shapes,
+                           check_outputs=check_outputs, reference=reference)
     finally:
         results.close()
 

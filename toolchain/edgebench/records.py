@@ -210,6 +210,9 @@ class ConfigSummary:
     simulated: bool
     notes: tuple[str, ...] = ()
     input_shapes: tuple[InputShape, ...] = ()  # what the group's runs ran at (one group = one set of shapes)
+    # The output_agreement check across the group's runs: "agree", "disagree (k of n runs)",
+    # "not checked: <reason>", or "" when no run carries the check (older records).
+    output_agreement: str = ""
 
 
 class JsonRecord(Protocol):

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from edgebench.bench.agreement import agreement_check
 from edgebench.bench.cpu_frequency import frequency_check, timed_window_ns, workload_cpus
 from edgebench.harness.output import HarnessOutput, TimedSample
 from edgebench.harness.samples import Telemetry
 from edgebench.protocols import ResolvedProtocol
+from edgebench.bench.references import Reference
 from edgebench.records import Check, RunConfig
 
 # The runner's loop clock starts just before the first inference's stamp: allow that gap (and float
@@ -37,7 +39,10 @@ def warmup_seconds(output: HarnessOutput) -> float:
 
 
 def evaluate(output: HarnessOutput, protocol: ResolvedProtocol, config: RunConfig,
-             telemetry: Telemetry, *, device_kind: str | None = None) -> tuple[Check, ...]:
+             telemetry: Telemetry, *, device_kind: str | None = None, reference: Reference | None = None,
+             agreement_off: str = "not requested (--check-outputs)") -> tuple[Check, ...]:
+    """`reference`: what the outputs were compared with on the device (None: not asked, `agreement_off`
+    says why). A variant x accelerator whose outputs disagree fails `output_agreement`: invalid."""
     eff = protocol.effective
     checks: list[Check] = [Check("schema", "pass")]
 
@@ -77,6 +82,7 @@ def evaluate(output: HarnessOutput, protocol: ResolvedProtocol, config: RunConfi
 
     cpus, cpus_source = workload_cpus(output, config.cpu_mask, device_kind)
     checks.extend(telemetry_checks(telemetry, window_ns=timed_window_ns(output), cpus=cpus, cpus_source=cpus_source))
+    checks.append(agreement_check(output, reference, off_reason=agreement_off))
     return tuple(checks)
 
 

@@ -17,6 +17,7 @@ from edgebench.bench.input_shapes import ShapePlan, shapes_ran
 from edgebench.bench.invocation import (INPUT_SEED, Deployment, Invocation, build_invocation, model_device_path,
                                         runner_args, sample_interval_ms)
 from edgebench.bench.plan import ModelFile, PlannedRun
+from edgebench.bench.references import Reference
 from edgebench.bench.run_record import RunHeader, run_header, utc_now
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.errors import EdgebenchError, ParseError, UsageError
@@ -24,7 +25,7 @@ from edgebench.harness.output import HarnessOutput, parse_harness_output
 from edgebench.harness.samples import Telemetry, read_samples, telemetry_from
 from edgebench.package_files import DRIVER_SCRIPT
 from edgebench.protocols import ResolvedProtocol
-from edgebench.records import Provenance, RunConfig, RunRecord
+from edgebench.records import Check, Provenance, RunConfig, RunRecord
 from edgebench.store import DeviceSample, LatencySample
 from edgebench.targets.base import DriverResult, Target, with_output_tail
 from edgebench.targets.staging import file_sha256
@@ -108,7 +109,8 @@ def runner_failure(header: RunHeader, output: HarnessOutput, model: ModelFile, d
 def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, protocol: ResolvedProtocol,
                 results_dir: Path, keep: bool, profile_ops: bool,
                 on_stage: Callable[[str], None], engine: str = "runner",
-                shape_plan: ShapePlan | None = None) -> RunOutcome:
+                shape_plan: ShapePlan | None = None, reference: Reference | None = None,
+                agreement_off: str = "not requested (--check-outputs)") -> RunOutcome:
     """Run once and return the outcome (ok, invalid or failed). DeviceConnectionError propagates.
 
     `engine`: "runner" (edgebench's harness) or "benchmark_model" (the official binary, staged as
@@ -122,7 +124,7 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
                         runtime_sha256=dep.runtime_sha256)
     invocation = build_invocation(dep, run.model, run.config, protocol, sample_ms=sample_interval_ms(protocol),
                                   timeout_margin_s=RUN_TIMEOUT_MARGIN_S, engine=engine, profile_ops=profile_ops,
-                                  shape_plan=shape_plan)
+                                  shape_plan=shape_plan, reference=reference)
     on_stage("run")
     if engine == "benchmark_model":
         def read_benchmark_model(result: DriverResult) -> RunOutcome:
@@ -150,7 +152,7 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
     if failed is not None:
         return _outcome(failed, output, samples)
     checks = run_checks.evaluate(output, protocol, run.config, _telemetry(samples, results_dir),
-                                 device_kind=info.device_kind)
+                                 device_kind=info.device_kind, reference=reference, agreement_off=agreement_off)
     record = header.measured(output, checks, invalid=run_checks.is_invalid(checks), wall_seconds=wall)
     return _outcome(record, output, samples)
 
@@ -222,6 +224,9 @@ def _benchmark_model_outcome(header: RunHeader, result: DriverResult, protocol: 
     if reason is not None:
         return RunOutcome(header.failed(reason, wall_seconds=wall, **fields), (), tuple(samples))
     checks = bm.checks_for(parsed, protocol, config, _telemetry(samples, result.out_dir))
+    # benchmark_model prints no outputs: the check is there, not evaluated, with the reason.
+    checks = (*checks, Check("output_agreement", "not_checked", "the benchmark_model engine reports no outputs "
+                                                                 "to compare (use the runner engine)"))
     record = header.record(status="invalid" if run_checks.is_invalid(checks) else "ok", checks=checks,
                            latency=bm.latency_from(parsed), wall_seconds=wall, **fields)
     return RunOutcome(record, (), tuple(samples))

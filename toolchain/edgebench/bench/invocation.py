@@ -12,6 +12,7 @@ from typing import Mapping
 from edgebench.bench import benchmark_model_engine as bm
 from edgebench.bench.input_shapes import ShapePlan
 from edgebench.bench.plan import ModelFile
+from edgebench.bench.references import Reference
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import RunConfig
 from edgebench.targets.base import Target
@@ -54,7 +55,7 @@ def model_device_path(model: ModelFile) -> str:
 
 
 def runner_args(dep: Deployment, model: ModelFile, config: RunConfig, protocol: ResolvedProtocol,
-                profile_ops: bool) -> list[str]:
+                profile_ops: bool, reference: Reference | None = None) -> list[str]:
     eff = protocol.effective
     args = ["--model", dep.target.device_path(model_device_path(model)), "--lib", dep.library,
             "--threads", str(config.threads), "--accelerator", config.accelerator,
@@ -63,6 +64,10 @@ def runner_args(dep: Deployment, model: ModelFile, config: RunConfig, protocol: 
             "--max-seconds", f"{eff.max_seconds:g}", "--input-seed", str(INPUT_SEED)]
     if eff.run_delay_ms:
         args += ["--run-delay-ms", f"{eff.run_delay_ms:g}"]
+    if reference is not None:  # --check-outputs: compared with the reference on CPU, same seeded inputs
+        args.append("--check-outputs")
+        if reference.model is not None:
+            args += ["--reference-model", dep.target.device_path(model_device_path(reference.model))]
     return args + (["--profile-ops"] if profile_ops else [])
 
 
@@ -75,7 +80,8 @@ def sample_interval_ms(protocol: ResolvedProtocol) -> int:
 
 def build_invocation(dep: Deployment, model: ModelFile, config: RunConfig, protocol: ResolvedProtocol, *,
                      sample_ms: int, timeout_margin_s: float, engine: str = "runner", profile_ops: bool = False,
-                     shape_plan: ShapePlan | None = None, idle: IdleWindows | None = None) -> Invocation:
+                     shape_plan: ShapePlan | None = None, idle: IdleWindows | None = None,
+                     reference: Reference | None = None) -> Invocation:
     """The driver call of one run. `timeout_margin_s`: seconds beyond the protocol's own bounds for
     library load, init and collection."""
     target = dep.target
@@ -92,7 +98,7 @@ def build_invocation(dep: Deployment, model: ModelFile, config: RunConfig, proto
     if engine == "benchmark_model":
         args = bm.benchmark_model_args(target.device_path(model_device_path(model)), config, protocol, profile_ops)
     else:
-        args = runner_args(dep, model, config, protocol, profile_ops)
+        args = runner_args(dep, model, config, protocol, profile_ops, reference)
         args += shape_plan.runner_args() if shape_plan is not None else []
     timeout = idle_total_s + eff.warmup_seconds + eff.max_seconds * 1.5 + timeout_margin_s
     return Invocation(tuple(args), env, timeout)

@@ -18,6 +18,7 @@ from edgebench.version import __version__
 from edgebench.bench.execute import Deployment, deploy_harness_factory, utc_now
 from edgebench.bench.input_shapes import ShapePlan, ShapesArgument, plan_session_shapes
 from edgebench.bench.plan import ModelFile, PlannedRun
+from edgebench.bench.references import check_outputs_default, plan_references
 from edgebench.bench.summary import summarize
 from edgebench.bench.worker import DeviceWorker, Interrupted, SessionPlan, WorkerReport
 from edgebench.errors import EdgebenchError, UsageError
@@ -122,8 +123,17 @@ class PushAndRun:
 
     def run(self, model_paths: Sequence[str | os.PathLike[str]], *, protocol: ResolvedProtocol,
             threads: Sequence[int] = (1,), accelerators: Sequence[str] = ("cpu",), cpu_mask: str | None = None,
-            resume: str | None = None, command: str = "", input_shapes: ShapesArgument = None) -> SessionResult:
+            resume: str | None = None, command: str = "", input_shapes: ShapesArgument = None,
+            check_outputs: bool | None = None, reference: str | os.PathLike[str] | None = None) -> SessionResult:
+        """`check_outputs`: compare outputs with a reference on the device (None: the protocol's default,
+        on for standard and mlperf); `reference`: the model to compare with (default: each model's float
+        parent when the artifact store knows it, else the model itself on CPU). bench/references.py."""
         models, problems = load_models(model_paths)
+        checking = check_outputs_default(protocol.name, check_outputs)
+        if reference is not None and not checking:
+            raise UsageError("--reference goes with --check-outputs (outputs are not checked: "
+                             f"{'--no-check-outputs was given' if check_outputs is False else 'the smoke protocol'})")
+        references = (plan_references(models, reference, self.workspace.artifacts) if checking else None)
         if not models and problems:
             raise UsageError("no model could be read:\n  " + "\n  ".join(p.message for p in problems))
         shapes: dict[str, ShapePlan | str] = plan_session_shapes(models, input_shapes, engine=self.engine)
@@ -139,7 +149,11 @@ class PushAndRun:
                                accelerators=accelerators, cpu_mask=cpu_mask,
                                done=self.store.stored_run_statuses(session), keep=self.keep,
                                profile_ops=self.profile_ops, reconnect_timeout_s=self.reconnect_timeout_s,
-                               db_outage_s=self.db_outage_s, engine=self.engine, shapes=shapes)
+                               db_outage_s=self.db_outage_s, engine=self.engine, shapes=shapes,
+                               references=references, agreement_off=(
+                                   "--no-check-outputs was given" if check_outputs is False else
+                                   f"not requested: the {protocol.name} protocol does not check outputs "
+                                   "unless --check-outputs is given"))
             self.on_plan(len(models) * len(threads) * len(accelerators) * protocol.effective.repeats)  # per device
             workers = [DeviceWorker(t, plan, store=self.store, workspace=self.workspace, deploy=self._deploy,
                                     stop=self.stop, on_stage=self.on_stage, on_record=self.on_record, outbox=outbox)

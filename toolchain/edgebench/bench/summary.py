@@ -13,6 +13,18 @@ from edgebench.stats import TARGET_LEVEL, format_level, median_interval, relativ
 REPLICABILITY_SPREAD = 0.05
 
 
+def agreement_summary(runs: list[RunRecord]) -> str:
+    """The output_agreement checks of a group's runs in a few words (figures are in each check's reason)."""
+    checks = [c for r in runs for c in r.checks if c.name == "output_agreement"]
+    failed = [c for c in checks if c.outcome == "fail"]
+    if failed:
+        return f"disagree ({len(failed)} of {len(checks)} runs)"
+    if checks and all(c.outcome == "pass" for c in checks):
+        return "agree"
+    skipped = sorted({c.reason or "no reason" for c in checks if c.outcome == "not_checked"})
+    return f"not checked: {'; '.join(skipped)}" if skipped else ""
+
+
 def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
     out = []
     for (target, _sha, model, config, protocol), shapes, runs in _groups(records):
@@ -54,7 +66,7 @@ def summarize(records: Iterable[RunRecord]) -> list[ConfigSummary]:
             replicable=None if spread is None else spread <= REPLICABILITY_SPREAD,
             verdict_allowed=bool(preset and preset.verdicts) and not shortened,
             simulated=any(r.provenance.simulated for r in runs),
-            notes=tuple(notes), input_shapes=shapes))
+            notes=tuple(notes), input_shapes=shapes, output_agreement=agreement_summary(runs)))
     out.sort(key=lambda s: (s.target, s.model, s.config.accelerator, s.config.threads))
     return out
 

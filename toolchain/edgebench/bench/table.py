@@ -55,8 +55,11 @@ def comparison_table(summaries: Sequence[ConfigSummary], *, title: str) -> Table
     with_shapes = any(fmt_input_shapes(s.input_shapes) for s in summaries)
     columns: list[tuple[str, JustifyMethod]] = [("model", "left"), ("target", "left"), ("config", "left")]
     columns += [("input shapes", "left")] if with_shapes else []
+    with_agreement = any(s.output_agreement for s in summaries)  # absent from records made before the check
     columns += [("ok/runs", "right"), ("median", "right"), ("CI of median (level)", "right"), ("p90", "right"),
-                ("p99", "right"), ("init", "right"), ("peak RSS", "right"), ("size", "right"), ("notes", "left")]
+                ("p99", "right"), ("init", "right"), ("peak RSS", "right"), ("size", "right")]
+    columns += [("outputs", "left")] if with_agreement else []
+    columns += [("notes", "left")]
     for name, justify in columns:
         table.add_column(name, justify=justify, overflow="fold")
     for s in summaries:
@@ -72,5 +75,6 @@ def comparison_table(summaries: Sequence[ConfigSummary], *, title: str) -> Table
                       fmt_us(s.median_us), ci, fmt_us(s.p90_us), fmt_us(s.p99_us),
                       f"{s.init_ms:.3g} ms" if s.init_ms is not None else "—",
                       fmt_bytes(s.peak_rss_kb * 1024 if s.peak_rss_kb is not None else None),
-                      fmt_bytes(s.model_size_bytes), "; ".join(notes), style=style)
+                      fmt_bytes(s.model_size_bytes), *([s.output_agreement or "—"] if with_agreement else []),
+                      "; ".join(notes), style=style)
     return table

@@ -20,6 +20,7 @@ from edgebench.bench.input_shapes import ShapePlan
 from edgebench.bench.output_consistency import with_output_checks
 from edgebench.targets.locks import HostLock, owner_record
 from edgebench.bench.plan import ModelFile, PlannedRun, configs, plan_runs, run_key
+from edgebench.bench.references import Reference, reference_models
 from edgebench.bench.run_record import run_header
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.devices.cpu_topology import clusters_of, named_masks, resolve_cpu_mask
@@ -58,10 +59,22 @@ class SessionPlan:
     # first job, as consecutive runs of one session are.
     only_repeat: int | None = None
     warm_baseline_c: Mapping[str, float] | None = None
+    # --check-outputs: model sha256 -> its reference (None: outputs not checked, `agreement_off` says why)
+    references: Mapping[str, Reference] | None = None
+    agreement_off: str = "not requested (--check-outputs)"
 
     def shape_plan(self, model_sha256: str) -> ShapePlan | None:
         found = self.shapes.get(model_sha256)
         return found if isinstance(found, ShapePlan) else None
+
+    def reference(self, model_sha256: str) -> Reference | None:
+        return self.references.get(model_sha256) if self.references is not None else None
+
+    @property
+    def staged_models(self) -> list[ModelFile]:
+        """The models and the references their outputs are compared with."""
+        known = {m.sha256 for m in self.models}
+        return list(self.models) + [r for r in reference_models(self.references) if r.sha256 not in known]
 
     def shape_refusal(self, model_sha256: str) -> str | None:
         found = self.shapes.get(model_sha256)
@@ -175,7 +188,7 @@ class DeviceWorker:
         self.on_stage(planned[0], target.name, "deploy")
         try:
             target.remove_leftover_runs()
-            dep = self.deploy(target, plan.models)
+            dep = self.deploy(target, plan.staged_models)
             baseline = dict(plan.warm_baseline_c) if plan.warm_baseline_c else target.read_temperatures_c()
         except DeviceConnectionError as exc:  # dropped before the first run: wait for it like mid-run
             prepared = self._prepare_after_drop(planned[0], exc)
@@ -232,7 +245,8 @@ class DeviceWorker:
                 outcome = execute_run(dep, run, key=key, session=plan.session, protocol=plan.protocol,
                                       results_dir=results_dir, keep=plan.keep, profile_ops=plan.profile_ops,
                                       on_stage=lambda stage: self.on_stage(run, target.name, stage),
-                                      engine=plan.engine, shape_plan=plan.shape_plan(run.model.sha256))
+                                      engine=plan.engine, shape_plan=plan.shape_plan(run.model.sha256),
+                                      reference=plan.reference(run.model.sha256), agreement_off=plan.agreement_off)
                 return outcome, dep, False
             except DeviceConnectionError as exc:
                 if self.stop.is_set():
@@ -247,7 +261,7 @@ class DeviceWorker:
                 # interrupted attempt, or the redo would share the CPUs with it.
                 self._kill_leftover(run_name)
                 self.on_stage(run, target.name, "redeploy")
-                dep = self.deploy(target, plan.models)  # a reboot may have wiped the staged files
+                dep = self.deploy(target, plan.staged_models)  # a reboot may have wiped the staged files
             finally:
                 self._in_flight = None
         reason = f"the connection dropped {MAX_REDO_ATTEMPTS + 1} times during this run"
@@ -266,7 +280,7 @@ class DeviceWorker:
             try:
                 self.on_stage(run, self.target.name, "redeploy")
                 self.target.remove_leftover_runs()
-                return self.deploy(self.target, self.plan.models), self.target.read_temperatures_c()
+                return self.deploy(self.target, self.plan.staged_models), self.target.read_temperatures_c()
             except DeviceConnectionError as again:
                 self._drop_reason = str(again)
         return None

@@ -49,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how long the results store may stay unreachable mid-session (default 120): the "
                              "devices go on measuring, runs wait in the workspace's outbox; then it stops")
     parser.add_argument("--json", action="store_true", help="print one JSON array of run records")
+    parser.add_argument("--check-outputs", action=argparse.BooleanOptionalAction, default=None,
+                        help="after each run, compare the model's outputs on the device with a reference run on "
+                             "CPU on the same seeded inputs (cosine, max abs diff, NaN/Inf, collapse); "
+                             "default: on for the standard and mlperf protocols, off for smoke")
+    parser.add_argument("--reference", default=None, metavar="MODEL",
+                        help="the .tflite to compare outputs with (default: the float parent edgebench made the "
+                             "model from, else the model itself on CPU)")
     add_input_shape_argument(parser)
 
 
@@ -91,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
                 on_plan=progress.plan, profile_ops=args.profile_ops, adb=args.adb, runtime=args.runtime,
                 reconnect_timeout_s=args.reconnect_timeout, db_outage_s=args.db_outage, verify=args.verify,
                 engine=args.engine,
-                engine_binary=args.engine_binary, input_shapes=args.input_shapes)
+                engine_binary=args.engine_binary, input_shapes=args.input_shapes,
+                check_outputs=args.check_outputs, reference=args.reference)
     finally:
         signal.signal(signal.SIGTERM, previous)
     for problem in result.model_problems:

@@ -31,6 +31,8 @@ _REQUIRED: dict[str, dict[str, Any]] = {
     "profile": {"ops": list},
     "resources": {"peak_rss_kb": (int, type(None)), "threads_observed": (int, type(None))},
     "error": {"stage": str, "code": str, "message": str},
+    # --check-outputs (runner 1.2.0+): the on-device comparison with a reference; figures per output.
+    "output_agreement": {"status": str, "outputs": list},
     "end": {"status": str, "exit_code": int},
 }
 
@@ -74,6 +76,7 @@ class HarnessOutput:
     # (resources.cpus_seen, runner 1.x+); None when not reported.
     cpu_affinity: tuple[int, ...] | None = None
     cpus_seen: tuple[int, ...] | None = None
+    output_agreement: Mapping[str, Any] | None = None  # the output_agreement line, when --check-outputs ran
 
     @property
     def ok(self) -> bool:
@@ -189,7 +192,31 @@ def parse_harness_output(text: str, *, source: str = "runner.jsonl") -> HarnessO
         end_status=end["status"], exit_code=end["exit_code"],
         cpu_affinity=_cpu_list(seen["start"], "cpu_affinity", source),
         cpus_seen=_cpu_list(resources, "cpus_seen", source),
+        output_agreement=_agreement(seen.get("output_agreement"), source),
     )
+
+
+def _agreement(line: Mapping[str, Any] | None, source: str) -> Mapping[str, Any] | None:
+    """The output_agreement line, its status and per-output figures checked (numbers or null)."""
+    if line is None:
+        return None
+    if line["status"] not in ("checked", "not_checked"):
+        raise ParseError(f"output_agreement.status {line['status']!r}: expected checked or not_checked", source=source)
+    if line["status"] == "not_checked" and not isinstance(line.get("reason"), str):
+        raise ParseError("output_agreement is not_checked without a reason", source=source)
+    numbers = ("cosine", "max_abs_diff", "l2_norm", "reference_l2_norm")
+    counts = ("elements", "nan_count", "inf_count", "reference_nan_count", "reference_inf_count")
+    for out in line["outputs"]:
+        if not isinstance(out, dict):
+            raise ParseError("output_agreement.outputs holds a non-object", source=source)
+        for name in counts:
+            if not isinstance(out.get(name), int) or isinstance(out.get(name), bool) or out[name] < 0:
+                raise ParseError(f"output_agreement output lacks the count {name!r}", source=source)
+        for name in numbers:
+            value = out.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ParseError(f"output_agreement.{name} must be a number or null, got {value!r}", source=source)
+    return line
 
 
 def _cpu_list(line: Mapping[str, Any], name: str, source: str) -> tuple[int, ...] | None:

@@ -27,7 +27,7 @@ def write_session_report(result: SessionResult, path: Path) -> Path:
         ci = fmt_median_ci(s)
         shapes = fmt_input_shapes(s.input_shapes)  # set or defaulted shapes: one model at two shapes is two rows
         notes = ("simulated; " if s.simulated else "") + (f"input shapes: {shapes}; " if shapes else "") + \
-            "; ".join(s.notes)
+            (f"outputs: {s.output_agreement}; " if s.output_agreement else "") + "; ".join(s.notes)
         rows.append("<tr>" + "".join([
             _cell(s.model, True), _cell(s.target, True), _cell(s.config.label(), True),
             _cell(f"{s.repeats_ok}/{s.repeats_total}"), _cell(fmt_us(s.median_us)), _cell(ci),
@@ -38,15 +38,17 @@ def write_session_report(result: SessionResult, path: Path) -> Path:
     runs = []
     for r in result.records:
         failed_checks = "; ".join(f"{c.name}: {c.reason}" for c in r.checks if c.outcome == "fail")
+        agreement = next((f"{c.outcome}: {c.reason}" if c.reason else c.outcome
+                          for c in r.checks if c.name == "output_agreement"), "—")
         runs.append(f"<tr class={r.status}>" + "".join([
             _cell(r.run_id, True), _cell(r.model, True), _cell(r.config.label(), True), _cell(r.repeat),
             _cell(r.status, True), _cell(fmt_us(r.latency.median_us) if r.latency else "—"),
             _cell(r.latency.count if r.latency else "—"), _cell(r.provenance.device_kind, True),
-            _cell(r.error or failed_checks or "", True)]) + "</tr>")
+            _cell(agreement, True), _cell(r.error or failed_checks or "", True)]) + "</tr>")
     heads = ["model", "target", "config", "ok/runs", "median", "CI of median (level)", "p90", "p99", "init",
              "peak RSS", "size", "notes"]
     run_heads = ["run", "model", "config", "repeat", "status", "median", "inferences", "device kind",
-                 "error / failed checks"]
+                 "output agreement (figures)", "error / failed checks"]
     body = f"""<!doctype html><html><head><meta charset=utf-8><title>edgebench session {html.escape(result.session)}</title>
 <style>{_STYLE}</style></head><body>
 <h1>edgebench session {html.escape(result.session)}</h1>

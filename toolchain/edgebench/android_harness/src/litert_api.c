@@ -80,6 +80,8 @@ static const lr_sym kSymbols[] = {
     OPT(GetAccelerator, "LiteRtGetAccelerator"),
     OPT(GetAcceleratorName, "LiteRtGetAcceleratorName"),
     OPT(GetAcceleratorHardwareSupport, "LiteRtGetAcceleratorHardwareSupport"),
+    OPT(GetQuantizationTypeId, "LiteRtGetQuantizationTypeId"),
+    OPT(GetPerTensorQuantization, "LiteRtGetPerTensorQuantization"),
 };
 
 int lr_api_load(lr_api *api, const char *path, char *err, size_t err_len) {

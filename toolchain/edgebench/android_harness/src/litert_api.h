@@ -75,6 +75,15 @@ enum {
 
 #define LR_MAX_RANK 8
 
+/* LiteRtQuantizationTypeId, and LiteRtQuantizationPerTensor. */
+#define LR_QUANT_UNKNOWN (-1) /* the library cannot say (not a LiteRT value) */
+#define LR_QUANT_NONE 0
+#define LR_QUANT_PER_TENSOR 1
+typedef struct {
+  float scale;
+  int64_t zero_point;
+} lr_quant_per_tensor;
+
 /* LiteRtLayout: 68 bytes; rank and has_strides share the first 32-bit unit. */
 typedef struct {
   unsigned int rank : 7;
@@ -213,6 +222,9 @@ typedef struct {
   lr_status (*GetAccelerator)(lr_environment, size_t, void **);
   lr_status (*GetAcceleratorName)(void *, const char **);
   lr_status (*GetAcceleratorHardwareSupport)(void *, int *);
+  /* Quantization of a tensor (--check-outputs dequantizes outputs, quantizes inputs). */
+  lr_status (*GetQuantizationTypeId)(lr_tensor, int *);
+  lr_status (*GetPerTensorQuantization)(lr_tensor, lr_quant_per_tensor *);
 } lr_api;
 
 /* dlopen()s `path` and resolves the table. On failure returns -1 and writes a

@@ -74,6 +74,24 @@ static void load_from_file(runner *r) {
 
 /* ---------- signature and ops ---------- */
 
+/* Per-tensor scale and zero point when the tensor has them (--check-outputs needs them). */
+static void read_quantization(runner *r, lr_tensor tensor, io_tensor *t) {
+  int kind = LR_QUANT_UNKNOWN;
+  t->quant = LR_QUANT_UNKNOWN;
+  if (!r->api.GetQuantizationTypeId || r->api.GetQuantizationTypeId(tensor, &kind) != LR_OK) return;
+  t->quant = kind;
+  if (kind == LR_QUANT_PER_TENSOR) {
+    lr_quant_per_tensor q = {0.0f, 0};
+    if (!r->api.GetPerTensorQuantization ||
+        r->api.GetPerTensorQuantization(tensor, &q) != LR_OK || !(q.scale > 0.0f)) {
+      t->quant = LR_QUANT_UNKNOWN;
+      return;
+    }
+    t->q_scale = q.scale;
+    t->q_zero_point = q.zero_point;
+  }
+}
+
 static void read_tensor(runner *r, lr_tensor tensor, io_tensor *t, const char *what,
                         size_t index) {
   int type_id = -1;
@@ -97,6 +115,7 @@ static void read_tensor(runner *r, lr_tensor tensor, io_tensor *t, const char *w
     const char *tn = NULL;
     if (r->api.GetTensorName(tensor, &tn) == LR_OK) t->tensor_name = tn;
   }
+  read_quantization(r, tensor, t);
 }
 
 /* Signature 0's inputs and outputs, with their declared types and shapes. */

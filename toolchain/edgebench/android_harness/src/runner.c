@@ -7,13 +7,14 @@
  *   library.c      libLiteRt.so, environment model.c    file checks, load, ops
  *   compile.c      compile with CPU fallback shapes.c   --input-shape, resize
  *   buffers.c      tensor buffers, inputs    measure.c  warm-up and timed loops
- *   profile.c      --profile-ops pass
+ *   profile.c      --profile-ops pass        agreement.c --check-outputs
  * The library is dlopen()ed (litert_api.c); the timed loop does nothing but
  * run the model and read CLOCK_BOOTTIME, and everything is written after it.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 
+#include "agreement.h"
 #include "buffers.h"
 #include "compile.h"
 #include "crash_guard.h"
@@ -64,5 +65,7 @@ int main(int argc, char **argv) {
   if (args.profile_ops) profile_write(&r);
   crash_guard_clear();
   output_resources(&r, &m);
+  /* After resources: the reference's process and memory are not the measured model's. */
+  if (args.check_outputs && m.warm.count + m.timed.count > 0) agreement_check(&r);
   finish(&r, EXIT_OK);
 }

@@ -22,6 +22,8 @@ static const char kUsage[] =
     "  --input-shape I:D0,D1  the same by input index (unset -1 dims become 1)\n"
     "  --profile-ops          per-op profile after the timed loop\n"
     "  --profile-runs N       runs of the profile pass (default 20)\n"
+    "  --check-outputs        after the measurement, compare outputs with a reference run on CPU\n"
+    "  --reference-model PATH the reference of --check-outputs (default: the model itself)\n"
     "  --out PATH             JSON lines file (default stdout)\n"
     "Output and exit codes: android_harness/PROTOCOL.md\n";
 
@@ -97,7 +99,7 @@ static int is_valued_option(const char *name) {
   static const char *const kValued[] = {
       "--model", "--lib", "--out", "--threads", "--accelerator", "--warmup-runs",
       "--warmup-seconds", "--runs", "--min-seconds", "--max-seconds", "--run-delay-ms",
-      "--input-seed", "--input-file", "--input-shape", "--profile-runs"};
+      "--input-seed", "--input-file", "--input-shape", "--profile-runs", "--reference-model"};
   for (size_t k = 0; k < sizeof(kValued) / sizeof(kValued[0]); ++k) {
     if (!strcmp(name, kValued[k])) return 1;
   }
@@ -111,6 +113,7 @@ static int apply_value(runner_args *a, const char *name, const char *value) {
   if (!strcmp(name, "--model")) a->model_path = value;
   else if (!strcmp(name, "--lib")) a->lib_path = value;
   else if (!strcmp(name, "--out")) a->out_path = value;
+  else if (!strcmp(name, "--reference-model")) a->reference_path = value;
   else if (!strcmp(name, "--threads")) {
     bad = parse_size(value, &n) || n < 1 || n > 1024;
     a->threads = (int)n;
@@ -181,6 +184,14 @@ int runner_args_parse(int argc, char **argv, runner_args *a, char *err, size_t e
       a->profile_ops = 1;
       continue;
     }
+    if (!strcmp(name, "--check-outputs")) {
+      if (value) {
+        snprintf(err, err_len, "--check-outputs takes no value");
+        return -1;
+      }
+      a->check_outputs = 1;
+      continue;
+    }
     if (!is_valued_option(name)) {
       snprintf(err, err_len, "unknown option '%s'; run edgebench_runner --help for the list", opt);
       return -1;
@@ -196,6 +207,10 @@ int runner_args_parse(int argc, char **argv, runner_args *a, char *err, size_t e
       snprintf(err, err_len, "bad value '%s' for %s (expected %s)", value, name, expected_value(name));
       return -1;
     }
+  }
+  if (a->reference_path != NULL && !a->check_outputs) {
+    snprintf(err, err_len, "--reference-model goes with --check-outputs (got it alone)");
+    return -1;
   }
   if (a->model_path == NULL || a->lib_path == NULL) {
     snprintf(err, err_len, "--model and --lib are required (got%s%s); run --help for usage",

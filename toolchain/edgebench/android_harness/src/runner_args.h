@@ -37,6 +37,8 @@ typedef struct {
   size_t n_shapes;
   int profile_ops;
   size_t profile_runs;
+  int check_outputs;          /* --check-outputs: the output_agreement pass (agreement.c) */
+  const char *reference_path; /* --reference-model; NULL: the model itself, on CPU */
 } runner_args;
 
 /* 0: parsed; 1: --help/--version printed (exit 0); -1: usage error in err. */

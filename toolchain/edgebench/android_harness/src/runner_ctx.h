@@ -17,7 +17,7 @@
 #define PATH_MAX 4096
 #endif
 
-#define RUNNER_VERSION "1.1.0"
+#define RUNNER_VERSION "1.2.0"
 
 /* Exit codes: PROTOCOL.md. */
 enum {
@@ -38,6 +38,9 @@ typedef struct {
   lr_tensor_buffer buffer;
   const input_shape *given;    /* inputs: the --input-shape naming it, or NULL */
   const char *shape_source;    /* inputs: "model", "option" or "placeholder" (PROTOCOL.md) */
+  int quant;                   /* LR_QUANT_* (litert_api.h); LR_QUANT_UNKNOWN when unreadable */
+  float q_scale;               /* per-tensor quantization: real = (q - zero_point) * scale */
+  int64_t q_zero_point;
 } io_tensor;
 
 /* Durations of the init line's stages (ns). */
@@ -75,6 +78,10 @@ typedef struct {
   char fallback_reason[2400];
   int fully_accelerated; /* 1, 0, or -1 when the library cannot say */
   stage_times_ns init;
+  /* When set (the --check-outputs reference process), fail() also copies
+   * "stage/code: message" here, so the measuring process can quote it. */
+  char *fail_note;
+  size_t fail_note_len;
 } runner;
 
 /* b - a, or 0 when the clock did not move forward. */

@@ -26,6 +26,9 @@ int fail(runner *r, const char *stage, const char *code, int exit_code, const ch
   va_start(ap, fmt);
   vsnprintf(message, sizeof(message), fmt, ap);
   va_end(ap);
+  if (r->fail_note != NULL && r->fail_note_len > 0) {
+    snprintf(r->fail_note, r->fail_note_len, "%s/%s: %s", stage, code, message);
+  }
   jw_line_begin(&r->w, "error");
   jw_kstr(&r->w, "stage", stage);
   jw_kstr(&r->w, "code", code);
