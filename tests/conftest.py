@@ -55,6 +55,8 @@ LONGEST_FIRST = (
     "tests/profiling/test_profile_battery_rails.py",
     "tests/policy/test_policy_run.py",
     "tests/tune/test_study.py",
+    "tests/train/test_sb_training.py",
+    "tests/tune/test_screening.py",
     "tests/lab/test_db_outage.py",
     "tests/tune/test_shared_study.py",
     "tests/targets/test_hung_harness.py",
