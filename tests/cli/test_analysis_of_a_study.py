@@ -141,6 +141,42 @@ def test_compare_refuses_verdicts_on_smoke_and_shortened_runs_and_says_why(study
     assert code == 1 and "shortened" in out["refused"], out
 
 
+def test_a_runtime_policy_from_the_study_measured_on_the_phone_exports_checks_and_simulates(study, capsys, tmp_path):
+    import shutil
+
+    from edgebench.store import ResultsStore
+
+    workspace, study_json = study
+    store = ResultsStore(workspace / "results.sqlite")
+    try:
+        battery = [r for r in store.runs() if r.provenance.energy_source == "simulated" and r.status == "ok"]
+    finally:
+        store.close()
+    assert battery, "the profile-battery runs of the phone"
+    policy = tmp_path / "policy.json"
+    # The phone's own measurements of the study's default fp32 and int8 files: accuracy from the study,
+    # latency and (simulated) energy from profile-battery on the phone.
+    assert main(["--workspace", str(workspace), "policy", "export", "--study", str(study_json), "--device",
+                 battery[0].device_id, "-o", str(policy), "--latency-budget-ms", "1000"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    exported = json.loads(policy.read_text())
+    variants = {v["file"]: v for v in exported["variants"]}
+    assert len(variants) == 2 and all(v["accuracy"] is not None for v in variants.values())
+    assert {v["energy_mj"]["source"] for v in variants.values()} == {"simulated"}
+    assert exported["decision_table"], "a decision table an app applies"
+    models = tmp_path / "models"
+    models.mkdir()
+    data = json.loads(study_json.read_text())
+    for row in data["rows"]:
+        if row["source"] == "default" and row["variant"] in ("fp32", "int8"):
+            shutil.copy(row["tflite_path"], models / Path(row["tflite_path"]).name)
+    code, checked = _json(capsys, ["policy", "check", str(policy), str(models), "--json"])
+    assert code == 0 and checked["ok"]
+    code, simulation = _json(capsys, ["--workspace", str(workspace), "policy", "simulate", str(policy), "--trace",
+                                      f"run:{battery[0].run_id}", "--json"])
+    assert code == 0 and "simulated" in json.dumps(simulation)
+
+
 def test_the_report_of_the_study_fills_every_section_and_renders_in_chromium(study, capsys, tmp_path):
     workspace, study_json = study
     page = tmp_path / "study.html"
