@@ -1,0 +1,156 @@
+"""litert-quantizer recipes on a tiny CNN written in the test and on real float models (no TensorFlow)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgebench.errors import UsageError
+from edgebench.optimize.agreement import run
+from edgebench.optimize.lq_calibration import load_calibration
+from edgebench.optimize.lq_quantize import NothingQuantizedError, QuantizeError, quantize_tflite
+from edgebench.optimize.lq_recipes import NAMES, from_file, named
+from tests.optimize.tiny_tflite import tiny_cnn
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ROOT / "fixtures" / "real-device" / "g_tflite_models"
+TOOLCHAIN = ROOT / "toolchain"
+
+# recipe -> (weight tensors per new dtype, activations per new dtype, io changes, min cosine, min SNR dB)
+# tiny_cnn has two weight tensors (conv 32x3x3x64, dense 10x512) and two float biases. Blockwise int4
+# applies to the fully connected layer only (litert-quantizer's policy); static recipes quantize the
+# biases to int32 (int8 activations) or int64 (int16 activations) and every activation.
+EXPECTED = {
+    "int8_dynamic": ({"int8": 2}, {}, 0, 0.999, 30.0),
+    "int4_blockwise_32": ({"int4": 1}, {}, 0, 0.99, 15.0),
+    "int4_blockwise_64": ({"int4": 1}, {}, 0, 0.99, 15.0),
+    "int4_blockwise_128": ({"int4": 1}, {}, 0, 0.99, 15.0),
+    "int8_weight_only": ({"int8": 2}, {}, 0, 0.999, 30.0),
+    "int4_weight_only": ({"int4": 2}, {}, 0, 0.95, 10.0),
+    "int8_static": ({"int8": 2, "int32": 2}, {"int8": 4}, 2, 0.95, 10.0),
+    "int16x8_static": ({"int8": 2, "int64": 2}, {"int16": 4}, 2, 0.95, 10.0),
+    "fp16": ({"float16": 2}, {}, 0, 0.99999, 60.0),
+}
+
+
+@pytest.fixture(scope="module")
+def parent() -> bytes:
+    return tiny_cnn()
+
+
+def test_every_named_recipe_is_covered() -> None:
+    assert set(EXPECTED) == set(NAMES)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_named_recipe_on_tiny_cnn(parent: bytes, name: str) -> None:
+    weights, activations, io_changes, min_cosine, min_snr = EXPECTED[name]
+    recipe = named(name)
+    variant = quantize_tflite(parent, recipe, load_calibration("auto", parent) if recipe.static else None)
+    assert variant.weights_quantized == weights
+    assert variant.activations_quantized == activations
+    assert len(variant.io_dtype_changes) == io_changes
+    assert len(variant.data) < len(parent)
+    (a,) = variant.agreement
+    assert a.cosine >= min_cosine and a.snr_db >= min_snr and 0 < a.max_abs_diff < 1.0, a
+    assert variant.per_tensor["available"] and variant.per_tensor["tensors_compared"] >= 9
+    outputs = run(variant.data, [{"image": np.zeros((1, 4, 4, 64), np.float32)}])  # the variant runs in LiteRT
+    assert outputs["logits"].shape == (1, 1, 10) and np.isfinite(outputs["logits"]).all()
+
+
+def test_real_float_model_hello_world() -> None:
+    parent = (MODELS / "tflm_hello_world_float.tflite").read_bytes()
+    variant = quantize_tflite(parent, named("int8_dynamic"), None)
+    assert variant.weights_quantized == {"int8": 3}
+    assert variant.agreement[0].cosine > 0.99
+    # Its layers are 16 wide: 32-blocks cannot divide them, and litert-quantizer says so.
+    with pytest.raises(QuantizeError, match="int4_blockwise_32.*not divisible by block size 32"):
+        quantize_tflite(parent, named("int4_blockwise_32"), None)
+
+
+@pytest.mark.parametrize("model", [pytest.param("mobilenet", id="old-format-mobilenet"),
+                                   pytest.param("tiny-old", id="tiny-cnn-old-opcodes")])
+def test_old_operator_codes_quantize_nothing(model: str) -> None:
+    parent = ((MODELS / "tfls_mobilenet_v1_0.25_224_float.tflite").read_bytes() if model == "mobilenet"
+              else tiny_cnn(old_opcodes=True))
+    with pytest.raises(NothingQuantizedError, match=r"recipe int8_weight_only quantized nothing.*"
+                                                    r"deprecated_builtin_code.*CONV_2D"):
+        quantize_tflite(parent, named("int8_weight_only"), None)
+
+
+def test_recipe_file(tmp_path: Path, parent: bytes) -> None:
+    import litert_quantizer
+
+    shipped = Path(litert_quantizer.__file__).parent / "recipes" / "default_af32w4float_recipe.json"
+    recipe = from_file(shipped)
+    assert recipe.name == "file:default_af32w4float_recipe" and recipe.expected_weight_dtypes == {"int4"}
+    assert quantize_tflite(parent, recipe, None).weights_quantized == {"int4": 2}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"regex": ".*"}))
+    with pytest.raises(UsageError, match="expected a non-empty JSON list"):
+        from_file(bad)
+
+
+def test_calibration_inputs(tmp_path: Path, parent: bytes) -> None:
+    good = np.random.default_rng(0).uniform(-1, 1, (3, 4, 4, 64)).astype(np.float32)
+    np.savez(tmp_path / "ok.npz", image=good)
+    calibration = load_calibration(str(tmp_path / "ok.npz"), parent)
+    assert len(calibration.samples) == 3 and calibration.samples[0]["image"].shape == (1, 4, 4, 64)
+    assert not calibration.automatic and calibration.data_sha256 != load_calibration("auto", parent).data_sha256
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    np.save(folder / "image.npy", good)
+    assert load_calibration(str(folder), parent).data_sha256 == calibration.data_sha256
+    np.savez(tmp_path / "missing.npz", pixels=good)
+    with pytest.raises(UsageError, match="no array for input.*'image'.*the data has 'pixels'"):
+        load_calibration(str(tmp_path / "missing.npz"), parent)
+    np.savez(tmp_path / "shape.npz", image=good[:, :2])
+    with pytest.raises(UsageError, match=r"'image' has shape \[3, 2, 4, 64\]; expected \[N, 1, 4, 4, 64\]"):
+        load_calibration(str(tmp_path / "shape.npz"), parent)
+    np.savez(tmp_path / "dtype.npz", image=good.astype(np.float64))
+    with pytest.raises(UsageError, match="'image' is float64, the model takes float32"):
+        load_calibration(str(tmp_path / "dtype.npz"), parent)
+    with pytest.raises(UsageError, match="expected 'auto', a folder"):
+        load_calibration(str(tmp_path / "nothing.txt"), parent)
+
+
+def _edgebench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    code = ("import sys, runpy; sys.argv = ['edgebench', *sys.argv[1:]]\n"
+            "try:\n    runpy.run_module('edgebench.cli.main', run_name='__main__')\n"
+            "finally:\n    print('TF_LOADED=' + str('tensorflow' in sys.modules), file=sys.stderr)")
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env={"PYTHONPATH": f"{TOOLCHAIN}:{ROOT}", "PATH": "/usr/bin:/bin"})
+
+
+def test_cli_quantize_stores_variants_without_tensorflow(tmp_path: Path, parent: bytes) -> None:
+    model = tmp_path / "tiny.tflite"
+    model.write_bytes(parent)
+    done = _edgebench("--workspace", str(tmp_path / "ws"), "quantize", str(model), "--recipe", "int8_dynamic,int8_static",
+                      "-o", str(tmp_path / "out"), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "TF_LOADED=False" in done.stderr
+    assert "calibration: auto (16 seeded random samples" in done.stderr
+    assert "WARNING: int8_static changes input image: float32 -> int8" in done.stderr
+    records = json.loads(done.stdout)["variants"]
+    assert [r["recipe"] for r in records] == ["int8_dynamic", "int8_static"]
+    dynamic, static = records
+    assert dynamic["calibration"] is None and static["calibration_sha256"]
+    for r in records:
+        stored = tmp_path / "ws" / "artifacts" / "quantized" / r["artifact_id"] / r["file"]
+        assert r["parent_file"] == "tiny.tflite" and len(r["parent_sha256"]) == 64
+        assert __import__("hashlib").sha256(stored.read_bytes()).hexdigest() == r["artifact_id"]
+        assert (tmp_path / "out" / r["file"]).is_file()
+    helped = _edgebench("quantize", "--help", cwd=tmp_path)
+    assert helped.returncode == 0 and "TF_LOADED=False" in helped.stderr and "--recipe-file" in helped.stdout
+
+
+def test_cli_nothing_quantized_is_an_error(tmp_path: Path) -> None:
+    done = _edgebench("--workspace", str(tmp_path / "ws"), "quantize",
+                      str(MODELS / "tfls_mobilenet_v1_0.25_224_float.tflite"), "--recipe", "fp16", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "recipe fp16 quantized nothing: no weight tensor became float16" in done.stderr
+    assert not (tmp_path / "ws" / "artifacts" / "quantized").exists()
