@@ -50,7 +50,9 @@ def record_lineage(results: ResultsStore, artifacts: Any, record: Any, *, note: 
         if r.kind == "converted":
             row(r.artifact_id, "converted", r.variant, payload, r.created_utc)
             link(r.artifact_id, r.parent_id, "converted_from", r.variant)
-            parent_kind = "trained" if r.parent_id == r.trained_id else "transformed"
+            # lq: variants are made from the fp32 .tflite (a converted artifact), the others from a Keras model.
+            parent_kind = ("converted" if r.variant.startswith("lq:") else
+                           "trained" if r.parent_id == r.trained_id else "transformed")
             add(artifacts.load(parent_kind, r.parent_id))
         elif r.kind == "transformed":
             row(r.artifact_id, "transformed", r.transform, payload, r.created_utc)
