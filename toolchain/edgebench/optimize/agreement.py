@@ -105,9 +105,10 @@ def _to_input(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
 
 def _from_output(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     scale, zero = detail["quantization"]
+    out: np.ndarray = y.astype(np.float64)
     if np.dtype(detail["dtype"]).kind in "iu" and scale:
-        return (y.astype(np.float64) - zero) * scale
-    return y.astype(np.float64)
+        out = (out - zero) * scale
+    return out
 
 
 def run(data: bytes, inputs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -89,8 +89,10 @@ def convert_lq(trained: TrainedModel, quantization: str, *, store: ArtifactStore
             path=path)
 
     filename = f"{trained.architecture}-{quantization.replace(PREFIX, 'lq_')}-{artifact_id[:8]}.tflite"
-    record = cast(ConvertedModel, store.put("converted", artifact_id, lambda p: p.write_bytes(variant.data),
-                                            make_record, filename))
+    def write(model_file: Path) -> None:
+        model_file.write_bytes(variant.data)
+
+    record = cast(ConvertedModel, store.put("converted", artifact_id, write, make_record, filename))
     if (record.variant, record.parent_id) != (quantization, fp32.artifact_id):
         record = cast(ConvertedModel, store.add_lineage(make_record(record.path), index_key))
     index.parent.mkdir(parents=True, exist_ok=True)
