@@ -30,8 +30,8 @@ LQ_FORMAT = 1
 
 
 def convert_lq(trained: TrainedModel, quantization: str, *, store: ArtifactStore, dataset: Dataset | None = None,
-               data_dir: Any = None, calibration_samples: int | None = None, validation_samples: int | None = None,
-               reuse: bool = True) -> ConvertedModel:
+               data_dir: Any = None, lstm_lowering: str | None = None, calibration_samples: int | None = None,
+               validation_samples: int | None = None, reuse: bool = True) -> ConvertedModel:
     from edgebench.inspect.tflite_model import parse_tflite
     from edgebench.optimize.lq_artifacts import versions as lq_versions
     from edgebench.optimize.pipeline import _litert_version, convert_model, dataset_for
@@ -43,7 +43,8 @@ def convert_lq(trained: TrainedModel, quantization: str, *, store: ArtifactStore
     n_calib = int(calibration_samples or plan["calibration_samples"])
     n_valid = validation_samples or plan.get("validation_samples")
     ds = dataset_for(trained, dataset, data_dir)
-    fp32 = convert_model(trained, "fp32", store=store, dataset=ds, validation_samples=validation_samples, reuse=reuse)
+    fp32 = convert_model(trained, "fp32", store=store, dataset=ds, lstm_lowering=lstm_lowering,
+                         validation_samples=validation_samples, reuse=reuse)
     index_key = key({"kind": "converted", "format": LQ_FORMAT, "parent": fp32.artifact_id, "variant": quantization,
                      "recipe": recipe.recipe_sha256, "validation": n_valid,
                      "calibration": n_calib if recipe.static else None})

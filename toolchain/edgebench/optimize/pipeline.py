@@ -115,7 +115,8 @@ def convert_model(source: TrainedModel | TransformedModel, quantization: str, *,
         if not isinstance(source, TrainedModel):
             raise RecipeError(f"{quantization} quantizes the trained model's fp32 .tflite; it takes no transform")
         return convert_lq(source, quantization, store=store, dataset=dataset, data_dir=data_dir,
-                          calibration_samples=calibration_samples, validation_samples=validation_samples, reuse=reuse)
+                          lstm_lowering=lstm_lowering, calibration_samples=calibration_samples,
+                          validation_samples=validation_samples, reuse=reuse)
     trained = root_of(source, store)
     transform = getattr(source, "transform", None)
     recipe = Recipe.parse(f"{transform}+{quantization}" if transform else quantization)
