@@ -144,6 +144,15 @@ def test_cli_quantize_stores_variants_without_tensorflow(tmp_path: Path, parent:
         assert r["parent_file"] == "tiny.tflite" and len(r["parent_sha256"]) == 64
         assert __import__("hashlib").sha256(stored.read_bytes()).hexdigest() == r["artifact_id"]
         assert (tmp_path / "out" / r["file"]).is_file()
+    traced = _edgebench("--workspace", str(tmp_path / "ws"), "results", "lineage", static["artifact_id"], "--json",
+                        cwd=tmp_path)
+    assert traced.returncode == 0, traced.stderr
+    node = json.loads(traced.stdout)["lineage"]
+    assert (node["kind"], node["label"]) == ("quantized", "int8_static")
+    (parent_node,) = node["parents"]
+    assert (parent_node["kind"], parent_node["artifact_id"], parent_node["label"]) == (
+        "tflite", dynamic["parent_sha256"], "tiny.tflite")
+    assert parent_node["via"] == f"int8_static (litert-quantizer); calibration {static['calibration_sha256'][:16]}"
     helped = _edgebench("quantize", "--help", cwd=tmp_path)
     assert helped.returncode == 0 and "TF_LOADED=False" in helped.stderr and "--recipe-file" in helped.stdout
 

@@ -85,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
         for change in record.io_dtype_changes:
             print(f"WARNING: {recipe.name} changes {change}: callers must feed/read quantized values "
                   f"(scale and zero point in the model)", file=sys.stderr)
+    if records:
+        from edgebench.lineage import record_in_workspace
+
+        record_in_workspace(ws.root, store, records)
     if args.json:
         import json
 
