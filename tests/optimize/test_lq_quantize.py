@@ -62,14 +62,53 @@ def test_named_recipe_on_tiny_cnn(parent: bytes, name: str) -> None:
     assert outputs["logits"].shape == (1, 1, 10) and np.isfinite(outputs["logits"]).all()
 
 
-def test_real_float_model_hello_world() -> None:
-    parent = (MODELS / "tflm_hello_world_float.tflite").read_bytes()
-    variant = quantize_tflite(parent, named("int8_dynamic"), None)
-    assert variant.weights_quantized == {"int8": 3}
-    assert variant.agreement[0].cosine > 0.99
-    # Its layers are 16 wide: 32-blocks cannot divide them, and litert-quantizer says so.
-    with pytest.raises(QuantizeError, match="int4_blockwise_32.*not divisible by block size 32"):
-        quantize_tflite(parent, named("int4_blockwise_32"), None)
+# Real float models: what each recipe quantizes, or the reason it is refused. hello_world (TFLM's sine
+# regressor) has three FULLY_CONNECTED layers 1->16->16->1; eb_dynamic_image_conv one 1x1 CONV_2D and no
+# signature; eb_lstm_unrolled three float weight matrices. Widths of 16 cannot be split in blocks of 32+.
+REAL = {
+    ("tflm_hello_world_float", "int8_dynamic"): {"int8": 3},
+    ("tflm_hello_world_float", "int8_weight_only"): {"int8": 3},
+    ("tflm_hello_world_float", "int4_weight_only"): {"int4": 3},
+    ("tflm_hello_world_float", "fp16"): {"float16": 3},
+    ("tflm_hello_world_float", "int4_blockwise_32"): "not divisible by block size 32",
+    ("tflm_hello_world_float", "int4_blockwise_128"): "not divisible by block size 128",
+    ("eb_dynamic_image_conv", "int8_dynamic"): {"int8": 1},
+    ("eb_dynamic_image_conv", "int4_weight_only"): {"int4": 1},
+    ("eb_dynamic_image_conv", "int4_blockwise_64"): "none of its 2 float32 weight tensors is the weight of an op",
+    ("eb_dynamic_image_conv", "int8_static"): "calibrates per signature and the model has none",
+    ("eb_lstm_unrolled", "int8_weight_only"): {"int8": 3},
+    ("eb_lstm_unrolled", "fp16"): {"float16": 3},
+}
+
+
+def _real(name: str) -> bytes:
+    folder = MODELS if name.startswith("tflm_") else ROOT / "fixtures" / "models"
+    return (folder / f"{name}.tflite").read_bytes()
+
+
+@pytest.mark.parametrize("model, recipe", sorted(REAL), ids=[f"{m}-{r}" for m, r in sorted(REAL)])
+def test_named_recipes_on_real_float_models(model: str, recipe: str) -> None:
+    parent, expected = _real(model), REAL[(model, recipe)]
+    r = named(recipe)
+    if isinstance(expected, str):
+        with pytest.raises((QuantizeError, NothingQuantizedError), match=f"{recipe}.*{expected}"):
+            quantize_tflite(parent, r, load_calibration("auto", parent) if r.static else None)
+        return
+    variant = quantize_tflite(parent, r, None)
+    assert variant.weights_quantized == expected and not variant.io_dtype_changes
+    floor = {"int4_weight_only": 0.97}.get(recipe, 0.999)  # int4 keeps 16 levels per channel
+    assert all(a.cosine >= floor and a.snr_db >= (13.0 if recipe.startswith("int4") else 39.0) for a in variant.agreement), \
+        variant.agreement
+
+
+def test_static_recipe_on_a_scalar_input_model_reports_its_poor_agreement() -> None:
+    # litert-quantizer keeps a moving average of each sample's min and max; a [1, 1] input has min == max in
+    # every sample, so its calibrated range collapses. The variant is made, and the figures say it is poor.
+    parent = _real("tflm_hello_world_float")
+    variant = quantize_tflite(parent, named("int8_static"), load_calibration("auto", parent))
+    assert variant.io_dtype_changes == ("input serving_default_dense_input:0: float32 -> int8",
+                                        "output StatefulPartitionedCall:0: float32 -> int8")
+    assert variant.agreement[0].cosine < 0.9 and variant.agreement[0].snr_db < 3.0
 
 
 @pytest.mark.parametrize("model", [pytest.param("mobilenet", id="old-format-mobilenet"),

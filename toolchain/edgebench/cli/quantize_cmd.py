@@ -109,10 +109,11 @@ def _fmt_db(value: float) -> str:
 def variant_table(records: list[QuantizedModel]) -> Any:
     from rich.table import Table
 
-    table = Table(title=f"litert-quantizer variants of {records[0].parent_file} ({records[0].parent_size_bytes:,} B)")
-    for column in ("recipe", "size", "gzip", "weights quantized", "activations", "cosine", "max |diff|",
-                   "SNR dB", "worst tensor SNR dB", "dtype changes", "artifact"):
-        table.add_column(column, justify="right" if column in ("size", "gzip", "cosine", "max |diff|", "SNR dB")
+    table = Table(title=f"litert-quantizer variants of {records[0].parent_file} ({records[0].parent_size_bytes:,} B); "
+                        f"agreement with it on {records[0].agreement_samples} seeded inputs (worst output)")
+    for column in ("recipe", "size", "gzip", "weights", "activations", "cosine", "max|diff|", "SNR dB",
+                   "worst tensor SNR dB", "dtype changes", "id"):
+        table.add_column(column, justify="right" if column in ("size", "gzip", "cosine", "max|diff|", "SNR dB")
                          else "left")
     for r in records:
         worst = min(r.agreement, key=lambda a: a["cosine"])

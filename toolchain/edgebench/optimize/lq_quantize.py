@@ -189,7 +189,9 @@ def quantize_tflite(parent: bytes, recipe: LqRecipe, calibration: Calibration | 
         except Exception as exc:
             raise QuantizeError(f"recipe {recipe.name}: calibration failed: {type(exc).__name__}: {exc}") from None
     try:
-        result = q.quantize(calibration_result, enable_progress_report=False)
+        with warnings.catch_warnings():  # static recipes: the same "preserve all tensors" warning
+            warnings.simplefilter("ignore")
+            result = q.quantize(calibration_result, enable_progress_bar=False, enable_progress_report=False)
     except Exception as exc:  # litert-quantizer raises ValueError/RuntimeError/KeyError for unsupported cases
         raise QuantizeError(f"recipe {recipe.name}: litert-quantizer could not quantize this model: "
                             f"{type(exc).__name__}: {exc}") from None
