@@ -197,7 +197,8 @@ def test_identical_bytes_from_another_recipe_keep_their_own_lineage(image, monke
     assert convert_model(trained, "float16", store=store, validation_samples=20) == r  # reused via the index
 
 
-@pytest.mark.parametrize("variant, weights", [("lq:int8_dynamic", "dynamic_range_int8"), ("lq:int8_static", "full_int8")])
+@pytest.mark.parametrize("variant, weights", [("lq:int8_dynamic", "dynamic_range_int8"), ("lq:int8_static", "full_int8"),
+                                              ("lq:int16x8_static", "int16x8")])
 def test_litert_quantizer_variant_from_the_fp32_tflite(image, variant: str, weights: str) -> None:
     store, trained = image
     r = build_variant(trained, variant, store=store)
@@ -209,3 +210,9 @@ def test_litert_quantizer_variant_from_the_fp32_tflite(image, variant: str, weig
     assert r.agreement >= 0.9 and r.validation_samples == 48
     assert "litert-quantizer" in r.versions
     assert build_variant(trained, variant, store=store) == r  # reused, not redone
+
+
+def test_litert_quantizer_static_is_not_applicable_to_the_lstm(lstm) -> None:
+    store, trained = lstm
+    with pytest.raises(NotApplicableError, match="lq:int8_static does not apply to lstm_sentiment.*Tensor data is null"):
+        build_variant(trained, "lq:int8_static", store=store)

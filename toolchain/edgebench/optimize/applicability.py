@@ -79,13 +79,19 @@ TABLE: dict[tuple[str, str], Applicability] = {
     ("lstm_sentiment", "float16"): YES,
     ("lstm_sentiment", "int8"): Applicability("yes", _TOKENS),
 }
-_BLOCKWISE = ("partial", "fully connected and embedding weights only (litert-quantizer's blockwise policy)")
+_BLOCKWISE = ("partial", "fully connected and embedding weights only (litert-quantizer's blockwise policy); a layer "
+                         "whose input width is not a multiple of the block size is refused, with litert-quantizer's "
+                         "reason")
 _LQ_STATIC_TOKENS = ("partial", "calibrated on training inputs; token-id input stays int32, outputs become quantized")
 _LQ_STATIC = ("yes", "calibrated on training inputs; inputs and outputs become quantized")
 TABLE.update({(m, t): Applicability(*(_BLOCKWISE if "blockwise" in t else
                                       (_LQ_STATIC_TOKENS if m in ("cnn_text", "lstm_sentiment") else _LQ_STATIC)
                                       if t.endswith("_static") else ("yes",)))
               for m in MODELS for t in LQ_TECHNIQUES})
+for _t in ("lq:int8_static", "lq:int16x8_static"):
+    TABLE[("lstm_sentiment", _t)] = Applicability(
+        "no", "litert-quantizer's calibration fails on the unrolled LSTM (\"Tensor data is null. Run "
+              "allocate_tensors() first\"), so no activation ranges can be measured")
 
 
 def applicability(model: str, technique: str) -> Applicability:
