@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if any(r.static for r in recipes):
         calibration = load_calibration(args.calibration, parent)
         print(f"calibration: {calibration.source}", file=sys.stderr)
+    elif args.calibration != "auto":
+        print(f"--calibration {args.calibration} not used: none of the recipes quantizes activations", file=sys.stderr)
     ws = Workspace.resolve(args.workspace)
     store = ArtifactStore.for_workspace(ws)
     out_dir = Path(args.output) if args.output else None

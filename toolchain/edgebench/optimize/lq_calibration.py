@@ -31,7 +31,7 @@ class Calibration:
     automatic: bool
 
 
-def _hash(samples: list[dict[str, np.ndarray]]) -> str:
+def samples_sha256(samples: list[dict[str, np.ndarray]]) -> str:
     h = hashlib.sha256()
     for sample in samples:
         for name in sorted(sample):
@@ -59,7 +59,7 @@ def load_calibration(source: str, model: bytes) -> Calibration:
     if source == "auto":
         samples = seeded_inputs(model, samples=AUTO_SAMPLES, seed=AUTO_SEED)
         return Calibration(f"auto ({AUTO_SAMPLES} seeded random samples, seed {AUTO_SEED}, not real data)",
-                           tuple(samples), _hash(samples), True)
+                           tuple(samples), samples_sha256(samples), True)
     path = Path(source)
     arrays: dict[str, np.ndarray] = {}
     if path.is_dir():
@@ -86,4 +86,4 @@ def load_calibration(source: str, model: bytes) -> Calibration:
                          f"got {counts}")
     n = next(iter(counts.values()))
     samples = [{name: split[name][i] for name in specs} for i in range(n)]
-    return Calibration(str(path), tuple(samples), _hash(samples), False)
+    return Calibration(str(path), tuple(samples), samples_sha256(samples), False)

@@ -20,7 +20,8 @@ from typing import Any, cast
 import numpy as np
 
 from edgebench.datasets.base import Dataset
-from edgebench.optimize.lq_calibration import Calibration, _hash
+from edgebench.optimize.agreement import input_specs
+from edgebench.optimize.lq_calibration import Calibration, samples_sha256
 from edgebench.optimize.lq_quantize import quantize_tflite
 from edgebench.optimize.lq_recipes import PREFIX, named
 from edgebench.optimize.validate import gzip_size, validate
@@ -58,11 +59,10 @@ def convert_lq(trained: TrainedModel, quantization: str, *, store: ArtifactStore
     calibration = None
     if recipe.static:
         rows = ds.representative(n_calib, seed=trained.seed)
-        name = next(iter(_input_names(parent)))
-        samples = [{name: np.asarray(row[None, ...], dtype=np.float32 if row.dtype.kind == "f" else row.dtype)}
-                   for row in rows]
+        (spec,) = input_specs(parent)  # zoo models have one input
+        samples = [{spec.name: np.asarray(row[None, ...], dtype=spec.dtype)} for row in rows]
         calibration = Calibration(f"{len(samples)} training inputs (seed {trained.seed})", tuple(samples),
-                                  _hash(samples), False)
+                                  samples_sha256(samples), False)
     variant = quantize_tflite(parent, recipe, calibration)
     model = load_keras(trained)
     order = np.sort(np.random.default_rng(0).permutation(len(ds.x_test))[:n_valid]) if n_valid else slice(None)
@@ -102,8 +102,3 @@ def convert_lq(trained: TrainedModel, quantization: str, *, store: ArtifactStore
     os.replace(tmp, index)
     return record
 
-
-def _input_names(data: bytes) -> tuple[str, ...]:
-    from edgebench.optimize.agreement import input_specs
-
-    return tuple(s.name for s in input_specs(data))
