@@ -168,3 +168,33 @@ def test_a_later_run_of_a_study_file_joins_the_study_on_its_device(tmp_path: Pat
     a = rows[rows["tflite_sha256"] == SHA["A"]]
     assert sorted(a["device_model"]) == ["Pixel 7", "Pixel 9", "edgebench-virtual"]
     assert a[a["device_model"] == "Pixel 9"]["run_ids"].tolist() == [["A-phone2-0"]]
+
+
+def test_an_lq_variant_is_traced_through_its_fp32_parent_to_its_trained_model(tmp_path: Path) -> None:
+    # lq:NAME variants are made from the fp32 .tflite (a converted artifact), not from a Keras model.
+    from edgebench.analyze.variant_rows import facts_from_lineage, recipe_parts
+    from edgebench.store import ResultsStore
+
+    from .variant_store import _artifact
+
+    transform, quantization, sparsity = recipe_parts("lq:int4_blockwise_32")
+    assert (transform, quantization) == ("", "lq:int4_blockwise_32") and math.isnan(sparsity)
+    lq = "d" * 64
+    store = ResultsStore(tmp_path / "results.sqlite")
+    try:
+        store.save_lineage([
+            _artifact(TRAINED, "trained", {"hyperparameters": {"filters": 16}, "train_seconds": 100.0,
+                                           "val_accuracy": 0.9}),
+            _artifact(SHA["A"], "converted", {"variant": "fp32", "parent_id": TRAINED, "trained_id": TRAINED,
+                                              "hyperparameters": {"filters": 16}, "test_accuracy": 0.91,
+                                              "validation_samples": 100, "gzip_size_bytes": 900}),
+            _artifact(lq, "converted", {"variant": "lq:int4_blockwise_32", "parent_id": SHA["A"],
+                                        "trained_id": TRAINED, "hyperparameters": {"filters": 16},
+                                        "test_accuracy": 0.9, "validation_samples": 100, "gzip_size_bytes": 400}),
+        ], [dict(child_id=SHA["A"], parent_id=TRAINED, relation="converted_from", detail="fp32"),
+            dict(child_id=lq, parent_id=SHA["A"], relation="converted_from", detail="lq:int4_blockwise_32")])
+        facts = facts_from_lineage(store, lq, None)
+    finally:
+        store.close()
+    assert facts.variant == "lq:int4_blockwise_32" and facts.trained_id == TRAINED
+    assert facts.val_accuracy == 0.9 and facts.training_s == 100.0 and facts.gzip_size_bytes == 400

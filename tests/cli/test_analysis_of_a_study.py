@@ -78,6 +78,8 @@ def test_every_trial_model_is_optimized_measured_and_traced_to_its_hyperparamete
     for model in models:  # every trained model got both pruning levels and the baselines
         variants = {r["variant"] for r in measured if r["trained_id"] == model}
         assert {"fp32", "int8", "prune:0.5", "prune:0.8", "dynamic_range", "float16"} <= variants, (model, variants)
+        # litert-quantizer variants (of the fp32 .tflite) beside the TF-MOT/converter ones
+        assert {"lq:int8_dynamic", "lq:int4_weight_only"} <= variants, (model, variants)
     assert all(r["latency_median_us"] > 0 and r["test_accuracy"] is not None for r in measured)
     run = measured[-1]
     assert main(["--workspace", str(workspace), "results", "lineage", run["run_ids"][0], "--json"]) == 0
@@ -85,6 +87,14 @@ def test_every_trial_model_is_optimized_measured_and_traced_to_its_hyperparamete
     while node["parents"]:
         node = node["parents"][0]
     assert node["kind"] == "hyperparameters" and node["record"]["hyperparameters"] == run["hyperparameters"]
+    lq = next(r for r in measured if r["variant"] == "lq:int4_weight_only")  # lq variant -> fp32 .tflite -> trained
+    assert main(["--workspace", str(workspace), "results", "lineage", lq["run_ids"][0], "--json"]) == 0
+    chain = [json.loads(capsys.readouterr().out)["lineage"]]
+    while chain[-1]["parents"]:
+        chain.append(chain[-1]["parents"][0])
+    kinds = [(n["kind"], n["record"].get("variant")) for n in chain if n["kind"] != "run"]
+    assert kinds[:3] == [("converted", "lq:int4_weight_only"), ("converted", "fp32"), ("trained", None)], kinds
+    assert chain[-2]["artifact_id"] == lq["trained_id"] and chain[-1]["kind"] == "hyperparameters"
 
 
 def test_pareto_of_the_study_is_the_brute_force_frontier_with_frontier_probability(study, capsys):

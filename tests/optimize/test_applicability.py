@@ -40,7 +40,7 @@ def test_shipped_specs_try_every_applicable_technique(name: str) -> None:
     spec = load_spec(REPO / "models" / f"{name}.toml", "full")
     used = {t for v in spec.optimize.variants for t in Recipe.parse(v).techniques}
     applicable = {t for t in TECHNIQUES if TABLE[(name, t)].applies}
-    assert used == applicable
+    assert {t for t in used if not t.startswith("lq:")} == applicable  # lq: rows are extra, not required
 
 
 def test_readme_shows_the_table_verbatim() -> None:

@@ -195,3 +195,24 @@ def test_identical_bytes_from_another_recipe_keep_their_own_lineage(image, monke
     assert r.variant == "float16" and r.validation_samples == 20  # not fp32's record
     assert store.load("converted", fp32.artifact_id).variant == "fp32"  # the first lineage is untouched
     assert convert_model(trained, "float16", store=store, validation_samples=20) == r  # reused via the index
+
+
+@pytest.mark.parametrize("variant, weights", [("lq:int8_dynamic", "dynamic_range_int8"), ("lq:int8_static", "full_int8"),
+                                              ("lq:int16x8_static", "int16x8")])
+def test_litert_quantizer_variant_from_the_fp32_tflite(image, variant: str, weights: str) -> None:
+    store, trained = image
+    r = build_variant(trained, variant, store=store)
+    fp32 = convert_model(trained, "fp32", store=store)
+    assert r.variant == r.quantization == variant and r.transform is None
+    assert r.parent_id == fp32.artifact_id and r.trained_id == trained.artifact_id
+    assert r.artifact_id == hashlib.sha256(r.path.read_bytes()).hexdigest()
+    assert r.tflite_quantization == weights and r.size_bytes < fp32.size_bytes
+    assert r.agreement >= 0.9 and r.validation_samples == 48
+    assert "litert-quantizer" in r.versions
+    assert build_variant(trained, variant, store=store) == r  # reused, not redone
+
+
+def test_litert_quantizer_static_is_not_applicable_to_the_lstm(lstm) -> None:
+    store, trained = lstm
+    with pytest.raises(NotApplicableError, match="lq:int8_static does not apply to lstm_sentiment.*Tensor data is null"):
+        build_variant(trained, "lq:int8_static", store=store)

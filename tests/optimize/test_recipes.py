@@ -40,3 +40,16 @@ def test_bad_recipes(text: str, message: str) -> None:
     assert message in str(info.value)
     if "unknown optimization" in message:
         assert "allowed: fp32, dynamic_range, float16, int8, prune:<sparsity in (0,1)>, prune_2_4" in str(info.value)
+
+
+def test_litert_quantizer_variants_parse_alone() -> None:
+    from edgebench.optimize.applicability import LQ_TECHNIQUES, TABLE, check_recipe, render_markdown
+
+    r = Recipe.parse(" lq:int4_blockwise_32 ")
+    assert (r.name, r.transform, r.techniques) == ("lq:int4_blockwise_32", None, ("lq:int4_blockwise_32",))
+    assert check_recipe("cnn_image", r)[0].status == "partial"
+    for bad in ("lq:int3", "prune:0.5+lq:int8_dynamic", "lq:"):
+        with pytest.raises(RecipeError, match="lq:<name> alone"):
+            Recipe.parse(bad)
+    assert len(LQ_TECHNIQUES) == 9 and all((m, t) in TABLE for m in ("cnn_image", "lstm_sentiment") for t in LQ_TECHNIQUES)
+    assert "| litert-quantizer `lq:int16x8_static` |" in render_markdown()

@@ -47,10 +47,18 @@ def record_lineage(results: ResultsStore, artifacts: Any, record: Any, *, note: 
 
     def add(r: Any) -> None:
         payload = to_json(r)
-        if r.kind == "converted":
+        if r.kind == "quantized":  # edgebench quantize of any .tflite: its parent is that file, by sha256
+            row(r.artifact_id, "quantized", r.recipe, payload, r.created_utc)
+            row(r.parent_sha256, "tflite", r.parent_file,
+                {"file": r.parent_file, "size_bytes": r.parent_size_bytes}, None)  # kept if stored already
+            calibration = f"; calibration {r.calibration_sha256[:16]}" if r.calibration_sha256 else ""
+            link(r.artifact_id, r.parent_sha256, "quantized_from", f"{r.recipe} (litert-quantizer){calibration}")
+        elif r.kind == "converted":
             row(r.artifact_id, "converted", r.variant, payload, r.created_utc)
             link(r.artifact_id, r.parent_id, "converted_from", r.variant)
-            parent_kind = "trained" if r.parent_id == r.trained_id else "transformed"
+            # lq: variants are made from the fp32 .tflite (a converted artifact), the others from a Keras model.
+            parent_kind = ("converted" if r.variant.startswith("lq:") else
+                           "trained" if r.parent_id == r.trained_id else "transformed")
             add(artifacts.load(parent_kind, r.parent_id))
         elif r.kind == "transformed":
             row(r.artifact_id, "transformed", r.transform, payload, r.created_utc)
@@ -184,6 +192,8 @@ def render(t: Trace) -> str:
 
 def _facts(n: Node) -> str:
     r = n.record
+    if n.kind == "quantized":
+        return f"  ({r.get('size_bytes')} B, {r.get('parent_file')} {r.get('parent_size_bytes')} B)"
     if n.kind == "converted":
         return f"  ({r.get('size_bytes')} B, LiteRT test accuracy {r.get('test_accuracy'):.4f})" \
             if r.get("test_accuracy") is not None else ""

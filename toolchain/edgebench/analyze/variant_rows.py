@@ -57,7 +57,7 @@ def recipe_parts(variant: str) -> tuple[str, str, float]:
     "prune:0.5+int8" -> ("prune:0.5", "int8", 0.5); "qat" -> ("qat", "int8", nan); "prune_2_4" -> (.., "fp32", 0.5).
     """
     first, _, second = variant.partition("+")
-    if first in QUANTIZATIONS:
+    if first in QUANTIZATIONS or first.startswith("lq:"):  # lq:NAME: litert-quantizer on the fp32 .tflite
         transform, quantization = "", first
     else:
         transform, quantization = first, second or ("int8" if first == "qat" else "fp32")
@@ -91,6 +91,8 @@ def facts_from_lineage(store: ResultsStore, sha: str | None, variant: str | None
                if link["relation"] == "converted_from" and link["detail"] == name]
     parent_id = parents[0] if parents else (converted["parent_id"] if converted["variant"] == name else None)
     transformed = _record(store, parent_id, "transformed")
+    if transformed is None and _record(store, parent_id, "converted") is not None:
+        parent_id = None  # an lq: variant's parent is the fp32 .tflite; its trained model is its trained_id
     trained_id = transformed["parent_id"] if transformed else (parent_id or converted.get("trained_id"))
     trained = _record(store, trained_id, "trained")
     finetune = _number(transformed.get("finetune_seconds")) if transformed else (0.0 if trained else NAN)

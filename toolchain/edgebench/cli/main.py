@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Prune, 2:4-prune, cluster or quantization-aware-train a trained model."),
     "convert": ("edgebench.cli.convert_cmd",
                 "Convert trained/optimized models to .tflite and validate them on this host."),
+    "quantize": ("edgebench.cli.quantize_cmd",
+                 "Quantize any float .tflite with litert-quantizer recipes (int8/int4/int16x8/fp16); validate, store."),
     "tune": ("edgebench.cli.tune_cmd", "Tune a study spec's hyperparameters with Optuna (resumable)."),
     "study": ("edgebench.cli.study_cmd",
               "study run: train, tune, optimize, convert, measure and report a whole study spec."),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgebench.errors import UsageError
+from edgebench.optimize.lq_recipes import NAMES as LQ_NAMES
+from edgebench.optimize.lq_recipes import PREFIX as LQ_PREFIX
 from edgebench.optimize.recipes import Recipe
 
 TECHNIQUES: dict[str, str] = {
@@ -21,6 +23,9 @@ TECHNIQUES: dict[str, str] = {
     "int8": "post-training full int8 (`int8`, calibrated)",
 }
 MODELS = ("cnn_image", "resnet50", "cnn_text", "lstm_sentiment")
+# litert-quantizer recipes (`lq:NAME`) on the trained model's fp32 .tflite; rows of their own so the
+# TF-MOT matrix tests (tests/optimize/test_matrix.py) keep covering TECHNIQUES only.
+LQ_TECHNIQUES: dict[str, str] = {f"{LQ_PREFIX}{name}": f"litert-quantizer `{LQ_PREFIX}{name}`" for name in LQ_NAMES}
 
 
 class NotApplicableError(UsageError):
@@ -74,11 +79,24 @@ TABLE: dict[tuple[str, str], Applicability] = {
     ("lstm_sentiment", "float16"): YES,
     ("lstm_sentiment", "int8"): Applicability("yes", _TOKENS),
 }
+_BLOCKWISE = ("partial", "fully connected and embedding weights only (litert-quantizer's blockwise policy); a layer "
+                         "whose input width is not a multiple of the block size is refused, with litert-quantizer's "
+                         "reason")
+_LQ_STATIC_TOKENS = ("partial", "calibrated on training inputs; token-id input stays int32, outputs become quantized")
+_LQ_STATIC = ("yes", "calibrated on training inputs; inputs and outputs become quantized")
+TABLE.update({(m, t): Applicability(*(_BLOCKWISE if "blockwise" in t else
+                                      (_LQ_STATIC_TOKENS if m in ("cnn_text", "lstm_sentiment") else _LQ_STATIC)
+                                      if t.endswith("_static") else ("yes",)))
+              for m in MODELS for t in LQ_TECHNIQUES})
+for _t in ("lq:int8_static", "lq:int16x8_static"):
+    TABLE[("lstm_sentiment", _t)] = Applicability(
+        "no", "litert-quantizer's calibration fails on the unrolled LSTM (\"Tensor data is null. Run "
+              "allocate_tensors() first\"), so no activation ranges can be measured")
 
 
 def applicability(model: str, technique: str) -> Applicability:
-    if technique not in TECHNIQUES:
-        raise UsageError(f"unknown technique {technique!r}; known: {', '.join(TECHNIQUES)}")
+    if technique not in TECHNIQUES and technique not in LQ_TECHNIQUES:
+        raise UsageError(f"unknown technique {technique!r}; known: {', '.join([*TECHNIQUES, *LQ_TECHNIQUES])}")
     try:
         return TABLE[(model, technique)]
     except KeyError:
@@ -90,7 +108,8 @@ def check_recipe(model: str, recipe: Recipe) -> tuple[Applicability, ...]:
     cells = tuple(applicability(model, t) for t in recipe.techniques)
     for technique, cell in zip(recipe.techniques, cells):
         if not cell.applies:
-            raise NotApplicableError(f"{recipe.name} does not apply to {model}: {TECHNIQUES[technique]}: {cell.note}")
+            label = TECHNIQUES.get(technique) or LQ_TECHNIQUES[technique]
+            raise NotApplicableError(f"{recipe.name} does not apply to {model}: {label}: {cell.note}")
     return cells
 
 
@@ -110,5 +129,7 @@ def render_markdown() -> str:
             worst = max(parts, key=lambda p: rank[p.status]).status
             cells.append("yes" if worst == "yes" else f"{worst}: as the `{transform}` row")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for technique, label in LQ_TECHNIQUES.items():
+        lines.append(f"| {label} | " + " | ".join(TABLE[(m, technique)].cell() for m in MODELS) + " |")
     lines += ["", CONVERSION_NOTE]
     return "\n".join(lines)

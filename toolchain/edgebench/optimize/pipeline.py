@@ -24,7 +24,8 @@ from edgebench.datasets.base import Dataset, DatasetError, DatasetSpec
 from edgebench.datasets.loaders import load_dataset
 from edgebench.optimize.applicability import TABLE, check_recipe
 from edgebench.optimize.convert import to_tflite
-from edgebench.optimize.recipes import Recipe, Transform
+from edgebench.optimize.lq_recipes import PREFIX as LQ_PREFIX
+from edgebench.optimize.recipes import Recipe, RecipeError, Transform
 from edgebench.optimize.transforms import apply, load_keras, qat_scope, weight_stats
 from edgebench.optimize.validate import gzip_size, validate
 from edgebench.store.artifacts import (ArtifactStore, ConvertedModel, TrainedModel, TransformedModel, key,
@@ -108,6 +109,14 @@ def convert_model(source: TrainedModel | TransformedModel, quantization: str, *,
                   dataset: Dataset | None = None, data_dir: DataDir = None, lstm_lowering: str | None = None,
                   calibration_samples: int | None = None, validation_samples: int | None = None,
                   reuse: bool = True) -> ConvertedModel:
+    if quantization.startswith(LQ_PREFIX):
+        from edgebench.optimize.lq_variant import convert_lq
+
+        if not isinstance(source, TrainedModel):
+            raise RecipeError(f"{quantization} quantizes the trained model's fp32 .tflite; it takes no transform")
+        return convert_lq(source, quantization, store=store, dataset=dataset, data_dir=data_dir,
+                          lstm_lowering=lstm_lowering, calibration_samples=calibration_samples,
+                          validation_samples=validation_samples, reuse=reuse)
     trained = root_of(source, store)
     transform = getattr(source, "transform", None)
     recipe = Recipe.parse(f"{transform}+{quantization}" if transform else quantization)

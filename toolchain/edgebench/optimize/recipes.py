@@ -8,6 +8,9 @@ Grammar (as written in specs and on the command line):
                    | "cluster:" N           weight clustering to N centroids per layer, 2..256
                    | "qat"                  quantization-aware training (always converted to int8)
     quantization  := "fp32" | "dynamic_range" | "float16" | "int8"
+    lq            := "lq:" NAME             a litert-quantizer recipe (optimize/lq_recipes.py NAMES) applied
+                                            to the trained model's fp32 .tflite, e.g. lq:int4_blockwise_32;
+                                            a recipe of its own (no transform before it)
 
 A transform alone converts to fp32 ("prune:0.5" == "prune:0.5+fp32"), except "qat", which is
 int8 by definition. `Recipe.name` is the canonical spelling and part of artifact identity.
@@ -18,11 +21,13 @@ import re
 from dataclasses import dataclass
 
 from edgebench.errors import UsageError
+from edgebench.optimize.lq_recipes import NAMES as LQ_NAMES
+from edgebench.optimize.lq_recipes import PREFIX as LQ_PREFIX
 
 QUANTIZATIONS = ("fp32", "dynamic_range", "float16", "int8")
 TRANSFORMS = ("prune", "prune_2_4", "cluster", "qat")
 FORMS = ("fp32", "dynamic_range", "float16", "int8", "prune:<sparsity in (0,1)>", "prune_2_4",
-         "cluster:<clusters 2..256>", "qat", "<transform>+<quantization>")
+         "cluster:<clusters 2..256>", "qat", "<transform>+<quantization>", "lq:<litert-quantizer recipe>")
 
 
 class RecipeError(UsageError):
@@ -66,7 +71,7 @@ class Transform:
 @dataclass(frozen=True)
 class Recipe:
     transform: Transform | None
-    quantization: str  # one of QUANTIZATIONS
+    quantization: str  # one of QUANTIZATIONS, or lq:<name> (litert-quantizer on the fp32 .tflite)
 
     @property
     def name(self) -> str:
@@ -79,6 +84,8 @@ class Recipe:
     @property
     def techniques(self) -> tuple[str, ...]:
         """The applicability-table rows this recipe uses (fp32 conversion is always possible)."""
+        if self.quantization.startswith(LQ_PREFIX):
+            return (self.quantization,)
         out = [self.transform.kind] if self.transform else []
         if self.quantization != "fp32" and not (self.transform and self.transform.kind == "qat"):
             out.append(self.quantization)
@@ -88,6 +95,12 @@ class Recipe:
     def parse(cls, text: str) -> Recipe:
         if not isinstance(text, str) or not text.strip():
             raise RecipeError(f"an optimization must be a non-empty string; allowed: {', '.join(FORMS)}")
+        if LQ_PREFIX in text:
+            name = text.strip()
+            if not name.startswith(LQ_PREFIX) or name.removeprefix(LQ_PREFIX) not in LQ_NAMES:
+                raise RecipeError(f"{text!r}: litert-quantizer variants are lq:<name> alone (they quantize the "
+                                  f"trained model's fp32 .tflite); names: {', '.join(LQ_NAMES)}")
+            return cls(None, name)
         parts = [p.strip() for p in text.strip().split("+")]
         if len(parts) > 2:
             raise RecipeError(f"{text!r}: at most one transform and one quantization, joined by '+'")

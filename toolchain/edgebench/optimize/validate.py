@@ -82,7 +82,7 @@ def _run(model: bytes | str | Path, x: np.ndarray, *, xnnpack: bool) -> np.ndarr
 
 def _quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     dtype = np.dtype(detail["dtype"])
-    if dtype in (np.int8, np.uint8) and x.dtype.kind == "f":
+    if dtype in (np.int8, np.uint8, np.int16) and x.dtype.kind == "f":  # int16: int16x8 models
         scale, zero = detail["quantization"]
         info = np.iinfo(dtype)
         quantized: np.ndarray = np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)

@@ -10,6 +10,9 @@ Layout under `<workspace>/artifacts/`:
     transformed/<id>/model.h5 + record.json   id = sha256(parent id, transform, fine-tuning settings, seed)
     converted/<id>/<arch>-<variant>-<id[:8]>.tflite + record.json   id = sha256 of the .tflite bytes
     (a descriptive file name, so measurement tables that show file names tell variants apart)
+    quantized/<id>/<parent stem>-<recipe>-<id[:8]>.tflite + record.json   id = sha256 of the .tflite bytes
+    (`edgebench quantize` of any float .tflite with litert-quantizer; lineage: parent sha256, recipe,
+    calibration hash)
 
 Training and fine-tuning are not byte-reproducible, so their ids key the *inputs* (spec,
 seed and data hash; retraining is not byte-identical); a converted model is keyed by its
@@ -33,8 +36,8 @@ from typing import Any, Callable
 from edgebench.datasets.base import DatasetInfo
 from edgebench.errors import UsageError
 
-KINDS = ("trained", "transformed", "converted")
-FILES = {"trained": "model.h5", "transformed": "model.h5", "converted": "model.tflite"}
+KINDS = ("trained", "transformed", "converted", "quantized")
+FILES = {"trained": "model.h5", "transformed": "model.h5", "converted": "model.tflite", "quantized": "model.tflite"}
 
 
 def key(payload: dict[str, Any]) -> str:
@@ -141,8 +144,39 @@ class ConvertedModel:
     kind: str = "converted"
 
 
-Record = TrainedModel | TransformedModel | ConvertedModel
-_TYPES: dict[str, type] = {"trained": TrainedModel, "transformed": TransformedModel, "converted": ConvertedModel}
+@dataclass(frozen=True)
+class QuantizedModel:
+    """A .tflite made from any float .tflite by litert-quantizer (`edgebench quantize`), validated on this host."""
+
+    artifact_id: str  # sha256 of the .tflite bytes
+    recipe: str  # named recipe (optimize/lq_recipes.py) or file:<stem>
+    recipe_json: list[dict[str, Any]]  # the litert-quantizer recipe that ran
+    recipe_sha256: str
+    parent_sha256: str  # the float .tflite it was made from
+    parent_file: str  # its name as given
+    parent_size_bytes: int
+    calibration: str | None  # what calibrated it ("auto (...)" or a path); None for recipes without
+    calibration_sha256: str | None  # hash of the calibration samples
+    size_bytes: int
+    gzip_size_bytes: int
+    parent_gzip_size_bytes: int
+    weights_quantized: dict[str, int]  # new dtype -> weight tensors quantized to it
+    activations_quantized: dict[str, int]
+    io_dtype_changes: list[str]  # "input NAME: float32 -> int8"
+    agreement: list[dict[str, Any]]  # per output: cosine, max_abs_diff, snr_db vs the parent
+    agreement_samples: int
+    agreement_seed: int
+    per_tensor: dict[str, Any]  # litert-quantizer's per-tensor comparison summary (or why it is missing)
+    quantize_seconds: float
+    created_utc: str
+    versions: dict[str, str]
+    path: Path = field(compare=False)
+    kind: str = "quantized"
+
+
+Record = TrainedModel | TransformedModel | ConvertedModel | QuantizedModel
+_TYPES: dict[str, type] = {"trained": TrainedModel, "transformed": TransformedModel, "converted": ConvertedModel,
+                           "quantized": QuantizedModel}
 
 
 def to_json(record: Record) -> dict[str, Any]:
