@@ -50,6 +50,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 echo "setup: installing edgebench with every extra into $VENV (first time: a few minutes)"
 "$VENV/bin/python" -m pip install -q --upgrade pip
+# Not the `torch` extra (litert-torch, about 2.1 GB): README "Models from PyTorch" says how to add it.
 "$VENV/bin/python" -m pip install -q -e ".[train,test,cross,parquet,bench,lab,quantize]"
 # The aarch64 LiteRT runtime, for boards and arm64 virtual devices (downloaded here, never during a run).
 "$VENV/bin/edgebench" harness fetch-runtime --abi aarch64-linux
