@@ -64,3 +64,21 @@ def test_a_named_reference_wins_and_a_bad_one_is_refused(tmp_path):
     assert plan[_model(INT8).sha256].kind == "named"
     with pytest.raises(UsageError, match="--reference .* Expected the .tflite file"):
         plan_references([_model(INT8)], tmp_path / "missing.tflite", None)
+
+
+def test_a_quantized_variants_parent_is_the_file_it_was_made_from_even_once_that_file_is_gone(tmp_path):
+    pytest.importorskip("litert_quantizer", reason="edgebench quantize needs the quantize extra")
+    from edgebench.optimize.lq_artifacts import store_quantized
+    from edgebench.optimize.lq_quantize import quantize_tflite
+    from edgebench.optimize.lq_recipes import named
+    from tests.optimize.tiny_tflite import tiny_cnn
+
+    parent_bytes = tiny_cnn()
+    store = ArtifactStore(tmp_path / "artifacts")
+    record = store_quantized(store, parent_bytes, str(tmp_path / "mine.tflite"),
+                             quantize_tflite(parent_bytes, named("int8_dynamic"), None), None)
+    variant = _model(record.path)
+    plan = plan_references([variant], None, store.root)  # the user's mine.tflite never existed on disk here
+    ref = plan[variant.sha256]
+    assert ref.kind == "parent" and ref.model is not None
+    assert ref.model.sha256 == hashlib.sha256(parent_bytes).hexdigest() and ref.model.name == "mine.tflite"

@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal, Mapping, Sequence
 
 from edgebench.bench.plan import ModelFile
 from edgebench.errors import UsageError
 from edgebench.targets.staging import file_sha256
 from edgebench.user_files import regular_file_problem
+
+if TYPE_CHECKING:
+    from edgebench.store.artifacts import ArtifactStore
 
 ReferenceKind = Literal["named", "parent", "same_model_cpu"]
 # Protocols whose runs check outputs unless told otherwise (smoke runs are for trying things fast).
@@ -54,12 +57,17 @@ def load_reference(path: str | os.PathLike[str]) -> ModelFile:
 
 
 def float_parent(model: ModelFile, artifacts_root: Path | None) -> ModelFile | None:
-    """The fp32 .tflite edgebench converted from the same trained model, when the artifact store has it."""
+    """The fp32 .tflite edgebench converted from the same trained model, or the file `edgebench quantize` made
+    the model from, when the artifact store has it."""
     if artifacts_root is None or not artifacts_root.is_dir():
         return None
-    from edgebench.store.artifacts import ArtifactStore, ConvertedModel
+    from edgebench.store.artifacts import ArtifactStore, ConvertedModel, QuantizedModel
 
     store = ArtifactStore(artifacts_root)
+    if store.exists("quantized", model.sha256):
+        quantized = store.load("quantized", model.sha256)
+        if isinstance(quantized, QuantizedModel):
+            return _quantized_parent(store, quantized.parent_sha256)
     if not store.exists("converted", model.sha256):
         return None
     record = store.load("converted", model.sha256)
@@ -70,6 +78,22 @@ def float_parent(model: ModelFile, artifacts_root: Path | None) -> ModelFile | N
                 and other.transform is None and other.quantization == "fp32"
                 and other.lstm_lowering == record.lstm_lowering and other.path.is_file()):
             return load_reference(other.path)
+    return None
+
+
+def _quantized_parent(store: ArtifactStore, parent_sha256: str) -> ModelFile | None:
+    """The parent a quantized variant was made from: a converted artifact of that content, or the copy
+    `edgebench quantize` kept (artifacts/parents/<sha256>/), checked by hash."""
+    from edgebench.store.artifacts import ConvertedModel
+
+    if store.exists("converted", parent_sha256):
+        converted = store.load("converted", parent_sha256)
+        if isinstance(converted, ConvertedModel) and converted.path.is_file():
+            return load_reference(converted.path)
+    folder = store.root / "parents" / parent_sha256
+    for candidate in sorted(folder.glob("*.tflite")) if folder.is_dir() else []:
+        if file_sha256(candidate) == parent_sha256:
+            return load_reference(candidate)
     return None
 
 

@@ -54,6 +54,7 @@ def store_quantized(store: ArtifactStore, parent: bytes, parent_file: str, varia
     def write(model_file: Path) -> None:
         model_file.write_bytes(variant.data)
 
+    keep_parent(store, parent, parent_file)
     filename = f"{stem}-{variant.recipe.name.replace(':', '_')}-{artifact_id[:8]}.tflite"
     record = cast(QuantizedModel, store.put("quantized", artifact_id, write, make_record, filename))
     if (record.recipe, record.parent_sha256, record.calibration_sha256) != (
@@ -64,3 +65,24 @@ def store_quantized(store: ArtifactStore, parent: bytes, parent_file: str, varia
                                  f"{calibration.data_sha256 if calibration else ''}".encode()).hexdigest()[:16]
         record = cast(QuantizedModel, store.add_lineage(make_record(record.path), lineage))
     return record
+
+
+PARENTS = "parents"  # artifacts/parents/<sha256>/<file>: the files quantized variants were made from
+
+
+def keep_parent(store: ArtifactStore, parent: bytes, parent_file: str) -> Path:
+    """A copy of the parent .tflite, once per content, so a variant's reference can be found later (push-and-run
+    --check-outputs compares a variant's outputs with its parent's on the device) however the user's file moves."""
+    import os
+    import uuid
+
+    folder = store.root / PARENTS / hashlib.sha256(parent).hexdigest()
+    target = folder / Path(parent_file).name
+    existing = sorted(folder.glob("*.tflite")) if folder.is_dir() else []
+    if existing:
+        return existing[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{uuid.uuid4().hex[:8]}.tmp"
+    tmp.write_bytes(parent)
+    os.replace(tmp, target)
+    return target
