@@ -30,6 +30,7 @@ MASK_ENV = b"EDGEBENCH_DEVICE_CPU_MASK="
 @dataclass(frozen=True)
 class _Proc:
     start: int
+    demand_ns: int  # /proc/PID/schedstat: time on a CPU + time waiting on a runqueue (main thread)
     own: int  # clock ticks
     child: int
     ppid: int
@@ -45,6 +46,11 @@ class CpuTick:
     workload_cpu_s: float = 0.0  # everything but the sampler
     cluster_cpu_s: list[float] = field(default_factory=list)
     workload_cluster_cpu_s: list[float] = field(default_factory=list)
+    # Per cluster: the most CPU demand (running + waiting for a host CPU, from schedstat) of one
+    # process that may run there. A thread runs on one CPU at a time, so this is the load the
+    # cluster's busiest CPU would see on a phone, whatever else the host runs: what a governor
+    # follows. The spread above is what the clusters' power is priced on.
+    cluster_peak_cpu_s: list[float] = field(default_factory=list)
 
 
 def _parse_stat(text: str) -> tuple[str, int, int, int, int] | None:
@@ -58,6 +64,16 @@ def _parse_stat(text: str) -> tuple[str, int, int, int, int] | None:
                 int(fields[13]) + int(fields[14]), int(fields[19]))
     except (IndexError, ValueError):
         return None
+
+
+def _read_demand_ns(path: str) -> int:
+    """schedstat's first two fields (ns on a CPU, ns waiting to run); 0 when unreadable."""
+    try:
+        with open(path) as f:
+            fields = f.read().split()
+        return int(fields[0]) + int(fields[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 class CpuAccountant:
@@ -96,7 +112,8 @@ class CpuAccountant:
         return self.all_weights
 
     def _empty(self) -> CpuTick:
-        return CpuTick(cluster_cpu_s=[0.0] * self.n_clusters, workload_cluster_cpu_s=[0.0] * self.n_clusters)
+        return CpuTick(cluster_cpu_s=[0.0] * self.n_clusters, workload_cluster_cpu_s=[0.0] * self.n_clusters,
+                       cluster_peak_cpu_s=[0.0] * self.n_clusters)
 
     def sample(self, proc_dir: str) -> CpuTick:
         """Read every process of the device; return the CPU time since the last call."""
@@ -117,12 +134,13 @@ class CpuAccountant:
             if parsed is None:
                 continue
             comm, ppid, own, child, start = parsed
+            demand_ns = _read_demand_ns(f"{proc_dir}/{pid}/schedstat")
             old = self.procs.get(pid)
             if old is not None and old.start == start:
                 weights, sampler = old.weights, old.sampler
             else:
                 weights, sampler = self._weights_of(proc_dir, pid), comm.startswith(SAMPLER_COMMS)
-            current[pid] = _Proc(start, own, child, ppid, sampler, weights)
+            current[pid] = _Proc(start, demand_ns, own, child, ppid, sampler, weights)
         tick = self._empty()
         # Children that vanished since the last read: their parent's cutime now holds their time.
         counted_by_parent: dict[int, int] = {}
@@ -137,10 +155,13 @@ class CpuAccountant:
             old = self.procs.get(pid)
             if old is not None and old.start == now.start:
                 ticks = (now.own - old.own) + (now.child - old.child) - counted_by_parent.get(pid, 0)
+                demand_s = (now.demand_ns - old.demand_ns) / 1e9
             else:
                 ticks = now.own + now.child
+                demand_s = now.demand_ns / 1e9
             if ticks > 0:
                 self._add(tick, ticks / CLK_TCK, now)
+            self._peak(tick, max(demand_s, ticks / CLK_TCK), now)
         self.procs = current
         return tick
 
@@ -153,3 +174,9 @@ class CpuAccountant:
                 tick.workload_cluster_cpu_s[cluster] += seconds * share
         if not proc.sampler:
             tick.workload_cpu_s += seconds
+
+    @staticmethod
+    def _peak(tick: CpuTick, demand_s: float, proc: _Proc) -> None:
+        for cluster, share in enumerate(proc.weights):
+            if share > 0:
+                tick.cluster_peak_cpu_s[cluster] = max(tick.cluster_peak_cpu_s[cluster], demand_s)

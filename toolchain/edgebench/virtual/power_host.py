@@ -180,7 +180,8 @@ class PowerHost(threading.Thread):
         ceilings = [ceiling_khz(self.profile, i, level)[0] for i in range(len(self.profile.clusters))]
         idle = [0.0] * len(self.profile.clusters)
         soc = self.soc.step(dt, cpu.cluster_cpu_s if cpu else idle, cpu.workload_cluster_cpu_s if cpu else idle,
-                            ceilings, radio_on=not state["airplane"])
+                            ceilings, radio_on=not state["airplane"],
+                            peak_cpu_s=cpu.cluster_peak_cpu_s if cpu else idle)
         system_mw = (spec.idle_floor_mw + (spec.screen_on_mw if state["awake"] else 0.0)
                      + (0.0 if state["airplane"] else spec.radio_mw + soc.radio_mw) + soc.cpu_mw)
         if self.controls.set_level_pct is not None:

@@ -136,7 +136,10 @@ class SocPowerModel:
         return self.steps[cluster][self._capped(cluster, ceiling_khz)]
 
     def step(self, dt_s: float, cluster_cpu_s: list[float], workload_cpu_s: list[float],
-             ceilings_khz: list[int], radio_on: bool) -> SocPeriod:
+             ceilings_khz: list[int], radio_on: bool, peak_cpu_s: list[float] | None = None) -> SocPeriod:
+        """`cluster_cpu_s`: busy core-seconds per cluster in this period (the workload's part in
+        `workload_cpu_s`); `peak_cpu_s`: per cluster, the busiest single process's seconds there
+        (the load of the busiest CPU, which the governor follows; default: cluster_cpu_s)."""
         s = self.spec
         index = [self._capped(i, ceilings_khz[i]) for i in range(len(self.steps))]
         busy = sum(cluster_cpu_s) / dt_s > BUSY_UTILISATION
@@ -145,7 +148,7 @@ class SocPowerModel:
         cluster_mw, workload_mw = [], 0.0
         active_fraction = min(1.0, sum(cluster_cpu_s) / dt_s)
         for i, used_s in enumerate(cluster_cpu_s):
-            util = min(1.0, used_s / dt_s)  # as if the busiest CPU of the cluster carried it all
+            util = min(1.0, used_s / dt_s)  # how much of the period the cluster had work
             # Cluster power while its CPUs run; in the tail, while its frequency is still raised.
             cluster_on = util if used_s > 0 else (1.0 if in_tail and index[i] > 0 else 0.0)
             cores = self.core_mw[i][index[i]] * used_s / dt_s
@@ -159,7 +162,7 @@ class SocPowerModel:
             workload_mw += s.mw(s.cpu_active_ma) * active_fraction * sum(workload_cpu_s) / total_busy
         base_mw = s.mw(s.cpu_suspend_ma) + s.mw(s.cpu_idle_ma) * (1.0 - active_fraction)
         freqs = tuple(self.steps[i][index[i]] for i in range(len(self.steps)))
-        self._govern(dt_s, cluster_cpu_s, ceilings_khz)
+        self._govern(dt_s, peak_cpu_s if peak_cpu_s is not None else cluster_cpu_s, ceilings_khz)
         return SocPeriod(cpu_mw=sum(cluster_mw) + active_mw + base_mw, workload_mw=workload_mw,
                          cluster_mw=tuple(cluster_mw), radio_mw=self._radio(dt_s) if radio_on else 0.0,
                          freq_khz=freqs)
@@ -168,12 +171,12 @@ class SocPowerModel:
         allowed = [i for i, f in enumerate(self.steps[cluster]) if f <= ceiling_khz] or [0]
         return min(self.index[cluster], allowed[-1])
 
-    def _govern(self, dt_s: float, cluster_cpu_s: list[float], ceilings_khz: list[int]) -> None:
+    def _govern(self, dt_s: float, load_cpu_s: list[float], ceilings_khz: list[int]) -> None:
         """schedutil-like: next frequency = util / target_load x max, reached over a ramp up; down
         one step per period once demand stayed lower for down_hold_ms (so a burst leaves a tail)."""
         s = self.spec
         for i, steps in enumerate(self.steps):
-            util = min(1.0, cluster_cpu_s[i] / dt_s)
+            util = min(1.0, load_cpu_s[i] / dt_s)
             wanted_khz = util / s.target_load * steps[-1]
             top = max([k for k, f in enumerate(steps) if f <= ceilings_khz[i]] or [0])
             target = min(next((k for k, f in enumerate(steps) if f >= wanted_khz), len(steps) - 1), top)
