@@ -108,7 +108,7 @@ class SocPeriod:
     """One period's SoC power (mW, mean over the period) and the frequencies it ran at."""
 
     cpu_mw: float  # all CPU power: cores, clusters, active/idle/suspend, tail
-    workload_mw: float  # what the workload added: its share of the busy power less the idle power it displaced
+    workload_mw: float  # what the workload added: its share of the busy power (no tail, idle or suspend)
     cluster_mw: tuple[float, ...]  # per cluster (cores + cluster power), for the ODPM rails
     radio_mw: float  # radio wake-ups above the radio's idle (0 in airplane mode)
     freq_khz: tuple[int, ...]  # what each cluster ran at in this period
@@ -159,10 +159,10 @@ class SocPowerModel:
         total_busy = sum(cluster_cpu_s)
         active_mw = s.mw(s.cpu_active_ma) * (1.0 if in_tail and not busy else active_fraction)
         if total_busy > 0:
-            # Running replaces the idle loop: the workload caused its share of active - idle.
-            workload_mw += (s.mw(s.cpu_active_ma) - s.mw(s.cpu_idle_ma)) * active_fraction * \
-                sum(workload_cpu_s) / total_busy
-        base_mw = s.mw(s.cpu_suspend_ma) + s.mw(s.cpu_idle_ma) * (1.0 - active_fraction)
+            workload_mw += s.mw(s.cpu_active_ma) * active_fraction * sum(workload_cpu_s) / total_busy
+        # cpu.idle is drawn whenever the device is awake (adb keeps it from suspending); cpu.active
+        # comes on top while a CPU runs (Pixel files list idle > active: running never saves power).
+        base_mw = s.mw(s.cpu_suspend_ma) + s.mw(s.cpu_idle_ma)
         freqs = tuple(self.steps[i][index[i]] for i in range(len(self.steps)))
         self._govern(dt_s, peak_cpu_s if peak_cpu_s is not None else cluster_cpu_s, ceilings_khz)
         return SocPeriod(cpu_mw=sum(cluster_mw) + active_mw + base_mw, workload_mw=workload_mw,
