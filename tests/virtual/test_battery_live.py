@@ -222,7 +222,9 @@ def test_taskset_maps_device_masks_onto_host_cpus_and_power(adb: PrivateAdb, pix
     time.sleep(0.5)
     truth = {r["run_id"]: r for r in read_truth(pixel.layout.folder)}
     per_s = {k: truth[k]["workload_energy_mj"] / truth[k]["workload_cpu_s"] for k in ("little-1", "prime-1")}
-    assert per_s["prime-1"] > 5 * per_s["little-1"]
+    # Top steps: X3-class 229 mA vs A520-class 25 mA per core (soc_power), plus the same cpu.active for
+    # both and the governor's ramp in the first periods: ~5x over a 1 s burst.
+    assert per_s["prime-1"] > 3 * per_s["little-1"]
 
 
 def test_dvfs_shows_in_cpufreq_and_a_burst_leaves_a_tail_in_the_truth(adb: PrivateAdb,
@@ -245,8 +247,9 @@ def test_dvfs_shows_in_cpufreq_and_a_burst_leaves_a_tail_in_the_truth(adb: Priva
 
 
 def test_screen_airplane_and_doze_state_are_kept(adb: PrivateAdb, pixel: registry.DeviceState) -> None:
-    sh(adb, pixel, "setprop power.battery_input.suspended true")
-    awake = gauge(adb, pixel)[0]
+    # Radio off first: its own wake-ups (~0.56 W) would blur the screen's step.
+    sh(adb, pixel, "cmd connectivity airplane-mode enable; setprop power.battery_input.suspended true")
+    awake = gauge(adb, pixel, 1.5)[0]  # the low-passed current has settled from charging to discharging
     assert "mWakefulness=Asleep" in sh(adb, pixel, "input keyevent KEYCODE_SLEEP; dumpsys power")
     time.sleep(0.6)
     asleep = sum(gauge(adb, pixel, 0.2)[0] for _ in range(3)) / 3
