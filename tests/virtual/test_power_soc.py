@@ -73,8 +73,11 @@ def test_a_burst_leaves_a_tail_of_power_above_idle() -> None:
     tail_ms = pixel.battery.soc_power.tail_ms
     within = [p.cpu_mw for p in tail[:int(tail_ms / 1000 / PERIOD_S)]]
     assert min(within) > idle_mw + 10  # mW: out of deep idle, clusters still up
-    assert all(p.workload_mw == 0 for p in tail)  # nobody's CPU time: no workload share
+    # The tail belongs to whoever kept the SoC busy: here the workload, all of it.
+    assert all(p.workload_mw == pytest.approx(p.cpu_mw - idle_mw) for p in tail)
     assert tail[-1].cpu_mw == pytest.approx(idle_mw)
+    run(m, pixel, 1.0, [1.0, 0.0, 0.0], sampler=1.0)  # a burst of the sampler's alone
+    assert all(p.workload_mw == 0 for p in run(m, pixel, 3.0, [0.0, 0.0, 0.0]))
 
 
 def test_the_radio_wakes_up_on_its_own_unless_in_airplane_mode() -> None:

@@ -10,7 +10,8 @@ The `soc_power` section of a profile's battery_model has the shape of Android's 
   cpu_suspend_ma, cpu_idle_ma, cpu_active_ma     (cpu.suspend, cpu.idle, cpu.active)
   governor: up_steps_per_period (ramp up), down_hold_ms (how long lower demand must last before the
             frequency falls one step per period), target_load (schedutil's 1/1.25 = 0.8)
-  tail_ms   after the last busy period the SoC stays out of deep idle (cpu.active, cluster power)
+  tail_ms   after the last busy period the SoC stays out of deep idle (cpu.active, cluster power);
+            the truth gives that tail to whoever kept the SoC busy (a load that wakes often keeps it up)
   radio:    active_ma (radio.active), every_s / active_ms (a background wake-up: sync, paging) + tail_ms
   notes     where the numbers come from
 
@@ -108,7 +109,7 @@ class SocPeriod:
     """One period's SoC power (mW, mean over the period) and the frequencies it ran at."""
 
     cpu_mw: float  # all CPU power: cores, clusters, active/idle/suspend, tail
-    workload_mw: float  # what the workload added: its share of the busy power (no tail, idle or suspend)
+    workload_mw: float  # what the workload added: its share of the busy power and of the tail it left
     cluster_mw: tuple[float, ...]  # per cluster (cores + cluster power), for the ODPM rails
     radio_mw: float  # radio wake-ups above the radio's idle (0 in airplane mode)
     freq_khz: tuple[int, ...]  # what each cluster ran at in this period
@@ -126,6 +127,7 @@ class SocPowerModel:
         self.index = [0] * len(self.steps)  # each cluster starts at its lowest step
         self.low_since_s = [0.0] * len(self.steps)  # how long demand has been below the current step
         self.since_busy_s = float("inf")
+        self.tail_share = 0.0  # the workload's share of the last busy period
         self.rng = random.Random(f"radio-{seed}")
         self.next_radio_s = self.rng.uniform(0.0, spec.radio_every_s)
         self.radio_left_s = 0.0
@@ -145,21 +147,29 @@ class SocPowerModel:
         busy = sum(cluster_cpu_s) / dt_s > BUSY_UTILISATION
         self.since_busy_s = 0.0 if busy else self.since_busy_s + dt_s
         in_tail = busy or self.since_busy_s * 1000.0 < s.tail_ms
-        cluster_mw, workload_mw = [], 0.0
+        if busy:  # whoever kept the SoC busy owns the tail that follows (a periodic load keeps it up)
+            self.tail_share = sum(workload_cpu_s) / max(sum(cluster_cpu_s), 1e-12)
+        cluster_mw, workload_mw, tail_mw = [], 0.0, 0.0
         active_fraction = min(1.0, sum(cluster_cpu_s) / dt_s)
         for i, used_s in enumerate(cluster_cpu_s):
             util = min(1.0, used_s / dt_s)  # how much of the period the cluster had work
-            # Cluster power while its CPUs run; in the tail, while its frequency is still raised.
-            cluster_on = util if used_s > 0 else (1.0 if in_tail and index[i] > 0 else 0.0)
-            cores = self.core_mw[i][index[i]] * used_s / dt_s
             own_mw = s.mw(s.clusters[i].cluster_power_ma)
-            cluster_mw.append(cores + own_mw * cluster_on)
-            if used_s > 0:
+            cores = self.core_mw[i][index[i]] * used_s / dt_s
+            if used_s > 0:  # cluster power while its CPUs run...
+                cluster_mw.append(cores + own_mw * util)
                 workload_mw += (cores + own_mw * util) * workload_cpu_s[i] / used_s
+            else:  # ...and in the tail, while its frequency is still raised
+                raised = in_tail and not busy and index[i] > 0
+                cluster_mw.append(own_mw if raised else 0.0)
+                tail_mw += own_mw if raised else 0.0
         total_busy = sum(cluster_cpu_s)
-        active_mw = s.mw(s.cpu_active_ma) * (1.0 if in_tail and not busy else active_fraction)
+        active_mw = s.mw(s.cpu_active_ma) * active_fraction
         if total_busy > 0:
-            workload_mw += s.mw(s.cpu_active_ma) * active_fraction * sum(workload_cpu_s) / total_busy
+            workload_mw += active_mw * sum(workload_cpu_s) / total_busy
+        if in_tail and not busy:  # out of deep idle for the whole period
+            tail_mw += s.mw(s.cpu_active_ma) - active_mw
+            active_mw = s.mw(s.cpu_active_ma)
+        workload_mw += tail_mw * self.tail_share
         # cpu.idle is drawn whenever the device is awake (adb keeps it from suspending); cpu.active
         # comes on top while a CPU runs (Pixel files list idle > active: running never saves power).
         base_mw = s.mw(s.cpu_suspend_ma) + s.mw(s.cpu_idle_ma)
