@@ -215,7 +215,8 @@ def test_taskset_maps_device_masks_onto_host_cpus_and_power(adb: PrivateAdb, pix
     bad = adb.run("-s", pixel.config.adb_serial, "shell", "taskset 1000 true")  # no CPU 12 on this phone
     assert bad.returncode == 1 and b"Invalid argument" in bad.stderr
     # A busy X3 costs more than a busy A510 for the same CPU time.
-    sh(adb, pixel, "setprop debug.edgebench.window 'little-1 start'; taskset 1 yes > /dev/null & p=$!; sleep 1; "
+    # 1.2 s first: the SoC tail the commands above left (1 s) must not land in the little window.
+    sh(adb, pixel, "sleep 1.2; setprop debug.edgebench.window 'little-1 start'; taskset 1 yes > /dev/null & p=$!; sleep 1; "
                    "kill $p; setprop debug.edgebench.window 'little-1 end 1'; "
                    "setprop debug.edgebench.window 'prime-1 start'; taskset 100 yes > /dev/null & p=$!; sleep 1; "
                    "kill $p; setprop debug.edgebench.window 'prime-1 end 1'")
