@@ -2,7 +2,7 @@
 
     convert_lq(trained, "lq:int4_blockwise_32", store=...) -> ConvertedModel
 
-The fp32 .tflite is made (or reused) by pipeline.convert_model; litert-quantizer quantizes its
+The fp32 .tflite is made (or reused) by pipeline.convert_model, which calls this; litert-quantizer quantizes its
 bytes (static recipes calibrate on `calibration_samples` training inputs, seeded as convert's int8
 does); lq_quantize refuses a recipe that quantized nothing. The variant is validated on the test
 split against the Keras model exactly as convert's variants are, and recorded as a ConvertedModel
@@ -15,7 +15,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 
@@ -30,12 +30,13 @@ from edgebench.store.artifacts import ArtifactStore, ConvertedModel, TrainedMode
 LQ_FORMAT = 1
 
 
-def convert_lq(trained: TrainedModel, quantization: str, *, store: ArtifactStore, dataset: Dataset | None = None,
-               data_dir: Any = None, lstm_lowering: str | None = None, calibration_samples: int | None = None,
-               validation_samples: int | None = None, reuse: bool = True) -> ConvertedModel:
+def convert_lq(trained: TrainedModel, quantization: str, *, store: ArtifactStore, dataset: Dataset,
+               fp32: ConvertedModel, calibration_samples: int | None = None, validation_samples: int | None = None,
+               reuse: bool = True) -> ConvertedModel:
+    """`fp32` is the trained model's fp32 .tflite (pipeline.convert_model makes or reuses it) and `dataset` the
+    data it was trained on; both come from the caller, so this module does not import the pipeline."""
     from edgebench.inspect.tflite_model import parse_tflite
     from edgebench.optimize.lq_artifacts import versions as lq_versions
-    from edgebench.optimize.pipeline import _litert_version, convert_model, dataset_for
     from edgebench.optimize.transforms import load_keras, weight_stats
     from edgebench.zoo.keras_io import predict, versions
 
@@ -43,9 +44,7 @@ def convert_lq(trained: TrainedModel, quantization: str, *, store: ArtifactStore
     plan = trained.spec["optimize"]
     n_calib = int(calibration_samples or plan["calibration_samples"])
     n_valid = validation_samples or plan.get("validation_samples")
-    ds = dataset_for(trained, dataset, data_dir)
-    fp32 = convert_model(trained, "fp32", store=store, dataset=ds, lstm_lowering=lstm_lowering,
-                         validation_samples=validation_samples, reuse=reuse)
+    ds = dataset
     index_key = key({"kind": "converted", "format": LQ_FORMAT, "parent": fp32.artifact_id, "variant": quantization,
                      "recipe": recipe.recipe_sha256, "validation": n_valid,
                      "calibration": n_calib if recipe.static else None})
@@ -86,7 +85,7 @@ def convert_lq(trained: TrainedModel, quantization: str, *, store: ArtifactStore
             operator_count=info.operator_count, flops=info.flops, flops_not_counted=tuple(info.flops_not_counted),
             parameter_count=info.parameter_count, tflite_quantization=info.quantization,
             weight_sparsity=round(sparsity, 6), max_unique_weights=unique, convert_seconds=round(seconds, 3),
-            created_utc=utc_now(), versions={**versions(), **lq_versions(), "ai_edge_litert": _litert_version()},
+            created_utc=utc_now(), versions={**versions(), **lq_versions(), "ai_edge_litert": lq_versions()["ai-edge-litert"]},
             path=path)
 
     filename = f"{trained.architecture}-{quantization.replace(PREFIX, 'lq_')}-{artifact_id[:8]}.tflite"

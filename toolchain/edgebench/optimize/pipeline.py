@@ -114,9 +114,11 @@ def convert_model(source: TrainedModel | TransformedModel, quantization: str, *,
 
         if not isinstance(source, TrainedModel):
             raise RecipeError(f"{quantization} quantizes the trained model's fp32 .tflite; it takes no transform")
-        return convert_lq(source, quantization, store=store, dataset=dataset, data_dir=data_dir,
-                          lstm_lowering=lstm_lowering, calibration_samples=calibration_samples,
-                          validation_samples=validation_samples, reuse=reuse)
+        ds = dataset_for(source, dataset, data_dir)
+        fp32 = convert_model(source, "fp32", store=store, dataset=ds, lstm_lowering=lstm_lowering,
+                             validation_samples=validation_samples, reuse=reuse)
+        return convert_lq(source, quantization, store=store, dataset=ds, fp32=fp32,
+                          calibration_samples=calibration_samples, validation_samples=validation_samples, reuse=reuse)
     trained = root_of(source, store)
     transform = getattr(source, "transform", None)
     recipe = Recipe.parse(f"{transform}+{quantization}" if transform else quantization)

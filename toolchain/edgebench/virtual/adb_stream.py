@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import Awaitable, Callable, Protocol
 
 from edgebench.virtual.adb_wire import A_CLSE, A_OKAY, A_WRTE, Packet
 
-if TYPE_CHECKING:  # the transport owns its streams; only the type is needed here
-    from edgebench.virtual.adb_protocol import AdbTransport
+
+class StreamTransport(Protocol):
+    """What a stream needs of the connection that owns it (adb_protocol.AdbTransport): described here so
+    this module does not import the transport, which imports it."""
+
+    max_payload: int
+
+    def send(self, packet: Packet) -> None: ...
+
+    async def pace(self, n: int) -> None: ...
+
+    def forget(self, stream: Stream) -> None: ...
 
 
 class StreamClosed(Exception):
@@ -23,7 +33,7 @@ class StreamClosed(Exception):
 class Stream:
     """One adb stream as seen by a service: read what the host writes, write back, close."""
 
-    def __init__(self, transport: AdbTransport, local_id: int, remote_id: int, service: str) -> None:
+    def __init__(self, transport: StreamTransport, local_id: int, remote_id: int, service: str) -> None:
         self.transport = transport
         self.local_id = local_id
         self.remote_id = remote_id

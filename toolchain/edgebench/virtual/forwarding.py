@@ -236,7 +236,9 @@ class Forwarding:
     # --- reverse ---
 
     async def _reverse(self, stream: Stream, command: str) -> None:
-        await stream.write(await self._reverse_answer(stream.transport, command))
+        transport = stream.transport
+        assert isinstance(transport, AdbTransport)  # reverse listeners belong to the host connection itself
+        await stream.write(await self._reverse_answer(transport, command))
 
     async def _reverse_answer(self, transport: AdbTransport, command: str) -> bytes:
         if command == "list-forward":
