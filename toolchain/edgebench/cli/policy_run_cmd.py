@@ -5,26 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import signal
 import sys
-from typing import Any
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+from typing import Any, Callable
 
 
 def run_policy(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from edgebench.api import open_store
+    from edgebench.cli.device_session import adb_target, run_on_device
     from edgebench.errors import UsageError
     from edgebench.policy.check import check_policy, read_policy, sha256_of
     from edgebench.policy.run import PolicyBatterySession
     from edgebench.profiling.protocol import resolve
     from edgebench.protocols import check_number
-    from edgebench.targets import resolve_targets
-    from edgebench.targets.adb import AdbTarget
     from edgebench.workspace import Workspace
     from pathlib import Path
 
@@ -45,10 +36,7 @@ def run_policy(args: argparse.Namespace) -> int:
         raise UsageError(f"--idle must be at least 1 s under a policy: each segment's energy is its power above the"
                          f" idle baseline. Received: {protocol.idle_s:g}.")
     ws = Workspace.resolve(args.workspace)
-    (target,) = resolve_targets(args.target, ws, adb=args.adb)[:1]
-    if not isinstance(target, AdbTarget):
-        raise UsageError("policy run reads a device's battery and thermal status: give a phone's or virtual device's"
-                         f" adb serial with --target. Received: {args.target!r}.")
+    target = adb_target(args.target, ws, args.adb, needs="policy run reads a device's battery and thermal status")
     info = target.describe()
     measured_on = policy.get("device", {})
     same_device = (info.device_id in measured_on.get("device_ids", [])
@@ -59,20 +47,13 @@ def run_policy(args: argparse.Namespace) -> int:
                          f" {info.model!r} ({info.device_id}): its choices are another device model's. Export a policy"
                          " from this device's measurements, or give --allow-other-device-model to run it anyway")
     models = sorted({str(Path(args.model_dir) / str(v["file"])) for v in policy["variants"]})
-    console = Console(stderr=True)
-    store = open_store(args.workspace)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        with console.status(f"{target.name}: starting") as status:
-            session = PolicyBatterySession(ws, store, target, protocol, shortened, power_path=args.power_path,
-                                           screen=args.screen, keep=args.keep,
-                                           on_stage=lambda stage: status.update(f"{target.name}: {stage}"),
-                                           policy=policy, policy_sha256=sha256_of(Path(args.policy)),
-                                           segments=segments)
-            session_id, summaries = session.run(models, command=" ".join(sys.argv))
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        store.close()
+    def follow(store: Any, on_stage: Callable[[str], None]) -> tuple[PolicyBatterySession, str, list[Any]]:
+        session = PolicyBatterySession(ws, store, target, protocol, shortened, power_path=args.power_path,
+                                       screen=args.screen, keep=args.keep, on_stage=on_stage, policy=policy,
+                                       policy_sha256=sha256_of(Path(args.policy)), segments=segments)
+        return (session, *session.run(models, command=" ".join(sys.argv)))
+
+    session, session_id, summaries = run_on_device(target, args.workspace, follow)
     outcome = session.outcome
     if outcome is None:
         raise UsageError("the policy run did not start (see the messages above)")

@@ -3,6 +3,7 @@ and from its ODPM power rails (SoC: CPU, GPU, TPU/NPU) where the device has them
 from __future__ import annotations
 
 import argparse
+from typing import Any, Callable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,50 +41,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print one JSON record per model (power_rails: the ODPM SoC rail figure, or why not)")
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
     import json
-    import signal
     import sys
 
-    from rich.console import Console
-
-    from edgebench.api import open_store
-    from edgebench.errors import UsageError
+    from edgebench.cli.device_session import adb_target, run_on_device
     from edgebench.profiling.protocol import resolve
     from edgebench.profiling.session import BatterySession
-    from edgebench.targets import resolve_targets
-    from edgebench.targets.adb import AdbTarget
     from edgebench.workspace import Workspace
 
     protocol, shortened = resolve(duration=args.duration, idle=args.idle, warmup=args.warmup, repeats=args.repeats,
                                   cooldown=args.cooldown, sample_hz=args.rate, rate_hz=args.inference_rate,
                                   verify_discharging_s=args.verify_seconds, calibrate_s=args.calibrate_seconds)
     ws = Workspace.resolve(args.workspace)
-    (target,) = resolve_targets(args.target, ws, adb=args.adb)[:1]
-    if not isinstance(target, AdbTarget):
-        raise UsageError("profile-battery measures a device's fuel gauge: give a phone's or virtual device's "
-                         f"adb serial with --target (this host has no battery to read). Received: {args.target!r}.")
-    console = Console(stderr=True)
-    store = open_store(args.workspace)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        with console.status(f"{target.name}: starting") as status:
-            session = BatterySession(ws, store, target, protocol, shortened, power_path=args.power_path,
-                                     screen=args.screen, keep=args.keep,
-                                     on_stage=lambda stage: status.update(f"{target.name}: {stage}"),
-                                     input_shapes=args.input_shapes)
-            session_id, results = session.run(args.models, command=" ".join(sys.argv))
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        store.close()
+    target = adb_target(args.target, ws, args.adb, needs="profile-battery measures a device's fuel gauge (this "
+                        "host has no battery to read)")
+
+    def measure(store: Any, on_stage: Callable[[str], None]) -> tuple[str, list[Any]]:
+        session = BatterySession(ws, store, target, protocol, shortened, power_path=args.power_path,
+                                 screen=args.screen, keep=args.keep, on_stage=on_stage, input_shapes=args.input_shapes)
+        return session.run(args.models, command=" ".join(sys.argv))
+
+    session_id, results = run_on_device(target, args.workspace, measure)
     if args.json:
         print(json.dumps([r.to_json() for r in results], indent=1))
     else:
+        from rich.console import Console
+
         from edgebench.profiling.table import battery_table
 
-        console.print(battery_table(results, title=f"session {session_id}"), soft_wrap=False)
+        Console(stderr=True).print(battery_table(results, title=f"session {session_id}"), soft_wrap=False)
     return 0 if all(r.valid for r in results) else 1
