@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 
 from edgebench.virtual import registry
-from tests.virtual.helpers import ADB_BINARIES, PrivateAdb, free_port
+from tests.virtual.helpers import ADB_BINARIES, PrivateAdb, free_port, start_device, stop_all
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +49,11 @@ def shared_adb() -> Iterator[PrivateAdb]:
 @pytest.fixture(scope="module")
 def virtual_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("ws") / registry.REGISTRY_DIR
+
+
+@pytest.fixture(scope="module")
+def device(virtual_root: Path, sandbox_available: None) -> Iterator[registry.DeviceState]:
+    """One pixel-8-like x86_64 virtual device per test module, stopped after the module."""
+    state = start_device(virtual_root)
+    yield state
+    stop_all(virtual_root)

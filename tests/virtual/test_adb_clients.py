@@ -23,7 +23,7 @@ from typing import Iterator
 import pytest
 
 from edgebench.virtual import registry
-from tests.virtual.helpers import PrivateAdb, free_port, start_device, stop_all
+from tests.virtual.helpers import PrivateAdb, free_port
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
 DEVICE_PYTHON = "/usr/bin/python3"
@@ -47,13 +47,6 @@ conn.close()
 # A device-side client: connects to 127.0.0.1:PORT, sends a line, prints the answer.
 DEVICE_CLIENT = ("import socket,sys; c=socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10); "
                  "c.sendall(b'from the device'); print(c.recv(100).decode())")
-
-
-@pytest.fixture(scope="module")
-def device(virtual_root: Path, sandbox_available: None) -> Iterator[registry.DeviceState]:
-    state = start_device(virtual_root, profile="pixel-8-like", abi="x86_64")
-    yield state
-    stop_all(virtual_root)
 
 
 def device_server(adb: PrivateAdb, serial: str, kind: str, address: str) -> subprocess.Popen[bytes]:

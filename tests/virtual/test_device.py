@@ -11,16 +11,9 @@ import pytest
 
 from edgebench.virtual import adb_protocol as p
 from edgebench.virtual import registry
-from tests.virtual.helpers import PrivateAdb, aarch64_exit_program, start_device, stop_all
+from tests.virtual.helpers import PrivateAdb, aarch64_exit_program, start_device
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
-
-
-@pytest.fixture(scope="module")
-def device(virtual_root: Path, sandbox_available: None) -> Iterator[registry.DeviceState]:
-    state = start_device(virtual_root, profile="pixel-8-like", abi="x86_64")
-    yield state
-    stop_all(virtual_root)
 
 
 @pytest.fixture(scope="module")

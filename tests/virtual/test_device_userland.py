@@ -4,22 +4,14 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from edgebench.virtual import registry
-from tests.virtual.helpers import PrivateAdb, start_device, stop_all
+from tests.virtual.helpers import PrivateAdb
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
 THREADTIME = re.compile(r"^\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} +\d+ +\d+ [VDIWEF] .{8,}: ")
-
-
-@pytest.fixture(scope="module")
-def device(virtual_root: Path, sandbox_available: None) -> Iterator[registry.DeviceState]:
-    state = start_device(virtual_root, profile="pixel-8-like", abi="x86_64")
-    yield state
-    stop_all(virtual_root)
 
 
 @pytest.fixture(scope="module")

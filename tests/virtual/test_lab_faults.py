@@ -10,16 +10,9 @@ import pytest
 
 from edgebench.virtual import control, registry
 from edgebench.virtual.faults import FaultRequest
-from tests.virtual.helpers import PrivateAdb, start_device, stop_all
+from tests.virtual.helpers import PrivateAdb
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
-
-
-@pytest.fixture(scope="module")
-def device(virtual_root: Path, sandbox_available: None) -> Iterator[registry.DeviceState]:
-    state = start_device(virtual_root)
-    yield state
-    stop_all(virtual_root)
 
 
 @pytest.fixture(scope="module")

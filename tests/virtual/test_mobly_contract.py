@@ -15,17 +15,10 @@ from typing import Any, Iterator
 import pytest
 
 from edgebench.virtual import registry
-from tests.virtual.helpers import PrivateAdb, start_device, stop_all
+from tests.virtual.helpers import PrivateAdb
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
 mobly = pytest.importorskip("mobly", reason="mobly is in the test extra (mobly==1.13.1)")
-
-
-@pytest.fixture(scope="module")
-def device(virtual_root: Path, sandbox_available: None) -> Iterator[registry.DeviceState]:
-    state = start_device(virtual_root, profile="pixel-8-like", abi="x86_64")
-    yield state
-    stop_all(virtual_root)
 
 
 @pytest.fixture(scope="module")
