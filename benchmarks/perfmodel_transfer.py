@@ -25,9 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -36,6 +33,9 @@ from typing import Any, Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "toolchain"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from _lab import free_port, virtual_lab  # noqa: E402
 
 SPEC = REPO / "models" / "cnn_image.toml"
 BUDGETS = ("2.5%", "10%")
@@ -81,38 +81,12 @@ def study_models(workspace: Path) -> list[Path]:
     return sorted(paths.values())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def virtual_device(workspace: Path, abi: str, port: int) -> Iterator[str]:
-    """A private adb server and one virtual device of `abi` on `port` (the same device again on a rerun: its
+    """One virtual device of `abi` on `port` behind a private adb server (the same device again on a rerun: its
     folder and identity live in the workspace); both stopped afterwards. Yields the device's serial."""
-    import adbutils
-
-    from edgebench.cli.main import main
-
-    adb = str(Path(adbutils.__file__).parent / "binaries" / "adb")
-    server = _free_port()
-    env = dict(os.environ, ADB_SERVER_SOCKET=f"tcp:localhost:{server}")
-    subprocess.run([adb, "start-server"], env=env, check=True, capture_output=True)
-    saved = os.environ.get("ADB_SERVER_SOCKET")
-    os.environ["ADB_SERVER_SOCKET"] = f"tcp:127.0.0.1:{server}"
-    try:
-        if main(["--workspace", str(workspace), "virtual-device", "start", "--abi", abi, "--port", str(port)]) != 0:
-            raise SystemExit(f"could not start an {abi} virtual device")
-        out = subprocess.run([adb, "devices"], env=env, check=True, capture_output=True, text=True).stdout
-        yield next(line.split()[0] for line in out.splitlines()[1:] if line.strip())
-    finally:
-        main(["--workspace", str(workspace), "virtual-device", "stop", "--all"])
-        subprocess.run([adb, "kill-server"], env=env, capture_output=True)
-        if saved is None:
-            os.environ.pop("ADB_SERVER_SOCKET", None)
-        else:
-            os.environ["ADB_SERVER_SOCKET"] = saved
+    with virtual_lab(1, "--abi", abi, "--port", str(port), workspace=workspace) as (_ws, serials, _port):
+        yield serials[0]
 
 
 def measure(workspace: Path, models: list[Path]) -> dict[str, Any]:
@@ -131,7 +105,7 @@ def measure(workspace: Path, models: list[Path]) -> dict[str, Any]:
         with contextlib.ExitStack() as stack:
             target = "local"
             if env.abi is not None:
-                port = int(ports.setdefault(env.abi, _free_port()))
+                port = int(ports.setdefault(env.abi, free_port()))
                 target = stack.enter_context(virtual_device(workspace, env.abi, port))
             result = push_and_run(models, target=target, protocol="smoke", threads=(env.threads,),
                                   resume=entry.get("session"), workspace=workspace)
