@@ -40,7 +40,7 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
     _add_store_flags(parser)
     parser.add_argument("--measure", metavar="COL", help="the measured column to learn (store default: "
                         "latency_median_ms)")
-    parser.add_argument("--options", metavar="A,B,...", type=_names,
+    parser.add_argument("--options", metavar="A,B,...", type=option_names,
                         help="the option (feature) columns, comma-separated (store: default the model features "
                              "and run options)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
@@ -60,7 +60,7 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     _add_source_arguments(parser)
-    parser.add_argument("--learners", metavar="L,L,...", type=_names, default=list(LEARNERS),
+    parser.add_argument("--learners", metavar="L,L,...", type=option_names, default=list(LEARNERS),
                         help=f"learners to compare (default {','.join(LEARNERS)})")
     parser.add_argument("--folds", type=int, default=5, metavar="K", help="folds per repeat (default 5; "
                         "fewer when the table is small, said in the output)")
@@ -148,7 +148,8 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _names(text: str) -> list[str]:
+def option_names(text: str) -> list[str]:
+    """--options A,B,C (and --learners): the names, stripped; none at all is an error."""
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
         raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")

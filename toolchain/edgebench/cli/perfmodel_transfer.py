@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from edgebench.cli.perfmodel_fit import option_names
 from edgebench.errors import UsageError
 from edgebench.perfmodel.learners import DEFAULT_LEARNER, LEARNERS
 
@@ -23,7 +24,7 @@ MAX_PLAN_COLUMNS = 6  # option columns shown in suggest's table
 
 
 def _add_table_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--options", default=None, metavar="COLS",
+    parser.add_argument("--options", default=None, metavar="COLS", type=option_names,
                         help="comma-separated option columns (needed for table files; a store selector's "
                              "default is its model features and run options)")
     parser.add_argument("--measure", default=None, metavar="COL",
@@ -51,10 +52,6 @@ def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     _add_table_arguments(parser)
 
 
-def _option_list(text: str | None) -> list[str] | None:
-    return [o.strip() for o in text.split(",") if o.strip()] if text else None
-
-
 def run_transfer(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -69,7 +66,7 @@ def run_transfer(args: argparse.Namespace) -> int:
         methods = ("scratch",) + methods
         err.print("scratch added: every method is shown beside training from scratch on the same budget")
     budgets = [parse_budget(text) for text in args.budget]
-    options = _option_list(args.options)
+    options = args.options
     source = resolve_source(args.source, options=options, measure=args.measure, workspace=args.workspace)
     target = resolve_source(args.target, options=options or list(source.options), measure=args.measure,
                             workspace=args.workspace)
@@ -166,7 +163,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     from edgebench.perfmodel.sources import resolve_source
     from edgebench.perfmodel.suggest import plan_to_dict, suggest, write_plan
 
-    options = _option_list(args.options)
+    options = args.options
     if args.source is not None:
         source = resolve_source(args.source, options=options, measure=args.measure, workspace=args.workspace)
     elif args.device is not None:
