@@ -107,15 +107,18 @@ def is_tflite(head: bytes) -> bool:
 
 
 def read_tflite(path: str | Path) -> TfliteModel:
+    return parse_tflite(read_model_bytes(path), source=str(path))
+
+
+def read_model_bytes(path: str | Path) -> bytes:
+    """A model file's bytes, bounded in size; a missing or unreadable file is a ModelError naming it."""
     from edgebench.errors import UsageError
     from edgebench.user_files import MAX_MODEL_BYTES, read_bytes_bounded
 
-    path = Path(path)
     try:
-        data = read_bytes_bounded(path, MAX_MODEL_BYTES, "a .tflite model")
+        return read_bytes_bounded(Path(path), MAX_MODEL_BYTES, "a .tflite model")
     except UsageError as exc:
         raise ModelError(str(exc).replace("file not found", "model file not found")) from None
-    return parse_tflite(data, source=str(path))
 
 
 def parse_tflite(data: bytes, source: str = "<bytes>") -> TfliteModel:

@@ -41,9 +41,10 @@ _HEX_MASK = re.compile(r"^(0x)?[0-9a-f]+$")
 def model_features(path: str | Path) -> dict[str, float]:
     """The model features of one .tflite (read without TensorFlow by edgebench.inspect). A file inspect cannot
     read is a ModelError naming the file."""
-    from edgebench.inspect.tflite_model import read_tflite
+    from edgebench.inspect.tflite_model import parse_tflite, read_model_bytes
 
-    model = read_tflite(path)
+    data = read_model_bytes(path)  # read once: parsed here and walked for sparsity below
+    model = parse_tflite(data, source=str(path))
     features: dict[str, float] = {
         "flops": float(model.flops),
         "params": float(model.parameter_count),
@@ -58,7 +59,7 @@ def model_features(path: str | Path) -> dict[str, float]:
         features[f"op_count.{op}"] = float(n)
     for scheme in QUANT_SCHEMES:
         features[f"quant.{scheme}"] = 1.0 if model.quantization == scheme else 0.0
-    sparsity = weight_sparsity(Path(path).read_bytes())
+    sparsity = weight_sparsity(data)
     if sparsity is not None:
         features["sparsity"] = sparsity
     return features
