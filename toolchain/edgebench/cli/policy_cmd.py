@@ -72,6 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_run_arguments(sub: Any) -> None:
+    from edgebench.cli.device_session import add_device_session_arguments
+
     run = sub.add_parser("run", help="run a device under the policy while it drains; measure each segment",
                          description="Run the policy's variants on a phone or virtual device as the policy says: "
                          "before each segment the device's harness reads its battery level, charging and thermal "
@@ -79,27 +81,14 @@ def _add_run_arguments(sub: Any) -> None:
                          "(profile-battery's set-up, checks and energy), with the switches.")
     run.add_argument("policy", metavar="POLICY_JSON")
     run.add_argument("model_dir", metavar="MODEL_DIR", help="the folder of the policy's files (checked by sha256)")
-    run.add_argument("--target", required=True, help="the device's adb serial (a phone or a virtual device)")
-    run.add_argument("--adb", default=None, metavar="HOST:PORT", help="adb server (default: $ADB_SERVER_SOCKET)")
+    add_device_session_arguments(run)
     run.add_argument("--duration", type=float, required=True, metavar="S", help="seconds of workload in all")
     run.add_argument("--segment", type=float, default=None, metavar="S",
                      help="measured seconds per segment: the device re-reads its state and may switch after each"
                           " (30, or --duration when shorter)")
     run.add_argument("--warmup", type=float, default=2.0, metavar="S", help="warm-up per segment, not measured (2)")
-    run.add_argument("--idle", type=float, default=None, metavar="S", help="idle baseline before and after (120)")
-    run.add_argument("--rate", type=float, default=None, metavar="HZ", help="sampling rate of the gauge (10)")
-    run.add_argument("--inference-rate", type=float, default=None, metavar="HZ",
-                     help="run inferences at this rate instead of back to back")
-    run.add_argument("--power-path", default="auto", choices=("auto", "suspend-input", "wifi-adb", "cable-cut"),
-                     help="how the charger is kept out, as profile-battery (the device then reads discharging)")
-    run.add_argument("--screen", default="off", choices=("off", "on", "keep"), help="as profile-battery (off)")
-    run.add_argument("--verify-seconds", type=float, default=None, metavar="S",
-                     help="how long Discharging must hold before measuring (30)")
-    run.add_argument("--calibrate-seconds", type=float, default=None, metavar="S",
-                     help="idle recording that calibrates the gauge when the device has none stored (600)")
     run.add_argument("--allow-other-device-model", action="store_true",
                      help="run a policy measured on another device model (recorded in the report)")
-    run.add_argument("--keep", action="store_true", help="keep the run folder on the device")
     run.add_argument("--json", action="store_true", help="print JSON: the segments, the switches, energy per variant")
 
 

@@ -7,36 +7,18 @@ from typing import Any, Callable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from edgebench.cli.device_session import add_device_session_arguments
+
     parser.add_argument("models", nargs="+", metavar="MODEL", help=".tflite files to profile")
-    parser.add_argument("--target", required=True, help="the device's adb serial (phones, virtual devices)")
-    parser.add_argument("--adb", default=None, metavar="HOST:PORT", help="adb server (default: $ADB_SERVER_SOCKET)")
+    add_device_session_arguments(parser)
     parser.add_argument("--protocol", default="battery", choices=("battery",), help="the battery preset (§4.1)")
     from edgebench.cli.push_and_run import add_input_shape_argument
 
     add_input_shape_argument(parser)
     parser.add_argument("--duration", type=float, default=None, metavar="S", help="measured seconds (preset 300)")
-    parser.add_argument("--idle", type=float, default=None, metavar="S", help="idle baseline before and after (120)")
     parser.add_argument("--warmup", type=float, default=None, metavar="S", help="warm-up seconds (30)")
     parser.add_argument("--repeats", type=int, default=None, metavar="K", help="runs per model (5)")
     parser.add_argument("--cooldown", default=None, metavar="S|auto|none", help="between runs (auto, >= 300 s)")
-    parser.add_argument("--rate", type=float, default=None, metavar="HZ", help="sampling rate of the gauge (10)")
-    parser.add_argument("--inference-rate", type=float, default=None, metavar="HZ",
-                        help="run inferences at this rate instead of back to back")
-    parser.add_argument("--power-path", default="auto", choices=("auto", "suspend-input", "wifi-adb", "cable-cut"),
-                        help="how the charger is kept out (auto: suspend input unless already discharging)")
-    parser.add_argument("--screen", default="off", choices=("off", "on", "keep"),
-                        help="screen during the session (default off, §4.1): off = `input keyevent 223` (SLEEP), "
-                             "on = 224 (WAKEUP; it may still time out, which invalidates the run), keep = leave it; "
-                             "checked with `dumpsys power` mWakefulness and restored at the end. With "
-                             "--power-path wifi-adb a phone may suspend with the screen off: consider --screen on. "
-                             "Doze is always disabled for the session (`dumpsys deviceidle disable`) and "
-                             "re-enabled afterwards where it was enabled; what the device refuses is recorded")
-    parser.add_argument("--verify-seconds", type=float, default=None, metavar="S",
-                        help="how long Discharging must hold before measuring (30)")
-    parser.add_argument("--calibrate-seconds", type=float, default=None, metavar="S",
-                        help="idle recording that calibrates the gauge's unit and sign when the device has no "
-                             "stored calibration (600; once per device)")
-    parser.add_argument("--keep", action="store_true", help="keep run folders on the device")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON record per model (power_rails: the ODPM SoC rail figure, or why not)")
 
