@@ -42,7 +42,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                  engine_binary: str | os.PathLike[str] | None = None,
                  input_shapes: ShapesArgument = None, store: str | None = None,
                  db_outage_s: float = DEFAULT_DB_OUTAGE_S, check_outputs: bool | None = None,
-                 reference: str | os.PathLike[str] | None = None) -> SessionResult:
+                 reference: str | os.PathLike[str] | None = None, batch: bool = True) -> SessionResult:
     """Measure models on targets and store the results.
 
     Args:
@@ -69,6 +69,8 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
         reference: the .tflite to compare with (default: the model's float parent when the artifact
             store knows it, else the model itself on CPU).
         store: the results store's URL (default: $EDGEBENCH_STORE, else the workspace's SQLite file).
+        batch: run a device's plan in slices, many runs per device call, each stored as it arrives
+            (False: one device call per run; the runs stored are the same).
         db_outage_s: how long the store may stay unreachable mid-session (seconds): the devices go on
             measuring and the runs wait in the workspace's outbox; after that the session stops with a
             StoreOutageError saying where they are (the next session with the workspace stores them).
@@ -89,7 +91,7 @@ def push_and_run(models: Sequence[str | os.PathLike[str]], *, target: str | None
                              on_stage=on_stage, on_record=on_record, on_plan=on_plan, keep=keep,
                              profile_ops=profile_ops, runtime_dir=Path(runtime) if runtime else None,
                              reconnect_timeout_s=reconnect_timeout_s, verify=verify, engine_binary=binary,
-                             db_outage_s=db_outage_s)
+                             db_outage_s=db_outage_s, batch=batch)
         return session.run([Path(m) for m in models], protocol=resolved, threads=threads,
                            accelerators=accelerators, cpu_mask=cpu_mask, resume=resume,
                            command="push_and_run(api)", input_shapes=input_shapes,

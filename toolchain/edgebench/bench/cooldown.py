@@ -5,6 +5,7 @@ import time
 from typing import Callable, Mapping
 
 from edgebench.protocols import Protocol
+from edgebench.targets.slice_protocol import DeviceCooldown
 
 # "Back near baseline": every zone within this many degrees of where it was before the session.
 BASELINE_MARGIN_C = 2.0
@@ -38,3 +39,19 @@ def cool_down(protocol: Protocol, read_temperatures_c: Callable[[], Mapping[str,
             break
         sleep(POLL_SECONDS)
     return clock() - start
+
+
+def device_cooldown(protocol: Protocol, baseline_c: Mapping[str, float], *, before_first: bool) -> DeviceCooldown:
+    """The same rule as `cool_down`, for the device to apply between the runs of a slice (slice.sh).
+
+    Baseline zones are named as read_temperatures_c names them ("thermal_zone3:cpu-big"); the device
+    reads /sys/class/thermal/<folder>/temp, so only the folder part is passed."""
+    if protocol.cooldown == "none":
+        return DeviceCooldown("none")
+    if protocol.cooldown != "auto":
+        return DeviceCooldown("fixed", fixed_seconds=float(protocol.cooldown), before_first=before_first)
+    zones = {name.split(":", 1)[0]: int(round(temp * 1000)) for name, temp in baseline_c.items()
+             if name.startswith("thermal_zone")}
+    return DeviceCooldown("auto", min_seconds=protocol.cooldown_min_seconds, max_seconds=protocol.cooldown_max_seconds,
+                          baseline_millidegrees=zones, margin_millidegrees=int(BASELINE_MARGIN_C * 1000),
+                          before_first=before_first)

@@ -23,7 +23,7 @@ from edgebench.devices.adb import DeviceConnectionError
 from edgebench.errors import EdgebenchError, ParseError, UsageError
 from edgebench.harness.output import HarnessOutput, parse_harness_output
 from edgebench.harness.samples import Telemetry, read_samples, telemetry_from
-from edgebench.package_files import DRIVER_SCRIPT
+from edgebench.package_files import DRIVER_SCRIPT, SLICE_SCRIPT
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import Check, Provenance, RunConfig, RunRecord
 from edgebench.store import DeviceSample, LatencySample
@@ -32,7 +32,8 @@ from edgebench.targets.staging import file_sha256
 from edgebench.user_files import MAX_TEXT_BYTES, read_text_bounded
 from edgebench.workspace import Workspace
 
-__all__ = ["INPUT_SEED", "Deployment", "RunOutcome", "drive_and_collect", "execute_run", "model_device_path",
+__all__ = ["INPUT_SEED", "Deployment", "PreparedRun", "RunOutcome", "collected_from", "drive_and_collect", "execute_run",
+           "model_device_path", "outcome_of", "prepare_run",
            "read_pulled_run", "runner_args", "runner_failure", "sample_interval_ms", "utc_now"]
 
 # Seconds allowed beyond the protocol's own bounds for library load, init and collection.
@@ -106,6 +107,82 @@ def runner_failure(header: RunHeader, output: HarnessOutput, model: ModelFile, d
                          fallback_reason=output.fallback_reason, runtime_api_generation=output.api_generation)
 
 
+@dataclass(frozen=True)
+class PreparedRun:
+    """A run ready to start: its record header (identity), its driver call and its run folder's name."""
+
+    run: PlannedRun
+    header: RunHeader
+    invocation: Invocation
+    run_name: str  # the run folder under the target's runs/: SESSION/RUN_ID
+    protocol: ResolvedProtocol
+    engine: str
+    shape_plan: ShapePlan | None
+    reference: Reference | None
+    agreement_off: str
+
+
+def prepare_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, protocol: ResolvedProtocol,
+                profile_ops: bool, engine: str = "runner", shape_plan: ShapePlan | None = None,
+                reference: Reference | None = None,
+                agreement_off: str = "not requested (--check-outputs)") -> PreparedRun:
+    """The header and driver call of one run (no device work beyond the cached describe())."""
+    target = dep.target
+    info = target.describe()
+    header = run_header(key=key, session=session, model=run.model, target=target.name, device_id=info.device_id,
+                        config=run.config, protocol=protocol.name, repeat=run.repeat,
+                        provenance=Provenance(info.device_kind), harness_build_id=dep.harness_build_id,
+                        runtime_sha256=dep.runtime_sha256)
+    invocation = build_invocation(dep, run.model, run.config, protocol, sample_ms=sample_interval_ms(protocol),
+                                  timeout_margin_s=RUN_TIMEOUT_MARGIN_S, engine=engine, profile_ops=profile_ops,
+                                  shape_plan=shape_plan, reference=reference)
+    return PreparedRun(run, header, invocation, f"{session}/{header.run_id}", protocol, engine, shape_plan,
+                       reference, agreement_off)
+
+
+# What a finished driver call's folder holds, read: the runner's output and samples, or benchmark_model's outcome.
+Pulled = tuple[HarnessOutput, list[DeviceSample]] | RunOutcome
+
+
+def read_driver_result(prepared: PreparedRun, dep: Deployment, result: DriverResult) -> Pulled:
+    """Read the pulled folder of a finished driver call. Raises EdgebenchError when it holds nothing usable."""
+    if prepared.engine == "benchmark_model":
+        return _benchmark_model_outcome(prepared.header, result, prepared.protocol, prepared.run.config, dep.target)
+    return read_pulled_run(result, dep.target.sysroot)
+
+
+def collected_from(prepared: PreparedRun, dep: Deployment, result: DriverResult) -> Collected[Pulled]:
+    """`read_driver_result` as drive_and_collect reports it: the value, or the error with the run's last words."""
+    try:
+        return Collected(result, read_driver_result(prepared, dep, result), None)
+    except EdgebenchError as exc:
+        return Collected(result, None, with_output_tail(str(exc), result))
+
+
+def outcome_of(prepared: PreparedRun, dep: Deployment, collected: Collected[Pulled]) -> RunOutcome:
+    """The run's outcome (ok, invalid or failed) from what its driver call left."""
+    header, run = prepared.header, prepared.run
+    wall = collected.wall_seconds
+    if isinstance(collected.value, RunOutcome):
+        return collected.value
+    if collected.value is None:
+        if prepared.engine == "benchmark_model":
+            return RunOutcome(header.failed(collected.error or "", wall_seconds=wall), (), ())
+        return _outcome(header.failed(collected.error or "", wall_seconds=wall), None, [])
+    output, samples = collected.value
+    header = header.with_shapes(shapes_ran(output.setup, prepared.shape_plan))  # what ran, not what was asked
+    failed = runner_failure(header, output, run.model, dep, collected.result)
+    if failed is not None:
+        return _outcome(failed, output, samples)
+    out_dir = collected.result.out_dir if collected.result is not None else Path(".")
+    info = dep.target.describe()
+    checks = run_checks.evaluate(output, prepared.protocol, run.config, _telemetry(samples, out_dir),
+                                 device_kind=info.device_kind, reference=prepared.reference,
+                                 agreement_off=prepared.agreement_off)
+    record = header.measured(output, checks, invalid=run_checks.is_invalid(checks), wall_seconds=wall)
+    return _outcome(record, output, samples)
+
+
 def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, protocol: ResolvedProtocol,
                 results_dir: Path, keep: bool, profile_ops: bool,
                 on_stage: Callable[[str], None], engine: str = "runner",
@@ -116,45 +193,16 @@ def execute_run(dep: Deployment, run: PlannedRun, *, key: str, session: str, pro
     `engine`: "runner" (edgebench's harness) or "benchmark_model" (the official binary, staged as
     bin/benchmark_model; its text output is parsed like `edgebench inspect` does).
     """
-    target = dep.target
-    info = target.describe()
-    header = run_header(key=key, session=session, model=run.model, target=target.name, device_id=info.device_id,
-                        config=run.config, protocol=protocol.name, repeat=run.repeat,
-                        provenance=Provenance(info.device_kind), harness_build_id=dep.harness_build_id,
-                        runtime_sha256=dep.runtime_sha256)
-    invocation = build_invocation(dep, run.model, run.config, protocol, sample_ms=sample_interval_ms(protocol),
-                                  timeout_margin_s=RUN_TIMEOUT_MARGIN_S, engine=engine, profile_ops=profile_ops,
-                                  shape_plan=shape_plan, reference=reference)
+    prepared = prepare_run(dep, run, key=key, session=session, protocol=protocol, profile_ops=profile_ops,
+                           engine=engine, shape_plan=shape_plan, reference=reference, agreement_off=agreement_off)
     on_stage("run")
-    if engine == "benchmark_model":
-        def read_benchmark_model(result: DriverResult) -> RunOutcome:
-            on_stage("validate")
-            return _benchmark_model_outcome(header, result, protocol, run.config, target)
 
-        done = drive_and_collect(dep, f"{session}/{header.run_id}", invocation, results_dir, keep=keep,
-                                 read=read_benchmark_model)
-        if done.value is not None:
-            return done.value
-        return RunOutcome(header.failed(done.error or "", wall_seconds=done.wall_seconds), (), ())
-
-    def read_runner(result: DriverResult) -> tuple[HarnessOutput, list[DeviceSample]]:
+    def read(result: DriverResult) -> Pulled:
         on_stage("validate")
-        return read_pulled_run(result, target.sysroot)
+        return read_driver_result(prepared, dep, result)
 
-    collected = drive_and_collect(dep, f"{session}/{header.run_id}", invocation, results_dir, keep=keep,
-                                  read=read_runner)
-    wall = collected.wall_seconds
-    if collected.value is None:
-        return _outcome(header.failed(collected.error or "", wall_seconds=wall), None, [])
-    output, samples = collected.value
-    header = header.with_shapes(shapes_ran(output.setup, shape_plan))  # what the runner ran, not what was asked
-    failed = runner_failure(header, output, run.model, dep, collected.result)
-    if failed is not None:
-        return _outcome(failed, output, samples)
-    checks = run_checks.evaluate(output, protocol, run.config, _telemetry(samples, results_dir),
-                                 device_kind=info.device_kind, reference=reference, agreement_off=agreement_off)
-    record = header.measured(output, checks, invalid=run_checks.is_invalid(checks), wall_seconds=wall)
-    return _outcome(record, output, samples)
+    collected = drive_and_collect(dep, prepared.run_name, prepared.invocation, results_dir, keep=keep, read=read)
+    return outcome_of(prepared, dep, collected)
 
 
 def identity_mismatch(output: HarnessOutput, model: ModelFile, dep: Deployment) -> str | None:
@@ -276,7 +324,7 @@ def deploy_harness_factory(workspace: Workspace, runtime_dir: Path | None = None
             libraries = {"lib/libLiteRt.so": library}
         driver = DRIVER_SCRIPT
         files = {"bin/edgebench_runner": build.runner_path, "bin/edgebench_sampler": build.sampler_path,
-                 "driver.sh": driver, **libraries}
+                 "driver.sh": driver, "slice.sh": SLICE_SCRIPT, **libraries}
         files.update({model_device_path(m): m.path for m in models})
         if engine_binary is not None:
             files["bin/benchmark_model"] = engine_binary

@@ -105,7 +105,8 @@ class PushAndRun:
                  on_plan: Callable[[int], None] | None = None, keep: bool = False,
                  profile_ops: bool = False, runtime_dir: Path | None = None,
                  reconnect_timeout_s: float = 120.0, verify: bool = False,
-                 engine_binary: Path | None = None, db_outage_s: float = DEFAULT_DB_OUTAGE_S) -> None:
+                 engine_binary: Path | None = None, db_outage_s: float = DEFAULT_DB_OUTAGE_S,
+                 batch: bool = True) -> None:
         self.workspace = workspace
         self.store = store
         self.targets = list(targets)
@@ -119,6 +120,7 @@ class PushAndRun:
         self.profile_ops = profile_ops
         self.reconnect_timeout_s = reconnect_timeout_s
         self.db_outage_s = db_outage_s
+        self.batch = batch  # several runs per device call where the target can (bench/slice_worker.py)
         self.stop = threading.Event()
 
     def run(self, model_paths: Sequence[str | os.PathLike[str]], *, protocol: ResolvedProtocol,
@@ -150,7 +152,7 @@ class PushAndRun:
                                done=self.store.stored_run_statuses(session), keep=self.keep,
                                profile_ops=self.profile_ops, reconnect_timeout_s=self.reconnect_timeout_s,
                                db_outage_s=self.db_outage_s, engine=self.engine, shapes=shapes,
-                               references=references, agreement_off=(
+                               references=references, batch=self.batch, agreement_off=(
                                    "--no-check-outputs was given" if check_outputs is False else
                                    f"not requested: the {protocol.name} protocol does not check outputs "
                                    "unless --check-outputs is given"))

@@ -62,6 +62,8 @@ class SessionPlan:
     # --check-outputs: model sha256 -> its reference (None: outputs not checked, `agreement_off` says why)
     references: Mapping[str, Reference] | None = None
     agreement_off: str = "not requested (--check-outputs)"
+    # Several runs per device call where the target can (bench/slice_worker.py); False: one call per run.
+    batch: bool = True
 
     def shape_plan(self, model_sha256: str) -> ShapePlan | None:
         found = self.shapes.get(model_sha256)
@@ -112,7 +114,8 @@ class DeviceWorker:
         self.on_stage = on_stage
         self.on_record = on_record
         self.report = WorkerReport(target.name)
-        self._in_flight: str | None = None
+        self._in_flight: str | None = None  # what cancel() stops: a run's folder, or a slice's session
+        self._slice_run: Callable[[], str | None] = lambda: None  # a slice's run in flight now
         self._interrupted_run: str | None = None
         self._drop_reason = ""
         self.baseline_c: dict[str, float] | None = None  # the temperatures cool-downs aim for
@@ -122,7 +125,7 @@ class DeviceWorker:
         """Kill the harness of the run in flight (the session is stopping)."""
         run_name = self._in_flight
         if run_name is not None:
-            self._interrupted_run = run_name
+            self._interrupted_run = self._slice_run() or run_name
             try:
                 self.target.cancel_run(run_name)
             except EdgebenchError:
@@ -135,6 +138,11 @@ class DeviceWorker:
                 self.target.finish_run(self._interrupted_run, keep=False)
             except EdgebenchError:
                 pass
+
+    def slice_in_flight(self, slice_name: str | None, run_in_flight: Callable[[], str | None]) -> None:
+        """A slice is running (cancel() stops all of it; its run in flight is cleaned up), or none (None)."""
+        self._slice_run = run_in_flight
+        self._in_flight = slice_name
 
     # -- the worker thread ------------------------------------------------------------------------
     def run(self) -> WorkerReport:
@@ -197,15 +205,44 @@ class DeviceWorker:
                 return
             dep, baseline = prepared
         self.baseline_c = baseline
-        ran_one = plan.warm_baseline_c is not None
+        warm = plan.warm_baseline_c is not None
+        if plan.batch and target.supports_slices():
+            self._run_plan_in_slices(planned, dep, baseline, info, warm=warm)
+        else:
+            self._run_plan_one_by_one(planned, dep, baseline, info, ran_one=warm)
+
+    def _key(self, run: PlannedRun, dep: Deployment, info: DeviceInfo) -> str:
+        return run_key(session=self.plan.session, model_sha256=run.model.sha256,
+                       harness_build_id=dep.harness_build_id, runtime_sha256=dep.runtime_sha256,
+                       device_id=info.device_id, config=run.config, protocol=self.plan.protocol, repeat=run.repeat,
+                       input_shapes=_shape_key(self.plan.shape_plan(run.model.sha256)))
+
+    def _run_plan_in_slices(self, planned: Sequence[PlannedRun], dep: Deployment, baseline: dict[str, float],
+                            info: DeviceInfo, *, warm: bool) -> None:
+        from edgebench.bench.slice_worker import PendingRun, run_in_slices
+
+        pending: list[PendingRun] = []
+        for run in planned:
+            key = self._key(run, dep, info)
+            if self.plan.done.get(key) in ("ok", "invalid"):
+                self.report.skipped += 1
+                self.on_stage(run, self.target.name, "already stored")
+                continue
+            refusal = self.plan.shape_refusal(run.model.sha256)
+            if refusal is not None:  # recorded like any model that cannot run; the others go on
+                self._store(run, self._failed(dep, run, key, refusal))
+                continue
+            pending.append(PendingRun(run, key))
+        run_in_slices(self, pending, dep, baseline, info, warm=warm)
+
+    def _run_plan_one_by_one(self, planned: Sequence[PlannedRun], dep: Deployment, baseline: dict[str, float],
+                             info: DeviceInfo, *, ran_one: bool) -> None:
+        target, plan = self.target, self.plan
         for index, run in enumerate(planned):
             if self.stop.is_set():
                 raise Interrupted()
             self.outbox.raise_if_stopped()  # the store stayed away longer than --db-outage: stop here
-            key = run_key(session=plan.session, model_sha256=run.model.sha256,
-                          harness_build_id=dep.harness_build_id, runtime_sha256=dep.runtime_sha256,
-                          device_id=info.device_id, config=run.config, protocol=plan.protocol, repeat=run.repeat,
-                          input_shapes=_shape_key(plan.shape_plan(run.model.sha256)))
+            key = self._key(run, dep, info)
             if plan.done.get(key) in ("ok", "invalid"):
                 self.report.skipped += 1
                 self.on_stage(run, target.name, "already stored")

@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verify", action="store_true",
                         help="re-hash files already on the device instead of trusting what edgebench pushed")
     parser.add_argument("--keep", action="store_true", help="keep run folders on the target")
+    parser.add_argument("--batch", action=argparse.BooleanOptionalAction, default=True,
+                        help="run each device's runs in slices, many per device call, each stored as it arrives "
+                             "(default); --no-batch: one device call per run")
     parser.add_argument("--profile-ops", action="store_true",
                         help="also time every op after the timed loop (kept with the pulled run folder)")
     parser.add_argument("--report", default=None, metavar="FILE.html", help="also write an HTML report")
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
                 reconnect_timeout_s=args.reconnect_timeout, db_outage_s=args.db_outage, verify=args.verify,
                 engine=args.engine,
                 engine_binary=args.engine_binary, input_shapes=args.input_shapes,
-                check_outputs=args.check_outputs, reference=args.reference)
+                check_outputs=args.check_outputs, reference=args.reference, batch=args.batch)
     finally:
         signal.signal(signal.SIGTERM, previous)
     for problem in result.model_problems:

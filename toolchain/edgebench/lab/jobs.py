@@ -126,7 +126,8 @@ class JobRunner:
             accelerators=[job.accelerator], cpu_mask=plan.cpu_mask,
             done={},  # _stored_run above already skipped a stored run (a run key match is one of its cases)
             reconnect_timeout_s=self.reconnect_timeout_s, shapes=shapes, only_repeat=job.repeat,
-            warm_baseline_c=self._baselines.get(job.serial), db_outage_s=self.outbox.db_outage_s)
+            warm_baseline_c=self._baselines.get(job.serial), db_outage_s=self.outbox.db_outage_s,
+            batch=False)  # a job is one run: nothing to put in a slice
         stop = threading.Event()
         worker = DeviceWorker(target, session_plan, store=self.results, workspace=self.workspace, deploy=self.deploy,
                               stop=stop, on_stage=self.on_stage, on_record=self.on_record, outbox=self.outbox)

@@ -20,6 +20,8 @@ from edgebench.errors import DeviceError
 from edgebench.parsers import GetpropResult
 from edgebench.targets.android import AndroidDevice
 from edgebench.targets.base import DeviceInfo, DriverResult, Target, output_tail
+from edgebench.targets.slice_loop import SliceEvents
+from edgebench.targets.slice_protocol import DeviceCooldown, SliceEntry
 from edgebench.targets.safe_tar import UnsafeArchiveError, extract_tar
 from edgebench.targets.staging import file_sha256
 
@@ -278,6 +280,69 @@ class AdbTarget(Target):
         if log_path is not None and log_marker is not None and result.stdout.strip():
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log_path.write_text(result.stdout)
+
+    # -- slices -------------------------------------------------------------------------------
+    def supports_slices(self) -> bool:
+        return self.device.has_shell_v2  # frames carry binary tars: a v1 shell (Android < 7) may mangle them
+
+    def run_slice(self, slice_name: str, entries: Sequence[SliceEntry], results_dirs: Sequence[Path], *,
+                  keep: bool, cooldown: DeviceCooldown, events: SliceEvents) -> None:
+        """One push of the slice file, one shell that runs the whole slice and streams each finished run's
+        out/ back as a tar frame (no pull, no per-run cleanup call), and the slice's device log at its end."""
+        import secrets
+        import tempfile
+
+        from edgebench.targets.slice_loop import follow_slice, save_log_windows
+        from edgebench.targets.slice_protocol import RunFinished, slice_file_text
+
+        run_dirs = {e.run_name: self.device_path(f"runs/{e.run_name}") for e in entries}
+        slice_file = self.device_path(f"runs/{slice_name}/slice-{secrets.token_hex(4)}.sh")
+        text = slice_file_text(entries, driver=self.device_path("driver.sh"), run_dir_of=run_dirs, output="tar",
+                               keep=keep, cooldown=cooldown, logcat=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / "slice.sh"
+            local.write_text(text)
+            self.device.push(local, slice_file)
+        command = f"sh {quote(self.device_path('slice.sh'))} {quote(slice_file)}"
+
+        def deliver(index: int, frame: RunFinished) -> DriverResult:
+            results_dir = results_dirs[index]
+            self._unpack(frame.tar, results_dir, command)
+            return DriverResult(exit_code=frame.exit_code, out_dir=results_dir, wall_seconds=frame.wall_seconds,
+                                stderr_tail=output_tail(frame.driver_output, results_dir))
+
+        def answers() -> bool:
+            try:
+                return self.device.shell(["echo", "ok"], retry=False, timeout=PROBE_TIMEOUT_S).stdout.strip() == "ok"
+            except DeviceError:
+                return False
+
+        with self.device.open_shell(command) as stream:
+            log = follow_slice(stream.read_stdout, entries=entries, cooldown=cooldown, events=events,
+                               deliver=deliver, answers=answers, kill=lambda: self.cancel_run(slice_name),
+                               where=self.name, command=f"adb -s {self.name} shell {command}",
+                               last_words=lambda: stream.stderr_text)
+        if log:
+            save_log_windows(log, results_dirs)
+
+    def _unpack(self, tar: bytes, results_dir: Path, command: str) -> None:
+        import shutil
+        import tarfile
+        import tempfile
+
+        if results_dir.exists():
+            shutil.rmtree(results_dir)
+        results_dir.mkdir(parents=True)
+        if not tar:
+            return  # the driver made no out/: the caller reports the missing runner.jsonl
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / "out.tar"
+            local.write_bytes(tar)
+            try:
+                extract_tar(local, results_dir)  # refuses absolute paths, .., links out, devices
+            except (UnsafeArchiveError, tarfile.TarError) as exc:
+                raise DeviceError(self.name, f"the run's output archive could not be extracted safely: {exc}",
+                                  command=command) from exc
 
     def read_thermal_status(self) -> int | None:
         return self.android.thermal.status()

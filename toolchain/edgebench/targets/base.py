@@ -18,6 +18,8 @@ from edgebench.records import DeviceKind
 
 if TYPE_CHECKING:
     from edgebench.targets.android import AndroidDevice
+    from edgebench.targets.slice_loop import SliceEvents
+    from edgebench.targets.slice_protocol import DeviceCooldown, SliceEntry
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,20 @@ class Target(ABC):
                    log_path: Path | None = None) -> None:
         """After collection: save the device log since `log_marker` to `log_path` (when the target
         has a log) and delete the run folder unless `keep`. One round trip on a device."""
+
+    # -- slices: several runs in one device call (targets/slice_protocol.py) -------------------------
+    def supports_slices(self) -> bool:
+        """Whether run_slice works here; a session falls back to one driver call per run otherwise."""
+        return False
+
+    def run_slice(self, slice_name: str, entries: Sequence[SliceEntry], results_dirs: Sequence[Path], *,
+                  keep: bool, cooldown: DeviceCooldown, events: SliceEvents) -> None:
+        """Run `entries` one after the other in one device call (slice.sh), each through the driver in its
+        own run folder, cooling down between them on the device; `events.finished(i, result)` as each ends,
+        with its out/ in results_dirs[i]. `slice_name`: the session (every run folder is under it, so
+        cancel_run(slice_name) stops the whole slice). Raises SliceRunTimeout (a hung run: the slice was
+        killed, runs after it not started), DeviceConnectionError (lost device) or DeviceError."""
+        raise NotImplementedError(f"{self.name}: this target runs one run per driver call")
 
     # -- lab robustness: the defaults suit a target that cannot vanish (this host) -----------------
     def acquire_device_lock(self, owner: Mapping[str, Any]) -> None:

@@ -13,11 +13,13 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from edgebench.devices.cpu_topology import CpuFacts
 from edgebench.errors import HarnessError
 from edgebench.targets.base import DeviceInfo, DriverResult, Target, output_tail
+from edgebench.targets.slice_loop import SliceEvents
+from edgebench.targets.slice_protocol import DeviceCooldown, SliceEntry
 from edgebench.targets.staging import file_sha256
 
 MANIFEST_NAME = ".edgebench-staged.json"
@@ -150,6 +152,74 @@ class LocalTarget(Target):
         return DriverResult(exit_code=proc.returncode, out_dir=results_dir, wall_seconds=wall,
                             stderr_tail=output_tail(stderr.decode(errors="replace"), results_dir))
 
+    # -- slices -------------------------------------------------------------------------------
+    def supports_slices(self) -> bool:
+        return (self.root / "slice.sh").exists()
+
+    def run_slice(self, slice_name: str, entries: Sequence[SliceEntry], results_dirs: Sequence[Path], *,
+                  keep: bool, cooldown: DeviceCooldown, events: SliceEvents) -> None:
+        import select
+        import tempfile
+
+        from edgebench.devices.adb import DeviceTimeoutError
+        from edgebench.targets.slice_loop import follow_slice
+        from edgebench.targets.slice_protocol import RunFinished, slice_file_text
+
+        run_dirs = {e.run_name: str(self.run_dir(e.run_name)) for e in entries}
+        slice_dir = self.run_dir(slice_name)
+        slice_dir.mkdir(parents=True, exist_ok=True)
+        slice_file = slice_dir / f"slice-{os.getpid()}-{time.monotonic_ns()}.sh"
+        slice_file.write_text(slice_file_text(entries, driver=str(self.root / "driver.sh"), run_dir_of=run_dirs,
+                                              output="dir", keep=keep, cooldown=cooldown, logcat=False))
+        command = ["/bin/sh", str(self.root / "slice.sh"), str(slice_file)]
+        where = "local"
+
+        def deliver(index: int, frame: RunFinished) -> DriverResult:
+            run_dir, results_dir = self.run_dir(entries[index].run_name), results_dirs[index]
+            if results_dir.exists():
+                shutil.rmtree(results_dir)
+            results_dir.parent.mkdir(parents=True, exist_ok=True)
+            if (run_dir / "out").is_dir():
+                shutil.copytree(run_dir / "out", results_dir)
+            else:
+                results_dir.mkdir(parents=True)
+            if not keep:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            return DriverResult(exit_code=frame.exit_code, out_dir=results_dir, wall_seconds=frame.wall_seconds,
+                                stderr_tail=output_tail(frame.driver_output, results_dir))
+
+        with tempfile.TemporaryFile() as stderr:
+            proc = subprocess.Popen(command, env={**os.environ}, stdout=subprocess.PIPE, stderr=stderr,
+                                    start_new_session=True)
+            self._running[slice_name] = proc
+            assert proc.stdout is not None
+            fd = proc.stdout.fileno()
+
+            def read(timeout_s: float) -> bytes | None:
+                ready, _, _ = select.select([fd], [], [], timeout_s)
+                if not ready:
+                    raise DeviceTimeoutError(where, f"no output within {timeout_s:.1f} s", command=" ".join(command))
+                return os.read(fd, 1 << 16) or None
+
+            def kill() -> None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+            try:
+                follow_slice(read, entries=entries, cooldown=cooldown, events=events, deliver=deliver,
+                             answers=lambda: True, kill=kill, where=where, command=" ".join(command),
+                             last_words=lambda: _file_text(stderr))
+            except BaseException:
+                kill()  # Ctrl-C, a hung run, a bad frame: never leave a runner burning CPU behind us
+                raise
+            finally:
+                proc.stdout.close()
+                proc.wait()
+                self._running.pop(slice_name, None)
+                slice_file.unlink(missing_ok=True)
+
     def cancel_run(self, run_name: str) -> None:
         proc = self._running.get(run_name)
         if proc is not None and proc.poll() is None:
@@ -180,6 +250,11 @@ class LocalTarget(Target):
             facts.append(CpuFacts(int(cpu_dir.name[3:]), _read_int(cpu_dir / "cpu_capacity"),
                                   _read_int(cpu_dir / "cpufreq" / "cpuinfo_max_freq")))
         return facts
+
+
+def _file_text(fh: Any) -> str:
+    fh.seek(0)
+    return bytes(fh.read()[-2000:]).decode(errors="replace")
 
 
 def _read_int(path: Path) -> int | None:

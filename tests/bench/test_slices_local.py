@@ -1,0 +1,84 @@
+"""Batched execution on this host: a session in slices stores exactly what one driver call per run stores."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import edgebench
+from edgebench.bench import slice_worker
+from edgebench.store import ResultsStore
+from edgebench.targets.local import LocalTarget
+
+from ..conftest import REAL_MODELS
+
+ADD = REAL_MODELS / "tflm_simple_add_model.tflite"
+
+
+def _runs(workspace: Path, session: str) -> dict[str, tuple[str, tuple[tuple[str, str], ...], str]]:
+    store = ResultsStore(workspace / "results.sqlite")
+    try:
+        return {r.run_id: (r.status, tuple(sorted((c.name, c.outcome) for c in r.checks)), r.model)
+                for r in store.runs(session)}
+    finally:
+        store.close()
+
+
+def _same_session_in(workspace: Path, session: str) -> None:
+    store = ResultsStore(workspace / "results.sqlite")
+    try:
+        store.add_session(session, started_at_utc="2026-12-06T00:00:00Z", command="test", host="test", version="test")
+    finally:
+        store.close()
+
+
+def test_a_batched_session_stores_the_runs_an_unbatched_one_stores(tmp_path: Path, monkeypatch):
+    """Same run ids (the run key: model, config, repeat, device, harness, session), same statuses, same checks;
+    the model that cannot be compiled fails alone, in the middle of the slice, and the rest of it runs."""
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"TFL3" + bytes(200))  # a flatbuffer identifier and nothing a runtime can compile
+    models = [ADD, broken]
+    kwargs = dict(target="local", protocol="smoke", runs=3, warmup=1, threads=(1, 2), repeats=2)
+    one_by_one = edgebench.push_and_run(models, workspace=tmp_path / "a", batch=False, **kwargs)
+    slices: list[int] = []
+    real_run_slice = LocalTarget.run_slice
+
+    def counting_run_slice(self, slice_name, entries, *args, **kw):  # type: ignore[no-untyped-def]
+        slices.append(len(entries))
+        return real_run_slice(self, slice_name, entries, *args, **kw)
+
+    monkeypatch.setattr(LocalTarget, "run_slice", counting_run_slice)
+    _same_session_in(tmp_path / "b", one_by_one.session)
+    batched = edgebench.push_and_run(models, workspace=tmp_path / "b", batch=True, resume=one_by_one.session, **kwargs)
+    assert slices == [8]  # 2 models x 2 configs x 2 repeats in one device call
+    expected, got = _runs(tmp_path / "a", one_by_one.session), _runs(tmp_path / "b", batched.session)
+    assert len(expected) == 8 and got == expected
+    statuses = {model: {status for status, _checks, m in got.values() if m == model} for model in (ADD.name, "broken.tflite")}
+    assert statuses == {ADD.name: {"ok"}, "broken.tflite": {"failed"}}
+    failed = [r for r in batched.records if r.status == "failed"]
+    assert len(failed) == 4 and all(r.error for r in failed), [r.error for r in failed]
+    assert all(r.wall_seconds is not None and r.wall_seconds > 0 for r in batched.records if r.status == "ok")
+    # Run folders are gone from the device once their results are in, as one call per run leaves them.
+    assert not [p for p in (tmp_path / "b" / "local-device" / "runs").rglob("*") if p.is_file()]
+
+
+def test_keep_leaves_each_run_folder_marked_on_the_device(tmp_path: Path):
+    result = edgebench.push_and_run([ADD], target="local", protocol="smoke", runs=2, warmup=0, repeats=2,
+                                    workspace=tmp_path, keep=True)
+    kept = sorted((tmp_path / "local-device" / "runs" / result.session).iterdir())
+    assert len(kept) == 2 and all((k / "out" / "runner.jsonl").exists() for k in kept)
+
+
+def test_a_slice_holds_at_most_the_bound_and_the_rest_goes_in_the_next(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(slice_worker, "MAX_RUNS_PER_SLICE", 3)
+    sizes: list[int] = []
+    real_run_slice = LocalTarget.run_slice
+
+    def counting(self, slice_name, entries, *args, **kw):  # type: ignore[no-untyped-def]
+        sizes.append(len(entries))
+        return real_run_slice(self, slice_name, entries, *args, **kw)
+
+    monkeypatch.setattr(LocalTarget, "run_slice", counting)
+    result = edgebench.push_and_run([ADD], target="local", protocol="smoke", runs=2, warmup=0, threads=(1, 2),
+                                    repeats=4, workspace=tmp_path)
+    assert sizes == [3, 3, 2]
+    assert len(result.records) == 8 and all(r.status == "ok" for r in result.records)
+    assert len({r.run_id for r in result.records}) == 8

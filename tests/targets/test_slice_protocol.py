@@ -1,0 +1,114 @@
+"""The slice protocol: the file the host writes for slice.sh, and the frames slice.sh sends back."""
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from edgebench.errors import DeviceError
+from edgebench.package_files import SLICE_SCRIPT
+from edgebench.targets.slice_loop import save_log_windows
+from edgebench.targets.slice_protocol import (CoolingDown, DeviceCooldown, FrameReader, RunFinished, RunStarted,
+                                              SliceEnded, SliceEntry, SliceLog, slice_file_text)
+
+
+def _tar_of(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"./{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _stream() -> tuple[bytes, bytes, str]:
+    tar = _tar_of({"runner.jsonl": b'{"type":"run"}\n' * 50, "bin.dat": bytes(range(256)) * 8})
+    log = "driver.sh: a line\r\nwith CRLF and \xe9\n"
+    logcat = "12-06 15:13:01.123  1  1 I edgebench-slice: run 1\n"
+    data = (b"@@edgebench-slice start 1\n"
+            + f"@@edgebench-slice run 1 0 123 {len(tar)} {len(log.encode())}\n".encode() + tar + log.encode()
+            + b"@@edgebench-slice cooldown 2\n@@edgebench-slice start 2\n"
+            + b"@@edgebench-slice run 2 137 5 0 0\n"
+            + f"@@edgebench-slice log {len(logcat)}\n".encode() + logcat.encode()
+            + b"@@edgebench-slice end 2\n")
+    return data, tar, log
+
+
+def test_frames_read_the_same_whatever_pieces_they_arrive_in():
+    data, tar, log = _stream()
+    whole = FrameReader("serial-1", "sh slice.sh").feed(data)
+    for size in (1, 7, 4096):
+        reader = FrameReader("serial-1", "sh slice.sh")
+        events = []
+        for at in range(0, len(data), size):
+            events += reader.feed(data[at:at + size])
+        assert events == whole
+        assert reader.ended
+    assert whole[0] == RunStarted(1)
+    first = whole[1]
+    assert isinstance(first, RunFinished)
+    assert (first.index, first.exit_code, first.wall_seconds, first.tar, first.driver_output) == (1, 0, 1.23, tar, log)
+    assert whole[2:4] == [CoolingDown(2), RunStarted(2)]
+    assert whole[4] == RunFinished(2, 137, 0.05, b"", "")
+    assert isinstance(whole[5], SliceLog) and "run 1" in whole[5].text
+    assert whole[6] == SliceEnded(2)
+
+
+@pytest.mark.parametrize("garbage", [b"Segmentation fault\n", b"@@edgebench-slice run 1 x 0 0 0\n",
+                                     b"@@edgebench-slice start\n", b"@@edgebench-slice bogus 1\n",
+                                     b"x" * 300])
+def test_output_that_is_not_a_frame_is_refused_naming_device_and_command(garbage):
+    with pytest.raises(DeviceError) as caught:
+        FrameReader("serial-9", "sh /data/local/tmp/edgebench/slice.sh F").feed(garbage)
+    assert "serial-9" in str(caught.value) and "slice.sh" in str(caught.value)
+    assert "--no-batch" in str(caught.value)
+
+
+def test_slice_file_quotes_every_word_so_the_shell_passes_them_through_unchanged(tmp_path: Path):
+    """slice.sh sources the file and hands each run's words to the driver: hostile words arrive intact."""
+    fake_driver = tmp_path / "driver.sh"
+    # A stand-in driver that records its environment and arguments (this test is about quoting).
+    fake_driver.write_text('mkdir -p "$1/out"; { echo "dir=$1"; echo "env=$EDGEBENCH_X"; shift 2; '
+                           'for a in "$@"; do echo "arg=$a"; done; } > "$1/out/args.txt"; exit 3\n')
+    words = ["--model", "/x/it's a \"model\" $(rm -rf /).tflite", "--threads", "2", "", "a\tb"]
+    entry = SliceEntry("s/r1", words, {"EDGEBENCH_X": "v a'l;ue"}, 10.0)
+    slice_file = tmp_path / "slice.txt"
+    run_dir = tmp_path / "runs" / "s" / "r1"
+    slice_file.write_text(slice_file_text([entry], driver=str(fake_driver), run_dir_of={"s/r1": str(run_dir)},
+                                          output="dir", keep=True, cooldown=DeviceCooldown("none"), logcat=False))
+    out = subprocess.run(["sh", str(SLICE_SCRIPT), str(slice_file)], capture_output=True, timeout=30).stdout
+    events = FrameReader("local", "slice").feed(out)
+    finished = [e for e in events if isinstance(e, RunFinished)]
+    assert [e.exit_code for e in finished] == [3]
+    lines = (run_dir / "out" / "args.txt").read_text().splitlines()
+    assert lines == [f"dir={run_dir}", "env=v a'l;ue", *(f"arg={w}" for w in words[:5])] + ["arg=a\tb"]
+
+
+def test_a_cooldown_mode_the_device_does_not_know_is_refused():
+    with pytest.raises(ValueError):
+        slice_file_text([], driver="d", run_dir_of={}, output="tar", keep=False, cooldown=DeviceCooldown("maybe"),
+                        logcat=False)
+
+
+def test_the_slice_log_is_split_into_each_runs_window(tmp_path: Path):
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for f in folders:
+        f.mkdir()
+    log = ("12-06 10:00:00.000  1  1 I healthd: before\n"
+           "12-06 10:00:00.100  9  9 I edgebench-slice: run 1\n"
+           "12-06 10:00:00.200  9  9 I edgebench-driver: workload start\n"
+           "12-06 10:00:01.000  9  9 I edgebench-slice: run 2\n"
+           "12-06 10:00:01.500  9  9 I edgebench-slice: run 10 is another mark\n")
+    save_log_windows(log, folders)
+    first, second = ((f / "logcat.txt").read_text() for f in folders)
+    assert "healthd: before" in first and "workload start" in first and "run 2" not in first
+    assert second.startswith("12-06 10:00:01.000") and "run 10" in second
+
+
+def test_a_log_without_marks_is_not_guessed_into_windows(tmp_path: Path):
+    save_log_windows("12-06 10:00:00.000  1  1 I healthd: x\n", [tmp_path])
+    assert not (tmp_path / "logcat.txt").exists()

@@ -1,0 +1,123 @@
+"""A device worker's plan in slices: many runs per device call, each stored the moment its frame arrives.
+
+The device runs the slice (slice.sh: every run through the driver in its own folder, the protocol's
+cool-down decided there from the thermal readings); the host reads, validates and stores each finished
+run while the next one runs. What a lost device, a hung run, Ctrl-C or a killed host cost is what they
+cost one run at a time: the run in flight. A run already stored is never run or stored again.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+from edgebench.bench.cooldown import device_cooldown
+from edgebench.bench.execute import Deployment, PreparedRun, collected_from, outcome_of, prepare_run
+from edgebench.bench.plan import PlannedRun
+from edgebench.devices.adb import DeviceConnectionError
+from edgebench.targets.base import DeviceInfo, DriverResult
+from edgebench.targets.slice_loop import SliceRunTimeout
+from edgebench.targets.slice_protocol import SliceEntry
+
+if TYPE_CHECKING:
+    from edgebench.bench.worker import DeviceWorker
+
+# Runs per device call: bounds the slice file (old adbd shells and small /data/local/tmp alike) and how
+# much plan a hung harness holds up before the host notices; far above what fixed costs need.
+MAX_RUNS_PER_SLICE = 64
+
+
+@dataclass(frozen=True)
+class PendingRun:
+    run: PlannedRun
+    key: str
+
+
+class _SliceEvents:
+    """Callbacks of one slice: progress, and each finished run validated and stored at once."""
+
+    def __init__(self, worker: DeviceWorker, dep: Deployment, prepared: Sequence[PreparedRun]) -> None:
+        self.worker = worker
+        self.dep = dep
+        self.prepared = prepared
+        self.finished_count = 0
+        self.in_flight: int | None = None
+
+    def stage(self, index: int, stage: str) -> None:
+        if stage == "run":
+            self.in_flight = index
+        self.worker.on_stage(self.prepared[index].run, self.worker.target.name, stage)
+
+    def finished(self, index: int, result: DriverResult) -> None:
+        from edgebench.bench.worker import Interrupted
+
+        if self.worker.stop.is_set():
+            raise Interrupted()  # the stop may have cut this run short: never stored, a resume redoes it
+        prepared = self.prepared[index]
+        self.worker.on_stage(prepared.run, self.worker.target.name, "validate")
+        outcome = outcome_of(prepared, self.dep, collected_from(prepared, self.dep, result))
+        self.in_flight = None
+        self.finished_count += 1
+        self.worker._store(prepared.run, outcome)
+
+
+def run_in_slices(worker: DeviceWorker, pending: list[PendingRun], dep: Deployment, baseline_c: dict[str, float],
+                  info: DeviceInfo, *, warm: bool) -> None:
+    """Run `pending` (in plan order, already-stored and refused runs left out) in slices on the worker's device."""
+    from edgebench.bench.worker import MAX_REDO_ATTEMPTS, Interrupted
+
+    target, plan = worker.target, worker.plan
+    drops: dict[str, int] = {}
+    while pending:
+        if worker.stop.is_set():
+            raise Interrupted()
+        worker.outbox.raise_if_stopped()  # the store stayed away longer than --db-outage: stop here
+        chunk = pending[:MAX_RUNS_PER_SLICE]
+        prepared = [prepare_run(dep, p.run, key=p.key, session=plan.session, protocol=plan.protocol,
+                                profile_ops=plan.profile_ops, engine=plan.engine,
+                                shape_plan=plan.shape_plan(p.run.model.sha256),
+                                reference=plan.reference(p.run.model.sha256), agreement_off=plan.agreement_off)
+                    for p in chunk]
+        entries = [SliceEntry(p.run_name, p.invocation.args, p.invocation.env, p.invocation.timeout_s) for p in prepared]
+        results_dirs = [worker.workspace.session_dir(plan.session) / p.key[:16] for p in chunk]
+        events = _SliceEvents(worker, dep, prepared)
+        cooldown = device_cooldown(plan.protocol.effective, baseline_c, before_first=warm)
+        worker.slice_in_flight(plan.session, functools.partial(_in_flight_name, events))
+        try:
+            target.run_slice(plan.session, entries, results_dirs, keep=plan.keep, cooldown=cooldown, events=events)
+            pending = pending[len(chunk):]
+        except SliceRunTimeout as exc:  # that run hung and was killed; the runs after it were never started
+            hung = chunk[exc.index]
+            worker._store(hung.run, worker._failed(dep, hung.run, hung.key, str(exc)))
+            pending = pending[exc.index + 1:]
+        except DeviceConnectionError as exc:
+            if worker.stop.is_set():
+                raise Interrupted() from exc
+            pending = pending[events.finished_count:]  # the stored runs are done; the first left was in flight
+            lost = pending[0]
+            drops[lost.key] = drops.get(lost.key, 0) + 1
+            worker.on_stage(lost.run, target.name, f"waiting for device (up to {plan.reconnect_timeout_s:.0f} s)")
+            if not worker._wait_for_device():
+                reason = (f"device disconnected ({exc}) and did not come back within "
+                          f"{plan.reconnect_timeout_s:.0f} s")
+                worker.report.problem = reason
+                worker._store(lost.run, worker._failed(dep, lost.run, lost.key, reason))
+                worker.report.not_run = len(pending) - 1
+                return
+            # A dropped link does not stop the harness on the device: kill what is left of the slice.
+            worker._kill_leftover(plan.session)
+            if drops[lost.key] > MAX_REDO_ATTEMPTS:
+                reason = f"the connection dropped {MAX_REDO_ATTEMPTS + 1} times during this run"
+                worker._store(lost.run, worker._failed(dep, lost.run, lost.key, reason))
+                pending = pending[1:]
+            worker.on_stage(lost.run, target.name, "redeploy")
+            dep = worker.deploy(target, plan.staged_models)  # a reboot may have wiped the staged files
+        finally:
+            worker.slice_in_flight(None, lambda: None)
+        warm = True
+
+
+def _in_flight_name(events: _SliceEvents) -> str | None:
+    """The run folder of the run the slice is running now (cleaned up after a stop), or None between runs."""
+    index = events.in_flight
+    return events.prepared[index].run_name if index is not None else None
