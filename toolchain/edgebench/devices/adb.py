@@ -1,4 +1,5 @@
-"""The ONLY module that talks to adb (on adbutils). Everything device-facing goes through here.
+"""The ONLY module that talks to adb. Everything device-facing goes through here: shell, pull and
+push over edgebench's own lean connection (devices/adb_wire.py), the rest on adbutils.
 
 Errors name the serial and the command. edgebench never kills or restarts an adb server: a lab's
 server holds every phone, and a client of another version would restart it. It starts one only on
@@ -6,17 +7,21 @@ the user's explicit request (`virtual-device start --start-adb-server`), and onl
 """
 from __future__ import annotations
 
+import io
 import os
+import secrets
 import shlex
 import shutil
 import socket
-import struct
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Callable, Sequence, TypeVar
 
+from edgebench.devices import adb_wire
 from edgebench.errors import DeviceError, EdgebenchError
 
 _T = TypeVar("_T")
@@ -44,7 +49,7 @@ class DeviceTimeoutError(DeviceConnectionError):
 _CONNECTION_WORDS = ("not found", "offline", "closed", "connection reset", "broken pipe", "eof",
                      "no devices", "device still connecting", "timeout", "timed out", "connection refused")
 RETRY_DELAYS_S = (0.5, 1.0, 2.0)
-SYNC_DATA_MAX = 64 * 1024  # the sync protocol's largest DATA payload
+SYNC_DATA_MAX = adb_wire.SYNC_DATA_MAX  # the sync protocol's largest DATA payload
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,20 @@ class AdbServer:
         import adbutils
 
         self._client = adbutils.AdbClient(host=self.address.host, port=self.address.port, socket_timeout=30)
+        self._version: int | None = None
+        self._version_lock = threading.Lock()
+
+    def version(self) -> int:
+        """The server's protocol version, asked once (it decides how a transport is opened)."""
+        with self._version_lock:
+            if self._version is None:
+                self._version = adb_wire.server_version(self.address.host, self.address.port)
+            return self._version
+
+    def open_device(self, serial: str, timeout_s: float = adb_wire.IO_TIMEOUT_S) -> adb_wire.Connection:
+        """A connection switched to `serial`'s transport (edgebench's own: no version query, no linger)."""
+        return adb_wire.Connection.to_device(self.address.host, self.address.port, serial, self.version(),
+                                             timeout_s)
 
     def devices(self) -> list[AdbDeviceEntry]:
         from adbutils.errors import AdbError
@@ -187,32 +206,76 @@ class AdbDevice:
         raise AssertionError("unreachable")
 
     def _call_once(self, command: str, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-        from adbutils.errors import AdbError
-
-        from adbutils.errors import AdbTimeout
-
         try:
             return fn(*args, **kwargs)
-        except (AdbTimeout, TimeoutError) as exc:  # adbutils' read timeout, or the socket's own
-            raise DeviceTimeoutError(self.serial, f"no answer within the timeout ({exc})", command=command) from exc
-        except AdbError as exc:
+        except Exception as exc:
+            error = self._device_error(exc, command)
+            if error is exc:
+                raise
+            raise error from exc
+
+    def _device_error(self, exc: Exception, command: str) -> Exception:
+        """The DeviceError for a failure of adbutils or of the wire; anything else unchanged."""
+        from adbutils.errors import AdbError, AdbTimeout
+
+        if isinstance(exc, (AdbTimeout, TimeoutError)):  # adbutils' read timeout, or the socket's own
+            return DeviceTimeoutError(self.serial, f"no answer within the timeout ({exc})", command=command)
+        if isinstance(exc, adb_wire.SyncFailure):  # about the file, never the link
+            return DeviceError(self.serial, _explain(str(exc)), command=command)
+        if isinstance(exc, (AdbError, adb_wire.AdbFailure)):
             text = str(exc)
             kind = DeviceConnectionError if any(w in text.lower() for w in _CONNECTION_WORDS) else DeviceError
-            raise kind(self.serial, _explain(text), command=command) from exc
-        except (OSError, EOFError) as exc:
-            raise DeviceConnectionError(self.serial, f"connection lost: {exc}", command=command) from exc
+            return kind(self.serial, _explain(text), command=command)
+        if isinstance(exc, (OSError, EOFError)):
+            return DeviceConnectionError(self.serial, f"connection lost: {exc}", command=command)
+        return exc
+
+    @property
+    def has_shell_v2(self) -> bool:
+        """adbd speaks the shell protocol v2 (separate stderr, exit status): Android 7 on."""
+        return "shell_v2" in self.features()
 
     def shell(self, args: Sequence[str] | str, *, timeout: float = SHELL_TIMEOUT_S,
               retry: bool = True) -> ShellResult:
         """Run a command (argument list, quoted here; or a ready shell string) and return its exit code.
 
-        `retry=False` for commands that must not run twice (the harness driver).
+        `timeout` bounds the whole command. `retry=False` for commands that must not run twice (the
+        harness driver). Without shell v2 (before Android 7) stderr comes merged into stdout.
         """
         cmd = args if isinstance(args, str) else command_line(args)
-        v2 = "shell_v2" in self.features()
-        result = self._call(f"adb -s {self.serial} shell {cmd}", self._device.shell2, cmd, timeout=timeout, v2=v2,
-                            retry=retry)
-        return ShellResult(result.returncode, result.stdout if v2 else result.output, result.stderr or "")
+        run = self._shell_v2 if self.has_shell_v2 else self._shell_v1
+        return self._call(f"adb -s {self.serial} shell {cmd}", run, cmd, timeout, retry=retry)
+
+    def _shell_v2(self, cmd: str, timeout: float) -> ShellResult:
+        deadline = time.monotonic() + timeout
+        with self.server.open_device(self.serial, timeout) as conn:
+            code, stdout, stderr = adb_wire.run_shell_v2(conn, cmd, deadline)
+        return ShellResult(code, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+
+    def _shell_v1(self, cmd: str, timeout: float) -> ShellResult:
+        deadline = time.monotonic() + timeout
+        with self.server.open_device(self.serial, timeout) as conn:
+            code, output = adb_wire.run_shell_v1(conn, cmd, deadline, marker=f"edgebench-exit-{secrets.token_hex(6)}:")
+        return ShellResult(code, output.decode(errors="replace"), "")
+
+    def open_shell(self, cmd: str) -> ShellStream:
+        """Start `cmd` (a ready shell string) with shell v2 and return its stream, read as it arrives.
+
+        Never retried (the command may have started). DeviceError when adbd lacks shell v2: fall back to shell()."""
+        command = f"adb -s {self.serial} shell {cmd}"
+        if not self.has_shell_v2:
+            raise DeviceError(self.serial, "the device's adbd lacks the shell protocol v2 (Android 7 on), which a "
+                              "streamed command needs; run it with shell() instead", command=command)
+        return self._call(command, self._open_stream, cmd, command, retry=False)
+
+    def _open_stream(self, cmd: str, command: str) -> ShellStream:
+        conn = self.server.open_device(self.serial)
+        try:
+            conn.request(f"shell,v2,raw:{cmd}")
+        except BaseException:
+            conn.close()
+            raise
+        return ShellStream(self, conn, command)
 
     def check_shell(self, args: Sequence[str] | str, *, timeout: float = SHELL_TIMEOUT_S) -> str:
         result = self.shell(args, timeout=timeout)
@@ -224,42 +287,109 @@ class AdbDevice:
 
     def push(self, local: Path, remote: str, mode: int = 0o644) -> None:
         """Sync SEND with full 64 KiB DATA chunks (adbutils sends 4 KiB: a quarter of adb's speed)."""
-        self._call(f"adb -s {self.serial} push {local} {remote}", self._send_file, local, remote, mode)
+        self._call(f"adb -s {self.serial} push {local} {remote}", self._send_file, local, remote, mode, False)
 
-    def _send_file(self, local: Path, remote: str, mode: int) -> None:
-        from adbutils.errors import AdbError
+    def push_hashed(self, local: Path, remote: str, mode: int = 0o644) -> str:
+        """push(), returning the sha256 of the bytes sent: the file is read once, hashed while it goes out."""
+        digest = self._call(f"adb -s {self.serial} push {local} {remote}", self._send_file, local, remote, mode, True)
+        assert digest is not None
+        return digest
 
-        target = f"{remote},{0o100000 | mode}".encode()
-        with self._device.open_transport(timeout=None) as conn, local.open("rb") as src:
-            conn.send_command("sync:")
-            conn.check_okay()
-            sock = conn.conn
-            sock.sendall(b"SEND" + struct.pack("<I", len(target)) + target)
-            # Header and payload in one buffer, filled in place: no per-chunk allocation or copy.
-            buffer = bytearray(8 + SYNC_DATA_MAX)
-            view = memoryview(buffer)
-            buffer[:4] = b"DATA"
-            while n := src.readinto(view[8:]):
-                struct.pack_into("<I", buffer, 4, n)
-                sock.sendall(view[:8 + n])
-            sock.sendall(b"DONE" + struct.pack("<I", int(local.stat().st_mtime)))
-            status = conn.read(4)
-            if status == b"FAIL":
-                length = struct.unpack("<I", conn.read(4))[0]
-                raise AdbError(conn.read(length).decode(errors="replace"))
-            if status != b"OKAY":
-                raise AdbError(f"sync SEND: unexpected reply {status!r}")
+    def _send_file(self, local: Path, remote: str, mode: int, sha256: bool) -> str | None:
+        with self.server.open_device(self.serial) as conn:
+            return adb_wire.sync_send(conn, local, remote, mode, sha256=sha256)
 
     def pull(self, remote: str, local: Path) -> None:
+        """Sync RECV into `local`; a file adbd refuses (missing, unreadable) is a DeviceError naming `remote`."""
         local.parent.mkdir(parents=True, exist_ok=True)
-        self._call(f"adb -s {self.serial} pull {remote} {local}", self._device.sync.pull, remote, str(local))
+        self._call(f"adb -s {self.serial} pull {remote} {local}", self._recv_file, remote, local)
+
+    def _recv_file(self, remote: str, local: Path) -> None:
+        try:
+            with self.server.open_device(self.serial) as conn, local.open("wb") as sink:
+                adb_wire.sync_recv(conn, remote, sink)
+        except adb_wire.SyncFailure as exc:
+            local.unlink(missing_ok=True)
+            raise adb_wire.SyncFailure(f"{remote}: {exc}") from exc
+        except BaseException:
+            local.unlink(missing_ok=True)  # never leave half a file under the real name
+            raise
 
     def read_text(self, remote: str) -> str:
-        return str(self._call(f"adb -s {self.serial} pull {remote}", self._device.sync.read_text, remote))
+        return self._call(f"adb -s {self.serial} pull {remote}", self._recv_text, remote)
+
+    def _recv_text(self, remote: str) -> str:
+        sink = io.BytesIO()
+        try:
+            with self.server.open_device(self.serial) as conn:
+                adb_wire.sync_recv(conn, remote, sink)
+        except adb_wire.SyncFailure as exc:
+            raise adb_wire.SyncFailure(f"{remote}: {exc}") from exc
+        return sink.getvalue().decode(errors="replace")
 
     def getprop(self) -> str:
         """Raw `getprop` output; parse with edgebench.parsers."""
         return self.check_shell(["getprop"])
+
+
+class ShellStream:
+    """A command running with shell v2, its stdout read as it arrives (AdbDevice.open_shell).
+
+    A context manager; close() drops the connection, and adbd then hangs up the command."""
+
+    def __init__(self, device: AdbDevice, conn: adb_wire.Connection, command: str) -> None:
+        self._device = device
+        self._conn: adb_wire.Connection | None = conn
+        self._reader = adb_wire.ShellV2Reader(conn)
+        self._stderr = bytearray()
+        self.command = command
+        self.exit_code: int | None = None
+
+    def read_stdout(self, timeout_s: float) -> bytes | None:
+        """The next stdout bytes as they arrive (any length >= 1); None once the command has ended
+        (exit_code is then set). DeviceTimeoutError when nothing arrived within timeout_s (the stream
+        stays usable: call again); DeviceConnectionError when the link broke. stderr is collected."""
+        deadline = time.monotonic() + timeout_s
+        while self.exit_code is None:
+            if self._conn is None:
+                raise DeviceConnectionError(self._device.serial, "the stream was closed before the command ended",
+                                            command=self.command)
+            try:
+                packet_id, data = self._reader.next_packet(deadline)
+            except EOFError as exc:
+                self.close()
+                raise DeviceConnectionError(self._device.serial, "the link broke before the command's exit status "
+                                            f"arrived ({exc})", command=self.command) from exc
+            except TimeoutError as exc:
+                raise DeviceTimeoutError(self._device.serial, f"no output within {timeout_s:g} s",
+                                         command=self.command) from exc
+            except OSError as exc:
+                self.close()
+                raise self._device._device_error(exc, self.command) from exc
+            if packet_id == adb_wire.SHELL_STDOUT and data:
+                return data
+            if packet_id == adb_wire.SHELL_STDERR:
+                self._stderr += data
+            elif packet_id == adb_wire.SHELL_EXIT:
+                self.exit_code = data[0] if data else 255
+                self.close()
+        return None
+
+    @property
+    def stderr_text(self) -> str:
+        return self._stderr.decode(errors="replace")
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> ShellStream:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
 
 def _explain(message: str) -> str:
