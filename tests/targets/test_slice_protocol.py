@@ -28,7 +28,7 @@ def _tar_of(files: dict[str, bytes]) -> bytes:
 def _stream() -> tuple[bytes, bytes, str]:
     tar = _tar_of({"runner.jsonl": b'{"type":"run"}\n' * 50, "bin.dat": bytes(range(256)) * 8})
     log = "driver.sh: a line\r\nwith CRLF and \xe9\n"
-    logcat = "12-06 15:13:01.123  1  1 I edgebench-slice: run 1\n"
+    logcat = "12-06 15:13:01.123  1  1 I edgebench-driver: workload start: engine runner, run slice-run-1\n"
     data = (b"@@edgebench-slice start 1\n"
             + f"@@edgebench-slice run 1 0 123 {len(tar)} {len(log.encode())}\n".encode() + tar + log.encode()
             + b"@@edgebench-slice cooldown 2\n@@edgebench-slice start 2\n"
@@ -54,7 +54,7 @@ def test_frames_read_the_same_whatever_pieces_they_arrive_in():
     assert (first.index, first.exit_code, first.wall_seconds, first.tar, first.driver_output) == (1, 0, 1.23, tar, log)
     assert whole[2:4] == [CoolingDown(2), RunStarted(2)]
     assert whole[4] == RunFinished(2, 137, 0.05, b"", "")
-    assert isinstance(whole[5], SliceLog) and "run 1" in whole[5].text
+    assert isinstance(whole[5], SliceLog) and "slice-run-1" in whole[5].text
     assert whole[6] == SliceEnded(2)
 
 
@@ -99,14 +99,14 @@ def test_the_slice_log_is_split_into_each_runs_window(tmp_path: Path):
     for f in folders:
         f.mkdir()
     log = ("12-06 10:00:00.000  1  1 I healthd: before\n"
-           "12-06 10:00:00.100  9  9 I edgebench-slice: run 1\n"
-           "12-06 10:00:00.200  9  9 I edgebench-driver: workload start\n"
-           "12-06 10:00:01.000  9  9 I edgebench-slice: run 2\n"
-           "12-06 10:00:01.500  9  9 I edgebench-slice: run 10 is another mark\n")
+           "12-06 10:00:00.100  9  9 I edgebench-driver: workload start: engine runner, run slice-run-1\n"
+           "12-06 10:00:00.200  9  9 I edgebench-driver: workload end: exit 0\n"
+           "12-06 10:00:01.000  9  9 I edgebench-driver: workload start: engine runner, run slice-run-2\n"
+           "12-06 10:00:01.500  9  9 I edgebench-driver: workload start: engine runner, run slice-run-10\n")
     save_log_windows(log, folders)
     first, second = ((f / "logcat.txt").read_text() for f in folders)
-    assert "healthd: before" in first and "workload start" in first and "run 2" not in first
-    assert second.startswith("12-06 10:00:01.000") and "run 10" in second
+    assert "healthd: before" in first and "workload end" in first and "slice-run-2" not in first
+    assert second.startswith("12-06 10:00:01.000") and "slice-run-10" in second
 
 
 def test_a_log_without_marks_is_not_guessed_into_windows(tmp_path: Path):

@@ -19,7 +19,6 @@ from edgebench.targets.slice_protocol import (CoolingDown, DeviceCooldown, Frame
 # Seconds allowed after a run's frame for packing and cleaning up before the next run starts.
 BETWEEN_RUNS_S = 60.0
 READ_POLL_S = 5.0
-LOG_MARK_TAG = "edgebench-slice"  # slice.sh writes "run N" with this tag before each run
 
 
 class SliceEvents(Protocol):
@@ -101,17 +100,19 @@ def follow_slice(read: Callable[[float], bytes | None], *, entries: Sequence[Sli
 
 
 def save_log_windows(log_text: str, results_dirs: Sequence[Path]) -> None:
-    """Split the slice's device log at slice.sh's per-run marks into each run's logcat.txt (lines before
-    the first mark go with the first run). Without marks (no `log` command there) nothing is split."""
-    marks = [f"{LOG_MARK_TAG}: run {i + 1}" for i in range(len(results_dirs))]
+    """Split the slice's device log at each run's "workload start" line (the driver's, naming the run as
+    slice.sh numbers it) into each run's logcat.txt; lines before the first mark go with the first run.
+    Without marks (no `log` command on the device) nothing is split."""
     windows: list[list[str]] = [[] for _ in results_dirs]
     current = 0
     seen = False
     for line in log_text.splitlines(keepends=True):
-        for i in range(current, len(marks)):
-            if line.rstrip().endswith(marks[i]) and LOG_MARK_TAG in line:
-                current, seen = i, True
-                break
+        text = line.rstrip()
+        if "workload start: engine " in text:
+            for i in range(current, len(results_dirs)):
+                if text.endswith(f", run slice-run-{i + 1}"):
+                    current, seen = i, True
+                    break
         windows[current].append(line)
     if not seen:
         return

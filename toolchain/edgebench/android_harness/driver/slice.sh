@@ -42,8 +42,6 @@ else
   line() { printf '%s\n' "$1"; }
 fi
 
-HAVE_LOG=
-command -v log >/dev/null 2>&1 && HAVE_LOG=1
 HAVE_DUMPSYS=
 command -v dumpsys >/dev/null 2>&1 && HAVE_DUMPSYS=1
 CR=$(printf '\r')
@@ -101,14 +99,27 @@ cool_down() {
   done
 }
 
-# file_bytes PATH -> FILE_BYTES: its size (0 when it does not exist)
-file_bytes() {
-  FILE_BYTES=0
-  [ -f "$1" ] && FILE_BYTES=$(wc -c <"$1")
-  FILE_BYTES=${FILE_BYTES##* }
+# sizes_of TAR LOG -> TAR_BYTES LOG_BYTES (0 for a file that does not exist): one wc for both
+sizes_of() {
+  TAR_BYTES=0 LOG_BYTES=0
+  tar_file=$1 log_file_=$2
+  set --
+  [ -f "$tar_file" ] && set -- "$tar_file"
+  [ -f "$log_file_" ] && set -- "$@" "$log_file_"
+  [ $# -gt 0 ] || return 0
+  while read -r n name; do
+    case $name in
+      *.tar) TAR_BYTES=$n ;;
+      *.log) LOG_BYTES=$n ;;
+    esac
+  done <<SIZES
+$(wc -c "$@" 2>/dev/null)
+SIZES
 }
 
 # eb_run RUN_DIR VAR=VALUE... -- RUNNER_ARGS...
+# Forks per run beyond the driver's own: the subshell, tar, wc, cat and one rm.
+EB_PARENT=
 eb_run() {
   EB_INDEX=$((EB_INDEX + 1))
   run_dir=$1
@@ -119,48 +130,50 @@ eb_run() {
       cool_down
     fi
   fi
-  rm -rf "$run_dir" "$run_dir.tar" "$run_dir.log"
-  mkdir -p "${run_dir%/*}"
-  # The device log gets a mark per run: the host splits the slice's log into each run's logcat.txt there.
-  [ -n "$HAVE_LOG" ] && log -t edgebench-slice "run $EB_INDEX" >/dev/null 2>&1
+  # Left by a killed earlier attempt: its results were never stored.
+  if [ -e "$run_dir" ] || [ -e "$run_dir.tar" ] || [ -e "$run_dir.log" ]; then rm -rf "$run_dir" "$run_dir.tar" "$run_dir.log"; fi
+  if [ "${run_dir%/*}" != "$EB_PARENT" ]; then EB_PARENT=${run_dir%/*}; mkdir -p "$EB_PARENT"; fi
   line "@@edgebench-slice start $EB_INDEX"
   uptime_cs
   started=$UPTIME_CS
   (
     while [ $# -gt 0 ] && [ "$1" != -- ]; do export "$1"; shift; done
     shift
+    # The driver's "workload start" log line then names the run: the host splits the slice's log there.
+    EDGEBENCH_RUN_ID=slice-run-$EB_INDEX
+    export EDGEBENCH_RUN_ID
     exec sh "$EB_DRIVER" "$run_dir" -- "$@"
   ) >"$run_dir.log" 2>&1 </dev/null
   rc=$?
   uptime_cs
   wall=$((UPTIME_CS - started))
-  tar_bytes=0
   if [ "$EB_OUTPUT" = tar ]; then
-    (cd "$run_dir/out" && tar cf "$run_dir.tar" .) 2>/dev/null || rm -f "$run_dir.tar"
-    file_bytes "$run_dir.tar"
-    tar_bytes=$FILE_BYTES
+    (cd "$run_dir/out" && tar cf "$run_dir.tar" .) 2>/dev/null
   fi
-  file_bytes "$run_dir.log"
-  log_bytes=$FILE_BYTES
-  line "@@edgebench-slice run $EB_INDEX $rc $wall $tar_bytes $log_bytes"
+  sizes_of "$run_dir.tar" "$run_dir.log"
+  line "@@edgebench-slice run $EB_INDEX $rc $wall $TAR_BYTES $LOG_BYTES"
   if [ "$EB_OUTPUT" = tar ]; then
-    cat "$run_dir.tar" "$run_dir.log" 2>/dev/null
-    rm -f "$run_dir.tar"
-    if [ "$EB_KEEP" = 1 ]; then touch "$run_dir/.keep"; else rm -rf "$run_dir"; fi
+    [ $((TAR_BYTES + LOG_BYTES)) -gt 0 ] && cat "$run_dir.tar" "$run_dir.log" 2>/dev/null
+    if [ "$EB_KEEP" = 1 ]; then
+      : >"$run_dir/.keep"
+      rm -f "$run_dir.tar" "$run_dir.log"
+    else
+      rm -rf "$run_dir" "$run_dir.tar" "$run_dir.log"
+    fi
   else
-    cat "$run_dir.log" 2>/dev/null  # dir: the host copies out/ and removes the folder itself
+    [ "$LOG_BYTES" -gt 0 ] && cat "$run_dir.log" 2>/dev/null  # dir: the host copies out/ and removes the folder
+    rm -f "$run_dir.log"
   fi
-  rm -f "$run_dir.log"
 }
 
 SLICE_START_EPOCH=$(date +%s 2>/dev/null)
 . "$SLICE_FILE"
 if [ "$EB_LOGCAT" = 1 ] && command -v logcat >/dev/null 2>&1 && [ -n "$SLICE_START_EPOCH" ]; then
-  log_file=$SLICE_FILE.logcat
+  log_file=$SLICE_FILE.log
   logcat -d -v threadtime -T "$SLICE_START_EPOCH.000" >"$log_file" 2>/dev/null
-  file_bytes "$log_file"
-  line "@@edgebench-slice log $FILE_BYTES"
-  cat "$log_file" 2>/dev/null
+  sizes_of "" "$log_file"
+  line "@@edgebench-slice log $LOG_BYTES"
+  [ "$LOG_BYTES" -gt 0 ] && cat "$log_file" 2>/dev/null
   rm -f "$log_file"
 fi
 rm -f "$SLICE_FILE"
