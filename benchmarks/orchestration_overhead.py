@@ -1,12 +1,18 @@
-"""How much wall time does edgebench add around what the harness measures?
+"""How much wall time does edgebench add around what the harness measures? (issue #17)
 
-1. 10 models × 2 configs (1 and 2 threads) × 200 runs on one virtual device: total wall time of
-   push-and-run ÷ the time the harness itself measured (init + warm-up + timed runs). Target <= 1.15.
-2. Three virtual devices in parallel on a light, mostly sleeping workload (runs 50 ms apart): wall
-   time ÷ the same session on one device. Target <= 1.3.
+1. 10 models x 2 configs (1 and 2 threads) x 200 runs, on this host (local) and on one virtual device,
+   in slices (the default) and with --no-batch (one device call per run, as before #17): total wall
+   time of push-and-run / the time the harness itself measured (init + warm-up + timed runs), and the
+   per-run fixed cost (wall - measured) / runs. Target <= 1.15.
+2. The floor: 40 runs of a model whose invoke costs ~0 (a single ADD), smoke: per-run fixed cost, batched
+   and not, against the physical floor per run = one `adb shell true` round trip per slice / runs per
+   slice + the runner's process start on the device (a bare runner call's wall time minus what the
+   runner itself timed).
+3. Three virtual devices in parallel on a light, mostly sleeping workload (runs 50 ms apart): wall
+   time / the same session on one device. Target <= 1.3.
 
 The 10 models are small CNNs made here with TensorFlow (nothing is downloaded), sized so one run
-takes milliseconds on this host.
+takes milliseconds on this host. Everything shares this host's 2 cores with the virtual device.
 Run:  .venv/bin/python benchmarks/orchestration_overhead.py
 """
 from __future__ import annotations
@@ -55,21 +61,89 @@ def harness_seconds(db: Path, session: str) -> float:
     return init_ms / 1e3 + run_us / 1e6
 
 
+def session(models: list[Path], target: str, ws: Path, *, batch: bool, **protocol: object) -> tuple[float, float, int]:
+    """(wall seconds, harness-measured seconds, runs) of one push-and-run session."""
+    started = time.perf_counter()
+    result = edgebench.push_and_run(models, target=target, workspace=ws, batch=batch, **protocol)  # type: ignore[arg-type]
+    wall = time.perf_counter() - started
+    bad = [r for r in result.records if r.status != "ok"]
+    if bad:
+        raise SystemExit(f"{len(bad)} runs not ok on {target}: {bad[0].error}")
+    return wall, harness_seconds(ws / "results.sqlite", result.session), len(result.records)
+
+
+def runner_start_ms(serial: str, port: int) -> float:
+    """The runner's process start and exit on the device: a bare runner call's wall time (20 calls in one
+    shell, timed on the device's boot clock) minus the init and inferences the runner timed itself."""
+    import json
+    import subprocess
+
+    from _lab import ADB
+
+    root = "/data/local/tmp/edgebench"
+    env = dict(os.environ, ADB_SERVER_SOCKET=f"tcp:localhost:{port}")
+    script = (f"m=$(ls {root}/models/*.tflite | head -1); read -r a _ </proc/uptime; i=0; while [ $i -lt 20 ]; do "
+              f"{root}/bin/edgebench_runner --model $m --lib {root}/lib/libLiteRt.so --warmup-runs 0 --runs 1 "
+              f"--min-seconds 0 --out /data/local/tmp/floor.jsonl >/dev/null 2>&1; i=$((i+1)); done; "
+              "read -r b _ </proc/uptime; echo $a $b; cat /data/local/tmp/floor.jsonl")
+    out = subprocess.run([ADB, "-s", serial, "shell", script], env=env, check=True, capture_output=True,
+                         text=True).stdout.splitlines()
+    a, b = (float(v) for v in out[0].split())
+    timed_us = 0.0
+    for line in out[1:]:
+        obj = json.loads(line)
+        if obj.get("type") == "init":
+            timed_us += float(obj["total_us"])
+        elif obj.get("type") in ("run", "warmup"):
+            timed_us += float(obj.get("latency_us", 0.0))
+    return ((b - a) / 20 - timed_us / 1e6) * 1000
+
+
+def shell_round_trip_ms(serial: str, port: int) -> float:
+    import statistics
+    import subprocess
+
+    from _lab import ADB
+
+    env = dict(os.environ, ADB_SERVER_SOCKET=f"tcp:localhost:{port}")
+    times = []
+    for _ in range(10):
+        t = time.perf_counter()
+        subprocess.run([ADB, "-s", serial, "shell", "true"], env=env, check=True, capture_output=True)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         print("making 10 models with TensorFlow ...", flush=True)
         models = make_models(Path(tmp))
-        with virtual_lab(3) as (ws, serials, _port):
+        with virtual_lab(3) as (ws, serials, port):
             # Warm the harness build and the staged files, as on a lab machine already set up.
-            edgebench.push_and_run([ADD], target=serials[0], protocol="smoke", runs=5, workspace=ws)
-            t = time.perf_counter()
-            result = edgebench.push_and_run(models, target=serials[0], protocol="smoke", runs=200,
-                                            threads=(1, 2), workspace=ws)
-            wall = time.perf_counter() - t
-            measured = harness_seconds(ws / "results.sqlite", result.session)
-            ok = sum(r.status == "ok" for r in result.records)
-            print(f"1. {len(result.records)} runs ({ok} ok) on one virtual device: wall {wall:.1f} s, "
-                  f"harness-measured {measured:.1f} s, ratio {wall / measured:.3f}   (target <= 1.15)")
+            for target in ("local", serials[0]):
+                edgebench.push_and_run([ADD], target=target, protocol="smoke", runs=5, workspace=ws)
+            heavy = dict(protocol="smoke", runs=200, threads=(1, 2))
+            print("1. 10 models x 2 configs x 200 runs (smoke)")
+            for target, label in (("local", "local         "), (serials[0], "virtual device")):
+                for batch in (False, True):
+                    wall, measured, runs = session(models, target, ws, batch=batch, **heavy)
+                    print(f"   {label} {'slices     ' if batch else '--no-batch '}: wall {wall:6.2f} s, harness-measured "
+                          f"{measured:6.2f} s, ratio {wall / measured:.3f} (target <= 1.15), fixed cost "
+                          f"{(wall - measured) / runs * 1000:5.1f} ms per run", flush=True)
+
+            floor = dict(protocol="smoke", runs=5, warmup=1, repeats=20, threads=(1, 2))  # 40 runs of ~0 cost
+            start_ms = runner_start_ms(serials[0], port)
+            trip_ms = shell_round_trip_ms(serials[0], port)
+            print(f"2. the floor, 40 runs of a single ADD: runner process start on the virtual device {start_ms:.1f} ms, "
+                  f"`adb shell true` {trip_ms:.1f} ms")
+            for target, label in (("local", "local         "), (serials[0], "virtual device")):
+                for batch in (False, True):
+                    wall, measured, runs = session([ADD], target, ws, batch=batch, **floor)
+                    fixed = (wall - measured) / runs * 1000
+                    floor_ms = start_ms + (trip_ms / runs if batch else trip_ms)
+                    print(f"   {label} {'slices     ' if batch else '--no-batch '}: fixed cost {fixed:5.1f} ms per run"
+                          + (f", {fixed / floor_ms:.1f} x the floor ({floor_ms:.1f} ms)" if target != "local" else ""),
+                          flush=True)
 
             light = dict(protocol="smoke", runs=20, warmup=1, run_delay_ms=50.0, workspace=ws)
             t = time.perf_counter()
@@ -78,7 +152,7 @@ def main() -> None:
             t = time.perf_counter()
             edgebench.push_and_run([ADD], target=",".join(serials), **light)
             three = time.perf_counter() - t
-            print(f"2. light workload (20 runs, 50 ms apart): one device {one:.2f} s, three in parallel "
+            print(f"3. light workload (20 runs, 50 ms apart): one device {one:.2f} s, three in parallel "
                   f"{three:.2f} s, ratio {three / one:.2f}   (target <= 1.3)")
 
 
