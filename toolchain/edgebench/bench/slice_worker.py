@@ -15,8 +15,8 @@ from edgebench.bench.cooldown import device_cooldown
 from edgebench.bench.execute import Deployment, PreparedRun, collected_from, outcome_of, prepare_run
 from edgebench.bench.plan import PlannedRun
 from edgebench.devices.adb import DeviceConnectionError
+from edgebench.errors import EdgebenchError
 from edgebench.targets.base import DeviceInfo, DriverResult
-from edgebench.targets.slice_loop import SliceRunTimeout
 from edgebench.targets.slice_protocol import SliceEntry
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class _SliceEvents:
 def run_in_slices(worker: DeviceWorker, pending: list[PendingRun], dep: Deployment, baseline_c: dict[str, float],
                   info: DeviceInfo, *, warm: bool) -> None:
     """Run `pending` (in plan order, already-stored and refused runs left out) in slices on the worker's device."""
-    from edgebench.bench.worker import MAX_REDO_ATTEMPTS, Interrupted
+    from edgebench.bench.worker import Interrupted
 
     target, plan = worker.target, worker.plan
     drops: dict[str, int] = {}
@@ -86,35 +86,51 @@ def run_in_slices(worker: DeviceWorker, pending: list[PendingRun], dep: Deployme
         try:
             target.run_slice(plan.session, entries, results_dirs, keep=plan.keep, cooldown=cooldown, events=events)
             pending = pending[len(chunk):]
-        except SliceRunTimeout as exc:  # that run hung and was killed; the runs after it were never started
-            hung = chunk[exc.index]
-            worker._store(hung.run, worker._failed(dep, hung.run, hung.key, str(exc)))
-            pending = pending[exc.index + 1:]
-        except DeviceConnectionError as exc:
+        except Interrupted:
+            raise
+        except EdgebenchError as exc:
             if worker.stop.is_set():
-                raise Interrupted() from exc
+                raise Interrupted() from exc  # the stop killed the slice: the run in flight is not stored
             pending = pending[events.finished_count:]  # the stored runs are done; the first left was in flight
-            lost = pending[0]
-            drops[lost.key] = drops.get(lost.key, 0) + 1
-            worker.on_stage(lost.run, target.name, f"waiting for device (up to {plan.reconnect_timeout_s:.0f} s)")
-            if not worker._wait_for_device():
-                reason = (f"device disconnected ({exc}) and did not come back within "
-                          f"{plan.reconnect_timeout_s:.0f} s")
-                worker.report.problem = reason
-                worker._store(lost.run, worker._failed(dep, lost.run, lost.key, reason))
-                worker.report.not_run = len(pending) - 1
-                return
-            # A dropped link does not stop the harness on the device: kill what is left of the slice.
-            worker._kill_leftover(plan.session)
-            if drops[lost.key] > MAX_REDO_ATTEMPTS:
-                reason = f"the connection dropped {MAX_REDO_ATTEMPTS + 1} times during this run"
-                worker._store(lost.run, worker._failed(dep, lost.run, lost.key, reason))
-                pending = pending[1:]
-            worker.on_stage(lost.run, target.name, "redeploy")
-            dep = worker.deploy(target, plan.staged_models)  # a reboot may have wiped the staged files
+            if not pending:
+                continue  # every run of the slice is stored; what failed came after them (its log)
+            if isinstance(exc, DeviceConnectionError):
+                if not _recover(worker, pending, dep, exc, drops):
+                    return
+                dep = worker.deploy(target, plan.staged_models)  # a reboot may have wiped the staged files
+            else:  # a hung run (killed), or the slice failed around one run: that run fails alone
+                broken = pending.pop(0)
+                worker._store(broken.run, worker._failed(dep, broken.run, broken.key, str(exc)))
         finally:
-            worker.slice_in_flight(None, lambda: None)
+            worker.slice_in_flight(None, None)
         warm = True
+
+
+def _recover(worker: DeviceWorker, pending: list[PendingRun], dep: Deployment, exc: DeviceConnectionError,
+             drops: dict[str, int]) -> bool:
+    """The device dropped with pending[0] in flight: wait for it and kill what is left of the slice (True),
+    or store that run as failed and report the rest as not run (False: the device stayed gone). A run in
+    flight at more than MAX_REDO_ATTEMPTS drops is stored as failed and taken off `pending`."""
+    from edgebench.bench.worker import MAX_REDO_ATTEMPTS
+
+    target, plan = worker.target, worker.plan
+    lost = pending[0]
+    drops[lost.key] = drops.get(lost.key, 0) + 1
+    worker.on_stage(lost.run, target.name, f"waiting for device (up to {plan.reconnect_timeout_s:.0f} s)")
+    if not worker._wait_for_device():
+        reason = f"device disconnected ({exc}) and did not come back within {plan.reconnect_timeout_s:.0f} s"
+        worker.report.problem = reason
+        worker._store(lost.run, worker._failed(dep, lost.run, lost.key, reason))
+        worker.report.not_run = len(pending) - 1
+        return False
+    # A dropped link does not stop the harness on the device: kill what is left of the slice.
+    worker._kill_leftover(plan.session)
+    if drops[lost.key] > MAX_REDO_ATTEMPTS:
+        reason = f"the connection dropped {MAX_REDO_ATTEMPTS + 1} times during this run"
+        worker._store(lost.run, worker._failed(dep, lost.run, lost.key, reason))
+        pending.pop(0)
+    worker.on_stage(lost.run, target.name, "redeploy")
+    return True
 
 
 def _in_flight_name(events: _SliceEvents) -> str | None:

@@ -115,7 +115,7 @@ class DeviceWorker:
         self.on_record = on_record
         self.report = WorkerReport(target.name)
         self._in_flight: str | None = None  # what cancel() stops: a run's folder, or a slice's session
-        self._slice_run: Callable[[], str | None] = lambda: None  # a slice's run in flight now
+        self._slice_run: Callable[[], str | None] | None = None  # while a slice runs: its run in flight now
         self._interrupted_run: str | None = None
         self._drop_reason = ""
         self.baseline_c: dict[str, float] | None = None  # the temperatures cool-downs aim for
@@ -125,7 +125,8 @@ class DeviceWorker:
         """Kill the harness of the run in flight (the session is stopping)."""
         run_name = self._in_flight
         if run_name is not None:
-            self._interrupted_run = self._slice_run() or run_name
+            # A slice is stopped whole; only its run in flight (if any) has a folder to clean up.
+            self._interrupted_run = self._slice_run() if self._slice_run is not None else run_name
             try:
                 self.target.cancel_run(run_name)
             except EdgebenchError:
@@ -139,7 +140,7 @@ class DeviceWorker:
             except EdgebenchError:
                 pass
 
-    def slice_in_flight(self, slice_name: str | None, run_in_flight: Callable[[], str | None]) -> None:
+    def slice_in_flight(self, slice_name: str | None, run_in_flight: Callable[[], str | None] | None) -> None:
         """A slice is running (cancel() stops all of it; its run in flight is cleaned up), or none (None)."""
         self._slice_run = run_in_flight
         self._in_flight = slice_name
