@@ -82,3 +82,5 @@ def test_a_slice_holds_at_most_the_bound_and_the_rest_goes_in_the_next(tmp_path:
     assert sizes == [3, 3, 2]
     assert len(result.records) == 8 and all(r.status == "ok" for r in result.records)
     assert len({r.run_id for r in result.records}) == 8
+    # Each run's start is when it started on the device, not when its slice was planned.
+    assert len({r.started_at_utc for r in result.records}) == 8

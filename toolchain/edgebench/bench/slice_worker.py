@@ -8,11 +8,11 @@ cost one run at a time: the run in flight. A run already stored is never run or 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 from edgebench.bench.cooldown import device_cooldown
-from edgebench.bench.execute import Deployment, PreparedRun, collected_from, outcome_of, prepare_run
+from edgebench.bench.execute import Deployment, PreparedRun, collected_from, outcome_of, prepare_run, utc_now
 from edgebench.bench.plan import PlannedRun
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.errors import EdgebenchError
@@ -42,10 +42,12 @@ class _SliceEvents:
         self.prepared = prepared
         self.finished_count = 0
         self.in_flight: int | None = None
+        self.started_at_utc: dict[int, str] = {}
 
     def stage(self, index: int, stage: str) -> None:
         if stage == "run":
             self.in_flight = index
+            self.started_at_utc[index] = utc_now()  # when it really started, not when the slice was planned
         self.worker.on_stage(self.prepared[index].run, self.worker.target.name, stage)
 
     def finished(self, index: int, result: DriverResult) -> None:
@@ -54,6 +56,8 @@ class _SliceEvents:
         if self.worker.stop.is_set():
             raise Interrupted()  # the stop may have cut this run short: never stored, a resume redoes it
         prepared = self.prepared[index]
+        if index in self.started_at_utc:
+            prepared = replace(prepared, header=replace(prepared.header, started_at_utc=self.started_at_utc[index]))
         self.worker.on_stage(prepared.run, self.worker.target.name, "validate")
         outcome = outcome_of(prepared, self.dep, collected_from(prepared, self.dep, result))
         self.in_flight = None
