@@ -127,24 +127,23 @@ def test_a_device_dropped_mid_slice_redoes_only_the_run_in_flight(lab: Lab, tmp_
     stored_before_drop: list[tuple[str, str, int]] = []
     stored: list[RunRecord] = []
     dropping = threading.Event()
+    in_flight: list[tuple[str, str, int]] = []  # the run the host was waiting for when the link went
 
     def on_stage(run: PlannedRun, _target: str, stage: str) -> None:
         stages.append(stage)
         if stage == "run":
             started[_run_name(run)] += 1
+            if sum(started.values()) == 2:  # mid-slice, mid-run: run 2 takes ~1.2 s, the link goes 0.5 s in
+                lab.fault(serial, "--drop-after-seconds", "0.5", "--come-back-after", "3")
         elif stage.startswith("waiting for device") and not dropping.is_set():
             dropping.set()
             stored_before_drop.extend(_plain_name(r) for r in stored)
-
-    def on_record(record: RunRecord) -> None:
-        stored.append(record)
-        if len(stored) == 1:  # the slice is under way: the link goes in ~2 s, mid-run, for 3 s
-            lab.fault(serial, "--drop-after-seconds", "2", "--come-back-after", "3")
+            in_flight.append(_run_name(run))
 
     try:
         result = edgebench.push_and_run([ADD], target=serial, protocol="smoke", runs=5, warmup=0, run_delay_ms=200,
                                         threads=(1, 2), repeats=3, workspace=tmp_path, on_stage=on_stage,
-                                        on_record=on_record, reconnect_timeout_s=60)
+                                        on_record=stored.append, reconnect_timeout_s=60)
     finally:
         lab.fault(serial, "--clear")
     assert any(s.startswith("waiting for device") for s in stages), stages
@@ -152,6 +151,7 @@ def test_a_device_dropped_mid_slice_redoes_only_the_run_in_flight(lab: Lab, tmp_
     assert len({r.run_id for r in result.records}) == 6
     assert _stored_count(tmp_path / "results.sqlite") == 6  # stored once each
     assert sorted(started.values()) == [1, 1, 1, 1, 1, 2], started  # only the run in flight ran twice
+    assert len(in_flight) == 1 and started[in_flight[0]] == 2, (in_flight, started)
     assert stored_before_drop and all(started[name] == 1 for name in stored_before_drop), (stored_before_drop, started)
     assert lab.harness_processes(serial) == ""
 
