@@ -176,14 +176,16 @@ def test_a_host_killed_mid_slice_resumes_losing_only_runs_not_yet_stored(lab: La
     db = workspace / "results.sqlite"
     args = ["--target", serial, "--protocol", "smoke", "--runs", "4", "--warmup", "0", "--run-delay-ms", "150",
             "--threads", "1,2", "--repeats", "4"]  # 8 runs of ~0.6 s in one slice
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "toolchain"), str(REPO)]))
-    host = subprocess.Popen([sys.executable, "-c", "import sys; from edgebench.cli.main import main; "
-                             "sys.exit(main(sys.argv[1:]))", "--workspace", str(workspace), "push-and-run", str(ADD),
-                             *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = dict(os.environ, PYTHONPATH=str(REPO / "toolchain"))
+    said = tmp_path / "host-output.txt"  # a file, not a pipe nobody reads while the host runs
+    with said.open("wb") as output:
+        host = subprocess.Popen([sys.executable, "-c", "import sys; from edgebench.cli.main import main; "
+                                 "sys.exit(main(sys.argv[1:]))", "--workspace", str(workspace), "push-and-run",
+                                 str(ADD), *args], env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while _stored_count(db) < 2:
-            assert host.poll() is None, f"the host ended before it was killed: {host.stderr.read()!r}"  # type: ignore[union-attr]
+            assert host.poll() is None, f"the host ended before it was killed: {said.read_text()[-2000:]}"
             assert time.monotonic() < deadline, "no 2 runs stored within 60 s"
             time.sleep(0.05)
         os.kill(host.pid, signal.SIGKILL)
@@ -195,9 +197,10 @@ def test_a_host_killed_mid_slice_resumes_losing_only_runs_not_yet_stored(lab: La
     store = ResultsStore(db)
     try:
         session = store.latest_session()
+        assert session is not None
+        kept = {r.run_id: r.started_at_utc for r in store.runs(session)}
     finally:
         store.close()
-    assert session is not None
     # 150.0: the CLI's --run-delay-ms is a float, and run keys hash the protocol's JSON (150 != 150.0 there).
     resumed = edgebench.push_and_run([ADD], target=serial, protocol="smoke", runs=4, warmup=0, run_delay_ms=150.0,
                                      threads=(1, 2), repeats=4, workspace=workspace, resume=session)
@@ -205,6 +208,7 @@ def test_a_host_killed_mid_slice_resumes_losing_only_runs_not_yet_stored(lab: La
     final = _runs(workspace, session)
     assert len(final) == 8 and {status for status, *_ in final.values()} == {"ok"}, final
     assert len({_plain_name(r) for r in resumed.records}) == 8 == len(resumed.records)
+    assert {r.run_id: r.started_at_utc for r in resumed.records if r.run_id in kept} == kept  # never run again
     assert lab.harness_processes(serial) == ""
 
 
