@@ -117,7 +117,7 @@ def test_a_batched_session_on_two_devices_stores_the_runs_an_unbatched_one_store
         assert (_results_dir(tmp_path / "a", record) / "logcat.txt").exists()
         log = _results_dir(tmp_path / "b", record) / "logcat.txt"
         assert log.exists(), f"no logcat.txt for {record.model} {record.target}"
-        assert log.read_text().count("edgebench-slice: run ") == 1, log.read_text()  # its own window, one mark
+        assert log.read_text().count(", run slice-run-") == 1, log.read_text()  # its own window, one mark
 
 
 def test_a_device_dropped_mid_slice_redoes_only_the_run_in_flight(lab: Lab, tmp_path: Path) -> None:
@@ -201,8 +201,8 @@ def test_a_host_killed_mid_slice_resumes_losing_only_runs_not_yet_stored(lab: La
         kept = {r.run_id: r.started_at_utc for r in store.runs(session)}
     finally:
         store.close()
-    # 150.0: the CLI's --run-delay-ms is a float, and run keys hash the protocol's JSON (150 != 150.0 there).
-    resumed = edgebench.push_and_run([ADD], target=serial, protocol="smoke", runs=4, warmup=0, run_delay_ms=150.0,
+    # 150, an int: the CLI's float 150.0 and the API's int make the same run keys (protocols._plain_number).
+    resumed = edgebench.push_and_run([ADD], target=serial, protocol="smoke", runs=4, warmup=0, run_delay_ms=150,
                                      threads=(1, 2), repeats=4, workspace=workspace, resume=session)
     assert resumed.skipped_resumed == stored_at_kill
     final = _runs(workspace, session)

@@ -88,9 +88,10 @@ def check_number(flag: str, value: object, *, low: float, high: float, integer: 
 
 
 def _plain_number(given: object, checked: float) -> float:
-    """The value as given when it is a Python int or float (run keys hash the protocol's JSON, where
-    10 and 10.0 differ), else the checked float (a numpy scalar)."""
-    return given if type(given) in (int, float) else checked  # type: ignore[return-value]
+    """Always a Python float: run keys hash the protocol's JSON, where 150 and 150.0 differ, and the CLI
+    (argparse floats) and the presets give floats, so an API caller's int must not make other keys (a
+    CLI session resumed through the API would otherwise run everything again)."""
+    return float(checked)
 
 
 def _plain(x: float) -> str:
