@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from edgebench.errors import UsageError
