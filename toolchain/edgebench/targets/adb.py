@@ -21,7 +21,7 @@ from edgebench.parsers import GetpropResult
 from edgebench.targets.android import AndroidDevice
 from edgebench.targets.base import DeviceInfo, DriverResult, Target, output_tail
 from edgebench.targets.safe_tar import UnsafeArchiveError, extract_tar
-from edgebench.targets.staging import file_sha256
+from edgebench.targets.staging import file_sha256, remember_sha256
 
 DEVICE_ROOT = "/data/local/tmp/edgebench"
 MANIFEST = f"{DEVICE_ROOT}/.edgebench-staged.json"
@@ -156,17 +156,21 @@ class AdbTarget(Target):
         manifest, sizes = self._remote_state(list(files))
         renames: list[str] = []
         for relative, source in files.items():
-            digest = file_sha256(source)
+            before = source.stat()
             entry = manifest.get(relative)
             remote = self.device_path(relative)
-            if entry and entry.get("sha256") == digest and sizes.get(relative) == source.stat().st_size:
-                if not verify or self._remote_sha256(remote) == digest:
+            if entry and sizes.get(relative) == before.st_size:
+                # Only a file that may be unchanged is hashed before (a cached hash after its first push).
+                digest = file_sha256(source)
+                if entry.get("sha256") == digest and (not verify or self._remote_sha256(remote) == digest):
                     continue
             mode = 0o755 if relative.startswith(EXECUTABLE_PREFIXES) or relative.endswith(".sh") else 0o644
-            self.device.push(source, remote + ".partial", mode)
+            # The hash of the bytes actually sent, computed while they go out: one pass over the file.
+            digest = self.device.push_hashed(source, remote + ".partial", mode)
+            remember_sha256(source, before, digest)
             renames.append(f"chmod {mode:o} {quote(remote + '.partial')} && mv -f {quote(remote + '.partial')} "
                            f"{quote(remote)}")
-            manifest[relative] = {"sha256": digest, "size": source.stat().st_size}
+            manifest[relative] = {"sha256": digest, "size": before.st_size}
         if not renames:
             return
         payload = json.dumps(manifest, sort_keys=True)
