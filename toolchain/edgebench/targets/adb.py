@@ -130,14 +130,16 @@ class AdbTarget(Target):
 
     # -- staging ------------------------------------------------------------------------------
     def _remote_state(self, relatives: Sequence[str]) -> tuple[dict[str, dict[str, object]], dict[str, int]]:
-        """The manifest of what edgebench pushed and the sizes of those regular files now, and every
-        parent folder made: one round trip, and one `stat` for all files (a process per file, as with
-        `wc -c`, costs ~3-5 ms each on a device). A device without `stat -c` (toolbox before Android 6)
-        gets the per-file `wc -c` loop; the stat of DEVICE_ROOT (always there) tells the two apart."""
+        """The manifest of what edgebench pushed and the sizes of those regular files now: one round
+        trip with as few process starts as it takes (each costs ~3-5 ms on a device). One `stat` for all
+        files; a device without `stat -c` (toolbox before Android 6) gets a per-file `wc -c` loop (the
+        stat of DEVICE_ROOT tells the two apart). adbd makes a pushed file's folders itself when it
+        has `fixed_push_mkdir` (Android 7 on); older ones get them made here, as `adb push` does."""
         paths = " ".join(quote(self.device_path(r)) for r in relatives)
         folders = " ".join(sorted({quote(posixpath.dirname(self.device_path(r))) for r in relatives}))
+        mkdir = "" if "fixed_push_mkdir" in self.device.features() else f"mkdir -p {folders} 2>/dev/null; "
         root = quote(DEVICE_ROOT)
-        script = (f"mkdir -p {folders} 2>/dev/null; cat {quote(MANIFEST)} 2>/dev/null; echo; echo {_SEPARATOR}; "
+        script = (f"{mkdir}cat {quote(MANIFEST)} 2>/dev/null; echo; echo {_SEPARATOR}; "
                   f"stat -c '%s %f %n' {root} {paths} 2>/dev/null || [ -n \"$(stat -c %s {root} 2>/dev/null)\" ] || "
                   f"for f in {paths}; do [ -f \"$f\" ] && echo \"$(wc -c < \"$f\") 8000 $f\"; done; true")
         out = self.device.shell(script).stdout
