@@ -65,6 +65,11 @@ def main() -> None:
     print(f"re-push of the unchanged file, median of 5: {statistics.median(again) * 1000:.1f} ms   (target <= 50 ms)")
     print(f"shell round trip (`shell true`), median of {SMALL_ROUNDS}: adb CLI {shell_cli * 1000:.1f} ms, "
           f"edgebench {shell_edge * 1000:.1f} ms")
+    # What staging adds to the transfer: the manifest/size look-up before and the renames after, two
+    # shell round trips whose cost is the device's process starts, not the host's sending.
+    overhead = e - r
+    print(f"stage beyond the raw transfer: {overhead * 1000:.0f} ms = {overhead / shell_edge:.1f} x a `shell true` "
+          f"round trip (staging needs 2: manifest + sizes before, atomic renames after)")
     print(f"pull of a {SMALL_PULL_BYTES // 1000} KB file, median of {SMALL_ROUNDS}: adb CLI {pull_cli * 1000:.1f} ms, "
           f"edgebench {pull_edge * 1000:.1f} ms")
 

@@ -102,6 +102,20 @@ class DeviceContract:
         assert sha == hashlib.sha256(src.read_bytes()).hexdigest()
         target.device.shell(["rm", "-f", remote])
 
+    @pytest.mark.parametrize("name", ["caf\u00e9 \u540d.bin", "back\\slash.bin"])
+    def test_staging_manifest_keeps_unusual_names(self, target: AdbTarget, tmp_path: Path, name: str):
+        """The manifest is written inline (echo, or printf when it holds a backslash) and read back intact."""
+        src = tmp_path / "payload.bin"
+        src.write_bytes(b"unusual name\n")
+        relative = f"contract/{name}"
+        target.stage({relative: src})
+        manifest = json.loads(target.device.read_text(target.device_path(".edgebench-staged.json")))
+        assert manifest[relative]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+        stamp = target.device.check_shell(["ls", "-l", "--full-time", target.device_path(relative)])
+        target.stage({relative: src})
+        assert target.device.check_shell(["ls", "-l", "--full-time", target.device_path(relative)]) == stamp
+        target.device.shell(["rm", "-f", target.device_path(relative)])
+
     def test_run_folder_is_executable(self, target: AdbTarget, workspace: Path):
         from edgebench.targets.doctor import diagnose
 

@@ -194,15 +194,17 @@ class AdbTarget(Target):
             return
         # One chmod per mode, not per file: every command is a process start on the device.
         renames[:0] = [f"chmod {mode:o} {' '.join(names)}" for mode, names in sorted(partials.items())]
-        payload = json.dumps(manifest, sort_keys=True)
-        if len(payload) < MANIFEST_INLINE_MAX:
-            renames.append(f"printf '%s\\n' {quote(payload)} > {quote(MANIFEST + '.partial')}")
+        payload = json.dumps(manifest, sort_keys=True, ensure_ascii=False)
+        if len(payload.encode()) < MANIFEST_INLINE_MAX:
+            # echo is a shell builtin (printf is a process start on mksh) but reads backslashes as escapes.
+            writer = "printf '%s\\n'" if "\\" in payload else "echo"
+            renames.append(f"{writer} {quote(payload)} > {quote(MANIFEST + '.partial')}")
         else:  # old adbd limits a shell command line to 4 kB: push a large manifest as a file
             import tempfile
 
             with tempfile.TemporaryDirectory() as tmpdir:
                 local = Path(tmpdir) / "manifest.json"
-                local.write_text(payload)
+                local.write_text(payload, encoding="utf-8")
                 self.device.push(local, MANIFEST + ".partial")
         renames.append(f"mv -f {quote(MANIFEST + '.partial')} {quote(MANIFEST)}")
         self.device.check_shell(" && ".join(renames))
