@@ -26,7 +26,6 @@ from edgebench.targets.staging import file_sha256, remember_sha256
 DEVICE_ROOT = "/data/local/tmp/edgebench"
 MANIFEST = f"{DEVICE_ROOT}/.edgebench-staged.json"
 LOCK_DIR = f"{DEVICE_ROOT}/.lock"
-_SEPARATOR = "--edgebench-sizes--"
 MANIFEST_INLINE_MAX = 2048  # bytes of manifest sent inside a shell command (adbd's old 4 kB line limit)
 EXECUTABLE_PREFIXES = ("bin/",)
 # Results the driver writes; anything else in out/ is pulled too, but these must exist.
@@ -68,18 +67,6 @@ def harness_abi_for(props: GetpropResult) -> str:
     if props.android_release is None:
         return "aarch64-linux" if abi in ("arm64-v8a", "aarch64") else "host"
     return abi
-
-
-def _regular_file_size(line: str) -> tuple[str, int] | None:
-    """(path, size) from a `SIZE HEXMODE PATH` line of `stat -c '%s %f %n'`, for a regular file only."""
-    parts = line.strip().split(" ", 2)
-    if len(parts) != 3 or not parts[0].isdigit():
-        return None
-    try:
-        mode = int(parts[1], 16)
-    except ValueError:
-        return None
-    return (parts[2], int(parts[0])) if mode & 0o170000 == 0o100000 else None
 
 
 class AdbTarget(Target):
@@ -130,32 +117,32 @@ class AdbTarget(Target):
 
     # -- staging ------------------------------------------------------------------------------
     def _remote_state(self, relatives: Sequence[str]) -> tuple[dict[str, dict[str, object]], dict[str, int]]:
-        """The manifest of what edgebench pushed and the sizes of those regular files now: one round
-        trip with as few process starts as it takes (each costs ~3-5 ms on a device). One `stat` for all
-        files; a device without `stat -c` (toolbox before Android 6) gets a per-file `wc -c` loop (the
-        stat of DEVICE_ROOT tells the two apart). adbd makes a pushed file's folders itself when it
-        has `fixed_push_mkdir` (Android 7 on); older ones get them made here, as `adb push` does."""
-        paths = " ".join(quote(self.device_path(r)) for r in relatives)
-        folders = " ".join(sorted({quote(posixpath.dirname(self.device_path(r))) for r in relatives}))
-        mkdir = "" if "fixed_push_mkdir" in self.device.features() else f"mkdir -p {folders} 2>/dev/null; "
-        root = quote(DEVICE_ROOT)
-        script = (f"{mkdir}cat {quote(MANIFEST)} 2>/dev/null; echo; echo {_SEPARATOR}; "
-                  f"stat -c '%s %f %n' {root} {paths} 2>/dev/null || [ -n \"$(stat -c %s {root} 2>/dev/null)\" ] || "
-                  f"for f in {paths}; do [ -f \"$f\" ] && echo \"$(wc -c < \"$f\") 8000 $f\"; done; true")
-        out = self.device.shell(script).stdout
-        manifest_text, _, size_text = out.partition(_SEPARATOR)
+        """The manifest of what edgebench pushed, and the sizes of those regular files now.
+
+        Read over `sync:` (RECV of the manifest, STAT of every file at once), not a shell: no process
+        starts on the device, each of which costs ~3-5 ms. adbd makes a pushed file's folders itself
+        when it has `fixed_push_mkdir` (Android 7 on); older ones get them made here, as `adb push` does."""
+        if "fixed_push_mkdir" not in self.device.features():
+            folders = sorted({posixpath.dirname(self.device_path(r)) for r in relatives})
+            self.device.shell(["mkdir", "-p", *folders])
+        try:
+            manifest_text = self.device.read_text(MANIFEST)
+        except DeviceConnectionError:
+            raise
+        except DeviceError:
+            manifest_text = ""  # none yet
         try:
             manifest = json.loads(manifest_text) if manifest_text.strip() else {}
         except ValueError:
             manifest = {}  # a damaged manifest only costs a re-push
         if not isinstance(manifest, dict):
             manifest = {}
-        sizes: dict[str, int] = {}
-        prefix = DEVICE_ROOT + "/"
-        for line in size_text.splitlines():
-            found = _regular_file_size(line)
-            if found is not None and found[0].startswith(prefix):
-                sizes[found[0][len(prefix):]] = found[1]
+        found = self.device.stat_files([self.device_path(r) for r in relatives])
+        sizes = {}
+        for relative in relatives:
+            remote = found[self.device_path(relative)]
+            if remote is not None and remote.is_regular:
+                sizes[relative] = remote.size_bytes
         return manifest, sizes
 
     def remove_leftover_runs(self) -> None:
