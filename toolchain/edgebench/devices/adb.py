@@ -1,5 +1,5 @@
-"""The ONLY module that talks to adb. Everything device-facing goes through here: shell, pull and
-push over edgebench's own lean connection (devices/adb_wire.py), the rest on adbutils.
+"""The ONLY module that talks to adb. Everything device-facing goes through here: shell, pull, push
+and stat over edgebench's own lean connection (devices/adb_wire.py), the rest on adbutils.
 
 Errors name the serial and the command. edgebench never kills or restarts an adb server: a lab's
 server holds every phone, and a client of another version would restart it. It starts one only on

@@ -1,5 +1,5 @@
-"""edgebench's own client of the adb server's socket protocol, for the three hot paths: shell, sync
-pull (RECV) and sync push (SEND). adbutils stays for everything else (devices, connect, features).
+"""edgebench's own client of the adb server's socket protocol, for the hot paths: shell, sync pull
+(RECV), sync push (SEND) and sync STAT. adbutils stays for everything else (devices, connect, features).
 
 Why not adbutils here: its every connection closes with `shutdown(); sleep(0.01)`, every transport
 asks the server's version first (one more connection, one more sleep), and a pull is STAT + RECV on
