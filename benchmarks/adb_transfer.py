@@ -3,7 +3,7 @@ re-staging a file that is already there unchanged (the manifest, not re-hashing 
 the small round trips of a run (`shell true`, pull of a 33 KB file) through edgebench vs the adb CLI.
 
 Targets: throughput ratio edgebench / adb >= 0.9; unchanged re-push <= 50 ms.
-Run:  .venv/bin/python benchmarks/adb_transfer.py [--mb 50] [--rounds 3]
+Run:  .venv/bin/python benchmarks/adb_transfer.py [--mb 50] [--rounds 5]
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from edgebench.targets.adb import AdbTarget  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, virtual_lab(1) as (_ws, (serial,), port):
         blob = Path(tmp) / "blob.bin"
