@@ -150,6 +150,22 @@ def test_push_pull_round_trip_is_byte_exact(device: AdbDevice, tmp_path: Path, s
     device.shell(["rm", "-f", remote])
 
 
+@pytest.mark.parametrize("stat_v2", [True, False])
+def test_stat_files_tells_regular_files_folders_and_missing_apart(device: AdbDevice, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch, stat_v2: bool):
+    if not stat_v2:  # an adbd before Android 8: STAT (32-bit sizes, lstat) instead of STA2
+        monkeypatch.setattr(device, "_features", device.features() - {"stat_v2"})
+    src = tmp_path / "five.bin"
+    src.write_bytes(b"12345")
+    device.push(src, f"{REMOTE}-stat.bin")
+    found = device.stat_files([f"{REMOTE}-stat.bin", "/data/local/tmp", f"{REMOTE}-none"])
+    regular, folder = found[f"{REMOTE}-stat.bin"], found["/data/local/tmp"]
+    assert regular is not None and regular.is_regular and regular.size_bytes == 5
+    assert folder is not None and not folder.is_regular
+    assert found[f"{REMOTE}-none"] is None
+    device.shell(["rm", "-f", f"{REMOTE}-stat.bin"])
+
+
 class _FakeAdbServer:
     """Just enough of an adb server for `shell true`: counts the connections edgebench opens."""
 

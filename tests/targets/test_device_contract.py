@@ -63,6 +63,59 @@ class DeviceContract:
         sha = target.device.check_shell(["sha256sum", remote]).split()[0]
         assert sha == hashlib.sha256(src.read_bytes()).hexdigest()
 
+    def test_staging_hashes_each_file_once_while_pushing_it(self, target: AdbTarget, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch):
+        """A new file is hashed while it is sent (no pass over it before); re-staging it unchanged reads
+        the hash from the cache; a file replaced by another (new inode, same size and mtime) is hashed again."""
+        from edgebench.targets import staging
+
+        reads: list[str] = []
+
+        class CountingHashlib:
+            @staticmethod
+            def sha256() -> hashlib._Hash:
+                reads.append("sha256")
+                return hashlib.sha256()
+
+        monkeypatch.setattr(staging, "hashlib", CountingHashlib)
+        src = tmp_path / "new.bin"
+        src.write_bytes(os.urandom(300_000))
+        relative = f"contract/hash-once-{os.getpid()}.bin"
+        remote = target.device_path(relative)
+        target.stage({relative: src})
+        assert reads == []  # hashed on the way out, not before
+        manifest = json.loads(target.device.read_text(target.device_path(".edgebench-staged.json")))
+        assert manifest[relative]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+        stamp = target.device.check_shell(["ls", "-l", "--full-time", remote])
+        target.stage({relative: src})
+        assert reads == []  # unchanged: the hash of the push is reused, the file is not read again
+        assert target.device.check_shell(["ls", "-l", "--full-time", remote]) == stamp
+        # Same size, same mtime, other bytes, under the same name (a new inode): hashed and pushed again.
+        other = tmp_path / "other.bin"
+        other.write_bytes(os.urandom(300_000))
+        st = src.stat()
+        os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+        other.replace(src)
+        target.stage({relative: src})
+        assert reads == ["sha256"]
+        sha = target.device.check_shell(["sha256sum", remote]).split()[0]
+        assert sha == hashlib.sha256(src.read_bytes()).hexdigest()
+        target.device.shell(["rm", "-f", remote])
+
+    @pytest.mark.parametrize("name", ["caf\u00e9 \u540d.bin", "back\\slash.bin"])
+    def test_staging_manifest_keeps_unusual_names(self, target: AdbTarget, tmp_path: Path, name: str):
+        """The manifest is written inline (echo, or printf when it holds a backslash) and read back intact."""
+        src = tmp_path / "payload.bin"
+        src.write_bytes(b"unusual name\n")
+        relative = f"contract/{name}"
+        target.stage({relative: src})
+        manifest = json.loads(target.device.read_text(target.device_path(".edgebench-staged.json")))
+        assert manifest[relative]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+        stamp = target.device.check_shell(["ls", "-l", "--full-time", target.device_path(relative)])
+        target.stage({relative: src})
+        assert target.device.check_shell(["ls", "-l", "--full-time", target.device_path(relative)]) == stamp
+        target.device.shell(["rm", "-f", target.device_path(relative)])
+
     def test_run_folder_is_executable(self, target: AdbTarget, workspace: Path):
         from edgebench.targets.doctor import diagnose
 

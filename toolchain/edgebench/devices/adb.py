@@ -1,5 +1,5 @@
-"""The ONLY module that talks to adb. Everything device-facing goes through here: shell, pull and
-push over edgebench's own lean connection (devices/adb_wire.py), the rest on adbutils.
+"""The ONLY module that talks to adb. Everything device-facing goes through here: shell, pull, push
+and stat over edgebench's own lean connection (devices/adb_wire.py), the rest on adbutils.
 
 Errors name the serial and the command. edgebench never kills or restarts an adb server: a lab's
 server holds every phone, and a client of another version would restart it. It starts one only on
@@ -91,6 +91,18 @@ class ShellResult:
     exit_code: int
     stdout: str
     stderr: str
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """What `sync:` STAT tells about a path on the device."""
+
+    mode: int
+    size_bytes: int
+
+    @property
+    def is_regular(self) -> bool:
+        return self.mode & 0o170000 == 0o100000
 
 
 @dataclass(frozen=True)
@@ -314,6 +326,19 @@ class AdbDevice:
         except BaseException:
             local.unlink(missing_ok=True)  # never leave half a file under the real name
             raise
+
+    def stat_files(self, remotes: Sequence[str]) -> dict[str, RemoteFile | None]:
+        """Each path's mode and size (None: no such path) in one round trip on one sync connection: no
+        process starts on the device, unlike `stat` or `wc -c` in a shell (~3-5 ms each)."""
+        paths = list(remotes)
+        command = f"adb -s {self.serial} shell stat {command_line(paths)}"
+        v2 = "stat_v2" in self.features()
+        found = self._call(command, self._stat_files, paths, v2)
+        return {p: RemoteFile(*f) if f else None for p, f in zip(paths, found)}
+
+    def _stat_files(self, paths: list[str], v2: bool) -> list[tuple[int, int] | None]:
+        with self.server.open_device(self.serial) as conn:
+            return adb_wire.sync_stat(conn, paths, v2=v2)
 
     def read_text(self, remote: str) -> str:
         return self._call(f"adb -s {self.serial} pull {remote}", self._recv_text, remote)

@@ -1,5 +1,5 @@
-"""edgebench's own client of the adb server's socket protocol, for the three hot paths: shell, sync
-pull (RECV) and sync push (SEND). adbutils stays for everything else (devices, connect, features).
+"""edgebench's own client of the adb server's socket protocol, for the hot paths: shell, sync pull
+(RECV), sync push (SEND) and sync STAT. adbutils stays for everything else (devices, connect, features).
 
 Why not adbutils here: its every connection closes with `shutdown(); sleep(0.01)`, every transport
 asks the server's version first (one more connection, one more sleep), and a pull is STAT + RECV on
@@ -29,6 +29,8 @@ _BLOCK_PACKETS = 16  # DATA packets read, hashed and sent as one block (1 MiB of
 SHELL_STDOUT, SHELL_STDERR, SHELL_EXIT = 1, 2, 3
 _SHELL_HEADER = struct.Struct("<BI")
 _SYNC_HEADER = struct.Struct("<4sI")
+_STAT1 = struct.Struct("<3I")
+_STAT2 = struct.Struct("<IQQIIIIQqqq")
 
 
 class AdbFailure(Exception):
@@ -188,6 +190,26 @@ def sync_recv(conn: Connection, remote: str, sink: BinaryIO) -> int:
             raise SyncFailure(conn.read_exact(length).decode(errors="replace"))
         else:
             raise AdbFailure(f"sync RECV {remote}: expected DATA, DONE or FAIL, received {kind!r}")
+
+
+def sync_stat(conn: Connection, remotes: list[str], *, v2: bool) -> list[tuple[int, int] | None]:
+    """(mode, size in bytes) of each path, None where there is none: `sync:` STAT (an lstat; 32-bit
+    sizes) or, with the device's stat_v2, STA2 (a stat; 64-bit). All requests go out at once and the
+    replies come back in order: one round trip for any number of files, and no process on the device."""
+    conn.request("sync:")
+    kind = b"STA2" if v2 else b"STAT"
+    conn.sock.sendall(b"".join(_SYNC_HEADER.pack(kind, len(p)) + p for p in (r.encode() for r in remotes)))
+    found: list[tuple[int, int] | None] = []
+    for remote in remotes:
+        if conn.read_exact(4) != kind:
+            raise AdbFailure(f"sync {kind.decode()} {remote}: unexpected reply")
+        if v2:  # error, dev, ino, mode, nlink, uid, gid, size, atime, mtime, ctime
+            error, _dev, _ino, mode, _nlink, _uid, _gid, size = _STAT2.unpack(conn.read_exact(_STAT2.size))[:8]
+            found.append(None if error else (mode, size))
+        else:  # mode, size, mtime; all zero when the path does not exist
+            mode, size, _mtime = _STAT1.unpack(conn.read_exact(_STAT1.size))
+            found.append((mode, size) if mode else None)
+    return found
 
 
 def sync_send(conn: Connection, local: Path, remote: str, mode: int, *, sha256: bool = False) -> str | None:

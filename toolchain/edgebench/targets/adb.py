@@ -23,12 +23,11 @@ from edgebench.targets.base import DeviceInfo, DriverResult, Target, output_tail
 from edgebench.targets.slice_loop import SliceEvents
 from edgebench.targets.slice_protocol import DeviceCooldown, SliceEntry
 from edgebench.targets.safe_tar import UnsafeArchiveError, extract_tar
-from edgebench.targets.staging import file_sha256
+from edgebench.targets.staging import file_sha256, remember_sha256
 
 DEVICE_ROOT = "/data/local/tmp/edgebench"
 MANIFEST = f"{DEVICE_ROOT}/.edgebench-staged.json"
 LOCK_DIR = f"{DEVICE_ROOT}/.lock"
-_SEPARATOR = "--edgebench-sizes--"
 MANIFEST_INLINE_MAX = 2048  # bytes of manifest sent inside a shell command (adbd's old 4 kB line limit)
 EXECUTABLE_PREFIXES = ("bin/",)
 # Results the driver writes; anything else in out/ is pulled too, but these must exist.
@@ -120,26 +119,32 @@ class AdbTarget(Target):
 
     # -- staging ------------------------------------------------------------------------------
     def _remote_state(self, relatives: Sequence[str]) -> tuple[dict[str, dict[str, object]], dict[str, int]]:
-        """The manifest of what edgebench pushed and the sizes of those files now, and every parent
-        folder made: one round trip."""
-        paths = " ".join(quote(self.device_path(r)) for r in relatives)
-        folders = " ".join(sorted({quote(posixpath.dirname(self.device_path(r))) for r in relatives}))
-        script = (f"mkdir -p {folders} 2>/dev/null; cat {quote(MANIFEST)} 2>/dev/null; echo; echo {_SEPARATOR}; "
-                  f"for f in {paths}; do [ -f \"$f\" ] && echo \"$(wc -c < \"$f\") $f\"; done; true")
-        out = self.device.shell(script).stdout
-        manifest_text, _, size_text = out.partition(_SEPARATOR)
+        """The manifest of what edgebench pushed, and the sizes of those regular files now.
+
+        Read over `sync:` (RECV of the manifest, STAT of every file at once), not a shell: no process
+        starts on the device, each of which costs ~3-5 ms. adbd makes a pushed file's folders itself
+        when it has `fixed_push_mkdir` (Android 7 on); older ones get them made here, as `adb push` does."""
+        if "fixed_push_mkdir" not in self.device.features():
+            folders = sorted({posixpath.dirname(self.device_path(r)) for r in relatives})
+            self.device.shell(["mkdir", "-p", *folders])
+        try:
+            manifest_text = self.device.read_text(MANIFEST)
+        except DeviceConnectionError:
+            raise
+        except DeviceError:
+            manifest_text = ""  # none yet
         try:
             manifest = json.loads(manifest_text) if manifest_text.strip() else {}
         except ValueError:
             manifest = {}  # a damaged manifest only costs a re-push
         if not isinstance(manifest, dict):
             manifest = {}
-        sizes: dict[str, int] = {}
-        prefix = DEVICE_ROOT + "/"
-        for line in size_text.splitlines():
-            size, _, path = line.strip().partition(" ")
-            if size.isdigit() and path.startswith(prefix):
-                sizes[path[len(prefix):]] = int(size)
+        found = self.device.stat_files([self.device_path(r) for r in relatives])
+        sizes = {}
+        for relative in relatives:
+            remote = found[self.device_path(relative)]
+            if remote is not None and remote.is_regular:
+                sizes[relative] = remote.size_bytes
         return manifest, sizes
 
     def remove_leftover_runs(self) -> None:
@@ -156,30 +161,39 @@ class AdbTarget(Target):
         Each rename is atomic, so a dropped push never leaves a half file under a real name.
         """
         manifest, sizes = self._remote_state(list(files))
+        partials: dict[int, list[str]] = {}
         renames: list[str] = []
         for relative, source in files.items():
-            digest = file_sha256(source)
+            before = source.stat()
             entry = manifest.get(relative)
             remote = self.device_path(relative)
-            if entry and entry.get("sha256") == digest and sizes.get(relative) == source.stat().st_size:
-                if not verify or self._remote_sha256(remote) == digest:
+            if entry and sizes.get(relative) == before.st_size:
+                # Only a file that may be unchanged is hashed before (a cached hash after its first push).
+                digest = file_sha256(source)
+                if entry.get("sha256") == digest and (not verify or self._remote_sha256(remote) == digest):
                     continue
             mode = 0o755 if relative.startswith(EXECUTABLE_PREFIXES) or relative.endswith(".sh") else 0o644
-            self.device.push(source, remote + ".partial", mode)
-            renames.append(f"chmod {mode:o} {quote(remote + '.partial')} && mv -f {quote(remote + '.partial')} "
-                           f"{quote(remote)}")
-            manifest[relative] = {"sha256": digest, "size": source.stat().st_size}
+            # The hash of the bytes actually sent, computed while they go out: one pass over the file.
+            digest = self.device.push_hashed(source, remote + ".partial", mode)
+            remember_sha256(source, before, digest)
+            partials.setdefault(mode, []).append(quote(remote + ".partial"))
+            renames.append(f"mv -f {quote(remote + '.partial')} {quote(remote)}")
+            manifest[relative] = {"sha256": digest, "size": before.st_size}
         if not renames:
             return
-        payload = json.dumps(manifest, sort_keys=True)
-        if len(payload) < MANIFEST_INLINE_MAX:
-            renames.append(f"printf '%s\\n' {quote(payload)} > {quote(MANIFEST + '.partial')}")
+        # One chmod per mode, not per file: every command is a process start on the device.
+        renames[:0] = [f"chmod {mode:o} {' '.join(names)}" for mode, names in sorted(partials.items())]
+        payload = json.dumps(manifest, sort_keys=True, ensure_ascii=False)
+        if len(payload.encode()) < MANIFEST_INLINE_MAX:
+            # echo is a shell builtin (printf is a process start on mksh) but reads backslashes as escapes.
+            writer = "printf '%s\\n'" if "\\" in payload else "echo"
+            renames.append(f"{writer} {quote(payload)} > {quote(MANIFEST + '.partial')}")
         else:  # old adbd limits a shell command line to 4 kB: push a large manifest as a file
             import tempfile
 
             with tempfile.TemporaryDirectory() as tmpdir:
                 local = Path(tmpdir) / "manifest.json"
-                local.write_text(payload)
+                local.write_text(payload, encoding="utf-8")
                 self.device.push(local, MANIFEST + ".partial")
         renames.append(f"mv -f {quote(MANIFEST + '.partial')} {quote(MANIFEST)}")
         self.device.check_shell(" && ".join(renames))
