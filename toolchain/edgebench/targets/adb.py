@@ -152,8 +152,10 @@ class AdbTarget(Target):
 
         Called while holding the device lock, so no other edgebench is running there."""
         runs = quote(self.device_path("runs"))
+        # A killed slice also leaves its slice file (and its log) and a run's driver log beside the folder.
         self.device.shell(f"for d in {runs}/*/*; do [ -d \"$d\" ] && [ ! -e \"$d/.keep\" ] && rm -rf \"$d\" "
-                          f"\"$d.tar\"; done; rmdir {runs}/* 2>/dev/null; true")
+                          f"\"$d.tar\" \"$d.log\"; done; rm -f {runs}/*/slice-*.sh {runs}/*/slice-*.sh.log; "
+                          f"rmdir {runs}/* 2>/dev/null; true")
 
     def stage(self, files: Mapping[str, Path], *, verify: bool = False) -> None:
         """Push what changed under temporary names, then rename all of it in one round trip.
@@ -285,7 +287,7 @@ class AdbTarget(Target):
         parts = []
         if log_marker is not None and log_path is not None:
             parts.append(f"logcat -d -v threadtime -T {quote(log_marker + '.000')} 2>/dev/null")
-        parts.append(f"rm -f {quote(run_dir + '.tar')}")
+        parts.append(f"rm -f {quote(run_dir + '.tar')} {quote(run_dir + '.log')}")  # .log: a slice's driver output
         if keep:
             parts.append(f"touch {quote(run_dir + '/.keep')}")  # kept on purpose: leftover cleanup spares it
         else:
@@ -331,11 +333,20 @@ class AdbTarget(Target):
             except DeviceError:
                 return False
 
-        with self.device.open_shell(command) as stream:
-            log = follow_slice(stream.read_stdout, entries=entries, cooldown=cooldown, events=events,
-                               deliver=deliver, answers=answers, kill=lambda: self.cancel_run(slice_name),
-                               where=self.name, command=f"adb -s {self.name} shell {command}",
-                               last_words=lambda: stream.stderr_text)
+        try:
+            with self.device.open_shell(command) as stream:
+                log = follow_slice(stream.read_stdout, entries=entries, cooldown=cooldown, events=events,
+                                   deliver=deliver, answers=answers, kill=lambda: self.cancel_run(slice_name),
+                                   where=self.name, command=f"adb -s {self.name} shell {command}",
+                                   last_words=lambda: stream.stderr_text)
+        except BaseException:
+            # slice.sh removes its file when it ends; killed (a stop, a hung run) it cannot.
+            try:
+                self.device.shell(f"rm -f {quote(slice_file)} {quote(slice_file + '.log')}", retry=False,
+                                  timeout=PROBE_TIMEOUT_S)
+            except DeviceError:
+                pass  # gone: remove_leftover_runs clears it next time
+            raise
         if log:
             save_log_windows(log, results_dirs)
 
