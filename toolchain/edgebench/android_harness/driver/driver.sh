@@ -25,7 +25,7 @@
 #                        RUN_DIR/out/policy.txt, outputs in runner.N.jsonl (see PROTOCOL.md)
 #
 # Only builtins run per node (read < file); external commands run a fixed,
-# small number of times per run (mkdir, date, taskset).
+# small number of times per run (mkdir, taskset, dumpsys; date where the shell has no EPOCHREALTIME).
 
 DRIVER_VERSION=1.3.1
 STATE_FORMAT=1
@@ -159,6 +159,16 @@ done
 SUPPLY_ATTRS="type status online present health capacity voltage_now current_now current_avg power_now temp charge_counter charge_full energy_now cycle_count technology"
 CPU_ATTRS="scaling_cur_freq scaling_min_freq scaling_max_freq scaling_governor cpuinfo_min_freq cpuinfo_max_freq"
 
+# thermal_status_line -> TS: dumpsys thermalservice's first "Thermal Status:" line (read by the shell, no grep)
+thermal_status_line() {
+  TS=
+  while IFS= read -r l; do
+    case $l in *'Thermal Status:'*) TS=$l; break ;; esac
+  done <<THERMAL
+$(dumpsys thermalservice 2>/dev/null)
+THERMAL
+}
+
 # write_state PHASE FILE
 write_state() {
   {
@@ -170,7 +180,7 @@ write_state() {
     state_meta cpus_selected "${CPUS# }"
     # Android's framework thermal status (0 = none ... 6 = shutdown), where dumpsys exists.
     if [ -n "$HAVE_DUMPSYS" ]; then
-      TS=$(dumpsys thermalservice 2>/dev/null | grep -m1 'Thermal Status:')
+      thermal_status_line
       state_meta thermal_status "${TS##*: }"
     fi
     state_node /proc/uptime
@@ -251,7 +261,10 @@ uptime_s() {
 }
 
 epoch_s() {
-  EPOCH=$(date +%s 2>/dev/null)
+  # mksh (Android's sh) and bash 5 have the clock as a variable: no date process per run.
+  EPOCH=${EPOCHREALTIME:-}
+  EPOCH=${EPOCH%%[.,]*}
+  [ -n "$EPOCH" ] || EPOCH=$(date +%s 2>/dev/null)
   case $EPOCH in ''|*[!0-9]*) EPOCH=null ;; esac
 }
 
@@ -419,7 +432,7 @@ DUMPSYS_BATTERY
   # Android's framework thermal status (PowerManager.getCurrentThermalStatus) where the device has
   # one; without it (Android < 10) status 0, as an app there must assume, and policy.txt says "none".
   if [ -n "$HAVE_DUMPSYS" ]; then
-    TS=$(dumpsys thermalservice 2>/dev/null | grep -m1 'Thermal Status:')
+    thermal_status_line
     TS=${TS##*:}
     TS=${TS%"$CR"}
     TS=${TS# }
