@@ -70,23 +70,32 @@ def test_a_device_killed_and_restarted_mid_session_redoes_only_its_interrupted_r
 def test_a_device_that_stays_gone_is_reported_and_the_other_finishes(lab, tmp_path):
     a, b = lab.serials
     env = dict(os.environ, EDGEBENCH_WORKSPACE=str(lab.workspace))
-    subprocess.run([sys.executable, "-m", "edgebench.cli.main", "virtual-device", "fault", a,
-                    "--drop-after-seconds", "2", "--come-back-after", "600"], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([sys.executable, "-m", "edgebench.cli.main", "push-and-run", str(MOBILENET),
+                             "--target", f"{a},{b}", "--protocol", "smoke", "--runs", "1500", "--repeats", "3",
+                             "--reconnect-timeout", "5", "--json"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
-        result = subprocess.run([sys.executable, "-m", "edgebench.cli.main", "push-and-run", str(MOBILENET),
-                                 "--target", f"{a},{b}", "--protocol", "smoke", "--runs", "1500", "--repeats", "3",
-                                 "--reconnect-timeout", "5", "--json"], env=env, capture_output=True, text=True,
-                                timeout=300)
+        # Dropped mid-run (a fixed delay from the start could land before the session has even named the device,
+        # on a loaded host): once a's harness runs, its link goes and stays gone.
+        deadline = time.monotonic() + 120
+        while "edgebench_runner" not in _device_shell(lab, a, "ps -A -o NAME 2>/dev/null || ps"):
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else ""
+            time.sleep(0.1)
+        subprocess.run([sys.executable, "-m", "edgebench.cli.main", "virtual-device", "fault", a,
+                        "--drop-after-seconds", "0", "--come-back-after", "600"], env=env, check=True,
+                       capture_output=True)
+        out, err = proc.communicate(timeout=300)
     finally:
+        proc.kill()
         subprocess.run([sys.executable, "-m", "edgebench.cli.main", "virtual-device", "fault", a, "--clear"],
                        env=env, capture_output=True)
-    assert result.returncode == 1
-    records = json.loads(result.stdout)
+    assert proc.returncode == 1
+    records = json.loads(out)
     on_b = [r for r in records if r["target"] == b]
     assert len(on_b) == 3 and all(r["status"] == "ok" for r in on_b)
     failed_a = [r for r in records if r["target"] == a and r["status"] == "failed"]
-    assert failed_a and "did not come back" in failed_a[0]["error"]
-    assert f"device {a}" in result.stderr and "--resume" in result.stderr
+    assert failed_a and "did not come back" in failed_a[0]["error"], [r["error"] for r in failed_a]
+    assert f"device {a}" in err and "--resume" in err
 
 
 def _device_shell(lab, serial: str, command: str) -> str:
