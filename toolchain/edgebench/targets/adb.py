@@ -11,7 +11,7 @@ import json
 import posixpath
 import time
 from pathlib import Path
-from typing import Mapping, NoReturn, Sequence
+from typing import IO, Mapping, NoReturn, Sequence
 
 from edgebench.devices.adb import AdbDevice, command_line, quote
 from edgebench.devices.cpu_topology import CpuFacts
@@ -350,24 +350,22 @@ class AdbTarget(Target):
         if log:
             save_log_windows(log, results_dirs)
 
-    def _unpack(self, tar: bytes, results_dir: Path, command: str) -> None:
+    def _unpack(self, tar: IO[bytes] | None, results_dir: Path, command: str) -> None:
         import shutil
         import tarfile
-        import tempfile
 
         if results_dir.exists():
             shutil.rmtree(results_dir)
         results_dir.mkdir(parents=True)
-        if not tar:
+        if tar is None:
             return  # the driver made no out/: the caller reports the missing runner.jsonl
-        with tempfile.TemporaryDirectory() as tmp:
-            local = Path(tmp) / "out.tar"
-            local.write_bytes(tar)
-            try:
-                extract_tar(local, results_dir)  # refuses absolute paths, .., links out, devices
-            except (UnsafeArchiveError, tarfile.TarError) as exc:
-                raise DeviceError(self.name, f"the run's output archive could not be extracted safely: {exc}",
-                                  command=command) from exc
+        try:
+            extract_tar(tar, results_dir)  # refuses absolute paths, .., links out, devices
+        except (UnsafeArchiveError, tarfile.TarError) as exc:
+            raise DeviceError(self.name, f"the run's output archive could not be extracted safely: {exc}",
+                              command=command) from exc
+        finally:
+            tar.close()
 
     def read_thermal_status(self) -> int | None:
         return self.android.thermal.status()

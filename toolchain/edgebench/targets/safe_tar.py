@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tarfile
 from pathlib import Path
+from typing import IO
 
 from edgebench.errors import EdgebenchError
 
@@ -23,14 +24,16 @@ class UnsafeArchiveError(EdgebenchError):
     """A member of the archive would land outside the target folder or is not a file, folder or link."""
 
 
-def extract_tar(archive: Path, dest: Path, *, use_data_filter: bool = HAS_DATA_FILTER) -> None:
-    """Extract `archive` into the existing folder `dest`; UnsafeArchiveError names a refused member.
+def extract_tar(archive: str | os.PathLike[str] | IO[bytes], dest: Path, *, use_data_filter: bool = HAS_DATA_FILTER) -> None:
+    """Extract `archive` (a path, or a file object at the archive's start) into the existing folder `dest`;
+    UnsafeArchiveError names a refused member.
 
     Every member is checked here first (the same rules on every interpreter, and an absolute name is
     refused rather than silently re-rooted); where tarfile has the "data" filter it is applied too.
     """
     root = os.path.realpath(dest)
-    with tarfile.open(archive) as tar:
+    opened = tarfile.open(archive) if isinstance(archive, (str, os.PathLike)) else tarfile.open(fileobj=archive)
+    with opened as tar:
         for member in tar:
             reason = _refusal(member, root)
             if reason is None:

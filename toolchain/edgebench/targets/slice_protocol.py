@@ -14,15 +14,19 @@ arrive, events come out as soon as they are whole.
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
-from typing import Mapping, NoReturn, Sequence
+from typing import IO, Mapping, NoReturn, Sequence
 
 from edgebench.devices.adb import command_line, quote
 from edgebench.errors import DeviceError
 
 PREFIX = b"@@edgebench-slice "
 MAX_HEADER_BYTES = 256
-MAX_FRAME_BYTES = 4 * 2**30  # a bound against a corrupt count, not a limit a real run reaches
+MAX_FRAME_BYTES = 64 * 2**30  # a bound against a corrupt count, not a limit a real run reaches
+SPOOL_IN_MEMORY_BYTES = 8 * 2**20  # a run's tar beyond this goes to a temporary file as it arrives
+DRIVER_OUTPUT_KEPT = 64 * 1024  # of what driver.sh printed: its end
+DEVICE_LOG_KEPT = 64 * 2**20  # of the slice's device log (logd's buffers are far smaller): its end
 
 
 @dataclass(frozen=True)
@@ -99,8 +103,8 @@ class RunFinished:
     index: int
     exit_code: int
     wall_seconds: float  # on the device's boot clock, 10 ms resolution
-    tar: bytes  # out/ as a tar (empty with output "dir", or when the driver made no out/)
-    driver_output: str  # what driver.sh printed (stdout and stderr)
+    tar: IO[bytes] | None  # out/ as a tar, at its start (None with output "dir", or when the driver made no out/)
+    driver_output: str  # what driver.sh printed (stdout and stderr; its last DRIVER_OUTPUT_KEPT bytes)
 
 
 @dataclass(frozen=True)
@@ -118,13 +122,19 @@ SliceEvent = RunStarted | CoolingDown | RunFinished | SliceLog | SliceEnded
 
 class FrameReader:
     """Turns slice.sh's stdout, fed in pieces of any size, into events. `where` names the device and the
-    command in errors."""
+    command in errors. A run's tar is written out as it arrives (memory up to SPOOL_IN_MEMORY_BYTES, then
+    a temporary file): a µs model's runner output can be hundreds of MB."""
 
     def __init__(self, where: str, command: str) -> None:
         self._buffer = bytearray()
         self._where = where
         self._command = command
         self._pending: tuple[bytes, list[int]] | None = None  # a header waiting for its payload
+        self._tar: IO[bytes] | None = None  # the pending run's tar, being written
+        self._tar_left = 0
+        self._log = bytearray()
+        self._log_left = 0
+        self._log_keep = DRIVER_OUTPUT_KEPT
         self.ended = False
 
     def feed(self, data: bytes) -> list[SliceEvent]:
@@ -154,7 +164,7 @@ class FrameReader:
             except ValueError:
                 self._bad(header)
             expected = {b"start": 1, b"cooldown": 1, b"run": 5, b"log": 1, b"end": 1}.get(kind)
-            if expected is None or len(values) != expected or any(v < 0 and i != 1 for i, v in enumerate(values)):
+            if expected is None or len(values) != expected or any(v < 0 for v in values):
                 self._bad(header)
             if kind == b"start":
                 return RunStarted(values[0])
@@ -163,21 +173,45 @@ class FrameReader:
             if kind == b"end":
                 self.ended = True
                 return SliceEnded(values[0])
-            payload = values[3] + values[4] if kind == b"run" else values[0]
-            if payload > MAX_FRAME_BYTES:
+            if kind == b"run":
+                self._tar_left, self._log_left = values[3], values[4]
+                self._tar = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY_BYTES) if self._tar_left else None
+            else:
+                self._tar_left, self._log_left = 0, values[0]
+            self._log_keep = DRIVER_OUTPUT_KEPT if kind == b"run" else DEVICE_LOG_KEPT
+            if self._tar_left > MAX_FRAME_BYTES or self._log_left > MAX_FRAME_BYTES:
                 self._bad(header)
+            self._log = bytearray()
             self._pending = (kind, values)
-        kind, values = self._pending
-        payload = values[3] + values[4] if kind == b"run" else values[0]
-        if len(self._buffer) < payload:
+        self._take_payload()
+        if self._tar_left or self._log_left:
             return None
-        body = bytes(self._buffer[:payload])
-        del self._buffer[:payload]
+        kind, values = self._pending
         self._pending = None
         if kind == b"log":
-            return SliceLog(body.decode(errors="replace"))
-        index, exit_code, wall_cs, tar_bytes, _log_bytes = values
-        return RunFinished(index, exit_code, wall_cs / 100.0, body[:tar_bytes], body[tar_bytes:].decode(errors="replace"))
+            return SliceLog(self._log.decode(errors="replace"))
+        tar, self._tar = self._tar, None
+        if tar is not None:
+            tar.seek(0)
+        index, exit_code, wall_cs, _tar_bytes, _log_bytes = values
+        return RunFinished(index, exit_code, wall_cs / 100.0, tar, self._log.decode(errors="replace"))
+
+    def _take_payload(self) -> None:
+        """Move what has arrived of the pending frame's payload out of the buffer (tar first, then the log)."""
+        if self._tar_left and self._buffer:
+            piece = memoryview(self._buffer)[:self._tar_left]
+            assert self._tar is not None
+            self._tar.write(piece)
+            taken = len(piece)
+            piece.release()
+            del self._buffer[:taken]
+            self._tar_left -= taken
+        if not self._tar_left and self._log_left and self._buffer:
+            taken = min(self._log_left, len(self._buffer))
+            self._log += self._buffer[:taken]
+            del self._log[:max(0, len(self._log) - self._log_keep)]  # the end says why; a chatty writer is cut
+            del self._buffer[:taken]
+            self._log_left -= taken
 
     def _bad(self, text: bytes) -> NoReturn:
         raise DeviceError(self._where, "the slice runner sent output edgebench cannot read (expected a "
