@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import edgebench
 from edgebench.bench import slice_worker
+from edgebench.errors import DeviceError
 from edgebench.store import ResultsStore
 from edgebench.targets.local import LocalTarget
 
@@ -84,3 +87,46 @@ def test_a_slice_holds_at_most_the_bound_and_the_rest_goes_in_the_next(tmp_path:
     assert len({r.run_id for r in result.records}) == 8
     # Each run's start is when it started on the device, not when its slice was planned.
     assert len({r.started_at_utc for r in result.records}) == 8
+
+
+def test_a_store_that_fails_stops_the_session_without_blaming_a_run(tmp_path: Path, monkeypatch):
+    """The host's own failure on a finished run (the store's outage budget spent) is raised as itself: the
+    next run, maybe still on the device, is not stored as failed with the store's message."""
+    from edgebench.bench.worker import DeviceWorker
+    from edgebench.store import StoreOutageError
+
+    calls: list[str] = []
+    real_store = DeviceWorker._store
+
+    def store(self, run, outcome):  # type: ignore[no-untyped-def]
+        calls.append(outcome.record.status)
+        if len(calls) == 2:
+            raise StoreOutageError("budget spent (simulated): runs are in the outbox")
+        return real_store(self, run, outcome)
+
+    monkeypatch.setattr(DeviceWorker, "_store", store)
+    with pytest.raises(StoreOutageError):
+        edgebench.push_and_run([ADD], target="local", protocol="smoke", runs=2, warmup=0, repeats=4,
+                               workspace=tmp_path)
+    assert calls == ["ok", "ok"]  # nothing after it, and no made-up failure
+    leftovers = [p for p in (tmp_path / "local-device" / "runs").rglob("*") if p.name == "runner.jsonl"]
+    assert leftovers == []  # the slice was stopped, not left running
+
+
+def test_a_slice_that_fails_after_all_its_runs_are_stored_blames_no_run(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(slice_worker, "MAX_RUNS_PER_SLICE", 2)
+    real_run_slice = LocalTarget.run_slice
+    slices: list[int] = []
+
+    def run_slice(self, name, entries, *args, **kw):  # type: ignore[no-untyped-def]
+        real_run_slice(self, name, entries, *args, **kw)
+        slices.append(len(entries))
+        if len(slices) == 1:  # every run of the first slice stored; then its tail (the device log) fails
+            raise DeviceError("local", "the slice runner stopped after 2 of 2 runs", command="sh slice.sh")
+
+    monkeypatch.setattr(LocalTarget, "run_slice", run_slice)
+    result = edgebench.push_and_run([ADD], target="local", protocol="smoke", runs=2, warmup=0, repeats=4,
+                                    workspace=tmp_path)
+    assert sorted(r.repeat for r in result.records) == [0, 1, 2, 3]
+    assert all(r.status == "ok" for r in result.records), [r.error for r in result.records]
+    assert slices == [2, 2]

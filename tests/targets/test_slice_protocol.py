@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -116,16 +117,56 @@ def test_the_slice_log_is_split_into_each_runs_window(tmp_path: Path):
     for f in folders:
         f.mkdir()
     log = ("12-06 10:00:00.000  1  1 I healthd: before\n"
-           "12-06 10:00:00.100  9  9 I edgebench-driver: workload start: engine runner, run slice-run-1\n"
+           "12-06 10:00:00.050  9  9 I edgebench-driver: workload start: engine runner, run slice-0ld-2\n"
+           "12-06 10:00:00.100  9  9 I edgebench-driver: workload start: engine runner, run slice-ab12-1\n"
            "12-06 10:00:00.200  9  9 I edgebench-driver: workload end: exit 0\n"
-           "12-06 10:00:01.000  9  9 I edgebench-driver: workload start: engine runner, run slice-run-2\n"
-           "12-06 10:00:01.500  9  9 I edgebench-driver: workload start: engine runner, run slice-run-10\n")
-    save_log_windows(log, folders)
+           "12-06 10:00:01.000  9  9 I edgebench-slice: run slice-ab12-2\n"
+           "12-06 10:00:01.500  9  9 I edgebench-driver: workload start: engine runner, run slice-ab12-10\n")
+    save_log_windows(log, folders, token="ab12")
     first, second = ((f / "logcat.txt").read_text() for f in folders)
-    assert "healthd: before" in first and "workload end" in first and "slice-run-2" not in first
-    assert second.startswith("12-06 10:00:01.000") and "slice-run-10" in second
+    # An earlier slice's mark (the log starts on a whole second) is not one of this slice's.
+    assert "healthd: before" in first and "slice-0ld-2" in first and "workload end" in first
+    assert "slice-ab12-2" not in first
+    assert second.startswith("12-06 10:00:01.000") and "slice-ab12-10" in second
+
+
+def test_after_the_log_wrapped_lines_before_the_first_mark_go_with_no_run(tmp_path: Path):
+    folders = [tmp_path / "a", tmp_path / "b", tmp_path / "c"]
+    for f in folders:
+        f.mkdir()
+    log = ("12-06 10:00:00.000  1  1 I runner: a line of run 2\n"
+           "12-06 10:00:01.000  9  9 I edgebench-driver: workload start: engine runner, run slice-ab12-3\n")
+    save_log_windows(log, folders, token="ab12")
+    assert not (folders[0] / "logcat.txt").exists() and not (folders[1] / "logcat.txt").exists()
+    assert "slice-ab12-3" in (folders[2] / "logcat.txt").read_text()
 
 
 def test_a_log_without_marks_is_not_guessed_into_windows(tmp_path: Path):
-    save_log_windows("12-06 10:00:00.000  1  1 I healthd: x\n", [tmp_path])
+    save_log_windows("12-06 10:00:00.000  1  1 I healthd: x\n", [tmp_path], token="ab12")
     assert not (tmp_path / "logcat.txt").exists()
+
+
+def test_a_local_slice_waits_for_the_host_before_each_next_run(tmp_path: Path):
+    """wait_for_go: run 2 starts only after the host writes its line (the host is the device there)."""
+    fake_driver = tmp_path / "driver.sh"
+    fake_driver.write_text('mkdir -p "$1/out"; exit 0\n')
+    entries = [SliceEntry(f"s/r{i}", ["x"], {}, 10.0) for i in (1, 2)]
+    slice_file = tmp_path / "slice.txt"
+    slice_file.write_text(slice_file_text(entries, driver=str(fake_driver),
+                                          run_dir_of={e.run_name: str(tmp_path / e.run_name) for e in entries},
+                                          output="dir", keep=True, cooldown=DeviceCooldown("none"), logcat=False,
+                                          wait_for_go=True))
+    proc = subprocess.Popen(["sh", str(SLICE_SCRIPT), str(slice_file)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdin is not None
+    reader = FrameReader("local", "slice")
+    seen: list[object] = []
+    while not any(isinstance(e, RunFinished) for e in seen):
+        seen += reader.feed(proc.stdout.read1(4096))
+    time.sleep(0.5)
+    assert not (tmp_path / "s" / "r2").exists()  # still waiting for the host
+    proc.stdin.write(b"go\n")
+    proc.stdin.close()
+    rest = reader.feed(proc.stdout.read())
+    proc.wait(timeout=10)
+    assert (tmp_path / "s" / "r2" / "out").is_dir() and any(isinstance(e, SliceEnded) for e in rest)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -113,11 +114,16 @@ def test_a_batched_session_on_two_devices_stores_the_runs_an_unbatched_one_store
     failed = [r for r in batched.records if r.status == "failed"]
     assert len(failed) == 8 and all(r.error for r in failed), [r.error for r in failed]
     # The virtual device has a log (one call per run saves each run's window of it): so does a slice.
+    marks_by_target: dict[str, list[int]] = {}
     for record in batched.records:
         assert (_results_dir(tmp_path / "a", record) / "logcat.txt").exists()
         log = _results_dir(tmp_path / "b", record) / "logcat.txt"
         assert log.exists(), f"no logcat.txt for {record.model} {record.target}"
-        assert log.read_text().count(", run slice-run-") == 1, log.read_text()  # its own window, one mark
+        marks = re.findall(r"run slice-[0-9a-f]+-(\d+)$", log.read_text(), re.M)
+        assert len(marks) == 1, log.read_text()  # its own window: one mark
+        marks_by_target.setdefault(record.target, []).append(int(marks[0]))
+    # Each run of a device's slice got a different window, and every window went to some run.
+    assert {t: sorted(m) for t, m in marks_by_target.items()} == {s: list(range(1, 9)) for s in lab.serials}
 
 
 def test_a_device_dropped_mid_slice_redoes_only_the_run_in_flight(lab: Lab, tmp_path: Path) -> None:
@@ -201,8 +207,8 @@ def test_a_host_killed_mid_slice_resumes_losing_only_runs_not_yet_stored(lab: La
         kept = {r.run_id: r.started_at_utc for r in store.runs(session)}
     finally:
         store.close()
-    # 150, an int: the CLI's float 150.0 and the API's int make the same run keys (protocols._plain_number).
-    resumed = edgebench.push_and_run([ADD], target=serial, protocol="smoke", runs=4, warmup=0, run_delay_ms=150,
+    # 150.0: the CLI's --run-delay-ms is a float, and run keys hash the protocol's JSON (150 != 150.0 there).
+    resumed = edgebench.push_and_run([ADD], target=serial, protocol="smoke", runs=4, warmup=0, run_delay_ms=150.0,
                                      threads=(1, 2), repeats=4, workspace=workspace, resume=session)
     assert resumed.skipped_resumed == stored_at_kill
     final = _runs(workspace, session)

@@ -88,10 +88,11 @@ def check_number(flag: str, value: object, *, low: float, high: float, integer: 
 
 
 def _plain_number(given: object, checked: float) -> float:
-    """Always a Python float: run keys hash the protocol's JSON, where 150 and 150.0 differ, and the CLI
-    (argparse floats) and the presets give floats, so an API caller's int must not make other keys (a
-    CLI session resumed through the API would otherwise run everything again)."""
-    return float(checked)
+    """The value as given when it is a Python int or float (run keys hash the protocol's JSON, where
+    10 and 10.0 differ), else the checked float (a numpy scalar). Kept as given, not made a float: stored
+    sessions and lab plans hashed it so, and a resume must find their runs. (So the API's 150 and the
+    CLI's 150.0 are two keys: resume a session the way it was started.)"""
+    return given if type(given) in (int, float) else checked  # type: ignore[return-value]
 
 
 def _plain(x: float) -> str:

@@ -40,9 +40,11 @@ class _SliceEvents:
         self.worker = worker
         self.dep = dep
         self.prepared = prepared
-        self.finished_count = 0
-        self.in_flight: int | None = None
+        self.finished_count = 0  # runs stored (a run counts once its record is in the store or the outbox)
+        self.in_flight: int | None = None  # started on the device, its frame not yet here
         self.started_at_utc: dict[int, str] = {}
+        # An error of the host's own (validating or storing a finished run): no run on the device is to blame.
+        self.host_error: BaseException | None = None
 
     def stage(self, index: int, stage: str) -> None:
         if stage == "run":
@@ -58,11 +60,15 @@ class _SliceEvents:
         prepared = self.prepared[index]
         if index in self.started_at_utc:
             prepared = replace(prepared, header=replace(prepared.header, started_at_utc=self.started_at_utc[index]))
-        self.worker.on_stage(prepared.run, self.worker.target.name, "validate")
-        outcome = outcome_of(prepared, self.dep, collected_from(prepared, self.dep, result))
         self.in_flight = None
+        try:
+            self.worker.on_stage(prepared.run, self.worker.target.name, "validate")
+            outcome = outcome_of(prepared, self.dep, collected_from(prepared, self.dep, result))
+            self.worker._store(prepared.run, outcome)
+        except BaseException as exc:
+            self.host_error = exc
+            raise
         self.finished_count += 1
-        self.worker._store(prepared.run, outcome)
 
 
 def run_in_slices(worker: DeviceWorker, pending: list[PendingRun], dep: Deployment, baseline_c: dict[str, float],
@@ -72,6 +78,7 @@ def run_in_slices(worker: DeviceWorker, pending: list[PendingRun], dep: Deployme
 
     target, plan = worker.target, worker.plan
     drops: dict[str, int] = {}
+    stalls = 0  # slices in a row that failed with no run in flight
     while pending:
         if worker.stop.is_set():
             raise Interrupted()
@@ -93,18 +100,27 @@ def run_in_slices(worker: DeviceWorker, pending: list[PendingRun], dep: Deployme
         except Interrupted:
             raise
         except EdgebenchError as exc:
+            if events.host_error is not None:
+                raise events.host_error from None  # the store or validation failed: not a run's fault
             if worker.stop.is_set():
                 raise Interrupted() from exc  # the stop killed the slice: the run in flight is not stored
-            pending = pending[events.finished_count:]  # the stored runs are done; the first left was in flight
-            if not pending:
-                continue  # every run of the slice is stored; what failed came after them (its log)
+            in_flight = events.in_flight
+            pending = pending[events.finished_count:]  # the stored runs are done
             if isinstance(exc, DeviceConnectionError):
                 if not _recover(worker, pending, dep, exc, drops):
                     return
                 dep = worker.deploy(target, plan.staged_models)  # a reboot may have wiped the staged files
-            else:  # a hung run (killed), or the slice failed around one run: that run fails alone
+            elif in_flight is not None or stalls >= 1:
+                # A hung run (killed), or the slice failed around a run: that run fails alone. Failing with no
+                # run in flight twice in a row (a slice that cannot start) fails the next run with the reason,
+                # so the plan goes on as one call per run would.
                 broken = pending.pop(0)
                 worker._store(broken.run, worker._failed(dep, broken.run, broken.key, str(exc)))
+                stalls = 0
+            else:
+                stalls += 1  # failed between runs (a cool-down, the slice file): try the rest again once
+        else:
+            stalls = 0
         finally:
             worker.slice_in_flight(None, None)
         warm = True

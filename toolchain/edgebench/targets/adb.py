@@ -82,6 +82,7 @@ class AdbTarget(Target):
         self._info: DeviceInfo | None = None
         self._lock_owned = False
         self._heartbeat: object | None = None  # bench.locks.LockHeartbeat while the device lock is held
+        self._slices: bool | None = None  # whether run_slice works here (supports_slices)
 
     @property
     def props(self) -> GetpropResult:
@@ -299,7 +300,12 @@ class AdbTarget(Target):
 
     # -- slices -------------------------------------------------------------------------------
     def supports_slices(self) -> bool:
-        return self.device.has_shell_v2  # frames carry binary tars: a v1 shell (Android < 7) may mangle them
+        """Frames carry binary tars (a v1 shell, Android < 7, may mangle them) that `tar` makes on the device
+        (one call per run falls back to pulling file by file where there is none). Asked once."""
+        if self._slices is None:
+            self._slices = self.device.has_shell_v2 and self.device.shell(
+                "command -v tar >/dev/null 2>&1 && echo yes; true").stdout.strip() == "yes"
+        return self._slices
 
     def run_slice(self, slice_name: str, entries: Sequence[SliceEntry], results_dirs: Sequence[Path], *,
                   keep: bool, cooldown: DeviceCooldown, events: SliceEvents) -> None:
@@ -312,9 +318,12 @@ class AdbTarget(Target):
         from edgebench.targets.slice_protocol import RunFinished, slice_file_text
 
         run_dirs = {e.run_name: self.device_path(f"runs/{e.run_name}") for e in entries}
-        slice_file = self.device_path(f"runs/{slice_name}/slice-{secrets.token_hex(4)}.sh")
+        token = secrets.token_hex(4)
+        slice_file = self.device_path(f"runs/{slice_name}/slice-{token}.sh")
         text = slice_file_text(entries, driver=self.device_path("driver.sh"), run_dir_of=run_dirs, output="tar",
-                               keep=keep, cooldown=cooldown, logcat=True)
+                               keep=keep, cooldown=cooldown, logcat=True, token=token)
+        if "fixed_push_mkdir" not in self.device.features():  # older adbd does not make the folder for a push
+            self.device.check_shell(["mkdir", "-p", posixpath.dirname(slice_file)])
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "slice.sh"
             local.write_text(text)
@@ -340,15 +349,18 @@ class AdbTarget(Target):
                                    where=self.name, command=f"adb -s {self.name} shell {command}",
                                    last_words=lambda: stream.stderr_text)
         except BaseException:
-            # slice.sh removes its file when it ends; killed (a stop, a hung run) it cannot.
+            # Closing the stream is not enough: adbd hangs up only the shell, and the driver, runner and sampler
+            # of the run in flight would go on beside the next slice. Kill them all; slice.sh, killed, cannot
+            # remove its file either.
             try:
                 self.device.shell(f"rm -f {quote(slice_file)} {quote(slice_file + '.log')}", retry=False,
                                   timeout=PROBE_TIMEOUT_S)
+                self.cancel_run(slice_name)
             except DeviceError:
-                pass  # gone: remove_leftover_runs clears it next time
+                pass  # gone: the worker kills what is left when it is back; remove_leftover_runs clears the rest
             raise
         if log:
-            save_log_windows(log, results_dirs)
+            save_log_windows(log, results_dirs, token=token)
 
     def _unpack(self, tar: IO[bytes] | None, results_dir: Path, command: str) -> None:
         import shutil

@@ -170,7 +170,8 @@ class LocalTarget(Target):
         slice_dir.mkdir(parents=True, exist_ok=True)
         slice_file = slice_dir / f"slice-{os.getpid()}-{time.monotonic_ns()}.sh"
         slice_file.write_text(slice_file_text(entries, driver=str(self.root / "driver.sh"), run_dir_of=run_dirs,
-                                              output="dir", keep=keep, cooldown=cooldown, logcat=False))
+                                              output="dir", keep=keep, cooldown=cooldown, logcat=False,
+                                              wait_for_go=True))
         command = ["/bin/sh", str(self.root / "slice.sh"), str(slice_file)]
         where = "local"
 
@@ -189,8 +190,10 @@ class LocalTarget(Target):
                                 stderr_tail=output_tail(frame.driver_output, results_dir))
 
         with tempfile.TemporaryFile() as stderr:
-            proc = subprocess.Popen(command, env={**os.environ}, stdout=subprocess.PIPE, stderr=stderr,
-                                    start_new_session=True)
+            # The host is the device here: slice.sh waits for a line on stdin before each next run, written once
+            # the host has validated and stored the last, so the host's work never shares the CPUs with a run.
+            proc = subprocess.Popen(command, env={**os.environ}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=stderr, start_new_session=True, bufsize=0)
             self._running[slice_name] = proc
             assert proc.stdout is not None
             fd = proc.stdout.fileno()
@@ -201,6 +204,13 @@ class LocalTarget(Target):
                     raise DeviceTimeoutError(where, f"no output within {timeout_s:.1f} s", command=" ".join(command))
                 return os.read(fd, 1 << 16) or None
 
+            def go() -> None:
+                assert proc.stdin is not None
+                try:
+                    proc.stdin.write(b"go\n")
+                except OSError:
+                    pass  # slice.sh ended: the loop reads its end (or why it stopped)
+
             def kill() -> None:
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -210,11 +220,16 @@ class LocalTarget(Target):
             try:
                 follow_slice(read, entries=entries, cooldown=cooldown, events=events, deliver=deliver,
                              answers=lambda: True, kill=kill, where=where, command=" ".join(command),
-                             last_words=lambda: _file_text(stderr))
+                             last_words=lambda: _file_text(stderr), after_finished=go)
             except BaseException:
                 kill()  # Ctrl-C, a hung run, a bad frame: never leave a runner burning CPU behind us
                 raise
             finally:
+                try:
+                    if proc.stdin is not None:
+                        proc.stdin.close()
+                except OSError:
+                    pass  # slice.sh ended before reading the last go line
                 proc.stdout.close()
                 proc.wait()
                 self._running.pop(slice_name, None)

@@ -40,13 +40,15 @@ class SliceRunTimeout(DeviceError):
 def follow_slice(read: Callable[[float], bytes | None], *, entries: Sequence[SliceEntry], cooldown: DeviceCooldown,
                  events: SliceEvents, deliver: Callable[[int, RunFinished], DriverResult],
                  answers: Callable[[], bool], kill: Callable[[], None], where: str, command: str,
-                 last_words: Callable[[], str] = lambda: "", clock: Callable[[], float] = time.monotonic) -> str | None:
+                 last_words: Callable[[], str] = lambda: "", after_finished: Callable[[], None] = lambda: None,
+                 clock: Callable[[], float] = time.monotonic) -> str | None:
     """Follow slice.sh's stdout until it ends; returns the slice's device log (None when it sent none).
 
     `read(timeout_s)`: the next bytes, None at the end, DeviceTimeoutError when none came in time.
     `deliver(index, frame)`: puts a finished run's out/ in place and returns its DriverResult.
     `answers()`: does the device still answer (after a run's deadline passed)? `kill()`: stop the slice.
     `last_words()`: what slice.sh printed on stderr, for the error when it stops early.
+    `after_finished()`: called once the host is done with a finished run (the local target's go line).
     Raises SliceRunTimeout (hung run, slice killed), DeviceConnectionError (lost device) or DeviceError.
     """
     reader = FrameReader(where, command)
@@ -60,9 +62,13 @@ def follow_slice(read: Callable[[float], bytes | None], *, entries: Sequence[Sli
         except DeviceTimeoutError:
             if clock() < deadline:
                 continue
-            if in_flight is None or not answers():
-                raise
+            if not answers():
+                raise  # the device is gone, not just slow
             kill()
+            if in_flight is None:
+                raise DeviceError(where, f"the slice runner said nothing for {BETWEEN_RUNS_S:.0f} s between runs "
+                                  f"({finished} of {len(entries)} done; a cool-down or cleanup that hung?) while "
+                                  "the device kept answering: it was stopped", command=command) from None
             entry = entries[in_flight]
             raise SliceRunTimeout(where, f"the harness did not finish within {entry.timeout_s:.0f} s while the "
                                   "device kept answering: it hung (or the run needs longer than the protocol allows) "
@@ -88,6 +94,7 @@ def follow_slice(read: Callable[[float], bytes | None], *, entries: Sequence[Sli
                 finished += 1
                 deadline = clock() + BETWEEN_RUNS_S
                 events.finished(event.index - 1, deliver(event.index - 1, event))
+                after_finished()
             elif isinstance(event, SliceLog):
                 log_text = event.text
             elif isinstance(event, SliceEnded):
@@ -99,23 +106,27 @@ def follow_slice(read: Callable[[float], bytes | None], *, entries: Sequence[Sli
     return log_text
 
 
-def save_log_windows(log_text: str, results_dirs: Sequence[Path]) -> None:
-    """Split the slice's device log at each run's "workload start" line (the driver's, naming the run as
-    slice.sh numbers it) into each run's logcat.txt; lines before the first mark go with the first run.
-    Without marks (no `log` command on the device) nothing is split."""
+def save_log_windows(log_text: str, results_dirs: Sequence[Path], *, token: str) -> None:
+    """Cut the slice's device log at each run's mark (a line ending "run slice-TOKEN-N": the driver's
+    "workload start" line, or slice.sh's own) into each run's logcat.txt. Lines before run 1's mark go with
+    run 1 (its driver's state reads); before a later run's mark (logd's ring buffer wrapped) with no run.
+    Without marks (no `log` command on the device) nothing is cut."""
     windows: list[list[str]] = [[] for _ in results_dirs]
-    current = 0
-    seen = False
+    current: int | None = None
+    before_first: list[str] = []
     for line in log_text.splitlines(keepends=True):
         text = line.rstrip()
-        if "workload start: engine " in text:
-            for i in range(current, len(results_dirs)):
-                if text.endswith(f", run slice-run-{i + 1}"):
-                    current, seen = i, True
+        if f"run slice-{token}-" in text:
+            for i in range(current or 0, len(results_dirs)):
+                if text.endswith(f"run slice-{token}-{i + 1}"):
+                    if current is None and i == 0:
+                        windows[0] += before_first
+                    current = i
                     break
-        windows[current].append(line)
-    if not seen:
-        return
+        if current is None:
+            before_first.append(line)
+        else:
+            windows[current].append(line)
     for folder, lines in zip(results_dirs, windows):
         if folder.is_dir() and lines:
             (folder / "logcat.txt").write_text("".join(lines))

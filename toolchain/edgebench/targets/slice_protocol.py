@@ -61,8 +61,16 @@ class DeviceCooldown:
 
 
 def slice_file_text(entries: Sequence[SliceEntry], *, driver: str, run_dir_of: Mapping[str, str], output: str,
-                    keep: bool, cooldown: DeviceCooldown, logcat: bool) -> str:
-    """The file slice.sh sources: settings, baselines, then one eb_run line per entry (every word quoted)."""
+                    keep: bool, cooldown: DeviceCooldown, logcat: bool, token: str = "0",
+                    wait_for_go: bool = False) -> str:
+    """The file slice.sh sources: settings, baselines, then one eb_run line per entry (every word quoted).
+
+    `token`: names this slice's marks in the device log (run N is "slice-TOKEN-N"), so a mark of an earlier
+    slice inside the log's one-second start never passes for one of this slice. `wait_for_go`: before each run
+    after the first, slice.sh reads a line from its stdin (the local target, where the host's own work on a
+    finished run would share the CPUs with the next one: the host writes the line once it is done)."""
+    if not token.isalnum():
+        raise ValueError(f"token must be letters and digits, received {token!r}")
     if cooldown.mode not in ("none", "fixed", "auto"):
         raise ValueError(f"cool-down mode must be none, fixed or auto, received {cooldown.mode!r}")
     if output not in ("tar", "dir"):
@@ -77,7 +85,9 @@ def slice_file_text(entries: Sequence[SliceEntry], *, driver: str, run_dir_of: M
              f"EB_COOLDOWN_MAX_CS={int(round(cooldown.max_seconds * 100))}",
              f"EB_COOL_FIRST={int(cooldown.before_first)}",
              f"EB_MARGIN_MC={int(cooldown.margin_millidegrees)}",
-             f"EB_LOGCAT={int(logcat)}"]
+             f"EB_LOGCAT={int(logcat)}",
+             f"EB_TOKEN={token}",
+             f"EB_WAIT_GO={int(wait_for_go)}"]
     for zone, millideg in sorted((cooldown.baseline_millidegrees or {}).items()):
         if not zone.replace("_", "").isalnum():
             continue  # a zone name the device would have to quote: not a sysfs thermal zone

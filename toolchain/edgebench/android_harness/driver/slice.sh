@@ -33,6 +33,8 @@ EB_COOLDOWN_MAX_CS=0       # auto: never longer than this (centiseconds)
 EB_COOL_FIRST=0            # 1: the device measured just before this slice: cool down before the first run too
 EB_MARGIN_MC=2000          # auto: a zone is cool within this many millidegrees of its baseline
 EB_LOGCAT=1                # 1: send the device log of the slice at the end
+EB_TOKEN=0                 # this slice's name in its device-log marks: run N is "slice-TOKEN-N"
+EB_WAIT_GO=0               # 1: before each run after the first, read a line from stdin (the host is done)
 EB_INDEX=0
 EB_BASELINES=
 
@@ -124,6 +126,9 @@ eb_run() {
   EB_INDEX=$((EB_INDEX + 1))
   run_dir=$1
   shift
+  if [ "$EB_INDEX" -gt 1 ] && [ "$EB_WAIT_GO" = 1 ]; then
+    IFS= read -r go || exit 0  # the host hung up: it is gone or stopping, nothing more to run
+  fi
   if [ "$EB_INDEX" -gt 1 ] || [ "$EB_COOL_FIRST" = 1 ]; then
     if [ "$EB_COOLDOWN" != none ]; then
       line "@@edgebench-slice cooldown $EB_INDEX"
@@ -139,9 +144,16 @@ eb_run() {
   (
     while [ $# -gt 0 ] && [ "$1" != -- ]; do export "$1"; shift; done
     shift
-    # The driver's "workload start" log line then names the run: the host splits the slice's log there.
-    EDGEBENCH_RUN_ID=slice-run-$EB_INDEX
-    export EDGEBENCH_RUN_ID
+    # The run's mark in the device log, where the host cuts the slice's log into each run's window: the
+    # driver's "workload start ... run ID" line names it, unless the run brings an id of its own (a battery
+    # run's energy window), and then one log line of its own says it.
+    mark=slice-$EB_TOKEN-$EB_INDEX
+    if [ -z "${EDGEBENCH_RUN_ID:-}" ]; then
+      EDGEBENCH_RUN_ID=$mark
+      export EDGEBENCH_RUN_ID
+    elif command -v log >/dev/null 2>&1; then
+      log -t edgebench-slice "run $mark" >/dev/null 2>&1
+    fi
     exec sh "$EB_DRIVER" "$run_dir" -- "$@"
   ) >"$run_dir.log" 2>&1 </dev/null
   rc=$?
