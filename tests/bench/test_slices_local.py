@@ -8,29 +8,12 @@ import pytest
 import edgebench
 from edgebench.bench import slice_worker
 from edgebench.errors import DeviceError
-from edgebench.store import ResultsStore
 from edgebench.targets.local import LocalTarget
 
 from ..conftest import REAL_MODELS
+from .slice_sessions import same_session_in, stored_runs
 
 ADD = REAL_MODELS / "tflm_simple_add_model.tflite"
-
-
-def _runs(workspace: Path, session: str) -> dict[str, tuple[str, tuple[tuple[str, str], ...], str]]:
-    store = ResultsStore(workspace / "results.sqlite")
-    try:
-        return {r.run_id: (r.status, tuple(sorted((c.name, c.outcome) for c in r.checks)), r.model)
-                for r in store.runs(session)}
-    finally:
-        store.close()
-
-
-def _same_session_in(workspace: Path, session: str) -> None:
-    store = ResultsStore(workspace / "results.sqlite")
-    try:
-        store.add_session(session, started_at_utc="2026-12-06T00:00:00Z", command="test", host="test", version="test")
-    finally:
-        store.close()
 
 
 def test_a_batched_session_stores_the_runs_an_unbatched_one_stores(tmp_path: Path, monkeypatch):
@@ -49,12 +32,13 @@ def test_a_batched_session_stores_the_runs_an_unbatched_one_stores(tmp_path: Pat
         return real_run_slice(self, slice_name, entries, *args, **kw)
 
     monkeypatch.setattr(LocalTarget, "run_slice", counting_run_slice)
-    _same_session_in(tmp_path / "b", one_by_one.session)
+    same_session_in(tmp_path / "b", one_by_one.session)
     batched = edgebench.push_and_run(models, workspace=tmp_path / "b", batch=True, resume=one_by_one.session, **kwargs)
     assert slices == [8]  # 2 models x 2 configs x 2 repeats in one device call
-    expected, got = _runs(tmp_path / "a", one_by_one.session), _runs(tmp_path / "b", batched.session)
+    expected, got = stored_runs(tmp_path / "a", one_by_one.session), stored_runs(tmp_path / "b", batched.session)
     assert len(expected) == 8 and got == expected
-    statuses = {model: {status for status, _checks, m in got.values() if m == model} for model in (ADD.name, "broken.tflite")}
+    statuses = {model: {status for status, _checks, m, _t in got.values() if m == model}
+                for model in (ADD.name, "broken.tflite")}
     assert statuses == {ADD.name: {"ok"}, "broken.tflite": {"failed"}}
     failed = [r for r in batched.records if r.status == "failed"]
     assert len(failed) == 4 and all(r.error for r in failed), [r.error for r in failed]

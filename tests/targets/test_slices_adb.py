@@ -32,6 +32,7 @@ from edgebench.targets.adb import AdbTarget
 from tests.virtual.helpers import cli_lab
 
 from ..conftest import REAL_MODELS
+from ..bench.slice_sessions import same_session_in, stored_runs
 
 ADD = REAL_MODELS / "tflm_simple_add_model.tflite"
 REPO = Path(__file__).resolve().parents[2]
@@ -63,23 +64,6 @@ def _run_name(run: PlannedRun) -> tuple[str, str, int]:
     return run.model.name, repr(run.config), run.repeat
 
 
-def _runs(workspace: Path, session: str) -> dict[str, tuple[str, tuple[tuple[str, str], ...], str, str]]:
-    store = ResultsStore(workspace / "results.sqlite")
-    try:
-        return {r.run_id: (r.status, tuple(sorted((c.name, c.outcome) for c in r.checks)), r.model, r.target)
-                for r in store.runs(session)}
-    finally:
-        store.close()
-
-
-def _same_session_in(workspace: Path, session: str) -> None:
-    store = ResultsStore(workspace / "results.sqlite")
-    try:
-        store.add_session(session, started_at_utc="2026-12-06T00:00:00Z", command="test", host="test", version="test")
-    finally:
-        store.close()
-
-
 def _results_dir(workspace: Path, record: RunRecord) -> Path:
     return workspace / "sessions" / record.session / record.run_key[:16]
 
@@ -102,10 +86,10 @@ def test_a_batched_session_on_two_devices_stores_the_runs_an_unbatched_one_store
         return real_run_slice(self, slice_name, entries, *args, **kw)
 
     monkeypatch.setattr(AdbTarget, "run_slice", counting_run_slice)
-    _same_session_in(tmp_path / "b", one_by_one.session)
+    same_session_in(tmp_path / "b", one_by_one.session)
     batched = edgebench.push_and_run(models, workspace=tmp_path / "b", batch=True, resume=one_by_one.session, **kwargs)
     assert sorted(slices) == sorted((serial, 8) for serial in lab.serials)  # one device call per device
-    expected, got = _runs(tmp_path / "a", one_by_one.session), _runs(tmp_path / "b", batched.session)
+    expected, got = stored_runs(tmp_path / "a", one_by_one.session), stored_runs(tmp_path / "b", batched.session)
     assert len(expected) == 16 and got == expected
     assert {target for *_rest, target in got.values()} == set(lab.serials)
     statuses = {model: {status for status, _checks, m, _t in got.values() if m == model}
@@ -211,7 +195,7 @@ def test_a_host_killed_mid_slice_resumes_losing_only_runs_not_yet_stored(lab: La
     resumed = edgebench.push_and_run([ADD], target=serial, protocol="smoke", runs=4, warmup=0, run_delay_ms=150.0,
                                      threads=(1, 2), repeats=4, workspace=workspace, resume=session)
     assert resumed.skipped_resumed == stored_at_kill
-    final = _runs(workspace, session)
+    final = stored_runs(workspace, session)
     assert len(final) == 8 and {status for status, *_ in final.values()} == {"ok"}, final
     assert len({_plain_name(r) for r in resumed.records}) == 8 == len(resumed.records)
     assert {r.run_id: r.started_at_utc for r in resumed.records if r.run_id in kept} == kept  # never run again

@@ -1,0 +1,25 @@
+"""Helpers of the slice tests (local and adb): a session's stored runs, and the same session id in another store."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgebench.store import ResultsStore
+
+
+def stored_runs(workspace: Path, session: str) -> dict[str, tuple[str, tuple[tuple[str, str], ...], str, str]]:
+    """run id -> (status, sorted (check, outcome) pairs, model, target) of every run the session stored."""
+    store = ResultsStore(workspace / "results.sqlite")
+    try:
+        return {r.run_id: (r.status, tuple(sorted((c.name, c.outcome) for c in r.checks)), r.model, r.target)
+                for r in store.runs(session)}
+    finally:
+        store.close()
+
+
+def same_session_in(workspace: Path, session: str) -> None:
+    """Open `session` in another workspace's store, so a run there has the same run keys (ids) as the original."""
+    store = ResultsStore(workspace / "results.sqlite")
+    try:
+        store.add_session(session, started_at_utc="2026-12-06T00:00:00Z", command="test", host="test", version="test")
+    finally:
+        store.close()
