@@ -100,7 +100,17 @@ class DeviceContract:
         assert reads == ["sha256"]
         sha = target.device.check_shell(["sha256sum", remote]).split()[0]
         assert sha == hashlib.sha256(src.read_bytes()).hexdigest()
-        target.device.shell(["rm", "-f", remote])
+        # The same file under a new name (one model to many folders): its known hash is used, it is only sent.
+        hashed_pushes: list[str] = []
+        real_push_hashed = target.device.push_hashed
+        monkeypatch.setattr(target.device, "push_hashed",
+                            lambda *a, **k: hashed_pushes.append("push") or real_push_hashed(*a, **k))
+        copy = f"contract/hash-once-{os.getpid()}-copy.bin"
+        target.stage({copy: src})
+        assert reads == ["sha256"] and hashed_pushes == []
+        manifest = json.loads(target.device.read_text(target.device_path(".edgebench-staged.json")))
+        assert manifest[copy]["sha256"] == sha == target.device.check_shell(["sha256sum", target.device_path(copy)]).split()[0]
+        target.device.shell(["rm", "-f", remote, target.device_path(copy)])
 
     @pytest.mark.parametrize("name", ["caf\u00e9 \u540d.bin", "back\\slash.bin"])
     def test_staging_manifest_keeps_unusual_names(self, target: AdbTarget, tmp_path: Path, name: str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ from edgebench.targets.base import DeviceInfo, DriverResult, Target, output_tail
 from edgebench.targets.slice_loop import SliceEvents
 from edgebench.targets.slice_protocol import DeviceCooldown, SliceEntry
 from edgebench.targets.safe_tar import UnsafeArchiveError, extract_tar
-from edgebench.targets.staging import file_sha256, remember_sha256
+from edgebench.targets.staging import cached_sha256, file_sha256, remember_sha256
 
 DEVICE_ROOT = "/data/local/tmp/edgebench"
 MANIFEST = f"{DEVICE_ROOT}/.edgebench-staged.json"
@@ -42,6 +43,11 @@ def _start_epoch(manifest: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return str(value) if isinstance(value, int) else None
+
+
+def _changed(path: Path, before: os.stat_result) -> bool:
+    now = path.stat()
+    return (now.st_ino, now.st_size, now.st_mtime_ns) != (before.st_ino, before.st_size, before.st_mtime_ns)
 
 
 def describe_lock_holder(holder: Mapping[str, object] | None) -> str:
@@ -176,9 +182,14 @@ class AdbTarget(Target):
                 if entry.get("sha256") == digest and (not verify or self._remote_sha256(remote) == digest):
                     continue
             mode = 0o755 if relative.startswith(EXECUTABLE_PREFIXES) or relative.endswith(".sh") else 0o644
-            # The hash of the bytes actually sent, computed while they go out: one pass over the file.
-            digest = self.device.push_hashed(source, remote + ".partial", mode)
-            remember_sha256(source, before, digest)
+            known = cached_sha256(source, before)
+            if known is not None:  # hashed already (a session hashes its models first): just send it
+                self.device.push(source, remote + ".partial", mode)
+                digest = known
+            if known is None or _changed(source, before):  # the file changed while it went out: send it again
+                # The hash of the bytes actually sent, computed while they go out: one pass over the file.
+                digest = self.device.push_hashed(source, remote + ".partial", mode)
+                remember_sha256(source, before, digest)
             partials.setdefault(mode, []).append(quote(remote + ".partial"))
             renames.append(f"mv -f {quote(remote + '.partial')} {quote(remote)}")
             manifest[relative] = {"sha256": digest, "size": before.st_size}

@@ -35,6 +35,13 @@ def file_sha256(path: Path) -> str:
     return value
 
 
+def cached_sha256(path: Path, st: os.stat_result) -> str | None:
+    """The hash of `path` as it is now (`st`), if this process already read it (a session hashes its models
+    when it loads them), else None."""
+    with _lock:
+        return _cache.get(_key(path, st))
+
+
 def remember_sha256(path: Path, before: os.stat_result, digest: str) -> None:
     """Record a hash computed elsewhere (while the file was pushed) - only when the file did not change
     while it was read: `before` is its stat from before the read."""
