@@ -4,7 +4,9 @@
    rail nodes a phone profile has (a virtual device's sysfs tree): target <= 1% of one core.
 2. Energy-estimate error on virtual devices across 5 models and 2 gauge profiles (µA with the kernel
    sign and ODPM rails, and mA with the inverted sign), inferences at up to 1000 Hz:
-   |estimate - truth| / truth per model, target <= 10% (and the same for the SoC rail figure).
+   |estimate - truth| / truth per model, target <= 10% (and the same for the SoC rail figure). The
+   devices run the SoC power model (virtual/power_soc.py: DVFS, tail, gauge low-pass), in airplane
+   mode unless --radio-on (then the radio's own wake-ups are in the windows, as over Wi-Fi adb).
 
 Run:  .venv/bin/python benchmarks/sampler_overhead.py [--sampler-seconds 60] [--duration 30] [--skip-energy]
 """
@@ -20,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _lab import virtual_lab  # noqa: E402
+from _lab import ADB, virtual_lab  # noqa: E402
 
 from edgebench.cli.main import main as cli  # noqa: E402
 
@@ -60,7 +62,7 @@ def sampler_cpu(seconds: float) -> None:
           f"= {cpu_s / seconds * 100:.3f}% of one core   (target <= 1%)")
 
 
-def energy_error(duration: float, idle: float) -> None:
+def energy_error(duration: float, idle: float, radio_on: bool) -> None:
     errors: list[float] = []
     rail_errors: list[float] = []
     for profile in PROFILES:
@@ -72,6 +74,9 @@ def energy_error(duration: float, idle: float) -> None:
                                  env=dict(os.environ, ADB_SERVER_SOCKET=f"tcp:127.0.0.1:{port}")).stdout
             serial = next(line.split()[1] for line in out.splitlines()[1:] if profile in line)
             env = dict(os.environ, ADB_SERVER_SOCKET=f"tcp:127.0.0.1:{port}", EDGEBENCH_WORKSPACE=str(ws))
+            if not radio_on:  # as a lab does on USB: the session cannot, the serial looks like Wi-Fi adb
+                subprocess.run([ADB, "-s", serial, "shell", "cmd connectivity airplane-mode enable"], env=env,
+                               check=True, capture_output=True)
             result = subprocess.run([sys.executable, "-m", "edgebench.cli.main", "profile-battery",
                                      *map(str, MODELS), "--target", serial, "--duration", f"{duration:g}",
                                      "--idle", f"{idle:g}", "--warmup", "2", "--repeats", "2", "--cooldown", "none",
@@ -115,10 +120,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30)
     parser.add_argument("--idle", type=float, default=10)
     parser.add_argument("--skip-energy", action="store_true")
+    parser.add_argument("--radio-on", action="store_true",
+                        help="leave airplane mode off: the device's radio wake-ups land in the windows")
     args = parser.parse_args()
     sampler_cpu(args.sampler_seconds)
     if not args.skip_energy:
-        energy_error(args.duration, args.idle)
+        energy_error(args.duration, args.idle, args.radio_on)
 
 
 if __name__ == "__main__":

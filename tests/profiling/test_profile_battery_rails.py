@@ -2,8 +2,9 @@
 land within 15% of the energy truth, the screen is put to sleep and Doze disabled for the session,
 and everything is put back exactly afterwards.
 
-The rails of this profile charge each cluster's CPU energy plus constant GPU/TPU power, so the
-rails' (active - idle) is the workload's CPU energy, which is what the truth records.
+The rails of this profile carry each cluster's core and cluster power (virtual/power_soc.py) plus
+constant GPU/TPU power; the truth also holds the workload's share of cpu.active and of the tail, which
+no CPU rail carries, so the rails read low: measured -10.1 % (gauge -4.5 %) with airplane mode on.
 """
 from __future__ import annotations
 
@@ -21,13 +22,23 @@ IDLE_FLOOR_MW, SCREEN_MW = 350.0, 600.0  # edgebench/virtual/device_profiles/pix
 
 
 def test_rail_energy_within_15_percent_of_truth_screen_off_doze_off_and_restored(pixel, capsys):
+    # Airplane mode as a lab sets it (see test_profile_battery): the radio's own wake-ups stay out.
+    pixel.shell("cmd connectivity airplane-mode enable")
+    try:
+        _rails_within_15_percent(pixel, capsys)
+    finally:
+        pixel.shell("cmd connectivity airplane-mode disable")
+
+
+def _rails_within_15_percent(pixel, capsys) -> None:
     # The gauge calibration is tested on the mate-20 phone: here the test spends its time on rails.
     seed_declared_calibration(pixel.workspace, pixel.serial, "pixel-8-like")
     before = _device_state(pixel)
     assert before["wakefulness"] == "mWakefulness=Awake" and before["doze"] == ["1", "1"]
     code = pixel.cli("profile-battery", str(MOBILENET), "--target", pixel.serial, "--repeats", "2", *SHORT, "--json")
     (result,) = json.loads(capsys.readouterr().out)
-    assert code == 0 and result["valid"], result["check_reasons"]
+    assert code == 0 and result["valid"], {k: v for k, v in result["check_reasons"].items()
+                                           if result["checks"].get(k) == "fail"}
     rails = result["power_rails"]
     assert rails["available"] and rails["reason"] is None, rails
     assert rails["source"] == "odpm" and rails["simulated"] and set(rails["soc_rails"]) == SOC_RAILS

@@ -11,9 +11,11 @@ every gauge period and, at each `end`, writes one JSON line to `<device folder>/
 on the HOST (outside the device's `/`, so never readable through adb):
 
     run_id, start_boottime_s, end_boottime_s, window_s, inferences,
-    workload_energy_mj        CPU energy of the device's processes in the window, sampler excluded:
-                              the part of the drain the workload caused (no idle floor, no screen,
-                              no radio, no gauge noise)
+    workload_energy_mj        the workload's share of the SoC power model (power_soc.py) in the
+                              window, sampler excluded: its cores' power at the frequency they ran
+                              at, plus its share of cluster and cpu.active power while it ran (no
+                              idle floor, screen, radio, suspend/idle base, tail after the window,
+                              gauge lag or noise)
     workload_cpu_s, mean_workload_power_mw,
     energy_per_inference_mj   workload_energy_mj / inferences (null when inferences is 0 or absent)
     device_energy_mj          everything the battery supplied to the system in the window
