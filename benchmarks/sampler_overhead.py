@@ -5,8 +5,8 @@
 2. Energy-estimate error on virtual devices across 5 models and 2 gauge profiles (µA with the kernel
    sign and ODPM rails, and mA with the inverted sign), inferences at up to 1000 Hz:
    |estimate - truth| / truth per model, target <= 10% (and the same for the SoC rail figure). The
-   devices run the SoC power model (virtual/power_soc.py: DVFS, tail, gauge low-pass), in airplane
-   mode unless --radio-on (then the radio's own wake-ups are in the windows, as over Wi-Fi adb).
+   devices run the SoC power model (virtual/power_soc.py: DVFS, tail, gauge low-pass); the session
+   puts them in airplane mode as it does any phone whose adb link is not Wi-Fi.
 
 Run:  .venv/bin/python benchmarks/sampler_overhead.py [--sampler-seconds 60] [--duration 30] [--skip-energy]
 """
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _lab import ADB, virtual_lab  # noqa: E402
+from _lab import virtual_lab  # noqa: E402
 
 from edgebench.cli.main import main as cli  # noqa: E402
 
@@ -62,7 +62,7 @@ def sampler_cpu(seconds: float) -> None:
           f"= {cpu_s / seconds * 100:.3f}% of one core   (target <= 1%)")
 
 
-def energy_error(duration: float, idle: float, radio_on: bool) -> None:
+def energy_error(duration: float, idle: float) -> None:
     errors: list[float] = []
     rail_errors: list[float] = []
     for profile in PROFILES:
@@ -74,9 +74,6 @@ def energy_error(duration: float, idle: float, radio_on: bool) -> None:
                                  env=dict(os.environ, ADB_SERVER_SOCKET=f"tcp:127.0.0.1:{port}")).stdout
             serial = next(line.split()[1] for line in out.splitlines()[1:] if profile in line)
             env = dict(os.environ, ADB_SERVER_SOCKET=f"tcp:127.0.0.1:{port}", EDGEBENCH_WORKSPACE=str(ws))
-            if not radio_on:  # as a lab does on USB: the session cannot, the serial looks like Wi-Fi adb
-                subprocess.run([ADB, "-s", serial, "shell", "cmd connectivity airplane-mode enable"], env=env,
-                               check=True, capture_output=True)
             result = subprocess.run([sys.executable, "-m", "edgebench.cli.main", "profile-battery",
                                      *map(str, MODELS), "--target", serial, "--duration", f"{duration:g}",
                                      "--idle", f"{idle:g}", "--warmup", "2", "--repeats", "2", "--cooldown", "none",
@@ -97,6 +94,7 @@ def energy_error(duration: float, idle: float, radio_on: bool) -> None:
                 est = rec["energy_per_inference_mj"]["value"]
                 true = sum(true_by_run[r] for r in rec["run_ids"]) / len(rec["run_ids"])
                 err = abs(est - true) / true if est is not None else float("nan")
+                signed = f" ({(est - true) / true:+.1%})" if est is not None else ""
                 errors.append(err)
                 soc = (rec.get("power_rails") or {}).get("soc_energy_per_inference_mj") or {}
                 rails = ""
@@ -105,10 +103,12 @@ def energy_error(duration: float, idle: float, radio_on: bool) -> None:
                     rail_errors.append(rail_err)
                     rails = f", SoC rails {soc['value']:.5f} mJ (error {rail_err:.1%})"
                 print(f"   {profile:22} {rec['model']:42} estimate {est if est is None else round(est, 5)} mJ, "
-                      f"truth {true:.5f} mJ, error {err:.1%}{rails}, valid {rec['valid']}", flush=True)
+                      f"truth {true:.5f} mJ, error {err:.1%}{signed}{rails}, valid {rec['valid']}", flush=True)
     finite = [e for e in errors if e == e]
+    withheld = len(errors) - len(finite)
     print(f"2. energy per inference, {len(MODELS)} models x {len(PROFILES)} profiles: median error "
-          f"{sorted(finite)[len(finite) // 2]:.1%}, worst {max(finite):.1%}   (target <= 10%)")
+          f"{sorted(finite)[len(finite) // 2]:.1%}, worst {max(finite):.1%}   (target <= 10%)"
+          + (f"; {withheld} withheld (not resolved above idle)" if withheld else ""))
     if rail_errors:
         print(f"   ODPM SoC rails (profiles with rails), {len(rail_errors)} models: median error "
               f"{sorted(rail_errors)[len(rail_errors) // 2]:.1%}, worst {max(rail_errors):.1%}")
@@ -120,12 +120,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30)
     parser.add_argument("--idle", type=float, default=10)
     parser.add_argument("--skip-energy", action="store_true")
-    parser.add_argument("--radio-on", action="store_true",
-                        help="leave airplane mode off: the device's radio wake-ups land in the windows")
     args = parser.parse_args()
     sampler_cpu(args.sampler_seconds)
     if not args.skip_energy:
-        energy_error(args.duration, args.idle, args.radio_on)
+        energy_error(args.duration, args.idle)
 
 
 if __name__ == "__main__":

@@ -101,3 +101,19 @@ def test_a_profile_without_soc_power_is_refused_with_the_reason(tmp_path: Path) 
     path.write_text(json.dumps(data))
     with pytest.raises(UsageError, match="as long as core_power_ma"):
         load_profile(str(path))
+
+
+def test_the_cpu_rails_carry_the_whole_cpu_draw_tail_and_cpu_active_included() -> None:
+    # A phone's CPU rails meter everything the CPU draws; a rail-based estimate must see what the
+    # gauge sees. Busy, in the tail after a burst, and idle: the rails sum to the CPU power.
+    pixel = load_profile("pixel-8-like")
+    m = soc(pixel)
+    periods = (run(m, pixel, 1.0, [0.0, 0.0, 0.0]) + run(m, pixel, 1.0, [0.3, 0.2, 1.0])
+               + run(m, pixel, 2.0, [0.0, 0.0, 0.0]))
+    for p in periods:
+        assert sum(p.rail_mw) == pytest.approx(p.cpu_mw, rel=1e-9)
+    busy = periods[int(1.5 / PERIOD_S)]
+    assert busy.rail_mw[2] > busy.cluster_mw[2]  # cpu.active follows the busy big cluster
+    tail = periods[int(2.2 / PERIOD_S)]
+    idle = periods[0]
+    assert tail.rail_mw[0] > idle.rail_mw[0] + 10  # the tail's cpu.active lands on a rail too

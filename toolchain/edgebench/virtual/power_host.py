@@ -182,8 +182,9 @@ class PowerHost(threading.Thread):
         soc = self.soc.step(dt, cpu.cluster_cpu_s if cpu else idle, cpu.workload_cluster_cpu_s if cpu else idle,
                             ceilings, radio_on=not state["airplane"],
                             peak_cpu_s=cpu.cluster_peak_cpu_s if cpu else idle)
-        system_mw = (spec.idle_floor_mw + (spec.screen_on_mw if state["awake"] else 0.0)
-                     + (0.0 if state["airplane"] else spec.radio_mw + soc.radio_mw) + soc.cpu_mw)
+        screen_mw = spec.screen_on_mw if state["awake"] else 0.0
+        radio_mw = 0.0 if state["airplane"] else spec.radio_mw + soc.radio_mw
+        system_mw = spec.idle_floor_mw + screen_mw + radio_mw + soc.cpu_mw
         if self.controls.set_level_pct is not None:
             self.model.set_level(self.controls.set_level_pct)
             self.controls.set_level_pct = None
@@ -196,9 +197,11 @@ class PowerHost(threading.Thread):
             self.energy.workload_mj + soc.workload_mw * dt,
             self.energy.workload_cpu_s + (cpu.workload_cpu_s if cpu else 0.0),
             self.energy.device_mj + system_mw * dt)
-        for index, rail in enumerate(spec.rails):
-            share_mj = soc.cluster_mw[rail.cluster] * dt if rail.cluster is not None else 0.0
-            self.rail_uws[index] += share_mj * 1000.0 + rail.constant_mw * dt * 1000.0
+        for index, rail in enumerate(spec.rails):  # the rails meter the same draws the battery supplies
+            rail_mw = (rail.constant_mw + (soc.rail_mw[rail.cluster] if rail.cluster is not None else 0.0)
+                       + (screen_mw if rail.carries == "screen" else 0.0)
+                       + (radio_mw if rail.carries == "radio" else 0.0))
+            self.rail_uws[index] += rail_mw * dt * 1000.0
         if "usb" in self.profile.power_supply:  # VBUS present or cut: what usb/online shows
             self.writer.write(f"{USB_DIR}/online", f"{1 if self.controls.usb_power else 0}\n")
         if not self.controls.stale_gauge:

@@ -35,16 +35,21 @@ from edgebench.virtual.power_soc import SocPowerSpec, parse_soc_power
 
 CURRENT_UNITS = ("uA", "mA")
 SIGNS = ("charging_positive", "discharging_positive")
+RAIL_CARRIES = ("screen", "radio")
 
 
 @dataclass(frozen=True)
 class RailSpec:
-    """One ODPM rail: its energy is a share of the CPU power of one cluster, or a constant power."""
+    """One ODPM rail and what it meters: a CPU cluster's power (its cores and cluster power plus its
+    share of cpu.active, the tail and cpu.idle/suspend: power_soc.SocPeriod.rail_mw), the screen
+    (`"carries": "screen"`: screen_on_mw while awake), the radio (`"carries": "radio"`: radio_mw and
+    its wake-ups unless in airplane mode), and/or a constant power."""
 
     name: str  # schematic name, e.g. S4M_VDD_CPUCL0
     subsystem: str  # e.g. CPU(LITTLE), GPU
-    cluster: int | None  # index into the profile's clusters, or None for a constant rail
-    constant_mw: float  # added on top (the only term when cluster is None)
+    cluster: int | None  # index into the profile's clusters, or None
+    constant_mw: float  # added on top (the only term of a rail that carries nothing else)
+    carries: str | None = None  # "screen" | "radio" | None
 
 
 @dataclass(frozen=True)
@@ -121,8 +126,12 @@ def parse_battery_model(data: Any, where: str, n_clusters: int) -> BatteryModelS
             if cluster is not None and not (isinstance(cluster, int) and 0 <= cluster < n_clusters):
                 raise UsageError(f"profile {where}: power rail {rail.get('name')!r} names cluster {cluster!r}; "
                                  f"expected 0..{n_clusters - 1} or null")
+            carries = rail.get("carries")
+            if carries not in (None, *RAIL_CARRIES):
+                raise UsageError(f"profile {where}: power rail {rail.get('name')!r} carries {carries!r}; "
+                                 f"expected one of {RAIL_CARRIES} or no 'carries'")
             rails.append(RailSpec(str(rail["name"]), str(rail["subsystem"]), cluster,
-                                  float(rail.get("constant_mw", 0.0))))
+                                  float(rail.get("constant_mw", 0.0)), carries))
     period = _num(data, "update_period_ms", where, minimum=10)
     spec = BatteryModelSpec(
         current_unit=unit, sign=sign, update_period_ms=period,
