@@ -157,6 +157,18 @@ def test_cpu_burn_raises_true_energy_and_the_gauge_drain(adb: PrivateAdb, pixel:
            for line in line.splitlines() if "VDD_CPUCL2" in line]
     assert cpu[1] > cpu[0]
     assert "ChannelId: 2, ChannelName: S2M_VDD_CPUCL2, ChannelSubsystem: CPU(BIG)" in sh(adb, pixel, "dumpsys powerstats")
+    # The display and modem rails meter the screen (Awake) and the radio (airplane mode off), as the
+    # battery supplies them: mean power = growth (µWs) / T growth (ms) = mW.
+    spec = load_profile("pixel-8-like").battery
+
+    def rail_mw(name: str) -> float:
+        (before,), (after,) = ([(int(line.split("T=")[1].split(")")[0]), int(line.split(", ")[1]))
+                                for line in text.splitlines() if f"[{name}]" in line]
+                               for text in (rails_before, rails_after))
+        return (after[1] - before[1]) / (after[0] - before[0])
+
+    assert rail_mw("VSYS_PWR_DISPLAY") == pytest.approx(spec.screen_on_mw, rel=0.02)
+    assert rail_mw("VSYS_PWR_MODEM") >= spec.radio_mw * 0.98
 
 
 def test_energy_truth_is_never_readable_through_adb(adb: PrivateAdb, pixel: registry.DeviceState,

@@ -10,7 +10,8 @@ Every gauge period (the profile's update_period_ms, e.g. 175.8 ms) it:
 3. system power = idle floor + screen (awake) + radio (airplane off: idle + wake-ups) + SoC; writes usb/online
    (VBUS on or cut); steps the battery model (gauge.py) and, unless the gauge is stale (fault), rewrites
    /sys/class/power_supply/battery/{current_now,current_avg,voltage_now,charge_counter,capacity,status,temp}
-   (+ uevent) and the ODPM rail counters (/sys/bus/iio/devices/iio:device0/energy_value, uWs);
+   (+ uevent) and the ODPM rail counters (/sys/bus/iio/devices/iio:device0/energy_value, uWs), which
+   meter the same draws: CPU rails the SoC model's per-cluster rail_mw, screen and radio rails those;
 4. applies the requested thermal throttling level (thermal.py) when it changes, and sets each
    cluster's scaling_cur_freq to the governor's frequency (it ramps up under load, down when idle);
 5. turns window markers (energy_truth.py) into host-only truth records.
