@@ -216,6 +216,7 @@ class PowerHost(threading.Thread):
         for rel, text in cur_freq_files(self.profile, freqs).items():
             self.writer.write(rel, text)
         self._markers(now)
+        self.tracker.sample(now + self.boottime_offset_s, self.energy)  # markers and traces: device clock
         self._log_services(reading, now)
         self.prev_point = (now, self.energy)
         if now - self._last_save > SAVE_EVERY_S:
