@@ -3,7 +3,7 @@ land within 15% of the energy truth, the screen is put to sleep and Doze disable
 and everything is put back exactly afterwards.
 
 The CPU rails of this profile carry what the CPU draws (virtual/power_soc.py: each cluster's cores
-and cluster power plus its share of cpu.active, the tail and cpu.idle/suspend), GPU/TPU a constant
+and cluster power plus its share of cpu.active and the tail, cluster 0's also cpu.idle/suspend), GPU/TPU a constant
 power, the display and modem rails the screen and the radio: a rail estimate sees the truth a phone's
 meters would.
 """

@@ -117,3 +117,4 @@ def test_the_cpu_rails_carry_the_whole_cpu_draw_tail_and_cpu_active_included() -
     tail = periods[int(2.2 / PERIOD_S)]
     idle = periods[0]
     assert tail.rail_mw[0] > idle.rail_mw[0] + 10  # the tail's cpu.active lands on a rail too
+    assert min(p.rail_mw[0] for p in periods) >= idle.rail_mw[0]  # idle power stays put: no rail reads below idle

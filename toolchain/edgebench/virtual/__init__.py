@@ -67,7 +67,7 @@ only freezes what dumpsys prints, the real charging goes on. Device-side state:
 ODPM rails (profiles with power_rails): `dumpsys powerstats` lists the channels as AndroidX expects,
 /sys/bus/iio/devices/iio:device0/energy_value holds `t=<ms>` and `CH<i>(T=<ms>)[<rail>], <uWs>`;
 they meter the same draws the battery supplies (a CPU rail: its cluster's power with its share of
-cpu.active, the tail and cpu.idle/suspend; `"carries": "screen"|"radio"` rails: the screen, the radio).
+cpu.active and the tail, cluster 0's also cpu.idle/suspend; `"carries": "screen"|"radio"` rails: the screen, the radio).
 Thermal (`thermal.py`): --throttle N raises zone temps, sets cooling_device*/cur_state > 0,
 lowers scaling_max_freq and the scaling_cur_freq of busy clusters, `dumpsys thermalservice` says
 `Thermal Status: N`. --stale-gauge freezes every battery value (the truth keeps counting).

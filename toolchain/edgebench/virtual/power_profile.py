@@ -41,7 +41,7 @@ RAIL_CARRIES = ("screen", "radio")
 @dataclass(frozen=True)
 class RailSpec:
     """One ODPM rail and what it meters: a CPU cluster's power (its cores and cluster power plus its
-    share of cpu.active, the tail and cpu.idle/suspend: power_soc.SocPeriod.rail_mw), the screen
+    share of cpu.active and the tail; cluster 0 also cpu.idle/suspend: power_soc.SocPeriod.rail_mw), the screen
     (`"carries": "screen"`: screen_on_mw while awake), the radio (`"carries": "radio"`: radio_mw and
     its wake-ups unless in airplane mode), and/or a constant power."""
 

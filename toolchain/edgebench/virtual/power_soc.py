@@ -112,8 +112,9 @@ class SocPeriod:
     workload_mw: float  # what the workload added: its share of the busy power and of the tail it left
     cluster_mw: tuple[float, ...]  # per cluster: its cores and cluster power
     # Per cluster, what its ODPM rail carries: cluster_mw plus a share of the SoC-wide cpu.active
-    # (tail included) and cpu.idle/suspend, split by the cluster's busy time (all on cluster 0 when
-    # nothing ran). It sums to cpu_mw: a phone's CPU rails meter the CPU's whole draw, not a part.
+    # (tail included) split by the cluster's busy time (all on cluster 0 when nothing ran), and on
+    # cluster 0 the constant cpu.idle/suspend. It sums to cpu_mw: a phone's CPU rails meter the CPU's
+    # whole draw, not a part.
     rail_mw: tuple[float, ...]
     radio_mw: float  # radio wake-ups above the radio's idle (0 in airplane mode)
     freq_khz: tuple[int, ...]  # what each cluster ran at in this period
@@ -180,7 +181,8 @@ class SocPowerModel:
         freqs = tuple(self.steps[i][index[i]] for i in range(len(self.steps)))
         shares = [used / total_busy for used in cluster_cpu_s] if total_busy > 0 else \
             [1.0] + [0.0] * (len(cluster_cpu_s) - 1)
-        rail_mw = tuple(own + (active_mw + base_mw) * share for own, share in zip(cluster_mw, shares))
+        rail_mw = tuple(own + active_mw * share + (base_mw if i == 0 else 0.0)
+                        for i, (own, share) in enumerate(zip(cluster_mw, shares)))
         self._govern(dt_s, peak_cpu_s if peak_cpu_s is not None else cluster_cpu_s, ceilings_khz)
         return SocPeriod(cpu_mw=sum(cluster_mw) + active_mw + base_mw, workload_mw=workload_mw,
                          cluster_mw=tuple(cluster_mw), rail_mw=rail_mw, radio_mw=self._radio(dt_s) if radio_on else 0.0,
