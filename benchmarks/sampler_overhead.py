@@ -82,9 +82,21 @@ def measured_window_truth(store: Path, truth: list[dict]) -> dict[str, float]:
     return out
 
 
+def _stats(label: str, errors: list[float], extra: str = "") -> None:
+    finite = sorted(e for e in errors if e == e)
+    if not finite:
+        print(f"   {label}: no figures{extra}")
+        return
+    size = sorted(abs(e) for e in finite)
+    print(f"   {label}: median |error| {size[len(size) // 2]:.1%}, worst {size[-1]:.1%}, median signed "
+          f"{finite[len(finite) // 2]:+.1%} over {len(finite)}{extra}")
+
+
 def energy_error(duration: float, idle: float) -> None:
-    errors: list[float] = []
-    rail_errors: list[float] = []
+    headline: list[float] = []  # per model: the session's figure (mean of the repeats) vs the mean truth
+    per_run: list[float] = []  # per run: that run's estimate vs its own truth (the method, one run)
+    rails_run: list[float] = []
+    not_measured = 0
     for profile in PROFILES:
         with virtual_lab(0) as (ws, _s, port):
             assert cli(["--workspace", str(ws), "virtual-device", "start", "--profile", profile,
@@ -110,31 +122,37 @@ def energy_error(duration: float, idle: float) -> None:
                                                "energy-truth", serial, "--json"], capture_output=True, text=True,
                                               env=env).stdout)
             true_by_run = measured_window_truth(ws / "results.sqlite", truth)
+            with sqlite3.connect(ws / "results.sqlite") as db:
+                stored = {run_id: (energy, json.loads(rails) if rails else None) for run_id, energy, rails in
+                          db.execute("SELECT run_id, energy_per_inference_mj, rails_json FROM energy")}
             for rec in json.loads(result.stdout):
                 est = rec["energy_per_inference_mj"]["value"]
                 true = sum(true_by_run[r] for r in rec["run_ids"]) / len(rec["run_ids"])
-                whole = sum(t["energy_per_inference_mj"] for t in truth if t["run_id"] in rec["run_ids"]) / len(
-                    rec["run_ids"])
-                err = abs(est - true) / true if est is not None else float("nan")
-                signed = f" ({(est - true) / true:+.1%})" if est is not None else ""
-                errors.append(err)
-                soc = (rec.get("power_rails") or {}).get("soc_energy_per_inference_mj") or {}
-                rails = ""
-                if soc.get("value") is not None:
-                    rail_err = abs(soc["value"] - true) / true
-                    rail_errors.append(rail_err)
-                    rails = f", SoC rails {soc['value']:.5f} mJ ({(soc['value'] - true) / true:+.1%})"
-                print(f"   {profile:22} {rec['model']:42} estimate {est if est is None else round(est, 5)} mJ, "
-                      f"truth {true:.5f} mJ (whole window {whole:.5f}), error {err:.1%}{signed}{rails}, "
-                      f"valid {rec['valid']}", flush=True)
-    finite = [e for e in errors if e == e]
-    withheld = len(errors) - len(finite)
-    print(f"2. energy per inference, {len(MODELS)} models x {len(PROFILES)} profiles: median error "
-          f"{sorted(finite)[len(finite) // 2]:.1%}, worst {max(finite):.1%}   (target <= 10%)"
-          + (f"; {withheld} withheld (not resolved above idle)" if withheld else ""))
-    if rail_errors:
-        print(f"   ODPM SoC rails (profiles with rails), {len(rail_errors)} models: median error "
-              f"{sorted(rail_errors)[len(rail_errors) // 2]:.1%}, worst {max(rail_errors):.1%}")
+                headline.append((est - true) / true if est is not None else float("nan"))
+                runs = []
+                for run_id in rec["run_ids"]:
+                    energy, rails = stored.get(run_id, (None, None))
+                    t = true_by_run[run_id]
+                    if energy is None:
+                        not_measured += 1
+                        runs.append("not measured")
+                    else:
+                        per_run.append((energy - t) / t)
+                        runs.append(f"{(energy - t) / t:+.1%}")
+                    soc = (rails or {}).get("soc_energy_per_inference_mj")
+                    if soc is not None:
+                        rails_run.append((soc - t) / t)
+                        runs[-1] += f" (rails {(soc - t) / t:+.1%})"
+                shown = "withheld" if est is None else f"{est:.5f} mJ ({(est - true) / true:+.1%})"
+                print(f"   {profile:22} {rec['model']:42} truth {true:.5f} mJ, estimate {shown}; "
+                      f"per run {', '.join(runs)}", flush=True)
+    print(f"2. energy per inference, {len(MODELS)} models x {len(PROFILES)} profiles x 2 repeats "
+          "(target <= 10%):")
+    _stats("per run (the method)", per_run, f"; {not_measured} runs not measured" if not_measured else "")
+    withheld = sum(e != e for e in headline)
+    _stats("per model (mean of 2 runs)", headline, f"; {withheld} withheld (interval reaches zero)"
+           if withheld else "")
+    _stats("ODPM SoC rails, per run", rails_run)
 
 
 def main() -> None:
