@@ -27,6 +27,7 @@ from edgebench.errors import ParseError
 from edgebench.records import Check
 
 UV_UA_TO_MW = 1e-9
+UV_UAH_TO_MJ = 1e-6 * 3.6e-3 * 1e3  # V × (µAh → C) × (J → mJ)
 # An idle window does not start idle. Before idle_pre the driver has just run its set-up commands;
 # after the workload the SoC stays out of deep idle for a tail (cpuidle and the governor's ramp down:
 # ~0.1-1 s), the driver counts the runner's lines, and the gauge's current register is a low-pass
@@ -35,7 +36,6 @@ UV_UA_TO_MW = 1e-9
 # estimate. So each baseline starts SETTLE_S in: 1 s of tail plus 5 time constants of a 0.7 s
 # filter (e^-5 < 1 % left), rounded up. Never more than half the window, so a short one keeps a baseline.
 SETTLE_S = 5.0
-UV_UAH_TO_MJ = 1e-6 * 3.6e-3 * 1e3  # V × (µAh → C) × (J → mJ)
 
 
 @dataclass(frozen=True)
