@@ -70,7 +70,8 @@ def sampler_cpu(seconds: float) -> None:
 def measured_window_truth(store: Path, truth: list[dict]) -> dict[str, float]:
     """Each run's true energy per inference over the window the estimate measures (first to last timed
     inference, from the stored run), not the marker window, which also holds the warm-up's process start
-    and model load and the driver's line count at the end: fixed costs that dominate a µs model's truth."""
+    and model load and the driver's line count at the end (measured: ~2 % of a µs model's truth at 1000 Hz
+    over 30 s, not the gap the estimate shows for those models; see the module docstring)."""
     from edgebench.virtual.energy_truth import workload_energy_between
 
     out = {}
