@@ -314,8 +314,11 @@ class AdbTarget(Target):
         """Frames carry binary tars (a v1 shell, Android < 7, may mangle them) that `tar` makes on the device
         (one call per run falls back to pulling file by file where there is none). Asked once."""
         if self._slices is None:
-            self._slices = self.device.has_shell_v2 and self.device.shell(
-                "command -v tar >/dev/null 2>&1 && echo yes; true").stdout.strip() == "yes"
+            try:
+                self._slices = self.device.has_shell_v2 and self.device.shell(
+                    "command -v tar >/dev/null 2>&1 && echo yes; true").stdout.strip() == "yes"
+            except DeviceError:
+                return False  # not asked yet (a link that dropped now): one call per run, which waits for it
         return self._slices
 
     def run_slice(self, slice_name: str, entries: Sequence[SliceEntry], results_dirs: Sequence[Path], *,
