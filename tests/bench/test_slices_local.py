@@ -16,6 +16,19 @@ from .slice_sessions import same_session_in, stored_runs
 ADD = REAL_MODELS / "tflm_simple_add_model.tflite"
 
 
+def _count_slices(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """The number of runs of each slice the local target is given, in order."""
+    sizes: list[int] = []
+    real_run_slice = LocalTarget.run_slice
+
+    def counting(self, slice_name, entries, *args, **kw):  # type: ignore[no-untyped-def]
+        sizes.append(len(entries))
+        return real_run_slice(self, slice_name, entries, *args, **kw)
+
+    monkeypatch.setattr(LocalTarget, "run_slice", counting)
+    return sizes
+
+
 def test_a_batched_session_stores_the_runs_an_unbatched_one_stores(tmp_path: Path, monkeypatch):
     """Same run ids (the run key: model, config, repeat, device, harness, session), same statuses, same checks;
     the model that cannot be compiled fails alone, in the middle of the slice, and the rest of it runs."""
@@ -24,14 +37,7 @@ def test_a_batched_session_stores_the_runs_an_unbatched_one_stores(tmp_path: Pat
     models = [ADD, broken]
     kwargs = dict(target="local", protocol="smoke", runs=3, warmup=1, threads=(1, 2), repeats=2)
     one_by_one = edgebench.push_and_run(models, workspace=tmp_path / "a", batch=False, **kwargs)
-    slices: list[int] = []
-    real_run_slice = LocalTarget.run_slice
-
-    def counting_run_slice(self, slice_name, entries, *args, **kw):  # type: ignore[no-untyped-def]
-        slices.append(len(entries))
-        return real_run_slice(self, slice_name, entries, *args, **kw)
-
-    monkeypatch.setattr(LocalTarget, "run_slice", counting_run_slice)
+    slices = _count_slices(monkeypatch)
     same_session_in(tmp_path / "b", one_by_one.session)
     batched = edgebench.push_and_run(models, workspace=tmp_path / "b", batch=True, resume=one_by_one.session, **kwargs)
     assert slices == [8]  # 2 models x 2 configs x 2 repeats in one device call
@@ -56,14 +62,7 @@ def test_keep_leaves_each_run_folder_marked_on_the_device(tmp_path: Path):
 
 def test_a_slice_holds_at_most_the_bound_and_the_rest_goes_in_the_next(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(slice_worker, "MAX_RUNS_PER_SLICE", 3)
-    sizes: list[int] = []
-    real_run_slice = LocalTarget.run_slice
-
-    def counting(self, slice_name, entries, *args, **kw):  # type: ignore[no-untyped-def]
-        sizes.append(len(entries))
-        return real_run_slice(self, slice_name, entries, *args, **kw)
-
-    monkeypatch.setattr(LocalTarget, "run_slice", counting)
+    sizes = _count_slices(monkeypatch)
     result = edgebench.push_and_run([ADD], target="local", protocol="smoke", runs=2, warmup=0, threads=(1, 2),
                                     repeats=4, workspace=tmp_path)
     assert sizes == [3, 3, 2]

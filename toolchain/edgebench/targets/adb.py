@@ -20,8 +20,7 @@ from edgebench.devices.adb import DeviceConnectionError, DeviceTimeoutError
 from edgebench.errors import DeviceError
 from edgebench.parsers import GetpropResult
 from edgebench.targets.android import AndroidDevice
-from edgebench.targets.base import DeviceInfo, DriverResult, Target, output_tail
-from edgebench.targets.slice_loop import SliceEvents
+from edgebench.targets.base import DeviceInfo, DriverResult, SliceEvents, Target, output_tail
 from edgebench.targets.slice_protocol import DeviceCooldown, SliceEntry
 from edgebench.targets.safe_tar import UnsafeArchiveError, extract_tar
 from edgebench.targets.staging import cached_sha256, file_sha256, remember_sha256
@@ -263,7 +262,6 @@ class AdbTarget(Target):
 
     def _collect(self, remote_out: str, archive: str, results_dir: Path) -> None:
         import shutil
-        import tarfile
         import tempfile
 
         if results_dir.exists():
@@ -279,11 +277,8 @@ class AdbTarget(Target):
             except DeviceError:
                 pulled = False  # no tar on this device (or no out/): fall back to file by file
             if pulled:
-                try:
-                    extract_tar(local, results_dir)  # refuses absolute paths, .., links out, devices
-                except (UnsafeArchiveError, tarfile.TarError) as exc:
-                    raise DeviceError(self.name, f"the run's output archive could not be extracted safely: {exc}",
-                                      command=f"pull {archive}") from exc
+                with local.open("rb") as tar:
+                    self._extract(tar, results_dir, f"pull {archive}")
                 return
         listing = self.device.shell(["ls", "-1", remote_out])
         if listing.exit_code != 0:
@@ -377,21 +372,27 @@ class AdbTarget(Target):
             save_log_windows(log, results_dirs, token=token)
 
     def _unpack(self, tar: IO[bytes] | None, results_dir: Path, command: str) -> None:
+        """A slice frame's tar of out/ into `results_dir` (emptied first); None: the driver made no out/."""
         import shutil
-        import tarfile
 
         if results_dir.exists():
             shutil.rmtree(results_dir)
         results_dir.mkdir(parents=True)
         if tar is None:
-            return  # the driver made no out/: the caller reports the missing runner.jsonl
+            return  # the caller reports the missing runner.jsonl
+        try:
+            self._extract(tar, results_dir, command)
+        finally:
+            tar.close()
+
+    def _extract(self, tar: IO[bytes], results_dir: Path, command: str) -> None:
+        import tarfile
+
         try:
             extract_tar(tar, results_dir)  # refuses absolute paths, .., links out, devices
         except (UnsafeArchiveError, tarfile.TarError) as exc:
             raise DeviceError(self.name, f"the run's output archive could not be extracted safely: {exc}",
                               command=command) from exc
-        finally:
-            tar.close()
 
     def read_thermal_status(self) -> int | None:
         return self.android.thermal.status()

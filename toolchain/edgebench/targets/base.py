@@ -11,14 +11,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 from edgebench.devices.cpu_topology import CpuFacts
 from edgebench.records import DeviceKind
 
 if TYPE_CHECKING:
     from edgebench.targets.android import AndroidDevice
-    from edgebench.targets.slice_loop import SliceEvents
     from edgebench.targets.slice_protocol import DeviceCooldown, SliceEntry
 
 
@@ -50,6 +49,16 @@ class DriverResult:
     wall_seconds: float
     stderr_tail: str
     log_marker: str | None = None  # device time at the start, for the run's log window
+
+
+class SliceEvents(Protocol):
+    """What a target tells its caller while a slice runs (Target.run_slice)."""
+
+    def stage(self, index: int, stage: str) -> None:
+        """Run `index` (from 0, in the order of the entries) is at `stage` ("cool-down" or "run")."""
+
+    def finished(self, index: int, result: DriverResult) -> None:
+        """Run `index` finished; its out/ is in result.out_dir. Called in order, once per run."""
 
 
 PART_CHARS = 400  # of each stream: the labels survive, and a 500-character cut keeps the runner's stderr

@@ -17,8 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from edgebench.devices.cpu_topology import CpuFacts
 from edgebench.errors import HarnessError
-from edgebench.targets.base import DeviceInfo, DriverResult, Target, output_tail
-from edgebench.targets.slice_loop import SliceEvents
+from edgebench.targets.base import DeviceInfo, DriverResult, SliceEvents, Target, output_tail
 from edgebench.targets.slice_protocol import DeviceCooldown, SliceEntry
 from edgebench.targets.staging import file_sha256
 
@@ -141,14 +140,7 @@ class LocalTarget(Target):
         finally:
             self._running.pop(run_name, None)
         wall = time.monotonic() - started
-        out = run_dir / "out"
-        if results_dir.exists():
-            shutil.rmtree(results_dir)
-        results_dir.parent.mkdir(parents=True, exist_ok=True)
-        if out.is_dir():
-            shutil.copytree(out, results_dir)
-        else:
-            results_dir.mkdir(parents=True)
+        _copy_out(run_dir, results_dir)
         return DriverResult(exit_code=proc.returncode, out_dir=results_dir, wall_seconds=wall,
                             stderr_tail=output_tail(stderr.decode(errors="replace"), results_dir))
 
@@ -177,13 +169,7 @@ class LocalTarget(Target):
 
         def deliver(index: int, frame: RunFinished) -> DriverResult:
             run_dir, results_dir = self.run_dir(entries[index].run_name), results_dirs[index]
-            if results_dir.exists():
-                shutil.rmtree(results_dir)
-            results_dir.parent.mkdir(parents=True, exist_ok=True)
-            if (run_dir / "out").is_dir():
-                shutil.copytree(run_dir / "out", results_dir)
-            else:
-                results_dir.mkdir(parents=True)
+            _copy_out(run_dir, results_dir)
             if not keep:
                 shutil.rmtree(run_dir, ignore_errors=True)
             return DriverResult(exit_code=frame.exit_code, out_dir=results_dir, wall_seconds=frame.wall_seconds,
@@ -265,6 +251,17 @@ class LocalTarget(Target):
             facts.append(CpuFacts(int(cpu_dir.name[3:]), _read_int(cpu_dir / "cpu_capacity"),
                                   _read_int(cpu_dir / "cpufreq" / "cpuinfo_max_freq")))
         return facts
+
+
+def _copy_out(run_dir: Path, results_dir: Path) -> None:
+    """A run folder's out/ to `results_dir` (emptied first; left empty when the driver made no out/)."""
+    if results_dir.exists():
+        shutil.rmtree(results_dir)
+    results_dir.parent.mkdir(parents=True, exist_ok=True)
+    if (run_dir / "out").is_dir():
+        shutil.copytree(run_dir / "out", results_dir)
+    else:
+        results_dir.mkdir(parents=True)
 
 
 def _file_text(fh: Any) -> str:

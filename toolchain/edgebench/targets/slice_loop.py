@@ -8,25 +8,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Sequence
 
 from edgebench.devices.adb import DeviceTimeoutError
 from edgebench.errors import DeviceError
-from edgebench.targets.base import DriverResult
+from edgebench.targets.base import DriverResult, SliceEvents
 from edgebench.targets.slice_protocol import (CoolingDown, DeviceCooldown, FrameReader, RunFinished, RunStarted,
                                               SliceEnded, SliceEntry, SliceLog)
 
 # Seconds allowed after a run's frame for packing and cleaning up before the next run starts.
 BETWEEN_RUNS_S = 60.0
 READ_POLL_S = 5.0
-
-
-class SliceEvents(Protocol):
-    def stage(self, index: int, stage: str) -> None:
-        """Run `index` (from 0, in the order of the entries) is at `stage` ("cool-down" or "run")."""
-
-    def finished(self, index: int, result: DriverResult) -> None:
-        """Run `index` finished; its out/ is in result.out_dir. Called in order, once per run."""
 
 
 class SliceRunTimeout(DeviceError):
