@@ -85,7 +85,7 @@ def test_the_battery_invocation_is_the_latency_one_with_idle_windows() -> None:
     assert list(inv.args) == ["--model", f"{ROOT}/models/{'aa' * 8}.tflite", "--lib", f"{ROOT}/lib/libLiteRt.so",
                               "--threads", "1", "--accelerator", "cpu", "--warmup-runs", "0", "--warmup-seconds", "2",
                               "--runs", "1", "--min-seconds", "20", "--max-seconds", "20", "--input-seed", "1",
-                              "--run-delay-ms", "20"]
+                              "--hash-cache", f"{ROOT}/.hash-cache", "--run-delay-ms", "20"]
     assert inv.env["EDGEBENCH_IDLE_S"] == "8" and inv.env["EDGEBENCH_WINDOW_PROP"] == WINDOW_PROP
     assert inv.timeout_s == 2 * 8 + 2 + 20 * 1.5 + RUN_MARGIN_S
 

@@ -49,6 +49,9 @@ class Invocation:
     timeout_s: float  # the whole driver call, idle windows included
 
 
+HASH_CACHE_DIR = ".hash-cache"  # under the target's root: the runner's stat-checked sha256 of staged files
+
+
 def model_device_path(model: ModelFile) -> str:
     # The device never sees the user's file name: hostile names cannot reach a shell.
     return f"models/{model.sha256[:16]}.tflite"
@@ -61,7 +64,9 @@ def runner_args(dep: Deployment, model: ModelFile, config: RunConfig, protocol: 
             "--threads", str(config.threads), "--accelerator", config.accelerator,
             "--warmup-runs", str(eff.warmup_runs), "--warmup-seconds", f"{eff.warmup_seconds:g}",
             "--runs", str(eff.runs), "--min-seconds", f"{eff.min_seconds:g}",
-            "--max-seconds", f"{eff.max_seconds:g}", "--input-seed", str(INPUT_SEED)]
+            "--max-seconds", f"{eff.max_seconds:g}", "--input-seed", str(INPUT_SEED),
+            # runner 1.3.0: the library's and model's sha256 are hashed once per file change, not per run
+            "--hash-cache", dep.target.device_path(HASH_CACHE_DIR)]
     if eff.run_delay_ms:
         args += ["--run-delay-ms", f"{eff.run_delay_ms:g}"]
     if reference is not None:  # --check-outputs: compared with the reference on CPU, same seeded inputs

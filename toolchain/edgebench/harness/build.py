@@ -33,8 +33,8 @@ from edgebench.harness.litert_lib import fetch_litert_runtime, find_litert_libra
 
 RUNNER_SOURCES = ("runner.c", "runner_args.c", "runner_exit.c", "output.c", "library.c", "model.c",
                   "compile.c", "shapes.c", "buffers.c", "measure.c", "profile.c", "litert_api.c",
-                  "crash_guard.c", "procinfo.c", "jsonl.c", "sha256.c", "stats.c", "tensors.c",
-                  "agreement.c")
+                  "crash_guard.c", "procinfo.c", "jsonl.c", "sha256.c", "file_hash.c", "stats.c",
+                  "tensors.c", "agreement.c")
 SAMPLER_SOURCES = ("sampler.c", "jsonl.c")
 CFLAGS = ("-O2", "-std=c11", "-Wall", "-Wextra")
 LDLIBS = ("-ldl", "-lm")  # dlopen lives in libdl before glibc 2.34

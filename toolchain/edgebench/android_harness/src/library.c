@@ -10,7 +10,7 @@
 
 #include "crash_guard.h"
 #include "procinfo.h"
-#include "sha256.h"
+#include "file_hash.h"
 
 /* The folder of the library: "." for a bare name, "/" for a file in the root. */
 static void set_lib_dir(runner *r) {
@@ -24,7 +24,7 @@ static void set_lib_dir(runner *r) {
 void library_load(runner *r) {
   const char *given = r->args->lib_path;
   r->lib_path = realpath(given, r->lib_real) ? r->lib_real : given;
-  int have_sha = sha256_file(r->lib_path, r->lib_sha, NULL) == 0;
+  int have_sha = file_sha256(r->lib_path, r->args->hash_cache, r->lib_sha, NULL, NULL) == 0;
   uint64_t t0 = now_boottime_ns();
   char err[2048];
   if (!have_sha) {

@@ -12,7 +12,7 @@
 #include "crash_guard.h"
 #include "op_names.h"
 #include "procinfo.h"
-#include "sha256.h"
+#include "file_hash.h"
 #include "tensors.h"
 
 /* ---------- the file ---------- */
@@ -41,7 +41,7 @@ void model_check_file(runner *r) {
          "4, found %s; check that the file is a converted .tflite model",
          path, got < 8 ? "a file shorter than 8 bytes" : "other bytes");
   }
-  sha256_file(path, r->model_sha, &r->model_bytes);
+  file_sha256(path, r->args->hash_cache, r->model_sha, &r->model_bytes, NULL);
 }
 
 /* ---------- loading ---------- */

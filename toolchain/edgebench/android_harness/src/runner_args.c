@@ -24,6 +24,7 @@ static const char kUsage[] =
     "  --profile-runs N       runs of the profile pass (default 20)\n"
     "  --check-outputs        after the measurement, compare outputs with a reference run on CPU\n"
     "  --reference-model PATH the reference of --check-outputs (default: the model itself)\n"
+    "  --hash-cache DIR       remember the library's and models' sha256 there (stat-checked)\n"
     "  --out PATH             JSON lines file (default stdout)\n"
     "Output and exit codes: android_harness/PROTOCOL.md\n";
 
@@ -99,7 +100,8 @@ static int is_valued_option(const char *name) {
   static const char *const kValued[] = {
       "--model", "--lib", "--out", "--threads", "--accelerator", "--warmup-runs",
       "--warmup-seconds", "--runs", "--min-seconds", "--max-seconds", "--run-delay-ms",
-      "--input-seed", "--input-file", "--input-shape", "--profile-runs", "--reference-model"};
+      "--input-seed", "--input-file", "--input-shape", "--profile-runs", "--reference-model",
+      "--hash-cache"};
   for (size_t k = 0; k < sizeof(kValued) / sizeof(kValued[0]); ++k) {
     if (!strcmp(name, kValued[k])) return 1;
   }
@@ -114,6 +116,7 @@ static int apply_value(runner_args *a, const char *name, const char *value) {
   else if (!strcmp(name, "--lib")) a->lib_path = value;
   else if (!strcmp(name, "--out")) a->out_path = value;
   else if (!strcmp(name, "--reference-model")) a->reference_path = value;
+  else if (!strcmp(name, "--hash-cache")) a->hash_cache = value;
   else if (!strcmp(name, "--threads")) {
     bad = parse_size(value, &n) || n < 1 || n > 1024;
     a->threads = (int)n;

@@ -39,6 +39,7 @@ typedef struct {
   size_t profile_runs;
   int check_outputs;          /* --check-outputs: the output_agreement pass (agreement.c) */
   const char *reference_path; /* --reference-model; NULL: the model itself, on CPU */
+  const char *hash_cache;     /* --hash-cache DIR: remembered sha256 of the library and models (file_hash.h) */
 } runner_args;
 
 /* 0: parsed; 1: --help/--version printed (exit 0); -1: usage error in err. */

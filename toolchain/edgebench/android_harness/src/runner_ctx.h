@@ -17,7 +17,7 @@
 #define PATH_MAX 4096
 #endif
 
-#define RUNNER_VERSION "1.2.0"
+#define RUNNER_VERSION "1.3.0"
 
 /* Exit codes: PROTOCOL.md. */
 enum {

@@ -102,19 +102,3 @@ void sha256_final(sha256_ctx *ctx, char hex[65]) {
   for (int i = 0; i < 8; ++i) snprintf(hex + 8 * i, 9, "%08x", ctx->h[i]);
   hex[64] = '\0';
 }
-
-int sha256_file(const char *path, char hex[65], uint64_t *size_out) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return -1;
-  sha256_ctx ctx;
-  sha256_init(&ctx);
-  uint8_t chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) sha256_update(&ctx, chunk, n);
-  int failed = ferror(f);
-  fclose(f);
-  if (failed) return -1;
-  if (size_out) *size_out = ctx.length;
-  sha256_final(&ctx, hex);
-  return 0;
-}

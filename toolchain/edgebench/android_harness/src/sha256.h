@@ -14,7 +14,5 @@ typedef struct {
 void sha256_init(sha256_ctx *ctx);
 void sha256_update(sha256_ctx *ctx, const void *data, size_t len);
 void sha256_final(sha256_ctx *ctx, char hex[65]);
-/* Hashes a whole file; returns 0, or -1 when it cannot be read. */
-int sha256_file(const char *path, char hex[65], uint64_t *size_out);
 
 #endif /* EDGEBENCH_SHA256_H_ */
