@@ -136,6 +136,19 @@ class DeviceContract:
     def test_cpu_topology_is_readable(self, target: AdbTarget):
         facts = target.cpu_facts()
         assert facts and all(f.capacity or f.max_freq_khz for f in facts)
+        # the same values the files hold, read one `cat` at a time
+        for f in facts:
+            base = f"/sys/devices/system/cpu/cpu{f.cpu}"
+            for value, node in ((f.capacity, "cpu_capacity"), (f.max_freq_khz, "cpufreq/cpuinfo_max_freq")):
+                shown = target.device.shell(f"cat {base}/{node}").stdout.strip()
+                assert value == (int(shown) if shown.isdigit() else None), (f.cpu, node, shown)
+
+    def test_thermal_zones_are_read_with_their_types(self, target: AdbTarget):
+        temps = target.read_temperatures_c()
+        listing = target.device.shell("for z in /sys/class/thermal/thermal_zone*; do [ -r $z/temp ] && "
+                                      "echo ${z##*/}:$(cat $z/type); done; true").stdout.split()
+        assert temps and sorted(temps) == sorted(listing)
+        assert all(-40.0 < c < 150.0 for c in temps.values()), temps
 
     def test_push_and_run_smoke(self, target: AdbTarget, workspace: Path, capsys):
         code = main(["--workspace", str(workspace), "push-and-run", str(ADD), "--target", target.name,
