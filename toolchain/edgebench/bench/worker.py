@@ -119,6 +119,9 @@ class DeviceWorker:
         self._interrupted_run: str | None = None
         self._drop_reason = ""
         self.baseline_c: dict[str, float] | None = None  # the temperatures cool-downs aim for
+        # Per model: this session's runs on this device by run key, read from the store once. Only this worker
+        # adds to them while it holds the device's lock, so each later run is checked without a query.
+        self._session_runs: dict[tuple[str, str], dict[str, RunRecord]] = {}
 
     # -- called from the main thread --------------------------------------------------------------
     def cancel(self) -> None:
@@ -362,8 +365,8 @@ class DeviceWorker:
     def _store(self, run: PlannedRun, outcome: RunOutcome) -> None:
         # Compared with the stored runs, and with those still in the outbox when the store is away.
         record = outcome.record
-        outcome = with_output_checks(outcome, self.outbox.runs(self.plan.session, device_id=record.device_id,
-                                                               model_sha256=record.model_sha256))
+        earlier = self._earlier_runs(record)
+        outcome = with_output_checks(outcome, list(earlier.values()))
         saved = self.outbox.save_run(outcome.record, _protocol_json(self.plan.protocol), outcome.latency_samples,
                                      outcome.device_samples)
         # Another writer of a shared store may have stored this run first: theirs is kept and reported.
@@ -372,8 +375,16 @@ class DeviceWorker:
         if saved is None:
             self.on_stage(run, self.target.name, f"results store unreachable: {self.outbox.waiting()} run(s) kept "
                                                  f"in the outbox until it is back (up to {self.outbox.db_outage_s:g} s)")
+        earlier[record.run_key] = record
         self.report.records.append(record)
         self.on_record(record)
+
+    def _earlier_runs(self, record: RunRecord) -> dict[str, RunRecord]:
+        scope = (record.device_id, record.model_sha256)
+        if scope not in self._session_runs:
+            stored = self.outbox.runs(self.plan.session, device_id=record.device_id, model_sha256=record.model_sha256)
+            self._session_runs[scope] = {r.run_key: r for r in stored}
+        return self._session_runs[scope]
 
     def _failed(self, dep: Deployment | None, run: PlannedRun, key: str, reason: str) -> RunOutcome:
         info = self.target.describe()
