@@ -310,7 +310,7 @@ class SyncSender:
     def _raise_answered_failure(self) -> None:
         """After the link refused our bytes: raise the FAIL adbd sent before closing, if one arrived."""
         try:
-            self.conn.sock.settimeout(1.0)
+            self.conn.sock.settimeout(0.2)  # a FAIL sent before the hang-up is already here
             while self._unanswered:
                 self._read_answer()
         except SyncFailure:
