@@ -143,7 +143,7 @@ class DeviceContract:
 
     @pytest.mark.parametrize("name", ["caf\u00e9 \u540d.bin", "back\\slash.bin"])
     def test_staging_manifest_keeps_unusual_names(self, target: AdbTarget, tmp_path: Path, name: str):
-        """The manifest is written inline (echo, or printf when it holds a backslash) and read back intact."""
+        """The manifest (JSON sent over sync, no shell quoting) keeps non-ASCII names and backslashes intact."""
         src = tmp_path / "payload.bin"
         src.write_bytes(b"unusual name\n")
         relative = f"contract/{name}"
