@@ -16,6 +16,7 @@ import pytest
 
 from edgebench.devices.adb import (AdbDevice, AdbServer, AdbServerAddress, DeviceConnectionError, DeviceTimeoutError,
                                    ShellStream)
+from edgebench.devices import adb_wire
 from edgebench.errors import DeviceError
 from tests.virtual.helpers import PrivateAdb, cli_lab
 
@@ -164,6 +165,44 @@ def test_stat_files_tells_regular_files_folders_and_missing_apart(device: AdbDev
     assert folder is not None and not folder.is_regular
     assert found[f"{REMOTE}-none"] is None
     device.shell(["rm", "-f", f"{REMOTE}-stat.bin"])
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_stat_and_read_is_one_round_trip_not_held_by_a_delayed_ack(device: AdbDevice, tmp_path: Path, exists: bool):
+    """STATs and a RECV asked in one write come back as several writes of the adb server; without a quick
+    ACK from us its Nagle holds the second until our delayed ACK fires (40 ms on Linux, every time)."""
+    src = tmp_path / "manifest.json"
+    src.write_text('{"a": 1}')
+    text = f"{REMOTE}-read.json"
+    device.push(src, text) if exists else device.shell(["rm", "-f", text])
+    paths = [text, "/data/local/tmp", f"{REMOTE}-none"]
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        found, content = device.stat_and_read(paths, text)
+        times.append(time.perf_counter() - started)
+    assert content == ('{"a": 1}' if exists else None)
+    assert (found[text] is not None) is exists and found[f"{REMOTE}-none"] is None
+    assert min(times) < 0.025, [f"{t * 1000:.1f} ms" for t in times]
+    device.shell(["rm", "-f", text])
+
+
+def test_pipelined_sends_stop_at_the_first_failure_and_name_its_file(device: AdbDevice, tmp_path: Path):
+    """adbd serves a session's SENDs in order and ends it at a FAIL: what was queued after it is never written."""
+    (tmp_path / "ok.bin").write_bytes(b"ok")
+    device.shell(["rm", "-rf", f"{REMOTE}-dir", f"{REMOTE}-after.bin"])
+    device.check_shell(["mkdir", f"{REMOTE}-dir"])
+
+    def send(sender: adb_wire.SyncSender) -> None:
+        sender.send_file(tmp_path / "ok.bin", f"{REMOTE}-dir", 0o644)  # a folder: adbd cannot create it
+        sender.send_bytes(b"after", f"{REMOTE}-after.bin", 0o644, 0)
+
+    with pytest.raises(DeviceError) as caught:
+        device.push_batch(f"adb -s {device.serial} push ok.bin", send)
+    assert not isinstance(caught.value, DeviceConnectionError)
+    assert f"{REMOTE}-dir" in str(caught.value) and device.serial in str(caught.value)
+    assert device.stat_files([f"{REMOTE}-after.bin"])[f"{REMOTE}-after.bin"] is None
+    device.shell(["rm", "-rf", f"{REMOTE}-dir"])
 
 
 class _FakeAdbServer:

@@ -112,9 +112,38 @@ class DeviceContract:
         assert manifest[copy]["sha256"] == sha == target.device.check_shell(["sha256sum", target.device_path(copy)]).split()[0]
         target.device.shell(["rm", "-f", remote, target.device_path(copy)])
 
+    def test_staging_pushes_changes_without_a_shell_round_trip(self, target: AdbTarget, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch):
+        """New and changed files go out with the manifest on one sync session: no command runs on the device
+        (each is a process start there), and adbd applies the mode of the push (a script stays executable)."""
+        if "fixed_push_mkdir" not in target.device.features():
+            pytest.skip("an adbd before Android 7 gets the pushed files' folders made by a shell command")
+        script, blob = tmp_path / "hello.sh", tmp_path / "blob.bin"
+        script.write_text("#!/system/bin/sh\necho staged-ok\n")
+        blob.write_bytes(os.urandom(200_000))
+        files = {f"contract/sync-only-{os.getpid()}.sh": script, f"contract/sync-only-{os.getpid()}.bin": blob}
+
+        def no_shell(*_args: object, **_kwargs: object) -> None:
+            raise AssertionError("staging ran a shell command")
+
+        for name in ("shell", "check_shell", "open_shell"):
+            monkeypatch.setattr(target.device, name, no_shell)
+        target.stage(files)
+        blob.write_bytes(os.urandom(150_000))  # changed: listed in the manifest, so unlisted first
+        target.stage(files)
+        monkeypatch.undo()
+        remotes = {relative: target.device_path(relative) for relative in files}
+        manifest = json.loads(target.device.read_text(target.device_path(".edgebench-staged.json")))
+        for relative, source in files.items():
+            digest = hashlib.sha256(source.read_bytes()).hexdigest()
+            assert manifest[relative] == {"sha256": digest, "size": source.stat().st_size}
+            assert target.device.check_shell(["sha256sum", remotes[relative]]).split()[0] == digest
+        assert target.device.check_shell([remotes[f"contract/sync-only-{os.getpid()}.sh"]]).strip() == "staged-ok"
+        target.device.shell(["rm", "-f", *remotes.values()])
+
     @pytest.mark.parametrize("name", ["caf\u00e9 \u540d.bin", "back\\slash.bin"])
     def test_staging_manifest_keeps_unusual_names(self, target: AdbTarget, tmp_path: Path, name: str):
-        """The manifest is written inline (echo, or printf when it holds a backslash) and read back intact."""
+        """The manifest (JSON sent over sync, no shell quoting) keeps non-ASCII names and backslashes intact."""
         src = tmp_path / "payload.bin"
         src.write_bytes(b"unusual name\n")
         relative = f"contract/{name}"
@@ -174,6 +203,42 @@ class TestVirtualDevice(DeviceContract):
     @pytest.fixture
     def workspace(self, _virtual):
         return _virtual[1]
+
+
+def test_a_push_that_breaks_off_leaves_the_file_unstaged(_virtual: tuple[AdbTarget, Path], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch):
+    """The link breaks halfway through a changed file (every retry too): the error names the serial and the
+    push, the manifest never lists what the device does not hold, and the next stage sends the file."""
+    from edgebench.devices import adb_wire
+    from edgebench.devices.adb import DeviceConnectionError
+
+    target = _virtual[0]
+    relative = f"contract/broken-{os.getpid()}.bin"
+    src = tmp_path / "model.bin"
+    src.write_bytes(os.urandom(1 << 20))
+    target.stage({relative: src})
+    src.write_bytes(os.urandom(1 << 20))  # same size, other bytes
+    real_send_data = adb_wire._send_data
+
+    def half_then_break(sock, local: Path, *, sha256: bool) -> str | None:
+        half = tmp_path / "half.bin"
+        half.write_bytes(local.read_bytes()[: local.stat().st_size // 2])
+        real_send_data(sock, half, sha256=False)
+        raise ConnectionResetError("the cable was pulled")
+
+    monkeypatch.setattr(adb_wire, "_send_data", half_then_break)
+    monkeypatch.setattr("edgebench.devices.adb.RETRY_DELAYS_S", (0.01,))
+    with pytest.raises(DeviceConnectionError) as caught:
+        target.stage({relative: src})
+    assert target.name in str(caught.value) and "push" in str(caught.value)
+    monkeypatch.undo()
+    remote = target.device_path(relative)
+    manifest = json.loads(target.device.read_text(target.device_path(".edgebench-staged.json")))
+    held = target.device.shell(["sha256sum", remote]).stdout.split()
+    assert relative not in manifest or [manifest[relative]["sha256"]] == held[:1]
+    target.stage({relative: src})
+    assert target.device.check_shell(["sha256sum", remote]).split()[0] == hashlib.sha256(src.read_bytes()).hexdigest()
+    target.device.shell(["rm", "-f", remote])
 
 
 def _attached_serials() -> list[str]:

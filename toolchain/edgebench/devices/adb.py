@@ -340,6 +340,35 @@ class AdbDevice:
         with self.server.open_device(self.serial) as conn:
             return adb_wire.sync_stat(conn, paths, v2=v2)
 
+    def stat_and_read(self, remotes: Sequence[str], text: str) -> tuple[dict[str, RemoteFile | None], str | None]:
+        """stat_files(remotes) and the content of the file `text` (None when adbd cannot send it: missing,
+        unreadable), asked together: one round trip on one sync connection."""
+        paths = list(remotes)
+        v2 = "stat_v2" in self.features()
+        command = f"adb -s {self.serial} shell stat {command_line(paths)} && adb -s {self.serial} pull {text}"
+        found, content = self._call(command, self._stat_and_recv, paths, v2, text)
+        decoded = content.decode(errors="replace") if content is not None else None
+        return {p: RemoteFile(*f) if f else None for p, f in zip(paths, found)}, decoded
+
+    def _stat_and_recv(self, paths: list[str], v2: bool,
+                       text: str) -> tuple[list[tuple[int, int] | None], bytes | None]:
+        with self.server.open_device(self.serial) as conn:
+            return adb_wire.sync_stat_and_recv(conn, paths, v2=v2, recv=text)
+
+    def push_batch(self, command: str, send: Callable[[adb_wire.SyncSender], _T]) -> _T:
+        """Run `send` on one sync session (its SENDs pipelined, adbd's answers read at the end) and return
+        its result. `send` must be safe to run again: a broken link retries the whole batch. `command`
+        names what it pushes in errors."""
+        result: _T = self._call(command, self._push_batch, send)
+        return result
+
+    def _push_batch(self, send: Callable[[adb_wire.SyncSender], _T]) -> _T:
+        with self.server.open_device(self.serial) as conn:
+            sender = adb_wire.SyncSender(conn)
+            result = send(sender)
+            sender.finish()
+            return result
+
     def read_text(self, remote: str) -> str:
         return self._call(f"adb -s {self.serial} pull {remote}", self._recv_text, remote)
 

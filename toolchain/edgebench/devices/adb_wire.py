@@ -24,6 +24,7 @@ IO_TIMEOUT_S = 30.0  # a transfer that makes no progress for this long is a dead
 SYNC_DATA_MAX = 64 * 1024  # the sync protocol's largest DATA payload
 TPORT_MIN_SERVER_VERSION = 41  # `host:tport:` exists from adb 1.0.41 on
 _RECV_BYTES = 256 * 1024
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 _BLOCK_PACKETS = 16  # DATA packets read, hashed and sent as one block (1 MiB of payload)
 # shell protocol v2 packet ids (system/core/adb/shell_protocol.h)
 SHELL_STDOUT, SHELL_STDERR, SHELL_EXIT = 1, 2, 3
@@ -104,6 +105,8 @@ class Connection:
             if remaining <= 0:
                 raise TimeoutError("deadline passed")
             self.sock.settimeout(remaining)
+        if _QUICKACK is not None:
+            self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
         chunk = self.sock.recv(_RECV_BYTES)
         if not chunk:
             raise EOFError("the adb server closed the connection")
@@ -197,8 +200,40 @@ def sync_stat(conn: Connection, remotes: list[str], *, v2: bool) -> list[tuple[i
     sizes) or, with the device's stat_v2, STA2 (a stat; 64-bit). All requests go out at once and the
     replies come back in order: one round trip for any number of files, and no process on the device."""
     conn.request("sync:")
+    conn.sock.sendall(_stat_requests(remotes, v2=v2))
+    return _stat_replies(conn, remotes, v2=v2)
+
+
+def sync_stat_and_recv(conn: Connection, remotes: list[str], *, v2: bool,
+                       recv: str) -> tuple[list[tuple[int, int] | None], bytes | None]:
+    """sync_stat() of `remotes` and the content of the file `recv` (None when adbd cannot send it: missing,
+    unreadable), all asked in one write: one round trip on one connection. The STATs go first because
+    adbd ends the session after a RECV that FAILs."""
+    conn.request("sync:")
+    path = recv.encode()
+    conn.sock.sendall(_stat_requests(remotes, v2=v2) + _SYNC_HEADER.pack(b"RECV", len(path)) + path)
+    found = _stat_replies(conn, remotes, v2=v2)
+    content = bytearray()
+    while True:
+        kind, length = _SYNC_HEADER.unpack(conn.read_exact(_SYNC_HEADER.size))
+        if kind == b"DATA":
+            content += conn.read_exact(length)
+        elif kind == b"DONE":
+            return found, bytes(content)
+        elif kind == b"FAIL":
+            conn.read_exact(length)  # why (no such file): the caller treats every refusal alike
+            return found, None
+        else:
+            raise AdbFailure(f"sync RECV {recv}: expected DATA, DONE or FAIL, received {kind!r}")
+
+
+def _stat_requests(remotes: list[str], *, v2: bool) -> bytes:
     kind = b"STA2" if v2 else b"STAT"
-    conn.sock.sendall(b"".join(_SYNC_HEADER.pack(kind, len(p)) + p for p in (r.encode() for r in remotes)))
+    return b"".join(_SYNC_HEADER.pack(kind, len(p)) + p for p in (r.encode() for r in remotes))
+
+
+def _stat_replies(conn: Connection, remotes: list[str], *, v2: bool) -> list[tuple[int, int] | None]:
+    kind = b"STA2" if v2 else b"STAT"
     found: list[tuple[int, int] | None] = []
     for remote in remotes:
         if conn.read_exact(4) != kind:
@@ -213,15 +248,83 @@ def sync_stat(conn: Connection, remotes: list[str], *, v2: bool) -> list[tuple[i
 
 
 def sync_send(conn: Connection, local: Path, remote: str, mode: int, *, sha256: bool = False) -> str | None:
-    """Push one file (`sync:` SEND) in full 64 KiB DATA packets; the sha256 of the bytes sent when
-    asked. The file is read once: each 1 MiB block is hashed on a second thread while it is sent
-    (hashlib and sendall both release the GIL), so hashing costs no wall time on a multi-core host."""
-    conn.request("sync:")
-    target = f"{remote},{0o100000 | mode}".encode()
-    conn.sock.sendall(_SYNC_HEADER.pack(b"SEND", len(target)) + target)
+    """Push one file (`sync:` SEND) in full 64 KiB DATA packets; the sha256 of the bytes sent when asked."""
+    sender = SyncSender(conn)
+    digest = sender.send_file(local, remote, mode, sha256=sha256)
+    sender.finish()
+    return digest
+
+
+class SyncSender:
+    """SENDs pipelined on one `sync:` session: each file goes out without waiting for adbd's answer, and
+    finish() reads the answers, one per SEND, in order. adbd serves the requests one after another and
+    ends the session at the first FAIL, so nothing sent after a failed SEND is ever written."""
+
+    def __init__(self, conn: Connection) -> None:
+        conn.request("sync:")
+        self.conn = conn
+        self._unanswered: list[str] = []
+
+    def send_file(self, local: Path, remote: str, mode: int, *, sha256: bool = False) -> str | None:
+        """Send `local` in full 64 KiB DATA packets; the sha256 of the bytes sent when asked. The file is
+        read once: each 1 MiB block is hashed on a second thread while it is sent (hashlib and sendall
+        both release the GIL)."""
+        try:
+            self._header(remote, mode)
+            digest = _send_data(self.conn.sock, local, sha256=sha256)
+            self.conn.sock.sendall(_SYNC_HEADER.pack(b"DONE", int(local.stat().st_mtime)))
+        except OSError:
+            self._raise_answered_failure()  # adbd said why it hung up (disk full, ...), if it did
+            raise
+        return digest
+
+    def send_bytes(self, data: bytes, remote: str, mode: int, mtime_s: int) -> None:
+        """Send a small file held in memory, as one write."""
+        try:
+            self._header(remote, mode)
+            chunks = (data[at:at + SYNC_DATA_MAX] for at in range(0, len(data), SYNC_DATA_MAX))
+            self.conn.sock.sendall(b"".join(_SYNC_HEADER.pack(b"DATA", len(c)) + c for c in chunks)
+                                   + _SYNC_HEADER.pack(b"DONE", mtime_s))
+        except OSError:
+            self._raise_answered_failure()
+            raise
+
+    def finish(self) -> None:
+        """adbd's answer to every SEND: SyncFailure naming the file at the first FAIL."""
+        while self._unanswered:
+            self._read_answer()
+
+    def _header(self, remote: str, mode: int) -> None:
+        target = f"{remote},{0o100000 | mode}".encode()
+        self.conn.sock.sendall(_SYNC_HEADER.pack(b"SEND", len(target)) + target)
+        self._unanswered.append(remote)
+
+    def _read_answer(self) -> None:
+        remote = self._unanswered.pop(0)
+        kind, length = _SYNC_HEADER.unpack(self.conn.read_exact(_SYNC_HEADER.size))
+        if kind == b"FAIL":
+            raise SyncFailure(f"{remote}: {self.conn.read_exact(length).decode(errors='replace')}")
+        if kind != b"OKAY":
+            raise AdbFailure(f"sync SEND {remote}: expected OKAY or FAIL, received {kind!r}")
+
+    def _raise_answered_failure(self) -> None:
+        """After the link refused our bytes: raise the FAIL adbd sent before closing, if one arrived."""
+        try:
+            self.conn.sock.settimeout(0.2)  # a FAIL sent before the hang-up is already here
+            while self._unanswered:
+                self._read_answer()
+        except SyncFailure:
+            raise
+        except (OSError, EOFError, AdbFailure):
+            pass  # no FAIL to tell: the caller re-raises the link's own error
+
+
+def _send_data(sock: socket.socket, local: Path, *, sha256: bool) -> str | None:
+    """Write `local` as DATA packets, blocks of 16 laid out header+payload in place and sent in one sendall;
+    with `sha256`, hash each block on a second thread while the next one is read and sent."""
     digest = hashlib.sha256() if sha256 else None
     stride = _SYNC_HEADER.size + SYNC_DATA_MAX
-    # Two buffers of packets laid out header+payload in place: read into one while the other is hashed.
+    # Two buffers of packets: read into one while the other is hashed.
     buffers = [bytearray(stride * _BLOCK_PACKETS) for _ in range(2)]
     pending: list[Future[None] | None] = [None, None]
     hasher = ThreadPoolExecutor(1, thread_name_prefix="push-sha256") if digest else None
@@ -237,19 +340,13 @@ def sync_send(conn: Connection, local: Path, remote: str, mode: int, *, sha256: 
                 if hasher is not None and digest is not None:
                     pending[slot] = hasher.submit(_update_all, digest, spans)
                 end = spans[-1].nbytes + (len(spans) - 1) * stride + _SYNC_HEADER.size
-                conn.sock.sendall(memoryview(buffers[slot])[:end])
+                sock.sendall(memoryview(buffers[slot])[:end])
         for future in pending:
             if future is not None:
                 future.result()
     finally:
         if hasher is not None:
             hasher.shutdown(cancel_futures=True)
-    conn.sock.sendall(_SYNC_HEADER.pack(b"DONE", int(local.stat().st_mtime)))
-    kind, length = _SYNC_HEADER.unpack(conn.read_exact(_SYNC_HEADER.size))
-    if kind == b"FAIL":
-        raise SyncFailure(conn.read_exact(length).decode(errors="replace"))
-    if kind != b"OKAY":
-        raise AdbFailure(f"sync SEND {remote}: expected OKAY or FAIL, received {kind!r}")
     return digest.hexdigest() if digest else None
 
 

@@ -2,7 +2,8 @@
 
 Files are staged under /data/local/tmp/edgebench (executable for the shell user on every Android
 version; see docs/measurement-methodology.md §2.5). A manifest of what was pushed is kept on the
-device, so re-staging an unchanged file costs one manifest read, not a transfer or a re-hash.
+device, so re-staging an unchanged file costs one manifest read, not a transfer or a re-hash; a
+change is pushed with the manifest on one sync session, without a shell round trip.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import IO, Mapping, NoReturn, Sequence
 from edgebench.devices.adb import AdbDevice, command_line, quote
 from edgebench.devices.cpu_topology import CpuFacts
 from edgebench.devices.adb import DeviceConnectionError, DeviceTimeoutError
+from edgebench.devices.adb_wire import SyncSender
 from edgebench.errors import DeviceError
 from edgebench.parsers import GetpropResult
 from edgebench.targets.android import AndroidDevice
@@ -28,7 +30,6 @@ from edgebench.targets.staging import cached_sha256, file_sha256, remember_sha25
 DEVICE_ROOT = "/data/local/tmp/edgebench"
 MANIFEST = f"{DEVICE_ROOT}/.edgebench-staged.json"
 LOCK_DIR = f"{DEVICE_ROOT}/.lock"
-MANIFEST_INLINE_MAX = 2048  # bytes of manifest sent inside a shell command (adbd's old 4 kB line limit)
 EXECUTABLE_PREFIXES = ("bin/",)
 # Results the driver writes; anything else in out/ is pulled too, but these must exist.
 PULL_TIMEOUT_S = 120.0
@@ -42,6 +43,10 @@ def _start_epoch(manifest: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return str(value) if isinstance(value, int) else None
+
+
+def _manifest_bytes(manifest: Mapping[str, object]) -> bytes:
+    return json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode()
 
 
 def _changed(path: Path, before: os.stat_result) -> bool:
@@ -127,25 +132,20 @@ class AdbTarget(Target):
     def _remote_state(self, relatives: Sequence[str]) -> tuple[dict[str, dict[str, object]], dict[str, int]]:
         """The manifest of what edgebench pushed, and the sizes of those regular files now.
 
-        Read over `sync:` (RECV of the manifest, STAT of every file at once), not a shell: no process
-        starts on the device, each of which costs ~3-5 ms. adbd makes a pushed file's folders itself
-        when it has `fixed_push_mkdir` (Android 7 on); older ones get them made here, as `adb push` does."""
+        Read over `sync:` (STAT of every file and RECV of the manifest, asked in one write), not a shell: one
+        round trip, no process on the device, each of which costs ~3-5 ms. adbd makes a pushed file's
+        folders itself when it has `fixed_push_mkdir` (Android 7 on); older ones get them made here, as
+        `adb push` does."""
         if "fixed_push_mkdir" not in self.device.features():
             folders = sorted({posixpath.dirname(self.device_path(r)) for r in relatives})
             self.device.shell(["mkdir", "-p", *folders])
+        found, manifest_text = self.device.stat_and_read([self.device_path(r) for r in relatives], MANIFEST)
         try:
-            manifest_text = self.device.read_text(MANIFEST)
-        except DeviceConnectionError:
-            raise
-        except DeviceError:
-            manifest_text = ""  # none yet
-        try:
-            manifest = json.loads(manifest_text) if manifest_text.strip() else {}
+            manifest = json.loads(manifest_text) if manifest_text and manifest_text.strip() else {}
         except ValueError:
-            manifest = {}  # a damaged manifest only costs a re-push
+            manifest = {}  # a damaged (or half-written) manifest only costs a re-push
         if not isinstance(manifest, dict):
             manifest = {}
-        found = self.device.stat_files([self.device_path(r) for r in relatives])
         sizes = {}
         for relative in relatives:
             remote = found[self.device_path(relative)]
@@ -164,52 +164,57 @@ class AdbTarget(Target):
                           f"rmdir {runs}/* 2>/dev/null; true")
 
     def stage(self, files: Mapping[str, Path], *, verify: bool = False) -> None:
-        """Push what changed under temporary names, then rename all of it in one round trip.
+        """Push what changed and record it in the manifest, all on one sync session: no shell, no process
+        on the device.
 
-        Each rename is atomic, so a dropped push never leaves a half file under a real name.
+        The manifest is what says a file is staged, so it never lists a file while that file is sent:
+        a changed file's entry is dropped (the manifest re-sent without it) before the file goes out, and
+        the manifest listing it is sent after it. adbd serves a session's requests in order and ends the
+        session at the first FAIL, so a failed push leaves the file unlisted and is sent again next time;
+        a manifest cut off mid-write is not JSON, which costs a re-push of everything, never a wrong skip.
         """
         manifest, sizes = self._remote_state(list(files))
-        partials: dict[int, list[str]] = {}
-        renames: list[str] = []
+        changed: list[tuple[str, Path, os.stat_result]] = []
         for relative, source in files.items():
             before = source.stat()
             entry = manifest.get(relative)
-            remote = self.device_path(relative)
             if entry and sizes.get(relative) == before.st_size:
                 # Only a file that may be unchanged is hashed before (a cached hash after its first push).
                 digest = file_sha256(source)
+                remote = self.device_path(relative)
                 if entry.get("sha256") == digest and (not verify or self._remote_sha256(remote) == digest):
                     continue
-            mode = 0o755 if relative.startswith(EXECUTABLE_PREFIXES) or relative.endswith(".sh") else 0o644
-            known = cached_sha256(source, before)
-            if known is not None:  # hashed already (a session hashes its models first): just send it
-                self.device.push(source, remote + ".partial", mode)
-                digest = known
-            if known is None or _changed(source, before):  # the file changed while it went out: send it again
-                # The hash of the bytes actually sent, computed while they go out: one pass over the file.
-                digest = self.device.push_hashed(source, remote + ".partial", mode)
-                remember_sha256(source, before, digest)
-            partials.setdefault(mode, []).append(quote(remote + ".partial"))
-            renames.append(f"mv -f {quote(remote + '.partial')} {quote(remote)}")
-            manifest[relative] = {"sha256": digest, "size": before.st_size}
-        if not renames:
+            changed.append((relative, source, before))
+        if not changed:
             return
-        # One chmod per mode, not per file: every command is a process start on the device.
-        renames[:0] = [f"chmod {mode:o} {' '.join(names)}" for mode, names in sorted(partials.items())]
-        payload = json.dumps(manifest, sort_keys=True, ensure_ascii=False)
-        if len(payload.encode()) < MANIFEST_INLINE_MAX:
-            # echo is a shell builtin (printf is a process start on mksh) but reads backslashes as escapes.
-            writer = "printf '%s\\n'" if "\\" in payload else "echo"
-            renames.append(f"{writer} {quote(payload)} > {quote(MANIFEST + '.partial')}")
-        else:  # old adbd limits a shell command line to 4 kB: push a large manifest as a file
-            import tempfile
+        sent = self.device.push_batch(
+            f"adb -s {self.name} push {command_line([str(source) for _, source, _ in changed])} {DEVICE_ROOT}",
+            lambda sender: self._send_changed(sender, manifest, changed))
+        for relative, source, before in changed:
+            remember_sha256(source, before, sent[relative])
 
-            with tempfile.TemporaryDirectory() as tmpdir:
-                local = Path(tmpdir) / "manifest.json"
-                local.write_text(payload, encoding="utf-8")
-                self.device.push(local, MANIFEST + ".partial")
-        renames.append(f"mv -f {quote(MANIFEST + '.partial')} {quote(MANIFEST)}")
-        self.device.check_shell(" && ".join(renames))
+    def _send_changed(self, sender: SyncSender, manifest: Mapping[str, dict[str, object]],
+                      changed: Sequence[tuple[str, Path, os.stat_result]]) -> dict[str, str]:
+        """The SENDs of stage() (safe to run again on a broken link); the sha256 of each file as sent."""
+        listed = {r: e for r, e in manifest.items() if r not in {relative for relative, _, _ in changed}}
+        if len(listed) < len(manifest):  # a file listed now is about to change: unlist it first
+            sender.send_bytes(_manifest_bytes(listed), MANIFEST, 0o644, int(time.time()))
+        sent: dict[str, str] = {}
+        for relative, source, before in changed:
+            remote = self.device_path(relative)
+            # adbd applies the SEND's mode itself (fchmod after writing), as `adb push` keeps a script's x bit.
+            mode = 0o755 if relative.startswith(EXECUTABLE_PREFIXES) or relative.endswith(".sh") else 0o644
+            digest = cached_sha256(source, before)
+            if digest is not None:  # hashed already (a session hashes its models first): just send it
+                sender.send_file(source, remote, mode)
+            if digest is None or _changed(source, before):  # the file changed while it went out: send it again
+                # The hash of the bytes actually sent, computed while they go out: one pass over the file.
+                digest = sender.send_file(source, remote, mode, sha256=True)
+            assert digest is not None
+            sent[relative] = digest
+            listed[relative] = {"sha256": digest, "size": before.st_size}
+        sender.send_bytes(_manifest_bytes(listed), MANIFEST, 0o644, int(time.time()))
+        return sent
 
     def _remote_sha256(self, remote: str) -> str | None:
         result = self.device.shell(["sha256sum", remote])
