@@ -20,7 +20,8 @@ from edgebench.bench.input_shapes import ShapePlan, ShapesArgument, plan_session
 from edgebench.bench.plan import ModelFile, PlannedRun
 from edgebench.bench.references import check_outputs_default, plan_references
 from edgebench.bench.summary import summarize
-from edgebench.bench.worker import DeviceWorker, Interrupted, SessionPlan, WorkerReport
+from edgebench.bench.stopping import Interrupted
+from edgebench.bench.worker import DeviceWorker, SessionPlan, WorkerReport
 from edgebench.errors import EdgebenchError, UsageError
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import ConfigSummary, RunRecord

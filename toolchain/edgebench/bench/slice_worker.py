@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Sequence
 from edgebench.bench.cooldown import device_cooldown
 from edgebench.bench.execute import Deployment, PreparedRun, collected_from, outcome_of, prepare_run, utc_now
 from edgebench.bench.plan import PlannedRun
+from edgebench.bench.stopping import MAX_REDO_ATTEMPTS, Interrupted
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.errors import EdgebenchError
 from edgebench.targets.base import DeviceInfo, DriverResult
@@ -53,7 +54,6 @@ class _SliceEvents:
         self.worker.on_stage(self.prepared[index].run, self.worker.target.name, stage)
 
     def finished(self, index: int, result: DriverResult) -> None:
-        from edgebench.bench.worker import Interrupted
 
         if self.worker.stop.is_set():
             raise Interrupted()  # the stop may have cut this run short: never stored, a resume redoes it
@@ -74,7 +74,6 @@ class _SliceEvents:
 def run_in_slices(worker: DeviceWorker, pending: list[PendingRun], dep: Deployment, baseline_c: dict[str, float],
                   info: DeviceInfo, *, warm: bool) -> None:
     """Run `pending` (in plan order, already-stored and refused runs left out) in slices on the worker's device."""
-    from edgebench.bench.worker import Interrupted
 
     target, plan = worker.target, worker.plan
     drops: dict[str, int] = {}
@@ -131,7 +130,6 @@ def _recover(worker: DeviceWorker, pending: list[PendingRun], dep: Deployment, e
     """The device dropped with pending[0] in flight: wait for it and kill what is left of the slice (True),
     or store that run as failed and report the rest as not run (False: the device stayed gone). A run in
     flight at more than MAX_REDO_ATTEMPTS drops is stored as failed and taken off `pending`."""
-    from edgebench.bench.worker import MAX_REDO_ATTEMPTS
 
     target, plan = worker.target, worker.plan
     lost = pending[0]

@@ -22,6 +22,8 @@ from edgebench.targets.locks import HostLock, owner_record
 from edgebench.bench.plan import ModelFile, PlannedRun, configs, plan_runs, run_key
 from edgebench.bench.references import Reference, reference_models
 from edgebench.bench.run_record import run_header
+from edgebench.bench.slice_worker import PendingRun, run_in_slices
+from edgebench.bench.stopping import MAX_REDO_ATTEMPTS, Interrupted
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.devices.cpu_topology import clusters_of, named_masks, resolve_cpu_mask
 from edgebench.errors import EdgebenchError
@@ -32,7 +34,6 @@ from edgebench.targets.base import DeviceInfo, Target
 from edgebench.workspace import Workspace
 
 RECONNECT_POLL_S = 2.0
-MAX_REDO_ATTEMPTS = 3
 
 
 @dataclass
@@ -90,10 +91,6 @@ class WorkerReport:
     skipped: int = 0
     not_run: int = 0
     problem: str | None = None  # why this device stopped early
-
-
-class Interrupted(Exception):
-    """The session was asked to stop (Ctrl-C, SIGTERM)."""
 
 
 class DeviceWorker:
@@ -223,8 +220,6 @@ class DeviceWorker:
 
     def _run_plan_in_slices(self, planned: Sequence[PlannedRun], dep: Deployment, baseline: dict[str, float],
                             info: DeviceInfo, *, warm: bool) -> None:
-        from edgebench.bench.slice_worker import PendingRun, run_in_slices
-
         pending: list[PendingRun] = []
         for run in planned:
             key = self._key(run, dep, info)
