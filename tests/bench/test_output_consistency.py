@@ -92,3 +92,36 @@ def test_runs_at_other_input_shapes_are_not_compared():
     checks = _by_name(output_checks(_record("r2", "03", repeat=1, input_shapes=large),
                                     [_record("r0", "01", input_shapes=large)]))
     assert checks["output_consistency"].outcome == "fail"
+
+
+def test_earlier_runs_read_while_the_store_is_away_are_asked_again_once_it_answers(tmp_path):
+    """The worker reads a model's earlier runs on its device once per session, but only from an answer of
+    the store itself: what an outbox knew during an outage (nothing, for a resumed process) is not kept,
+    so the runs of the process before the resume are compared once the store is back."""
+    import threading
+
+    from edgebench.bench.worker import DeviceWorker, SessionPlan
+    from edgebench.protocols import resolve
+    from edgebench.targets.local import LocalTarget
+    from edgebench.workspace import Workspace
+
+    before_resume = _record("r0", "01")
+
+    class Outbox:
+        def __init__(self):
+            self.answers = [([], False), ([before_resume], True)]
+
+        def runs_answer(self, session, *, device_id, model_sha256):
+            assert (session, device_id, model_sha256) == ("s1", "dev1", "aa" * 32)
+            return self.answers.pop(0)  # a third read would be an IndexError
+
+    plan = SessionPlan(session="s1", protocol=resolve("smoke"), models=[], threads=[1], accelerators=["cpu"],
+                       cpu_mask=None, done={})
+    worker = DeviceWorker(LocalTarget(tmp_path / "device"), plan, store=None, workspace=Workspace.resolve(tmp_path),  # type: ignore[arg-type]
+                          deploy=lambda *_: None, stop=threading.Event(), on_stage=lambda *_: None,  # type: ignore[arg-type,return-value]
+                          on_record=lambda _r: None, outbox=Outbox())  # type: ignore[arg-type]
+    during_outage = worker._earlier_runs(_record("r1", "02", repeat=1))
+    assert during_outage == {}
+    after = worker._earlier_runs(_record("r2", "03", repeat=2))
+    assert list(after) == [before_resume.run_key]
+    assert worker._earlier_runs(_record("r3", "04", repeat=3)) is after  # kept: no third read

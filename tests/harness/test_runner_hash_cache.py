@@ -24,10 +24,15 @@ def _entry_of(cache: Path, path: Path) -> Path:
     return found[0]
 
 
-def _hashes(run_runner, model: Path, lib: Path, cache: Path) -> tuple[str, str]:
+def _hashes(run_runner, model: Path, lib: Path, cache: Path, *, cached: bool | None = None) -> tuple[str, str]:
+    """(library sha256, model sha256) as the runner reports them; `cached`: both must (not) say they came
+    from the cache."""
     result = run_runner(model, *QUICK, "--hash-cache", str(cache), lib=lib)
     assert result.returncode == 0, result.stderr
-    return result.one("runtime")["library_sha256"], result.one("setup")["model_sha256"]
+    runtime, setup = result.one("runtime"), result.one("setup")
+    if cached is not None:
+        assert (runtime["library_sha256_cached"], setup["model_sha256_cached"]) == (cached, cached)
+    return runtime["library_sha256"], setup["model_sha256"]
 
 
 def test_a_hash_is_remembered_once_the_file_settled_and_dropped_when_its_stat_moves(run_runner, litert_lib,
@@ -37,18 +42,19 @@ def test_a_hash_is_remembered_once_the_file_settled_and_dropped_when_its_stat_mo
     shutil.copyfile(ADD, model)
 
     # Just written: hashed, not remembered (a change in the same clock tick would keep the same ctime).
-    assert _hashes(run_runner, model, lib, cache) == (_sha(lib), _sha(model))
+    assert _hashes(run_runner, model, lib, cache, cached=False) == (_sha(lib), _sha(model))
     assert not cache.exists() or not any(cache.iterdir())
 
     time.sleep(SETTLE_S + 0.2)
-    assert _hashes(run_runner, model, lib, cache) == (_sha(lib), _sha(model))
+    assert _hashes(run_runner, model, lib, cache, cached=False) == (_sha(lib), _sha(model))
+    assert _hashes(run_runner, model, lib, cache, cached=True) == (_sha(lib), _sha(model))
     lib_entry, model_entry = _entry_of(cache, lib), _entry_of(cache, model)
 
     # Taken from the cache while the stat is unchanged: a planted hash shows that it was read ...
     planted = "0" * 64
     text = model_entry.read_text()
     model_entry.write_text(text.replace(_sha(model), planted))
-    assert _hashes(run_runner, model, lib, cache)[1] == planted
+    assert _hashes(run_runner, model, lib, cache, cached=True)[1] == planted
 
     # ... and ignored once anything moved the file's ctime, though content, size and mtime are the same.
     os.chmod(model, 0o600)

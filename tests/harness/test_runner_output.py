@@ -19,9 +19,9 @@ ORDER = ["start", "runtime", "setup", "init", "warmup", "run", "output", "summar
          "resources", "end"]
 FIELDS = {
     "start": {"runner_version", "argv", "boottime_ns", "pid", "latency_clock", "cpu_affinity"},
-    "runtime": {"library_path", "library_sha256", "library_dir", "api_generation",
+    "runtime": {"library_path", "library_sha256", "library_sha256_cached", "library_dir", "api_generation",
                 "api_generation_evidence", "library_version"},
-    "setup": {"model_path", "model_sha256", "model_bytes", "inputs", "outputs", "threads",
+    "setup": {"model_path", "model_sha256", "model_sha256_cached", "model_bytes", "inputs", "outputs", "threads",
               "accelerator_requested", "accelerator_used", "fallback_reason", "fully_accelerated",
               "input_source", "input_seed"},
     "init": {"stages_us", "total_us"},

@@ -376,10 +376,14 @@ class DeviceWorker:
 
     def _earlier_runs(self, record: RunRecord) -> dict[str, RunRecord]:
         scope = (record.device_id, record.model_sha256)
-        if scope not in self._session_runs:
-            stored = self.outbox.runs(self.plan.session, device_id=record.device_id, model_sha256=record.model_sha256)
-            self._session_runs[scope] = {r.run_key: r for r in stored}
-        return self._session_runs[scope]
+        if scope in self._session_runs:
+            return self._session_runs[scope]
+        stored, answered = self.outbox.runs_answer(self.plan.session, device_id=record.device_id,
+                                                   model_sha256=record.model_sha256)
+        earlier = {r.run_key: r for r in stored}
+        if answered:  # kept only when the store itself answered: during an outage it is asked again next run
+            self._session_runs[scope] = earlier
+        return earlier
 
     def _failed(self, dep: Deployment | None, run: PlannedRun, key: str, reason: str) -> RunOutcome:
         info = self.target.describe()

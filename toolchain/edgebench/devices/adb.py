@@ -205,14 +205,16 @@ class AdbDevice:
             self._features = set(self._call("get-features", self._device.get_features).split(","))
         return self._features
 
-    def _call(self, command: str, fn: Callable[..., _T], *args: Any, retry: bool = True, **kwargs: Any) -> _T:
-        """Call adbutils; transport failures of idempotent calls are retried with backoff."""
+    def _call(self, command: str, fn: Callable[..., _T], *args: Any, retry: bool = True,
+              retry_timeouts: bool = True, **kwargs: Any) -> _T:
+        """Call adbutils; transport failures of idempotent calls are retried with backoff (a timeout too,
+        unless `retry_timeouts` is False)."""
         delays = RETRY_DELAYS_S if retry else ()
         for attempt in range(len(delays) + 1):
             try:
                 return self._call_once(command, fn, *args, **kwargs)
-            except DeviceConnectionError:
-                if attempt == len(delays):
+            except DeviceConnectionError as exc:
+                if attempt == len(delays) or (isinstance(exc, DeviceTimeoutError) and not retry_timeouts):
                     raise
                 time.sleep(delays[attempt])
         raise AssertionError("unreachable")
@@ -232,6 +234,8 @@ class AdbDevice:
 
         if isinstance(exc, (AdbTimeout, TimeoutError)):  # adbutils' read timeout, or the socket's own
             return DeviceTimeoutError(self.serial, f"no answer within the timeout ({exc})", command=command)
+        if isinstance(exc, adb_wire.LocalFileError):  # this host's file: not the device's fault, not retried
+            return EdgebenchError(f"{exc} (while running: {command})")
         if isinstance(exc, adb_wire.SyncFailure):  # about the file, never the link
             return DeviceError(self.serial, _explain(str(exc)), command=command)
         if isinstance(exc, (AdbError, adb_wire.AdbFailure)):
@@ -359,7 +363,9 @@ class AdbDevice:
         """Run `send` on one sync session (its SENDs pipelined, adbd's answers read at the end) and return
         its result. `send` must be safe to run again: a broken link retries the whole batch. `command`
         names what it pushes in errors."""
-        result: _T = self._call(command, self._push_batch, send)
+        # Not again after a timeout: adbd may only be stalled, and its session would go on with the SENDs it
+        # holds while a retry sends them once more.
+        result: _T = self._call(command, self._push_batch, send, retry_timeouts=False)
         return result
 
     def _push_batch(self, send: Callable[[adb_wire.SyncSender], _T]) -> _T:

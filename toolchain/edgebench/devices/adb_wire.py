@@ -42,6 +42,10 @@ class SyncFailure(AdbFailure):
     """A sync request FAILed: about the file (missing, no permission, disk full), not the link."""
 
 
+class LocalFileError(Exception):
+    """A file to push cannot be read on this host: nothing about the device or its link."""
+
+
 def server_version(host: str, port: int, timeout_s: float = IO_TIMEOUT_S) -> int:
     """The adb server's protocol version (`host:version`: 41 for adb 1.0.41)."""
     with Connection.to_server(host, port, timeout_s) as conn:
@@ -105,8 +109,12 @@ class Connection:
             if remaining <= 0:
                 raise TimeoutError("deadline passed")
             self.sock.settimeout(remaining)
+        global _QUICKACK
         if _QUICKACK is not None:
-            self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+            try:
+                self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+            except OSError:  # a TCP stack that has the name but refuses it (WSL1, ...): only costs latency
+                _QUICKACK = None
         chunk = self.sock.recv(_RECV_BYTES)
         if not chunk:
             raise EOFError("the adb server closed the connection")
@@ -269,6 +277,11 @@ class SyncSender:
         """Send `local` in full 64 KiB DATA packets; the sha256 of the bytes sent when asked. The file is
         read once: each 1 MiB block is hashed on a second thread while it is sent (hashlib and sendall
         both release the GIL)."""
+        try:  # checked before the SEND: adbd would unlink the device's copy for a file we cannot read
+            with local.open("rb"):
+                pass
+        except OSError as exc:
+            raise LocalFileError(f"cannot read {local} to push it to {remote}: {exc}") from exc
         try:
             self._header(remote, mode)
             digest = _send_data(self.conn.sock, local, sha256=sha256)

@@ -144,7 +144,14 @@ class BufferedStore:
         process's outbox. While the store cannot be reached: the runs it held at the last read and every
         run written through here since (not asked again until the flusher reached it: a host that drops
         packets would hold each read for the connect timeout)."""
+        return self.runs_answer(session, device_id=device_id, model_sha256=model_sha256)[0]
+
+    def runs_answer(self, session: str, *, device_id: str | None = None,
+                    model_sha256: str | None = None) -> tuple[list[RunRecord], bool]:
+        """runs(), and whether the store itself answered (False: it could not be reached, and the runs are
+        what this process knew)."""
         scope = (session, device_id, model_sha256)
+        answered = False
         with self._cond:
             outage_on = self._down_since is not None
             stored = list(self._known.get(scope, {}).values())
@@ -155,13 +162,14 @@ class BufferedStore:
                 if not is_connection_loss(exc):
                     raise
             else:
+                answered = True
                 with self._cond:
                     self._known[scope] = {r.run_key: r for r in stored}
         with self._cond:
             waiting = [e.record for _, e in self._pending if e.record.session == session
                        and device_id in (None, e.record.device_id) and model_sha256 in (None, e.record.model_sha256)]
         keys = {r.run_key for r in stored}
-        return stored + [r for r in waiting if r.run_key not in keys]
+        return stored + [r for r in waiting if r.run_key not in keys], answered
 
     # -- the session's end and the workers' checks --------------------------------------------------
     def raise_if_stopped(self) -> None:

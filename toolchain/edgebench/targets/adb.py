@@ -45,6 +45,10 @@ def _start_epoch(manifest: Path) -> str | None:
     return str(value) if isinstance(value, int) else None
 
 
+def _is_program(relative: str) -> bool:
+    return relative.startswith(EXECUTABLE_PREFIXES) or relative.endswith(".sh")
+
+
 def _manifest_bytes(manifest: Mapping[str, object]) -> bytes:
     return json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode()
 
@@ -190,8 +194,26 @@ class AdbTarget(Target):
         sent = self.device.push_batch(
             f"adb -s {self.name} push {command_line([str(source) for _, source, _ in changed])} {DEVICE_ROOT}",
             lambda sender: self._send_changed(sender, manifest, changed))
+        self._check_sent(changed)
         for relative, source, before in changed:
             remember_sha256(source, before, sent[relative])
+
+    def _check_sent(self, changed: Sequence[tuple[str, Path, os.stat_result]]) -> None:
+        """One sync round trip: each file sent has its size and, for programs, its x bit on the device. adbd
+        writes in place without truncating where it cannot unlink first (a folder left by an `adb root`
+        session), which would leave an old longer file's tail after the new bytes."""
+        remotes = {self.device_path(relative): (relative, source) for relative, source, _ in changed}
+        found = self.device.stat_files(list(remotes))
+        for remote, (relative, source) in remotes.items():
+            got, size = found.get(remote), source.stat().st_size
+            wants_x = _is_program(relative)
+            if got is None or got.size_bytes != size or (wants_x and not got.mode & 0o100):
+                shown = "missing" if got is None else f"{got.size_bytes} bytes, mode {got.mode & 0o7777:o}"
+                raise DeviceError(self.name, f"{remote} does not hold what was pushed: {shown} on the device, "
+                                             f"{size} bytes{' and executable' if wants_x else ''} sent from {source}. "
+                                             f"If adb ran as root once, remove {DEVICE_ROOT} as root "
+                                             f"(adb root; adb shell rm -rf {DEVICE_ROOT}; adb unroot) and try again",
+                                  command=f"adb -s {self.name} push {source} {remote}")
 
     def _send_changed(self, sender: SyncSender, manifest: Mapping[str, dict[str, object]],
                       changed: Sequence[tuple[str, Path, os.stat_result]]) -> dict[str, str]:
@@ -203,7 +225,7 @@ class AdbTarget(Target):
         for relative, source, before in changed:
             remote = self.device_path(relative)
             # adbd applies the SEND's mode itself (fchmod after writing), as `adb push` keeps a script's x bit.
-            mode = 0o755 if relative.startswith(EXECUTABLE_PREFIXES) or relative.endswith(".sh") else 0o644
+            mode = 0o755 if _is_program(relative) else 0o644
             digest = cached_sha256(source, before)
             if digest is not None:  # hashed already (a session hashes its models first): just send it
                 sender.send_file(source, remote, mode)

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,10 +57,31 @@ static int cached(const char *entry, const char *path, const struct stat *st, ch
   return 1;
 }
 
+/* Filesystems whose ctime only the kernel sets, at nanosecond (or 1 s) resolution. FAT and exFAT derive it
+   from mtime, which user space can set; FUSE (Android's /sdcard) and network filesystems report what the
+   other side says. Anywhere else the runner hashes every time. */
+static int ctime_is_trustworthy(int fd) {
+  static const unsigned long kKnown[] = {
+      0xEF53UL,     /* ext2/3/4 */
+      0xF2F52010UL, /* f2fs */
+      0x58465342UL, /* xfs */
+      0x9123683EUL, /* btrfs */
+      0x01021994UL, /* tmpfs */
+      0x794C7630UL, /* overlayfs */
+      0x2FC12FC1UL, /* zfs */
+  };
+  struct statfs fs;
+  if (fstatfs(fd, &fs) != 0) return 0;
+  for (size_t i = 0; i < sizeof(kKnown) / sizeof(kKnown[0]); ++i) {
+    if ((unsigned long)fs.f_type == kKnown[i]) return 1;
+  }
+  return 0;
+}
+
+/* read_started: CLOCK_REALTIME when the file's stat was taken, before it was read. */
 static void remember(const char *cache_dir, const char *entry, const char *path, const struct stat *st,
-                     const char *hex) {
-  struct timespec now;
-  if (clock_gettime(CLOCK_REALTIME, &now) != 0 || now.tv_sec - st->st_ctim.tv_sec < FILE_HASH_SETTLE_S) return;
+                     const char *hex, const struct timespec *read_started) {
+  if (read_started->tv_sec - st->st_ctim.tv_sec < FILE_HASH_SETTLE_S) return;
   char text[4352], tmp[4240];
   int p = entry_prefix(st, text, sizeof(text));
   if (p < 0) return;
@@ -66,8 +89,8 @@ static void remember(const char *cache_dir, const char *entry, const char *path,
   if (n < 0 || (size_t)n >= sizeof(text) - (size_t)p) return;
   n += p;
   mkdir(cache_dir, 0700); /* EEXIST is fine; any other failure shows at open */
-  snprintf(tmp, sizeof(tmp), "%s.%ld", entry, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  snprintf(tmp, sizeof(tmp), "%s.XXXXXX", entry);
+  int fd = mkstemp(tmp); /* 0600; a unique name even where two hosts share the folder */
   if (fd < 0) return;
   int ok = write(fd, text, (size_t)n) == n;
   ok = close(fd) == 0 && ok;
@@ -85,9 +108,11 @@ int file_sha256(const char *path, const char *cache_dir, char hex[65], uint64_t 
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   struct stat before, after;
+  struct timespec read_started;
   char entry[4200];
   int use_cache = cache_dir != NULL && cache_dir[0] != '\0' && strlen(cache_dir) < 4000 && strlen(path) < 4000 &&
-                  fstat(fd, &before) == 0;
+                  clock_gettime(CLOCK_REALTIME, &read_started) == 0 && fstat(fd, &before) == 0 &&
+                  ctime_is_trustworthy(fd);
   if (use_cache) {
     entry_path(cache_dir, path, entry, sizeof(entry));
     if (cached(entry, path, &before, hex)) {
@@ -115,7 +140,7 @@ int file_sha256(const char *path, const char *cache_dir, char hex[65], uint64_t 
   sha256_final(&ctx, hex);
   /* Remembered only when nothing changed the file while it was read. */
   if (use_cache && fstat(fd, &after) == 0 && same_file_state(&before, &after) && (uint64_t)after.st_size == size) {
-    remember(cache_dir, entry, path, &after, hex);
+    remember(cache_dir, entry, path, &after, hex, &read_started);
   }
   close(fd);
   if (size_out) *size_out = size;

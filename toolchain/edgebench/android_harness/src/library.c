@@ -24,7 +24,7 @@ static void set_lib_dir(runner *r) {
 void library_load(runner *r) {
   const char *given = r->args->lib_path;
   r->lib_path = realpath(given, r->lib_real) ? r->lib_real : given;
-  int have_sha = file_sha256(r->lib_path, r->args->hash_cache, r->lib_sha, NULL, NULL) == 0;
+  int have_sha = file_sha256(r->lib_path, r->args->hash_cache, r->lib_sha, NULL, &r->lib_sha_cached) == 0;
   uint64_t t0 = now_boottime_ns();
   char err[2048];
   if (!have_sha) {

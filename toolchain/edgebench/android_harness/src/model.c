@@ -41,7 +41,7 @@ void model_check_file(runner *r) {
          "4, found %s; check that the file is a converted .tflite model",
          path, got < 8 ? "a file shorter than 8 bytes" : "other bytes");
   }
-  file_sha256(path, r->args->hash_cache, r->model_sha, &r->model_bytes, NULL);
+  file_sha256(path, r->args->hash_cache, r->model_sha, &r->model_bytes, &r->model_sha_cached);
 }
 
 /* ---------- loading ---------- */

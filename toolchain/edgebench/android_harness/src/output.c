@@ -68,6 +68,7 @@ void output_runtime(runner *r) {
   jw_line_begin(&r->w, "runtime");
   jw_kstr(&r->w, "library_path", r->lib_path);
   jw_kstr(&r->w, "library_sha256", r->lib_sha);
+  jw_kbool(&r->w, "library_sha256_cached", r->lib_sha_cached != 0);
   jw_kstr(&r->w, "library_dir", r->lib_dir);
   jw_kstr(&r->w, "api_generation", lr_generation_name(r->api.generation));
   jw_kstr(&r->w, "api_generation_evidence", r->api.generation_evidence);
@@ -108,6 +109,7 @@ void output_setup(runner *r) {
   jw_line_begin(&r->w, "setup");
   jw_kstr(&r->w, "model_path", args->model_path);
   jw_kstr(&r->w, "model_sha256", r->model_sha);
+  jw_kbool(&r->w, "model_sha256_cached", r->model_sha_cached != 0);
   jw_ku64(&r->w, "model_bytes", r->model_bytes);
   write_io_list(r, "inputs", r->in, r->n_in);
   write_io_list(r, "outputs", r->out_t, r->n_out);

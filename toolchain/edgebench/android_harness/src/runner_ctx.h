@@ -57,10 +57,12 @@ typedef struct {
   char lib_real[PATH_MAX];
   char lib_dir[PATH_MAX];  /* where accelerator/dispatch libraries are looked up */
   char lib_sha[65];
+  int lib_sha_cached;      /* lib_sha came from --hash-cache (file_hash.h), not from reading the file */
   lr_api api;
   lr_environment env;
   /* model (model.c) */
   char model_sha[65];
+  int model_sha_cached;
   uint64_t model_bytes;
   lr_model model;
   lr_signature sig;
