@@ -20,13 +20,14 @@ def test_markers_parse_and_bad_ones_are_refused() -> None:
 def test_a_window_yields_energy_per_inference(tmp_path: Path) -> None:
     tracker = WindowTracker(tmp_path / "energy_truth.jsonl", {"serial": "S"})
 
-    def energy_at(t: float) -> EnergyPoint:  # 200 mW of workload, 1 W for the whole device
-        return EnergyPoint(workload_mj=200.0 * t, workload_cpu_s=0.5 * t, device_mj=1000.0 * t)
+    def energy_at(t: float) -> EnergyPoint:  # 200 mW marginal (250 attributed), 1 W for the whole device
+        return EnergyPoint(workload_mj=200.0 * t, workload_cpu_s=0.5 * t, device_mj=1000.0 * t, attributed_mj=250.0 * t)
 
     assert tracker.feed(parse_marker("10.0 r1 start"), energy_at) is None
     record = tracker.feed(parse_marker("15.0 r1 end 100"), energy_at)
     assert record["status"] == "ok" and record["window_s"] == 5.0
-    assert record["workload_energy_mj"] == pytest.approx(1000.0)
+    assert record["workload_energy_mj"] == pytest.approx(1000.0)  # the marginal figure is the truth
+    assert record["attributed_energy_mj"] == pytest.approx(1250.0)  # the other reading, named as such
     assert record["energy_per_inference_mj"] == pytest.approx(10.0)
     assert record["device_energy_mj"] == pytest.approx(5000.0)
     orphan = tracker.feed(parse_marker("16.0 r2 end 5"), energy_at)

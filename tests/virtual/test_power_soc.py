@@ -7,15 +7,18 @@ from pathlib import Path
 import pytest
 
 from edgebench.errors import UsageError
-from edgebench.virtual.power_soc import SocPeriod, SocPowerModel
+from edgebench.virtual.power_soc import MarginalSocPower, SocPeriod, SocPowerModel
 from edgebench.virtual.profiles import Profile, load_profile, profiles_dir
 
 PERIOD_S = 0.1758
 
 
+def steps(profile: Profile) -> list[list[int]]:
+    return [list(c.cpufreq["scaling_available_frequencies_khz"]) for c in profile.clusters]
+
+
 def soc(profile: Profile) -> SocPowerModel:
-    steps = [list(c.cpufreq["scaling_available_frequencies_khz"]) for c in profile.clusters]
-    return SocPowerModel(profile.battery.soc_power, steps, seed="t")
+    return SocPowerModel(profile.battery.soc_power, steps(profile), seed="t")
 
 
 def run(m: SocPowerModel, profile: Profile, seconds: float, busy: list[float], *,
@@ -55,11 +58,11 @@ def test_power_follows_the_power_profile_table_by_frequency() -> None:
     assert m.core_mw[0][0] < m.core_mw[0][-1] < m.core_mw[2][-1]  # higher step and bigger core: more power
     # The same CPU time costs more once the governor has raised the frequency.
     first, *_, last = run(m, pixel, 1.5, [0.0, 0.0, 1.0])
-    assert last.workload_mw > 3 * first.workload_mw
+    assert last.attributed_mw > 3 * first.attributed_mw
     # The sampler's time is priced for the gauge but kept out of the workload's share.
     shared = run(soc(pixel), pixel, 1.0, [0.0, 0.0, 1.0], sampler=0.25)[-1]
     added = shared.cluster_mw[2] + spec.mw(spec.cpu_active_ma)
-    assert shared.workload_mw == pytest.approx(0.75 * added, rel=1e-6)
+    assert shared.attributed_mw == pytest.approx(0.75 * added, rel=1e-6)
     idle = run(soc(pixel), pixel, 1.0, [0.0, 0.0, 0.0])[-1]
     assert shared.cpu_mw - idle.cpu_mw == pytest.approx(added, rel=1e-6)  # the device's extra draw
 
@@ -73,11 +76,11 @@ def test_a_burst_leaves_a_tail_of_power_above_idle() -> None:
     tail_ms = pixel.battery.soc_power.tail_ms
     within = [p.cpu_mw for p in tail[:int(tail_ms / 1000 / PERIOD_S)]]
     assert min(within) > idle_mw + 10  # mW: out of deep idle, clusters still up
-    # The tail belongs to whoever kept the SoC busy: here the workload, all of it.
-    assert all(p.workload_mw == pytest.approx(p.cpu_mw - idle_mw) for p in tail)
+    # Attributed (the diagnostic reading): the tail belongs to whoever kept the SoC busy, here the workload.
+    assert all(p.attributed_mw == pytest.approx(p.cpu_mw - idle_mw) for p in tail)
     assert tail[-1].cpu_mw == pytest.approx(idle_mw)
     run(m, pixel, 1.0, [1.0, 0.0, 0.0], sampler=1.0)  # a burst of the sampler's alone
-    assert all(p.workload_mw == 0 for p in run(m, pixel, 3.0, [0.0, 0.0, 0.0]))
+    assert all(p.attributed_mw == 0 for p in run(m, pixel, 3.0, [0.0, 0.0, 0.0]))
 
 
 def test_the_radio_wakes_up_on_its_own_unless_in_airplane_mode() -> None:
@@ -118,3 +121,54 @@ def test_the_cpu_rails_carry_the_whole_cpu_draw_tail_and_cpu_active_included() -
     idle = periods[0]
     assert tail.rail_mw[0] > idle.rail_mw[0] + 10  # the tail's cpu.active lands on a rail too
     assert min(p.rail_mw[0] for p in periods) >= idle.rail_mw[0]  # idle power stays put: no rail reads below idle
+
+
+def marginal_run(m: MarginalSocPower, profile: Profile, seconds: float, workload: list[float],
+                 background: list[float], *, radio: bool = False) -> list[tuple[SocPeriod, float]]:
+    """Per-second busy core-seconds per cluster of the workload and of the background (the sampler)."""
+    tops = [c.cpufreq["scaling_max_freq_khz"] for c in profile.clusters]
+    work = [w * PERIOD_S for w in workload]
+    back = [b * PERIOD_S for b in background]
+    used = [w + b for w, b in zip(work, back)]
+    peak = [max(w, b) for w, b in zip(work, back)]
+    return [m.step(PERIOD_S, used, work, tops, radio, peak, back) for _ in range(int(round(seconds / PERIOD_S)))]
+
+
+def test_marginal_truth_of_a_window_without_workload_is_zero_whatever_the_background_does() -> None:
+    # The sampler bursts (DVFS ramps, tails) and the radio wakes up: the device's power moves a lot,
+    # but none of it is the workload's.
+    pixel = load_profile("pixel-8-like")
+    m = marginal_run_model = MarginalSocPower(pixel.battery.soc_power, steps(pixel), seed="t")
+    periods = []
+    for _ in range(6):
+        periods += marginal_run(m, pixel, 0.5, [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], radio=True)
+        periods += marginal_run(m, pixel, 2.0, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], radio=True)
+    device_mw = [p.cpu_mw + p.radio_mw for p, _ in periods]
+    assert max(device_mw) > min(device_mw) + 100  # mW: the background's bursts, tails and radio show
+    assert all(marginal == 0.0 for _, marginal in periods)
+    assert marginal_run_model.device.freq_khz(0, 10**9) == marginal_run_model.without_workload.freq_khz(0, 10**9)
+
+
+def test_marginal_truth_is_the_device_draw_minus_the_same_device_without_the_workload() -> None:
+    pixel = load_profile("pixel-8-like")
+    spec = pixel.battery.soc_power
+    m = MarginalSocPower(spec, steps(pixel), seed="t")
+    marginal_run(m, pixel, 2.0, [0.0, 0.0, 0.0], [0.02, 0.0, 0.0])  # settled: idle but for the sampler (below BUSY_UTILISATION)
+    burst = marginal_run(m, pixel, 1.0, [0.0, 0.0, 1.0], [0.02, 0.0, 0.0])
+    after = marginal_run(m, pixel, 3.0, [0.0, 0.0, 0.0], [0.02, 0.0, 0.0])
+    # An independent counterfactual: a fresh model that only ever saw the sampler.
+    alone = soc(pixel)
+    tops = [c.cpufreq["scaling_max_freq_khz"] for c in pixel.clusters]
+    sampler = [0.02 * PERIOD_S, 0.0, 0.0]
+    without = [alone.step(PERIOD_S, sampler, [0.0] * 3, tops, radio_on=False) for _ in range(len(burst) + len(after) + 11)]
+    for (period, marginal), base in zip(burst + after, without[11:]):
+        assert marginal == pytest.approx(period.cpu_mw - base.cpu_mw, rel=1e-9, abs=1e-9)
+    # The burst costs the big cluster's cores at the frequency the governor raised, cluster power, cpu.active.
+    assert burst[-1][1] > spec.mw(spec.cpu_active_ma) + 100
+    # The tail it leaves after the run ended counts while it lasts (the window holds it), then nothing.
+    tail_periods = int(spec.tail_ms / 1000 / PERIOD_S)
+    assert min(marginal for _, marginal in after[:tail_periods]) > 10  # mW
+    assert all(marginal == pytest.approx(0.0, abs=1e-9) for _, marginal in after[-3:])
+    # Marginal is less than attributed while the sampler shares the busy time: the sampler's own
+    # cpu.active share is no longer the workload's, yet the frequency the workload raised is.
+    assert sum(marginal for _, marginal in burst) < sum(p.attributed_mw for p, _ in burst) + 1e-6

@@ -80,8 +80,9 @@ its measured window from the device shell:
 /data/vendor/edgebench/window_events). At each end the host appends one record to
 <device folder>/energy_truth.jsonl - OUTSIDE the device's `/`, never readable through adb:
 run_id, status (ok | no_inferences | no_start), start/end_boottime_s, window_s, inferences,
-workload_energy_mj (the SoC model's energy of every device process but edgebench_sampler: the
-workload's part; idle floor, screen, radio, tail and gauge errors excluded), workload_cpu_s, mean_workload_power_mw,
+workload_energy_mj (MARGINAL: the device's energy minus that of the same device without the workload,
+from a second SoC model fed edgebench_sampler's load alone; a burst's tail counts while in the window,
+gauge errors never), attributed_energy_mj (diagnostic), workload_cpu_s, mean_workload_power_mw,
 energy_per_inference_mj (= workload_energy_mj / inferences), device_energy_mj (all the battery gave).
     edgebench virtual-device energy-truth SERIAL [--run-id ID] --json
 Compare it with (P_active - P_idle) x T / N from the gauge. Markers set before the device process

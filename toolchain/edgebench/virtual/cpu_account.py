@@ -51,6 +51,9 @@ class CpuTick:
     # cluster's busiest CPU would see on a phone, whatever else the host runs: what a governor
     # follows. The spread above is what the clusters' power is priced on.
     cluster_peak_cpu_s: list[float] = field(default_factory=list)
+    # The same, over the sampler's processes only: the load the device would have had without the
+    # workload (what the counterfactual SoC model of the marginal truth follows, power_soc.py).
+    background_peak_cpu_s: list[float] = field(default_factory=list)
 
 
 def _parse_stat(text: str) -> tuple[str, int, int, int, int] | None:
@@ -113,7 +116,7 @@ class CpuAccountant:
 
     def _empty(self) -> CpuTick:
         return CpuTick(cluster_cpu_s=[0.0] * self.n_clusters, workload_cluster_cpu_s=[0.0] * self.n_clusters,
-                       cluster_peak_cpu_s=[0.0] * self.n_clusters)
+                       cluster_peak_cpu_s=[0.0] * self.n_clusters, background_peak_cpu_s=[0.0] * self.n_clusters)
 
     def sample(self, proc_dir: str) -> CpuTick:
         """Read every process of the device; return the CPU time since the last call."""
@@ -180,3 +183,5 @@ class CpuAccountant:
         for cluster, share in enumerate(proc.weights):
             if share > 0:
                 tick.cluster_peak_cpu_s[cluster] = max(tick.cluster_peak_cpu_s[cluster], demand_s)
+                if proc.sampler:
+                    tick.background_peak_cpu_s[cluster] = max(tick.background_peak_cpu_s[cluster], demand_s)

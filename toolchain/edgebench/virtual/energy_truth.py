@@ -11,11 +11,14 @@ every gauge period and, at each `end`, writes one JSON line to `<device folder>/
 on the HOST (outside the device's `/`, so never readable through adb):
 
     run_id, start_boottime_s, end_boottime_s, window_s, inferences,
-    workload_energy_mj        the workload's share of the SoC power model (power_soc.py) in the
-                              window, sampler excluded: its cores' power at the frequency they ran
-                              at, plus its share of cluster and cpu.active power while it ran (no
-                              idle floor, screen, radio, suspend/idle base, tail after the window,
-                              gauge lag or noise)
+    workload_energy_mj        the workload's MARGINAL energy in the window: what the device drew
+                              minus what the same device would have drawn without the workload
+                              (same screen, radio, charger and background: power_soc.MarginalSocPower
+                              runs a second SoC model fed the sampler's load alone). The tail and
+                              raised frequency a burst leaves count while they fall in the window;
+                              gauge lag and noise never do (what a net-of-idle lab estimate measures)
+    attributed_energy_mj      diagnostic, not the truth: the workload's share of busy power plus the
+                              tail it left (power_soc.SocPeriod.attributed_mw), larger than marginal
     workload_cpu_s, mean_workload_power_mw,
     energy_per_inference_mj   workload_energy_mj / inferences (null when inferences is 0 or absent)
     device_energy_mj          everything the battery supplied to the system in the window
@@ -78,9 +81,12 @@ def parse_marker(line: str) -> Marker | None:
 
 @dataclass(frozen=True)
 class EnergyPoint:
-    workload_mj: float
+    """Cumulative figures at one instant (field order matters: power_host interpolates them as a tuple)."""
+
+    workload_mj: float  # marginal
     workload_cpu_s: float
     device_mj: float
+    attributed_mj: float = 0.0
 
 
 class WindowTracker:
@@ -110,7 +116,7 @@ class WindowTracker:
                         "inferences": marker.inferences, **self.meta}
         if started is None:
             record.update(status="no_start", start_boottime_s=None, window_s=None, workload_energy_mj=None,
-                          workload_cpu_s=None, mean_workload_power_mw=None, energy_per_inference_mj=None,
+                          attributed_energy_mj=None, workload_cpu_s=None, mean_workload_power_mw=None, energy_per_inference_mj=None,
                           device_energy_mj=None)
         else:
             t0, p0 = started
@@ -121,6 +127,7 @@ class WindowTracker:
                 status="ok" if per_inference is not None else "no_inferences",
                 start_boottime_s=round(t0, 3), window_s=round(window, 3),
                 workload_energy_mj=round(workload, 3),
+                attributed_energy_mj=round(point.attributed_mj - p0.attributed_mj, 3),
                 workload_cpu_s=round(point.workload_cpu_s - p0.workload_cpu_s, 3),
                 mean_workload_power_mw=round(workload / window, 3) if window > 0 else None,
                 energy_per_inference_mj=None if per_inference is None else round(per_inference, 6),

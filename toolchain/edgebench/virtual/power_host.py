@@ -3,7 +3,8 @@
 Every gauge period (the profile's update_period_ms, e.g. 175.8 ms) it:
 1. reads the CPU time of the device's processes per cluster (cpu_account.py) and prices it with the
    SoC model (power_soc.py: power by frequency step, a DVFS governor, a tail after bursts, radio
-   wake-ups); the truth integrates that model, the device shows only its gauge, cpufreq and rails;
+   wake-ups), and with a second instance fed the background alone; the truth integrates their
+   difference (the workload's marginal energy); the device shows only its gauge, cpufreq and rails;
 2. reads what the device's shell has set: `power.battery_input.suspended` (setprop or
    `dumpsys battery suspend_input`), airplane mode (`settings`/`cmd connectivity`), screen
    state (`input keyevent`, `svc power`), all in /data/vendor/edgebench/;
@@ -24,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,7 +36,7 @@ from edgebench.virtual.hostfiles import AtomicWriter, read_device_tail, read_key
 from edgebench.virtual.profiles import Profile
 from edgebench.virtual.device_log import LogBuffers
 from edgebench.virtual.service_log import HEALTHD_EVERY_S, healthd_line, log_healthd, log_thermal_status
-from edgebench.virtual.power_soc import SocPowerModel
+from edgebench.virtual.power_soc import MarginalSocPower
 from edgebench.virtual.thermal import ceiling_khz, cur_freq_files, throttle_files
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class PowerHost(threading.Thread):
             for cpu in cluster.cpus:
                 cluster_of_cpu[cpu] = index
         self.accountant = CpuAccountant(cluster_of_cpu)
-        self.soc = SocPowerModel(spec.soc_power, [list(c.cpufreq["scaling_available_frequencies_khz"])
+        self.soc = MarginalSocPower(spec.soc_power, [list(c.cpufreq["scaling_available_frequencies_khz"])
                                                   for c in profile.clusters], seed=serial)
         battery = profile.power_supply.get("battery", {})
         saved = self._load_saved()
@@ -93,7 +94,7 @@ class PowerHost(threading.Thread):
         self.tracker = WindowTracker(folder / TRUTH_FILE, {"serial": serial, "profile": profile.name,
                                                            "idle_floor_mw": spec.idle_floor_mw})
         self.rail_uws = [0.0] * len(spec.rails)
-        self.energy = EnergyPoint(0.0, 0.0, 0.0)  # cumulative since this process started
+        self.energy = EnergyPoint(0.0, 0.0, 0.0, 0.0)  # cumulative since this process started
         self.last_t = boottime_s()
         self.prev_point = (self.last_t, self.energy)
         self.events_offset = 0
@@ -180,9 +181,10 @@ class PowerHost(threading.Thread):
         level = self.controls.throttle_level
         ceilings = [ceiling_khz(self.profile, i, level)[0] for i in range(len(self.profile.clusters))]
         idle = [0.0] * len(self.profile.clusters)
-        soc = self.soc.step(dt, cpu.cluster_cpu_s if cpu else idle, cpu.workload_cluster_cpu_s if cpu else idle,
-                            ceilings, radio_on=not state["airplane"],
-                            peak_cpu_s=cpu.cluster_peak_cpu_s if cpu else idle)
+        soc, marginal_mw = self.soc.step(
+            dt, cpu.cluster_cpu_s if cpu else idle, cpu.workload_cluster_cpu_s if cpu else idle, ceilings,
+            radio_on=not state["airplane"], peak_cpu_s=cpu.cluster_peak_cpu_s if cpu else idle,
+            background_peak_cpu_s=cpu.background_peak_cpu_s if cpu else idle)
         screen_mw = spec.screen_on_mw if state["awake"] else 0.0
         radio_mw = 0.0 if state["airplane"] else spec.radio_mw + soc.radio_mw
         system_mw = spec.idle_floor_mw + screen_mw + radio_mw + soc.cpu_mw
@@ -195,9 +197,10 @@ class PowerHost(threading.Thread):
                                   charger_limit_ua=None if weak is None else weak * 1000.0)
         self.last_reading = reading
         self.energy = EnergyPoint(
-            self.energy.workload_mj + soc.workload_mw * dt,
-            self.energy.workload_cpu_s + (cpu.workload_cpu_s if cpu else 0.0),
-            self.energy.device_mj + system_mw * dt)
+            workload_mj=self.energy.workload_mj + marginal_mw * dt,
+            workload_cpu_s=self.energy.workload_cpu_s + (cpu.workload_cpu_s if cpu else 0.0),
+            device_mj=self.energy.device_mj + system_mw * dt,
+            attributed_mj=self.energy.attributed_mj + soc.attributed_mw * dt)
         for index, rail in enumerate(spec.rails):  # the rails meter the same draws the battery supplies
             rail_mw = (rail.constant_mw + (soc.rail_mw[rail.cluster] if rail.cluster is not None else 0.0)
                        + (screen_mw if rail.carries == "screen" else 0.0)
@@ -212,7 +215,7 @@ class PowerHost(threading.Thread):
             for rel, text in throttle_files(self.profile, level).items():
                 self.writer.write(rel, text, force=True)
             self.applied_level = level
-        freqs = [self.soc.freq_khz(i, ceilings[i]) for i in range(len(self.profile.clusters))]
+        freqs = [self.soc.device.freq_khz(i, ceilings[i]) for i in range(len(self.profile.clusters))]
         for rel, text in cur_freq_files(self.profile, freqs).items():
             self.writer.write(rel, text)
         self._markers(now)
@@ -267,8 +270,7 @@ class PowerHost(threading.Thread):
         if t >= t1:
             return p1
         f = (t - t0) / (t1 - t0)
-        return EnergyPoint(*(a + (b - a) * f for a, b in zip((p0.workload_mj, p0.workload_cpu_s, p0.device_mj),
-                                                             (p1.workload_mj, p1.workload_cpu_s, p1.device_mj))))
+        return EnergyPoint(*(a + (b - a) * f for a, b in zip(astuple(p0), astuple(p1))))
 
     def _skip_old_markers(self) -> None:
         """Markers written before this process started belong to no energy this process measured."""

@@ -10,13 +10,19 @@ The `soc_power` section of a profile's battery_model has the shape of Android's 
   cpu_suspend_ma, cpu_idle_ma, cpu_active_ma     (cpu.suspend, cpu.idle, cpu.active)
   governor: up_steps_per_period (ramp up), down_hold_ms (how long lower demand must last before the
             frequency falls one step per period), target_load (schedutil's 1/1.25 = 0.8)
-  tail_ms   after the last busy period the SoC stays out of deep idle (cpu.active, cluster power);
-            the truth gives that tail to whoever kept the SoC busy (a load that wakes often keeps it up)
+  tail_ms   after the last busy period the SoC stays out of deep idle (cpu.active, cluster power)
   radio:    active_ma (radio.active), every_s / active_ms (a background wake-up: sync, paging) + tail_ms
   notes     where the numbers come from
 
 The profile's own cpufreq table gives the steps; power at a step is interpolated from the source
 table by frequency (clamped at its ends), since the source phone's table rarely matches the profile's.
+
+The workload's true energy is MARGINAL (`MarginalSocPower`): what the device drew minus what the same
+device would have drawn without the workload, from a second instance of the model fed the background
+(the sampler) alone, with the same governor, ceilings and radio. A burst's tail and the frequency it left
+raised count while they last; a background's own bursts and tails cancel. This is what a lab measures
+(energy in the run minus idle power x time). `SocPeriod.attributed_mw` is the other reading (the
+workload's share of busy power and of the tail it left), kept as a diagnostic.
 """
 from __future__ import annotations
 
@@ -109,7 +115,7 @@ class SocPeriod:
     """One period's SoC power (mW, mean over the period) and the frequencies it ran at."""
 
     cpu_mw: float  # all CPU power: cores, clusters, active/idle/suspend, tail
-    workload_mw: float  # what the workload added: its share of the busy power and of the tail it left
+    attributed_mw: float  # the workload's share of the busy power and of the tail it left (not marginal)
     cluster_mw: tuple[float, ...]  # per cluster: its cores and cluster power
     # Per cluster, what its ODPM rail carries: cluster_mw plus a share of the SoC-wide cpu.active
     # (tail included) split by the cluster's busy time (all on cluster 0 when nothing ran), and on
@@ -154,7 +160,7 @@ class SocPowerModel:
         in_tail = busy or self.since_busy_s * 1000.0 < s.tail_ms
         if busy:  # whoever kept the SoC busy owns the tail that follows (a periodic load keeps it up)
             self.tail_share = sum(workload_cpu_s) / max(sum(cluster_cpu_s), 1e-12)
-        cluster_mw, workload_mw, tail_mw = [], 0.0, 0.0
+        cluster_mw, attributed_mw, tail_mw = [], 0.0, 0.0
         active_fraction = min(1.0, sum(cluster_cpu_s) / dt_s)
         for i, used_s in enumerate(cluster_cpu_s):
             util = min(1.0, used_s / dt_s)  # how much of the period the cluster had work
@@ -162,7 +168,7 @@ class SocPowerModel:
             cores = self.core_mw[i][index[i]] * used_s / dt_s
             if used_s > 0:  # cluster power while its CPUs run...
                 cluster_mw.append(cores + own_mw * util)
-                workload_mw += (cores + own_mw * util) * workload_cpu_s[i] / used_s
+                attributed_mw += (cores + own_mw * util) * workload_cpu_s[i] / used_s
             else:  # ...and in the tail, while its frequency is still raised
                 raised = in_tail and not busy and index[i] > 0
                 cluster_mw.append(own_mw if raised else 0.0)
@@ -170,11 +176,11 @@ class SocPowerModel:
         total_busy = sum(cluster_cpu_s)
         active_mw = s.mw(s.cpu_active_ma) * active_fraction
         if total_busy > 0:
-            workload_mw += active_mw * sum(workload_cpu_s) / total_busy
+            attributed_mw += active_mw * sum(workload_cpu_s) / total_busy
         if in_tail and not busy:  # out of deep idle for the whole period
             tail_mw += s.mw(s.cpu_active_ma) - active_mw
             active_mw = s.mw(s.cpu_active_ma)
-        workload_mw += tail_mw * self.tail_share
+        attributed_mw += tail_mw * self.tail_share
         # cpu.idle is drawn whenever the device is awake (adb keeps it from suspending); cpu.active
         # comes on top while a CPU runs (Pixel files list idle > active: running never saves power).
         base_mw = s.mw(s.cpu_suspend_ma) + s.mw(s.cpu_idle_ma)
@@ -184,7 +190,7 @@ class SocPowerModel:
         rail_mw = tuple(own + active_mw * share + (base_mw if i == 0 else 0.0)
                         for i, (own, share) in enumerate(zip(cluster_mw, shares)))
         self._govern(dt_s, peak_cpu_s if peak_cpu_s is not None else cluster_cpu_s, ceilings_khz)
-        return SocPeriod(cpu_mw=sum(cluster_mw) + active_mw + base_mw, workload_mw=workload_mw,
+        return SocPeriod(cpu_mw=sum(cluster_mw) + active_mw + base_mw, attributed_mw=attributed_mw,
                          cluster_mw=tuple(cluster_mw), rail_mw=rail_mw, radio_mw=self._radio(dt_s) if radio_on else 0.0,
                          freq_khz=freqs)
 
@@ -224,3 +230,24 @@ class SocPowerModel:
             self.next_radio_s = self.clock_s + s.radio_every_s * self.rng.uniform(0.5, 1.5)
             self.radio_left_s = s.radio_active_ms / 1000.0
         return s.mw(s.radio_active_ma) * on_s / dt_s
+
+
+class MarginalSocPower:
+    """The device's SoC model and its counterfactual: the same model, seed and ceilings fed only the
+    background's CPU time (the sampler's), so the difference of their power is what the workload added."""
+
+    def __init__(self, spec: SocPowerSpec, steps_khz: list[list[int]], seed: str) -> None:
+        self.device = SocPowerModel(spec, steps_khz, seed)
+        self.without_workload = SocPowerModel(spec, steps_khz, seed)  # same seed: the same radio wake-ups
+
+    def step(self, dt_s: float, cluster_cpu_s: list[float], workload_cpu_s: list[float],
+             ceilings_khz: list[int], radio_on: bool, peak_cpu_s: list[float],
+             background_peak_cpu_s: list[float]) -> tuple[SocPeriod, float]:
+        """The device's period and the workload's marginal power (mW, the difference as it is, never
+        clamped); arguments as SocPowerModel.step, `background_peak_cpu_s` the busiest background
+        process's demand per cluster."""
+        period = self.device.step(dt_s, cluster_cpu_s, workload_cpu_s, ceilings_khz, radio_on, peak_cpu_s)
+        background = [max(used - work, 0.0) for used, work in zip(cluster_cpu_s, workload_cpu_s)]
+        without = self.without_workload.step(dt_s, background, [0.0] * len(background), ceilings_khz, radio_on,
+                                             background_peak_cpu_s)
+        return period, (period.cpu_mw + period.radio_mw) - (without.cpu_mw + without.radio_mw)
