@@ -6,11 +6,12 @@
    sign and ODPM rails, and mA with the inverted sign), inferences at up to 1000 Hz:
    |estimate - truth| / truth per model, target <= 10% (and the same for the SoC rail figure), the truth
    taken over the window the estimate measures (energy_truth.workload_energy_between). The
-   devices run the SoC power model (virtual/power_soc.py: DVFS, tail, gauge low-pass); the session
-   puts them in airplane mode as it does any phone whose adb link is not Wi-Fi. Known gap: µs models
-   (~20 mW above idle) read 20-50 % low on the noise-free rails too: the truth gives the workload all
-   cpu.active/tail power while it runs, but the idle windows already hold ~7 mW of background CPU and
-   tail that the workload absorbs, so the marginal power net-of-idle measures is smaller than that share.
+   devices run the SoC power model (virtual/power_soc.py: DVFS, tail, deep-idle wake-ups, gauge
+   low-pass); the session puts them in airplane mode as it does any phone whose adb link is not Wi-Fi.
+   The truth is the workload's MARGINAL energy (the device's minus that of the same device without the
+   workload, from a second SoC model fed the sampler alone), what a net-of-idle estimate measures; under
+   the earlier attributed truth µs models read 20-50 % low even on the noise-free rails, because the
+   idle windows already hold background CPU and tail that the workload's share absorbed.
 
 Run:  .venv/bin/python benchmarks/sampler_overhead.py [--sampler-seconds 60] [--duration 30] [--skip-energy]
 """

@@ -101,3 +101,15 @@ def test_the_governor_load_is_the_busiest_process_demand_per_cluster(tmp_path: P
     tick = acc.sample(str(tmp_path))
     assert tick.cluster_peak_cpu_s == pytest.approx([0.0, 0.4])
     assert tick.cluster_cpu_s == pytest.approx([0.0, 0.2])
+
+
+def test_wake_ups_come_from_schedstat_run_counts_and_the_sampler_s_are_the_background(tmp_path: Path) -> None:
+    acc = CpuAccountant(CLUSTERS)
+    proc(tmp_path, 30, "edgebench_runne", 0, own=0, schedstat="0 0 100\n")
+    proc(tmp_path, 31, "edgebench_sampl", 0, own=0, start=1001, schedstat="0 0 7\n")
+    acc.sample(str(tmp_path))
+    proc(tmp_path, 30, "edgebench_runne", 0, own=1, schedstat="1000000 0 276\n")  # woke 176 times
+    proc(tmp_path, 31, "edgebench_sampl", 0, own=0, start=1001, schedstat="0 0 9\n")  # twice
+    proc(tmp_path, 32, "cat", 0, own=0, start=3000, schedstat="0 0 3\n")  # new: all its runs count
+    tick = acc.sample(str(tmp_path))
+    assert (tick.wakeups, tick.background_wakeups) == (181, 2)

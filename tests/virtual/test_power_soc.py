@@ -22,12 +22,13 @@ def soc(profile: Profile) -> SocPowerModel:
 
 
 def run(m: SocPowerModel, profile: Profile, seconds: float, busy: list[float], *,
-        sampler: float = 0.0, radio: bool = False) -> list[SocPeriod]:
+        sampler: float = 0.0, radio: bool = False, wakeups_per_s: float = 0.0) -> list[SocPeriod]:
     """`busy`: busy core-seconds per second per cluster; `sampler`: of which not the workload's."""
     tops = [c.cpufreq["scaling_max_freq_khz"] for c in profile.clusters]
     used = [b * PERIOD_S for b in busy]
     workload = [max(u - sampler * PERIOD_S, 0.0) for u in used]
-    return [m.step(PERIOD_S, used, workload, tops, radio_on=radio) for _ in range(int(round(seconds / PERIOD_S)))]
+    return [m.step(PERIOD_S, used, workload, tops, radio_on=radio, wakeups=wakeups_per_s * PERIOD_S)
+            for _ in range(int(round(seconds / PERIOD_S)))]
 
 
 def test_a_busy_cluster_ramps_up_over_several_periods_and_steps_down_after_a_hold() -> None:
@@ -124,14 +125,18 @@ def test_the_cpu_rails_carry_the_whole_cpu_draw_tail_and_cpu_active_included() -
 
 
 def marginal_run(m: MarginalSocPower, profile: Profile, seconds: float, workload: list[float],
-                 background: list[float], *, radio: bool = False) -> list[tuple[SocPeriod, float]]:
-    """Per-second busy core-seconds per cluster of the workload and of the background (the sampler)."""
+                 background: list[float], *, radio: bool = False, wakeups_per_s: tuple[float, float] = (0.0, 0.0)
+                 ) -> list[tuple[SocPeriod, float]]:
+    """Per-second busy core-seconds per cluster of the workload and of the background (the sampler);
+    `wakeups_per_s`: the workload's and the background's."""
     tops = [c.cpufreq["scaling_max_freq_khz"] for c in profile.clusters]
     work = [w * PERIOD_S for w in workload]
     back = [b * PERIOD_S for b in background]
     used = [w + b for w, b in zip(work, back)]
     peak = [max(w, b) for w, b in zip(work, back)]
-    return [m.step(PERIOD_S, used, work, tops, radio, peak, back) for _ in range(int(round(seconds / PERIOD_S)))]
+    woke = sum(wakeups_per_s) * PERIOD_S
+    return [m.step(PERIOD_S, used, work, tops, radio, peak, back, woke, wakeups_per_s[1] * PERIOD_S)
+            for _ in range(int(round(seconds / PERIOD_S)))]
 
 
 def test_marginal_truth_of_a_window_without_workload_is_zero_whatever_the_background_does() -> None:
@@ -172,3 +177,32 @@ def test_marginal_truth_is_the_device_draw_minus_the_same_device_without_the_wor
     # Marginal is less than attributed while the sampler shares the busy time: the sampler's own
     # cpu.active share is no longer the workload's, yet the frequency the workload raised is.
     assert sum(marginal for _, marginal in burst) < sum(p.attributed_mw for p, _ in burst) + 1e-6
+
+
+def test_a_load_that_wakes_often_keeps_the_soc_out_of_deep_idle_however_little_cpu_it_uses() -> None:
+    # A 1 kHz timer loop (a runner at a fixed inference rate) uses ~1 % of a core, below BUSY_UTILISATION,
+    # but wakes a CPU every millisecond, more often than the deepest state's residency: cpuidle never
+    # enters it, so the SoC draws cpu.active the whole time. A 10 Hz sampler does not.
+    pixel = load_profile("pixel-8-like")
+    spec = pixel.battery.soc_power
+    assert 1000.0 / 1000 * spec.deep_idle_residency_ms >= 1 > 10.0 / 1000 * spec.deep_idle_residency_ms
+    idle = run(soc(pixel), pixel, 2.0, [0.0, 0.0, 0.0])[-1].cpu_mw
+    sampler = run(soc(pixel), pixel, 3.0, [0.0, 0.0, 0.0], wakeups_per_s=10.0)
+    timer = run(soc(pixel), pixel, 3.0, [0.01, 0.0, 0.0], wakeups_per_s=1000.0)
+    assert all(p.cpu_mw == pytest.approx(idle) for p in sampler)
+    assert all(p.cpu_mw >= idle + spec.mw(spec.cpu_active_ma) for p in timer)
+    # Its marginal energy is that cpu.active (and its cores' little share), not the ~0 its CPU time says.
+    m = MarginalSocPower(spec, steps(pixel), seed="t")
+    periods = marginal_run(m, pixel, 3.0, [0.01, 0.0, 0.0], [0.0, 0.0, 0.0], wakeups_per_s=(1000.0, 10.0))
+    assert all(spec.mw(spec.cpu_active_ma) <= marginal < spec.mw(spec.cpu_active_ma) + 5 for _, marginal in periods)
+
+
+def test_a_lightly_busy_period_costs_no_less_than_the_idle_tail_after_it() -> None:
+    # Out of deep idle is out of deep idle: a period whose CPUs ran 6 % of it draws cpu.active in full,
+    # as the tail does. (Charging it only 6 % of cpu.active made a light load read below its own absence
+    # in the marginal truth: -36 mW against a sampler's tail.)
+    pixel = load_profile("pixel-8-like")
+    m = soc(pixel)
+    light = run(m, pixel, 1.0, [0.06, 0.0, 0.0])
+    tail = run(m, pixel, 0.5, [0.0, 0.0, 0.0])
+    assert min(p.cpu_mw for p in light) >= max(p.cpu_mw for p in tail) - 1e-9

@@ -31,6 +31,7 @@ MASK_ENV = b"EDGEBENCH_DEVICE_CPU_MASK="
 class _Proc:
     start: int
     demand_ns: int  # /proc/PID/schedstat: time on a CPU + time waiting on a runqueue (main thread)
+    runs: int  # /proc/PID/schedstat: times put on a CPU (each wake-up, and each new timeslice)
     own: int  # clock ticks
     child: int
     ppid: int
@@ -54,6 +55,10 @@ class CpuTick:
     # The same, over the sampler's processes only: the load the device would have had without the
     # workload (what the counterfactual SoC model of the marginal truth follows, power_soc.py).
     background_peak_cpu_s: list[float] = field(default_factory=list)
+    # Times the device's processes were put on a CPU (schedstat), all of them and the sampler's: a
+    # process that wakes often keeps the SoC out of deep idle however little CPU it uses.
+    wakeups: float = 0.0
+    background_wakeups: float = 0.0
 
 
 def _parse_stat(text: str) -> tuple[str, int, int, int, int] | None:
@@ -69,14 +74,14 @@ def _parse_stat(text: str) -> tuple[str, int, int, int, int] | None:
         return None
 
 
-def _read_demand_ns(path: str) -> int:
-    """schedstat's first two fields (ns on a CPU, ns waiting to run); 0 when unreadable."""
+def _read_schedstat(path: str) -> tuple[int, int]:
+    """(ns on a CPU + ns waiting to run, times put on a CPU) from schedstat; (0, 0) when unreadable."""
     try:
         with open(path) as f:
             fields = f.read().split()
-        return int(fields[0]) + int(fields[1])
+        return int(fields[0]) + int(fields[1]), int(fields[2])
     except (OSError, IndexError, ValueError):
-        return 0
+        return 0, 0
 
 
 class CpuAccountant:
@@ -137,13 +142,13 @@ class CpuAccountant:
             if parsed is None:
                 continue
             comm, ppid, own, child, start = parsed
-            demand_ns = _read_demand_ns(f"{proc_dir}/{pid}/schedstat")
+            demand_ns, runs = _read_schedstat(f"{proc_dir}/{pid}/schedstat")
             old = self.procs.get(pid)
             if old is not None and old.start == start:
                 weights, sampler = old.weights, old.sampler
             else:
                 weights, sampler = self._weights_of(proc_dir, pid), comm.startswith(SAMPLER_COMMS)
-            current[pid] = _Proc(start, demand_ns, own, child, ppid, sampler, weights)
+            current[pid] = _Proc(start, demand_ns, runs, own, child, ppid, sampler, weights)
         tick = self._empty()
         # Children that vanished since the last read: their parent's cutime now holds their time.
         counted_by_parent: dict[int, int] = {}
@@ -159,9 +164,14 @@ class CpuAccountant:
             if old is not None and old.start == now.start:
                 ticks = (now.own - old.own) + (now.child - old.child) - counted_by_parent.get(pid, 0)
                 demand_s = (now.demand_ns - old.demand_ns) / 1e9
+                runs = max(now.runs - old.runs, 0)
             else:
                 ticks = now.own + now.child
                 demand_s = now.demand_ns / 1e9
+                runs = now.runs
+            tick.wakeups += runs
+            if now.sampler:
+                tick.background_wakeups += runs
             if ticks > 0:
                 self._add(tick, ticks / CLK_TCK, now)
             self._peak(tick, max(demand_s, ticks / CLK_TCK), now)

@@ -184,7 +184,8 @@ class PowerHost(threading.Thread):
         soc, marginal_mw = self.soc.step(
             dt, cpu.cluster_cpu_s if cpu else idle, cpu.workload_cluster_cpu_s if cpu else idle, ceilings,
             radio_on=not state["airplane"], peak_cpu_s=cpu.cluster_peak_cpu_s if cpu else idle,
-            background_peak_cpu_s=cpu.background_peak_cpu_s if cpu else idle)
+            background_peak_cpu_s=cpu.background_peak_cpu_s if cpu else idle,
+            wakeups=cpu.wakeups if cpu else 0.0, background_wakeups=cpu.background_wakeups if cpu else 0.0)
         screen_mw = spec.screen_on_mw if state["awake"] else 0.0
         radio_mw = 0.0 if state["airplane"] else spec.radio_mw + soc.radio_mw
         system_mw = spec.idle_floor_mw + screen_mw + radio_mw + soc.cpu_mw

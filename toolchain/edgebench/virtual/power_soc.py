@@ -11,6 +11,9 @@ The `soc_power` section of a profile's battery_model has the shape of Android's 
   governor: up_steps_per_period (ramp up), down_hold_ms (how long lower demand must last before the
             frequency falls one step per period), target_load (schedutil's 1/1.25 = 0.8)
   tail_ms   after the last busy period the SoC stays out of deep idle (cpu.active, cluster power)
+  deep_idle_residency_ms  cpuidle's target residency of the SoC's deepest idle state: a load that wakes
+            a CPU more often than this keeps the SoC out of it (awake, as in the tail), however little
+            CPU time it uses (a 1 kHz timer loop); wake-ups are schedstat's run counts (cpu_account.py)
   radio:    active_ma (radio.active), every_s / active_ms (a background wake-up: sync, paging) + tail_ms
   notes     where the numbers come from
 
@@ -55,6 +58,7 @@ class SocPowerSpec:
     down_hold_ms: float
     target_load: float
     tail_ms: float
+    deep_idle_residency_ms: float
     radio_active_ma: float
     radio_every_s: float
     radio_active_ms: float
@@ -105,7 +109,7 @@ def parse_soc_power(data: Any, where: str, n_clusters: int) -> SocPowerSpec:
         up_steps_per_period=max(1, int(_number(governor, "up_steps_per_period", where))),
         down_hold_ms=_number(governor, "down_hold_ms", where),
         target_load=min(max(_number(governor, "target_load", where), 0.1), 1.0),
-        tail_ms=_number(data, "tail_ms", where),
+        tail_ms=_number(data, "tail_ms", where), deep_idle_residency_ms=_number(data, "deep_idle_residency_ms", where),
         radio_active_ma=_number(radio, "active_ma", where), radio_every_s=max(_number(radio, "every_s", where), 1.0),
         radio_active_ms=_number(radio, "active_ms", where), notes=str(data.get("notes", "")))
 
@@ -149,16 +153,20 @@ class SocPowerModel:
         return self.steps[cluster][self._capped(cluster, ceiling_khz)]
 
     def step(self, dt_s: float, cluster_cpu_s: list[float], workload_cpu_s: list[float],
-             ceilings_khz: list[int], radio_on: bool, peak_cpu_s: list[float] | None = None) -> SocPeriod:
+             ceilings_khz: list[int], radio_on: bool, peak_cpu_s: list[float] | None = None,
+             wakeups: float = 0.0) -> SocPeriod:
         """`cluster_cpu_s`: busy core-seconds per cluster in this period (the workload's part in
         `workload_cpu_s`); `peak_cpu_s`: per cluster, the busiest single process's seconds there
-        (the load of the busiest CPU, which the governor follows; default: cluster_cpu_s)."""
+        (the load of the busiest CPU, which the governor follows; default: cluster_cpu_s);
+        `wakeups`: how many times the busiest-waking process was put on a CPU in the period."""
         s = self.spec
         index = [self._capped(i, ceilings_khz[i]) for i in range(len(self.steps))]
         busy = sum(cluster_cpu_s) / dt_s > BUSY_UTILISATION
-        self.since_busy_s = 0.0 if busy else self.since_busy_s + dt_s
-        in_tail = busy or self.since_busy_s * 1000.0 < s.tail_ms
-        if busy:  # whoever kept the SoC busy owns the tail that follows (a periodic load keeps it up)
+        # Woken more often than the deepest state's residency: cpuidle never picks it (awake, like the tail).
+        wakes_often = wakeups / dt_s * s.deep_idle_residency_ms / 1000.0 >= 1.0
+        self.since_busy_s = 0.0 if busy or wakes_often else self.since_busy_s + dt_s
+        in_tail = busy or wakes_often or self.since_busy_s * 1000.0 < s.tail_ms
+        if busy:  # whoever kept the SoC busy owns the tail that follows (attributed reading)
             self.tail_share = sum(workload_cpu_s) / max(sum(cluster_cpu_s), 1e-12)
         cluster_mw, attributed_mw, tail_mw = [], 0.0, 0.0
         active_fraction = min(1.0, sum(cluster_cpu_s) / dt_s)
@@ -177,7 +185,10 @@ class SocPowerModel:
         active_mw = s.mw(s.cpu_active_ma) * active_fraction
         if total_busy > 0:
             attributed_mw += active_mw * sum(workload_cpu_s) / total_busy
-        if in_tail and not busy:  # out of deep idle for the whole period
+        # Busy, woken often or in the tail, the SoC is out of deep idle for the whole period: cpu.active
+        # in full, also in a period its CPUs ran only a little of (else such a period would cost less
+        # than the idle tail after it, and a light load would read below its own absence).
+        if in_tail:
             tail_mw += s.mw(s.cpu_active_ma) - active_mw
             active_mw = s.mw(s.cpu_active_ma)
         attributed_mw += tail_mw * self.tail_share
@@ -242,12 +253,13 @@ class MarginalSocPower:
 
     def step(self, dt_s: float, cluster_cpu_s: list[float], workload_cpu_s: list[float],
              ceilings_khz: list[int], radio_on: bool, peak_cpu_s: list[float],
-             background_peak_cpu_s: list[float]) -> tuple[SocPeriod, float]:
+             background_peak_cpu_s: list[float], wakeups: float = 0.0,
+             background_wakeups: float = 0.0) -> tuple[SocPeriod, float]:
         """The device's period and the workload's marginal power (mW, the difference as it is, never
-        clamped); arguments as SocPowerModel.step, `background_peak_cpu_s` the busiest background
-        process's demand per cluster."""
-        period = self.device.step(dt_s, cluster_cpu_s, workload_cpu_s, ceilings_khz, radio_on, peak_cpu_s)
+        clamped); arguments as SocPowerModel.step, `background_peak_cpu_s` and `background_wakeups`
+        the background's alone."""
+        period = self.device.step(dt_s, cluster_cpu_s, workload_cpu_s, ceilings_khz, radio_on, peak_cpu_s, wakeups)
         background = [max(used - work, 0.0) for used, work in zip(cluster_cpu_s, workload_cpu_s)]
         without = self.without_workload.step(dt_s, background, [0.0] * len(background), ceilings_khz, radio_on,
-                                             background_peak_cpu_s)
+                                             background_peak_cpu_s, background_wakeups)
         return period, (period.cpu_mw + period.radio_mw) - (without.cpu_mw + without.radio_mw)
