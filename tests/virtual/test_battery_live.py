@@ -234,10 +234,16 @@ def test_taskset_maps_device_masks_onto_host_cpus_and_power(adb: PrivateAdb, pix
                    "kill $p; setprop debug.edgebench.window 'prime-1 end 1'")
     time.sleep(0.5)
     truth = {r["run_id"]: r for r in read_truth(pixel.layout.folder)}
-    per_s = {k: truth[k]["workload_energy_mj"] / truth[k]["workload_cpu_s"] for k in ("little-1", "prime-1")}
-    # Top steps: X3-class 229 mA vs A520-class 25 mA per core (soc_power), plus the same cpu.active for
-    # both and the governor's ramp in the first periods: ~5x over a 1 s burst.
-    assert per_s["prime-1"] > 3 * per_s["little-1"]
+    # Per CPU-second of the core that ran, without the SoC-wide cpu.active both windows draw in full the
+    # whole time (out of deep idle): that one is per second of window, not per second of CPU, and on a
+    # busy host `yes` gets less than the window's seconds of CPU.
+    soc = load_profile("pixel-8-like").battery.soc_power
+    per_s = {k: (truth[k]["workload_energy_mj"] - soc.mw(soc.cpu_active_ma) * truth[k]["window_s"])
+             / truth[k]["workload_cpu_s"] for k in ("little-1", "prime-1")}
+    # Top steps: X3-class 229 mA vs A520-class 25 mA per core (soc_power), and the governor's ramp in the
+    # first periods: measured 3.4x-9.5x over a 1 s burst (how far the governor ramps in 1 s varies with
+    # how the host schedules `yes`: the same burst took 115-256 mJ on the little, 264-845 on the prime).
+    assert per_s["prime-1"] > 2.5 * per_s["little-1"] > 0
 
 
 def test_dvfs_shows_in_cpufreq_and_a_burst_leaves_a_tail_in_the_truth(adb: PrivateAdb,
