@@ -1,6 +1,8 @@
 """Each §4.1 invalid-run check fires on a crafted series and passes on a clean one."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -26,7 +28,7 @@ def test_a_clean_run_passes_every_check(clean: GaugeSeries, cal: Calibration) ->
     assert {c.name: c.outcome for c in run.checks} == {name: "pass" for name in (
         "discharging", "current_direction", "updates_stopped", "thermal", "cooling", "sample_coverage",
         "sample_gaps", "stale_gauge", "baseline_drift", "charge_counter_crosscheck", "screen", "airplane",
-        "suspend_gap", "inferences", "battery_low", "battery_temp_rise", "energy_measurable", "net_energy_positive",
+        "suspend_gap", "inferences", "battery_low", "battery_temp_rise", "energy_measurable", "net_energy_resolved",
         "shortened")}
     assert run.valid and run.invalid_reasons == ()
 
@@ -228,10 +230,22 @@ def test_shortened_is_advisory(clean: GaugeSeries, cal: Calibration) -> None:
     assert run.valid
 
 
-def test_a_workload_not_resolvable_above_idle_is_flagged_but_kept(cal: Calibration) -> None:
-    run = estimate(clean_run(active_mw=340.0)[0], cal)
-    assert check(run, "net_energy_positive")[0] == "fail"
-    assert run.valid  # advisory: dropping low values would bias the mean upwards
+def test_a_workload_not_resolved_above_idle_is_not_measured_never_a_negative_energy(cal: Calibration) -> None:
+    run = estimate(clean_run(active_mw=340.0)[0], cal)  # the "workload" draws less than idle
+    outcome, reason = check(run, "net_energy_resolved")
+    assert outcome == "fail" and "energy is not measured" in reason and not run.valid
+    assert math.isnan(run.energy_per_inference_mj) and run.to_json()["energy_per_inference_mj"] is None
+
+
+def test_a_net_power_within_one_current_step_is_not_measured(cal: Calibration) -> None:
+    # A gauge that prints whole mA (no read noise to dither it): 2 mW above idle is below one step
+    # (1 mA x ~3.9 V), whatever sign the difference of the window means takes.
+    quiet_ma = GaugeSpec(unit="mA", noise_ma=0.0, offset_drift_ma_per_h=0.0)
+    mA_cal = calibrate(idle_recording(quiet_ma), source="synthetic idle")
+    series = clean_run(quiet_ma, active_mw=352.0)[0]
+    outcome, reason = check(estimate(series, mA_cal), "net_energy_resolved")
+    assert outcome == "fail" and "not above one current step (3.9" in reason
+    assert check(estimate(clean_run(quiet_ma)[0], mA_cal), "net_energy_resolved")[0] == "pass"
 
 
 def test_energy_not_measurable_without_voltage_or_window_samples(clean: GaugeSeries, cal: Calibration) -> None:

@@ -9,7 +9,7 @@ from edgebench.battery import GaugeSeries, Windows, calibrate, counter_discharge
 from edgebench.errors import ParseError
 from edgebench.store import DeviceSample
 
-from .synth import (N_MEASURED, T0_S, WINDOWS, GaugeSpec, clean_run, estimate, idle_recording, true_net_mj,
+from .synth import (N_MEASURED, T0_S, WINDOWS, GaugeSpec, clean_run, estimate, idle_recording, simulate, true_net_mj,
                     with_columns)
 
 COMBOS = [("uA", False), ("uA", True), ("mA", False), ("mA", True)]
@@ -148,3 +148,27 @@ def test_counter_discharge_takes_the_held_value_at_each_edge() -> None:
     assert dq == pytest.approx(29_000, rel=0.08)
     assert counter_discharge_uah(with_columns(series, charge_counter_uah=np.full(len(series), np.nan)),
                                  *WINDOWS.measured) is None
+
+
+def test_the_workloads_tail_after_it_is_not_taken_as_idle_baseline(cal) -> None:
+    # A phone does not drop to idle when the workload stops: the SoC stays out of deep idle for a tail
+    # and the gauge's current register is a low-pass, so the first seconds after the workload still
+    # draw (or show) part of it. Here: 10 s idle windows, a 1 W workload, then a decay back to idle
+    # (time constant 0.7 s, a MAX17047 AverageCurrent's shortest filter) plus 45 mW for 1 s (cpu.active).
+    windows = Windows(idle_pre=(T0_S, T0_S + 10), warmup=(T0_S + 10, T0_S + 12), measured=(T0_S + 12, T0_S + 42),
+                      idle_post=(T0_S + 42, T0_S + 52))
+    times = np.arange(T0_S + 10, T0_S + 42, 0.02) + 0.001
+    n = int((times >= T0_S + 12).sum())
+
+    def power(t: np.ndarray) -> np.ndarray:
+        after = t - (T0_S + 42)
+        tail = np.where(after >= 0, 1000.0 * np.exp(-np.maximum(after, 0) / 0.7) + 45.0 * (after < 1.0), 0.0)
+        return np.where((t >= T0_S + 10) & (t < T0_S + 42), 1350.0, 350.0 + tail)
+
+    series, _ = simulate(power, 53.0, GaugeSpec(noise_ma=0.5))
+    true_mj = 1000.0 * 30.0 / n  # the workload's own energy: 1 W over the measured window
+    settled = estimate(series, cal, windows=windows, inferences=n, inference_times_s=times, expected_duration_s=52.0)
+    assert abs(settled.energy_per_inference_mj - true_mj) / true_mj < 0.01
+    naive = estimate(series, cal, windows=windows, inferences=n, inference_times_s=times, expected_duration_s=52.0,
+                     settle_s=0.0)
+    assert (naive.energy_per_inference_mj - true_mj) / true_mj < -0.03  # the tail counted as idle: low

@@ -160,3 +160,22 @@ def test_summary_without_values_is_none_with_a_reason():
     assert summary.value_mj is None and summary.ci_low_mj is None and summary.note == "why"
     one = summarize_rails([_run(40.0), _run(None)])
     assert one.value_mj == 40.0 and one.ci_low_mj is None and "no confidence interval" in one.note
+
+
+def test_the_workloads_tail_on_the_rails_is_not_idle_baseline():
+    # After the workload the CPU rail holds 400 mW for 1.5 s (out of deep idle, clusters still up):
+    # the run's energy, not the baseline's; the baseline starts settle_s into the idle window.
+    tail = [(0.0, 100.0), (1010.3, 900.0), (1032.5, 400.0), (1034.0, 100.0)]
+    meters = {"iio:device0": [("S4M_VDD_CPUCL0", tail)]}
+    run = estimate_rails(reads(meters=meters), WINDOWS, N, subsystems=SUBSYSTEMS)
+    cpu = by_name(run)["S4M_VDD_CPUCL0"]
+    assert cpu.idle_post_power_mw == pytest.approx(100.0, rel=1e-5)
+    assert run.soc_energy_per_inference_mj == pytest.approx(800.0 * 20 / N, rel=1e-5)
+
+
+def test_a_soc_sum_not_above_idle_is_not_measured():
+    below = [(0.0, 100.0), (1010.3, 99.0), (1032.5, 100.0)]  # the "workload" draws less than idle
+    run = estimate_rails(reads(meters={"iio:device0": [("S4M_VDD_CPUCL0", below)]}), WINDOWS, N,
+                         subsystems=SUBSYSTEMS)
+    assert by_name(run)["S4M_VDD_CPUCL0"].energy_per_inference_mj < 0  # the rail's own difference, kept
+    assert run.soc_energy_per_inference_mj is None and "not resolved above idle" in run.soc_reason

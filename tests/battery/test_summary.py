@@ -118,6 +118,21 @@ def test_a_mean_at_or_below_idle_cannot_be_sized() -> None:
     assert "not above idle" in r.reason
 
 
+def test_a_run_not_resolved_above_idle_withholds_the_headline_of_the_others() -> None:
+    # The unresolved run has no figure (checks.net_energy_resolved); averaging only the runs that came
+    # out above idle would overstate the workload, so the mean stays in `mean` and the headline is None.
+    unresolved = RunEnergy(idle_pre_power_mw=350.0, idle_post_power_mw=351.0, idle_power_mw=350.5,
+                           active_power_mw=350.2, measured_seconds=30.0, inferences=6000,
+                           energy_per_inference_mj=float("nan"), gross_energy_per_inference_mj=1.75,
+                           charge_counter_energy_mj=None, current_integral_energy_mj=10_506.0,
+                           checks=(Check("net_energy_resolved", "fail", "not above zero"),))
+    for runs in ([run(0.002), unresolved], [run(0.002), run(0.003), run(0.0025), unresolved]):
+        s = summarize_repeats(runs)
+        assert s.headline_mj is None and s.resolved is False and s.n_invalid == 1
+        assert "1 of " in s.resolution.reason and "not above idle" in s.resolution.reason
+        assert s.to_json()["energy_per_inference_mj"] is None
+
+
 def test_resolution_needs_an_interval() -> None:
     s = summarize_repeats([run(0.002)])
     assert s.resolution is None and s.resolved is None and s.headline_mj == 0.002

@@ -15,9 +15,11 @@ from ..conftest import REAL_MODELS
 
 MOBILENET = REAL_MODELS / "tfls_mobilenet_v1_0.25_224_float.tflite"
 # Seconds, not the preset's minutes. A 12 s window and 6 s idle hold ~120 and 2 x 60 gauge samples at
-# 10 Hz: measured with them, the gauge's energy was +0.2 % off the truth here and +1.2 % (rails -0.6 %) on
-# the pixel, against the 10 % and 15 % allowed (20 s and 8 s took 20 s more per run for nothing the
-# assertions need). In the fault tests the fault starts >= 6 s after the window mark (2 s warm-up, then
+# 10 Hz (2 x 30 of them baseline, after the settling seconds): measured with them, the gauge's energy was
+# +0.9 % off the (marginal) truth here and +3.9 % (rails +0.1 %) on the pixel, against the 10 % and 15 %
+# allowed (-4.9 % and -0.7 %, rails -2.8 %, against the earlier attributed truth; the SoC model's gauge
+# lag, tail and ramps are what the method meets). 20 s and 8 s took
+# 20 s more per run for nothing the assertions need. In the fault tests the fault starts >= 6 s after the window mark (2 s warm-up, then
 # 4 s measured) and holds to the window's end: >= 6 s, 3x the stale-gauge limit (10 x 175.8 ms); the 6 s
 # idle after it leaves the fault CLI time to clear the throttle before the run's closing thermal read.
 SHORT = ["--duration", "12", "--idle", "6", "--warmup", "2", "--cooldown", "none", "--verify-seconds", "2",
@@ -40,6 +42,9 @@ def _device_state(phone) -> dict[str, str]:
 
 
 def test_energy_per_inference_within_10_percent_of_truth_and_device_restored(phone, capsys):
+    # The session puts the phone in airplane mode (a virtual device's HOST:PORT serial is no Wi-Fi adb
+    # link): with the radio on, its own wake-ups (~0.56 W for 1.5 s every ~30 s, not the workload's)
+    # would land in 6-12 s windows. It is off again afterwards (the device state is compared below).
     before = _device_state(phone)
     # --screen on: this test calibrates the gauge in 75 s, and with the screen off (the default) the
     # idle current is so low that the counter steps only every ~19 s. The other tests run screen off.
@@ -61,6 +66,8 @@ def test_energy_per_inference_within_10_percent_of_truth_and_device_restored(pho
     assert phone.cli("virtual-device", "energy-truth", phone.serial, "--json") == 0
     truth = {t["run_id"]: t["energy_per_inference_mj"] for t in json.loads(capsys.readouterr().out)}
     true_mean = sum(truth[r] for r in result["run_ids"]) / 2
+    print(f"\ngauge vs truth {(energy['value'] - true_mean) / true_mean:+.1%} "
+          f"(truth {true_mean:.4g} mJ, gauge {energy['value']:.4g} mJ)")
     assert abs(energy["value"] - true_mean) / true_mean < 0.10, (energy, true_mean)
     # The calibration found the gauge's units (mA) and sign (discharging positive) by itself.
     profiles = list((phone.workspace / "device-profiles").glob("*.json"))

@@ -117,3 +117,34 @@ def test_charger_online_readings_leave_out_the_battery_and_other_times() -> None
                DeviceSample(11_000_000_000, "/sys/class/power_supply/battery/status", "Discharging")]
     found = charger_online(samples, BATTERY, (10.0, 20.0))
     assert found == {"/sys/class/power_supply/usb/online": [(11.0, "1")]}
+
+
+class _Guard:
+    def __init__(self, target: object) -> None:
+        self.target, self.put = target, []
+
+    def put_setting(self, namespace: str, key: str, value: str) -> bool:
+        self.put.append(f"{namespace}/{key}={value}")
+        return True
+
+
+def _network_target(virtual: bool) -> object:
+    from types import SimpleNamespace
+
+    calls: list[bool] = []
+    settings = SimpleNamespace(apply_airplane_mode=calls.append)
+    return SimpleNamespace(name="127.0.0.1:41235", props=SimpleNamespace(is_virtual=virtual),
+                           android=SimpleNamespace(settings=settings), radio_calls=calls)
+
+
+def test_airplane_mode_is_left_alone_on_wifi_adb_but_set_on_a_virtual_devices_network_serial() -> None:
+    from edgebench.profiling.preparation import _airplane_on
+
+    phone = _network_target(virtual=False)  # HOST:PORT may be Wi-Fi adb: airplane mode would cut the link
+    guard = _Guard(phone)
+    assert _airplane_on(phone, guard, "auto") is False and guard.put == []  # type: ignore[arg-type]
+    device = _network_target(virtual=True)  # the host's own socket, no radio in the link
+    guard = _Guard(device)
+    assert _airplane_on(device, guard, "auto") is True  # type: ignore[arg-type]
+    assert guard.put == ["global/airplane_mode_on=1"] and device.radio_calls == [True]  # type: ignore[attr-defined]
+    assert _airplane_on(device, _Guard(device), "wifi-adb") is False  # type: ignore[arg-type]

@@ -1,4 +1,8 @@
-"""CPU time of a device's processes from its /proc: reaped children, the sampler, CPU masks."""
+"""CPU time of a device's processes from its /proc: reaped children, the sampler, CPU masks, clusters.
+
+The /proc/PID/stat lines are written in the kernel's format (utime, stime, cutime, cstime in clock
+ticks; starttime field 22); the accountant turns their growth into busy core-seconds per cluster.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,12 +11,11 @@ import pytest
 
 from edgebench.virtual.cpu_account import CLK_TCK, CpuAccountant
 
-CLUSTERS = [0, 0, 1, 1]  # 4 device CPUs, 2 clusters
-MW = (100.0, 1000.0)
+CLUSTERS = [0, 0, 1, 1]  # 4 device CPUs: 0-1 little (cluster 0), 2-3 big (cluster 1)
 
 
 def proc(root: Path, pid: int, comm: str, ppid: int, own: int, child: int = 0, start: int = 1000,
-         env: bytes = b"") -> None:
+         env: bytes = b"", schedstat: str | None = None) -> None:
     d = root / str(pid)
     d.mkdir(parents=True, exist_ok=True)
     utime, stime = own // 2, own - own // 2
@@ -20,6 +23,8 @@ def proc(root: Path, pid: int, comm: str, ppid: int, own: int, child: int = 0, s
     fields = ["S", str(ppid)] + ["0"] * 9 + [str(utime), str(stime), str(cutime), str(cstime)] + ["0"] * 4 + [str(start)]
     (d / "stat").write_text(f"{pid} ({comm}) {' '.join(fields)} 0 0\n")
     (d / "environ").write_bytes(env)
+    if schedstat is not None:
+        (d / "schedstat").write_text(schedstat)
 
 
 def gone(root: Path, pid: int) -> None:
@@ -29,7 +34,7 @@ def gone(root: Path, pid: int) -> None:
 
 
 def test_time_of_a_reaped_child_is_counted_once(tmp_path: Path) -> None:
-    acc = CpuAccountant(CLUSTERS, MW)
+    acc = CpuAccountant(CLUSTERS)
     proc(tmp_path, 1, "init", 0, own=0)
     proc(tmp_path, 10, "sh", 1, own=10)
     proc(tmp_path, 11, "worker", 10, own=100, start=2000)
@@ -39,36 +44,72 @@ def test_time_of_a_reaped_child_is_counted_once(tmp_path: Path) -> None:
     # The worker ran 30 more ticks, exited and was reaped: its 180 ticks land in the shell's cutime.
     gone(tmp_path, 11)
     proc(tmp_path, 10, "sh", 1, own=10, child=180)
-    assert acc.sample(str(tmp_path)).cpu_s == pytest.approx(30 / CLK_TCK)
+    tick = acc.sample(str(tmp_path))
+    assert tick.cpu_s == pytest.approx(30 / CLK_TCK)
+    assert sum(tick.cluster_cpu_s) == pytest.approx(30 / CLK_TCK)  # the clusters hold the same seconds
 
 
-def test_the_sampler_counts_for_the_gauge_but_not_for_the_workload(tmp_path: Path) -> None:
-    acc = CpuAccountant(CLUSTERS, MW)
-    proc(tmp_path, 5, "edgebench_sampl", 0, own=0)
-    proc(tmp_path, 6, "edgebench_runne", 0, own=0, start=1001)
+def test_the_sampler_counts_for_the_gauge_but_not_for_the_workload_on_every_cluster(tmp_path: Path) -> None:
+    acc = CpuAccountant(CLUSTERS)
+    proc(tmp_path, 5, "edgebench_sampl", 0, own=0, env=b"EDGEBENCH_DEVICE_CPU_MASK=1\0")  # little CPU 0
+    proc(tmp_path, 6, "edgebench_runne", 0, own=0, start=1001, env=b"EDGEBENCH_DEVICE_CPU_MASK=0xc\0")  # big
     acc.sample(str(tmp_path))
-    proc(tmp_path, 5, "edgebench_sampl", 0, own=10)
-    proc(tmp_path, 6, "edgebench_runne", 0, own=100, start=1001)
+    proc(tmp_path, 5, "edgebench_sampl", 0, own=10, env=b"EDGEBENCH_DEVICE_CPU_MASK=1\0")
+    proc(tmp_path, 6, "edgebench_runne", 0, own=100, start=1001, env=b"EDGEBENCH_DEVICE_CPU_MASK=0xc\0")
     tick = acc.sample(str(tmp_path))
     assert tick.cpu_s == pytest.approx(110 / CLK_TCK)
     assert tick.workload_cpu_s == pytest.approx(100 / CLK_TCK)
+    assert tick.cluster_cpu_s == pytest.approx([10 / CLK_TCK, 100 / CLK_TCK])
+    assert tick.workload_cluster_cpu_s == pytest.approx([0.0, 100 / CLK_TCK])
 
 
-def test_a_device_cpu_mask_picks_the_cluster_power(tmp_path: Path) -> None:
-    acc = CpuAccountant(CLUSTERS, MW)
+def test_a_device_cpu_mask_puts_the_seconds_on_its_cluster(tmp_path: Path) -> None:
+    acc = CpuAccountant(CLUSTERS)
     proc(tmp_path, 7, "big", 0, own=0, env=b"A=1\0EDGEBENCH_DEVICE_CPU_MASK=c\0")
     proc(tmp_path, 8, "little", 0, own=0, start=1001, env=b"EDGEBENCH_DEVICE_CPU_MASK=1\0")
+    proc(tmp_path, 9, "straddles", 0, own=0, start=1002, env=b"EDGEBENCH_DEVICE_CPU_MASK=6\0")  # CPUs 1 and 2
     acc.sample(str(tmp_path))
     proc(tmp_path, 7, "big", 0, own=CLK_TCK, env=b"EDGEBENCH_DEVICE_CPU_MASK=c\0")
-    proc(tmp_path, 8, "little", 0, own=CLK_TCK, start=1001, env=b"EDGEBENCH_DEVICE_CPU_MASK=1\0")
+    proc(tmp_path, 8, "little", 0, own=3 * CLK_TCK, start=1001, env=b"EDGEBENCH_DEVICE_CPU_MASK=1\0")
+    proc(tmp_path, 9, "straddles", 0, own=2 * CLK_TCK, start=1002, env=b"EDGEBENCH_DEVICE_CPU_MASK=6\0")
     tick = acc.sample(str(tmp_path))
-    assert tick.cluster_energy_mj == pytest.approx([100.0, 1000.0])  # 1 s each: little 100 mJ, big 1 J
-    assert tick.energy_mj == pytest.approx(1100.0)
+    # big 1 s on cluster 1, little 3 s on cluster 0, the straddler's 2 s half on each
+    assert tick.cluster_cpu_s == pytest.approx([4.0, 2.0])
+    assert tick.cpu_s == pytest.approx(6.0)
 
 
-def test_unpinned_processes_cost_the_mean_core_power(tmp_path: Path) -> None:
-    acc = CpuAccountant(CLUSTERS, MW)
+def test_unpinned_processes_spread_over_all_cpus_and_a_bad_mask_counts_as_none(tmp_path: Path) -> None:
+    acc = CpuAccountant([0, 1, 1, 1])  # 1 little CPU, 3 big ones
     proc(tmp_path, 9, "any", 0, own=0)
+    proc(tmp_path, 10, "garbled", 0, own=0, start=1001, env=b"EDGEBENCH_DEVICE_CPU_MASK=zz\0")
     acc.sample(str(tmp_path))
-    proc(tmp_path, 9, "any", 0, own=2 * CLK_TCK)
-    assert acc.sample(str(tmp_path)).energy_mj == pytest.approx(2 * 550.0)
+    proc(tmp_path, 9, "any", 0, own=4 * CLK_TCK)
+    proc(tmp_path, 10, "garbled", 0, own=4 * CLK_TCK, start=1001, env=b"EDGEBENCH_DEVICE_CPU_MASK=zz\0")
+    assert acc.sample(str(tmp_path)).cluster_cpu_s == pytest.approx([2.0, 6.0])  # 1/4 and 3/4 of 8 s
+
+
+def test_the_governor_load_is_the_busiest_process_demand_per_cluster(tmp_path: Path) -> None:
+    """schedstat's run + wait time of the busiest process that may run on a cluster, not the cluster's sum."""
+    acc = CpuAccountant(CLUSTERS)
+    proc(tmp_path, 20, "a", 0, own=0, env=b"EDGEBENCH_DEVICE_CPU_MASK=c\0", schedstat="0 0 0\n")
+    proc(tmp_path, 21, "b", 0, own=0, start=1001, env=b"EDGEBENCH_DEVICE_CPU_MASK=c\0", schedstat="0 0 0\n")
+    acc.sample(str(tmp_path))
+    proc(tmp_path, 20, "a", 0, own=CLK_TCK // 10, env=b"EDGEBENCH_DEVICE_CPU_MASK=c\0",
+         schedstat="100000000 300000000 5\n")  # 0.1 s on a CPU, 0.3 s waiting for one
+    proc(tmp_path, 21, "b", 0, own=CLK_TCK // 10, start=1001, env=b"EDGEBENCH_DEVICE_CPU_MASK=c\0",
+         schedstat="100000000 0 5\n")
+    tick = acc.sample(str(tmp_path))
+    assert tick.cluster_peak_cpu_s == pytest.approx([0.0, 0.4])
+    assert tick.cluster_cpu_s == pytest.approx([0.0, 0.2])
+
+
+def test_wake_ups_come_from_schedstat_run_counts_and_the_sampler_s_are_the_background(tmp_path: Path) -> None:
+    acc = CpuAccountant(CLUSTERS)
+    proc(tmp_path, 30, "edgebench_runne", 0, own=0, schedstat="0 0 100\n")
+    proc(tmp_path, 31, "edgebench_sampl", 0, own=0, start=1001, schedstat="0 0 7\n")
+    acc.sample(str(tmp_path))
+    proc(tmp_path, 30, "edgebench_runne", 0, own=1, schedstat="1000000 0 276\n")  # woke 176 times
+    proc(tmp_path, 31, "edgebench_sampl", 0, own=0, start=1001, schedstat="0 0 9\n")  # twice
+    proc(tmp_path, 32, "cat", 0, own=0, start=3000, schedstat="0 0 3\n")  # new: all its runs count
+    tick = acc.sample(str(tmp_path))
+    assert (tick.wakeups, tick.background_wakeups) == (181, 2)

@@ -75,7 +75,8 @@ def test_more_power_means_more_discharge_and_a_lower_voltage() -> None:
 
 
 def test_gain_and_offset_errors_show_in_the_reading_not_in_the_truth() -> None:
-    m = model(noise_sd_ma=0.0, gain_error=0.10, offset_ma=0.0, offset_drift_ma_per_hour=0.0)
+    m = model(noise_sd_ma=0.0, gain_error=0.10, offset_ma=0.0, offset_drift_ma_per_hour=0.0,
+              current_now_filter_ms=0.0)  # no low-pass: the reading is this period's conversion
     r = run(m, 1.0, 1000.0, suspended=True)[-1]
     assert r.current_now == pytest.approx(r.true_current_ua * 1.10, rel=1e-3)
 
@@ -107,3 +108,27 @@ def test_a_weak_charger_leaves_the_battery_discharging_while_it_supplies_part_of
     light = model(**quiet).step(PERIOD_S, 100.0, charger_online=True, input_suspended=False,
                                 charger_limit_ua=150_000.0)
     assert light.status == "Charging"
+
+
+def test_current_now_lags_a_step_in_load_while_the_counter_does_not() -> None:
+    m = model(noise_sd_ma=0.0, gain_error=0.0, offset_ma=0.0, offset_drift_ma_per_hour=0.0)
+    before = run(m, 3.0, 500.0, suspended=True)[-1]
+    counter_before = m.charge_gauge_uah
+    first = run(m, PERIOD_S, 3000.0, suspended=True)[0]  # one period after the load steps up
+    # The gauge's low-pass (300 ms) shows less than half of the step in the first period...
+    step_ua = first.true_current_ua - before.true_current_ua
+    assert abs(first.current_now - before.current_now) < 0.5 * abs(step_ua)
+    # ...while its coulomb counter integrates the conversion itself, unfiltered.
+    assert counter_before - m.charge_gauge_uah == pytest.approx(-first.true_current_ua * PERIOD_S / 3600, rel=1e-6)
+    settled = run(m, 2.0, 3000.0, suspended=True)[-1]  # > 5 time constants later
+    assert settled.current_now == pytest.approx(settled.true_current_ua, rel=0.02)
+
+
+def test_usb_online_discharges_when_the_load_exceeds_what_the_charger_supplies() -> None:
+    m = model(noise_sd_ma=0.0, offset_ma=0.0, offset_drift_ma_per_hour=0.0)
+    light = run(m, 1.0, 1000.0)[-1]
+    assert light.status == "Charging" and light.current_now > 0
+    heavy = run(m, 2.0, 4000.0)[-1]  # 4 W against a 2.25 W USB supply: the battery makes up the rest
+    assert heavy.status == "Discharging" and heavy.current_now < 0
+    volts = heavy.true_voltage_uv / 1e6
+    assert -heavy.true_current_ua == pytest.approx((4000.0 - m.spec.usb_input_power_mw) / volts * 1000, rel=0.05)

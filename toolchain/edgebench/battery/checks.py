@@ -302,17 +302,24 @@ def energy_measurable(powers_mw: dict[str, float], voltage_samples: int, n_sampl
     return Check("energy_measurable", "pass")
 
 
-def net_energy_positive(net_mj: float) -> Check:
-    """Advisory: a net energy ≤ 0 means the workload is not resolvable above idle on this gauge.
-
-    Advisory, not invalidating: dropping low values would bias the mean upwards.
+def net_energy_resolved(net_power_mw: float, step_mw: float | None) -> Check:
+    """The workload's power above idle must exceed one step of the current register, or the run's
+    energy is not measured: a figure ≤ 0 (or within one step of it) says the gauge cannot tell the
+    workload from idle, and is never stored as an energy. It fails the run, so the figure stays out
+    of the mean; summarize_repeats then withholds the session's headline (the mean of the runs that
+    happened to come out above it would overstate the workload).
     """
-    if not math.isfinite(net_mj):
-        return Check("net_energy_positive", "not_checked", "net energy not measurable", advisory=True)
-    if net_mj <= 0:
-        return Check("net_energy_positive", "fail", f"net energy per inference {net_mj:.3g} mJ ≤ 0: the workload "
-                     "is not resolvable above idle on this gauge", advisory=True)
-    return Check("net_energy_positive", "pass", advisory=True)
+    if not math.isfinite(net_power_mw):
+        return Check("net_energy_resolved", "not_checked", "net power not measurable (a window had too few "
+                     "samples): the run's energy is not measured")
+    floor = step_mw or 0.0
+    if net_power_mw <= floor:
+        step = f"one current step ({step_mw:.3g} mW)" if step_mw else "zero"
+        return Check("net_energy_resolved", "fail", f"the workload's power above idle is {net_power_mw:.3g} mW, "
+                     f"not above {step}: the gauge cannot tell it from idle, so the run's energy is not measured; "
+                     "run the workload faster (more inferences per second), measure longer, or use power rails")
+    return Check("net_energy_resolved", "pass", f"{net_power_mw:.3g} mW above idle" +
+                 (f" (current step {step_mw:.3g} mW)" if step_mw else ""))
 
 
 def shortened(reason: str | None) -> Check:

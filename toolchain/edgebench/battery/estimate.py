@@ -1,10 +1,14 @@
 """Energy per inference of one battery profiling run (docs/measurement-methodology.md
 §1.7 steps 1-5, §4.1).
 
-    P_idle = mean(P_idle,pre, P_idle,post)       each the trapezoid time-average of V·I
+    P_idle = mean(P_idle,pre, P_idle,post)       each the trapezoid time-average of V·I over the
+                                                 idle window after its first settle_s seconds
     P_act  = (1/T)·∫V·I dt over the measured window
     E_inf  = (P_act - P_idle)·T / N              net; gross = P_act·T / N
     cross-check: V̄·ΔQ from charge_counter vs ∫V·I dt over the same window
+
+A net energy ≤ 0, or a net power below one step of the current register, is not a measurement: the
+run's figure is nan and the `net_energy_resolved` check fails it with the reason.
 
 Units: V in µV × I in µA = 1e-12 W, so power_mw = V·I·1e-9; mW × s = mJ.
 """
@@ -24,6 +28,14 @@ from edgebench.records import Check
 
 UV_UA_TO_MW = 1e-9
 UV_UAH_TO_MJ = 1e-6 * 3.6e-3 * 1e3  # V × (µAh → C) × (J → mJ)
+# An idle window does not start idle. Before idle_pre the driver has just run its set-up commands;
+# after the workload the SoC stays out of deep idle for a tail (cpuidle and the governor's ramp down:
+# ~0.1-1 s), the driver counts the runner's lines, and the gauge's current register is a low-pass
+# (AverageCurrent ≥ 0.7 s on MAX17047-class gauges, §1.4; 0.3 s on the virtual device) that still
+# shows the workload. Counted as baseline, that run's own energy raises P_idle and lowers every
+# estimate. So each baseline starts SETTLE_S in: 1 s of tail plus 5 time constants of a 0.7 s
+# filter (e^-5 < 1 % left), rounded up. Never more than half the window, so a short one keeps a baseline.
+SETTLE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,15 @@ class Windows:
     def span(self) -> tuple[float, float]:
         return self.idle_pre[0], self.idle_post[1]
 
+    def baselines(self, settle_s: float) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The idle_pre and idle_post parts that count as baseline: each from settle_s after its start
+        (at most half the window in), to its end."""
+        def settled(window: tuple[float, float]) -> tuple[float, float]:
+            start, end = window
+            return start + min(max(settle_s, 0.0), (end - start) / 2.0), end
+
+        return settled(self.idle_pre), settled(self.idle_post)
+
 
 @dataclass(frozen=True)
 class RunEnergy:
@@ -64,7 +85,7 @@ class RunEnergy:
     active_power_mw: float  # trapezoid ∫V·I dt / T over the measured window (discharge positive)
     measured_seconds: float
     inferences: int
-    energy_per_inference_mj: float  # net: (active - idle)·T / N
+    energy_per_inference_mj: float  # net: (active - idle)·T / N; nan when not resolved above idle
     gross_energy_per_inference_mj: float  # active·T / N
     charge_counter_energy_mj: float | None  # V̄·ΔQ over the measured window, None without a counter
     current_integral_energy_mj: float  # ∫V·I dt over the measured window
@@ -133,11 +154,21 @@ def counter_discharge_uah(series: GaugeSeries, start_s: float, end_s: float) -> 
     return float(q[i0] - q[i1])
 
 
+def current_step_ua(series: GaugeSeries, calibration: Calibration) -> float | None:
+    """The smallest step between distinct current readings (µA): the register's resolution as the run
+    shows it (1 mA on a gauge that prints mA). None with fewer than two distinct readings."""
+    ok = series.current_raw[np.isfinite(series.current_raw)]
+    steps = np.diff(np.unique(ok))
+    if steps.size == 0:
+        return None
+    return float(steps.min()) * calibration.scale_to_ua
+
+
 def estimate_run(series: GaugeSeries, calibration: Calibration, windows: Windows, inferences: int, *,
                  inference_times_s: np.ndarray | None = None, sample_period_s: float, input_suspended: bool | None,
                  updates_stopped: bool | None, thermal: C.ThermalEvidence | None, cooling_max_state: int | None,
                  screen_changed: bool | None, airplane_changed: bool | None, expected_duration_s: float,
-                 shortened_reason: str | None) -> RunEnergy:
+                 shortened_reason: str | None, settle_s: float = SETTLE_S) -> RunEnergy:
     """Energy per inference of one run plus every §4.1 check.
 
     `inferences` is N, the inferences counted in the measured window; `inference_times_s` (optional,
@@ -145,6 +176,7 @@ def estimate_run(series: GaugeSeries, calibration: Calibration, windows: Windows
     run (idle_pre start to idle_post end) was planned to last; coverage is judged per window against
     the window's own length (checks.sample_coverage). The thermal, cooling, screen and airplane
     inputs are what the caller saw during the measured window (None = not recorded → not_checked).
+    `settle_s`: seconds at the start of each idle window not counted as baseline (SETTLE_S).
     """
     if sample_period_s <= 0 or expected_duration_s <= 0:
         raise ValueError(f"sample_period_s ({sample_period_s}) and expected_duration_s ({expected_duration_s}) "
@@ -152,17 +184,21 @@ def estimate_run(series: GaugeSeries, calibration: Calibration, windows: Windows
     run = series.between(*windows.span)
     t = run.t_s
     p = power_mw(run, calibration)
-    pre = _nan(mean_over(t, p, *windows.idle_pre))
-    post = _nan(mean_over(t, p, *windows.idle_post))
+    base_pre, base_post = windows.baselines(settle_s)
+    pre = _nan(mean_over(t, p, *base_pre))
+    post = _nan(mean_over(t, p, *base_post))
     idle = (pre + post) / 2.0
     active = _nan(mean_over(t, p, *windows.measured))
     seconds = windows.measured[1] - windows.measured[0]
     per = 1.0 / inferences if inferences > 0 else math.nan
-    net = (active - idle) * seconds * per
     gross = active * seconds * per
     integral_mj = active * seconds
 
     v_mean = _nan(mean_over(t, voltage_filled_uv(run), *windows.measured))
+    step_ua = current_step_ua(run, calibration)
+    resolved = C.net_energy_resolved(active - idle, None if step_ua is None or not math.isfinite(v_mean)
+                                     else step_ua * v_mean * UV_UA_TO_MW)
+    net = (active - idle) * seconds * per if resolved.outcome == "pass" else math.nan
     dq = counter_discharge_uah(run, *windows.measured)
     counter_mj = None if dq is None or not math.isfinite(v_mean) else v_mean * dq * UV_UAH_TO_MJ
     quantum = calibration.charge_quantum_uah or charge_quantum_uah(run)
@@ -188,7 +224,7 @@ def estimate_run(series: GaugeSeries, calibration: Calibration, windows: Windows
         C.battery_temp_rise(run.temp_decic),
         C.energy_measurable({"idle_pre": pre, "measured": active, "idle_post": post},
                             int(np.isfinite(run.voltage_uv).sum()), len(run)),
-        C.net_energy_positive(net),
+        resolved,
         C.shortened(shortened_reason),
     )
     return RunEnergy(idle_pre_power_mw=pre, idle_post_power_mw=post, idle_power_mw=idle, active_power_mw=active,

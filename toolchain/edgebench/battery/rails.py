@@ -30,7 +30,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from edgebench.battery.estimate import Windows
+from edgebench.battery.estimate import SETTLE_S, Windows
 from edgebench.battery.summary import mean_ci95
 from edgebench.errors import ParseError
 from edgebench.parsers.powerstats import parse_odpm_energy_value
@@ -193,11 +193,13 @@ def window_power_mw(trace: RailTrace, start_s: float, end_s: float) -> tuple[flo
 
 
 def estimate_rails(samples: Sequence[Any], windows: Windows, inferences: int, *,
-                   subsystems: Mapping[str, str | None] | None = None) -> RunRails:
+                   subsystems: Mapping[str, str | None] | None = None, settle_s: float = SETTLE_S) -> RunRails:
     """Per-rail window powers and energy per inference, and the SoC sum, for one run.
 
     `samples`: the run's (t_ns, channel, text) reads; `subsystems`: rail name -> subsystem from
-    `dumpsys powerstats` (decides which rails are SoC rails together with the name).
+    `dumpsys powerstats` (decides which rails are SoC rails together with the name). The idle
+    baselines skip their first `settle_s` seconds, as the gauge's do (estimate.SETTLE_S: the
+    workload's tail is on the rails too). A SoC sum ≤ 0 is not a measurement: None with the reason.
     """
     channels = {(_unpack(s)[1]) for s in samples if ENERGY_VALUE_RE.search(_unpack(s)[1])}
     if not channels:
@@ -209,11 +211,12 @@ def estimate_rails(samples: Sequence[Any], windows: Windows, inferences: int, *,
     subsystems = subsystems or {}
     seconds = windows.measured[1] - windows.measured[0]
     rails = []
+    base_pre, base_post = windows.baselines(settle_s)
     for trace in traces:
         subsystem = subsystems.get(trace.name)
-        pre, why_pre = window_power_mw(trace, *windows.idle_pre)
+        pre, why_pre = window_power_mw(trace, *base_pre)
         act, why_act = window_power_mw(trace, *windows.measured)
-        post, why_post = window_power_mw(trace, *windows.idle_post)
+        post, why_post = window_power_mw(trace, *base_post)
         idle = (pre + post) / 2.0 if pre is not None and post is not None else None
         energy = (act - idle) * seconds / inferences if act is not None and idle is not None and inferences > 0 \
             else None
@@ -231,7 +234,12 @@ def estimate_rails(samples: Sequence[Any], windows: Windows, inferences: int, *,
     elif any(r.energy_per_inference_mj is None for r in soc):
         soc_reason = "; ".join(f"{r.name}: {r.reason}" for r in soc if r.energy_per_inference_mj is None)
     else:
-        soc_value = float(sum(r.energy_per_inference_mj for r in soc))  # type: ignore[misc]
+        total = float(sum(r.energy_per_inference_mj for r in soc))  # type: ignore[misc]
+        if total > 0:
+            soc_value = total
+        else:
+            soc_reason = (f"the SoC rails' energy above idle is {total:.3g} mJ per inference (≤ 0): the workload "
+                          "is not resolved above idle on the rails, so no SoC energy is measured")
     return RunRails(True, None, tuple(rails), soc_value, soc_reason, seconds, inferences, tuple(notes))
 
 

@@ -159,14 +159,22 @@ def summarize_repeats(runs: Sequence[RunEnergy]) -> EnergySummary:
     usable = [r for r in runs if r.valid and math.isfinite(r.energy_per_inference_mj)]
     values = [r.energy_per_inference_mj for r in usable]
     n_invalid = len(runs) - len(usable)
+    # Runs whose workload the gauge could not tell from idle (checks.net_energy_resolved) carry no
+    # figure; the others' mean would overstate the workload, so no headline while any exists.
+    unresolved = sum(any(c.name == "net_energy_resolved" and c.outcome == "fail" for c in r.checks) for r in runs)
     notes = []
     if not usable:
         return EnergySummary(None, None, None, None, None, None, 0, n_invalid, None, (),
-                             note=f"no valid runs of {len(runs)}")
+                             note=f"no valid runs of {len(runs)}" + (
+                                 f" ({unresolved} not resolved above idle)" if unresolved else ""))
     mean = float(np.mean(values))
     gross = [r.gross_energy_per_inference_mj for r in usable if math.isfinite(r.gross_energy_per_inference_mj)]
     ci = mean_interval(values)
     resolved = resolution(values, float(np.mean([r.measured_seconds for r in usable])))
+    if unresolved:
+        resolved = Resolution(False, None, None, f"{unresolved} of {len(runs)} runs' workload power was not "
+                              "above idle on this gauge (no energy measured there), so the other runs' mean "
+                              "would overstate it; run the workload faster, measure longer, or use power rails")
     cv = None
     if len(values) >= 2 and mean > 0:
         cv = float(np.std(values, ddof=1)) / mean

@@ -140,8 +140,9 @@ def estimate_and_store(ctx: BatteryRunContext, header: RunHeader, output: Harnes
         airplane_changed=_changed(before.airplane if not prepared.changes.airplane_set else "1",
                                   state_after.airplane),
         expected_duration_s=p.duration_s,
-        shortened_reason="; ".join(ctx.shortened) if ctx.shortened else None)
-    rails = (estimate_rails(samples, windows, len(output.timed), subsystems=prepared.rails.subsystems)
+        shortened_reason="; ".join(ctx.shortened) if ctx.shortened else None, settle_s=p.settle_s)
+    rails = (estimate_rails(samples, windows, len(output.timed), subsystems=prepared.rails.subsystems,
+                            settle_s=p.settle_s)
              if prepared.rails.available else None)
     checks = tuple(energy.checks) + (
         setup_checks.calibration(calibration, series.between(*windows.span)),

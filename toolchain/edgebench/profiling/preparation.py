@@ -82,8 +82,11 @@ def prepare_device(target: AdbTarget, guard: DeviceStateGuard, protocol: Battery
 
 
 def _airplane_on(target: AdbTarget, guard: DeviceStateGuard, power_path: str) -> bool:
-    if power_path == "wifi-adb" or ":" in target.name and power_path == "auto":
-        return False  # airplane mode would cut the Wi-Fi adb link itself
+    # Airplane mode would cut a Wi-Fi adb link itself, and a HOST:PORT serial may be one. A virtual
+    # device (ro.edgebench.virtual) is a HOST:PORT serial too, but its adb link is the host's own
+    # socket, not a radio: it gets the quiet radio a lab sets on a USB phone.
+    if power_path == "wifi-adb" or ":" in target.name and power_path == "auto" and not target.props.is_virtual:
+        return False
     if not guard.put_setting("global", "airplane_mode_on", "1"):
         return False
     enable_airplane_radio(target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from edgebench.battery.estimate import SETTLE_S
 from edgebench.errors import UsageError
 from edgebench.protocols import MAX_REPEATS, MAX_SECONDS, check_number
 
@@ -16,6 +17,7 @@ class BatteryProtocol:
     warmup_s: float = 30.0  # workload running, not counted
     duration_s: float = 300.0  # measured window
     idle_s: float = 120.0  # idle baseline before and after
+    settle_s: float = SETTLE_S  # each idle window's first seconds, not baseline (battery.estimate.SETTLE_S)
     repeats: int = 5
     cooldown: str = "auto"  # auto (thermal status 0 and battery temperature near the start), none, or seconds
     cooldown_min_s: float = 300.0

@@ -47,13 +47,15 @@ reconnects by itself within ~3 s after that, adb 29 after ~10 s; `adb disconnect
 is immediate). --reboot also wipes /data/local/tmp (`adb reboot` does not).
 
 Battery (`power_profile.py`: the profile's battery_model; `gauge.py`: battery and fuel gauge;
-`power_host.py`: a host thread per device; `cpu_account.py`: device CPU time). Every gauge period
+`power_host.py`: a host thread per device; `cpu_account.py`: device CPU time per cluster;
+`power_soc.py`: the SoC power model). Every gauge period
 (e.g. 175.8 ms) the host rewrites /sys/class/power_supply/battery/{current_now, current_avg,
 voltage_now, charge_counter, capacity, status, temp, uevent} (rename over: never half a value) in
 the profile's unit (uA | mA) and sign (charging_positive | discharging_positive), with the counter
-floored to its quantum (e.g. 500 uAh), gain/offset error, drift and read noise. System power =
-idle floor + screen (while Awake) + radio (unless airplane mode) + CPU power of the device's
-processes (their CPU time x the profile's per-core mW of the CPUs they may use). USB charges
+floored to its quantum (e.g. 500 uAh), gain/offset error, drift and read noise; current_now is
+low-passed. System power = idle floor + screen (while Awake) + radio (unless airplane mode: idle
+plus its own wake-ups) + the SoC model (power_profile.xml-shaped core power at each cluster's
+governor frequency, cluster/active/idle/suspend power, a tail after bursts). USB charges
 unless `setprop power.battery_input.suspended true` (or `dumpsys battery suspend_input`, debuggable
 builds only; `dumpsys battery reset` ends that one) or `--usb-power off` (usb/online follows VBUS);
 `--weak-charger MA` keeps USB online but supplies at most MA mA, so above that load the battery
@@ -63,7 +65,9 @@ only freezes what dumpsys prints, the real charging goes on. Device-side state:
 `settings get|put global airplane_mode_on`, `cmd connectivity airplane-mode [enable|disable]`;
 `dumpsys deviceidle [force-idle|unforce|step|get deep|light|...]` (Doze, kept, reported only).
 ODPM rails (profiles with power_rails): `dumpsys powerstats` lists the channels as AndroidX expects,
-/sys/bus/iio/devices/iio:device0/energy_value holds `t=<ms>` and `CH<i>(T=<ms>)[<rail>], <uWs>`.
+/sys/bus/iio/devices/iio:device0/energy_value holds `t=<ms>` and `CH<i>(T=<ms>)[<rail>], <uWs>`;
+they meter the same draws the battery supplies (a CPU rail: its cluster's power with its share of
+cpu.active and the tail, cluster 0's also cpu.idle/suspend; `"carries": "screen"|"radio"` rails: the screen, the radio).
 Thermal (`thermal.py`): --throttle N raises zone temps, sets cooling_device*/cur_state > 0,
 lowers scaling_max_freq and the scaling_cur_freq of busy clusters, `dumpsys thermalservice` says
 `Thermal Status: N`. --stale-gauge freezes every battery value (the truth keeps counting).
@@ -76,8 +80,9 @@ its measured window from the device shell:
 /data/vendor/edgebench/window_events). At each end the host appends one record to
 <device folder>/energy_truth.jsonl - OUTSIDE the device's `/`, never readable through adb:
 run_id, status (ok | no_inferences | no_start), start/end_boottime_s, window_s, inferences,
-workload_energy_mj (CPU energy of every device process but edgebench_sampler: the workload's part,
-idle floor, screen, radio and gauge errors excluded), workload_cpu_s, mean_workload_power_mw,
+workload_energy_mj (MARGINAL: the device's energy minus that of the same device without the workload,
+from a second SoC model fed edgebench_sampler's load alone; a burst's tail counts while in the window,
+gauge errors never), attributed_energy_mj (diagnostic), workload_cpu_s, mean_workload_power_mw,
 energy_per_inference_mj (= workload_energy_mj / inferences), device_energy_mj (all the battery gave).
     edgebench virtual-device energy-truth SERIAL [--run-id ID] --json
 Compare it with (P_active - P_idle) x T / N from the gauge. Markers set before the device process

@@ -1,4 +1,4 @@
-"""CPU time (and so CPU energy) of a virtual device's processes, read from the device's own /proc.
+"""CPU time of a virtual device's processes, per cluster, read from the device's own /proc.
 
 Each gauge period the host reads `/proc/<device init>/root/proc/<pid>/stat` for every process of
 the device's PID namespace: utime + stime (own) and cutime + cstime (reaped children). The CPU
@@ -8,10 +8,10 @@ for (a child's time moves into its parent's cutime when the parent waits for it)
 parent is outside the device (commands started by adbd's stand-in through nsenter) lose at most
 their last period's time when they exit.
 
-Energy: a process's CPU seconds cost the mean `cpu_mw_per_busy_core` of the device CPUs it may
-run on. Which device CPUs: `EDGEBENCH_DEVICE_CPU_MASK` in its environment (set by the device's
-`taskset`, see device_scripts/taskset; children inherit it), else all CPUs. The energy is split
-by cluster for the ODPM rails.
+Clusters: a process's CPU seconds are spread evenly over the device CPUs it may run on, and so
+split by cluster (what the SoC power model, power_soc.py, prices at each cluster's frequency). Which
+device CPUs: `EDGEBENCH_DEVICE_CPU_MASK` in its environment (set by the device's `taskset`, see
+device_scripts/taskset; children inherit it), else all CPUs. This module counts time, never energy.
 
 `SAMPLER_COMMS`: the harness sampler's time is counted for the gauge (a phone's gauge sees it)
 but kept out of the workload's energy (the battery protocol measures it in the idle baselines too).
@@ -30,22 +30,35 @@ MASK_ENV = b"EDGEBENCH_DEVICE_CPU_MASK="
 @dataclass(frozen=True)
 class _Proc:
     start: int
+    demand_ns: int  # /proc/PID/schedstat: time on a CPU + time waiting on a runqueue (main thread)
+    runs: int  # /proc/PID/schedstat: times put on a CPU (each wake-up, and each new timeslice)
     own: int  # clock ticks
     child: int
     ppid: int
     sampler: bool
-    weights: tuple[float, ...]  # per cluster: mW of one busy core here, split by cluster
+    weights: tuple[float, ...]  # per cluster: the share of this process's CPU seconds spent there
 
 
 @dataclass
 class CpuTick:
-    """CPU time and energy of one period."""
+    """CPU time of one period, in total and per cluster (busy core-seconds)."""
 
     cpu_s: float = 0.0
-    energy_mj: float = 0.0
     workload_cpu_s: float = 0.0  # everything but the sampler
-    workload_energy_mj: float = 0.0
-    cluster_energy_mj: list[float] = field(default_factory=list)
+    cluster_cpu_s: list[float] = field(default_factory=list)
+    workload_cluster_cpu_s: list[float] = field(default_factory=list)
+    # Per cluster: the most CPU demand (running + waiting for a host CPU, from schedstat) of one
+    # process that may run there. A thread runs on one CPU at a time, so this is the load the
+    # cluster's busiest CPU would see on a phone, whatever else the host runs: what a governor
+    # follows. The spread above is what the clusters' power is priced on.
+    cluster_peak_cpu_s: list[float] = field(default_factory=list)
+    # The same, over the sampler's processes only: the load the device would have had without the
+    # workload (what the counterfactual SoC model of the marginal truth follows, power_soc.py).
+    background_peak_cpu_s: list[float] = field(default_factory=list)
+    # Times the device's processes were put on a CPU (schedstat), all of them and the sampler's: a
+    # process that wakes often keeps the SoC out of deep idle however little CPU it uses.
+    wakeups: float = 0.0
+    background_wakeups: float = 0.0
 
 
 def _parse_stat(text: str) -> tuple[str, int, int, int, int] | None:
@@ -61,10 +74,20 @@ def _parse_stat(text: str) -> tuple[str, int, int, int, int] | None:
         return None
 
 
+def _read_schedstat(path: str) -> tuple[int, int]:
+    """(ns on a CPU + ns waiting to run, times put on a CPU) from schedstat; (0, 0) when unreadable."""
+    try:
+        with open(path) as f:
+            fields = f.read().split()
+        return int(fields[0]) + int(fields[1]), int(fields[2])
+    except (OSError, IndexError, ValueError):
+        return 0, 0
+
+
 class CpuAccountant:
-    def __init__(self, cluster_of_cpu: list[int], cluster_mw: tuple[float, ...]) -> None:
+    def __init__(self, cluster_of_cpu: list[int]) -> None:
         self.cluster_of_cpu = cluster_of_cpu  # device CPU number -> cluster index
-        self.cluster_mw = cluster_mw
+        self.n_clusters = max(cluster_of_cpu) + 1
         self.procs: dict[int, _Proc] = {}
         self.all_weights = self._weights(range(len(cluster_of_cpu)))
 
@@ -76,10 +99,9 @@ class CpuAccountant:
         chosen = [c for c in cpus if 0 <= c < len(self.cluster_of_cpu)]  # type: ignore[attr-defined]
         if not chosen:
             return self.all_weights
-        per_cluster = [0.0] * len(self.cluster_mw)
+        per_cluster = [0.0] * self.n_clusters
         for cpu in chosen:
-            cluster = self.cluster_of_cpu[cpu]
-            per_cluster[cluster] += self.cluster_mw[cluster] / len(chosen)
+            per_cluster[self.cluster_of_cpu[cpu]] += 1.0 / len(chosen)
         return tuple(per_cluster)
 
     def _weights_of(self, proc_dir: str, pid: int) -> tuple[float, ...]:
@@ -97,13 +119,17 @@ class CpuAccountant:
                 return self._weights(c for c in range(len(self.cluster_of_cpu)) if mask >> c & 1)
         return self.all_weights
 
+    def _empty(self) -> CpuTick:
+        return CpuTick(cluster_cpu_s=[0.0] * self.n_clusters, workload_cluster_cpu_s=[0.0] * self.n_clusters,
+                       cluster_peak_cpu_s=[0.0] * self.n_clusters, background_peak_cpu_s=[0.0] * self.n_clusters)
+
     def sample(self, proc_dir: str) -> CpuTick:
-        """Read every process of the device; return the CPU time and energy since the last call."""
+        """Read every process of the device; return the CPU time since the last call."""
         current: dict[int, _Proc] = {}
         try:
             names = os.listdir(proc_dir)
         except OSError:
-            return CpuTick(cluster_energy_mj=[0.0] * len(self.cluster_mw))
+            return self._empty()
         for name in names:
             if not name.isdigit():
                 continue
@@ -116,13 +142,14 @@ class CpuAccountant:
             if parsed is None:
                 continue
             comm, ppid, own, child, start = parsed
+            demand_ns, runs = _read_schedstat(f"{proc_dir}/{pid}/schedstat")
             old = self.procs.get(pid)
             if old is not None and old.start == start:
                 weights, sampler = old.weights, old.sampler
             else:
                 weights, sampler = self._weights_of(proc_dir, pid), comm.startswith(SAMPLER_COMMS)
-            current[pid] = _Proc(start, own, child, ppid, sampler, weights)
-        tick = CpuTick(cluster_energy_mj=[0.0] * len(self.cluster_mw))
+            current[pid] = _Proc(start, demand_ns, runs, own, child, ppid, sampler, weights)
+        tick = self._empty()
         # Children that vanished since the last read: their parent's cutime now holds their time.
         counted_by_parent: dict[int, int] = {}
         for pid, old in self.procs.items():
@@ -136,20 +163,35 @@ class CpuAccountant:
             old = self.procs.get(pid)
             if old is not None and old.start == now.start:
                 ticks = (now.own - old.own) + (now.child - old.child) - counted_by_parent.get(pid, 0)
+                demand_s = (now.demand_ns - old.demand_ns) / 1e9
+                runs = max(now.runs - old.runs, 0)
             else:
                 ticks = now.own + now.child
+                demand_s = now.demand_ns / 1e9
+                runs = now.runs
+            tick.wakeups += runs
+            if now.sampler:
+                tick.background_wakeups += runs
             if ticks > 0:
                 self._add(tick, ticks / CLK_TCK, now)
+            self._peak(tick, max(demand_s, ticks / CLK_TCK), now)
         self.procs = current
         return tick
 
     @staticmethod
     def _add(tick: CpuTick, seconds: float, proc: _Proc) -> None:
         tick.cpu_s += seconds
-        for cluster, mw in enumerate(proc.weights):
-            tick.cluster_energy_mj[cluster] += seconds * mw
-        energy = seconds * sum(proc.weights)
-        tick.energy_mj += energy
+        for cluster, share in enumerate(proc.weights):
+            tick.cluster_cpu_s[cluster] += seconds * share
+            if not proc.sampler:
+                tick.workload_cluster_cpu_s[cluster] += seconds * share
         if not proc.sampler:
             tick.workload_cpu_s += seconds
-            tick.workload_energy_mj += energy
+
+    @staticmethod
+    def _peak(tick: CpuTick, demand_s: float, proc: _Proc) -> None:
+        for cluster, share in enumerate(proc.weights):
+            if share > 0:
+                tick.cluster_peak_cpu_s[cluster] = max(tick.cluster_peak_cpu_s[cluster], demand_s)
+                if proc.sampler:
+                    tick.background_peak_cpu_s[cluster] = max(tick.background_peak_cpu_s[cluster], demand_s)

@@ -3,20 +3,24 @@
 `BatteryModel.step(dt, system_power_mw, ...)` advances the TRUE battery by one gauge period and
 returns what a gauge of the profile (power_profile.BatteryModelSpec) would print for that period:
 
-- current: the mean battery current over the period (gauges convert over their period, e.g.
-  175.8 ms), times (1 + gain_error), plus an offset that drifts linearly with time, plus Gaussian
-  read noise; printed in the profile's unit (uA or mA) and sign convention;
-- charge_counter: the gauge's own coulomb count (same gain and offset, no read noise), floored to
+- current: the battery current seen through the gauge's low-pass (an IIR with time constant
+  current_now_filter_ms on the per-period mean, as fuel-gauge ICs filter their current register: a
+  step in load shows only gradually), times (1 + gain_error), plus an offset that drifts linearly
+  with time, plus Gaussian read noise; printed in the profile's unit (uA or mA) and sign convention;
+- charge_counter: the gauge's own coulomb count of the UNFILTERED current (same gain and offset, no
+  read noise: the counter integrates every conversion), floored to
   the counter quantum (e.g. 500 uAh) - so it moves in steps, as on a MAX17047;
 - capacity: the gauge's state of charge, rounded to a whole percent;
 - voltage: open-circuit voltage (linear in state of charge, anchored at the profile's captured
   reading) plus I x R, rounded to the voltage LSB;
-- status: Charging while USB is online and charging input is not suspended (Full at 100 %),
-  else Discharging; temperature follows power with a first-order lag. A weak charger (a supply
-  limited to `charger_limit_ua`) carries part of the load: while the system draws more than it
-  supplies, the battery discharges the difference and status reads Discharging, with USB online.
+- status: Charging while USB is online, charging input is not suspended and the battery gains
+  charge (Full at 100 %), else Discharging; temperature follows power with a first-order lag.
+  The charger delivers at most usb_input_power_mw (or a weak charger's `charger_limit_ua` at the
+  battery, whichever is less): it carries the system first and charges the battery with what is
+  left, up to usb_charge_current_ua. A load above what it supplies discharges the battery by the
+  difference and status reads Discharging, with USB online.
 
-Charging is physics here: USB delivers `usb_charge_current_ua` unless input is suspended. What
+Charging is physics here: USB delivers power unless input is suspended. What
 `dumpsys battery unplug` does is not seen by this model at all (it only freezes the framework's
 view: BatteryService's cached state), which is exactly the pitfall it sets for battery measurements:
 the hardware keeps charging.
@@ -64,6 +68,7 @@ class BatteryModel:
         self.elapsed_s = 0.0
         self.recent_ua: deque[float] = deque(maxlen=AVG_WINDOW_PERIODS)
         self.last_voltage_uv = float(voltage_uv)
+        self.filtered_ua: float | None = None  # the gauge's low-passed current (None until the first period)
         if state:
             self.load_state(state)
 
@@ -101,18 +106,17 @@ class BatteryModel:
         system_ua = system_power_mw / volts * 1000.0  # mW / V = mA
         charging = charger_online and not input_suspended
         full = charging and self.charge_true_uah >= s.charge_full_uah * 0.999
-        if full:
-            current_ua = 0.0  # the charger carries the system; the battery rests
-            status = "Full"
-        elif charging and charger_limit_ua is not None:  # the supply carries at most its limit
-            current_ua = charger_limit_ua - system_ua
-            status = "Charging" if current_ua > 0 else "Discharging"
-        elif charging:
-            current_ua = s.usb_charge_current_ua - system_ua
-            status = "Charging"
-        else:
+        supply_ua = s.usb_input_power_mw / volts * 1000.0  # what the charger can deliver, at the battery
+        if charger_limit_ua is not None:
+            supply_ua = min(supply_ua, charger_limit_ua)
+        if not charging:
             current_ua = -system_ua
-            status = "Discharging"
+        elif full:
+            current_ua = min(supply_ua - system_ua, 0.0)  # the charger carries the system; the battery rests
+        else:
+            current_ua = min(float(s.usb_charge_current_ua), supply_ua - system_ua)
+        status = ("Full" if full and current_ua >= 0 else
+                  "Charging" if charging and current_ua > 0 else "Discharging")
         self.charge_true_uah = min(max(self.charge_true_uah + current_ua * dt_s / 3600.0, 0.0),
                                    float(s.charge_full_uah))
         self.elapsed_s += dt_s
@@ -120,7 +124,11 @@ class BatteryModel:
         gauge_ua = current_ua * (1.0 + s.gain_error) + offset_ua
         self.charge_gauge_uah = min(max(self.charge_gauge_uah + gauge_ua * dt_s / 3600.0, 0.0),
                                     float(s.charge_full_uah))
-        read_ua = gauge_ua + self.rng.gauss(0.0, s.noise_sd_ma * 1000.0)
+        # The current register: a first-order low-pass of the conversions (the first period seeds it).
+        alpha = 1.0 - math.exp(-dt_s * 1000.0 / s.current_now_filter_ms) if s.current_now_filter_ms > 0 else 1.0
+        self.filtered_ua = gauge_ua if self.filtered_ua is None else \
+            self.filtered_ua + (gauge_ua - self.filtered_ua) * alpha
+        read_ua = self.filtered_ua + self.rng.gauss(0.0, s.noise_sd_ma * 1000.0)
         self.recent_ua.append(read_ua)
         voltage = self.ocv_uv() + current_ua * s.internal_resistance_mohm / 1000.0  # uA x ohm = uV
         self.last_voltage_uv = voltage

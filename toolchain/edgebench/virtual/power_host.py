@@ -1,16 +1,20 @@
 """The host thread that makes a virtual device's battery, thermal state and power rails live.
 
 Every gauge period (the profile's update_period_ms, e.g. 175.8 ms) it:
-1. reads the CPU time of the device's processes (cpu_account.py) and turns it into CPU power;
+1. reads the CPU time of the device's processes per cluster (cpu_account.py) and prices it with the
+   SoC model (power_soc.py: power by frequency step, a DVFS governor, a tail after bursts, radio
+   wake-ups), and with a second instance fed the background alone; the truth integrates their
+   difference (the workload's marginal energy); the device shows only its gauge, cpufreq and rails;
 2. reads what the device's shell has set: `power.battery_input.suspended` (setprop or
    `dumpsys battery suspend_input`), airplane mode (`settings`/`cmd connectivity`), screen
    state (`input keyevent`, `svc power`), all in /data/vendor/edgebench/;
-3. system power = idle floor + screen (awake) + radio (airplane off) + CPU; writes usb/online
+3. system power = idle floor + screen (awake) + radio (airplane off: idle + wake-ups) + SoC; writes usb/online
    (VBUS on or cut); steps the battery model (gauge.py) and, unless the gauge is stale (fault), rewrites
    /sys/class/power_supply/battery/{current_now,current_avg,voltage_now,charge_counter,capacity,status,temp}
-   (+ uevent) and the ODPM rail counters (/sys/bus/iio/devices/iio:device0/energy_value, uWs);
+   (+ uevent) and the ODPM rail counters (/sys/bus/iio/devices/iio:device0/energy_value, uWs), which
+   meter the same draws: CPU rails the SoC model's per-cluster rail_mw, screen and radio rails those;
 4. applies the requested thermal throttling level (thermal.py) when it changes, and sets each
-   cluster's scaling_cur_freq from its load (busy: its ceiling; idle: the captured frequency);
+   cluster's scaling_cur_freq to the governor's frequency (it ramps up under load, down when idle);
 5. turns window markers (energy_truth.py) into host-only truth records.
 The battery state is saved in <folder>/battery_state.json, so a restarted device keeps its charge.
 """
@@ -21,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,8 +36,8 @@ from edgebench.virtual.hostfiles import AtomicWriter, read_device_tail, read_key
 from edgebench.virtual.profiles import Profile
 from edgebench.virtual.device_log import LogBuffers
 from edgebench.virtual.service_log import HEALTHD_EVERY_S, healthd_line, log_healthd, log_thermal_status
-from edgebench.virtual.thermal import cur_freq_files, throttle_files
-BUSY_UTILISATION = 0.05  # a cluster whose CPUs were used more than this runs at its ceiling
+from edgebench.virtual.power_soc import MarginalSocPower
+from edgebench.virtual.thermal import ceiling_khz, cur_freq_files, throttle_files
 
 log = logging.getLogger(__name__)
 STATE_DIR = "data/vendor/edgebench"
@@ -78,7 +82,9 @@ class PowerHost(threading.Thread):
         for index, cluster in enumerate(profile.clusters):
             for cpu in cluster.cpus:
                 cluster_of_cpu[cpu] = index
-        self.accountant = CpuAccountant(cluster_of_cpu, spec.cpu_mw_per_busy_core)
+        self.accountant = CpuAccountant(cluster_of_cpu)
+        self.soc = MarginalSocPower(spec.soc_power, [list(c.cpufreq["scaling_available_frequencies_khz"])
+                                                  for c in profile.clusters], seed=serial)
         battery = profile.power_supply.get("battery", {})
         saved = self._load_saved()
         self.model = BatteryModel(spec, capacity_pct=float(battery.get("capacity", 50)),
@@ -88,7 +94,7 @@ class PowerHost(threading.Thread):
         self.tracker = WindowTracker(folder / TRUTH_FILE, {"serial": serial, "profile": profile.name,
                                                            "idle_floor_mw": spec.idle_floor_mw})
         self.rail_uws = [0.0] * len(spec.rails)
-        self.energy = EnergyPoint(0.0, 0.0, 0.0)  # cumulative since this process started
+        self.energy = EnergyPoint(0.0, 0.0, 0.0, 0.0)  # cumulative since this process started
         self.last_t = boottime_s()
         self.prev_point = (self.last_t, self.energy)
         self.events_offset = 0
@@ -172,9 +178,17 @@ class PowerHost(threading.Thread):
         spec = self.profile.battery
         cpu = self.accountant.sample(f"/proc/{init}/root/proc") if init else None
         state = self._device_state()
-        cpu_mw = cpu.energy_mj / dt if cpu else 0.0
-        system_mw = (spec.idle_floor_mw + (spec.screen_on_mw if state["awake"] else 0.0)
-                     + (0.0 if state["airplane"] else spec.radio_mw) + cpu_mw)
+        level = self.controls.throttle_level
+        ceilings = [ceiling_khz(self.profile, i, level)[0] for i in range(len(self.profile.clusters))]
+        idle = [0.0] * len(self.profile.clusters)
+        soc, marginal_mw = self.soc.step(
+            dt, cpu.cluster_cpu_s if cpu else idle, cpu.workload_cluster_cpu_s if cpu else idle, ceilings,
+            radio_on=not state["airplane"], peak_cpu_s=cpu.cluster_peak_cpu_s if cpu else idle,
+            background_peak_cpu_s=cpu.background_peak_cpu_s if cpu else idle,
+            wakeups=cpu.wakeups if cpu else 0.0, background_wakeups=cpu.background_wakeups if cpu else 0.0)
+        screen_mw = spec.screen_on_mw if state["awake"] else 0.0
+        radio_mw = 0.0 if state["airplane"] else spec.radio_mw + soc.radio_mw
+        system_mw = spec.idle_floor_mw + screen_mw + radio_mw + soc.cpu_mw
         if self.controls.set_level_pct is not None:
             self.model.set_level(self.controls.set_level_pct)
             self.controls.set_level_pct = None
@@ -184,27 +198,29 @@ class PowerHost(threading.Thread):
                                   charger_limit_ua=None if weak is None else weak * 1000.0)
         self.last_reading = reading
         self.energy = EnergyPoint(
-            self.energy.workload_mj + (cpu.workload_energy_mj if cpu else 0.0),
-            self.energy.workload_cpu_s + (cpu.workload_cpu_s if cpu else 0.0),
-            self.energy.device_mj + system_mw * dt)
-        for index, rail in enumerate(spec.rails):
-            share = cpu.cluster_energy_mj[rail.cluster] if (cpu and rail.cluster is not None) else 0.0
-            self.rail_uws[index] += share * 1000.0 + rail.constant_mw * dt * 1000.0
+            workload_mj=self.energy.workload_mj + marginal_mw * dt,
+            workload_cpu_s=self.energy.workload_cpu_s + (cpu.workload_cpu_s if cpu else 0.0),
+            device_mj=self.energy.device_mj + system_mw * dt,
+            attributed_mj=self.energy.attributed_mj + soc.attributed_mw * dt)
+        for index, rail in enumerate(spec.rails):  # the rails meter the same draws the battery supplies
+            rail_mw = (rail.constant_mw + (soc.rail_mw[rail.cluster] if rail.cluster is not None else 0.0)
+                       + (screen_mw if rail.carries == "screen" else 0.0)
+                       + (radio_mw if rail.carries == "radio" else 0.0))
+            self.rail_uws[index] += rail_mw * dt * 1000.0
         if "usb" in self.profile.power_supply:  # VBUS present or cut: what usb/online shows
             self.writer.write(f"{USB_DIR}/online", f"{1 if self.controls.usb_power else 0}\n")
         if not self.controls.stale_gauge:
             self._write_battery(reading)
             self._write_rails(now)
-        level = self.controls.throttle_level
         if level != self.applied_level:
             for rel, text in throttle_files(self.profile, level).items():
                 self.writer.write(rel, text, force=True)
             self.applied_level = level
-        busy = [cpu is not None and cpu.cluster_energy_mj[i] / max(spec.cpu_mw_per_busy_core[i], 1e-9)
-                / (dt * len(cluster.cpus)) > BUSY_UTILISATION for i, cluster in enumerate(self.profile.clusters)]
-        for rel, text in cur_freq_files(self.profile, level, busy).items():
+        freqs = [self.soc.device.freq_khz(i, ceilings[i]) for i in range(len(self.profile.clusters))]
+        for rel, text in cur_freq_files(self.profile, freqs).items():
             self.writer.write(rel, text)
         self._markers(now)
+        self.tracker.sample(now + self.boottime_offset_s, self.energy)  # markers and traces: device clock
         self._log_services(reading, now)
         self.prev_point = (now, self.energy)
         if now - self._last_save > SAVE_EVERY_S:
@@ -255,8 +271,7 @@ class PowerHost(threading.Thread):
         if t >= t1:
             return p1
         f = (t - t0) / (t1 - t0)
-        return EnergyPoint(*(a + (b - a) * f for a, b in zip((p0.workload_mj, p0.workload_cpu_s, p0.device_mj),
-                                                             (p1.workload_mj, p1.workload_cpu_s, p1.device_mj))))
+        return EnergyPoint(*(a + (b - a) * f for a, b in zip(astuple(p0), astuple(p1))))
 
     def _skip_old_markers(self) -> None:
         """Markers written before this process started belong to no energy this process measured."""

@@ -12,7 +12,14 @@ model looks through sysfs on the phone being imitated, and how much power things
   charge_full_uah, voltage_empty_uv, voltage_full_uv, internal_resistance_mohm
   usb_charge_current_ua        what USB delivers while charging input is not suspended
   idle_floor_mw, screen_on_mw, radio_mw        whole-device power that is not the workload
-  cpu_mw_per_busy_core         one value per CPU cluster (profile order): power of one busy core
+  cpu_mw_per_busy_core         one value per CPU cluster (profile order): a busy core's power at the
+                               top frequency, for host-side estimates (benchmarks/policy_energy.py);
+                               the device itself runs on soc_power
+  soc_power           power_profile.xml-shaped CPU power by frequency step, DVFS, tail, radio (power_soc.py)
+  usb_input_power_mw  what the charger can deliver (VBUS x input current limit x efficiency): a load
+                      above it discharges the battery with USB online
+  current_now_filter_ms        the gauge's low-pass on current_now (an IIR, as fuel-gauge ICs
+                               filter their current register): a step in load shows with this lag
   noise_sd_ma, gain_error, offset_ma, offset_drift_ma_per_hour   how the gauge errs
   temp_rise_c_per_w, temp_time_constant_s     battery temperature follows power, slowly
   power_rails         optional ODPM rails (Pixel 6+ style), see RailSpec
@@ -24,19 +31,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgebench.errors import UsageError
+from edgebench.virtual.power_soc import SocPowerSpec, parse_soc_power
 
 CURRENT_UNITS = ("uA", "mA")
 SIGNS = ("charging_positive", "discharging_positive")
+RAIL_CARRIES = ("screen", "radio")
 
 
 @dataclass(frozen=True)
 class RailSpec:
-    """One ODPM rail: its energy is a share of the CPU power of one cluster, or a constant power."""
+    """One ODPM rail and what it meters: a CPU cluster's power (its cores and cluster power plus its
+    share of cpu.active and the tail; cluster 0 also cpu.idle/suspend: power_soc.SocPeriod.rail_mw), the screen
+    (`"carries": "screen"`: screen_on_mw while awake), the radio (`"carries": "radio"`: radio_mw and
+    its wake-ups unless in airplane mode), and/or a constant power."""
 
     name: str  # schematic name, e.g. S4M_VDD_CPUCL0
     subsystem: str  # e.g. CPU(LITTLE), GPU
-    cluster: int | None  # index into the profile's clusters, or None for a constant rail
-    constant_mw: float  # added on top (the only term when cluster is None)
+    cluster: int | None  # index into the profile's clusters, or None
+    constant_mw: float  # added on top (the only term of a rail that carries nothing else)
+    carries: str | None = None  # "screen" | "radio" | None
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,9 @@ class BatteryModelSpec:
     screen_on_mw: float
     radio_mw: float
     cpu_mw_per_busy_core: tuple[float, ...]
+    soc_power: SocPowerSpec
+    usb_input_power_mw: float
+    current_now_filter_ms: float
     noise_sd_ma: float
     gain_error: float
     offset_ma: float
@@ -110,8 +126,12 @@ def parse_battery_model(data: Any, where: str, n_clusters: int) -> BatteryModelS
             if cluster is not None and not (isinstance(cluster, int) and 0 <= cluster < n_clusters):
                 raise UsageError(f"profile {where}: power rail {rail.get('name')!r} names cluster {cluster!r}; "
                                  f"expected 0..{n_clusters - 1} or null")
+            carries = rail.get("carries")
+            if carries not in (None, *RAIL_CARRIES):
+                raise UsageError(f"profile {where}: power rail {rail.get('name')!r} carries {carries!r}; "
+                                 f"expected one of {RAIL_CARRIES} or no 'carries'")
             rails.append(RailSpec(str(rail["name"]), str(rail["subsystem"]), cluster,
-                                  float(rail.get("constant_mw", 0.0))))
+                                  float(rail.get("constant_mw", 0.0)), carries))
     period = _num(data, "update_period_ms", where, minimum=10)
     spec = BatteryModelSpec(
         current_unit=unit, sign=sign, update_period_ms=period,
@@ -126,6 +146,9 @@ def parse_battery_model(data: Any, where: str, n_clusters: int) -> BatteryModelS
         screen_on_mw=_num(data, "screen_on_mw", where, minimum=0),
         radio_mw=_num(data, "radio_mw", where, minimum=0),
         cpu_mw_per_busy_core=tuple(float(c) for c in cores),
+        soc_power=parse_soc_power(data.get("soc_power"), where, n_clusters),
+        usb_input_power_mw=_num(data, "usb_input_power_mw", where, minimum=0),
+        current_now_filter_ms=_num(data, "current_now_filter_ms", where, minimum=0),
         noise_sd_ma=_num(data, "noise_sd_ma", where, minimum=0),
         gain_error=_num(data, "gain_error", where),
         offset_ma=_num(data, "offset_ma", where),

@@ -12,11 +12,11 @@ CPU zones heat up, each cluster's scaling_max_freq drops to the highest table fr
 below a fraction of its maximum, the cooling devices' cur_state count the steps taken down, and the
 HAL status file holds the level. Level 0 restores the profile.
 
-`cur_freq_files(profile, level, busy)`: scaling_cur_freq (the governor's last request) and
-cpuinfo_cur_freq per cluster: a busy cluster (its CPUs more than 5 % used over the last gauge
-period) runs at its ceiling (cpuinfo_max_freq, or the throttled scaling_max_freq), an idle one at
-the profile's captured frequency (never above the ceiling). So a throttled run shows its pinned
-cores' frequency fall. Throttling is reported, not enforced: programs still run at host speed.
+`cur_freq_files(profile, freqs)`: scaling_cur_freq (the governor's last request) and
+cpuinfo_cur_freq per cluster, from the SoC model's governor (power_soc.py: it ramps up under load
+and down when idle, never above the ceiling: cpuinfo_max_freq, or the throttled scaling_max_freq).
+So a throttled run shows its pinned cores' frequency fall. Throttling is reported, not enforced:
+programs still run at host speed.
 """
 from __future__ import annotations
 
@@ -97,11 +97,9 @@ def ceiling_khz(profile: Profile, cluster_index: int, level: int) -> tuple[int, 
     return min(freq, f["scaling_max_freq_khz"]), steps
 
 
-def cur_freq_files(profile: Profile, level: int, busy: list[bool]) -> dict[str, str]:
+def cur_freq_files(profile: Profile, freqs_khz: list[int]) -> dict[str, str]:
     files: dict[str, str] = {}
-    for index, cluster in enumerate(profile.clusters):
-        top, _ = ceiling_khz(profile, index, level)
-        cur = top if busy[index] else min(cluster.cpufreq["scaling_cur_freq_khz"], top)
+    for cluster, cur in zip(profile.clusters, freqs_khz):
         policy = f"sys/devices/system/cpu/cpufreq/policy{cluster.cpus[0]}"
         files[f"{policy}/scaling_cur_freq"] = f"{cur}\n"
         files[f"{policy}/cpuinfo_cur_freq"] = f"{cur}\n"
