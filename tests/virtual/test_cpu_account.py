@@ -15,7 +15,8 @@ CLUSTERS = [0, 0, 1, 1]  # 4 device CPUs: 0-1 little (cluster 0), 2-3 big (clust
 
 
 def proc(root: Path, pid: int, comm: str, ppid: int, own: int, child: int = 0, start: int = 1000,
-         env: bytes = b"", schedstat: str | None = None) -> None:
+         env: bytes = b"", schedstat: str | None = None, woken: int | None = None,
+         preempted: int = 0) -> None:
     d = root / str(pid)
     d.mkdir(parents=True, exist_ok=True)
     utime, stime = own // 2, own - own // 2
@@ -25,6 +26,9 @@ def proc(root: Path, pid: int, comm: str, ppid: int, own: int, child: int = 0, s
     (d / "environ").write_bytes(env)
     if schedstat is not None:
         (d / "schedstat").write_text(schedstat)
+    if woken is not None:  # /proc/PID/status, the lines around the counts as the kernel writes them
+        (d / "status").write_text(f"Name:\t{comm}\nState:\tS (sleeping)\nTgid:\t{pid}\nCpus_allowed_list:\t0-3\n"
+                                  f"voluntary_ctxt_switches:\t{woken}\nnonvoluntary_ctxt_switches:\t{preempted}\n")
 
 
 def gone(root: Path, pid: int) -> None:
@@ -103,13 +107,16 @@ def test_the_governor_load_is_the_busiest_process_demand_per_cluster(tmp_path: P
     assert tick.cluster_cpu_s == pytest.approx([0.0, 0.2])
 
 
-def test_wake_ups_come_from_schedstat_run_counts_and_the_sampler_s_are_the_background(tmp_path: Path) -> None:
+def test_wake_ups_are_voluntary_switches_not_preemptions_and_the_sampler_s_are_the_background(tmp_path: Path) -> None:
+    """A busy host preempts the device's processes (schedstat's run count and nonvoluntary switches grow);
+    only sleeps and wake-ups (voluntary switches) tell how often a CPU would leave deep idle."""
     acc = CpuAccountant(CLUSTERS)
-    proc(tmp_path, 30, "edgebench_runne", 0, own=0, schedstat="0 0 100\n")
-    proc(tmp_path, 31, "edgebench_sampl", 0, own=0, start=1001, schedstat="0 0 7\n")
+    proc(tmp_path, 30, "edgebench_runne", 0, own=0, schedstat="0 0 100\n", woken=90)
+    proc(tmp_path, 31, "edgebench_sampl", 0, own=0, start=1001, schedstat="0 0 7\n", woken=7)
     acc.sample(str(tmp_path))
-    proc(tmp_path, 30, "edgebench_runne", 0, own=1, schedstat="1000000 0 276\n")  # woke 176 times
-    proc(tmp_path, 31, "edgebench_sampl", 0, own=0, start=1001, schedstat="0 0 9\n")  # twice
-    proc(tmp_path, 32, "cat", 0, own=0, start=3000, schedstat="0 0 3\n")  # new: all its runs count
+    proc(tmp_path, 30, "edgebench_runne", 0, own=1, schedstat="1000000 0 5276\n", woken=266,
+         preempted=5000)  # woke 176 times; preempted 5000 times by the host
+    proc(tmp_path, 31, "edgebench_sampl", 0, own=0, start=1001, schedstat="0 0 9\n", woken=9)  # twice
+    proc(tmp_path, 32, "cat", 0, own=0, start=3000, schedstat="0 0 3\n", woken=3)  # new: all its wake-ups count
     tick = acc.sample(str(tmp_path))
     assert (tick.wakeups, tick.background_wakeups) == (181, 2)

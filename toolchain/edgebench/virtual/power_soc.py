@@ -13,7 +13,7 @@ The `soc_power` section of a profile's battery_model has the shape of Android's 
   tail_ms   after the last busy period the SoC stays out of deep idle (cpu.active, cluster power)
   deep_idle_residency_ms  cpuidle's target residency of the SoC's deepest idle state: a load that wakes
             a CPU more often than this keeps the SoC out of it (awake, as in the tail), however little
-            CPU time it uses (a 1 kHz timer loop); wake-ups are schedstat's run counts (cpu_account.py)
+            CPU time it uses (a 1 kHz timer loop); wake-ups are voluntary context switches (cpu_account.py)
   radio:    active_ma (radio.active), every_s / active_ms (a background wake-up: sync, paging) + tail_ms
   notes     where the numbers come from
 
