@@ -6,6 +6,7 @@ Runs against a virtual device always, and against attached phones with `pytest -
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -246,10 +247,9 @@ def test_a_push_that_breaks_off_leaves_the_file_unstaged(_virtual: tuple[AdbTarg
     src.write_bytes(os.urandom(1 << 20))  # same size, other bytes
     real_send_data = adb_wire._send_data
 
-    def half_then_break(sock, local: Path, *, sha256: bool) -> str | None:
-        half = tmp_path / "half.bin"
-        half.write_bytes(local.read_bytes()[: local.stat().st_size // 2])
-        real_send_data(sock, half, sha256=False)
+    def half_then_break(sock, src, *, sha256: bool) -> str | None:  # src: the open file being pushed
+        data = src.read()
+        real_send_data(sock, io.BytesIO(data[: len(data) // 2]), sha256=False)
         raise ConnectionResetError("the cable was pulled")
 
     monkeypatch.setattr(adb_wire, "_send_data", half_then_break)

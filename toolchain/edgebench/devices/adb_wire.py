@@ -12,7 +12,9 @@ turns them into DeviceErrors naming the serial and the command.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
+import os
 import socket
 import struct
 import time
@@ -187,8 +189,17 @@ def run_shell_v1(conn: Connection, command: str, deadline: float, marker: str) -
 def sync_recv(conn: Connection, remote: str, sink: BinaryIO) -> int:
     """Pull one file (`sync:` RECV) into `sink`; the number of bytes. SyncFailure when adbd refuses."""
     conn.request("sync:")
+    conn.sock.sendall(_recv_request(remote))
+    return _recv_replies(conn, remote, sink)
+
+
+def _recv_request(remote: str) -> bytes:
     path = remote.encode()
-    conn.sock.sendall(_SYNC_HEADER.pack(b"RECV", len(path)) + path)
+    return _SYNC_HEADER.pack(b"RECV", len(path)) + path
+
+
+def _recv_replies(conn: Connection, remote: str, sink: BinaryIO) -> int:
+    """adbd's answer to a RECV, written to `sink`; the number of bytes. SyncFailure when it refuses."""
     total = 0
     while True:
         kind, length = _SYNC_HEADER.unpack(conn.read_exact(_SYNC_HEADER.size))
@@ -218,21 +229,14 @@ def sync_stat_and_recv(conn: Connection, remotes: list[str], *, v2: bool,
     unreadable), all asked in one write: one round trip on one connection. The STATs go first because
     adbd ends the session after a RECV that FAILs."""
     conn.request("sync:")
-    path = recv.encode()
-    conn.sock.sendall(_stat_requests(remotes, v2=v2) + _SYNC_HEADER.pack(b"RECV", len(path)) + path)
+    conn.sock.sendall(_stat_requests(remotes, v2=v2) + _recv_request(recv))
     found = _stat_replies(conn, remotes, v2=v2)
-    content = bytearray()
-    while True:
-        kind, length = _SYNC_HEADER.unpack(conn.read_exact(_SYNC_HEADER.size))
-        if kind == b"DATA":
-            content += conn.read_exact(length)
-        elif kind == b"DONE":
-            return found, bytes(content)
-        elif kind == b"FAIL":
-            conn.read_exact(length)  # why (no such file): the caller treats every refusal alike
-            return found, None
-        else:
-            raise AdbFailure(f"sync RECV {recv}: expected DATA, DONE or FAIL, received {kind!r}")
+    content = io.BytesIO()
+    try:
+        _recv_replies(conn, recv, content)
+    except SyncFailure:  # why (no such file) does not matter: the caller treats every refusal alike
+        return found, None
+    return found, content.getvalue()
 
 
 def _stat_requests(remotes: list[str], *, v2: bool) -> bytes:
@@ -277,18 +281,18 @@ class SyncSender:
         """Send `local` in full 64 KiB DATA packets; the sha256 of the bytes sent when asked. The file is
         read once: each 1 MiB block is hashed on a second thread while it is sent (hashlib and sendall
         both release the GIL)."""
-        try:  # checked before the SEND: adbd would unlink the device's copy for a file we cannot read
-            with local.open("rb"):
-                pass
+        try:  # opened before the SEND: adbd would unlink the device's copy for a file we cannot read
+            src = local.open("rb")
         except OSError as exc:
             raise LocalFileError(f"cannot read {local} to push it to {remote}: {exc}") from exc
-        try:
-            self._header(remote, mode)
-            digest = _send_data(self.conn.sock, local, sha256=sha256)
-            self.conn.sock.sendall(_SYNC_HEADER.pack(b"DONE", int(local.stat().st_mtime)))
-        except OSError:
-            self._raise_answered_failure()  # adbd said why it hung up (disk full, ...), if it did
-            raise
+        with src:
+            try:
+                self._header(remote, mode)
+                digest = _send_data(self.conn.sock, src, sha256=sha256)
+                self.conn.sock.sendall(_SYNC_HEADER.pack(b"DONE", int(os.fstat(src.fileno()).st_mtime)))
+            except OSError:
+                self._raise_answered_failure()  # adbd said why it hung up (disk full, ...), if it did
+                raise
         return digest
 
     def send_bytes(self, data: bytes, remote: str, mode: int, mtime_s: int) -> None:
@@ -332,9 +336,9 @@ class SyncSender:
             pass  # no FAIL to tell: the caller re-raises the link's own error
 
 
-def _send_data(sock: socket.socket, local: Path, *, sha256: bool) -> str | None:
-    """Write `local` as DATA packets, blocks of 16 laid out header+payload in place and sent in one sendall;
-    with `sha256`, hash each block on a second thread while the next one is read and sent."""
+def _send_data(sock: socket.socket, src: BinaryIO, *, sha256: bool) -> str | None:
+    """Write the open file `src` as DATA packets, blocks of 16 laid out header+payload in place, sent in one
+    sendall; with `sha256`, hash each block on a second thread while the next one is read and sent."""
     digest = hashlib.sha256() if sha256 else None
     stride = _SYNC_HEADER.size + SYNC_DATA_MAX
     # Two buffers of packets: read into one while the other is hashed.
@@ -342,18 +346,17 @@ def _send_data(sock: socket.socket, local: Path, *, sha256: bool) -> str | None:
     pending: list[Future[None] | None] = [None, None]
     hasher = ThreadPoolExecutor(1, thread_name_prefix="push-sha256") if digest else None
     try:
-        with local.open("rb") as src:
-            for turn in itertools.count():
-                slot = turn % 2
-                if (previous := pending[slot]) is not None:
-                    previous.result()  # the hasher is done with this buffer
-                spans = _read_block(src, memoryview(buffers[slot]))
-                if not spans:
-                    break
-                if hasher is not None and digest is not None:
-                    pending[slot] = hasher.submit(_update_all, digest, spans)
-                end = spans[-1].nbytes + (len(spans) - 1) * stride + _SYNC_HEADER.size
-                sock.sendall(memoryview(buffers[slot])[:end])
+        for turn in itertools.count():
+            slot = turn % 2
+            if (previous := pending[slot]) is not None:
+                previous.result()  # the hasher is done with this buffer
+            spans = _read_block(src, memoryview(buffers[slot]))
+            if not spans:
+                break
+            if hasher is not None and digest is not None:
+                pending[slot] = hasher.submit(_update_all, digest, spans)
+            end = spans[-1].nbytes + (len(spans) - 1) * stride + _SYNC_HEADER.size
+            sock.sendall(memoryview(buffers[slot])[:end])
         for future in pending:
             if future is not None:
                 future.result()
