@@ -54,7 +54,6 @@ class _SliceEvents:
         self.worker.on_stage(self.prepared[index].run, self.worker.target.name, stage)
 
     def finished(self, index: int, result: DriverResult) -> None:
-
         if self.worker.stop.is_set():
             raise Interrupted()  # the stop may have cut this run short: never stored, a resume redoes it
         prepared = self.prepared[index]

@@ -158,7 +158,7 @@ class SocPowerModel:
         """`cluster_cpu_s`: busy core-seconds per cluster in this period (the workload's part in
         `workload_cpu_s`); `peak_cpu_s`: per cluster, the busiest single process's seconds there
         (the load of the busiest CPU, which the governor follows; default: cluster_cpu_s);
-        `wakeups`: how many times the busiest-waking process was put on a CPU in the period."""
+        `wakeups`: how often the device's processes were woken from a sleep in the period, all of them together."""
         s = self.spec
         index = [self._capped(i, ceilings_khz[i]) for i in range(len(self.steps))]
         busy = sum(cluster_cpu_s) / dt_s > BUSY_UTILISATION
