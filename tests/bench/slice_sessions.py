@@ -16,6 +16,18 @@ def stored_runs(workspace: Path, session: str) -> dict[str, tuple[str, tuple[tup
         store.close()
 
 
+def key_inputs(workspace: Path, session: str) -> dict[str, tuple[object, ...]]:
+    """run id -> what its key was made of (model, target, device id, harness, runtime, config, repeat) and what
+    it ended with (status, error, checks): shown when two sessions' runs differ, to say where."""
+    store = ResultsStore(workspace / "results.sqlite")
+    try:
+        return {r.run_id: (r.model, r.target, r.device_id, r.harness_build_id, r.runtime_sha256,
+                           r.config.to_json(), r.repeat, r.status, r.error,
+                           [(c.name, c.outcome, c.reason) for c in r.checks]) for r in store.runs(session)}
+    finally:
+        store.close()
+
+
 def same_session_in(workspace: Path, session: str) -> None:
     """Open `session` in another workspace's store, so a run there has the same run keys (ids) as the original."""
     store = ResultsStore(workspace / "results.sqlite")

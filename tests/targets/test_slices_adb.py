@@ -32,7 +32,7 @@ from edgebench.targets.adb import AdbTarget
 from tests.virtual.helpers import cli_lab
 
 from ..conftest import REAL_MODELS
-from ..bench.slice_sessions import same_session_in, stored_runs
+from ..bench.slice_sessions import key_inputs, same_session_in, stored_runs
 
 ADD = REAL_MODELS / "tflm_simple_add_model.tflite"
 REPO = Path(__file__).resolve().parents[2]
@@ -90,7 +90,9 @@ def test_a_batched_session_on_two_devices_stores_the_runs_an_unbatched_one_store
     batched = edgebench.push_and_run(models, workspace=tmp_path / "b", batch=True, resume=one_by_one.session, **kwargs)
     assert sorted(slices) == sorted((serial, 8) for serial in lab.serials)  # one device call per device
     expected, got = stored_runs(tmp_path / "a", one_by_one.session), stored_runs(tmp_path / "b", batched.session)
-    assert len(expected) == 16 and got == expected
+    assert len(expected) == 16 and got == expected, (key_inputs(tmp_path / "a", one_by_one.session),
+                                                     key_inputs(tmp_path / "b", batched.session), batched.device_problems,
+                                                     one_by_one.device_problems, batched.not_run)
     assert {target for *_rest, target in got.values()} == set(lab.serials)
     statuses = {model: {status for status, _checks, m, _t in got.values() if m == model}
                 for model in (ADD.name, broken.name)}
