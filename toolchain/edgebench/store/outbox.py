@@ -20,6 +20,8 @@ from edgebench.errors import StoreError
 from edgebench.records import RunRecord
 from edgebench.store.db import DeviceSample, LatencySample, run_from_json, run_to_json
 
+_FOLDER_ATTEMPTS = 100  # a session folder lost this often between mkdir and the file is not a race but a fault
+
 ENTRY_FORMAT = 1
 
 
@@ -64,8 +66,7 @@ class RunOutbox:
         """Write the entry durably (it survives a killed process and a power loss once this returns)."""
         path = self.path_of(entry.record)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            fd, tmp = self._temp_file_in(path.parent)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as out:
                     json.dump(entry.to_json(), out)
@@ -81,6 +82,22 @@ class RunOutbox:
                              "workspace must be writable (--workspace DIR); the run folder on this host keeps "
                              "what was measured.") from exc
         return path
+
+    @staticmethod
+    def _temp_file_in(folder: Path) -> tuple[int, str]:
+        """A new temporary file in `folder`, made if missing. Another device's thread (or process) that
+        removes the session's last entry also removes the folder: between our mkdir and our file it can
+        vanish, so make it again (a bounded number of times: each loss needs another writer's removal)."""
+        lost = 0
+        while True:
+            try:
+                # mkdir raises FileExistsError too when the folder it found is gone by its is_dir() check
+                folder.mkdir(parents=True, exist_ok=True)
+                return tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+            except (FileNotFoundError, FileExistsError):
+                lost += 1
+                if lost == _FOLDER_ATTEMPTS:
+                    raise
 
     def entries(self, store_url: str | None = None) -> list[tuple[Path, OutboxEntry]]:
         """Whole entries, oldest first (by measurement start); only those meant for `store_url` when given.
@@ -120,8 +137,12 @@ def _safe_name(session: str) -> str:
 
 
 def _fsync_folder(folder: Path) -> None:
-    """The rename itself is durable only once the folder is synced."""
-    fd = os.open(folder, os.O_RDONLY)
+    """The rename itself is durable only once the folder is synced. A folder already gone held only our
+    entry, which another process's flusher has stored and removed: nothing is left to make durable."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except FileNotFoundError:
+        return
     try:
         os.fsync(fd)
     finally:
