@@ -148,6 +148,28 @@ def test_a_device_dropped_mid_slice_redoes_only_the_run_in_flight(lab: Lab, tmp_
     assert lab.harness_processes(serial) == ""
 
 
+def test_a_device_whose_worker_stops_reports_the_runs_it_did_not_store_and_the_other_goes_on(
+        lab: Lab, tmp_path: Path) -> None:
+    """A worker that ends with an error (here the caller's on_record raises after its first run) leaves the
+    other device's runs whole, and its own unstored runs are counted, so the session says to resume."""
+    stopping, going_on = lab.serials
+
+    def on_record(record: RunRecord) -> None:
+        if record.target == stopping:
+            raise RuntimeError("the caller's record hook failed")
+
+    result = edgebench.push_and_run([ADD], target=",".join(lab.serials), protocol="smoke", runs=2, warmup=0,
+                                    threads=(1, 2), repeats=2, workspace=tmp_path, on_record=on_record)
+    assert dict(result.device_problems) == {stopping: "the caller's record hook failed"}
+    by_target = Counter(r.target for r in result.records)
+    assert by_target == {going_on: 4, stopping: 1}, by_target  # stored before the hook ran, then stopped
+    assert result.not_run == 3 and not result.ok
+    resumed = edgebench.push_and_run([ADD], target=",".join(lab.serials), protocol="smoke", runs=2, warmup=0,
+                                     threads=(1, 2), repeats=2, workspace=tmp_path, resume=result.session)
+    assert resumed.ok and resumed.skipped_resumed == 5 and len(resumed.records) == 8
+    assert lab.harness_processes(stopping) == ""
+
+
 def _plain_name(record: RunRecord) -> tuple[str, str, int]:
     return record.model, repr(record.config), record.repeat
 

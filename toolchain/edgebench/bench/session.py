@@ -48,7 +48,7 @@ class SessionResult:
     skipped_resumed: int
     model_problems: tuple[ModelProblem, ...] = ()
     device_problems: tuple[tuple[str, str], ...] = ()  # (target, why it stopped early)
-    not_run: int = 0  # runs a device could not do (gone); a resume does them
+    not_run: int = 0  # runs a device did not do or store (gone, or its worker stopped); a resume does them
 
     @property
     def ok(self) -> bool:
@@ -210,7 +210,7 @@ class PushAndRun:
             if len(errors) == len(workers) or len(workers) == 1:
                 raise next(iter(errors.values()))
             for name, exc in errors.items():  # others finished: report, do not lose their results
-                reports[name].problem = str(exc)
+                reports[name].stopped_by(exc)
         return [reports[w.target.name] for w in workers]
 
     def _open_session(self, resume: str | None, command: str) -> str:

@@ -91,6 +91,12 @@ class WorkerReport:
     skipped: int = 0
     not_run: int = 0
     problem: str | None = None  # why this device stopped early
+    planned: int = 0  # runs of the plan on this device, once they are known
+
+    def stopped_by(self, exc: BaseException) -> None:
+        """The worker ended with `exc` (the store refused a run, ...): say why, and count what it did not do."""
+        self.problem = str(exc)
+        self.not_run = max(0, self.planned - self.skipped - len(self.records))
 
 
 class DeviceWorker:
@@ -192,6 +198,7 @@ class DeviceWorker:
         planned = plan_runs(plan.models, configs(plan.threads, plan.accelerators, mask), plan.protocol.effective.repeats)
         if plan.only_repeat is not None:
             planned = [run for run in planned if run.repeat == plan.only_repeat]
+        self.report.planned = len(planned)
         if not planned:
             return
         self.on_stage(planned[0], target.name, "deploy")

@@ -110,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
     for target, why in result.device_problems:
         console.print(f"[red]device {target}:[/] {why}")
     if result.not_run:
-        console.print(f"{result.not_run} run(s) were not done because their device was gone; "
-                      f"do them later with --resume {result.session}")
+        console.print(f"{result.not_run} run(s) were not done or not stored (the device problems above say "
+                      f"why); do them later with --resume {result.session}")
     if args.json:
         json.dump([r.to_json() for r in result.records], sys.stdout, indent=1)
         sys.stdout.write("\n")
