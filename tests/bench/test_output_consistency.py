@@ -100,7 +100,8 @@ def test_earlier_runs_read_while_the_store_is_away_are_asked_again_once_it_answe
     so the runs of the process before the resume are compared once the store is back."""
     import threading
 
-    from edgebench.bench.worker import DeviceWorker, SessionPlan
+    from edgebench.bench.session_plan import SessionPlan
+    from edgebench.bench.worker import DeviceWorker
     from edgebench.protocols import resolve
     from edgebench.targets.local import LocalTarget
     from edgebench.workspace import Workspace

@@ -79,7 +79,7 @@ def test_a_store_that_fails_stops_the_session_without_blaming_a_run(tmp_path: Pa
     from edgebench.store import StoreOutageError
 
     calls: list[str] = []
-    real_store = DeviceWorker._store
+    real_store = DeviceWorker.store_run
 
     def store(self, run, outcome):  # type: ignore[no-untyped-def]
         calls.append(outcome.record.status)
@@ -87,7 +87,7 @@ def test_a_store_that_fails_stops_the_session_without_blaming_a_run(tmp_path: Pa
             raise StoreOutageError("budget spent (simulated): runs are in the outbox")
         return real_store(self, run, outcome)
 
-    monkeypatch.setattr(DeviceWorker, "_store", store)
+    monkeypatch.setattr(DeviceWorker, "store_run", store)
     with pytest.raises(StoreOutageError):
         edgebench.push_and_run([ADD], target="local", protocol="smoke", runs=2, warmup=0, repeats=4,
                                workspace=tmp_path)

@@ -14,7 +14,8 @@ import pytest
 from edgebench.bench import execute
 from edgebench.bench.execute import deploy_harness_factory
 from edgebench.bench.plan import ModelFile
-from edgebench.bench.worker import DeviceWorker, SessionPlan
+from edgebench.bench.session_plan import SessionPlan
+from edgebench.bench.worker import DeviceWorker
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.protocols import resolve
 from edgebench.store import ResultsStore

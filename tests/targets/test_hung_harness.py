@@ -18,7 +18,8 @@ import pytest
 from edgebench.bench import execute
 from edgebench.bench.execute import deploy_harness_factory
 from edgebench.bench.plan import ModelFile
-from edgebench.bench.worker import DeviceWorker, SessionPlan
+from edgebench.bench.session_plan import SessionPlan
+from edgebench.bench.worker import DeviceWorker
 from edgebench.devices.adb import AdbServer, DeviceConnectionError
 from edgebench.errors import DeviceError
 from edgebench.protocols import resolve

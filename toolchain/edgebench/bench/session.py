@@ -21,7 +21,8 @@ from edgebench.bench.plan import ModelFile, PlannedRun
 from edgebench.bench.references import check_outputs_default, plan_references
 from edgebench.bench.summary import summarize
 from edgebench.bench.stopping import Interrupted
-from edgebench.bench.worker import DeviceWorker, SessionPlan, WorkerReport
+from edgebench.bench.session_plan import SessionPlan, WorkerReport
+from edgebench.bench.worker import DeviceWorker
 from edgebench.errors import EdgebenchError, UsageError
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import ConfigSummary, RunRecord

@@ -8,24 +8,54 @@ cost one run at a time: the run in flight. A run already stored is never run or 
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Sequence
+from typing import Callable, Protocol, Sequence
 
 from edgebench.bench.cooldown import device_cooldown
-from edgebench.bench.execute import Deployment, PreparedRun, collected_from, outcome_of, prepare_run, utc_now
-from edgebench.bench.plan import PlannedRun
+from edgebench.bench.execute import (Deployment, PreparedRun, RunOutcome, collected_from, outcome_of, prepare_run,
+                                     utc_now)
+from edgebench.bench.plan import ModelFile, PlannedRun
+from edgebench.bench.session_plan import SessionPlan, WorkerReport
 from edgebench.bench.stopping import MAX_REDO_ATTEMPTS, Interrupted
 from edgebench.devices.adb import DeviceConnectionError
 from edgebench.errors import EdgebenchError
-from edgebench.targets.base import DeviceInfo, DriverResult
+from edgebench.store import BufferedStore
+from edgebench.targets.base import DeviceInfo, DriverResult, Target
 from edgebench.targets.slice_protocol import SliceEntry
-
-if TYPE_CHECKING:
-    from edgebench.bench.worker import DeviceWorker
+from edgebench.workspace import Workspace
 
 # Runs per device call: bounds the slice file (old adbd shells and small /data/local/tmp alike) and how
 # much plan a hung harness holds up before the host notices; far above what fixed costs need.
 MAX_RUNS_PER_SLICE = 64
+
+
+class SliceHost(Protocol):
+    """What running slices needs of the device's worker (bench/worker.py's DeviceWorker): its device, plan and
+    store, and the one-run-at-a-time steps a slice shares with it (storing, failing, waiting for the device)."""
+
+    @property
+    def target(self) -> Target: ...
+    @property
+    def plan(self) -> SessionPlan: ...
+    @property
+    def stop(self) -> threading.Event: ...
+    @property
+    def outbox(self) -> BufferedStore: ...
+    @property
+    def workspace(self) -> Workspace: ...
+    @property
+    def report(self) -> WorkerReport: ...
+    @property
+    def deploy(self) -> Callable[[Target, Sequence[ModelFile]], Deployment]: ...
+    @property
+    def on_stage(self) -> Callable[[PlannedRun, str, str], None]: ...
+
+    def slice_in_flight(self, slice_name: str | None, run_in_flight: Callable[[], str | None] | None) -> None: ...
+    def store_run(self, run: PlannedRun, outcome: RunOutcome) -> None: ...
+    def failed_outcome(self, dep: Deployment | None, run: PlannedRun, key: str, reason: str) -> RunOutcome: ...
+    def wait_for_device(self) -> bool: ...
+    def kill_leftover(self, run_name: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -37,7 +67,7 @@ class PendingRun:
 class _SliceEvents:
     """Callbacks of one slice: progress, and each finished run validated and stored at once."""
 
-    def __init__(self, worker: DeviceWorker, dep: Deployment, prepared: Sequence[PreparedRun]) -> None:
+    def __init__(self, worker: SliceHost, dep: Deployment, prepared: Sequence[PreparedRun]) -> None:
         self.worker = worker
         self.dep = dep
         self.prepared = prepared
@@ -63,14 +93,14 @@ class _SliceEvents:
         try:
             self.worker.on_stage(prepared.run, self.worker.target.name, "validate")
             outcome = outcome_of(prepared, self.dep, collected_from(prepared, self.dep, result))
-            self.worker._store(prepared.run, outcome)
+            self.worker.store_run(prepared.run, outcome)
         except BaseException as exc:
             self.host_error = exc
             raise
         self.finished_count += 1
 
 
-def run_in_slices(worker: DeviceWorker, pending: list[PendingRun], dep: Deployment, baseline_c: dict[str, float],
+def run_in_slices(worker: SliceHost, pending: list[PendingRun], dep: Deployment, baseline_c: dict[str, float],
                   info: DeviceInfo, *, warm: bool) -> None:
     """Run `pending` (in plan order, already-stored and refused runs left out) in slices on the worker's device."""
 
@@ -113,7 +143,7 @@ def run_in_slices(worker: DeviceWorker, pending: list[PendingRun], dep: Deployme
                 # run in flight twice in a row (a slice that cannot start) fails the next run with the reason,
                 # so the plan goes on as one call per run would.
                 broken = pending.pop(0)
-                worker._store(broken.run, worker._failed(dep, broken.run, broken.key, str(exc)))
+                worker.store_run(broken.run, worker.failed_outcome(dep, broken.run, broken.key, str(exc)))
                 stalls = 0
             else:
                 stalls += 1  # failed between runs (a cool-down, the slice file): try the rest again once
@@ -124,7 +154,7 @@ def run_in_slices(worker: DeviceWorker, pending: list[PendingRun], dep: Deployme
         warm = True
 
 
-def _recover(worker: DeviceWorker, pending: list[PendingRun], dep: Deployment, exc: DeviceConnectionError,
+def _recover(worker: SliceHost, pending: list[PendingRun], dep: Deployment, exc: DeviceConnectionError,
              drops: dict[str, int]) -> bool:
     """The device dropped with pending[0] in flight: wait for it and kill what is left of the slice (True),
     or store that run as failed and report the rest as not run (False: the device stayed gone). A run in
@@ -134,17 +164,17 @@ def _recover(worker: DeviceWorker, pending: list[PendingRun], dep: Deployment, e
     lost = pending[0]
     drops[lost.key] = drops.get(lost.key, 0) + 1
     worker.on_stage(lost.run, target.name, f"waiting for device (up to {plan.reconnect_timeout_s:.0f} s)")
-    if not worker._wait_for_device():
+    if not worker.wait_for_device():
         reason = f"device disconnected ({exc}) and did not come back within {plan.reconnect_timeout_s:.0f} s"
         worker.report.problem = reason
-        worker._store(lost.run, worker._failed(dep, lost.run, lost.key, reason))
+        worker.store_run(lost.run, worker.failed_outcome(dep, lost.run, lost.key, reason))
         worker.report.not_run = len(pending) - 1
         return False
     # A dropped link does not stop the harness on the device: kill what is left of the slice.
-    worker._kill_leftover(plan.session)
+    worker.kill_leftover(plan.session)
     if drops[lost.key] > MAX_REDO_ATTEMPTS:
         reason = f"the connection dropped {MAX_REDO_ATTEMPTS + 1} times during this run"
-        worker._store(lost.run, worker._failed(dep, lost.run, lost.key, reason))
+        worker.store_run(lost.run, worker.failed_outcome(dep, lost.run, lost.key, reason))
         pending.pop(0)
     worker.on_stage(lost.run, target.name, "redeploy")
     return True

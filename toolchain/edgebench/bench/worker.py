@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 from edgebench.bench.cooldown import cool_down
 from edgebench.bench.execute import Deployment, RunOutcome, execute_run
@@ -20,8 +19,8 @@ from edgebench.bench.input_shapes import ShapePlan
 from edgebench.bench.output_consistency import with_output_checks
 from edgebench.targets.locks import HostLock, owner_record
 from edgebench.bench.plan import ModelFile, PlannedRun, configs, plan_runs, run_key
-from edgebench.bench.references import Reference, reference_models
 from edgebench.bench.run_record import run_header
+from edgebench.bench.session_plan import SessionPlan, WorkerReport
 from edgebench.bench.slice_worker import PendingRun, run_in_slices
 from edgebench.bench.stopping import MAX_REDO_ATTEMPTS, Interrupted
 from edgebench.devices.adb import DeviceConnectionError
@@ -29,74 +28,11 @@ from edgebench.devices.cpu_topology import clusters_of, named_masks, resolve_cpu
 from edgebench.errors import EdgebenchError
 from edgebench.protocols import ResolvedProtocol
 from edgebench.records import Provenance, RunRecord
-from edgebench.store import DEFAULT_DB_OUTAGE_S, BufferedStore, ResultsStore
+from edgebench.store import BufferedStore, ResultsStore
 from edgebench.targets.base import DeviceInfo, Target
 from edgebench.workspace import Workspace
 
 RECONNECT_POLL_S = 2.0
-
-
-@dataclass
-class SessionPlan:
-    """What every worker of a session shares."""
-
-    session: str
-    protocol: ResolvedProtocol
-    models: Sequence[ModelFile]
-    threads: Sequence[int]
-    accelerators: Sequence[str]
-    cpu_mask: str | None
-    done: dict[str, str]  # run_key -> stored status
-    keep: bool = False
-    profile_ops: bool = False
-    reconnect_timeout_s: float = 120.0
-    db_outage_s: float = DEFAULT_DB_OUTAGE_S  # how long the results store may stay unreachable
-    engine: str = "runner"
-    # model sha256 -> the shapes its inputs run at, or why it cannot run (dynamic dims, bad shape);
-    # a model missing here (not readable as .tflite) runs without shapes and the runner says why.
-    shapes: Mapping[str, ShapePlan | str] = field(default_factory=dict)
-    # A lab job runs one repeat of the plan (None: every repeat). A device that measured a moment
-    # ago (the lab's previous job on it) is cooled down first, against the baseline read before its
-    # first job, as consecutive runs of one session are.
-    only_repeat: int | None = None
-    warm_baseline_c: Mapping[str, float] | None = None
-    # --check-outputs: model sha256 -> its reference (None: outputs not checked, `agreement_off` says why)
-    references: Mapping[str, Reference] | None = None
-    agreement_off: str = "not requested (--check-outputs)"
-    # Several runs per device call where the target can (bench/slice_worker.py); False: one call per run.
-    batch: bool = True
-
-    def shape_plan(self, model_sha256: str) -> ShapePlan | None:
-        found = self.shapes.get(model_sha256)
-        return found if isinstance(found, ShapePlan) else None
-
-    def reference(self, model_sha256: str) -> Reference | None:
-        return self.references.get(model_sha256) if self.references is not None else None
-
-    @property
-    def staged_models(self) -> list[ModelFile]:
-        """The models and the references their outputs are compared with."""
-        known = {m.sha256 for m in self.models}
-        return list(self.models) + [r for r in reference_models(self.references) if r.sha256 not in known]
-
-    def shape_refusal(self, model_sha256: str) -> str | None:
-        found = self.shapes.get(model_sha256)
-        return found if isinstance(found, str) else None
-
-
-@dataclass
-class WorkerReport:
-    target: str
-    records: list[RunRecord] = field(default_factory=list)
-    skipped: int = 0
-    not_run: int = 0
-    problem: str | None = None  # why this device stopped early
-    planned: int = 0  # runs of the plan on this device, once they are known
-
-    def stopped_by(self, exc: BaseException) -> None:
-        """The worker ended with `exc` (the store refused a run, ...): say why, and count what it did not do."""
-        self.problem = str(exc)
-        self.not_run = max(0, self.planned - self.skipped - len(self.records))
 
 
 class DeviceWorker:
@@ -236,7 +172,7 @@ class DeviceWorker:
                 continue
             refusal = self.plan.shape_refusal(run.model.sha256)
             if refusal is not None:  # recorded like any model that cannot run; the others go on
-                self._store(run, self._failed(dep, run, key, refusal))
+                self.store_run(run, self.failed_outcome(dep, run, key, refusal))
                 continue
             pending.append(PendingRun(run, key))
         run_in_slices(self, pending, dep, baseline, info, warm=warm)
@@ -255,7 +191,7 @@ class DeviceWorker:
                 continue
             refusal = plan.shape_refusal(run.model.sha256)
             if refusal is not None:  # recorded like any model that cannot run; the others go on
-                self._store(run, self._failed(dep, run, key, refusal))
+                self.store_run(run, self.failed_outcome(dep, run, key, refusal))
                 continue
             if ran_one:
                 self.on_stage(run, target.name, "cool-down")
@@ -272,7 +208,7 @@ class DeviceWorker:
             if self.stop.is_set():
                 raise Interrupted()  # cut short by the stop: never stored, a resume redoes it
             ran_one = True
-            self._store(run, outcome)
+            self.store_run(run, outcome)
             if gone:
                 self.report.not_run = len(planned) - index - 1
                 return
@@ -295,20 +231,20 @@ class DeviceWorker:
                 if self.stop.is_set():
                     raise Interrupted() from exc
                 self.on_stage(run, target.name, f"waiting for device (up to {plan.reconnect_timeout_s:.0f} s)")
-                if not self._wait_for_device():
+                if not self.wait_for_device():
                     reason = (f"device disconnected ({exc}) and did not come back within "
                               f"{plan.reconnect_timeout_s:.0f} s")
                     self.report.problem = reason
-                    return self._failed(dep, run, key, reason), dep, True
+                    return self.failed_outcome(dep, run, key, reason), dep, True
                 # A dropped link does not stop the harness on the device: kill what is left of the
                 # interrupted attempt, or the redo would share the CPUs with it.
-                self._kill_leftover(run_name)
+                self.kill_leftover(run_name)
                 self.on_stage(run, target.name, "redeploy")
                 dep = self.deploy(target, plan.staged_models)  # a reboot may have wiped the staged files
             finally:
                 self._in_flight = None
         reason = f"the connection dropped {MAX_REDO_ATTEMPTS + 1} times during this run"
-        return self._failed(dep, run, key, reason), dep, False
+        return self.failed_outcome(dep, run, key, reason), dep, False
 
     def _prepare_after_drop(self, run: PlannedRun, exc: DeviceConnectionError) -> tuple[Deployment, dict[str, float]] | None:
         """The device dropped outside a run: wait for it, then deploy again (a reboot may have wiped the
@@ -318,7 +254,7 @@ class DeviceWorker:
             if self.stop.is_set():
                 raise Interrupted() from exc
             self.on_stage(run, self.target.name, f"waiting for device (up to {self.plan.reconnect_timeout_s:.0f} s)")
-            if not self._wait_for_device():
+            if not self.wait_for_device():
                 return None
             try:
                 self.on_stage(run, self.target.name, "redeploy")
@@ -341,16 +277,16 @@ class DeviceWorker:
                       runtime_sha256=dep.runtime_sha256 if dep else "not deployed",
                       device_id=info.device_id, config=run.config, protocol=self.plan.protocol, repeat=run.repeat,
                       input_shapes=_shape_key(self.plan.shape_plan(run.model.sha256)))
-        self._store(run, self._failed(dep, run, key, reason))
+        self.store_run(run, self.failed_outcome(dep, run, key, reason))
         self.report.not_run = len(planned) - index - 1
 
-    def _kill_leftover(self, run_name: str) -> None:
+    def kill_leftover(self, run_name: str) -> None:
         try:
             self.target.cancel_run(run_name)
         except DeviceConnectionError:
             pass  # gone again: the redo below meets the same and waits once more
 
-    def _wait_for_device(self) -> bool:
+    def wait_for_device(self) -> bool:
         deadline = time.monotonic() + self.plan.reconnect_timeout_s
         while time.monotonic() < deadline:
             if self.stop.is_set():
@@ -364,7 +300,7 @@ class DeviceWorker:
         if self.stop.wait(seconds):
             raise Interrupted()
 
-    def _store(self, run: PlannedRun, outcome: RunOutcome) -> None:
+    def store_run(self, run: PlannedRun, outcome: RunOutcome) -> None:
         # Compared with the stored runs, and with those still in the outbox when the store is away.
         record = outcome.record
         earlier = self._earlier_runs(record)
@@ -392,7 +328,7 @@ class DeviceWorker:
             self._session_runs[scope] = earlier
         return earlier
 
-    def _failed(self, dep: Deployment | None, run: PlannedRun, key: str, reason: str) -> RunOutcome:
+    def failed_outcome(self, dep: Deployment | None, run: PlannedRun, key: str, reason: str) -> RunOutcome:
         info = self.target.describe()
         header = run_header(key=key, session=self.plan.session, model=run.model, target=self.target.name,
                             device_id=info.device_id, config=run.config, protocol=self.plan.protocol.name,

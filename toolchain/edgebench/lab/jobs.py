@@ -21,7 +21,8 @@ from edgebench.bench.execute import Deployment
 from edgebench.bench.input_shapes import plan_session_shapes
 from edgebench.bench.plan import ModelFile, PlannedRun
 from edgebench.bench.stopping import Interrupted
-from edgebench.bench.worker import DeviceWorker, SessionPlan
+from edgebench.bench.session_plan import SessionPlan
+from edgebench.bench.worker import DeviceWorker
 from edgebench.lab.errors import JobFailed, StopRequested
 from edgebench.lab.plan import LabPlan
 from edgebench.lab.queue import Lab
