@@ -11,7 +11,7 @@ import pytest
 
 from edgebench.errors import HarnessError
 from edgebench.harness import build as build_mod
-from edgebench.harness.build import HarnessBuild, build_harness, canonical_abi
+from edgebench.harness.build import HarnessBuild, build_harness
 from edgebench.harness.litert_lib import find_litert_library, runtime_dir
 
 
@@ -73,12 +73,6 @@ def test_compile_errors_are_harness_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     with pytest.raises(HarnessError, match="no-such-cc"):
         build_harness("host", out_root=tmp_path)
-
-
-def test_abi_names():
-    assert canonical_abi("arm64-v8a-linux") == canonical_abi("aarch64-linux-gnu") == "aarch64-linux"
-    with pytest.raises(HarnessError, match="unknown harness ABI 'mips'"):
-        canonical_abi("mips")
 
 
 def test_android_needs_an_ndk(tmp_path, monkeypatch):

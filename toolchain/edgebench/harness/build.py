@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgebench.errors import HarnessError
+from edgebench.harness.abi import canonical_abi
 from edgebench.package_files import HARNESS_ROOT  # the C sources and CMakeLists.txt, shipped as package data
 from edgebench.package_files import HARNESS_SOURCES as SRC_DIR
 
@@ -39,10 +40,7 @@ SAMPLER_SOURCES = ("sampler.c", "jsonl.c")
 CFLAGS = ("-O2", "-std=c11", "-Wall", "-Wextra")
 LDLIBS = ("-ldl", "-lm")  # dlopen lives in libdl before glibc 2.34
 ZIG_TARGET = "aarch64-linux-gnu.2.17"  # oldest glibc zig can target: runs on any aarch64 distro
-ANDROID_ABIS = ("arm64-v8a", "armeabi-v7a", "x86_64", "x86")
 ANDROID_PLATFORM = "android-24"
-_ALIASES = {"host": "host", "aarch64-linux": "aarch64-linux", "arm64-v8a-linux": "aarch64-linux",
-            "aarch64-linux-gnu": "aarch64-linux", **{abi: abi for abi in ANDROID_ABIS}}
 
 
 @dataclass(frozen=True)
@@ -52,16 +50,6 @@ class HarnessBuild:
     sampler_path: Path
     build_id: str
     compiler: str  # identity string of the compiler that produced the binaries
-
-
-def canonical_abi(abi: str) -> str:
-    """The canonical name of an ABI, or HarnessError listing the known ones."""
-    try:
-        return _ALIASES[abi]
-    except KeyError:
-        known = ", ".join(sorted(_ALIASES))
-        raise HarnessError(f"unknown harness ABI {abi!r}; expected one of: {known} "
-                           "(\"host\" builds for this machine with gcc)") from None
 
 
 def build_harness(abi: str = "host", *, out_root: Path, ndk: Path | None = None,

@@ -23,19 +23,13 @@ import zipfile
 from pathlib import Path
 
 from edgebench.errors import HarnessError
+from edgebench.harness.abi import canonical_abi
 
 LITERT_VERSION = "2.3.0"
 # PyPI platform tag of the Linux aarch64 wheel (manylinux2014 is NOT published for 2.3.0).
 WHEEL_PLATFORMS = {"aarch64-linux": "manylinux_2_27_aarch64"}
 WHEEL_PYTHON = "3.11"  # any CPython wheel carries the same libLiteRt.so; one fixed tag = one cache entry
 LIBRARY_NAME = "libLiteRt.so"
-_ANDROID = ("arm64-v8a", "armeabi-v7a", "x86_64", "x86")
-
-
-def _canonical(abi: str) -> str:
-    from edgebench.harness.build import canonical_abi  # build imports this module: import late
-
-    return canonical_abi(abi)
 
 
 def _default_cache_root() -> Path:
@@ -45,7 +39,7 @@ def _default_cache_root() -> Path:
 
 def runtime_dir(abi: str, cache_root: Path) -> Path:
     """Where the runtime for a non-host ABI is kept in the cache."""
-    abi = _canonical(abi)
+    abi = canonical_abi(abi)
     if abi in WHEEL_PLATFORMS:
         return Path(cache_root) / "runtimes" / f"ai-edge-litert-{LITERT_VERSION}-{WHEEL_PLATFORMS[abi]}"
     return Path(cache_root) / "runtimes" / f"android-{abi}"
@@ -66,7 +60,7 @@ def host_litert_library() -> Path:
 
 def find_litert_library(abi: str = "host", *, cache_root: Path | None = None) -> Path:
     """The libLiteRt.so to push with the harness for `abi`; HarnessError says how to get a missing one."""
-    abi = _canonical(abi)
+    abi = canonical_abi(abi)
     if abi == "host":
         return host_litert_library()
     root = Path(cache_root) if cache_root is not None else _default_cache_root()
@@ -87,7 +81,7 @@ def fetch_litert_runtime(abi: str, *, cache_root: Path, python: str = sys.execut
 
     Setup-time only (network). Returns the library path; a second call reuses the cache.
     """
-    abi = _canonical(abi)
+    abi = canonical_abi(abi)
     if abi not in WHEEL_PLATFORMS:
         raise HarnessError(f"no PyPI wheel carries the LiteRT runtime for {abi!r}; "
                            f"fetchable ABIs: {', '.join(WHEEL_PLATFORMS)}")
