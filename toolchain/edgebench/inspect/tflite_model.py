@@ -203,7 +203,8 @@ def _read(data: bytes, source: str) -> TfliteModel:
 
     custom = tuple(sorted(n for n in totals.ops if n in custom_names))  # the ones in use
     metadata, min_runtime = _metadata(model, data)
-    quant, detail = summarize_quantization(totals.uses, subgraphs[0].inputs, subgraphs[0].outputs)
+    quant, detail = summarize_quantization(totals.uses, [t.dtype for t in subgraphs[0].inputs],
+                                           [t.dtype for t in subgraphs[0].outputs])
     return TfliteModel(
         path=source, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
         schema_version=int(model.Version()), description=fbs.text(model.Description()) or None,

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Sequence
-
-if TYPE_CHECKING:  # tflite_model imports this module
-    from edgebench.inspect.tflite_model import TensorInfo
+from typing import Iterable, Sequence
 
 WEIGHT_POSITIONS: dict[str, tuple[int, ...]] = {
     "CONV_2D": (1,), "DEPTHWISE_CONV_2D": (1,), "CONV_3D": (1,), "CONV_3D_TRANSPOSE": (1,),
@@ -43,9 +40,10 @@ class TensorUse:
     outputs: tuple[str | None, ...]
 
 
-def summarize_quantization(uses: Iterable[TensorUse], model_inputs: Sequence[TensorInfo],
-                           model_outputs: Sequence[TensorInfo]) -> tuple[str, str]:
-    """Return (label, human detail) for the model's quantization scheme."""
+def summarize_quantization(uses: Iterable[TensorUse], input_dtypes: Sequence[str],
+                           output_dtypes: Sequence[str]) -> tuple[str, str]:
+    """Return (label, human detail) for the model's quantization scheme; `input_dtypes`/`output_dtypes`:
+    of the model's (first subgraph's) inputs and outputs."""
     uses = list(uses)
     weights: Counter[str] = Counter()
     activations: Counter[str] = Counter()
@@ -70,8 +68,8 @@ def summarize_quantization(uses: Iterable[TensorUse], model_inputs: Sequence[Ten
     detail = "; ".join([
         f"weights: {_fmt(weights) or 'none'}",
         f"activations: {_fmt(activations) or 'none'}",
-        f"inputs: {', '.join(t.dtype for t in model_inputs) or 'none'}",
-        f"outputs: {', '.join(t.dtype for t in model_outputs) or 'none'}",
+        f"inputs: {', '.join(input_dtypes) or 'none'}",
+        f"outputs: {', '.join(output_dtypes) or 'none'}",
     ])
     return label, detail
 
