@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import and_, Connection, Engine, RowMapping, delete, insert, select
+from sqlalchemy import and_, Connection, Engine, delete, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from edgebench.errors import StoreError, StoreUnreachableError
-from edgebench.records import Check, EnergyResult, InputShape, LatencyStats, Provenance, RunConfig, RunRecord
+from edgebench.records import Check, EnergyResult, RunRecord
 from edgebench.store import schema as t
 from edgebench.store.engine import (create_store_engine, driver_reason, is_connection_loss, parse_store_url,
                                     write_transaction)
 from edgebench.store.migrate import ensure_schema
+from edgebench.store.run_rows import energy_row, record_from_row, run_row, stats_row
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ class ResultsStore:
         for c in check_rows:
             checks_by_run.setdefault(c["run_id"], []).append(
                 Check(name=c["name"], outcome=c["outcome"], reason=c["reason"], advisory=c["advisory"]))
-        return [_record_from_row(r, tuple(checks_by_run.get(r["run_id"], ()))) for r in rows]
+        return [record_from_row(r, tuple(checks_by_run.get(r["run_id"], ()))) for r in rows]
 
     def runs_by_ids(self, run_ids: Sequence[str]) -> list[RunRecord]:
         """The stored runs among `run_ids` (ids not stored are left out), oldest first."""
@@ -341,13 +342,13 @@ def _write_run(conn: Connection, record: RunRecord, protocol_json: Mapping[str, 
         for table in (t.checks, t.summaries, t.latency_samples, t.device_samples, t.energy):
             conn.execute(delete(table).where(table.c.run_id == previous.run_id))
         conn.execute(delete(t.runs).where(t.runs.c.run_id == previous.run_id))
-    conn.execute(insert(t.runs).values(**_run_row(record, protocol_json)))
+    conn.execute(insert(t.runs).values(**run_row(record, protocol_json)))
     if record.checks:
         conn.execute(insert(t.checks), [
             dict(run_id=record.run_id, name=c.name, outcome=c.outcome, reason=c.reason, advisory=c.advisory)
             for c in record.checks])
     if record.latency is not None:
-        conn.execute(insert(t.summaries).values(run_id=record.run_id, **_stats_row(record.latency)))
+        conn.execute(insert(t.summaries).values(run_id=record.run_id, **stats_row(record.latency)))
     if latency_samples:
         conn.execute(insert(t.latency_samples), [
             dict(run_id=record.run_id, phase=s.phase, idx=s.index, latency_us=s.latency_us,
@@ -357,7 +358,7 @@ def _write_run(conn: Connection, record: RunRecord, protocol_json: Mapping[str, 
             dict(run_id=record.run_id, t_ns=s.t_ns, channel=s.channel, value_text=s.value_text)
             for s in device_samples])
     if energy is not None:
-        conn.execute(insert(t.energy).values(run_id=record.run_id, **_energy_row(energy)))
+        conn.execute(insert(t.energy).values(run_id=record.run_id, **energy_row(energy)))
     return True
 
 
@@ -376,84 +377,3 @@ def _write_lineage(conn: Connection, artifacts: Sequence[Mapping[str, Any]],
             same = same & (t.artifact_links.c.detail == link["detail"])
         if not conn.execute(select(t.artifact_links.c.child_id).where(same)).first():
             conn.execute(insert(t.artifact_links).values(**link))
-
-
-def _stats_row(stats: LatencyStats) -> dict[str, Any]:
-    return dict(count=stats.count, min_us=stats.min_us, p10_us=stats.p10_us, median_us=stats.median_us,
-                p90_us=stats.p90_us, p99_us=stats.p99_us, max_us=stats.max_us, mean_us=stats.mean_us,
-                std_us=stats.std_us)
-
-
-def _energy_row(e: EnergyResult) -> dict[str, Any]:
-    return dict(
-        energy_source=e.energy_source, idle_pre_power_mw=e.idle_pre_power_mw,
-        idle_post_power_mw=e.idle_post_power_mw, idle_power_mw=e.idle_power_mw, active_power_mw=e.active_power_mw,
-        measured_seconds=e.measured_seconds, inferences=e.inferences,
-        energy_per_inference_mj=e.energy_per_inference_mj,
-        gross_energy_per_inference_mj=e.gross_energy_per_inference_mj,
-        charge_counter_energy_mj=e.charge_counter_energy_mj, current_integral_energy_mj=e.current_integral_energy_mj,
-        calibration_json=json.dumps(e.calibration.to_json()), power_path=e.power_path,
-        device_changes_json=json.dumps(e.device_changes.to_json()),
-        rails_json=json.dumps(e.rails.to_json()) if e.rails is not None else None)
-
-
-def _run_row(r: RunRecord, protocol_json: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(
-        run_id=r.run_id, run_key=r.run_key, session=r.session, model_sha256=r.model_sha256, model=r.model,
-        device_id=r.device_id, target=r.target, threads=r.config.threads, accelerator=r.config.accelerator,
-        cpu_mask=r.config.cpu_mask, protocol=r.protocol, protocol_json=json.dumps(protocol_json, sort_keys=True),
-        repeat=r.repeat, status=r.status, error=r.error, device_kind=r.provenance.device_kind,
-        latency_source=r.provenance.latency_source, energy_source=r.provenance.energy_source,
-        simulated=r.provenance.simulated, engine=r.engine, harness_build_id=r.harness_build_id,
-        runtime_sha256=r.runtime_sha256,
-        runtime_api_generation=r.runtime_api_generation, accelerator_used=r.accelerator_used,
-        fallback_reason=r.fallback_reason, output_checksum=r.output_checksum, init_ms=r.init_ms,
-        first_inference_us=r.first_inference_us, peak_rss_kb=r.peak_rss_kb, threads_observed=r.threads_observed,
-        model_size_bytes=r.model_size_bytes, started_at_utc=r.started_at_utc, wall_seconds=r.wall_seconds,
-        input_shapes_json=json.dumps([s.to_json() for s in r.input_shapes]))
-
-
-def _record_from_row(r: RowMapping | Mapping[str, Any], checks: tuple[Check, ...]) -> RunRecord:
-    latency = None
-    if r["count"] is not None:
-        latency = LatencyStats(count=r["count"], min_us=r["min_us"], p10_us=r["p10_us"], median_us=r["median_us"],
-                               p90_us=r["p90_us"], p99_us=r["p99_us"], max_us=r["max_us"], mean_us=r["mean_us"],
-                               std_us=r["std_us"])
-    return RunRecord(
-        run_id=r["run_id"], run_key=r["run_key"], session=r["session"], model=r["model"],
-        model_sha256=r["model_sha256"], model_size_bytes=r["model_size_bytes"], target=r["target"],
-        device_id=r["device_id"], config=RunConfig(r["threads"], r["accelerator"], r["cpu_mask"]),
-        protocol=r["protocol"], repeat=r["repeat"], status=r["status"], checks=checks,
-        provenance=Provenance(r["device_kind"], r["latency_source"], r["energy_source"]),
-        latency=latency, init_ms=r["init_ms"], first_inference_us=r["first_inference_us"],
-        peak_rss_kb=r["peak_rss_kb"], threads_observed=r["threads_observed"],
-        accelerator_used=r["accelerator_used"], fallback_reason=r["fallback_reason"],
-        output_checksum=r["output_checksum"], harness_build_id=r["harness_build_id"],
-        runtime_sha256=r["runtime_sha256"], runtime_api_generation=r["runtime_api_generation"],
-        started_at_utc=r["started_at_utc"], wall_seconds=r["wall_seconds"], error=r["error"], engine=r["engine"],
-        input_shapes=_input_shapes(r.get("input_shapes_json")))
-
-
-def _input_shapes(text: str | None) -> tuple[InputShape, ...]:
-    if not text:
-        return ()
-    return tuple(InputShape.from_json(obj) for obj in json.loads(text))
-
-
-def run_to_json(record: RunRecord, protocol_json: Mapping[str, Any]) -> dict[str, Any]:
-    """A run as the store's rows would hold it (runs + summaries columns, and its checks), as JSON: what the
-    outbox (store/outbox.py) keeps on disk until the store takes it. Built from the rows' own mapping so a
-    new column reaches the outbox with no second list to keep in step."""
-    row = _run_row(record, protocol_json)
-    row.update(_stats_row(record.latency) if record.latency is not None
-               else {c.name: None for c in t.summaries.c if c.name != "run_id"})
-    checks = [dict(name=c.name, outcome=c.outcome, reason=c.reason, advisory=c.advisory) for c in record.checks]
-    return {"row": row, "checks": checks}
-
-
-def run_from_json(obj: Mapping[str, Any]) -> tuple[RunRecord, dict[str, Any]]:
-    """The record and protocol JSON that `run_to_json` was given."""
-    row = obj["row"]
-    checks = tuple(Check(name=c["name"], outcome=c["outcome"], reason=c["reason"], advisory=c["advisory"])
-                   for c in obj["checks"])
-    return _record_from_row(row, checks), json.loads(row["protocol_json"])

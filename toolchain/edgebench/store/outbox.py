@@ -18,7 +18,8 @@ from typing import Any, Mapping, Sequence
 
 from edgebench.errors import StoreError
 from edgebench.records import RunRecord
-from edgebench.store.db import DeviceSample, LatencySample, run_from_json, run_to_json
+from edgebench.store.db import DeviceSample, LatencySample
+from edgebench.store.run_rows import run_from_json, run_to_json
 
 _FOLDER_ATTEMPTS = 100  # a session folder lost this often between mkdir and the file is not a race but a fault
 
