@@ -167,10 +167,10 @@ class DeviceContract:
         remote = target.device_path(relative)
         target.device.shell(f"echo 'echo stale tail' >> {remote}")
         with pytest.raises(DeviceError, match=r"does not hold what was pushed: \d+ bytes, mode 7\d\d on the device"):
-            target._check_sent([(relative, script, script.stat())])
+            target.staging.check_sent([(relative, script, script.stat())])
         target.device.shell(f"chmod 644 {remote} && truncate -s {script.stat().st_size} {remote}")
         with pytest.raises(DeviceError, match="mode 644 on the device.*executable"):
-            target._check_sent([(relative, script, script.stat())])
+            target.staging.check_sent([(relative, script, script.stat())])
         target.device.shell(["rm", "-f", remote])
 
     def test_a_file_this_host_cannot_read_is_its_error_not_a_lost_device(self, target: AdbTarget, tmp_path: Path):

@@ -48,7 +48,7 @@ def test_a_lock_held_idle_past_the_stale_limit_is_still_held(serial, short_stale
         time.sleep(STALE_S * 2.5)  # no harness command at all, as during a battery run's cool-down
         with pytest.raises(DeviceBusyError, match="ana@lab-host-7 pid 4242"):
             _target(serial).acquire_device_lock(OURS)
-        heartbeat = holder._heartbeat
+        heartbeat = holder.device_lock.heartbeat
         assert heartbeat is not None and heartbeat.alive and heartbeat.beats >= 3
     finally:
         holder.release_device_lock()

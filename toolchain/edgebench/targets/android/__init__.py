@@ -5,7 +5,7 @@
 power, input keyevent), `props` (getprop/setprop), `power_supply` (/sys/class/power_supply),
 `rails` (ODPM energy nodes) and `files` (journal files, free space, the sampler). Profiling,
 inventory, doctor and the device-state journal use these through `target.android` (None on a
-target that is not Android). Only this package, the adb target (targets/adb.py) and the transport
+target that is not Android). Only this package, the adb target (targets/adb*.py) and the transport
 (devices/adb.py) send shell commands (tests/test_phone_commands.py keeps it so).
 """
 from __future__ import annotations
