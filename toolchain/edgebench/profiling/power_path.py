@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from edgebench.errors import DeviceError
-from edgebench.targets.adb import AdbTarget
-from edgebench.targets.device_state import SUSPEND_PROP, DeviceStateGuard
+from edgebench.targets.device_state import SUSPEND_PROP, AndroidTarget, DeviceStateGuard
 
 POWER_PATHS = ("auto", "suspend-input", "wifi-adb", "cable-cut")
 VERIFY_POLL_S = 1.0
@@ -35,16 +34,16 @@ class PowerPath:
     input_suspended: bool
 
 
-def find_battery_dir(target: AdbTarget) -> str:
+def find_battery_dir(target: AndroidTarget) -> str:
     """The power_supply folder whose type is Battery (DeviceError when there is none)."""
     return target.android.power_supply.battery_dir()
 
 
-def read_status(target: AdbTarget, battery_dir: str) -> str:
+def read_status(target: AndroidTarget, battery_dir: str) -> str:
     return target.android.power_supply.status(battery_dir)
 
 
-def chargers_online(target: AdbTarget, battery_dir: str) -> dict[str, str]:
+def chargers_online(target: AndroidTarget, battery_dir: str) -> dict[str, str]:
     """`<supply>/online` of every power supply but the battery that is not 0."""
     return target.android.power_supply.chargers_online(battery_dir)
 

@@ -28,9 +28,10 @@ from edgebench.targets.adb_staging import EXECUTABLE_PREFIXES, MANIFEST, AdbStag
 from edgebench.targets.adb_telemetry import read_cpu_facts, read_temperatures_c
 from edgebench.targets.android import AndroidDevice
 from edgebench.targets.base import DeviceInfo, DriverResult, SliceEvents, Target
+from edgebench.targets.device_state import restore_pending
 from edgebench.targets.slice_protocol import DeviceCooldown, SliceEntry
 
-# Importable from here as before the split (tests, benchmarks, doctor, inventory, device_state use them).
+# Importable from here as before the split (tests, benchmarks, doctor and inventory use them).
 __all__ = ["DEVICE_ROOT", "EXECUTABLE_PREFIXES", "LOCK_DIR", "MANIFEST", "PROBE_TIMEOUT_S", "PULL_TIMEOUT_S",
            "AdbTarget", "describe_lock_holder", "device_kind_of", "harness_abi_for"]
 
@@ -152,8 +153,6 @@ class AdbTarget(Target):
         self.device_lock.release()
 
     def restore_pending_changes(self) -> list[str]:
-        from edgebench.targets.device_state import restore_pending  # it builds on this module
-
         return restore_pending(self)
 
     def reconnect(self) -> bool:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from edgebench.errors import DeviceError
-from edgebench.targets.adb import DEVICE_ROOT, AdbTarget
+from edgebench.targets.adb_paths import DEVICE_ROOT
+from edgebench.targets.android import AndroidDevice
 from edgebench.targets.android.services import DOZE_MODES
 
 RESTORE_MARKER = f"{DEVICE_ROOT}/.restore.json"
@@ -26,6 +27,16 @@ SCREEN_ON_STATES = ("Awake", "Dreaming")  # mWakefulness with the display on; As
 SCREEN_SETTLE_S = 5.0  # PowerManagerService changes wakefulness asynchronously
 
 
+class AndroidTarget(Protocol):
+    """What changing and restoring a device's state needs of its target (targets/adb.py's AdbTarget): its
+    name for messages, and its Android services."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def android(self) -> AndroidDevice: ...
+
+
 def screen_of(wakefulness: str | None) -> str | None:
     """The screen, "on" or "off", from mWakefulness (Dozing, as with an always-on display, is off)."""
     if wakefulness is None:
@@ -33,11 +44,11 @@ def screen_of(wakefulness: str | None) -> str | None:
     return "on" if wakefulness in SCREEN_ON_STATES else "off"
 
 
-def read_wakefulness(target: AdbTarget) -> str | None:
+def read_wakefulness(target: AndroidTarget) -> str | None:
     return target.android.screen.wakefulness()
 
 
-def read_doze_enabled(target: AdbTarget) -> dict[str, bool | None]:
+def read_doze_enabled(target: AndroidTarget) -> dict[str, bool | None]:
     return target.android.doze.enabled()
 
 
@@ -88,7 +99,7 @@ class StateChange:
 class DeviceStateGuard:
     """Change device state through here only: every change is journaled on the device first."""
 
-    def __init__(self, target: AdbTarget) -> None:
+    def __init__(self, target: AndroidTarget) -> None:
         self.target = target
         self.changes = DeviceChanges()
 
@@ -181,7 +192,7 @@ class DeviceStateGuard:
         return done
 
 
-def restore_changes(target: AdbTarget, changes: DeviceChanges) -> list[str]:
+def restore_changes(target: AndroidTarget, changes: DeviceChanges) -> list[str]:
     done = []
     android = target.android
     for name, previous in changes.props.items():
@@ -217,7 +228,7 @@ def restore_changes(target: AdbTarget, changes: DeviceChanges) -> list[str]:
     return done
 
 
-def restore_pending(target: AdbTarget) -> list[str]:
+def restore_pending(target: AndroidTarget) -> list[str]:
     """Undo what a crashed earlier run left (its marker is on the device). Returns what was undone."""
     result = target.android.files.read(RESTORE_MARKER)
     if not result.ok or not result.text:
