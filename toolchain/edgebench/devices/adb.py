@@ -1,5 +1,8 @@
-"""The ONLY module that talks to adb. Everything device-facing goes through here: shell, pull, push
-and stat over edgebench's own lean connection (devices/adb_wire.py), the rest on adbutils.
+"""The adb transport's front door: everything device-facing goes through edgebench.devices.adb (shell,
+pull, push and stat over edgebench's own lean connection, devices/adb_wire.py; the rest on adbutils).
+AdbServer and AdbDevice live here; the rest of the transport is imported from here: the errors and what
+a failure means (adb_errors.py), the server's address and starting one (adb_address.py), shell quoting
+and the values handed out (adb_records.py), the streamed shell (adb_shell_stream.py).
 
 Errors name the serial and the command. edgebench never kills or restarts an adb server: a lab's
 server holds every phone, and a client of another version would restart it. It starts one only on
@@ -8,113 +11,32 @@ the user's explicit request (`virtual-device start --start-adb-server`), and onl
 from __future__ import annotations
 
 import io
-import os
 import secrets
-import shlex
-import shutil
-import socket
-import subprocess
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Callable, Sequence, TypeVar
 
 from edgebench.devices import adb_wire
-from edgebench.errors import DeviceError, EdgebenchError
+from edgebench.devices.adb_address import (DEFAULT_HOST, DEFAULT_PORT, LOCAL_HOSTS, AdbServerAddress, adb_binary,
+                                           server_answers, start_server)
+from edgebench.devices.adb_errors import AdbServerError, DeviceConnectionError, DeviceTimeoutError, device_error
+from edgebench.devices.adb_records import AdbDeviceEntry, RemoteFile, ShellResult, command_line, quote
+from edgebench.devices.adb_shell_stream import ShellStream, open_shell_stream
+from edgebench.errors import DeviceError
+
+__all__ = [
+    "AdbDevice", "AdbDeviceEntry", "AdbServer", "AdbServerAddress", "AdbServerError", "DEFAULT_HOST",
+    "DEFAULT_PORT", "DeviceConnectionError", "DeviceTimeoutError", "LOCAL_HOSTS", "RETRY_DELAYS_S", "RemoteFile",
+    "SHELL_TIMEOUT_S", "SYNC_DATA_MAX", "ShellResult", "ShellStream", "adb_binary", "command_line", "quote",
+    "server_answers", "start_server",
+]
 
 _T = TypeVar("_T")
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5037
 SHELL_TIMEOUT_S = 60.0
-
-
-class AdbServerError(EdgebenchError):
-    """No adb server answers where edgebench was told to look."""
-
-
-class DeviceConnectionError(DeviceError):
-    """The transport to the device broke (unplugged, rebooting, offline): worth waiting for it."""
-
-
-class DeviceTimeoutError(DeviceConnectionError):
-    """A command gave no answer within its timeout. The link may be dead (then it is a lost connection,
-    as its base class says) or the command may just hang on a live device: a caller that can tell the
-    two apart (the harness driver: ask the device to echo) catches this first."""
-
-
-# Words adb and adbutils use when the device, not the command, is the problem.
-_CONNECTION_WORDS = ("not found", "offline", "closed", "connection reset", "broken pipe", "eof",
-                     "no devices", "device still connecting", "timeout", "timed out", "connection refused")
 RETRY_DELAYS_S = (0.5, 1.0, 2.0)
 SYNC_DATA_MAX = adb_wire.SYNC_DATA_MAX  # the sync protocol's largest DATA payload
-
-
-@dataclass(frozen=True)
-class AdbServerAddress:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @classmethod
-    def resolve(cls, explicit: str | None = None) -> AdbServerAddress:
-        """--adb HOST:PORT, else ADB_SERVER_SOCKET (tcp:HOST:PORT), else ANDROID_ADB_SERVER_*, else 5037."""
-        text = explicit or os.environ.get("ADB_SERVER_SOCKET")
-        if text:
-            spec = text[4:] if text.startswith("tcp:") else text
-            host, _, port = spec.rpartition(":")
-            if not port.isdigit():
-                source = "--adb" if explicit else "ADB_SERVER_SOCKET"
-                raise AdbServerError(f"{source} must look like HOST:PORT or tcp:HOST:PORT. Received: {text!r}.")
-            return cls(host or DEFAULT_HOST, int(port))
-        port_text = os.environ.get("ANDROID_ADB_SERVER_PORT", str(DEFAULT_PORT))
-        if not port_text.isdigit():
-            raise AdbServerError(f"ANDROID_ADB_SERVER_PORT must be a port number. Received: {port_text!r}.")
-        return cls(os.environ.get("ANDROID_ADB_SERVER_HOST", DEFAULT_HOST), int(port_text))
-
-
-def quote(arg: str) -> str:
-    """Quote one argument for the device shell (mksh/toybox sh are POSIX here)."""
-    return shlex.quote(arg)
-
-
-def command_line(args: Sequence[str]) -> str:
-    return " ".join(quote(a) for a in args)
-
-
-@dataclass(frozen=True)
-class ShellResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """What `sync:` STAT tells about a path on the device."""
-
-    mode: int
-    size_bytes: int
-
-    @property
-    def is_regular(self) -> bool:
-        return self.mode & 0o170000 == 0o100000
-
-
-@dataclass(frozen=True)
-class AdbDeviceEntry:
-    """One line of `adb devices -l`, as the server reports it."""
-
-    serial: str
-    state: str  # device | offline | unauthorized | recovery | ...
-    product: str | None = None
-    model: str | None = None
-    device: str | None = None
-    transport_id: int | None = None
 
 
 class AdbServer:
@@ -223,28 +145,10 @@ class AdbDevice:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            error = self._device_error(exc, command)
+            error = device_error(self.serial, exc, command)
             if error is exc:
                 raise
             raise error from exc
-
-    def _device_error(self, exc: Exception, command: str) -> Exception:
-        """The DeviceError for a failure of adbutils or of the wire; anything else unchanged."""
-        from adbutils.errors import AdbError, AdbTimeout
-
-        if isinstance(exc, (AdbTimeout, TimeoutError)):  # adbutils' read timeout, or the socket's own
-            return DeviceTimeoutError(self.serial, f"no answer within the timeout ({exc})", command=command)
-        if isinstance(exc, adb_wire.LocalFileError):  # this host's file: not the device's fault, not retried
-            return EdgebenchError(f"{exc} (while running: {command})")
-        if isinstance(exc, adb_wire.SyncFailure):  # about the file, never the link
-            return DeviceError(self.serial, _explain(str(exc)), command=command)
-        if isinstance(exc, (AdbError, adb_wire.AdbFailure)):
-            text = str(exc)
-            kind = DeviceConnectionError if any(w in text.lower() for w in _CONNECTION_WORDS) else DeviceError
-            return kind(self.serial, _explain(text), command=command)
-        if isinstance(exc, (OSError, EOFError)):
-            return DeviceConnectionError(self.serial, f"connection lost: {exc}", command=command)
-        return exc
 
     @property
     def has_shell_v2(self) -> bool:
@@ -282,16 +186,7 @@ class AdbDevice:
         if not self.has_shell_v2:
             raise DeviceError(self.serial, "the device's adbd lacks the shell protocol v2 (Android 7 on), which a "
                               "streamed command needs; run it with shell() instead", command=command)
-        return self._call(command, self._open_stream, cmd, command, retry=False)
-
-    def _open_stream(self, cmd: str, command: str) -> ShellStream:
-        conn = self.server.open_device(self.serial)
-        try:
-            conn.request(f"shell,v2,raw:{cmd}")
-        except BaseException:
-            conn.close()
-            raise
-        return ShellStream(self, conn, command)
+        return self._call(command, open_shell_stream, self, cmd, command, retry=False)
 
     def check_shell(self, args: Sequence[str] | str, *, timeout: float = SHELL_TIMEOUT_S) -> str:
         result = self.shell(args, timeout=timeout)
@@ -391,119 +286,3 @@ class AdbDevice:
         """Raw `getprop` output; parse with edgebench.parsers."""
         return self.check_shell(["getprop"])
 
-
-class ShellStream:
-    """A command running with shell v2, its stdout read as it arrives (AdbDevice.open_shell).
-
-    A context manager; close() drops the connection, and adbd then hangs up the command."""
-
-    def __init__(self, device: AdbDevice, conn: adb_wire.Connection, command: str) -> None:
-        self._device = device
-        self._conn: adb_wire.Connection | None = conn
-        self._reader = adb_wire.ShellV2Reader(conn)
-        self._stderr = bytearray()
-        self.command = command
-        self.exit_code: int | None = None
-
-    def read_stdout(self, timeout_s: float) -> bytes | None:
-        """The next stdout bytes as they arrive (any length >= 1); None once the command has ended
-        (exit_code is then set). DeviceTimeoutError when nothing arrived within timeout_s (the stream
-        stays usable: call again); DeviceConnectionError when the link broke. stderr is collected."""
-        deadline = time.monotonic() + timeout_s
-        while self.exit_code is None:
-            if self._conn is None:
-                raise DeviceConnectionError(self._device.serial, "the stream was closed before the command ended",
-                                            command=self.command)
-            try:
-                packet_id, data = self._reader.next_packet(deadline)
-            except EOFError as exc:
-                self.close()
-                raise DeviceConnectionError(self._device.serial, "the link broke before the command's exit status "
-                                            f"arrived ({exc})", command=self.command) from exc
-            except TimeoutError as exc:
-                raise DeviceTimeoutError(self._device.serial, f"no output within {timeout_s:g} s",
-                                         command=self.command) from exc
-            except OSError as exc:
-                self.close()
-                raise self._device._device_error(exc, self.command) from exc
-            if packet_id == adb_wire.SHELL_STDOUT and data:
-                return data
-            if packet_id == adb_wire.SHELL_STDERR:
-                self._stderr += data
-            elif packet_id == adb_wire.SHELL_EXIT:
-                self.exit_code = data[0] if data else 255
-                self.close()
-        return None
-
-    @property
-    def stderr_text(self) -> str:
-        return self._stderr.decode(errors="replace")
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-    def __enter__(self) -> ShellStream:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-
-def _explain(message: str) -> str:
-    lowered = message.lower()
-    if "unauthorized" in lowered:
-        return (f"{message}: the device has not authorized this computer. Unlock it and accept the "
-                "'Allow USB debugging' prompt, then retry.")
-    if "offline" in lowered:
-        return f"{message}: the device is offline. Replug the cable or run `adb reconnect`, then retry."
-    if "no space left" in lowered or "enospc" in lowered:
-        return (f"{message}: the device's storage is full. Free space in /data/local/tmp (old run folders: "
-                "rm -rf /data/local/tmp/edgebench/runs) or on the device, then retry; `edgebench doctor` shows it.")
-    if "permission denied" in lowered:
-        return (f"{message}: the shell user may not write or execute there. edgebench runs from "
-                "/data/local/tmp, which the shell user owns on every Android version; check `edgebench doctor`.")
-    if "not found" in lowered:
-        return f"{message}: no such device on this adb server. `edgebench devices` lists what is attached."
-    return message
-
-
-def server_answers(address: AdbServerAddress, timeout_s: float = 2.0) -> bool:
-    """True when something speaking the adb host protocol answers `host:version` there."""
-    try:
-        with socket.create_connection((address.host, address.port), timeout=timeout_s) as sock:
-            sock.sendall(b"000chost:version")
-            return sock.recv(4) == b"OKAY"
-    except OSError:
-        return False
-
-
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def adb_binary() -> str:
-    """`adb` on PATH, else the one bundled with the adbutils wheel."""
-    found = shutil.which("adb")
-    if found:
-        return found
-    import adbutils
-
-    return str(Path(adbutils.__file__).parent / "binaries" / "adb")
-
-
-def start_server(address: AdbServerAddress) -> None:
-    """Start a local adb server at `address` - only when none answers there (checked first)."""
-    if server_answers(address):
-        return
-    if address.host not in LOCAL_HOSTS:
-        raise AdbServerError(f"no adb server answers at {address}, and a server can only be started on this host")
-    env = {k: v for k, v in os.environ.items() if k not in ("ADB_SERVER_SOCKET", "ANDROID_ADB_SERVER_PORT")}
-    binary = adb_binary()
-    # `adb -P PORT` names a local server; ADB_SERVER_SOCKET=tcp:127.0.0.1:... counts as remote for adb.
-    result = subprocess.run([binary, "-P", str(address.port), "start-server"], env=env,
-                            capture_output=True, text=True, timeout=60)
-    if result.returncode != 0 or not server_answers(address):
-        raise AdbServerError(f"`{binary} -P {address.port} start-server` failed: "
-                             f"{(result.stderr or result.stdout).strip() or 'no output'}")
