@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -94,31 +93,6 @@ def test_a_write_cut_short_leaves_the_earlier_entry_whole_and_no_stray_file(tmp_
     assert [p.name for p in (tmp_path / "outbox" / "s1").iterdir()] == ["k1.json"]
     (tmp_path / "outbox" / "s1" / ".tmp-killed.json").write_text('{"format": 1, "store_u')  # a killed writer
     assert [e for _, e in outbox.entries()] == [_entry("sqlite:///x")]
-
-
-def test_two_devices_keeping_and_removing_runs_of_one_session_at_once_lose_none(tmp_path: Path) -> None:
-    """Each device's worker keeps its run, stores it and removes it; removing a session's last entry removes
-    the session's folder, which can vanish between the other worker's mkdir and its file. No put may fail:
-    a failed put stops that device's session with its measured run unstored."""
-    outbox = RunOutbox(tmp_path / "outbox")
-    failures: list[BaseException] = []
-    start = threading.Barrier(2)
-
-    def device(name: str) -> None:
-        start.wait()
-        try:
-            for i in range(250):
-                outbox.remove(outbox.put(_entry("sqlite:///x", _record(f"{name}{i}", f"{name}-{i}"))))
-        except BaseException as exc:  # noqa: BLE001 - reported below, with what it was
-            failures.append(exc)
-
-    workers = [threading.Thread(target=device, args=(name,)) for name in ("a", "b")]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert failures == []
-    assert outbox.entries() == [] and not (tmp_path / "outbox" / "s1").exists()  # nothing left behind
 
 
 def test_an_unreadable_entry_is_an_error_naming_its_file(tmp_path: Path) -> None:

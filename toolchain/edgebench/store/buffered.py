@@ -228,6 +228,9 @@ class BufferedStore:
             while not self._closed.is_set():
                 with self._cond:
                     if not self._pending:
+                        # Cleared here, under the lock, not only in `finally`: a run queued between this
+                        # return and the finally would find a flusher that no longer flushes and start none.
+                        self._flusher = None
                         return
                     path, entry = self._pending[0]
                 try:
@@ -249,7 +252,8 @@ class BufferedStore:
                     self._pending.pop(0)
         finally:
             with self._cond:
-                self._flusher = None
+                if self._flusher is threading.current_thread():
+                    self._flusher = None
                 self._cond.notify_all()
 
     def _note_down(self, exc: BaseException) -> float:

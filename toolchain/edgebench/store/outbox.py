@@ -104,9 +104,7 @@ class RunOutbox:
         """Whole entries, oldest first (by measurement start); only those meant for `store_url` when given.
         An entry that cannot be read is an error naming its file, never skipped silently."""
         found: list[tuple[Path, OutboxEntry]] = []
-        for path in sorted(self.folder.glob("*/*.json")):
-            if path.name.startswith(".tmp-"):
-                continue  # a write cut short by a kill: its run was never reported as kept
+        for path in self._entry_paths():
             try:
                 entry = OutboxEntry.from_json(json.loads(path.read_text(encoding="utf-8")))
             except FileNotFoundError:
@@ -119,6 +117,24 @@ class RunOutbox:
                 found.append((path, entry))
         found.sort(key=lambda item: (item[1].record.started_at_utc or "", item[0].name))
         return found
+
+    def _entry_paths(self) -> list[Path]:
+        """Every entry file, sorted. Not pathlib's glob: a session folder listed and then removed by another
+        writer (its last entry stored) made glob raise FileNotFoundError; here that folder is just empty."""
+        try:
+            with os.scandir(self.folder) as folders:
+                session_folders = [Path(f.path) for f in folders if f.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            return []
+        paths: list[Path] = []
+        for folder in session_folders:
+            try:
+                with os.scandir(folder) as files:
+                    # .tmp-*: a write cut short by a kill; its run was never reported as kept
+                    paths += [Path(e.path) for e in files if e.name.endswith(".json") and not e.name.startswith(".tmp-")]
+            except FileNotFoundError:
+                continue
+        return sorted(paths)
 
     def sessions(self, paths: Sequence[Path]) -> list[str]:
         return sorted({p.parent.name for p in paths})
