@@ -5,6 +5,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,52 @@ def test_a_concurrent_build_that_finished_first_is_kept_not_deleted_under_its_us
     again = build_harness("host", out_root=tmp_path)
     assert again == first and again.runner_path.stat().st_ino == inode
     assert [p.name for p in (tmp_path / "host").iterdir()] == [first.build_id]  # no scratch left
+
+
+def test_two_devices_building_at_once_never_replace_the_build_the_first_one_finished(tmp_path, monkeypatch):
+    """Two device workers deploy at once on a fresh cache. Device B finishes compiling first but is slow to
+    install; device A installs its build and starts using it. B must then use A's build, not move it aside and
+    delete it (A's runner vanished from under it). B is held exactly where it looks whether a build is there."""
+    real_build, real_exists = build_mod._Toolchain.build, Path.exists
+    a_installed = threading.Event()
+    final_of: dict[str, Path] = {}
+
+    def build(self, scratch):  # type: ignore[no-untyped-def]
+        warnings = real_build(self, scratch)
+        if threading.current_thread().name == "A":
+            time.sleep(0.3)  # B gets through its compile and its first look while A is still busy
+        return warnings
+
+    def exists(self: Path, *args, **kwargs) -> bool:  # type: ignore[no-untyped-def]
+        if threading.current_thread().name == "B" and final_of and self == final_of["dir"]:
+            a_installed.wait(10)  # B is descheduled here until A's build is in place
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(build_mod._Toolchain, "build", build)
+    monkeypatch.setattr(Path, "exists", exists)
+    built: dict[str, HarnessBuild] = {}
+    inode_when_a_had_it: list[int] = []
+    errors: list[BaseException] = []
+    final_of["dir"] = tmp_path / "host" / build_mod._build_id("host", build_mod._host_toolchain())
+
+    def device() -> None:
+        try:
+            built[threading.current_thread().name] = result = build_harness("host", out_root=tmp_path)
+            if threading.current_thread().name == "A":
+                inode_when_a_had_it.append(result.runner_path.stat().st_ino)
+                a_installed.set()
+        except BaseException as exc:  # noqa: BLE001 - shown below
+            errors.append(exc)
+            a_installed.set()
+
+    threads = [threading.Thread(target=device, name=name) for name in ("A", "B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and built["A"] == built["B"]
+    assert built["A"].runner_path.stat().st_ino == inode_when_a_had_it[0]  # A's build, never replaced
+    assert [p.name for p in (tmp_path / "host").iterdir()] == [built["A"].build_id]  # no scratch left
 
 
 def test_build_id_follows_sources_compiler_and_flags(monkeypatch):

@@ -84,10 +84,16 @@ def build_harness(abi: str = "host", *, out_root: Path, ndk: Path | None = None,
             "abi": abi, "build_id": build_id, "compiler": toolchain.identity,
             "flags": list(toolchain.flags), "sources": _source_digests(), "warnings": warnings,
         }, indent=1))
-        if not force and (final / "build.json").is_file():
-            # A concurrent build (another worker of the lab, another test process) finished first and
-            # may be in use right now: keep it, never delete it from under its users.
-            return result
+        if not force:
+            # The rename is the test: it fails while `final` holds anything. A twin build (another device's
+            # worker, another process) that got there first may be in use right now: keep it, never delete it
+            # from under its users. (Checking first and renaming after left a gap in which one was deleted.)
+            try:
+                os.replace(scratch, final)
+                return result
+            except OSError:
+                if (final / "build.json").is_file():
+                    return result
         if final.exists():  # a forced rebuild, or what an older edgebench left half-written
             stale = Path(tempfile.mkdtemp(prefix=f".{build_id[:12]}-old-", dir=final.parent))
             os.replace(final, stale / "build")
