@@ -63,6 +63,19 @@ def test_resumed_failed_run_is_replaced_and_the_attempt_kept(store):
     assert attempt["error"] == "device vanished"
 
 
+def test_a_failed_run_written_twice_is_one_attempt_not_two(store):
+    """Two writers of one outbox entry (a second process flushing it too), or a retried commit: the same
+    failed attempt is stored once and no phantom earlier attempt appears; a real redo still keeps it."""
+    failed = dataclasses.replace(_record(status="failed", error="device vanished"), started_at_utc="2026-01-01T00:00:01Z")
+    first = store.save_run(failed, {})
+    again = store.save_run(failed, {})
+    assert first.written and not again.written and again.record.run_id == failed.run_id
+    assert [r.status for r in store.runs("s1")] == ["failed"] and list(store.table_rows("run_attempts")) == []
+    redo = dataclasses.replace(failed, started_at_utc="2026-01-01T00:05:00Z", error="device vanished again")
+    assert store.save_run(redo, {}).written
+    assert [a["error"] for a in store.table_rows("run_attempts")] == ["device vanished"]
+
+
 def test_a_finished_run_is_never_overwritten_and_the_stored_one_is_returned(store):
     store.save_run(_record(), {}, [LatencySample("timed", 0, 5.0, 0)])
     saved = store.save_run(_record(run_id="r2", error="measured again"), {}, [LatencySample("timed", 0, 9.0, 0)])

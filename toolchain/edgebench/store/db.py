@@ -336,6 +336,11 @@ def _write_run(conn: Connection, record: RunRecord, protocol_json: Mapping[str, 
     if previous is not None:
         if previous.status != "failed":
             return False
+        if (record.status == "failed" and previous.started_at_utc == record.started_at_utc
+                and previous.error == record.error):
+            # The same attempt written again (another process flushed its outbox entry too, or a commit whose
+            # answer was lost is retried): not a redo, so no earlier attempt to keep.
+            return False
         conn.execute(insert(t.run_attempts).values(
             run_key=record.run_key, run_id=previous.run_id, session=record.session,
             status=previous.status, error=previous.error, started_at_utc=previous.started_at_utc))
