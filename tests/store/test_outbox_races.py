@@ -128,3 +128,44 @@ def test_a_run_kept_while_the_flusher_is_ending_is_still_stored(tmp_path: Path) 
         pausing.go_on.set()
         buffered.close()
         store.close()
+
+
+def test_reading_a_sessions_runs_while_the_flusher_stores_one_misses_none(tmp_path: Path) -> None:
+    """A device's worker reads its earlier runs (for its output checks; it keeps the answer for the session)
+    while the flusher stores one of them after an outage: the store's answer predates that commit, so the run
+    must come from the runs still waiting, read before the store was asked."""
+    url = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    store = _open(url)
+    save_run, runs = store.save_run, store.runs
+    unreachable_once = {"k1"}  # k2 then waits behind k1 without a try of its own
+    storing_k2, store_read = threading.Event(), threading.Event()
+
+    def flaky_save_run(record, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if record.run_key in unreachable_once:
+            unreachable_once.discard(record.run_key)
+            raise StoreUnreachableError("connection refused (the store restarting)")
+        if record.run_key == "k2":
+            storing_k2.set()
+            store_read.wait(10)  # the flusher commits k2 while the worker's read is under way
+        return save_run(record, *args, **kwargs)
+
+    def slow_runs(*args, **kwargs):  # type: ignore[no-untyped-def]
+        answer = runs(*args, **kwargs)
+        store_read.set()
+        time.sleep(0.5)  # a busy server: the answer arrives after k2's commit
+        return answer
+
+    store.save_run = flaky_save_run  # type: ignore[method-assign]
+    store.runs = slow_runs  # type: ignore[method-assign]
+    buffered = BufferedStore(store, Workspace(tmp_path), db_outage_s=30, backoff=Backoff(first_s=0.05, max_s=0.1))
+    try:
+        buffered.save_run(_record("r1", "k1"), {})
+        buffered.save_run(_record("r2", "k2"), {})  # waits behind k1
+        assert storing_k2.wait(10)
+        got, answered = buffered.runs_answer("s1", device_id="android:x", model_sha256="a" * 64)
+        buffered.drain()
+        assert answered and sorted(r.run_key for r in got) == ["k1", "k2"]
+    finally:
+        store_read.set()
+        buffered.close()
+        store.close()

@@ -152,9 +152,14 @@ class BufferedStore:
         what this process knew)."""
         scope = (session, device_id, model_sha256)
         answered = False
+        # What waits is read BEFORE the store: a run leaves _pending only once it is committed, so each run is
+        # in this list or in the store's answer. (Read after, a run the flusher committed during the store's
+        # read was in neither.)
         with self._cond:
             outage_on = self._down_since is not None
             stored = list(self._known.get(scope, {}).values())
+            waiting = [e.record for _, e in self._pending if e.record.session == session
+                       and device_id in (None, e.record.device_id) and model_sha256 in (None, e.record.model_sha256)]
         if not outage_on:
             try:
                 stored = self.store.runs(session, device_id=device_id, model_sha256=model_sha256)
@@ -164,10 +169,9 @@ class BufferedStore:
             else:
                 answered = True
                 with self._cond:
-                    self._known[scope] = {r.run_key: r for r in stored}
-        with self._cond:
-            waiting = [e.record for _, e in self._pending if e.record.session == session
-                       and device_id in (None, e.record.device_id) and model_sha256 in (None, e.record.model_sha256)]
+                    # Merged, not replaced: runs stored through here during the read stay known.
+                    known = self._known.get(scope, {})
+                    self._known[scope] = {**known, **{r.run_key: r for r in stored}}
         keys = {r.run_key for r in stored}
         return stored + [r for r in waiting if r.run_key not in keys], answered
 
