@@ -73,3 +73,75 @@ def test_an_unfinished_owner_file_is_a_lock_being_taken_not_a_stale_one(serial, 
         taker.release_device_lock()
     finally:
         _shell(serial, f"rm -rf {LOCK_DIR}")
+
+
+STALE_MTIME = "2000-01-01T00:00:00"  # a heartbeat long past every stale limit
+STALE_EPOCH_S = 946684800  # STALE_MTIME as seconds (the device's TZ is UTC)
+
+
+def _plant_stale_lock(serial: str, owner: str) -> None:
+    _shell(serial, f"mkdir -p {LOCK_DIR} && printf %s '{owner}' > {LOCK_DIR}/owner.json && "
+                   f"touch -d {STALE_MTIME} {LOCK_DIR}")
+
+
+def test_two_hosts_taking_over_one_stale_lock_leave_exactly_one_holder(serial, short_stale_limit):
+    """Hosts A and B both judge a crashed host's lock stale; B's takeover command arrives after A has
+    already taken the lock over (B's link is slower). B must not remove A's fresh lock: it gets
+    DeviceBusyError naming A, and A's owner.json is untouched."""
+    _plant_stale_lock(serial, '{"host": "crashed-host", "pid": 1, "user": "x", "session": "old"}')
+    host_a, host_b = _target(serial), _target(serial)
+    sent_by_b: list[str] = []
+    b_shell = host_b.device.shell
+
+    def slow_b_shell(command, **kwargs):  # type: ignore[no-untyped-def]
+        sent_by_b.append(str(command))
+        if len(sent_by_b) == 3:
+            # B's 3rd command: its mkdir failed and it read the stale holder; this is its takeover.
+            # A takes the lock over (its own mkdir, look, takeover, mkdir) before it reaches the device.
+            host_a.acquire_device_lock(OURS)
+        return b_shell(command, **kwargs)
+
+    host_b.device.shell = slow_b_shell  # type: ignore[method-assign]
+    try:
+        with pytest.raises(DeviceBusyError, match="bo@lab-host-8 pid 99"):
+            host_b.acquire_device_lock(THEIRS)
+        assert len(sent_by_b) >= 3, sent_by_b  # the race was really run
+        assert host_a.device_lock.heartbeat is not None and host_b.device_lock.heartbeat is None
+        owner_a = _shell(serial, f"cat {LOCK_DIR}/owner.json")
+        assert '"session": "ours"' in owner_a and '"token": ' in owner_a
+        # Nothing left behind by either takeover: no moved-away folders.
+        assert _shell(serial, f"ls -a {LOCK_DIR}/..").split().count(".lock") == 1
+        assert ".lock." not in _shell(serial, f"ls -a {LOCK_DIR}/..")
+    finally:
+        host_a.release_device_lock()
+        host_b.release_device_lock()
+        _shell(serial, f"rm -rf {LOCK_DIR} {LOCK_DIR}.*")
+    assert _shell(serial, f"ls -d {LOCK_DIR} 2>/dev/null").strip() == ""
+
+
+def test_a_host_whose_lock_was_taken_over_neither_refreshes_nor_releases_the_new_lock(serial, short_stale_limit):
+    """A's lock was taken over by another host (A's link was down past the stale limit): A's heartbeat
+    must not refresh the new owner's lock, and A's release must leave it in place."""
+    host_a = _target(serial)
+    host_a.acquire_device_lock(OURS)
+    try:
+        theirs = '{"host": "lab-host-7", "pid": 4242, "user": "ana", "session": "theirs", "token": "t7"}'
+        _shell(serial, f"rm -rf {LOCK_DIR} && mkdir {LOCK_DIR} && printf %s '{theirs}' > {LOCK_DIR}/owner.json "
+                       f"&& touch -d {STALE_MTIME} {LOCK_DIR}")
+        time.sleep(STALE_S / locks.HEARTBEATS_PER_STALE_LIMIT * 2.5)  # two beats of A's heartbeat at least
+        host_a.refresh_device_lock()
+        assert int(_shell(serial, f"stat -c %Y {LOCK_DIR}")) == STALE_EPOCH_S  # not refreshed by A
+        host_a.release_device_lock()
+        assert _shell(serial, f"cat {LOCK_DIR}/owner.json") == theirs
+        assert ".lock." not in _shell(serial, f"ls -a {LOCK_DIR}/..")
+    finally:
+        host_a.release_device_lock()
+        _shell(serial, f"rm -rf {LOCK_DIR} {LOCK_DIR}.*")
+
+
+def test_a_host_releases_its_own_lock(serial, short_stale_limit):
+    host_a = _target(serial)
+    host_a.acquire_device_lock(OURS)
+    host_a.release_device_lock()
+    listing = _shell(serial, f"ls -a {LOCK_DIR}/..")
+    assert ".lock" not in listing  # neither the lock nor a moved-away copy of it
