@@ -146,6 +146,11 @@ def test_past_the_budget_the_session_stops_says_why_and_the_next_session_stores_
     assert not list((workspace / "outbox").glob("*/*.json"))
 
 
+def _kept(workspace: Path) -> list[Path]:
+    """The outbox's entries; not a `.tmp-*.json` a write cut short by the kill left (its run was not kept)."""
+    return [p for p in (workspace / "outbox").glob("*/*.json") if not p.name.startswith(".tmp-")]
+
+
 def test_a_session_killed_while_the_store_is_away_loses_nothing_it_measured(
         workspace: Path, stoppable_postgres: StoppablePostgres, new_store: Callable[[], str],
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,15 +166,15 @@ def test_a_session_killed_while_the_store_is_away_loses_nothing_it_measured(
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             time.sleep(0.05)
         stoppable_postgres.halt()
-        while len(list((workspace / "outbox").glob("*/*.json"))) < 2 and time.monotonic() < deadline:
+        while len(_kept(workspace)) < 2 and time.monotonic() < deadline:
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             time.sleep(0.05)
     finally:
         proc.kill()
         proc.wait()
     stoppable_postgres.start()
-    kept = {p.stem for p in (workspace / "outbox").glob("*/*.json")}  # run keys measured but not stored
-    (session,) = {p.parent.name for p in (workspace / "outbox").glob("*/*.json")}
+    kept = {p.stem for p in _kept(workspace)}  # run keys measured but not stored
+    (session,) = {p.parent.name for p in _kept(workspace)}
     stored_before = {key for key, *_ in _stored_runs(url, session)}
     assert len(kept) >= 2 and not kept & stored_before
 
