@@ -170,6 +170,37 @@ def test_a_device_whose_worker_stops_reports_the_runs_it_did_not_store_and_the_o
     assert lab.harness_processes(stopping) == ""
 
 
+def test_a_device_back_with_its_lock_taken_over_is_left_to_the_other_host(lab: Lab, tmp_path: Path) -> None:
+    """While a device is away longer than the lock's stale limit, another host of the lab takes it over. When
+    it answers again, this session must not measure it beside that host: it stops there (runs not done are
+    counted for --resume), leaves the other host's lock in place, and the other device goes on."""
+    taken, other = lab.serials
+    foreign = '{"host": "host-b", "pid": 4242, "user": "lab", "session": "theirs", "token": "b0b0"}'
+    lock_owner = "/data/local/tmp/edgebench/.lock/owner.json"
+    taken_over = threading.Event()
+
+    def on_stage(run: PlannedRun, target: str, stage: str) -> None:
+        if target == taken and stage == "run" and not taken_over.is_set():
+            taken_over.set()
+            # What the other host leaves once it took the stale lock over: its own record in the lock folder.
+            AdbServer().device(taken).shell(f"printf %s '{foreign}' > {lock_owner}")
+            lab.fault(taken, "--drop-after-seconds", "0.3", "--come-back-after", "2")
+
+    try:
+        result = edgebench.push_and_run([ADD], target=",".join(lab.serials), protocol="smoke", runs=5, warmup=0,
+                                        run_delay_ms=200, threads=(1, 2), repeats=2, workspace=tmp_path,
+                                        on_stage=on_stage, reconnect_timeout_s=30)
+        problems = dict(result.device_problems)
+        assert set(problems) == {taken} and "lock taken over by another host" in problems[taken], problems
+        done_there = [r for r in result.records if r.target == taken]
+        assert result.not_run == 4 - len(done_there) and result.not_run >= 1 and not result.ok
+        assert sorted(r.status for r in result.records if r.target == other) == ["ok"] * 4
+        assert AdbServer().device(taken).shell(f"cat {lock_owner}").stdout.strip() == foreign  # left in place
+    finally:
+        lab.fault(taken, "--clear")
+        AdbServer().device(taken).shell("rm -rf /data/local/tmp/edgebench/.lock")
+
+
 def _plain_name(record: RunRecord) -> tuple[str, str, int]:
     return record.model, repr(record.config), record.repeat
 

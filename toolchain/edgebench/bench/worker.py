@@ -17,7 +17,7 @@ from edgebench.bench.cooldown import cool_down
 from edgebench.bench.execute import Deployment, RunOutcome, execute_run
 from edgebench.bench.input_shapes import ShapePlan
 from edgebench.bench.output_consistency import with_output_checks
-from edgebench.targets.locks import HostLock, owner_record
+from edgebench.targets.locks import DeviceBusyError, HostLock, owner_record
 from edgebench.bench.plan import ModelFile, PlannedRun, configs, plan_runs, run_key
 from edgebench.bench.run_record import run_header
 from edgebench.bench.session_plan import SessionPlan, WorkerReport
@@ -287,12 +287,25 @@ class DeviceWorker:
             pass  # gone again: the redo below meets the same and waits once more
 
     def wait_for_device(self) -> bool:
+        """True once the device answers again; False when it stayed gone. DeviceBusyError when it came back
+        with its lock taken over by another host (the device was away longer than the stale limit): that
+        host measures it now, so this worker must not touch it again; its runs not done are reported."""
         deadline = time.monotonic() + self.plan.reconnect_timeout_s
         while time.monotonic() < deadline:
             if self.stop.is_set():
                 raise Interrupted()
             if self.target.reconnect():
-                return True
+                try:
+                    held = self.target.holds_device_lock()
+                except DeviceConnectionError:
+                    held = None  # gone again: keep waiting
+                if held:
+                    return True
+                if held is False:
+                    raise DeviceBusyError(self.target.name, "the device came back with its lock taken over by another "
+                                          "host (it was away longer than the lock's stale limit): that host is "
+                                          "measuring it now, so this session stopped on it; its runs not done are "
+                                          "counted as not run (--resume does them later)", command="lock")
             self._sleep(RECONNECT_POLL_S)
         return False
 

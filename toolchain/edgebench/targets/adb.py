@@ -152,6 +152,9 @@ class AdbTarget(Target):
     def release_device_lock(self) -> None:
         self.device_lock.release()
 
+    def holds_device_lock(self) -> bool:
+        return self.device_lock.still_held()
+
     def restore_pending_changes(self) -> list[str]:
         return restore_pending(self)
 

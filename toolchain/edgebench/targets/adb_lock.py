@@ -146,6 +146,13 @@ class AdbDeviceLock:
     def refresh(self) -> None:
         self._beat()
 
+    def still_held(self) -> bool:
+        """True while the owner record in LOCK_DIR is the one we wrote (and always when we hold none)."""
+        payload = self._payload
+        if payload is None:
+            return True
+        return self.device.shell(_owner_is(LOCK_DIR, payload), retry=False, timeout=15).exit_code == 0
+
     def release(self) -> None:
         heartbeat, self.heartbeat = self.heartbeat, None
         if heartbeat is not None:

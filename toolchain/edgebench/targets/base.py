@@ -164,6 +164,11 @@ class Target(ABC):
     def release_device_lock(self) -> None:
         """Give the device back (only our own lock)."""
 
+    def holds_device_lock(self) -> bool:
+        """Whether the device lock taken by acquire_device_lock is still ours (another host takes over a lock
+        whose heartbeat stopped, e.g. while the device was away longer than the stale limit)."""
+        return True
+
     def remove_leftover_runs(self) -> None:
         """Delete run folders that earlier, interrupted sessions left (not those kept with --keep)."""
 
