@@ -155,9 +155,11 @@ class DeviceWorker:
         else:
             self._run_plan_one_by_one(planned, dep, baseline, info, ran_one=warm)
 
-    def _key(self, run: PlannedRun, dep: Deployment, info: DeviceInfo) -> str:
+    def _key(self, run: PlannedRun, dep: Deployment | None, info: DeviceInfo) -> str:
+        """The run's key; a run the device was gone for before anything was deployed is keyed "not deployed"."""
         return run_key(session=self.plan.session, model_sha256=run.model.sha256,
-                       harness_build_id=dep.harness_build_id, runtime_sha256=dep.runtime_sha256,
+                       harness_build_id=dep.harness_build_id if dep else "not deployed",
+                       runtime_sha256=dep.runtime_sha256 if dep else "not deployed",
                        device_id=info.device_id, config=run.config, protocol=self.plan.protocol, repeat=run.repeat,
                        input_shapes=_shape_key(self.plan.shape_plan(run.model.sha256)))
 
@@ -272,12 +274,7 @@ class DeviceWorker:
                   f"{self.plan.reconnect_timeout_s:.0f} s")
         self.report.problem = reason
         run = planned[index]
-        key = run_key(session=self.plan.session, model_sha256=run.model.sha256,
-                      harness_build_id=dep.harness_build_id if dep else "not deployed",
-                      runtime_sha256=dep.runtime_sha256 if dep else "not deployed",
-                      device_id=info.device_id, config=run.config, protocol=self.plan.protocol, repeat=run.repeat,
-                      input_shapes=_shape_key(self.plan.shape_plan(run.model.sha256)))
-        self.store_run(run, self.failed_outcome(dep, run, key, reason))
+        self.store_run(run, self.failed_outcome(dep, run, self._key(run, dep, info), reason))
         self.report.not_run = len(planned) - index - 1
 
     def kill_leftover(self, run_name: str) -> None:
