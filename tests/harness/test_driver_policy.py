@@ -97,7 +97,7 @@ def test_each_segment_runs_the_model_of_the_state_read_before_it(shell, toybox_p
     phases = dict(line.split() for line in (out / "phases.txt").read_text().splitlines())
     assert float(phases["segment_0_start"]) <= float(phases["segment_0_end"]) <= float(phases["segment_3_start"])
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["driver_version"] == "1.3.1" and manifest["policy_segments_run"] == 4
+    assert manifest["driver_version"] == "1.3.2" and manifest["policy_segments_run"] == 4
     assert manifest["files"]["runner.3.jsonl"]["nonempty"] and manifest["files"]["policy.txt"]["nonempty"]
     assert "runner.jsonl" not in manifest["files"]
 

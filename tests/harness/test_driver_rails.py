@@ -44,4 +44,4 @@ def test_every_iio_energy_value_is_sampled_whole(shell, toybox_path, host_build,
     assert by_channel[meters[0]] and all(v == IIO0.strip() for v in by_channel[meters[0]])
     assert parse_odpm_energy_value(by_channel[meters[1]][0]).rails[0].name == "S2S_VDD_G3D"
     assert all(v is None for v in by_channel[meters[2]])
-    assert json.loads((out / "manifest.json").read_text())["driver_version"] == "1.3.1"
+    assert json.loads((out / "manifest.json").read_text())["driver_version"] == "1.3.2"

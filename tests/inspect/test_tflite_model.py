@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edgebench.errors import ModelError
-from edgebench.inspect.tflite_model import parse_tflite, read_tflite
+from edgebench.inspect.tflite_model import parse_tflite, read_tflite, read_tflite_inputs
 
 MODELS = Path(__file__).resolve().parents[2] / "fixtures" / "real-device" / "g_tflite_models"
 ALL = sorted(p.name for p in MODELS.glob("*.tflite"))
@@ -200,3 +200,30 @@ def test_corrupted_bytes_only_ever_raise_model_error(edits) -> None:
         parse_tflite(bytes(data))
     except ModelError:
         pass
+
+
+ALL_FIXTURE_MODELS = sorted((Path(__file__).resolve().parents[2] / "fixtures").rglob("*.tflite"))
+
+
+@pytest.mark.parametrize("path", ALL_FIXTURE_MODELS, ids=lambda p: p.name)
+def test_the_inputs_only_read_gives_the_whole_reads_inputs_and_signatures(path: Path) -> None:
+    """Session start reads only the inputs (read_tflite_inputs); they must be the whole read's, subgraph by
+    subgraph, with the same signatures."""
+    whole, inputs = read_tflite(path), read_tflite_inputs(path)
+    assert inputs.subgraph_inputs == tuple(g.inputs for g in whole.subgraphs)
+    assert inputs.signatures == whole.signatures
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_truncated_model_read_for_its_inputs_is_a_model_error_or_its_inputs(name: str, tmp_path: Path) -> None:
+    data = (MODELS / name).read_bytes()
+    whole = read_tflite(MODELS / name)
+    cut_file = tmp_path / name
+    for cut in sorted({8, 16, 64, len(data) // 3, len(data) // 2, len(data) - 100, len(data) - 1}):
+        cut_file.write_bytes(data[:cut])
+        try:
+            inputs = read_tflite_inputs(cut_file)
+        except ModelError as exc:
+            assert re.search("damaged|truncated|not a TFLite|no subgraph", str(exc)), str(exc)
+        else:  # what it needs was before the cut: the runner reports the rest
+            assert inputs.subgraph_inputs == tuple(g.inputs for g in whole.subgraphs)

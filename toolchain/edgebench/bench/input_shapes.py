@@ -145,21 +145,22 @@ def _checked(items: list[tuple[str, tuple[int, ...]]], *, accept_default: bool) 
 
 def model_inputs(path: Path) -> tuple[ModelInput, ...]:
     """The inputs of the signature the runner runs (the first; subgraph 0 when the model has none)."""
-    from edgebench.inspect.tflite_model import read_tflite
+    from edgebench.inspect.tflite_model import read_tflite_inputs
 
-    model = read_tflite(path)
+    model = read_tflite_inputs(path)
     if not model.signatures:
-        return tuple(ModelInput(t.name, t.name, t.shape_signature, t.shape) for t in model.inputs)
+        return tuple(ModelInput(t.name, t.name, t.shape_signature, t.shape) for t in model.subgraph_inputs[0])
     sig = model.signatures[0]
-    sub = model.subgraphs[sig.subgraph_index] if sig.subgraph_index < len(model.subgraphs) else model.subgraphs[0]
-    by_index = {t.index: t for t in sub.inputs}
+    count = len(model.subgraph_inputs)
+    sub_inputs = model.subgraph_inputs[sig.subgraph_index if sig.subgraph_index < count else 0]
+    by_index = {t.index: t for t in sub_inputs}
     out = []
     for name, tensor_index in zip(sig.inputs, sig.input_tensors):
         t = by_index.get(tensor_index)
         if t is not None:
             out.append(ModelInput(name, t.name, t.shape_signature, t.shape))
     if len(out) != len(sig.inputs):  # a signature that maps to no subgraph input: fall back to tensors
-        return tuple(ModelInput(t.name, t.name, t.shape_signature, t.shape) for t in sub.inputs)
+        return tuple(ModelInput(t.name, t.name, t.shape_signature, t.shape) for t in sub_inputs)
     return tuple(out)
 
 

@@ -175,8 +175,27 @@ def _host_toolchain() -> _Toolchain:
     if cc is None:
         raise HarnessError("the host build needs a C compiler: install gcc (Debian: apt-get install gcc) "
                            "or set CC")
+    return _Toolchain(identity=_compiler_identity(cc), flags=CFLAGS, compile_cmd=(cc,))
+
+
+_IDENTITIES: dict[tuple[str, int, int], str] = {}
+
+
+def _compiler_identity(cc: str) -> str:
+    """`cc --version` and `-dumpmachine`, asked again only when the compiler's file changes: every session
+    checks the harness build, and two compiler processes cost about what a run's whole fixed cost does."""
+    try:
+        real = os.path.realpath(shutil.which(cc) or cc)
+        st = os.stat(real)
+        key = (real, st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _IDENTITIES:
+        return _IDENTITIES[key]
     identity = f"{_first_line([cc, '--version'])} [{_first_line([cc, '-dumpmachine'])}]"
-    return _Toolchain(identity=identity, flags=CFLAGS, compile_cmd=(cc,))
+    if key is not None:
+        _IDENTITIES[key] = identity
+    return identity
 
 
 def _zig_toolchain() -> _Toolchain:

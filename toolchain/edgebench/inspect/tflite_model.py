@@ -16,7 +16,7 @@ import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
@@ -121,8 +121,29 @@ def read_model_bytes(path: str | Path) -> bytes:
         raise ModelError(str(exc).replace("file not found", "model file not found")) from None
 
 
+@dataclass(frozen=True)
+class ModelInputs:
+    """A model's inputs and signatures only: what choosing the shapes a session runs at needs."""
+
+    subgraph_inputs: tuple[tuple[TensorInfo, ...], ...]  # per subgraph, in subgraph order
+    signatures: tuple[SignatureInfo, ...]
+
+
+def read_tflite_inputs(path: str | Path) -> ModelInputs:
+    """read_tflite's inputs and signatures without walking every operator and tensor: every session reads
+    its models' inputs at its start, and the whole walk costs about 10 ms for a small CNN."""
+    return _parsed(read_model_bytes(path), str(path), _read_inputs)
+
+
 def parse_tflite(data: bytes, source: str = "<bytes>") -> TfliteModel:
     """Parse model bytes; anything that is not a complete TFLite flatbuffer is a ModelError."""
+    return _parsed(data, source, _read)
+
+
+_Read = TypeVar("_Read")
+
+
+def _parsed(data: bytes, source: str, reader: Callable[[bytes, str], _Read]) -> _Read:
     if not data:
         raise ModelError(f"{source}: empty file (0 bytes); expected a .tflite flatbuffer. "
                          "Copy or export the model again.")
@@ -130,7 +151,7 @@ def parse_tflite(data: bytes, source: str = "<bytes>") -> TfliteModel:
         raise ModelError(f"{source}: not a TFLite model: expected the flatbuffer identifier "
                          f"'TFL3' at bytes 4..8, found {data[4:8]!r}.{_what_it_looks_like(data)}")
     try:
-        return _read(fbs.StrictBytes(data), source)
+        return reader(fbs.StrictBytes(data), source)
     except ModelError:
         raise
     except (struct.error, IndexError, ValueError, TypeError, UnicodeDecodeError,
@@ -220,6 +241,25 @@ def _read(data: bytes, source: str) -> TfliteModel:
         flops_not_counted=tuple(sorted(totals.not_counted)), flop_rule=FLOP_RULE,
         quantization=quant, quantization_detail=detail,
         metadata_names=metadata, min_runtime_version=min_runtime, problems=tuple(totals.problems))
+
+
+def _read_inputs(data: bytes, source: str) -> ModelInputs:
+    model = schema.Model.GetRootAs(data, 0)
+    fbs.check_table(model)
+    subgraphs = []
+    for g_index in range(fbs.count(model.SubgraphsLength(), data, "subgraph")):
+        g = model.Subgraphs(g_index)
+        fbs.check_table(g)
+        tensor_count = fbs.count(g.TensorsLength(), data, "tensor")
+        inputs = []
+        for i in (g.InputsAsNumpy() if g.InputsLength() else []):
+            if not 0 <= int(i) < tensor_count:
+                raise ModelError(f"damaged .tflite: subgraph {g_index} has input tensor {int(i)} of {tensor_count}")
+            inputs.append(_tensor_info(g.Tensors(int(i)), int(i)))
+        subgraphs.append(tuple(inputs))
+    if not subgraphs:
+        raise ModelError(f"{source}: the model has no subgraph, so there is nothing to run")
+    return ModelInputs(tuple(subgraphs), _signatures(model, data))
 
 
 def _read_subgraph(g_index: int, g: schema.SubGraph, data: bytes, opcodes: list[str],

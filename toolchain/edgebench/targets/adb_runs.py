@@ -144,10 +144,11 @@ class AdbRuns:
 
         Called while holding the device lock, so no other edgebench is running there."""
         runs = quote(device_path("runs"))
-        # A killed slice also leaves its slice file (and its log) and a run's driver log beside the folder.
+        # A killed slice also leaves its slice file, its log and its runs' tar and driver output (beside each run
+        # folder before slice.sh 1.1.0).
+        slice_files = " ".join(f"{runs}/*/slice-*.sh{end}" for end in ("", ".log", ".run.tar", ".run.log"))
         self.device.shell(f"for d in {runs}/*/*; do [ -d \"$d\" ] && [ ! -e \"$d/.keep\" ] && rm -rf \"$d\" "
-                          f"\"$d.tar\" \"$d.log\"; done; rm -f {runs}/*/slice-*.sh {runs}/*/slice-*.sh.log; "
-                          f"rmdir {runs}/* 2>/dev/null; true")
+                          f"\"$d.tar\" \"$d.log\"; done; rm -f {slice_files}; rmdir {runs}/* 2>/dev/null; true")
 
     def cancel_run(self, run_name: str) -> None:
         """Kill every process of the run, and the process group of the adb shell that ran the driver

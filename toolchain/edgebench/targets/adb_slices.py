@@ -77,10 +77,10 @@ class AdbSlices:
         except BaseException:
             # Closing the stream is not enough: adbd hangs up only the shell, and the driver, runner and sampler
             # of the run in flight would go on beside the next slice. Kill them all; slice.sh, killed, cannot
-            # remove its file either.
+            # remove its files either.
             try:
-                self.device.shell(f"rm -f {quote(slice_file)} {quote(slice_file + '.log')}", retry=False,
-                                  timeout=PROBE_TIMEOUT_S)
+                leftovers = " ".join(quote(slice_file + end) for end in ("", ".log", ".run.tar", ".run.log"))
+                self.device.shell(f"rm -f {leftovers}", retry=False, timeout=PROBE_TIMEOUT_S)
                 self.cancel_run(slice_name)
             except DeviceError:
                 pass  # gone: the worker kills what is left when it is back; remove_leftover_runs clears the rest

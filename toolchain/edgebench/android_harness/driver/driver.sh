@@ -27,7 +27,7 @@
 # Only builtins run per node (read < file); external commands run a fixed,
 # small number of times per run (mkdir, taskset, dumpsys; date where the shell has no EPOCHREALTIME).
 
-DRIVER_VERSION=1.3.1
+DRIVER_VERSION=1.3.2
 STATE_FORMAT=1
 
 die_usage() {
@@ -159,14 +159,16 @@ done
 SUPPLY_ATTRS="type status online present health capacity voltage_now current_now current_avg power_now temp charge_counter charge_full energy_now cycle_count technology"
 CPU_ATTRS="scaling_cur_freq scaling_min_freq scaling_max_freq scaling_governor cpuinfo_min_freq cpuinfo_max_freq"
 
-# thermal_status_line -> TS: dumpsys thermalservice's first "Thermal Status:" line (read by the shell, no grep)
+NL='
+'
+# thermal_status_line -> TS: "Thermal Status: N" from dumpsys thermalservice's first such line (cut by the
+# shell: no grep, and no here-document, which mksh writes to a temporary file, a file made on every read)
 thermal_status_line() {
-  TS=
-  while IFS= read -r l; do
-    case $l in *'Thermal Status:'*) TS=$l; break ;; esac
-  done <<THERMAL
-$(dumpsys thermalservice 2>/dev/null)
-THERMAL
+  TS=$(dumpsys thermalservice 2>/dev/null)
+  case $TS in
+    *'Thermal Status:'*) TS=${TS#*'Thermal Status:'}; TS="Thermal Status:${TS%%"$NL"*}" ;;
+    *) TS= ;;
+  esac
 }
 
 # write_state PHASE FILE

@@ -18,7 +18,7 @@
 #   @@edgebench-slice log LOG_BYTES                                     + logcat since the slice began
 #   @@edgebench-slice end RUNS
 
-SLICE_VERSION=1.0.0
+SLICE_VERSION=1.1.0
 [ $# -eq 1 ] || { echo "slice.sh: usage: sh slice.sh SLICE_FILE" >&2; exit 2; }
 [ -r "$1" ] || { echo "slice.sh: no readable slice file '$1'" >&2; exit 2; }
 SLICE_FILE=$1
@@ -101,27 +101,37 @@ cool_down() {
   done
 }
 
-# sizes_of TAR LOG -> TAR_BYTES LOG_BYTES (0 for a file that does not exist): one wc for both
+NL='
+'
+# sizes_of TAR LOG -> TAR_BYTES LOG_BYTES (0 for a file that does not exist or is empty): one wc for both,
+# its lines cut by the shell (a here-document would be a temporary file, made on every run by mksh)
 sizes_of() {
   TAR_BYTES=0 LOG_BYTES=0
   tar_file=$1 log_file_=$2
   set --
-  [ -f "$tar_file" ] && set -- "$tar_file"
-  [ -f "$log_file_" ] && set -- "$@" "$log_file_"
+  [ -s "$tar_file" ] && set -- "$tar_file"
+  [ -s "$log_file_" ] && set -- "$@" "$log_file_"
   [ $# -gt 0 ] || return 0
-  while read -r n name; do
-    case $name in
-      *.tar) TAR_BYTES=$n ;;
-      *.log) LOG_BYTES=$n ;;
+  sizes=$(wc -c "$@" 2>/dev/null)$NL
+  while [ -n "$sizes" ]; do
+    l=${sizes%%"$NL"*}
+    sizes=${sizes#*"$NL"}
+    l=${l#"${l%%[! ]*}"}
+    case ${l#* } in
+      "$tar_file") TAR_BYTES=${l%% *} ;;
+      "$log_file_") LOG_BYTES=${l%% *} ;;
     esac
-  done <<SIZES
-$(wc -c "$@" 2>/dev/null)
-SIZES
+  done
+  case $TAR_BYTES$LOG_BYTES in *[!0-9]*) TAR_BYTES=0 LOG_BYTES=0 ;; esac
 }
 
 # eb_run RUN_DIR VAR=VALUE... -- RUNNER_ARGS...
-# Forks per run beyond the driver's own: the subshell, tar, wc, cat and one rm.
+# Forks per run beyond the driver's own: the subshell, tar, wc, cat and one rm. The run's tar and driver
+# output go to two files of the slice, rewritten in place by every run: a new file costs far more than
+# rewriting one on some storage (about 1 ms of CPU each on this project's CI host).
 EB_PARENT=
+RUN_TAR=$SLICE_FILE.run.tar
+RUN_LOG=$SLICE_FILE.run.log
 eb_run() {
   EB_INDEX=$((EB_INDEX + 1))
   run_dir=$1
@@ -135,7 +145,7 @@ eb_run() {
       cool_down
     fi
   fi
-  # Left by a killed earlier attempt: its results were never stored.
+  # Left by a killed earlier attempt: its results were never stored (.tar and .log: slice.sh before 1.1.0).
   if [ -e "$run_dir" ] || [ -e "$run_dir.tar" ] || [ -e "$run_dir.log" ]; then rm -rf "$run_dir" "$run_dir.tar" "$run_dir.log"; fi
   if [ "${run_dir%/*}" != "$EB_PARENT" ]; then EB_PARENT=${run_dir%/*}; mkdir -p "$EB_PARENT"; fi
   line "@@edgebench-slice start $EB_INDEX"
@@ -155,26 +165,25 @@ eb_run() {
       log -t edgebench-slice "run $mark" >/dev/null 2>&1
     fi
     exec sh "$EB_DRIVER" "$run_dir" -- "$@"
-  ) >"$run_dir.log" 2>&1 </dev/null
+  ) >"$RUN_LOG" 2>&1 </dev/null
   rc=$?
   uptime_cs
   wall=$((UPTIME_CS - started))
   if [ "$EB_OUTPUT" = tar ]; then
-    (cd "$run_dir/out" && tar cf "$run_dir.tar" .) 2>/dev/null
+    : >"$RUN_TAR"  # no out/ (the driver failed early): no tar, not the last run's
+    (cd "$run_dir/out" && tar cf "$RUN_TAR" .) 2>/dev/null
   fi
-  sizes_of "$run_dir.tar" "$run_dir.log"
+  sizes_of "$RUN_TAR" "$RUN_LOG"
   line "@@edgebench-slice run $EB_INDEX $rc $wall $TAR_BYTES $LOG_BYTES"
   if [ "$EB_OUTPUT" = tar ]; then
-    [ $((TAR_BYTES + LOG_BYTES)) -gt 0 ] && cat "$run_dir.tar" "$run_dir.log" 2>/dev/null
+    [ $((TAR_BYTES + LOG_BYTES)) -gt 0 ] && cat "$RUN_TAR" "$RUN_LOG" 2>/dev/null
     if [ "$EB_KEEP" = 1 ]; then
       : >"$run_dir/.keep"
-      rm -f "$run_dir.tar" "$run_dir.log"
     else
-      rm -rf "$run_dir" "$run_dir.tar" "$run_dir.log"
+      rm -rf "$run_dir"
     fi
   else
-    [ "$LOG_BYTES" -gt 0 ] && cat "$run_dir.log" 2>/dev/null  # dir: the host copies out/ and removes the folder
-    rm -f "$run_dir.log"
+    [ "$LOG_BYTES" -gt 0 ] && cat "$RUN_LOG" 2>/dev/null  # dir: the host copies out/ and removes the folder
   fi
 }
 
@@ -188,6 +197,6 @@ if [ "$EB_LOGCAT" = 1 ] && command -v logcat >/dev/null 2>&1 && [ -n "$SLICE_STA
   [ "$LOG_BYTES" -gt 0 ] && cat "$log_file" 2>/dev/null
   rm -f "$log_file"
 fi
-rm -f "$SLICE_FILE"
+rm -f "$SLICE_FILE" "$RUN_TAR" "$RUN_LOG"
 line "@@edgebench-slice end $EB_INDEX"
 exit 0
