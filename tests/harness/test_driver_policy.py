@@ -98,6 +98,10 @@ def test_each_segment_runs_the_model_of_the_state_read_before_it(shell, toybox_p
     assert float(phases["segment_0_start"]) <= float(phases["segment_0_end"]) <= float(phases["segment_3_start"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["driver_version"] == "1.3.2" and manifest["policy_segments_run"] == 4
+    # The state files take the status from the same dumpsys output (its line after a vendor line, CRLF).
+    meta = dict(line.split("\t")[1:] for line in (out / "state_before.txt").read_text().splitlines()
+                if line.startswith("meta\t"))
+    assert meta["thermal_status"].strip() == "0"
     assert manifest["files"]["runner.3.jsonl"]["nonempty"] and manifest["files"]["policy.txt"]["nonempty"]
     assert "runner.jsonl" not in manifest["files"]
 

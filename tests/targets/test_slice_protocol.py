@@ -170,3 +170,27 @@ def test_a_local_slice_waits_for_the_host_before_each_next_run(tmp_path: Path):
     rest = reader.feed(proc.stdout.read())
     proc.wait(timeout=10)
     assert (tmp_path / "s" / "r2" / "out").is_dir() and any(isinstance(e, SliceEnded) for e in rest)
+
+
+@pytest.mark.parametrize("shell", ["dash", "mksh", "bash"])
+def test_a_run_that_made_no_out_folder_sends_no_tar_not_the_last_runs(tmp_path: Path, shell: str):
+    """slice.sh 1.1.0 rewrites one tar file and one driver-output file of the slice for every run: a run whose
+    driver failed before making out/ must send nothing, never what the run before it left in those files.
+    Nothing of the slice stays beside its file, and the run folders are gone."""
+    fake_driver = tmp_path / "driver.sh"
+    fake_driver.write_text('case $1 in */r2) exit 2 ;; esac\n'
+                           'mkdir -p "$1/out" && echo "${1##*/} out" > "$1/out/${1##*/}.txt"; echo "${1##*/} said"\n')
+    entries = [SliceEntry(f"s/r{i}", ["x"], {}, 10.0) for i in (1, 2, 3)]
+    runs = tmp_path / "runs"
+    slice_file = runs / "s" / "slice-1.sh"
+    slice_file.parent.mkdir(parents=True)
+    slice_file.write_text(slice_file_text(entries, driver=str(fake_driver),
+                                          run_dir_of={e.run_name: str(runs / e.run_name) for e in entries},
+                                          output="tar", keep=False, cooldown=DeviceCooldown("none"), logcat=False))
+    proc = subprocess.run([shell, str(SLICE_SCRIPT), str(slice_file)], capture_output=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    finished = [e for e in FrameReader("local", "slice").feed(proc.stdout) if isinstance(e, RunFinished)]
+    got = [(e.exit_code, sorted(tarfile.open(fileobj=e.tar).getnames()) if e.tar else None, e.driver_output.strip())
+           for e in finished]
+    assert got == [(0, [".", "./r1.txt"], "r1 said"), (2, None, ""), (0, [".", "./r3.txt"], "r3 said")]
+    assert sorted(p.name for p in (runs / "s").iterdir()) == []
