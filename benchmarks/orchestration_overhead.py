@@ -7,7 +7,8 @@
 2. The floor: 40 runs of a model whose invoke costs ~0 (a single ADD), smoke: per-run fixed cost, batched
    and not, against the physical floor per run = one `adb shell true` round trip per slice / runs per
    slice + the runner's process start on the device (a bare runner call's wall time minus what the
-   runner itself timed).
+   runner itself timed); and the new files a run makes (its out/ on the device, their copy on the host)
+   times what one new file costs in the workspace's file system.
 3. Three virtual devices in parallel on a light, mostly sleeping workload (runs 50 ms apart): wall
    time / the same session on one device. Target <= 1.3.
 
@@ -117,6 +118,31 @@ def shell_round_trip_ms(serial: str, port: int) -> float:
     return statistics.median(times)
 
 
+def file_creation_ms(folder: Path, count: int = 300) -> float:
+    """Wall ms to make one new (empty) file in `folder`: a run's outputs are a dozen new files on the device and
+    their copy on the host, and on some file systems (this project's CI host: about 1 ms of kernel CPU each) a
+    new inode costs more than the process that fills it."""
+    scratch = Path(tempfile.mkdtemp(dir=folder))
+    started = time.perf_counter()
+    for i in range(count):
+        os.close(os.open(scratch / f"f{i}", os.O_CREAT | os.O_WRONLY, 0o644))
+    elapsed = time.perf_counter() - started
+    for i in range(count):
+        os.unlink(scratch / f"f{i}")
+    scratch.rmdir()
+    return elapsed / count * 1000
+
+
+def files_per_run(session_folder: Path) -> tuple[int, int]:
+    """(new files and folders a run makes on the device, on the host) from one stored run's results folder: the
+    device writes out/ in a run folder (out/'s files, out/, the run folder); the host extracts the same files
+    into the run's results folder, with the run's device log (logcat.txt) beside them."""
+    results = next(p for p in session_folder.iterdir() if p.is_dir())
+    host = len(list(results.rglob("*"))) + 1
+    device = len([p for p in results.rglob("*") if p.name != "logcat.txt"]) + 2
+    return device, host
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         print("making 10 models with TensorFlow ...", flush=True)
@@ -147,6 +173,12 @@ def main() -> None:
                     print(f"   {label} {'slices     ' if batch else '--no-batch '}: fixed cost {fixed:5.1f} ms per run"
                           + (f", {fixed / floor_ms:.1f} x the floor ({floor_ms:.1f} ms)" if target != "local" else ""),
                           flush=True)
+            last = max((ws / "sessions").iterdir(), key=lambda p: p.stat().st_mtime)
+            on_device, on_host = files_per_run(last)
+            create_ms = file_creation_ms(ws)
+            print(f"   new files per run: {on_device} on the device + {on_host} on the host; one new file in this "
+                  f"workspace costs {create_ms:.2f} ms here, so {(on_device + on_host) * create_ms:.1f} ms per run "
+                  "(the virtual device's /data is this same file system)")
 
             light = dict(protocol="smoke", runs=20, warmup=1, run_delay_ms=50.0, workspace=ws)
             t = time.perf_counter()
