@@ -3,8 +3,7 @@
 Writes: the device sees /sys and /vendor as read-only bind mounts of folders the host owns, so the
 host updates them in place. Each value is written to a staging file outside the device's `/` and
 renamed over the old one: a reader on the device opens either the old file or the new one, never
-half a value (the harness sampler and `read v < file` open each node afresh). The staging files are
-the nodes' earlier inodes, reused (AtomicWriter).
+half a value (the harness sampler and `read v < file` open each node afresh).
 
 Reads: files under the device's /data are written by device programs (uid 2000), so they are
 opened with openat2(RESOLVE_IN_ROOT) against the device root (a symlink planted there cannot lead
@@ -22,20 +21,12 @@ MAX_READ = 1 << 20
 
 
 class AtomicWriter:
-    """Replaces files of the device's read-only trees whole, reusing inodes.
-
-    Each node has one spare file in `staging`: a write fills the spare (rewritten in place), keeps the node's
-    current file as the next spare (a hard link) and renames the spare over the node. A node's old file is
-    rewritten only at its next write, a period later, when no reader that opened it is still reading. Making a
-    new file per write instead cost about 1 ms of CPU each on some hosts' file systems, at tens of writes a
-    second per device."""
-
     def __init__(self, root: Path, staging: Path) -> None:
         self.root = root
         self.staging = staging
         self.staging.mkdir(parents=True, exist_ok=True)
         self._last: dict[str, str] = {}
-        self._spare_of: dict[str, Path] = {}
+        self._counter = 0
 
     def write(self, rel: str, text: str, *, force: bool = False) -> None:
         """Replace root/rel with `text` (skipped when unchanged since our last write)."""
@@ -44,23 +35,16 @@ class AtomicWriter:
         target = self.root / rel
         if not target.parent.is_dir():
             return  # the tree is being rebuilt (device restart); the next period writes again
-        spare = self._spare_of.setdefault(rel, self.staging / f"spare-{len(self._spare_of)}")
-        kept = spare.with_name(spare.name + ".next")
+        self._counter += 1
+        tmp = self.staging / f"w{self._counter}"
         try:
-            with open(spare, "w") as f:
+            with open(tmp, "w") as f:
                 f.write(text)
-            os.chmod(spare, 0o644)
-            try:
-                os.link(target, kept)
-            except OSError:
-                pass  # no node yet (or not a file we may link): the next write makes a new spare
-            os.replace(spare, target)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
         except BaseException:
-            spare.unlink(missing_ok=True)  # no stray staging file when a write fails
-            kept.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)  # no stray staging file when a write fails
             raise
-        if kept.exists():
-            os.replace(kept, spare)
         self._last[rel] = text
 
     def forget(self) -> None:
