@@ -45,10 +45,12 @@ def test_rail_energy_within_15_percent_of_truth_screen_off_doze_off_and_restored
     truth = {t["run_id"]: t["energy_per_inference_mj"] for t in json.loads(capsys.readouterr().out)}
     true_mean = sum(truth[r] for r in result["run_ids"]) / 2
     rail_error = (soc["value"] - true_mean) / true_mean
+    # The gauge's figure is only shown here: on a loaded host its interval can reach zero, and then it is
+    # withheld (None), as it should be; this test is about the rails.
     gauge = result["energy_per_inference_mj"]["value"]
-    gauge_error = (gauge - true_mean) / true_mean
-    print(f"\nrails vs truth {rail_error:+.1%}, gauge vs truth {gauge_error:+.1%} "
-          f"(truth {true_mean:.4g} mJ, rails {soc['value']:.4g} mJ, gauge {gauge:.4g} mJ)")
+    versus_gauge = "withheld" if gauge is None else f"{(gauge - true_mean) / true_mean:+.1%} ({gauge:.4g} mJ)"
+    print(f"\nrails vs truth {rail_error:+.1%}, gauge vs truth {versus_gauge} "
+          f"(truth {true_mean:.4g} mJ, rails {soc['value']:.4g} mJ)")
     assert abs(rail_error) < 0.15, (soc, true_mean)
 
     # The screen was off for the whole session: set and verified, unchanged at each run's end, and
