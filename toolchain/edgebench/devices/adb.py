@@ -186,7 +186,7 @@ class AdbDevice:
         if not self.has_shell_v2:
             raise DeviceError(self.serial, "the device's adbd lacks the shell protocol v2 (Android 7 on), which a "
                               "streamed command needs; run it with shell() instead", command=command)
-        return self._call(command, open_shell_stream, self, cmd, command, retry=False)
+        return self._call(command, open_shell_stream, self.server.open_device, self.serial, cmd, command, retry=False)
 
     def check_shell(self, args: Sequence[str] | str, *, timeout: float = SHELL_TIMEOUT_S) -> str:
         result = self.shell(args, timeout=timeout)

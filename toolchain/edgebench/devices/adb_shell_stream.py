@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from edgebench.devices import adb_wire
 from edgebench.devices.adb_errors import DeviceConnectionError, DeviceTimeoutError, device_error
 
-if TYPE_CHECKING:  # adb.py opens the streams: a type only, so no import cycle
-    from edgebench.devices.adb import AdbDevice
 
-
-def open_shell_stream(device: AdbDevice, cmd: str, command: str) -> ShellStream:
-    """Start `cmd` (a ready shell string) on a connection of its own; `command` names it in errors."""
-    conn = device.server.open_device(device.serial)
+def open_shell_stream(open_device: Callable[[str], adb_wire.Connection], serial: str, cmd: str,
+                      command: str) -> ShellStream:
+    """Start `cmd` (a ready shell string) on a connection of its own, opened by `open_device(serial)` (the adb
+    server's); `command` names it in errors."""
+    conn = open_device(serial)
     try:
         conn.request(f"shell,v2,raw:{cmd}")
     except BaseException:
         conn.close()
         raise
-    return ShellStream(device, conn, command)
+    return ShellStream(serial, conn, command)
 
 
 class ShellStream:
@@ -29,8 +28,8 @@ class ShellStream:
 
     A context manager; close() drops the connection, and adbd then hangs up the command."""
 
-    def __init__(self, device: AdbDevice, conn: adb_wire.Connection, command: str) -> None:
-        self._device = device
+    def __init__(self, serial: str, conn: adb_wire.Connection, command: str) -> None:
+        self.serial = serial
         self._conn: adb_wire.Connection | None = conn
         self._reader = adb_wire.ShellV2Reader(conn)
         self._stderr = bytearray()
@@ -44,20 +43,20 @@ class ShellStream:
         deadline = time.monotonic() + timeout_s
         while self.exit_code is None:
             if self._conn is None:
-                raise DeviceConnectionError(self._device.serial, "the stream was closed before the command ended",
+                raise DeviceConnectionError(self.serial, "the stream was closed before the command ended",
                                             command=self.command)
             try:
                 packet_id, data = self._reader.next_packet(deadline)
             except EOFError as exc:
                 self.close()
-                raise DeviceConnectionError(self._device.serial, "the link broke before the command's exit status "
+                raise DeviceConnectionError(self.serial, "the link broke before the command's exit status "
                                             f"arrived ({exc})", command=self.command) from exc
             except TimeoutError as exc:
-                raise DeviceTimeoutError(self._device.serial, f"no output within {timeout_s:g} s",
+                raise DeviceTimeoutError(self.serial, f"no output within {timeout_s:g} s",
                                          command=self.command) from exc
             except OSError as exc:
                 self.close()
-                raise device_error(self._device.serial, exc, self.command) from exc
+                raise device_error(self.serial, exc, self.command) from exc
             if packet_id == adb_wire.SHELL_STDOUT and data:
                 return data
             if packet_id == adb_wire.SHELL_STDERR:
