@@ -131,7 +131,7 @@ class ModelInputs:
 
 def read_tflite_inputs(path: str | Path) -> ModelInputs:
     """read_tflite's inputs and signatures without walking every operator and tensor: every session reads
-    its models' inputs at its start, and the whole walk costs about 10 ms for a small CNN."""
+    its models' inputs at its start, and the whole walk costs about 1 ms for a small CNN (0.1 ms for this read)."""
     return _parsed(read_model_bytes(path), str(path), _read_inputs)
 
 

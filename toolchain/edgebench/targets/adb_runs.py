@@ -20,6 +20,7 @@ from edgebench.errors import DeviceError
 from edgebench.targets.adb_paths import device_path
 from edgebench.targets.base import DriverResult, output_tail
 from edgebench.targets.safe_tar import UnsafeArchiveError, extract_tar
+from edgebench.targets.slice_protocol import SLICE_FILE_SUFFIXES
 
 PULL_TIMEOUT_S = 120.0
 PROBE_TIMEOUT_S = 10.0  # after a driver timeout: does the device still answer a trivial command?
@@ -146,7 +147,7 @@ class AdbRuns:
         runs = quote(device_path("runs"))
         # A killed slice also leaves its slice file, its log and its runs' tar and driver output (beside each run
         # folder before slice.sh 1.1.0).
-        slice_files = " ".join(f"{runs}/*/slice-*.sh{end}" for end in ("", ".log", ".run.tar", ".run.log"))
+        slice_files = " ".join(f"{runs}/*/slice-*.sh{end}" for end in SLICE_FILE_SUFFIXES)
         self.device.shell(f"for d in {runs}/*/*; do [ -d \"$d\" ] && [ ! -e \"$d/.keep\" ] && rm -rf \"$d\" "
                           f"\"$d.tar\" \"$d.log\"; done; rm -f {slice_files}; rmdir {runs}/* 2>/dev/null; true")
 

@@ -21,7 +21,8 @@ from edgebench.targets.adb_paths import device_path
 from edgebench.targets.adb_runs import PROBE_TIMEOUT_S, device_answers, extract_run_output
 from edgebench.targets.base import DriverResult, SliceEvents, output_tail
 from edgebench.targets.slice_loop import follow_slice, save_log_windows
-from edgebench.targets.slice_protocol import DeviceCooldown, RunFinished, SliceEntry, slice_file_text
+from edgebench.targets.slice_protocol import (SLICE_FILE_SUFFIXES, DeviceCooldown, RunFinished, SliceEntry,
+                                              slice_file_text)
 
 
 class AdbSlices:
@@ -79,7 +80,7 @@ class AdbSlices:
             # of the run in flight would go on beside the next slice. Kill them all; slice.sh, killed, cannot
             # remove its files either.
             try:
-                leftovers = " ".join(quote(slice_file + end) for end in ("", ".log", ".run.tar", ".run.log"))
+                leftovers = " ".join(quote(slice_file + end) for end in SLICE_FILE_SUFFIXES)
                 self.device.shell(f"rm -f {leftovers}", retry=False, timeout=PROBE_TIMEOUT_S)
                 self.cancel_run(slice_name)
             except DeviceError:

@@ -155,7 +155,7 @@ class LocalTarget(Target):
 
         from edgebench.devices.adb import DeviceTimeoutError
         from edgebench.targets.slice_loop import follow_slice
-        from edgebench.targets.slice_protocol import RunFinished, slice_file_text
+        from edgebench.targets.slice_protocol import SLICE_FILE_SUFFIXES, RunFinished, slice_file_text
 
         run_dirs = {e.run_name: str(self.run_dir(e.run_name)) for e in entries}
         slice_dir = self.run_dir(slice_name)
@@ -169,10 +169,8 @@ class LocalTarget(Target):
 
         def deliver(index: int, frame: RunFinished) -> DriverResult:
             run_dir, results_dir = self.run_dir(entries[index].run_name), results_dirs[index]
-            if keep:
-                _copy_out(run_dir, results_dir)
-            else:
-                _move_out(run_dir, results_dir)
+            _copy_out(run_dir, results_dir, move=not keep)
+            if not keep:
                 shutil.rmtree(run_dir, ignore_errors=True)
             return DriverResult(exit_code=frame.exit_code, out_dir=results_dir, wall_seconds=frame.wall_seconds,
                                 stderr_tail=output_tail(frame.driver_output, results_dir))
@@ -221,8 +219,8 @@ class LocalTarget(Target):
                 proc.stdout.close()
                 proc.wait()
                 self._running.pop(slice_name, None)
-                for leftover in (slice_file, slice_file.with_name(slice_file.name + ".run.log")):
-                    leftover.unlink(missing_ok=True)
+                for end in SLICE_FILE_SUFFIXES:
+                    slice_file.with_name(slice_file.name + end).unlink(missing_ok=True)
 
     def cancel_run(self, run_name: str) -> None:
         proc = self._running.get(run_name)
@@ -256,27 +254,23 @@ class LocalTarget(Target):
         return facts
 
 
-def _copy_out(run_dir: Path, results_dir: Path) -> None:
-    """A run folder's out/ to `results_dir` (emptied first; left empty when the driver made no out/)."""
+def _copy_out(run_dir: Path, results_dir: Path, *, move: bool = False) -> None:
+    """A run folder's out/ to `results_dir` (emptied first; left empty when the driver made no out/). `move`: the
+    run folder goes next, so out/ is renamed where both are on one file system, not copied (a new file costs
+    about 1 ms of CPU on some storage, and out/ holds a dozen)."""
     if results_dir.exists():
         shutil.rmtree(results_dir)
     results_dir.parent.mkdir(parents=True, exist_ok=True)
+    if move:
+        try:
+            os.rename(run_dir / "out", results_dir)
+            return
+        except OSError:
+            pass  # no out/ (the driver failed early), or another file system: as a copy
     if (run_dir / "out").is_dir():
         shutil.copytree(run_dir / "out", results_dir)
     else:
         results_dir.mkdir(parents=True)
-
-
-def _move_out(run_dir: Path, results_dir: Path) -> None:
-    """_copy_out for a run folder about to be removed: out/ is renamed, not copied, where both are on one file
-    system (a new file costs about 1 ms of CPU on some storage, and out/ holds a dozen)."""
-    if results_dir.exists():
-        shutil.rmtree(results_dir)
-    results_dir.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.rename(run_dir / "out", results_dir)
-    except OSError:  # no out/ (the driver failed early), or another file system
-        _copy_out(run_dir, results_dir)
 
 
 def _file_text(fh: Any) -> str:

@@ -27,6 +27,9 @@ MAX_FRAME_BYTES = 64 * 2**30  # a bound against a corrupt count, not a limit a r
 SPOOL_IN_MEMORY_BYTES = 8 * 2**20  # a run's tar beyond this goes to a temporary file as it arrives
 DRIVER_OUTPUT_KEPT = 64 * 1024  # of what driver.sh printed: its end
 DEVICE_LOG_KEPT = 64 * 2**20  # of the slice's device log (logd's buffers are far smaller): its end
+# What slice.sh keeps beside SLICE_FILE, by suffix: the file itself, its device log, and the tar and driver
+# output every run rewrites (slice.sh 1.1.0). A killed slice leaves them for the host to remove.
+SLICE_FILE_SUFFIXES = ("", ".log", ".run.tar", ".run.log")
 
 
 @dataclass(frozen=True)
