@@ -94,7 +94,7 @@ def test_measure_export_simulate_and_run_under_the_policy(phone: Phone, capsys: 
                                                           tmp_path: Path) -> None:
     # 1. Measure both variants on the device's gauge.
     assert phone.cli("profile-battery", str(ACCURATE), str(FAST), "--target", phone.serial, "--repeats", "1",
-                     "--duration", "4", "--cooldown", "none", *MEASURE, "--json") == 0, capsys.readouterr().err
+                     "--duration", "4", "--cooldown", "none", *MEASURE, "--json") == 0, capsys.readouterr()  # both: --json
     measured = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
     assert {r["energy_source"] for r in measured.values()} == {"simulated"}
     store = ResultsStore(phone.workspace / "results.sqlite")
