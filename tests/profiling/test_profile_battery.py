@@ -59,7 +59,11 @@ def test_energy_per_inference_within_10_percent_of_truth_and_device_restored(pho
     assert result["device_kind"] == "virtual" and result["energy_source"] == "simulated" and result["simulated"]
     assert len(result["run_ids"]) == 2 and result["inferences"] > 0
     energy = result["energy_per_inference_mj"]
-    assert energy["ci_low"] <= energy["value"] <= energy["ci_high"]
+    # Two repeats give a wide t-interval (t = 12.7): runs more than ~16 % apart (host load moves a virtual
+    # phone's runs that much) reach zero, and then the headline is withheld, as it should be, with the mean kept.
+    assert energy["ci_low"] <= energy["mean"] <= energy["ci_high"] and energy["ci_level"] == 0.95
+    assert energy["resolved"] is (energy["ci_low"] > 0)
+    assert energy["value"] == (energy["mean"] if energy["resolved"] else None)
     assert result["checks"]["shortened"] == "fail"  # recorded, run still valid
     # Re-checked on each run's own counter, not a hard-coded pass (a 28 s run may be too short: not_checked).
     assert result["checks"]["calibration"] in ("pass", "not_checked"), result["check_reasons"]
@@ -68,9 +72,9 @@ def test_energy_per_inference_within_10_percent_of_truth_and_device_restored(pho
     assert phone.cli("virtual-device", "energy-truth", phone.serial, "--json") == 0
     truth = {t["run_id"]: t["energy_per_inference_mj"] for t in json.loads(capsys.readouterr().out)}
     true_mean = sum(truth[r] for r in result["run_ids"]) / 2
-    print(f"\ngauge vs truth {(energy['value'] - true_mean) / true_mean:+.1%} "
-          f"(truth {true_mean:.4g} mJ, gauge {energy['value']:.4g} mJ)")
-    assert abs(energy["value"] - true_mean) / true_mean < 0.10, (energy, true_mean)
+    print(f"\ngauge vs truth {(energy['mean'] - true_mean) / true_mean:+.1%} "
+          f"(truth {true_mean:.4g} mJ, gauge {energy['mean']:.4g} mJ)")
+    assert abs(energy["mean"] - true_mean) / true_mean < 0.10, (energy, true_mean)
     # The calibration found the gauge's units (mA) and sign (discharging positive) by itself.
     profiles = list((phone.workspace / "device-profiles").glob("*.json"))
     calibration = json.loads(profiles[0].read_text())["calibration"]
