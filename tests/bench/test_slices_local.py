@@ -113,3 +113,45 @@ def test_a_slice_that_fails_after_all_its_runs_are_stored_blames_no_run(tmp_path
     assert sorted(r.repeat for r in result.records) == [0, 1, 2, 3]
     assert all(r.status == "ok" for r in result.records), [r.error for r in result.records]
     assert slices == [2, 2]
+
+
+def test_a_stop_before_the_host_heard_the_run_start_leaves_no_run_folder(tmp_path: Path, monkeypatch):
+    """Ctrl-C while this host's slice runs a run whose start frame the session has not read yet: the run is killed
+    and its folder removed, and the session waits for that before it reports the stop (tests/targets/
+    test_slices_adb.py has the same on a virtual device, with why it once failed)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from edgebench.bench.session import SessionInterrupted
+    from edgebench.bench.worker import DeviceWorker
+    from edgebench.workspace import Workspace
+
+    real_stage, real_cancel = slice_worker._SliceEvents.stage, DeviceWorker.cancel
+    cancelled = threading.Event()
+    run_dirs: list[Path] = []
+    runs_root = Workspace(tmp_path).local_device_root / "runs"
+
+    def cancel(self: DeviceWorker) -> None:
+        real_cancel(self)
+        cancelled.set()
+
+    def stage(self, index: int, stage: str) -> None:  # type: ignore[no-untyped-def]
+        if stage == "run" and not run_dirs:  # the run has started; the session does not know it yet
+            run_dirs.append(runs_root / self.prepared[index].run_name)
+            deadline = time.monotonic() + 30
+            while not (run_dirs[0] / "out").is_dir():
+                assert time.monotonic() < deadline, "the run made no out/ within 30 s"
+                time.sleep(0.02)
+            os.kill(os.getpid(), signal.SIGINT)  # the stop: KeyboardInterrupt in the session's main thread
+            assert cancelled.wait(30)
+        real_stage(self, index, stage)
+
+    monkeypatch.setattr(slice_worker._SliceEvents, "stage", stage)
+    monkeypatch.setattr(DeviceWorker, "cancel", cancel)
+    with pytest.raises(SessionInterrupted) as stopped:
+        edgebench.push_and_run([ADD], target="local", protocol="smoke", runs=40, warmup=0, run_delay_ms=100,
+                               repeats=2, workspace=tmp_path)
+    assert run_dirs and run_dirs[0].parent == runs_root / stopped.value.session
+    assert sorted(p.name for p in run_dirs[0].parent.iterdir()) == []  # no run folder, no slice file

@@ -10,6 +10,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -31,6 +32,8 @@ from edgebench.targets.base import Target
 from edgebench.targets.staging import file_sha256
 from edgebench.user_files import regular_file_problem
 from edgebench.workspace import Workspace
+
+STOP_WAIT_S = 30.0  # after Ctrl-C: how long the workers get to kill and clean up their devices' runs
 
 StageCallback = Callable[[PlannedRun, str, str], None]  # (run, target name, stage)
 
@@ -181,6 +184,12 @@ class PushAndRun:
         errors: dict[str, BaseException] = {}
         reports: dict[str, WorkerReport] = {}
 
+        # Each worker's end, as an Event: on CPython before 3.13, a Thread.join() that Ctrl-C interrupts leaves
+        # the thread marked stopped, and every later join() returns at once while it still runs. The session
+        # then went on (and the process could exit) while a worker was still killing and cleaning up its
+        # device's runs. An Event's state is its own flag: waiting again after an interruption still waits.
+        ended = {w.target.name: threading.Event() for w in workers}
+
         def body(worker: DeviceWorker) -> None:
             try:
                 reports[worker.target.name] = worker.run()
@@ -189,21 +198,24 @@ class PushAndRun:
             except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
                 errors[worker.target.name] = exc
                 reports[worker.target.name] = worker.report
+            finally:
+                ended[worker.target.name].set()
 
         threads = [threading.Thread(target=body, args=(w,), name=f"edgebench-{w.target.name}", daemon=True)
                    for w in workers]
         for t in threads:
             t.start()
         try:
-            for t in threads:
-                while t.is_alive():
-                    t.join(timeout=0.2)
+            for w in workers:
+                while not ended[w.target.name].wait(0.2):  # a timeout, so that Ctrl-C is seen promptly
+                    pass
         except KeyboardInterrupt:
             self.stop.set()
             for w in workers:
                 w.cancel()
-            for t in threads:
-                t.join(timeout=30)
+            deadline = time.monotonic() + STOP_WAIT_S
+            for w in workers:
+                ended[w.target.name].wait(max(0.0, deadline - time.monotonic()))
             for w in workers:
                 w.clean_up_after_stop()
             raise SessionInterrupted(session) from None

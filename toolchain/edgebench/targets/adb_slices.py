@@ -62,7 +62,10 @@ class AdbSlices:
             self.device.push(local, slice_file)
         command = f"sh {quote(device_path('slice.sh'))} {quote(slice_file)}"
 
+        delivered: set[int] = set()  # runs whose frame came: slice.sh removed their folders (unless keep)
+
         def deliver(index: int, frame: RunFinished) -> DriverResult:
+            delivered.add(index)
             results_dir = results_dirs[index]
             self._unpack(frame.tar, results_dir, command)
             return DriverResult(exit_code=frame.exit_code, out_dir=results_dir, wall_seconds=frame.wall_seconds,
@@ -78,11 +81,16 @@ class AdbSlices:
         except BaseException:
             # Closing the stream is not enough: adbd hangs up only the shell, and the driver, runner and sampler
             # of the run in flight would go on beside the next slice. Kill them all; slice.sh, killed, cannot
-            # remove its files either.
+            # remove its files either. Then the folders of every run whose frame did not come: the host may not
+            # have read the start of the run in flight yet (a loaded host, a stop just after the start), so
+            # which run that was is not known here, and the worker's clean-up after a stop can miss it.
             try:
-                leftovers = " ".join(quote(slice_file + end) for end in SLICE_FILE_SUFFIXES)
-                self.device.shell(f"rm -f {leftovers}", retry=False, timeout=PROBE_TIMEOUT_S)
-                self.cancel_run(slice_name)
+                self.cancel_run(slice_name)  # first: a driver still running could write into a removed folder
+                leftovers = [slice_file + end for end in SLICE_FILE_SUFFIXES]
+                if not keep:
+                    leftovers += [run_dirs[e.run_name] for i, e in enumerate(entries) if i not in delivered]
+                self.device.shell(f"rm -rf {' '.join(quote(p) for p in leftovers)}", retry=False,
+                                  timeout=PROBE_TIMEOUT_S)
             except DeviceError:
                 pass  # gone: the worker kills what is left when it is back; remove_leftover_runs clears the rest
             raise

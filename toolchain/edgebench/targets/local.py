@@ -167,7 +167,11 @@ class LocalTarget(Target):
         command = ["/bin/sh", str(self.root / "slice.sh"), str(slice_file)]
         where = "local"
 
+        delivered: set[int] = set()  # runs whose frame came (their folders are handled in deliver)
+        stopped = False
+
         def deliver(index: int, frame: RunFinished) -> DriverResult:
+            delivered.add(index)
             run_dir, results_dir = self.run_dir(entries[index].run_name), results_dirs[index]
             _copy_out(run_dir, results_dir, move=not keep)
             if not keep:
@@ -209,6 +213,7 @@ class LocalTarget(Target):
                              last_words=lambda: _file_text(stderr), after_finished=go)
             except BaseException:
                 kill()  # Ctrl-C, a hung run, a bad frame: never leave a runner burning CPU behind us
+                stopped = True
                 raise
             finally:
                 try:
@@ -221,6 +226,10 @@ class LocalTarget(Target):
                 self._running.pop(slice_name, None)
                 for end in SLICE_FILE_SUFFIXES:
                     slice_file.with_name(slice_file.name + end).unlink(missing_ok=True)
+                if stopped and not keep:  # the run in flight, which the host may not have heard start yet
+                    for i, entry in enumerate(entries):
+                        if i not in delivered:
+                            shutil.rmtree(self.run_dir(entry.run_name), ignore_errors=True)
 
     def cancel_run(self, run_name: str) -> None:
         proc = self._running.get(run_name)
