@@ -89,8 +89,7 @@ class AdbSlices:
                 leftovers = [slice_file + end for end in SLICE_FILE_SUFFIXES]
                 if not keep:
                     leftovers += [run_dirs[e.run_name] for i, e in enumerate(entries) if i not in delivered]
-                self.device.shell(f"rm -rf {' '.join(quote(p) for p in leftovers)}", retry=False,
-                                  timeout=PROBE_TIMEOUT_S)
+                self.device.shell(remove_command(leftovers), retry=False, timeout=PROBE_TIMEOUT_S)
             except DeviceError:
                 pass  # gone: the worker kills what is left when it is back; remove_leftover_runs clears the rest
             raise
@@ -108,3 +107,13 @@ class AdbSlices:
             extract_run_output(tar, results_dir, self.name, command)
         finally:
             tar.close()
+
+
+def remove_command(paths: Sequence[str]) -> str:
+    """`rm -rf` of `paths` with each folder's names relative to it: a slice's 64 run folders by full path
+    make a command longer than the 4 KB an older adbd takes (adb's v1 payload), by name about 1 KB."""
+    by_folder: dict[str, list[str]] = {}
+    for path in paths:
+        by_folder.setdefault(posixpath.dirname(path), []).append(posixpath.basename(path))
+    return "; ".join(f"cd {quote(folder)} 2>/dev/null && rm -rf {' '.join(quote(n) for n in names)}"
+                     for folder, names in by_folder.items()) + "; true"
