@@ -59,7 +59,13 @@ def study(tmp_path_factory, harness_cache):
     with cli_lab(workspace, harness_cache, "--profile", "pixel-8-like", "--battery-level", "80") as (_adb, serials):
         seed_declared_calibration(workspace, serials[0], "pixel-8-like")
         code = main(["--workspace", str(workspace), "profile-battery", *files, "--target", serials[0], *SHORT_BATTERY])
-        assert code == 0, _failed_checks(workspace)
+    # On a loaded 2-core host the runner of a 2 µs model can fall behind its 1000 Hz schedule and catch up without
+    # sleeping: it then wakes the SoC less often, the simulated SoC reaches deep idle, and the run's power above
+    # idle is within one current step of zero (CI: -0.2 mW, 1 run of 4). profile-battery rightly fails that run
+    # (net_energy_resolved) and returns 1. Any other failed check fails here, and each file keeps a valid run.
+    failed = _failed_checks(workspace)
+    assert code == 0 or {name for _, name, _ in failed} == {"net_energy_resolved"}, failed
+    assert _models_with_a_valid_battery_run(workspace) == {Path(f).name for f in files}, failed
     return workspace, study_json
 
 
@@ -67,6 +73,13 @@ def _failed_checks(workspace: Path) -> list[tuple[str, str, str]]:
     """What made profile-battery return 1: the stored runs' failed checks, with their reasons."""
     with closing(sqlite3.connect(workspace / "results.sqlite")) as db:
         return db.execute("SELECT run_id, name, reason FROM checks WHERE outcome = 'fail' AND NOT advisory").fetchall()
+
+
+def _models_with_a_valid_battery_run(workspace: Path) -> set[str]:
+    with closing(sqlite3.connect(workspace / "results.sqlite")) as db:
+        return {model for (model,) in db.execute(
+            "SELECT DISTINCT r.model FROM runs r JOIN energy e ON e.run_id = r.run_id"
+            " WHERE r.status = 'ok' AND e.energy_source = 'simulated'")}
 
 
 def _json(capsys, argv):
