@@ -94,17 +94,26 @@ def _move_the_device_between_segments(phone: Phone, steps: dict[int, dict[str, o
 
 def test_measure_export_simulate_and_run_under_the_policy(phone: Phone, capsys: pytest.CaptureFixture[str],
                                                           tmp_path: Path) -> None:
-    # 1. Measure both variants on the device's gauge.
-    assert phone.cli("profile-battery", str(ACCURATE), str(FAST), "--target", phone.serial, "--repeats", "1",
-                     "--duration", "4", "--cooldown", "none", *MEASURE, "--json") == 0, capsys.readouterr()  # both: --json
-    measured = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    # 1. Measure both variants on the device's gauge. Two repeats: on a loaded 2-core host the fast model's runner
+    # can fall behind its 1000 Hz schedule and catch up without sleeping, wake the simulated SoC less often, and
+    # read within one current step of idle. profile-battery rightly fails that run (net_energy_resolved) and
+    # returns 1; that alone is allowed here, as long as each variant keeps a valid run. Any other failure is not.
+    code = phone.cli("profile-battery", str(ACCURATE), str(FAST), "--target", phone.serial, "--repeats", "2",
+                     "--duration", "4", "--cooldown", "none", *MEASURE, "--json")
+    out, err = capsys.readouterr()
+    measured = {r["model"]: r for r in json.loads(out)}  # both: --json
+    failed = {name for r in measured.values() for name, outcome in r["checks"].items()
+              if outcome == "fail" and name != "shortened"}
+    assert code == 0 or failed == {"net_energy_resolved"}, err + out
     assert {r["energy_source"] for r in measured.values()} == {"simulated"}
     store = ResultsStore(phone.workspace / "results.sqlite")
     try:
-        first_run = store.run(measured[ACCURATE.name]["run_ids"][0])
+        valid = {name: [run for run in map(store.run, r["run_ids"]) if run is not None and run.status == "ok"]
+                 for name, r in measured.items()}
     finally:
         store.close()
-    assert first_run is not None
+    assert all(valid.values()), err + out
+    first_run = valid[ACCURATE.name][0]
     _record_accuracies(phone.workspace)
 
     # 2. Export: a battery life whose energy budget (taken at each band's middle: 25 % and 75 %) lets the accurate
