@@ -7,7 +7,6 @@ cost one run at a time: the run in flight. A run already stored is never run or 
 """
 from __future__ import annotations
 
-import functools
 import threading
 from dataclasses import dataclass, replace
 from typing import Callable, Protocol, Sequence
@@ -51,7 +50,7 @@ class SliceHost(Protocol):
     @property
     def on_stage(self) -> Callable[[PlannedRun, str, str], None]: ...
 
-    def slice_in_flight(self, slice_name: str | None, run_in_flight: Callable[[], str | None] | None) -> None: ...
+    def slice_in_flight(self, slice_name: str | None) -> None: ...
     def store_run(self, run: PlannedRun, outcome: RunOutcome) -> None: ...
     def failed_outcome(self, dep: Deployment | None, run: PlannedRun, key: str, reason: str) -> RunOutcome: ...
     def wait_for_device(self) -> bool: ...
@@ -121,7 +120,7 @@ def run_in_slices(worker: SliceHost, pending: list[PendingRun], dep: Deployment,
         results_dirs = [worker.workspace.session_dir(plan.session) / p.key[:16] for p in chunk]
         events = _SliceEvents(worker, dep, prepared)
         cooldown = device_cooldown(plan.protocol.effective, baseline_c, before_first=warm)
-        worker.slice_in_flight(plan.session, functools.partial(_in_flight_name, events))
+        worker.slice_in_flight(plan.session)
         try:
             target.run_slice(plan.session, entries, results_dirs, keep=plan.keep, cooldown=cooldown, events=events)
             pending = pending[len(chunk):]
@@ -150,7 +149,7 @@ def run_in_slices(worker: SliceHost, pending: list[PendingRun], dep: Deployment,
         else:
             stalls = 0
         finally:
-            worker.slice_in_flight(None, None)
+            worker.slice_in_flight(None)
         warm = True
 
 
@@ -178,9 +177,3 @@ def _recover(worker: SliceHost, pending: list[PendingRun], dep: Deployment, exc:
         pending.pop(0)
     worker.on_stage(lost.run, target.name, "redeploy")
     return True
-
-
-def _in_flight_name(events: _SliceEvents) -> str | None:
-    """The run folder of the run the slice is running now (cleaned up after a stop), or None between runs."""
-    index = events.in_flight
-    return events.prepared[index].run_name if index is not None else None

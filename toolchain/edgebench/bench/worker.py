@@ -53,8 +53,9 @@ class DeviceWorker:
         self.on_stage = on_stage
         self.on_record = on_record
         self.report = WorkerReport(target.name)
-        self._in_flight: str | None = None  # what cancel() stops: a run's folder, or a slice's session
-        self._slice_run: Callable[[], str | None] | None = None  # while a slice runs: its run in flight now
+        # What cancel() stops: (a run's folder, False) or (a slice's session, True). One attribute, set and read
+        # whole: the main thread reads it while the worker thread changes it.
+        self._in_flight: tuple[str, bool] | None = None
         self._interrupted_run: str | None = None
         self._drop_reason = ""
         self.baseline_c: dict[str, float] | None = None  # the temperatures cool-downs aim for
@@ -65,10 +66,12 @@ class DeviceWorker:
     # -- called from the main thread --------------------------------------------------------------
     def cancel(self) -> None:
         """Kill the harness of the run in flight (the session is stopping)."""
-        run_name = self._in_flight
-        if run_name is not None:
-            # A slice is stopped whole; only its run in flight (if any) has a folder to clean up.
-            self._interrupted_run = self._slice_run() if self._slice_run is not None else run_name
+        in_flight = self._in_flight
+        if in_flight is not None:
+            run_name, is_slice = in_flight
+            # A slice is stopped whole, and the target removes the folders of its runs not delivered itself
+            # (run_slice): it knows which ones may exist, where the host may not have heard the last one start.
+            self._interrupted_run = None if is_slice else run_name
             try:
                 self.target.cancel_run(run_name)
             except EdgebenchError:
@@ -82,10 +85,9 @@ class DeviceWorker:
             except EdgebenchError:
                 pass
 
-    def slice_in_flight(self, slice_name: str | None, run_in_flight: Callable[[], str | None] | None) -> None:
-        """A slice is running (cancel() stops all of it; its run in flight is cleaned up), or none (None)."""
-        self._slice_run = run_in_flight
-        self._in_flight = slice_name
+    def slice_in_flight(self, slice_name: str | None) -> None:
+        """A slice is running (cancel() stops all of it), or none (None)."""
+        self._in_flight = None if slice_name is None else (slice_name, True)
 
     # -- the worker thread ------------------------------------------------------------------------
     def run(self) -> WorkerReport:
@@ -221,7 +223,7 @@ class DeviceWorker:
         results_dir = self.workspace.session_dir(plan.session) / key[:16]
         run_name = f"{plan.session}/{key[:16]}"
         for _attempt in range(MAX_REDO_ATTEMPTS + 1):
-            self._in_flight = run_name
+            self._in_flight = (run_name, False)
             try:
                 outcome = execute_run(dep, run, key=key, session=plan.session, protocol=plan.protocol,
                                       results_dir=results_dir, keep=plan.keep, profile_ops=plan.profile_ops,

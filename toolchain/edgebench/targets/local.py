@@ -229,7 +229,7 @@ class LocalTarget(Target):
                 if stopped and not keep:  # the run in flight, which the host may not have heard start yet
                     for i, entry in enumerate(entries):
                         if i not in delivered:
-                            shutil.rmtree(self.run_dir(entry.run_name), ignore_errors=True)
+                            shutil.rmtree(run_dirs[entry.run_name], ignore_errors=True)
 
     def cancel_run(self, run_name: str) -> None:
         proc = self._running.get(run_name)
