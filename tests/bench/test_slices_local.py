@@ -11,7 +11,7 @@ from edgebench.errors import DeviceError
 from edgebench.targets.local import LocalTarget
 
 from ..conftest import REAL_MODELS
-from .slice_sessions import same_session_in, stored_runs
+from .slice_sessions import same_session_in, stop_before_the_host_hears_the_run_start, stored_runs
 
 ADD = REAL_MODELS / "tflm_simple_add_model.tflite"
 
@@ -119,39 +119,14 @@ def test_a_stop_before_the_host_heard_the_run_start_leaves_no_run_folder(tmp_pat
     """Ctrl-C while this host's slice runs a run whose start frame the session has not read yet: the run is killed
     and its folder removed, and the session waits for that before it reports the stop (tests/targets/
     test_slices_adb.py has the same on a virtual device, with why it once failed)."""
-    import os
-    import signal
-    import threading
-    import time
-
     from edgebench.bench.session import SessionInterrupted
-    from edgebench.bench.worker import DeviceWorker
     from edgebench.workspace import Workspace
 
-    real_stage, real_cancel = slice_worker._SliceEvents.stage, DeviceWorker.cancel
-    cancelled = threading.Event()
-    run_dirs: list[Path] = []
     runs_root = Workspace(tmp_path).local_device_root / "runs"
-
-    def cancel(self: DeviceWorker) -> None:
-        real_cancel(self)
-        cancelled.set()
-
-    def stage(self, index: int, stage: str) -> None:  # type: ignore[no-untyped-def]
-        if stage == "run" and not run_dirs:  # the run has started; the session does not know it yet
-            run_dirs.append(runs_root / self.prepared[index].run_name)
-            deadline = time.monotonic() + 30
-            while not (run_dirs[0] / "out").is_dir():
-                assert time.monotonic() < deadline, "the run made no out/ within 30 s"
-                time.sleep(0.02)
-            os.kill(os.getpid(), signal.SIGINT)  # the stop: KeyboardInterrupt in the session's main thread
-            assert cancelled.wait(30)
-        real_stage(self, index, stage)
-
-    monkeypatch.setattr(slice_worker._SliceEvents, "stage", stage)
-    monkeypatch.setattr(DeviceWorker, "cancel", cancel)
+    stopped_in = stop_before_the_host_hears_the_run_start(monkeypatch, lambda run: (runs_root / run / "out").is_dir())
     with pytest.raises(SessionInterrupted) as stopped:
         edgebench.push_and_run([ADD], target="local", protocol="smoke", runs=40, warmup=0, run_delay_ms=100,
                                repeats=2, workspace=tmp_path)
-    assert run_dirs and run_dirs[0].parent == runs_root / stopped.value.session
-    assert sorted(p.name for p in run_dirs[0].parent.iterdir()) == []  # no run folder, no slice file
+    session_folder = runs_root / stopped.value.session
+    assert stopped_in and (runs_root / stopped_in[0]).parent == session_folder
+    assert sorted(p.name for p in session_folder.iterdir()) == []  # no run folder, no slice file

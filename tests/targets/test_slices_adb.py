@@ -25,8 +25,6 @@ import edgebench
 from edgebench import protocols
 from edgebench.bench.plan import PlannedRun
 from edgebench.bench.session import SessionInterrupted
-from edgebench.bench.slice_worker import _SliceEvents
-from edgebench.bench.worker import DeviceWorker
 from edgebench.cli.main import main
 from edgebench.devices.adb import AdbServer
 from edgebench.records import RunRecord
@@ -36,7 +34,7 @@ from edgebench.targets.adb_paths import device_path
 from tests.virtual.helpers import cli_lab
 
 from ..conftest import REAL_MODELS
-from ..bench.slice_sessions import key_inputs, same_session_in, stored_runs
+from ..bench.slice_sessions import key_inputs, same_session_in, stop_before_the_host_hears_the_run_start, stored_runs
 
 ADD = REAL_MODELS / "tflm_simple_add_model.tflite"
 REPO = Path(__file__).resolve().parents[2]
@@ -327,32 +325,13 @@ def test_a_stop_before_the_host_heard_the_run_start_leaves_no_run_folder(lab: La
     on CPython < 3.13 a Thread.join() interrupted by Ctrl-C makes every later join() return at once."""
     serial = lab.serials[0]
     device = AdbServer().device(serial)
-    real_stage, real_cancel = _SliceEvents.stage, DeviceWorker.cancel
-    cancelled = threading.Event()
-    run_dirs: list[str] = []
-
-    def cancel(self: DeviceWorker) -> None:
-        real_cancel(self)
-        cancelled.set()
-
-    def stage(self: _SliceEvents, index: int, stage: str) -> None:
-        if stage == "run" and not run_dirs:  # the first run has started on the device; the host does not know yet
-            run_dirs.append(device_path(f"runs/{self.prepared[index].run_name}"))
-            deadline = time.monotonic() + 30
-            while device.shell(f"[ -d {run_dirs[0]}/out ] && echo yes; true").stdout.strip() != "yes":
-                assert time.monotonic() < deadline, "the run made no out/ within 30 s"
-                time.sleep(0.05)
-            os.kill(os.getpid(), signal.SIGINT)  # the stop: KeyboardInterrupt in the session's main thread
-            assert cancelled.wait(30)
-        real_stage(self, index, stage)
-
-    monkeypatch.setattr(_SliceEvents, "stage", stage)
-    monkeypatch.setattr(DeviceWorker, "cancel", cancel)
+    stopped_in = stop_before_the_host_hears_the_run_start(monkeypatch, lambda run: device.shell(
+        f"[ -d {device_path('runs/' + run)}/out ] && echo yes; true").stdout.strip() == "yes")
     with pytest.raises(SessionInterrupted) as stopped:
         edgebench.push_and_run([ADD], target=serial, protocol="smoke", runs=40, warmup=0, run_delay_ms=100,
                                repeats=2, workspace=tmp_path)
     session_folder = device_path(f"runs/{stopped.value.session}")
-    assert run_dirs and run_dirs[0].startswith(session_folder + "/")
+    assert stopped_in and device_path(f"runs/{stopped_in[0]}").startswith(session_folder + "/")
     assert device.shell(f"ls {session_folder} 2>/dev/null; true").stdout.strip() == ""
     assert lab.harness_processes(serial) == ""
     assert _stored_count(tmp_path / "results.sqlite") == 0
